@@ -1,0 +1,1 @@
+"""Server-rendered browser UI: admin pages and the customer response pages."""

@@ -1,0 +1,78 @@
+"""Jinja2 page rendering for the browser UI: templates, time-zone filters, safe response headers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import jinja2
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import HTMLResponse
+
+from alerts.responses import INTENT_TEXT
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+# Pages carry their own inline CSS and nothing else: no scripts, no external resources.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The customer's IANA zone; UTC when it is missing or unknown."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(value: datetime | str | None, tz: str | None = None) -> str:
+    """`2024-05-01 14:03 CEST (Europe/Berlin)`: a stored UTC time in the customer's zone."""
+    if value is None or value == "":
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    where = zone(tz)
+    shown = moment.astimezone(where)
+    return f"{shown:%Y-%m-%d %H:%M:%S} {shown.tzname()} ({where.key})"
+
+
+def intent_words(intent: str | None) -> str:
+    return INTENT_TEXT.get(intent or "", intent or "no answer")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["local_time"] = local_time
+    env.filters["intent_words"] = intent_words
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def page(
+    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+) -> HTMLResponse:
+    """Render one template with the defaults every page needs and the security headers."""
+    ctx: dict[str, Any] = {"user": None, "csrf_token": "", "title": "Herald", **(context or {})}
+    response = templates.TemplateResponse(
+        request, name, ctx, status_code=status_code, headers=SECURITY_HEADERS
+    )
+    return response

@@ -1,0 +1,307 @@
+"""Admin UI pages: login/logout, customer search, the customer's single view, open hand-offs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func, or_
+from sqlmodel import col, select
+from starlette.responses import HTMLResponse
+
+from admin_ui.rendering import page
+from admin_ui.responses import router as response_router
+from admin_ui.security import (
+    HOME,
+    CurrentAdmin,
+    SessionDep,
+    StaffUser,
+    csrf_ok,
+    csrf_token,
+    current_admin,
+    log_in,
+    safe_next,
+)
+from admin_ui.users import authenticate
+from alerts.history import customer_history
+from alerts.models import Account, Alert, Customer
+from callcentre.models import HandOff
+
+logger = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=False)
+router.include_router(response_router)
+
+PAGE_SIZE = 50
+HANDOFF_LIMIT = 200
+CSRF_MESSAGE = (
+    "This form has expired or did not come from Herald. Go back, reload the page and try again."
+)
+
+
+def _ctx(request: Request, user: StaffUser | None, **values: Any) -> dict[str, Any]:
+    return {"user": user, "csrf_token": csrf_token(request), **values}
+
+
+def csrf_refused(request: Request, user: StaffUser | None = None) -> HTMLResponse:
+    logger.warning("CSRF check failed path=%s", request.url.path)
+    return page(
+        request,
+        "message.html",
+        _ctx(
+            request,
+            user,
+            title="Form expired",
+            heading="This form could not be accepted",
+            message=CSRF_MESSAGE,
+        ),
+        status_code=403,
+    )
+
+
+# --- login / logout --------------------------------------------------------------------------
+
+
+@router.get("/admin/login")
+async def login_form(request: Request, next: str = HOME) -> HTMLResponse:
+    return page(
+        request,
+        "login.html",
+        _ctx(request, None, title="Log in", error=None, next=safe_next(next), username=""),
+    )
+
+
+@router.post("/admin/login", response_model=None)
+async def login(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
+    next: Annotated[str, Form()] = HOME,
+) -> HTMLResponse | RedirectResponse:
+    if not csrf_ok(request, csrf_token_field):
+        return csrf_refused(request)
+    user = await authenticate(session=session, username=username, password=password)
+    if user is None:
+        logger.info("login refused")
+        return page(
+            request,
+            "login.html",
+            _ctx(
+                request,
+                None,
+                title="Log in",
+                error="Wrong username or password.",
+                next=safe_next(next),
+                username=username,
+            ),
+            status_code=401,
+        )
+    log_in(request, user)
+    logger.info("login user_id=%s role=%s", user.id, user.role)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/admin/logout", response_model=None)
+async def logout(
+    request: Request, csrf_token_field: Annotated[str, Form(alias="csrf_token")] = ""
+) -> HTMLResponse | RedirectResponse:
+    if not csrf_ok(request, csrf_token_field):
+        return csrf_refused(request)
+    request.session.clear()
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@router.get("/admin", dependencies=[Depends(current_admin)])
+async def admin_home() -> RedirectResponse:
+    return RedirectResponse(HOME, status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    ref: str
+    name: str
+    accounts: list[str]
+    alerts: int
+    last_status: str | None
+
+
+def _like(q: str) -> str:
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@router.get("/admin/customers")
+async def customers(
+    request: Request,
+    user: CurrentAdmin,
+    session: SessionDep,
+    q: str = "",
+    page_arg: Annotated[str, Query(alias="page")] = "1",
+) -> HTMLResponse:
+    page_no = max(1, int(page_arg)) if page_arg.isdigit() else 1
+    q = q.strip()
+    where = []
+    if q:
+        pattern = _like(q)
+        where.append(
+            or_(
+                col(Customer.external_ref).ilike(pattern, escape="\\"),
+                col(Customer.name).ilike(pattern, escape="\\"),
+            )
+        )
+    total = (await session.exec(select(func.count()).select_from(Customer).where(*where))).one()
+    found = (
+        await session.exec(
+            select(Customer)
+            .where(*where)
+            .order_by(col(Customer.created_at).desc(), col(Customer.id).desc())
+            .offset((page_no - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    ).all()
+    ids = [c.id for c in found]
+    accounts: dict[int, list[str]] = {}
+    counts: dict[int, int] = {}
+    last: dict[int, str] = {}
+    if ids:
+        for account in (
+            await session.exec(
+                select(Account)
+                .where(col(Account.customer_id).in_(ids))
+                .order_by(col(Account.account_id))
+            )
+        ).all():
+            accounts.setdefault(account.customer_id, []).append(account.account_id)
+        for cid, n in (
+            await session.exec(
+                select(Alert.customer_id, func.count())
+                .where(col(Alert.customer_id).in_(ids))
+                .group_by(col(Alert.customer_id))
+            )
+        ).all():
+            counts[cid] = n
+        newest = (
+            select(func.max(Alert.id))
+            .where(col(Alert.customer_id).in_(ids))
+            .group_by(col(Alert.customer_id))
+            .scalar_subquery()
+        )
+        for cid, status in (
+            await session.exec(
+                select(Alert.customer_id, Alert.status).where(col(Alert.id).in_(newest))
+            )
+        ).all():
+            last[cid] = status
+    rows = [
+        CustomerRow(
+            ref=c.external_ref,
+            name=c.name,
+            accounts=accounts.get(c.id or 0, []),
+            alerts=counts.get(c.id or 0, 0),
+            last_status=last.get(c.id or 0),
+        )
+        for c in found
+    ]
+    pages = max(1, -(-total // PAGE_SIZE))
+    return page(
+        request,
+        "customers.html",
+        _ctx(
+            request,
+            user,
+            title="Customers",
+            rows=rows,
+            q=q,
+            page_no=page_no,
+            pages=pages,
+            total=total,
+        ),
+    )
+
+
+@router.get("/admin/customers/{ref}")
+async def customer_detail(
+    ref: str, request: Request, user: CurrentAdmin, session: SessionDep
+) -> HTMLResponse:
+    history = await customer_history(session=session, external_ref=ref, mask_contacts=False)
+    if history is None:
+        return page(
+            request,
+            "message.html",
+            _ctx(
+                request,
+                user,
+                title="Customer not found",
+                heading="Customer not found",
+                message=f"There is no customer with the reference “{ref}”. Check the reference or "
+                "search for the customer by name.",
+            ),
+            status_code=404,
+        )
+    customer = history["customer"]
+    return page(
+        request,
+        "customer.html",
+        _ctx(
+            request,
+            user,
+            title=f"{customer['name']} ({customer['ref']})",
+            h=history,
+            tz=customer["timezone"],
+        ),
+    )
+
+
+def _handoff_row(handoff: HandOff) -> dict[str, Any]:
+    context = handoff.context or {}
+    customer = context.get("customer") or {}
+    alert = context.get("alert") or {}
+    answer = context.get("answer") or {}
+    summary = ""
+    if alert.get("amount"):
+        summary = f"{alert.get('amount')} {alert.get('currency', '')}".strip()
+        if alert.get("merchant"):
+            summary += f" to {alert['merchant']}"
+    return {
+        "id": handoff.id,
+        "at": handoff.created_at,
+        "tz": customer.get("timezone"),
+        "ref": customer.get("ref"),
+        "name": customer.get("name"),
+        "kind": handoff.kind,
+        "intent": answer.get("intent"),
+        "channel": answer.get("channel"),
+        "text": answer.get("text"),
+        "alert_type": alert.get("type"),
+        "summary": summary,
+    }
+
+
+@router.get("/admin/handoffs")
+async def handoffs(request: Request, user: CurrentAdmin, session: SessionDep) -> HTMLResponse:
+    open_ones = (
+        await session.exec(
+            select(HandOff)
+            .where(HandOff.status == "open")
+            .order_by(col(HandOff.created_at), col(HandOff.id))
+            .limit(HANDOFF_LIMIT)
+        )
+    ).all()
+    return page(
+        request,
+        "handoffs.html",
+        _ctx(
+            request,
+            user,
+            title="Open hand-offs",
+            rows=[_handoff_row(h) for h in open_ones],
+            limit=HANDOFF_LIMIT,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""The alert domain: tables, lifecycle, rendering, delivery orchestration, responses, jobs."""

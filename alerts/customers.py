@@ -1,0 +1,191 @@
+"""Customers: import from CSV/JSON with row-level errors, creation and lookup."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.models import Account, ContactPoint, Customer
+
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CHANNELS = ("voice", "sms", "email")
+
+
+class CustomerIn(BaseModel):
+    """One customer as integrators send it (API body, a JSON item or a CSV row)."""
+
+    external_ref: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    locale: str = "en"
+    timezone: str = "UTC"
+    accounts: list[str] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+    channel_order: list[str] = Field(default_factory=lambda: list(CHANNELS))
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Amsterdam)") from exc
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, values: list[str]) -> list[str]:
+        return [v.replace(" ", "").upper() for v in values if v.strip()]
+
+    @field_validator("phones")
+    @classmethod
+    def _phones(cls, values: list[str]) -> list[str]:
+        out = []
+        for v in values:
+            v = v.strip().replace(" ", "")
+            if not E164.match(v):
+                raise ValueError(f"phone {v!r} is not in E.164 form (e.g. +31201234567)")
+            out.append(v)
+        return out
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        out = []
+        for v in values:
+            v = v.strip()
+            if not EMAIL.match(v):
+                raise ValueError(f"email {v!r} is not an email address")
+            out.append(v.lower())
+        return out
+
+    @field_validator("channel_order")
+    @classmethod
+    def _order(cls, values: list[str]) -> list[str]:
+        values = [v.strip().lower() for v in values if v.strip()]
+        bad = [v for v in values if v not in CHANNELS]
+        if bad:
+            raise ValueError(f"unknown channel(s) {bad}; use {', '.join(CHANNELS)}")
+        if len(set(values)) != len(values):
+            raise ValueError("a channel is listed twice")
+        return values
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    updated: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _split(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [p for p in re.split(r"[;|]", str(value)) if p.strip()]
+
+
+def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """Rows of a CSV or JSON customer file, numbered as a person would count them."""
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json":
+        data = json.loads(text)
+        if isinstance(data, dict):
+            data = data.get("customers", [])
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a JSON list of customers")
+        return [(i, dict(item)) for i, item in enumerate(data, start=1)]
+    reader = csv.DictReader(io.StringIO(text))
+    rows = []
+    for i, row in enumerate(reader, start=2):  # line 1 is the header
+        clean = {k.strip(): v for k, v in row.items() if k}
+        for key in ("accounts", "phones", "emails", "channel_order"):
+            clean[key] = _split(clean.get(key))
+        rows.append((i, clean))
+    return rows
+
+
+def describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        parts.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+async def upsert_customer(*, session: AsyncSession, data: CustomerIn) -> tuple[Customer, bool]:
+    """Create or update a customer with its accounts and contact points; True if created."""
+    customer = (
+        await session.exec(select(Customer).where(Customer.external_ref == data.external_ref))
+    ).first()
+    created = customer is None
+    if customer is None:
+        customer = Customer(external_ref=data.external_ref, name=data.name)
+    customer.name = data.name
+    customer.locale = data.locale
+    customer.timezone = data.timezone
+    customer.channel_order = list(data.channel_order)
+    session.add(customer)
+    await session.flush()
+    assert customer.id is not None
+    for account_id in data.accounts:
+        owner = (
+            await session.exec(select(Account).where(Account.account_id == account_id))
+        ).first()
+        if owner is None:
+            session.add(Account(customer_id=customer.id, account_id=account_id))
+        elif owner.customer_id != customer.id:
+            raise ValueError(f"account {account_id} already belongs to another customer")
+    existing = {
+        (c.kind, c.address)
+        for c in (
+            await session.exec(select(ContactPoint).where(ContactPoint.customer_id == customer.id))
+        ).all()
+    }
+    for kind, addresses in (("phone", data.phones), ("email", data.emails)):
+        for address in addresses:
+            if (kind, address) not in existing:
+                session.add(ContactPoint(customer_id=customer.id, kind=kind, address=address))
+    await session.flush()
+    return customer, created
+
+
+async def import_customers(*, session: AsyncSession, path: Path) -> ImportReport:
+    """Import every good row (each in its own savepoint) and report bad ones by row number."""
+    report = ImportReport()
+    for row_no, raw in read_rows(path):
+        try:
+            data = CustomerIn.model_validate(raw)
+        except ValidationError as exc:
+            report.errors.append({"row": row_no, "error": describe(exc)})
+            continue
+        try:
+            async with session.begin_nested():
+                _, created = await upsert_customer(session=session, data=data)
+        except ValueError as exc:
+            report.errors.append({"row": row_no, "error": str(exc)})
+            continue
+        if created:
+            report.imported += 1
+        else:
+            report.updated += 1
+    await session.commit()
+    return report
+
+
+async def find_customer(*, session: AsyncSession, external_ref: str) -> Customer | None:
+    return (
+        await session.exec(select(Customer).where(col(Customer.external_ref) == external_ref))
+    ).first()

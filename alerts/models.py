@@ -1,0 +1,195 @@
+"""Tables of the alert domain: customers, events, decisions, alerts, attempts, responses, users."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from alerts.columns import DecimalText, UTCDateTime, utcnow
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_ref: str = Field(max_length=100, unique=True, index=True)
+    name: str = Field(max_length=200)
+    locale: str = Field(default="en", max_length=20)
+    timezone: str = Field(default="UTC", max_length=64)
+    # Channel kinds in the customer's order of preference: "voice", "sms", "email".
+    channel_order: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    created_at: datetime = _created()
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    account_id: str = Field(max_length=64, unique=True, index=True)
+
+
+class ContactPoint(SQLModel, table=True):
+    __tablename__ = "contact_points"
+    __table_args__ = (sa.UniqueConstraint("customer_id", "kind", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    kind: str = Field(max_length=10)  # "phone" | "email"
+    address: str = Field(max_length=254, index=True)
+    created_at: datetime = _created()
+
+
+class AlertType(SQLModel, table=True):
+    __tablename__ = "alert_types"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    enabled: bool = True
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    updated_at: datetime = _created()
+
+
+class IngestFile(SQLModel, table=True):
+    __tablename__ = "ingest_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)
+    filename: str = Field(max_length=500)
+    adapter: str = Field(max_length=64)
+    status: str = Field(max_length=20)  # "ingesting" | "done" | "failed"
+    records: int = 0
+    events_created: int = 0
+    duplicates: int = 0
+    problems: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _created()
+
+
+class Event(SQLModel, table=True):
+    """An AccountEvent as stored; (source, source_event_id) makes ingestion idempotent."""
+
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("source", "source_event_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=64)
+    source_event_id: str = Field(max_length=300)
+    file_id: int | None = Field(default=None, foreign_key="ingest_files.id")
+    event_type: str = Field(max_length=64)
+    account_id: str = Field(max_length=64, index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    amount: Decimal | None = Field(default=None, sa_type=DecimalText)
+    currency: str | None = Field(default=None, max_length=3)
+    credit_debit: str | None = Field(default=None, max_length=4)
+    status: str | None = Field(default=None, max_length=10)
+    booking_date: date | None = None
+    description: str | None = Field(default=None, max_length=500)
+    line: int | None = None
+    data: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    evaluated: bool = Field(default=False, index=True)
+    created_at: datetime = _created()
+
+
+class Decision(SQLModel, table=True):
+    """What the rules said about one event for one alert type, with the reason shown to admins."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (sa.UniqueConstraint("event_id", "alert_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="events.id", index=True)
+    alert_type: str = Field(max_length=64)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    outcome: str = Field(max_length=10)  # "alert" | "skip"
+    reason: str = Field(sa_type=sa.Text)
+    created_at: datetime = _created()
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alerts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=300, unique=True)
+    alert_type: str = Field(max_length=64)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="events.id")
+    decision_id: int | None = Field(default=None, foreign_key="decisions.id")
+    status: str = Field(default="pending", max_length=20, index=True)
+    # Ordered delivery steps: [{"channel", "address", "wait_seconds", "reason"}].
+    plan: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    current_step: int = 0
+    # Rotated whenever the plan moves on or stops: a woken job acts only if its token is current.
+    step_token: str = Field(default="", max_length=40)
+    next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # Context rendered into every channel's content (amount, merchant, customer name...).
+    context: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    closed_reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (sa.UniqueConstraint("alert_id", "step_index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id", index=True)
+    step_index: int
+    channel: str = Field(max_length=10)  # "voice" | "sms" | "email"
+    address: str = Field(max_length=254)
+    status: str = Field(default="queued", max_length=20)
+    provider_sid: str | None = Field(default=None, max_length=100, unique=True)
+    sending_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class AttemptEvent(SQLModel, table=True):
+    """One step of an attempt's status history (including ignored late or duplicate callbacks)."""
+
+    __tablename__ = "attempt_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: int = Field(foreign_key="delivery_attempts.id", index=True)
+    status: str = Field(max_length=20)
+    provider_status: str | None = Field(default=None, max_length=40)
+    detail: str | None = Field(default=None, max_length=500)
+    applied: bool = True
+    created_at: datetime = _created()
+
+
+class Response(SQLModel, table=True):
+    __tablename__ = "responses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Provider-side identity of the answer (call sid + gather number, message sid, email token).
+    dedupe_key: str = Field(max_length=200, unique=True)
+    alert_id: int | None = Field(default=None, foreign_key="alerts.id", index=True)
+    attempt_id: int | None = Field(default=None, foreign_key="delivery_attempts.id")
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    channel: str = Field(max_length=10)
+    key: str | None = Field(default=None, max_length=20)
+    intent: str = Field(max_length=20)  # "agent" | "confirm" | "repeat" | "unknown"
+    text: str | None = Field(default=None, max_length=1600)
+    created_at: datetime = _created()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=100, unique=True)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(default="admin", max_length=20)
+    created_at: datetime = _created()

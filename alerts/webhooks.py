@@ -1,0 +1,198 @@
+"""Thin webhook routes for Twilio: verify the signature, parse, hand to the alert services."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import Response as HttpResponse
+from twilio.twiml.messaging_response import MessagingResponse
+
+from alerts import voice_script
+from alerts.columns import utcnow
+from alerts.content import Renderer
+from alerts.delivery import _alert_type_content, apply_status, content_context
+from alerts.deps import AlertDeps
+from alerts.models import Alert, DeliveryAttempt
+from alerts.responses import interpret, match_sms_reply, record_response
+from channels.base import Channel
+
+logger = logging.getLogger(__name__)
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+
+VOICE = "Polly.Amy"
+LANGUAGE = "en-GB"
+SMS_REPLIES = {
+    "agent": "Thank you. An agent will call you back shortly.",
+    "confirm": "Thank you for confirming. No further action is needed.",
+    "unknown": "Thank you. An agent will read your message and get back to you.",
+}
+
+
+def get_deps(request: Request) -> AlertDeps:
+    deps: AlertDeps = request.app.state.deps
+    return deps
+
+
+DepsDep = Annotated[AlertDeps, Depends(get_deps)]
+
+
+async def verified_form(request: Request, deps: AlertDeps, channel: Channel) -> dict[str, str]:
+    """The callback's form parameters, or 403 when X-Twilio-Signature does not match."""
+    form = await request.form()
+    params = {k: str(v) for k, v in form.items()}
+    url = deps.public_url + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    if not channel.verify(url, params, request.headers.get("X-Twilio-Signature")):
+        logger.warning("forged or misaddressed webhook refused path=%s", request.url.path)
+        raise HTTPException(
+            403,
+            "invalid X-Twilio-Signature: the request was not signed by "
+            "Twilio for this URL (check HERALD_PUBLIC_URL)",
+        )
+    return params
+
+
+def twiml(body: str) -> HttpResponse:
+    return HttpResponse(content=body, media_type="application/xml")
+
+
+async def _voice_context(deps: AlertDeps, attempt_id: int) -> tuple[Renderer, dict[str, str]]:
+    async with deps.sessions() as session:
+        attempt = await session.get(DeliveryAttempt, attempt_id)
+        alert = await session.get(Alert, attempt.alert_id) if attempt else None
+        if attempt is None or alert is None:
+            raise HTTPException(404, f"no voice attempt {attempt_id}")
+        renderer = Renderer(await _alert_type_content(session, alert.alert_type))
+        return renderer, content_context(deps, alert)
+
+
+@router.post("/voice/{attempt_id}/twiml")
+async def voice_twiml(
+    attempt_id: int, request: Request, deps: DepsDep, n: int = 0, reprompt: int = 0
+) -> HttpResponse:
+    params = await verified_form(request, deps, deps.channels["voice"])
+    renderer, ctx = await _voice_context(deps, attempt_id)
+    base = f"{deps.public_url}/webhooks/twilio/voice/{attempt_id}"
+    if params.get("AnsweredBy", "").startswith("machine"):
+        return twiml(
+            voice_script.voicemail(
+                text=renderer.render("voicemail", ctx), voice=VOICE, language=LANGUAGE
+            )
+        )
+    prompt = renderer.render("voice_prompt", ctx)
+    if reprompt:
+        return twiml(
+            voice_script.reprompt(base=base, prompt=prompt, n=n, voice=VOICE, language=LANGUAGE)
+        )
+    return twiml(
+        voice_script.main_menu(
+            base=base,
+            message=renderer.render("voice_message", ctx),
+            prompt=prompt,
+            n=n,
+            voice=VOICE,
+            language=LANGUAGE,
+        )
+    )
+
+
+@router.post("/voice/{attempt_id}/gather")
+async def voice_gather(
+    attempt_id: int, request: Request, deps: DepsDep, n: int = 1, tries: int = 0
+) -> HttpResponse:
+    params = await verified_form(request, deps, deps.channels["voice"])
+    inbound = deps.channels["voice"].parse_inbound(params)
+    digits = inbound.body
+    base = f"{deps.public_url}/webhooks/twilio/voice/{attempt_id}"
+    result = await record_response(
+        deps=deps,
+        dedupe_key=f"voice:{inbound.provider_sid}:{n}",
+        attempt_id=attempt_id,
+        channel="voice",
+        key=digits,
+        text=None,
+        now=utcnow(),
+    )
+    intent = result.intent
+    if intent == "agent":
+        return twiml(
+            voice_script.transfer(
+                number=deps.callcentre_number, caller_id=None, voice=VOICE, language=LANGUAGE
+            )
+        )
+    if intent == "confirm":
+        return twiml(
+            voice_script.goodbye(
+                text="Thank you. We have noted that the payment was yours. Goodbye.",
+                voice=VOICE,
+                language=LANGUAGE,
+            )
+        )
+    if intent == "repeat" and n <= voice_script.MAX_REPEATS * 2:
+        return twiml(voice_script.repeat(base=base, n=n))
+    if tries == 0:
+        renderer, ctx = await _voice_context(deps, attempt_id)
+        return twiml(
+            voice_script.reprompt(
+                base=base,
+                prompt=renderer.render("voice_prompt", ctx),
+                n=n,
+                voice=VOICE,
+                language=LANGUAGE,
+                lead=voice_script.INVALID,
+            )
+        )
+    return twiml(voice_script.goodbye(text=voice_script.GOODBYE, voice=VOICE, language=LANGUAGE))
+
+
+@router.post("/voice/{attempt_id}/status")
+async def voice_status(attempt_id: int, request: Request, deps: DepsDep) -> dict[str, str]:
+    channel = deps.channels["voice"]
+    params = await verified_form(request, deps, channel)
+    result = await apply_status(
+        deps=deps, attempt_id=attempt_id, update=channel.parse_status(params), now=utcnow()
+    )
+    return {"result": result}
+
+
+@router.post("/sms/{attempt_id}/status")
+async def sms_status(attempt_id: int, request: Request, deps: DepsDep) -> dict[str, str]:
+    channel = deps.channels["sms"]
+    params = await verified_form(request, deps, channel)
+    result = await apply_status(
+        deps=deps, attempt_id=attempt_id, update=channel.parse_status(params), now=utcnow()
+    )
+    return {"result": result}
+
+
+@router.post("/sms/inbound")
+async def sms_inbound(request: Request, deps: DepsDep) -> HttpResponse:
+    channel = deps.channels["sms"]
+    params = await verified_form(request, deps, channel)
+    inbound = channel.parse_inbound(params)
+    now = utcnow()
+    async with deps.sessions() as session:
+        attempt_id, alert_id, customer_id = await match_sms_reply(
+            session=session,
+            from_number=inbound.from_address,
+            now=now,
+            window_hours=deps.reply_window_hours,
+        )
+    result = await record_response(
+        deps=deps,
+        dedupe_key=f"sms:{inbound.provider_sid}",
+        attempt_id=attempt_id,
+        channel="sms",
+        key=inbound.body[:20],
+        text=inbound.body,
+        now=now,
+        alert_id=alert_id,
+        customer_id=customer_id,
+    )
+    reply = MessagingResponse()
+    if not result.duplicate:
+        reply.message(SMS_REPLIES[interpret("sms", inbound.body) if alert_id else "unknown"])
+    return twiml(str(reply))

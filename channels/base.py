@@ -1,0 +1,95 @@
+"""Channel family: the protocol every provider implements, its value types and its error tree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+class ChannelError(Exception):
+    """A provider refused or failed a request. `code` is the provider's own error code."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientChannelError(ChannelError):
+    """Worth retrying later: outage, timeout, rate limit, 5xx."""
+
+
+class PermanentChannelError(ChannelError):
+    """Retrying cannot help: invalid number, refused address, bad credentials."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """What a channel puts on the wire for one delivery attempt (already rendered)."""
+
+    attempt_id: int
+    alert_id: int
+    to: str
+    text: str  # SMS body, email text part; unused for voice (TwiML is fetched)
+    subject: str | None = None
+    html: str | None = None
+    twiml_url: str | None = None  # voice: where the provider fetches the call script
+    status_callback: str | None = None
+    message_id: str | None = None  # email: deterministic Message-ID
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    provider_sid: str
+    status: str  # normalised attempt status right after acceptance, usually "sent"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusUpdate:
+    provider_sid: str
+    status: str | None  # normalised; None when the provider status is unknown to Herald
+    provider_status: str
+    error_code: str | None = None
+    answered_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    provider_sid: str
+    from_address: str
+    to_address: str
+    body: str
+
+
+class Channel(Protocol):
+    """One provider for one channel kind ("voice", "sms" or "email").
+
+    To add one:
+    1. Create `channels/<name>.py` with a class `<Provider><Kind>Channel` and a stable `key`
+       (`"twilio_sms"`); it only talks to the wire: no database, no templates, no retries.
+    2. `send` places the message and returns a Receipt, raising TransientChannelError or
+       PermanentChannelError (never a provider-specific exception).
+    3. `find_sent` lists matching messages at the provider after a crash between acceptance and our
+       commit, so a re-run job adopts it instead of sending twice (None when the provider cannot
+       be asked, e.g. SMTP: an empty list).
+    4. `verify` checks a webhook's signature; `parse_status` / `parse_inbound` turn webhook
+       parameters into StatusUpdate / InboundMessage.
+    5. Add it to the explicit registry in `herald/wiring.py`, chosen by settings.
+    """
+
+    key: str
+    kind: str
+
+    async def send(self, message: OutboundMessage) -> Receipt: ...
+
+    async def find_sent(self, message: OutboundMessage, since: datetime) -> list[Receipt]: ...
+
+    def verify(self, url: str, params: Mapping[str, str], signature: str | None) -> bool: ...
+
+    def parse_status(self, params: Mapping[str, str]) -> StatusUpdate: ...
+
+    def parse_inbound(self, params: Mapping[str, str]) -> InboundMessage: ...
+
+    async def close(self) -> None: ...

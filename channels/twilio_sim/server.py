@@ -1,0 +1,170 @@
+"""Twilio simulator HTTP server: the FastAPI app factory and an in-loop uvicorn runner."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Iterator
+from types import TracebackType
+from typing import Self
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp
+
+from channels.twilio_sim import api, control
+from channels.twilio_sim.scenario import SimulatorConfig
+from channels.twilio_sim.simulation import Simulator
+from channels.twilio_sim.state import API_VERSION, SimState
+
+logger = logging.getLogger(__name__)
+
+STARTUP_TIMEOUT = 10.0
+
+
+def create_app(config: SimulatorConfig) -> FastAPI:
+    """The simulator as an ASGI app; `app.state.simulator` holds its live state."""
+    simulator = Simulator(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await simulator.aclose()
+
+    app = FastAPI(
+        title="Herald Twilio simulator",
+        description="Twilio's 2010-04-01 Calls and Messages API, simulated (plus /_sim control).",
+        lifespan=lifespan,
+    )
+    app.state.simulator = simulator
+
+    async def twilio_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, api.TwilioApiError)
+        return api.error_response(error)
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if request.url.path.startswith(f"/{API_VERSION}/"):
+            code = 20404 if error.status_code == 404 else 20001
+            message = f"The requested resource {request.url.path} was not found"
+            message = message if error.status_code == 404 else str(error.detail)
+            return api.error_response(api.TwilioApiError(error.status_code, code, message))
+        return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+
+    async def invalid_request(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        return JSONResponse({"detail": error.errors()}, status_code=422)
+
+    app.add_exception_handler(api.TwilioApiError, twilio_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.include_router(api.router)
+    app.include_router(control.router)
+    return app
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without signal handling: the host event loop owns Ctrl-C."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class LoopbackServer:
+    """Runs any ASGI app with uvicorn as a task in the current event loop, on loopback.
+
+    `port=0` picks a free port; `.url` reports the real one once started.
+    """
+
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"the simulator only listens on loopback, not {host}")
+        self.app = app
+        self.host = host
+        self.port = port
+        self._server: _EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
+        server = _EmbeddedServer(config)
+        self._server = server
+        self._task = asyncio.create_task(server.serve())
+        async with asyncio.timeout(STARTUP_TIMEOUT):
+            while not server.started:
+                if self._task.done():
+                    await self._task  # raises the startup error
+                    raise RuntimeError(f"uvicorn exited during startup on {self.host}:{self.port}")
+                await asyncio.sleep(0.005)
+        self.port = server.servers[0].sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        server, task = self._server, self._task
+        self._server = self._task = None
+        if server is None or task is None:
+            return
+        server.should_exit = True
+        try:
+            await task
+        except SystemExit:  # uvicorn exits this way when the lifespan startup fails
+            logger.warning("uvicorn stopped with SystemExit")
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+class SimulatorServer(LoopbackServer):
+    """The Twilio simulator on loopback: `async with SimulatorServer(config) as sim: sim.url`."""
+
+    def __init__(self, config: SimulatorConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = create_app(config)
+        super().__init__(app, host=host, port=port)
+        self.simulator: Simulator = app.state.simulator
+
+    @property
+    def state(self) -> SimState:
+        return self.simulator.state
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until every call and message simulation has finished (TimeoutError if not)."""
+        await self.simulator.wait_idle(timeout)
+
+    async def stop(self) -> None:
+        await self.simulator.aclose()
+        await super().stop()
+
+
+async def serve(config: SimulatorConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Run the simulator until cancelled (what `herald simulate` runs)."""
+    async with SimulatorServer(config, host=host, port=port) as server:
+        logger.info("Twilio simulator listening on %s", server.url)
+        await asyncio.Event().wait()

@@ -1,0 +1,1 @@
+"""Composition root: settings, database, app factory, worker settings, CLI, embedded services."""

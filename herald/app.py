@@ -1,0 +1,60 @@
+"""FastAPI app factory: API, webhooks, response pages, admin UI; runtime built in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.sessions import SessionMiddleware
+
+from admin_ui.routes import router as admin_router
+from alerts.api import router as api_router
+from alerts.webhooks import router as webhook_router
+from herald.config import Settings
+from herald.runtime import Runtime
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """The web app. With `runtime` given (tests, `herald up`), the caller owns its lifecycle."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = runtime is None
+        rt = runtime or await Runtime.start(settings)
+        app.state.deps = rt.deps
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            if own:
+                await rt.close()
+
+    app = FastAPI(
+        title="Herald",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Proactive alerts by voice, SMS and email, with answers routed to "
+        "the call centre.",
+    )
+    app.state.settings = settings
+    app.state.api_token = settings.api_token.get_secret_value()
+    if runtime is not None:
+        app.state.deps = runtime.deps
+        app.state.runtime = runtime
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie="herald_session",
+        same_site="lax",
+        https_only=settings.public_url.startswith("https://"),
+    )
+    app.include_router(api_router)
+    app.include_router(webhook_router)
+    app.include_router(admin_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

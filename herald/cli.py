@@ -1,0 +1,410 @@
+"""The `herald` command line: demo, up, serve, worker, run, ingest, customers, users, migrate..."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from herald.config import Settings
+from herald.embedded import EmbeddedServiceError
+from herald.logs import configure
+
+app = typer.Typer(
+    help="Herald: proactive alerts by voice, SMS and email.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage admin-UI users.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
+app.add_typer(users_app, name="users")
+console = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            name = (
+                "HERALD_" + "__".join(str(p).upper() for p in e["loc"]) if e["loc"] else "settings"
+            )
+            lines.append(f"  {name}: {e['msg'].removeprefix('Value error, ')}")
+        fail(
+            "invalid configuration:\n" + "\n".join(lines) + "\nSee .env.example for every setting."
+        )
+        raise
+    configure(settings.log_level)
+    return settings
+
+
+def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
+    """Run an async command; user-caused errors become one clear line, never a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    from alerts.content import ContentError
+    from xml_adapters.base import IngestError
+
+    try:
+        return asyncio.run(coro_fn())  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        err.print("stopped.")
+        raise typer.Exit(130) from None
+    except (EmbeddedServiceError, IngestError, ContentError, FileNotFoundError) as exc:
+        fail(str(exc))
+    except OperationalError as exc:
+        fail(
+            f"cannot use the database: {exc.orig}. Check HERALD_DATABASE_URL and run "
+            "`herald migrate`."
+        )
+    except OSError as exc:
+        fail(f"{exc}. Is Redis reachable (HERALD_REDIS_URL)?")
+    raise AssertionError("unreachable")
+
+
+async def _runtime(settings: Settings, *, migrate: bool = True) -> Any:
+    from herald.embedded import PrivateRedis
+    from herald.migrate import upgrade
+    from herald.runtime import Runtime
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    redis = PrivateRedis.ensure(settings)
+    rt = await Runtime.start(settings)
+    if migrate:
+        await upgrade(rt.engine)
+    return rt, redis
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database tables (safe to run any number of times)."""
+    settings = load_settings()
+
+    async def main() -> None:
+        from herald.db import make_engine
+        from herald.migrate import upgrade
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    run(main)
+    console.print("database is up to date")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="XML files or directories.")],
+    adapter: Annotated[str | None, typer.Option(help="Adapter key; detected if unset.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest back-office XML files and decide which events become alerts."""
+    settings = load_settings()
+
+    async def main() -> list[dict[str, Any]]:
+        from alerts.columns import utcnow
+        from alerts.evaluate import evaluate_pending
+        from alerts.ingest import expand_paths, ingest_file
+
+        rt, redis = await _runtime(settings)
+        try:
+            reports = []
+            for path in expand_paths(paths):
+                if not path.exists():
+                    raise FileNotFoundError(f"{path}: no such file")
+                async with rt.deps.sessions() as session:
+                    report = await ingest_file(session=session, path=path, adapter_key=adapter)
+                reports.append(report.as_dict())
+            created = await evaluate_pending(deps=rt.deps, now=utcnow())
+            for r in reports:
+                r["alerts_created_total"] = len(created)
+            return reports
+        finally:
+            await rt.close()
+            if redis:
+                redis.stop()
+
+    reports = run(main)
+    if as_json:
+        print(json.dumps(reports, indent=2, default=str))
+    else:
+        for r in reports:
+            colour = "red" if r["status"] == "failed" else "green"
+            console.print(
+                f"[{colour}]{r['status']}[/] {r['filename']} ({r['adapter']}): "
+                f"{r['records']} records, {r['events_created']} new events, "
+                f"{r['duplicates']} duplicates, {r['unknown_accounts']} unknown "
+                f"accounts, {len(r['problems'])} bad records"
+            )
+            for p in r["problems"][:20]:
+                console.print(f"  bad record: {p}")
+            if r["error"]:
+                console.print(f"  [red]{r['error']}[/]")
+        if reports:
+            console.print(f"alerts created: {reports[-1]['alerts_created_total']}")
+    if any(r["status"] == "failed" for r in reports):
+        raise typer.Exit(1)
+
+
+@customers_app.command("import")
+def customers_import(file: Path, as_json: JsonOpt = False) -> None:
+    """Import customers from CSV or JSON; bad rows are reported and skipped."""
+    settings = load_settings()
+
+    async def main() -> dict[str, Any]:
+        from alerts.customers import import_customers
+
+        if not file.exists():
+            raise FileNotFoundError(f"{file}: no such file")
+        rt, redis = await _runtime(settings)
+        try:
+            async with rt.deps.sessions() as session:
+                try:
+                    report = await import_customers(session=session, path=file)
+                except (ValueError, UnicodeDecodeError) as exc:
+                    raise FileNotFoundError(f"{file}: cannot read customers ({exc})") from exc
+            return {"imported": report.imported, "updated": report.updated, "errors": report.errors}
+        finally:
+            await rt.close()
+            if redis:
+                redis.stop()
+
+    result = run(main)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        console.print(
+            f"imported {result['imported']}, updated {result['updated']}, "
+            f"rejected {len(result['errors'])}"
+        )
+        for e in result["errors"]:
+            console.print(f"  row {e['row']}: {e['error']}")
+    if result["errors"]:
+        raise typer.Exit(1)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    role: Annotated[str, typer.Option(help="admin, agent or supervisor")] = "admin",
+) -> None:
+    """Create a user for the admin UI (password stored as an argon2 hash)."""
+    settings = load_settings()
+
+    async def main() -> None:
+        from admin_ui.users import create_user
+
+        rt, redis = await _runtime(settings)
+        try:
+            async with rt.deps.sessions() as session:
+                try:
+                    await create_user(
+                        session=session, username=username, password=password, role=role
+                    )
+                except ValueError as exc:
+                    raise FileNotFoundError(str(exc)) from exc
+        finally:
+            await rt.close()
+            if redis:
+                redis.stop()
+
+    run(main)
+    console.print(f"user {username!r} created ({role})")
+
+
+@app.command()
+def history(customer_ref: str, as_json: JsonOpt = False) -> None:
+    """Everything about one customer: events, decisions, alerts, attempts, responses, hand-offs."""
+    settings = load_settings()
+
+    async def main() -> dict[str, Any] | None:
+        from alerts.history import customer_history
+
+        rt, redis = await _runtime(settings)
+        try:
+            async with rt.deps.sessions() as session:
+                return await customer_history(
+                    session=session, external_ref=customer_ref, mask_contacts=not as_json
+                )
+        finally:
+            await rt.close()
+            if redis:
+                redis.stop()
+
+    data = run(main)
+    if data is None:
+        fail(f"no customer {customer_ref!r}", 1)
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+        return
+    assert data is not None
+    from herald.report import print_history
+
+    print_history(console, data)
+
+
+@app.command()
+def worker(
+    queue: Annotated[
+        list[str] | None, typer.Option(help="Queue(s) to serve; all if unset.")
+    ] = None,
+) -> None:
+    """Run the arq workers (voice, SMS, email and the default queue with the sweep)."""
+    settings = load_settings()
+
+    async def main() -> None:
+        from herald.worker import run_workers
+
+        rt, redis = await _runtime(settings)
+        try:
+            await run_workers(rt, queues=queue)
+        finally:
+            await rt.close()
+            if redis:
+                redis.stop()
+
+    run(main)
+
+
+@app.command("run")
+def run_cmd(
+    burst: Annotated[bool, typer.Option("--burst", help="Drain due work, then exit.")] = False,
+    wait_deferred: Annotated[
+        bool, typer.Option(help="Also wait for deferred steps (fallbacks, retries).")
+    ] = False,
+    timeout: float = 300.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Process queued work: with --burst, drain everything due and exit."""
+    if not burst:
+        fail("use `herald worker` to run continuously, or `herald run --burst`")
+    settings = load_settings()
+
+    async def main() -> dict[str, Any]:
+        from herald.worker import drain
+
+        rt, redis = await _runtime(settings)
+        try:
+            return await drain(rt, wait_deferred=wait_deferred, timeout=timeout)
+        finally:
+            await rt.close()
+            if redis:
+                redis.stop()
+
+    result = run(main)
+    if as_json:
+        print(json.dumps(result))
+    else:
+        console.print(f"drained in {result['seconds']}s; {result['jobs_left']} job(s) deferred")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default HERALD_API_HOST)")] = None,
+    port: int | None = None,
+) -> None:
+    """Run the HTTP API, webhooks and admin UI."""
+    import uvicorn
+
+    from herald.app import create_app
+
+    settings = load_settings()
+    if not settings.redis_url:
+        from herald.embedded import PrivateRedis
+
+        try:
+            PrivateRedis.ensure(settings)
+        except EmbeddedServiceError as exc:
+            fail(str(exc))
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def up() -> None:
+    """API + workers + embedded services (Redis, Twilio simulator, SMTP sink) in one process."""
+    settings = load_settings()
+    from herald.stack import run_up
+
+    run(lambda: run_up(settings, console))
+
+
+@app.command()
+def simulate(
+    port: int | None = None,
+    scenario: Annotated[Path | None, typer.Option(help="Scenario file (YAML/JSON).")] = None,
+) -> None:
+    """Run the Twilio simulator alone (see examples/scenario.yaml)."""
+    settings = load_settings()
+    from herald.stack import simulator_config
+
+    async def main() -> None:
+        from channels.twilio_sim import serve as serve_sim
+
+        cfg = simulator_config(settings, scenario)
+        console.print(
+            f"Twilio simulator on http://127.0.0.1:{port or settings.twilio.simulator_port}"
+        )
+        await serve_sim(cfg, port=port or settings.twilio.simulator_port)
+
+    run(main)
+
+
+@app.command()
+def demo(
+    serve_ui: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the admin UI after the summary.")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the whole loop on demo data and print what happened."""
+    settings = load_settings()
+    from herald.demo import run_demo
+
+    summary = run(lambda: run_demo(settings, console, serve=serve_ui, quiet=as_json))
+    if as_json:
+        print(json.dumps(summary, indent=2, default=str))
+
+
+def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
+    table = Table(title=title)
+    for h in headers:
+        table.add_column(h)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

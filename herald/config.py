@@ -1,0 +1,157 @@
+"""Settings: the only module that reads the environment (HERALD_ prefix, nested with `__`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"change-me", "dev-api-token", "dev-secret-key", ""}
+
+
+class TwilioSettings(BaseModel):
+    """Twilio credentials; with none set, Herald talks to its own Twilio simulator."""
+
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None
+    # Our caller id / SMS sender, E.164.
+    from_number: str = "+15005550006"
+    # Where the twilio library sends REST calls. Unset = api.twilio.com with real credentials,
+    # or the embedded simulator without them.
+    api_base: str | None = None
+    simulator_port: int = 8765
+    simulator_scenario: Path | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return not (self.account_sid and self.auth_token)
+
+
+class SmtpSettings(BaseModel):
+    """SMTP relay; with no host set, Herald delivers to a local SMTP sink it runs itself."""
+
+    host: str | None = None
+    port: int = 587
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = True
+    from_address: str = "Herald Alerts <alerts@herald.example>"
+    sink_port: int = 8025
+    timeout_seconds: float = 20.0
+
+
+class CallCentreSettings(BaseModel):
+    """Where live transfers go."""
+
+    name: str = "Customer Care"
+    phone_number: str = "+15550009999"
+
+
+class RulesSettings(BaseModel):
+    """Defaults for the built-in alert type until an administrator changes it."""
+
+    large_debit_threshold: Decimal = Decimal("500.00")
+    fallback_wait_seconds: int = 300
+
+
+class Settings(BaseSettings):
+    """All of Herald's configuration. `.env.example` lists every setting with its safe default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HERALD_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".herald")
+    database_url: str | None = None
+    redis_url: str | None = None
+    # The URL Twilio and customers reach Herald at; webhook signatures are checked against it.
+    public_url: str = "http://127.0.0.1:8000"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_token: SecretStr = SecretStr("dev-api-token")
+    secret_key: SecretStr = SecretStr("dev-secret-key")
+    sweep_interval_seconds: int = 30
+    log_level: str = "INFO"
+
+    twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    callcentre: CallCentreSettings = Field(default_factory=CallCentreSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "must start with http:// or https:// (e.g. https://herald.example.com)"
+            )
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be redis://host:port/db, rediss://… or unix:///path/redis.sock")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite", "postgresql", "postgres://")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secrets(self) -> Settings:
+        if self.environment == "development":
+            return self
+        for name in ("api_token", "secret_key"):
+            value = getattr(self, name).get_secret_value()
+            if value in PLACEHOLDER_SECRETS or len(value) < 16:
+                raise ValueError(
+                    f"HERALD_{name.upper()} is a placeholder or shorter than 16 characters; "
+                    "set a long random value in production (e.g. `openssl rand -hex 32`)"
+                )
+        if self.twilio.simulated:
+            raise ValueError(
+                "production needs real Twilio credentials: set HERALD_TWILIO__ACCOUNT_SID and "
+                "HERALD_TWILIO__AUTH_TOKEN (the simulator is for development only)"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'herald.db').resolve()}"
+
+    @property
+    def redis_socket(self) -> Path:
+        return (self.data_dir / "redis" / "redis.sock").resolve()
+
+    @property
+    def twilio_api_base(self) -> str:
+        if self.twilio.api_base:
+            return self.twilio.api_base.rstrip("/")
+        if self.twilio.simulated:
+            return f"http://127.0.0.1:{self.twilio.simulator_port}"
+        return "https://api.twilio.com"
+
+    @property
+    def twilio_account_sid(self) -> str:
+        return self.twilio.account_sid or "AC" + "0" * 32
+
+    @property
+    def twilio_auth_token(self) -> str:
+        token = self.twilio.auth_token
+        return token.get_secret_value() if token else "simulator-auth-token"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

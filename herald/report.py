@@ -1,0 +1,72 @@
+"""Human-readable tables for the CLI: the demo summary and a customer's history."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.models import Alert, Decision, DeliveryAttempt, Event, Response
+from callcentre.models import HandOff
+
+
+async def summary(session: AsyncSession) -> dict[str, Any]:
+    async def count(model: Any) -> int:
+        return int((await session.exec(select(func.count()).select_from(model))).one())
+
+    attempts = (await session.exec(select(DeliveryAttempt.channel, DeliveryAttempt.status))).all()
+    responses = (await session.exec(select(Response.channel, Response.intent))).all()
+    return {
+        "events": await count(Event),
+        "decisions": dict(Counter((await session.exec(select(Decision.outcome))).all())),
+        "alerts": dict(Counter((await session.exec(select(Alert.status))).all())),
+        "attempts": {f"{c}/{s}": n for (c, s), n in sorted(Counter(attempts).items())},
+        "responses": {f"{c}/{i}": n for (c, i), n in sorted(Counter(responses).items())},
+        "handoffs": dict(Counter((await session.exec(select(HandOff.kind))).all())),
+    }
+
+
+def print_summary(console: Console, data: dict[str, Any]) -> None:
+    table = Table(title="Herald demo summary", show_lines=False)
+    table.add_column("what")
+    table.add_column("detail")
+    table.add_column("count", justify="right")
+    table.add_row("events", "ingested", str(data["events"]))
+    for section in ("decisions", "alerts", "attempts", "responses", "handoffs"):
+        for key, n in sorted(data[section].items()):
+            table.add_row(section.rstrip("s") if section != "alerts" else "alert", key, str(n))
+    console.print(table)
+
+
+def print_history(console: Console, data: dict[str, Any]) -> None:
+    c = data["customer"]
+    console.print(
+        f"[bold]{c['name']}[/] ({c['ref']}), {c['timezone']}, channels "
+        f"{' > '.join(c['channel_order'])}, accounts {', '.join(c['accounts'])}"
+    )
+    for e in data["events"]:
+        console.print(
+            f"\n[bold]event[/] {e['type']} {e['amount']} {e['currency']} "
+            f"{e['description'] or ''} ({e['source_event_id']})"
+        )
+        for d in e["decisions"]:
+            console.print(f"  decision {d['alert_type']}: {d['outcome']} - {d['reason']}")
+        for a in e["alerts"]:
+            console.print(
+                f"  alert #{a['id']} {a['status']}"
+                + (f" - {a['closed_reason']}" if a["closed_reason"] else "")
+            )
+            for t in a["attempts"]:
+                trail = " > ".join(
+                    h["status"] + ("" if h["applied"] else " (ignored)") for h in t["history"]
+                )
+                console.print(f"    {t['channel']} to {t['to']}: {t['status']}  [{trail}]")
+            for r in a["responses"]:
+                console.print(f"    response by {r['channel']}: {r['key']} ({r['intent']})")
+            for h in a["handoffs"]:
+                console.print(f"    hand-off: {h['kind']} ({h['status']})")

@@ -1,0 +1,100 @@
+"""The running parts wired together: engine, sessions, arq pool, channels, and the alert deps."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alerts.deps import AlertDeps
+from alerts.links import LinkSigner
+from channels.base import Channel
+from channels.email_smtp import SmtpEmailChannel
+from channels.twilio_common import TwilioAccount
+from channels.twilio_sms import TwilioSmsChannel
+from channels.twilio_voice import TwilioVoiceChannel
+from herald.config import Settings
+from herald.db import make_engine, make_sessionmaker
+
+logger = logging.getLogger(__name__)
+QUEUES = {"voice": "herald:voice", "sms": "herald:sms", "email": "herald:email"}
+DEFAULT_QUEUE = "herald:default"
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    if settings.redis_url:
+        return RedisSettings.from_dsn(settings.redis_url)
+    return RedisSettings(unix_socket_path=str(settings.redis_socket), conn_retries=3)
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """The explicit channel registry: one provider per kind, chosen by settings."""
+    account = TwilioAccount(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        api_base=settings.twilio_api_base,
+        from_number=settings.twilio.from_number,
+    )
+    smtp = settings.smtp
+    email = SmtpEmailChannel(
+        host=smtp.host or "127.0.0.1",
+        port=smtp.port if smtp.host else smtp.sink_port,
+        from_address=smtp.from_address,
+        username=smtp.username,
+        password=smtp.password.get_secret_value() if smtp.password else None,
+        starttls=smtp.starttls if smtp.host else False,
+        timeout=smtp.timeout_seconds,
+    )
+    return {"voice": TwilioVoiceChannel(account), "sms": TwilioSmsChannel(account), "email": email}
+
+
+class ArqStepQueue:
+    """Enqueues delivery steps on the channel's own queue; the job id makes it idempotent."""
+
+    def __init__(self, pool: ArqRedis) -> None:
+        self.pool = pool
+
+    async def enqueue_step(
+        self, *, alert_id: int, step_index: int, channel: str, defer_seconds: float = 0
+    ) -> None:
+        await self.pool.enqueue_job(
+            "run_step",
+            alert_id,
+            step_index,
+            _job_id=f"step:{alert_id}:{step_index}",
+            _queue_name=QUEUES[channel],
+            _defer_by=defer_seconds or None,
+        )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    pool: ArqRedis
+    deps: AlertDeps
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Runtime:
+        engine = make_engine(settings.resolved_database_url)
+        pool = await create_pool(redis_settings(settings), default_queue_name=DEFAULT_QUEUE)
+        deps = AlertDeps(
+            sessions=make_sessionmaker(engine),
+            channels=build_channels(settings),
+            queue=ArqStepQueue(pool),
+            links=LinkSigner(settings.secret_key.get_secret_value()),
+            public_url=settings.public_url,
+            callcentre_number=settings.callcentre.phone_number,
+            default_threshold=settings.rules.large_debit_threshold,
+            default_wait_seconds=settings.rules.fallback_wait_seconds,
+        )
+        return cls(settings=settings, engine=engine, pool=pool, deps=deps)
+
+    async def close(self) -> None:
+        for channel in self.deps.channels.values():
+            await channel.close()
+        await self.pool.aclose()
+        await self.engine.dispose()

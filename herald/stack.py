@@ -1,0 +1,103 @@
+"""Everything in one process for `herald up` and `herald demo`: embedded services, API, workers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from channels.twilio_sim import LoopbackServer, SimulatorConfig, SimulatorServer, load_scenario
+from channels.twilio_sim.scenario import Scenario
+from herald.app import create_app
+from herald.config import Settings
+from herald.embedded import PrivateRedis, SmtpSink
+from herald.migrate import upgrade
+from herald.runtime import Runtime
+from herald.worker import run_workers
+
+logger = logging.getLogger(__name__)
+
+
+def simulator_config(settings: Settings, scenario_path: Path | None = None) -> SimulatorConfig:
+    path = scenario_path or settings.twilio.simulator_scenario
+    return SimulatorConfig(
+        account_sid=settings.twilio_account_sid,
+        auth_token=settings.twilio_auth_token,
+        numbers={settings.twilio.from_number: f"{settings.public_url}/webhooks/twilio/sms/inbound"},
+        scenario=load_scenario(path) if path else Scenario(),
+        delay=0.05,
+    )
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    runtime: Runtime
+    api: LoopbackServer
+    sim: SimulatorServer | None
+    sink: SmtpSink | None
+
+    async def idle(self) -> bool:
+        return self.sim is None or self.sim.simulator.idle
+
+
+@contextlib.asynccontextmanager
+async def embedded_stack(
+    settings: Settings, *, scenario: Path | None = None, workers: bool = True
+) -> AsyncIterator[Stack]:
+    """Start what the settings leave unconfigured (Redis, simulator, SMTP sink), then the API and
+    (optionally) the workers; stop them all on exit."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    redis = PrivateRedis.ensure(settings)
+    sink = None
+    if not settings.smtp.host:
+        sink = SmtpSink(directory=settings.data_dir / "mail", port=settings.smtp.sink_port).start()
+    runtime = await Runtime.start(settings)
+    worker_task: asyncio.Task[None] | None = None
+    try:
+        await upgrade(runtime.engine)
+        sim = None
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.twilio.simulated:
+                sim = SimulatorServer(
+                    simulator_config(settings, scenario), port=settings.twilio.simulator_port
+                )
+                await stack.enter_async_context(sim)
+            api = LoopbackServer(
+                create_app(settings, runtime), host=settings.api_host, port=settings.api_port
+            )
+            await stack.enter_async_context(api)
+            if workers:
+                worker_task = asyncio.create_task(run_workers(runtime))
+            try:
+                yield Stack(settings=settings, runtime=runtime, api=api, sim=sim, sink=sink)
+            finally:
+                if worker_task is not None:
+                    worker_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker_task
+    finally:
+        await runtime.close()
+        if sink is not None:
+            sink.stop()
+        if redis is not None:
+            redis.stop()
+
+
+async def run_up(settings: Settings, console: Console) -> None:
+    async with embedded_stack(settings) as stack:
+        console.print(
+            f"Herald is up: API and admin UI at {stack.api.url}/admin "
+            f"(OpenAPI at {stack.api.url}/docs)"
+        )
+        if stack.sim is not None:
+            console.print(f"Twilio simulator at {stack.sim.url} (no real calls are placed)")
+        if stack.sink is not None:
+            console.print(f"email goes to the local SMTP sink: {stack.sink.directory}")
+        console.print("Ctrl-C to stop.")
+        await asyncio.Event().wait()

@@ -1,0 +1,135 @@
+"""arq workers: one per queue (voice, SMS, email, default with the sweep), and burst draining."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from arq import cron
+from arq.worker import Worker, func
+
+from alerts.jobs import run_step_job, sweep_job
+from herald.runtime import DEFAULT_QUEUE, QUEUES, Runtime, redis_settings
+
+logger = logging.getLogger(__name__)
+
+
+def build_workers(
+    runtime: Runtime,
+    *,
+    queues: list[str] | None = None,
+    burst: bool = False,
+    handle_signals: bool = False,
+    sweep_cron: bool = True,
+) -> list[Worker]:
+    """Workers sharing the runtime's deps; each only reads its own queue."""
+    settings = runtime.settings
+    names = queues or [*QUEUES.values(), DEFAULT_QUEUE]
+    tries = runtime.deps.max_transient_tries + 1
+    workers = []
+    for name in names:
+        crons = []
+        if name == DEFAULT_QUEUE and sweep_cron and not burst:
+            every = max(settings.sweep_interval_seconds, 1)
+            crons = [
+                cron(
+                    sweep_job,
+                    second=set(range(0, 60, every)) if every < 60 else {0},
+                    run_at_startup=True,
+                    unique=True,
+                    timeout=120,
+                )
+            ]
+        workers.append(
+            Worker(
+                functions=[
+                    func(run_step_job, name="run_step", max_tries=tries),
+                    func(sweep_job, name="sweep"),
+                ],
+                queue_name=name,
+                cron_jobs=crons,
+                redis_settings=redis_settings(settings),
+                burst=burst,
+                handle_signals=handle_signals,
+                ctx={"deps": runtime.deps},
+                keep_result=0,
+                max_jobs=10,
+                poll_delay=0.2,
+                job_timeout=120,
+                max_burst_jobs=-1,
+            )
+        )
+    return workers
+
+
+async def run_workers(runtime: Runtime, *, queues: list[str] | None = None) -> None:
+    workers = build_workers(runtime, queues=queues)
+    try:
+        await asyncio.gather(*(w.async_run() for w in workers))
+    finally:
+        for w in workers:
+            await w.close()
+
+
+async def _due_jobs(runtime: Runtime) -> int:
+    now_ms = int(time.time() * 1000)
+    total = 0
+    for name in [*QUEUES.values(), DEFAULT_QUEUE]:
+        total += int(await runtime.pool.zcount(name, "-inf", now_ms))
+    in_progress = await runtime.pool.keys("arq:in-progress:*")
+    return total + len(in_progress)
+
+
+async def _pending_jobs(runtime: Runtime) -> int:
+    total = 0
+    for name in [*QUEUES.values(), DEFAULT_QUEUE]:
+        total += int(await runtime.pool.zcard(name))
+    return total
+
+
+async def drain(
+    runtime: Runtime,
+    *,
+    wait_deferred: bool = False,
+    timeout: float = 300.0,
+    quiet_for: float = 1.0,
+    idle_check: Callable[[], Awaitable[bool]] | None = None,
+) -> dict[str, Any]:
+    """Run the sweep, then all workers until no job is due (or none at all, with wait_deferred)
+    and `idle_check` (e.g. the simulator has no call in progress) has held for `quiet_for` s."""
+    from alerts.columns import utcnow
+    from alerts.sweep import sweep
+
+    started = time.monotonic()
+    await sweep(deps=runtime.deps, now=utcnow(), grace_seconds=0)
+    workers = build_workers(runtime, sweep_cron=False)
+    tasks = [asyncio.create_task(w.async_run()) for w in workers]
+    quiet_since: float | None = None
+    try:
+        while time.monotonic() - started < timeout:
+            await asyncio.sleep(0.2)
+            busy = await (_pending_jobs(runtime) if wait_deferred else _due_jobs(runtime))
+            if wait_deferred:
+                busy += len(await runtime.pool.keys("arq:in-progress:*"))
+            idle = busy == 0 and (idle_check is None or await idle_check())
+            if not idle:
+                quiet_since = None
+                continue
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= quiet_for:
+                break
+        else:
+            logger.warning("drain stopped after %.0fs with work left", timeout)
+    finally:
+        for w in workers:
+            await w.close()
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return {
+        "seconds": round(time.monotonic() - started, 2),
+        "jobs_left": await _pending_jobs(runtime),
+    }

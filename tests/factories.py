@@ -1,0 +1,85 @@
+"""Builders for tests: customers and events straight into the database, signed Twilio posts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from twilio.request_validator import RequestValidator
+
+from alerts.customers import CustomerIn, upsert_customer
+from alerts.deps import AlertDeps
+from alerts.models import Customer, Event
+from herald.config import Settings
+
+
+async def make_customer(
+    deps: AlertDeps,
+    *,
+    ref: str = "C-1",
+    name: str = "Test Person",
+    account: str = "NL91ABNA0417164300",
+    phone: str | None = "+15550001111",
+    email: str | None = "test@example.com",
+    order: tuple[str, ...] = ("voice", "sms", "email"),
+) -> Customer:
+    async with deps.sessions() as session:
+        customer, _ = await upsert_customer(
+            session=session,
+            data=CustomerIn(
+                external_ref=ref,
+                name=name,
+                accounts=[account],
+                phones=[phone] if phone else [],
+                emails=[email] if email else [],
+                channel_order=list(order),
+            ),
+        )
+        await session.commit()
+        return customer
+
+
+async def make_event(
+    deps: AlertDeps,
+    *,
+    account: str = "NL91ABNA0417164300",
+    amount: str = "750.00",
+    event_id: str = "E-1",
+    event_type: str = "debit_posted",
+    description: str = "Shop Ltd",
+) -> Event:
+    async with deps.sessions() as session:
+        event = Event(
+            source="camt054",
+            source_event_id=event_id,
+            event_type=event_type,
+            account_id=account,
+            amount=Decimal(amount),
+            currency="EUR",
+            credit_debit="DBIT" if event_type.startswith("debit") else "CRDT",
+            status="BOOK",
+            description=description,
+        )
+        session.add(event)
+        await session.commit()
+        await session.refresh(event)
+        return event
+
+
+async def signed_post(
+    settings: Settings, path: str, params: dict[str, str], *, signature: str | None = None
+) -> httpx.Response:
+    """POST form params to Herald like Twilio does, with a real X-Twilio-Signature."""
+    url = settings.public_url + path
+    sig = (
+        signature
+        if signature is not None
+        else RequestValidator(settings.twilio_auth_token).compute_signature(url, params)
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        return await client.post(url, data=params, headers={"X-Twilio-Signature": sig})
+
+
+def api_headers(settings: Settings) -> dict[str, Any]:
+    return {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"}

@@ -1,0 +1,1 @@
+"""XML ingestion: the single hardened lxml parse site, adapters for standard formats."""

@@ -1,0 +1,128 @@
+"""Adapter family: the AccountEvent value type, the Adapter protocol, the ingestion errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import BinaryIO, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class AccountEvent:
+    """One account event extracted from a back-office record.
+
+    `(source, source_event_id)` identifies the event across files: ingesting it twice is a no-op.
+    """
+
+    source: str  # adapter key, e.g. "camt054"
+    source_event_id: str  # stable id built from the record's own references
+    event_type: str  # e.g. "debit_posted", "credit_posted"
+    account_id: str  # IBAN or other account identifier, normalised (no spaces, upper case)
+    amount: Decimal | None
+    currency: str | None
+    credit_debit: str | None  # "DBIT" / "CRDT"
+    status: str | None  # e.g. "BOOK", "PDNG"
+    booking_date: date | None
+    description: str | None  # merchant / remittance / reference text shown to the customer
+    line: int | None = None  # line of the record in the source file
+    data: dict[str, str] = field(default_factory=dict)  # further fields, as text
+
+
+@dataclass(frozen=True, slots=True)
+class RecordProblem:
+    """A record that could not be turned into an event; the rest of the file continues."""
+
+    line: int | None
+    record_id: str | None
+    field: str | None
+    value: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "unknown line"
+        rid = f" record {self.record_id}" if self.record_id else ""
+        fld = f" field {self.field}={self.value!r}" if self.field else ""
+        return f"{where}{rid}{fld}: {self.reason}"
+
+
+class IngestError(Exception):
+    """Base of the ingestion errors a user can cause."""
+
+
+class XmlInputError(IngestError):
+    """The file cannot be read as XML at all (malformed, hostile, too large). Says where and why."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        where = path or "<input>"
+        if line is not None:
+            where += f", line {line}"
+            if column is not None:
+                where += f", column {column}"
+        super().__init__(f"{where}: {message}")
+
+
+class UnknownFormatError(IngestError):
+    """No adapter accepts the document's root element / namespace."""
+
+
+class Adapter(Protocol):
+    """A back-office format turned into AccountEvents.
+
+    To add one:
+    1. Write a class with a stable snake_case `key` and a human `title`.
+    2. `accepts(root_tag)` says whether a document whose root element has that Clark-notation tag
+       (`{namespace}local`) is this format.
+    3. `iter_records(stream, path)` streams the document through
+       `xml_adapters.parse.iterparse_records` (the single hardened parse site) and yields an
+       AccountEvent or a RecordProblem per record.
+    4. Register it in `xml_adapters.registry.ADAPTERS`.
+    """
+
+    key: str
+    title: str
+
+    def accepts(self, root_tag: str) -> bool: ...
+
+    def iter_records(
+        self, stream: BinaryIO, path: str
+    ) -> Iterator[AccountEvent | RecordProblem]: ...
+
+
+def record_as_dict(record: AccountEvent | RecordProblem) -> dict[str, object]:
+    """A JSON-ready dict of a record: `kind` ("event" / "problem"), Decimal as text, ISO dates."""
+    if isinstance(record, RecordProblem):
+        return {
+            "kind": "problem",
+            "line": record.line,
+            "record_id": record.record_id,
+            "field": record.field,
+            "value": record.value,
+            "reason": record.reason,
+        }
+    return {
+        "kind": "event",
+        "source": record.source,
+        "source_event_id": record.source_event_id,
+        "event_type": record.event_type,
+        "account_id": record.account_id,
+        "amount": str(record.amount) if record.amount is not None else None,
+        "currency": record.currency,
+        "credit_debit": record.credit_debit,
+        "status": record.status,
+        "booking_date": record.booking_date.isoformat() if record.booking_date else None,
+        "description": record.description,
+        "line": record.line,
+        "data": dict(sorted(record.data.items())),
+    }
