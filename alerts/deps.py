@@ -18,7 +18,9 @@ class StepQueue(Protocol):
 
     async def enqueue_step(
         self, *, alert_id: int, step_index: int, channel: str, defer_seconds: float = 0
-    ) -> None: ...
+    ) -> bool:
+        """True when queued now; False when that step's job is already queued or running."""
+        ...
 
 
 @dataclass

@@ -48,12 +48,12 @@ async def sweep(*, deps: AlertDeps, now: datetime, grace_seconds: int = 5) -> in
                 and attempt.sending_started_at > now - timedelta(seconds=60)
             ):
                 continue  # probably still in flight
-            await deps.queue.enqueue_step(
+            if await deps.queue.enqueue_step(
                 alert_id=alert.id,
                 step_index=alert.current_step,
                 channel=alert.plan[alert.current_step]["channel"],
-            )
-            count += 1
+            ):
+                count += 1
     if count:
         logger.info("sweep re-enqueued %s item(s)", count)
     return count

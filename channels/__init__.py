@@ -1,1 +1,1 @@
-"""Delivery channels (Twilio voice and SMS, SMTP email) behind one protocol, and the Twilio simulator."""
+"""Delivery channels: Twilio voice and SMS, SMTP email, one protocol; the Twilio simulator."""

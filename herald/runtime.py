@@ -59,8 +59,8 @@ class ArqStepQueue:
 
     async def enqueue_step(
         self, *, alert_id: int, step_index: int, channel: str, defer_seconds: float = 0
-    ) -> None:
-        await self.pool.enqueue_job(
+    ) -> bool:
+        job = await self.pool.enqueue_job(
             "run_step",
             alert_id,
             step_index,
@@ -68,6 +68,7 @@ class ArqStepQueue:
             _queue_name=QUEUES[channel],
             _defer_by=defer_seconds or None,
         )
+        return job is not None
 
 
 @dataclass

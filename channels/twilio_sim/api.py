@@ -231,7 +231,7 @@ async def create_call(request: Request, sim: SimulatorDep) -> JSONResponse:
     )
     sim.state.add_call(call)
     released = sim.start_call(call)
-    return JSONResponse(call.resource(), status_code=201, background=BackgroundTask(released.set))
+    return JSONResponse(call.resource(), status_code=201, background=BackgroundTask(released))
 
 
 @router.get("/Calls.json")
@@ -282,9 +282,7 @@ async def create_message(request: Request, sim: SimulatorDep) -> JSONResponse:
     )
     sim.state.add_message(message)
     released = sim.start_message(message)
-    return JSONResponse(
-        message.resource(), status_code=201, background=BackgroundTask(released.set)
-    )
+    return JSONResponse(message.resource(), status_code=201, background=BackgroundTask(released))
 
 
 @router.get("/Messages.json")

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from channels.twilio_sim.scenario import Scenario, SimulatorConfig
@@ -29,6 +29,15 @@ OPT_OUT = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", 
 OPT_IN = frozenset({"START", "YES", "UNSTOP"})
 DEFAULT_ERROR_CODES = {"undelivered": 30003, "failed": 30008}
 RELEASE_TIMEOUT = 5.0
+
+
+def _setter(event: asyncio.Event) -> Callable[[], Awaitable[None]]:
+    # A coroutine function, so Starlette runs it on the event loop (a plain callable would be
+    # sent to a worker thread, and asyncio.Event is not thread-safe).
+    async def release() -> None:
+        event.set()
+
+    return release
 
 
 class Simulator:
@@ -69,17 +78,20 @@ class Simulator:
             logger.exception("simulation of %s crashed", record.sid)
             record.notes.append(f"simulator error: {type(error).__name__}: {error}")
 
-    def start_call(self, call: CallRecord) -> asyncio.Event:
-        """Schedule the call; it starts once the returned event is set (after the 201 is sent)."""
+    def start_call(self, call: CallRecord) -> Callable[[], Awaitable[None]]:
+        """Schedule the call; it starts when the returned coroutine function is awaited.
+
+        The API awaits it as the response's background task, i.e. after the 201 was sent.
+        """
         released = asyncio.Event()
         self._spawn(self._after(released, self._run_call(call)), call)
-        return released
+        return released.set  # type: ignore
 
-    def start_message(self, message: MessageRecord) -> asyncio.Event:
-        """Schedule delivery; it starts once the returned event is set (after the 201 is sent)."""
+    def start_message(self, message: MessageRecord) -> Callable[[], Awaitable[None]]:
+        """Schedule delivery; it starts when the returned coroutine function is awaited."""
         released = asyncio.Event()
         self._spawn(self._after(released, self._run_message(message)), message)
-        return released
+        return _setter(released)
 
     async def _after(self, released: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:
         # If the client went away before the response was sent, the event is never set.

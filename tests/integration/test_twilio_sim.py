@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -115,6 +116,8 @@ async def sim(herald: HeraldFake) -> AsyncIterator[SimulatorServer]:
         numbers={HERALD: herald.url("/sms/inbound")},
         delay=0.005,
     )
+    # asyncio debug mode turns thread-unsafe loop calls (e.g. from a worker thread) into errors.
+    asyncio.get_running_loop().set_debug(True)
     async with SimulatorServer(config) as server:
         yield server
 

@@ -1,0 +1,49 @@
+# Every command lives here. `make demo` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
+
+.PHONY: demo test lint fmt bench up clean install dev
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Herald needs Python 3.11 (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements.lock
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PIP) -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+## The main job on the embedded default (SQLite, private Redis, Twilio simulator, SMTP sink).
+demo: install
+	$(BIN)/herald demo
+
+## Lint, type-check and run the whole test suite.
+test: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## API + workers + embedded services, until Ctrl-C.
+up: install
+	$(BIN)/herald up
+
+clean:
+	rm -rf $(VENV) .herald .pytest_cache .mypy_cache .ruff_cache
