@@ -174,7 +174,9 @@ async def run_step(
                 (
                     await session.exec(
                         select(DeliveryAttempt.provider_sid).where(
-                            col(DeliveryAttempt.provider_sid).is_not(None)
+                            col(DeliveryAttempt.provider_sid).is_not(None),
+                            # A status callback may have just stored this attempt's own sid.
+                            DeliveryAttempt.id != attempt.id,
                         )
                     )
                 ).all()

@@ -166,9 +166,11 @@ async def ingest_file(
                     await _store_batch(session, batch, row.id, owners, report, now)
                     await session.commit()
                     batch = []
-            await _store_batch(session, batch, row.id, owners, report, now)
         except IngestError as exc:
+            # Keep every complete record read before the error: a fixed file re-sent later
+            # dedupes them by event id.
             report.status, report.error = "failed", str(exc)
+        await _store_batch(session, batch, row.id, owners, report, now)
     row.status = "failed" if report.status == "failed" else "done"
     row.records = report.records
     row.events_created += report.events_created

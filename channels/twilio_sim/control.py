@@ -47,7 +47,7 @@ async def inbound_sms(sms: InboundSms, sim: SimulatorDep) -> dict[str, Any]:
 async def replace_scenario(
     sim: SimulatorDep, data: dict[str, Any] = Body(...)
 ) -> dict[str, Any] | JSONResponse:
-    """Replace the scenario (same shape as the YAML file); running simulations keep theirs."""
+    """Replace the scenario (same shape as the YAML file); calls already created keep theirs."""
     try:
         sim.scenario = parse_scenario(data, source="PUT /_sim/scenario")
     except ScenarioError as error:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from channels.twilio_sim.scenario import Scenario, SimulatorConfig
+from channels.twilio_sim.scenario import Scenario, SimulatorConfig, SmsBehaviour, VoiceBehaviour
 from channels.twilio_sim.state import (
     API_VERSION,
     CallRecord,
@@ -84,13 +84,15 @@ class Simulator:
         The API awaits it as the response's background task, i.e. after the 201 was sent.
         """
         released = asyncio.Event()
-        self._spawn(self._after(released, self._run_call(call)), call)
-        return released.set  # type: ignore
+        voice = self.scenario.behaviour_for(call.to).voice  # fixed when the call is created
+        self._spawn(self._after(released, self._run_call(call, voice)), call)
+        return _setter(released)
 
     def start_message(self, message: MessageRecord) -> Callable[[], Awaitable[None]]:
         """Schedule delivery; it starts when the returned coroutine function is awaited."""
         released = asyncio.Event()
-        self._spawn(self._after(released, self._run_message(message)), message)
+        sms = self.scenario.behaviour_for(message.to).sms  # fixed when the message is created
+        self._spawn(self._after(released, self._run_message(message, sms)), message)
         return _setter(released)
 
     async def _after(self, released: asyncio.Event, work: Coroutine[Any, Any, None]) -> None:
@@ -123,8 +125,7 @@ class Simulator:
 
     # -- calls --------------------------------------------------------------------------------
 
-    async def _run_call(self, call: CallRecord) -> None:
-        voice = self.scenario.behaviour_for(call.to).voice
+    async def _run_call(self, call: CallRecord, voice: VoiceBehaviour) -> None:
         sequence = itertools.count()
 
         async def progress(event: str, call_status: str, **extra: str) -> None:
@@ -211,8 +212,7 @@ class Simulator:
         )
         message.requests.append(sent)
 
-    async def _run_message(self, message: MessageRecord) -> None:
-        sms = self.scenario.behaviour_for(message.to).sms
+    async def _run_message(self, message: MessageRecord, sms: SmsBehaviour) -> None:
         await asyncio.sleep(self.config.delay)
         if sms.delivery == "failed":
             message.set_status("failed", sms.error_code or DEFAULT_ERROR_CODES["failed"])

@@ -86,7 +86,8 @@ async def test_worker_killed_after_provider_accepted_sends_once(
     [attempt] = await _attempts(stack, alert_id)
     assert attempt.status == "sending" and attempt.provider_sid is None  # as a kill leaves it
 
-    # The job runs again (arq re-runs a job whose worker died): the message is adopted.
+    await stack.sim.wait_idle(10)  # the provider has finished; its callbacks (if any) are in
+    # The job runs again (arq re-runs a job whose worker died).
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
     await stack.sim.wait_idle(10)
     sent = (stack.sim.state.messages if channel == "sms" else stack.sim.state.calls).values()

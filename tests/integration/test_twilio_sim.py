@@ -38,11 +38,6 @@ ALICE = "+15550000001"
 BOB = "+15550000002"
 AGENT = "+15559990000"
 WAIT = 5.0
-# twilio 9.13's async client passes aiohttp.BasicAuth as `auth=`, which aiohttp 3.14 deprecates.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "scenario.yaml"
 
 MENU = """<?xml version="1.0" encoding="UTF-8"?>

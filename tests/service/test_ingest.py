@@ -1,0 +1,46 @@
+"""Ingestion: duplicates by file and by event, a broken file keeps what came before it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+
+from alerts.ingest import ingest_file
+from alerts.models import Event, IngestFile
+from herald.runtime import Runtime
+from tests.conftest import REPO
+
+DEMO = REPO / "examples" / "feeds" / "camt054-demo.xml"
+
+
+async def test_truncated_file_fails_clearly_and_fixed_file_adds_only_the_rest(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    text = DEMO.read_text()
+    cut = text.index("<Ntfctn>", text.index("DEMO-0003"))  # three whole notifications, a bit more
+    broken = tmp_path / "broken.xml"
+    broken.write_text(text[: cut + 40])
+    async with runtime.deps.sessions() as session:
+        first = await ingest_file(session=session, path=broken)
+    assert first.status == "failed"
+    assert first.error and "broken.xml, line" in first.error and "not well-formed" in first.error
+    assert first.events_created == 3
+
+    async with runtime.deps.sessions() as session:
+        fixed = await ingest_file(session=session, path=DEMO)
+        assert (fixed.status, fixed.events_created, fixed.duplicates) == ("done", 4, 3)
+        events = (await session.exec(select(Event))).all()
+        files = (await session.exec(select(IngestFile))).all()
+    assert len(events) == 7
+    assert sorted(f.status for f in files) == ["done", "failed"]
+
+
+async def test_unknown_format_names_what_it_found(runtime: Runtime, tmp_path: Path) -> None:
+    path = tmp_path / "statement.xml"
+    path.write_text('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"/>')
+    async with runtime.deps.sessions() as session:
+        report = await ingest_file(session=session, path=path)
+    assert report.status == "failed"
+    assert report.error and "camt.053.001.02" in report.error
+    assert "Known formats: camt054" in report.error
