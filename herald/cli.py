@@ -27,8 +27,8 @@ customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage admin-UI users.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 app.add_typer(users_app, name="users")
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 

@@ -1,0 +1,126 @@
+"""The `herald` command as a user runs it: real processes, the embedded default, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+HERALD = str(Path(sys.executable).parent / "herald")
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="hcli-", dir="/tmp"))  # short: it holds a unix socket
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def herald(
+    data_dir: Path, *args: str, stdin: str | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    env.update(HERALD_DATA_DIR=str(data_dir), HERALD_LOG_LEVEL="WARNING")
+    return subprocess.run(
+        [HERALD, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
+
+
+def test_demo_runs_the_whole_loop_and_exits(data_dir: Path) -> None:
+    done = herald(data_dir, "demo", "--no-serve", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["events"] == 7
+    assert summary["decisions"] == {"alert": 4, "skip": 3}
+    assert summary["alerts"] == {"closed": 4}
+    assert summary["attempts"] == {
+        "email/sent": 1,
+        "sms/delivered": 1,
+        "voice/completed": 2,
+        "voice/no_answer": 1,
+    }
+    assert summary["responses"] == {
+        "email/agent": 1,
+        "sms/confirm": 1,
+        "voice/agent": 1,
+        "voice/confirm": 1,
+    }
+    assert summary["handoffs"] == {"callback": 1, "live_transfer": 1}
+    # The demo's database is a normal Herald database: history reads it.
+    history = herald(data_dir / "demo", "history", "C-1001", "--json")
+    assert history.returncode == 0, history.stderr
+    data = json.loads(history.stdout)
+    alert = data["events"][0]["alerts"][0]
+    assert alert["handoffs"][0]["kind"] == "live_transfer"
+    assert alert["attempts"][0]["to"] == "+15550000001"
+    readable = herald(data_dir / "demo", "history", "C-1001")
+    assert "live_transfer" in readable.stdout and "+15***01" in readable.stdout
+
+
+def test_import_ingest_and_burst_from_the_command_line(data_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "customers.csv"
+    bad.write_text(
+        (REPO / "examples" / "customers.csv").read_text()
+        + "C-9,No Phone Format,en,UTC,XX00,555-1234,,voice\n"
+    )
+    imported = herald(data_dir, "customers", "import", str(bad), "--json")
+    assert imported.returncode == 1  # some rows were rejected
+    result = json.loads(imported.stdout)
+    assert result["imported"] == 5
+    assert result["errors"][0]["row"] == 7 and "E.164" in result["errors"][0]["error"]
+
+    feed = str(REPO / "examples" / "feeds" / "camt054-demo.xml")
+    first = herald(data_dir, "ingest", feed, "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)[0]["events_created"] == 7
+    again = herald(data_dir, "ingest", feed, "--json")
+    assert json.loads(again.stdout)[0]["status"] == "duplicate_file"
+
+    # No simulator runs here: the provider is unreachable, so the work is retried, not lost.
+    drained = herald(data_dir, "run", "--burst", "--json", "--timeout", "20")
+    assert drained.returncode == 0, drained.stderr
+    assert json.loads(drained.stdout)["jobs_left"] >= 1
+
+
+def test_users_and_errors_are_clear(data_dir: Path, tmp_path: Path) -> None:
+    made = herald(data_dir, "users", "create", "ops", "--password", "long-enough-pw")
+    assert made.returncode == 0, made.stderr
+    dup = herald(data_dir, "users", "create", "ops", "--password", "long-enough-pw")
+    assert dup.returncode == 2 and "already" in dup.stderr and "Traceback" not in dup.stderr
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.054.001.08'><Bk>")
+    failed = herald(data_dir, "ingest", str(broken))
+    assert failed.returncode == 1
+    assert "broken.xml, line 1" in failed.stdout and "Traceback" not in failed.stdout
+    missing = herald(data_dir, "ingest", str(tmp_path / "nope.xml"))
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    env_bad = subprocess.run(
+        [HERALD, "migrate"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **os.environ,
+            "HERALD_PUBLIC_URL": "herald.example.com",
+            "HERALD_DATA_DIR": str(data_dir),
+        },
+    )
+    assert env_bad.returncode == 2
+    assert "HERALD_PUBLIC_URL: must start with http" in env_bad.stderr
