@@ -1,0 +1,96 @@
+"""Real Chromium: an administrator logs in and reads a customer's story; a customer answers an
+email alert on its confirm page."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from admin_ui.users import create_user
+from alerts.models import Response
+from herald.worker import drain
+from tests.conftest import Stack, missing_infrastructure
+from tests.integration.test_loop import DEMO_SCENARIO, _load_demo
+
+pytestmark = pytest.mark.integration
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        missing_infrastructure("playwright is not installed (make test installs it)")
+    if CHROMIUM is None:
+        missing_infrastructure("Chromium is not installed (apt-get install chromium)")
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+async def test_admin_logs_in_and_sees_the_single_view(stack: Stack, browser: Any) -> None:
+    stack.set_scenario(DEMO_SCENARIO)
+    await _load_demo(stack)
+    await drain(stack.runtime, wait_deferred=True, timeout=60, idle_check=stack.idle)
+    async with stack.runtime.deps.sessions() as session:
+        await create_user(session=session, username="ops", password="correct horse battery")
+    page = await browser.new_page()
+    await page.goto(f"{stack.api.url}/admin/customers/C-1003")
+    assert "/admin/login" in page.url  # not logged in: sent to the login form
+    await page.fill("input[name=username]", "ops")
+    await page.fill("input[name=password]", "wrong password!")
+    await page.click("button[type=submit]")
+    assert "Wrong username or password" in await page.content()
+    await page.fill("input[name=username]", "ops")
+    await page.fill("input[name=password]", "correct horse battery")
+    await page.click("button[type=submit]")
+    await page.wait_for_url(re.compile(r".*/admin/customers/C-1003$"))
+    text = await page.inner_text("body")
+    assert "Chloe Dubois" in text
+    assert "is at or above the threshold" in text  # the decision's reason
+    assert "no answer" in text and "delivered" in text  # voice, then the SMS that followed
+    assert "Europe/Paris" in text
+    await page.goto(f"{stack.api.url}/admin/handoffs")
+    text = await page.inner_text("body")
+    assert "Alice Martin" in text and "Daniel Okafor" not in text  # Daniel has not clicked yet
+
+
+async def test_customer_answers_an_email_alert_in_the_browser(stack: Stack, browser: Any) -> None:
+    await _load_demo(stack)
+    await drain(stack.runtime, wait_deferred=True, timeout=60, idle_check=stack.idle)
+    [mail] = [m for m in stack.sink.messages if m["To"] == "daniel@example.com"]
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    link = re.search(r'href="([^"]+)"[^>]*>\s*This payment was mine', html)
+    assert link, html
+    page = await browser.new_page()
+    await page.set_content(html)  # the email as a mail client shows it
+    async with page.expect_navigation():
+        await page.click("text=This payment was mine")
+    assert await page.locator("form button").count() == 1  # a confirm page, nothing done yet
+    async with stack.runtime.deps.sessions() as session:
+        assert (await session.exec(select(Response))).all() == []
+    await page.click("form button")
+    assert "no further action" in (await page.inner_text("body")).lower()
+    async with stack.runtime.deps.sessions() as session:
+        [response] = (await session.exec(select(Response))).all()
+    assert (response.channel, response.intent) == ("email", "confirm")
+    await page.go_back()
+    await page.reload()
+    assert "already have your answer" in (await page.inner_text("body")).lower()
