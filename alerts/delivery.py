@@ -71,7 +71,7 @@ def record_status(
     )
 
 
-async def _alert_type_content(session: AsyncSession, key: str) -> dict[str, str]:
+async def alert_type_content(session: AsyncSession, key: str) -> dict[str, str]:
     row = (await session.exec(select(AlertType).where(AlertType.key == key))).first()
     content = row.params.get("content", {}) if row else {}
     return {str(k): str(v) for k, v in content.items()} if isinstance(content, dict) else {}
@@ -85,7 +85,7 @@ async def build_message(
     *, deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
 ) -> OutboundMessage:
     assert attempt.id is not None and alert.id is not None
-    renderer = Renderer(await _alert_type_content(session, alert.alert_type))
+    renderer = Renderer(await alert_type_content(session, alert.alert_type))
     ctx = content_context(deps, alert)
     attempt_id, alert_id = attempt.id, alert.id
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response as HttpResponse
@@ -12,7 +12,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from alerts import voice_script
 from alerts.columns import utcnow
 from alerts.content import Renderer
-from alerts.delivery import _alert_type_content, apply_status, content_context
+from alerts.delivery import alert_type_content, apply_status, content_context
 from alerts.deps import AlertDeps
 from alerts.models import Alert, DeliveryAttempt
 from alerts.responses import interpret, match_sms_reply, record_response
@@ -65,7 +65,7 @@ async def _voice_context(deps: AlertDeps, attempt_id: int) -> tuple[Renderer, di
         alert = await session.get(Alert, attempt.alert_id) if attempt else None
         if attempt is None or alert is None:
             raise HTTPException(404, f"no voice attempt {attempt_id}")
-        renderer = Renderer(await _alert_type_content(session, alert.alert_type))
+        renderer = Renderer(await alert_type_content(session, alert.alert_type))
         return renderer, content_context(deps, alert)
 
 
@@ -148,19 +148,12 @@ async def voice_gather(
     return twiml(voice_script.goodbye(text=voice_script.GOODBYE, voice=VOICE, language=LANGUAGE))
 
 
-@router.post("/voice/{attempt_id}/status")
-async def voice_status(attempt_id: int, request: Request, deps: DepsDep) -> dict[str, str]:
-    channel = deps.channels["voice"]
-    params = await verified_form(request, deps, channel)
-    result = await apply_status(
-        deps=deps, attempt_id=attempt_id, update=channel.parse_status(params), now=utcnow()
-    )
-    return {"result": result}
-
-
-@router.post("/sms/{attempt_id}/status")
-async def sms_status(attempt_id: int, request: Request, deps: DepsDep) -> dict[str, str]:
-    channel = deps.channels["sms"]
+@router.post("/{kind}/{attempt_id}/status")
+async def status_callback(
+    kind: Literal["voice", "sms"], attempt_id: int, request: Request, deps: DepsDep
+) -> dict[str, str]:
+    """Call or message status from Twilio; applied only if it moves the attempt forward."""
+    channel = deps.channels[kind]
     params = await verified_form(request, deps, channel)
     result = await apply_status(
         deps=deps, attempt_id=attempt_id, update=channel.parse_status(params), now=utcnow()

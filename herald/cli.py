@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from herald.config import Settings
 from herald.embedded import EmbeddedServiceError
@@ -68,7 +68,13 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     except KeyboardInterrupt:
         err.print("stopped.")
         raise typer.Exit(130) from None
-    except (EmbeddedServiceError, IngestError, ContentError, FileNotFoundError) as exc:
+    except (
+        EmbeddedServiceError,
+        IngestError,
+        ContentError,
+        FileNotFoundError,
+        UserInputError,
+    ) as exc:
         fail(str(exc))
     except OperationalError as exc:
         fail(
@@ -80,17 +86,29 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     raise AssertionError("unreachable")
 
 
-async def _runtime(settings: Settings, *, migrate: bool = True) -> Any:
+class UserInputError(Exception):
+    """Something the user asked for cannot be done; the message says why."""
+
+
+@asynccontextmanager
+async def _running(settings: Settings) -> AsyncIterator[Any]:
+    """The runtime (and a private Redis unless one is configured), migrated, closed on exit."""
     from herald.embedded import PrivateRedis
     from herald.migrate import upgrade
     from herald.runtime import Runtime
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     redis = PrivateRedis.ensure(settings)
-    rt = await Runtime.start(settings)
-    if migrate:
-        await upgrade(rt.engine)
-    return rt, redis
+    try:
+        rt = await Runtime.start(settings)
+        try:
+            await upgrade(rt.engine)
+            yield rt
+        finally:
+            await rt.close()
+    finally:
+        if redis:
+            redis.stop()
 
 
 @app.command()
@@ -127,8 +145,7 @@ def ingest(
         from alerts.evaluate import evaluate_pending
         from alerts.ingest import expand_paths, ingest_file
 
-        rt, redis = await _runtime(settings)
-        try:
+        async with _running(settings) as rt:
             reports = []
             for path in expand_paths(paths):
                 if not path.exists():
@@ -140,10 +157,6 @@ def ingest(
             for r in reports:
                 r["alerts_created_total"] = len(created)
             return reports
-        finally:
-            await rt.close()
-            if redis:
-                redis.stop()
 
     reports = run(main)
     if as_json:
@@ -177,18 +190,13 @@ def customers_import(file: Path, as_json: JsonOpt = False) -> None:
 
         if not file.exists():
             raise FileNotFoundError(f"{file}: no such file")
-        rt, redis = await _runtime(settings)
-        try:
+        async with _running(settings) as rt:
             async with rt.deps.sessions() as session:
                 try:
                     report = await import_customers(session=session, path=file)
                 except (ValueError, UnicodeDecodeError) as exc:
-                    raise FileNotFoundError(f"{file}: cannot read customers ({exc})") from exc
+                    raise UserInputError(f"{file}: cannot read customers ({exc})") from exc
             return {"imported": report.imported, "updated": report.updated, "errors": report.errors}
-        finally:
-            await rt.close()
-            if redis:
-                redis.stop()
 
     result = run(main)
     if as_json:
@@ -216,19 +224,11 @@ def users_create(
     async def main() -> None:
         from admin_ui.users import create_user
 
-        rt, redis = await _runtime(settings)
-        try:
-            async with rt.deps.sessions() as session:
-                try:
-                    await create_user(
-                        session=session, username=username, password=password, role=role
-                    )
-                except ValueError as exc:
-                    raise FileNotFoundError(str(exc)) from exc
-        finally:
-            await rt.close()
-            if redis:
-                redis.stop()
+        async with _running(settings) as rt, rt.deps.sessions() as session:
+            try:
+                await create_user(session=session, username=username, password=password, role=role)
+            except ValueError as exc:
+                raise UserInputError(str(exc)) from exc
 
     run(main)
     console.print(f"user {username!r} created ({role})")
@@ -242,16 +242,10 @@ def history(customer_ref: str, as_json: JsonOpt = False) -> None:
     async def main() -> dict[str, Any] | None:
         from alerts.history import customer_history
 
-        rt, redis = await _runtime(settings)
-        try:
-            async with rt.deps.sessions() as session:
-                return await customer_history(
-                    session=session, external_ref=customer_ref, mask_contacts=not as_json
-                )
-        finally:
-            await rt.close()
-            if redis:
-                redis.stop()
+        async with _running(settings) as rt, rt.deps.sessions() as session:
+            return await customer_history(
+                session=session, external_ref=customer_ref, mask_contacts=not as_json
+            )
 
     data = run(main)
     if data is None:
@@ -277,13 +271,8 @@ def worker(
     async def main() -> None:
         from herald.worker import run_workers
 
-        rt, redis = await _runtime(settings)
-        try:
+        async with _running(settings) as rt:
             await run_workers(rt, queues=queue)
-        finally:
-            await rt.close()
-            if redis:
-                redis.stop()
 
     run(main)
 
@@ -305,13 +294,8 @@ def run_cmd(
     async def main() -> dict[str, Any]:
         from herald.worker import drain
 
-        rt, redis = await _runtime(settings)
-        try:
+        async with _running(settings) as rt:
             return await drain(rt, wait_deferred=wait_deferred, timeout=timeout)
-        finally:
-            await rt.close()
-            if redis:
-                redis.stop()
 
     result = run(main)
     if as_json:
@@ -390,15 +374,6 @@ def demo(
     summary = run(lambda: run_demo(settings, console, serve=serve_ui, quiet=as_json))
     if as_json:
         print(json.dumps(summary, indent=2, default=str))
-
-
-def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
-    table = Table(title=title)
-    for h in headers:
-        table.add_column(h)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
 
 
 def main() -> None:
