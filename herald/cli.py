@@ -366,9 +366,12 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve the admin UI after the summary.")
     ] = True,
     as_json: JsonOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every log line.")] = False,
 ) -> None:
     """Run the whole loop on demo data and print what happened."""
     settings = load_settings()
+    if not verbose:
+        configure("WARNING")
     from herald.demo import run_demo
 
     summary = run(lambda: run_demo(settings, console, serve=serve_ui, quiet=as_json))

@@ -11,10 +11,12 @@ from typing import Any
 
 import httpx
 from rich.console import Console
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
 from alerts.customers import import_customers
 from alerts.evaluate import evaluate_pending
+from alerts.history import customer_history
 from alerts.ingest import expand_paths, ingest_file
 from herald.config import Settings
 from herald.embedded import free_port
@@ -90,6 +92,30 @@ async def click_email_link(stack: Stack, *, to: str, label: str) -> str:
     return f"GET {page.status_code}, POST {answered.status_code}"
 
 
+async def customer_story(session: AsyncSession, ref: str) -> str:
+    """One line per demo customer: the decision, the attempts, the answer, the hand-off."""
+    data = await customer_history(session=session, external_ref=ref, mask_contacts=True)
+    if data is None:
+        return f"{ref}: not found"
+    parts = []
+    for event in data["events"]:
+        for alert in event["alerts"]:
+            steps = " then ".join(
+                f"{t['channel']} {t['status'].replace('_', ' ')}" for t in alert["attempts"]
+            )
+            answers = ", ".join(
+                f"answered {r['key']!r} by {r['channel']} ({r['intent']})"
+                for r in alert["responses"]
+            )
+            handoffs = ", ".join(
+                f"{h['kind'].replace('_', ' ')} to the call centre" for h in alert["handoffs"]
+            )
+            parts.append("; ".join(p for p in (steps, answers, handoffs) if p))
+        if not event["alerts"]:
+            parts.extend(f"no alert ({d['reason']})" for d in event["decisions"])
+    return f"{ref} {data['customer']['name']}: " + " | ".join(parts)
+
+
 async def run_demo(
     settings: Settings, console: Console, *, serve: bool, quiet: bool = False
 ) -> dict[str, Any]:
@@ -124,7 +150,11 @@ async def run_demo(
         await drain(stack.runtime, wait_deferred=True, timeout=60, idle_check=stack.idle)
         async with deps.sessions() as session:
             data = await summary(session)
+            stories = [await customer_story(session, f"C-100{i}") for i in range(1, 6)]
         if not quiet:
+            console.print("\n[bold]What happened[/]")
+            for line in stories:
+                console.print(f"  {line}")
             print_summary(console, data)
         if serve:
             from herald.worker import run_workers

@@ -10,6 +10,7 @@ def configure(level: str = "INFO", *, quiet: bool = False) -> None:
         level=logging.WARNING if quiet else getattr(logging, level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
+        force=True,
     )
     for noisy in ("arq", "httpx", "aiosqlite", "twilio", "mail.log", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
