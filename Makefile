@@ -18,8 +18,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) -e '.[dev]'
 	@touch $@
 
+# Stoplight Prism (Twilio contract tests), pinned in package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
 install: $(VENV)/.installed
-dev: $(VENV)/.installed-dev
+dev: $(VENV)/.installed-dev node_modules/.installed
 
 ## The main job on the embedded default (SQLite, private Redis, Twilio simulator, SMTP sink).
 demo: install

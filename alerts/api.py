@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -14,17 +12,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from alerts.alert_types import update_params
-from alerts.columns import utcnow
 from alerts.customers import CustomerIn, upsert_customer
 from alerts.deps import AlertDeps
-from alerts.evaluate import evaluate_pending
 from alerts.history import customer_history
-from alerts.ingest import ingest_file
 from alerts.models import Alert, AlertType
 from alerts.webhooks import get_deps
 from callcentre.models import HandOff
 
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 bearer = HTTPBearer(auto_error=False)
 
 
@@ -43,43 +37,6 @@ def require_token(
 
 DepsDep = Annotated[AlertDeps, Depends(get_deps)]
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["api"])
-
-
-@router.post("/ingest/{adapter}")
-async def ingest(adapter: str, request: Request, deps: DepsDep) -> dict[str, Any]:
-    """Ingest one XML document sent as the request body (streamed to disk, size-limited)."""
-    size = 0
-    with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as tmp:
-        path = Path(tmp.name)
-        try:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    raise HTTPException(
-                        413,
-                        f"body larger than {MAX_UPLOAD_BYTES} bytes; "
-                        "use `herald ingest` for very large files",
-                    )
-                tmp.write(chunk)
-        except HTTPException:
-            path.unlink(missing_ok=True)
-            raise
-    try:
-        name = request.headers.get("X-Filename") or f"upload-{path.name}"
-        async with deps.sessions() as session:
-            report = await ingest_file(
-                session=session,
-                path=path,
-                adapter_key=None if adapter == "auto" else adapter,
-                display_name=name,
-            )
-    finally:
-        path.unlink(missing_ok=True)
-    alerts = await evaluate_pending(deps=deps, now=utcnow())
-    body = {**report.as_dict(), "alerts_created": len(alerts)}
-    if report.status == "failed" and report.records == 0:
-        raise HTTPException(422, body)
-    return body
 
 
 @router.post("/customers", status_code=201)

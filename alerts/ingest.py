@@ -1,27 +1,33 @@
-"""Ingest a back-office file: dedupe by content hash and by event id, store events in batches."""
+"""Ingest a back-office file: dedupe by content hash and by event id, store events in batches,
+quarantine bad records with their reasons, keep the file for re-processing."""
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import logging
+import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
-from alerts.models import Account, Event, IngestFile
+from alerts.models import Account, Event, IngestFile, QuarantinedRecord
 from xml_adapters.base import AccountEvent, IngestError, RecordProblem
 from xml_adapters.registry import detect_adapter, get_adapter
 
 logger = logging.getLogger(__name__)
-BATCH = 500
+BATCH = 1000
+PROGRESS_EVERY = 5000
+ProgressFn = Callable[[int, int], None]  # (bytes read, records read)
 
 
 @dataclass
@@ -33,14 +39,28 @@ class IngestReport:
     records: int = 0
     events_created: int = 0
     duplicates: int = 0
+    quarantined: int = 0
     unknown_accounts: int = 0
     problems: list[str] = field(default_factory=list)
     error: str | None = None
     file_id: int | None = None
+    bytes: int = 0
     seconds: float = 0.0
 
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds else 0.0
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {
+            **asdict(self),
+            "mb_per_s": round(self.mb_per_s, 2),
+            "records_per_s": round(self.records_per_s, 1),
+        }
 
 
 def sha256_of(path: Path) -> str:
@@ -51,67 +71,144 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-async def _store_batch(
+def _insert(session: AsyncSession, table: sa.Table) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+async def _owners(session: AsyncSession, accounts: set[str], cache: dict[str, int | None]) -> None:
+    missing = accounts - cache.keys()
+    if not missing:
+        return
+    rows = await session.exec(select(Account).where(col(Account.account_id).in_(missing)))
+    for acc in rows.all():
+        cache[acc.account_id] = acc.customer_id
+    for acc_id in missing:
+        cache.setdefault(acc_id, None)
+
+
+async def _store_events(
     session: AsyncSession,
-    batch: list[AccountEvent],
+    batch: Sequence[AccountEvent],
     file_id: int,
     owners: dict[str, int | None],
     report: IngestReport,
     now: datetime,
 ) -> None:
-    keys = {(e.source, e.source_event_id) for e in batch}
-    existing = set(
-        (
-            await session.exec(
-                select(Event.source, Event.source_event_id).where(
-                    col(Event.source_event_id).in_([k[1] for k in keys])
-                )
-            )
-        ).all()
+    """Insert a batch; rows whose (source, event id) exist already are counted as duplicates."""
+    if not batch:
+        return
+    await _owners(session, {e.account_id for e in batch}, owners)
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in batch:
+        key = (e.source, e.source_event_id)
+        if key in rows:
+            report.duplicates += 1
+            continue
+        rows[key] = {
+            "source": e.source,
+            "source_event_id": e.source_event_id,
+            "file_id": file_id,
+            "event_type": e.event_type,
+            "account_id": e.account_id,
+            "customer_id": owners.get(e.account_id),
+            "amount": e.amount,
+            "currency": e.currency,
+            "credit_debit": e.credit_debit,
+            "status": e.status,
+            "booking_date": e.booking_date,
+            "description": (e.description or "")[:500] or None,
+            "line": e.line,
+            "data": dict(e.data),
+            "evaluated": False,
+            "created_at": now,
+        }
+    table = Event.__table__  # type: ignore[attr-defined]
+    stmt = (
+        _insert(session, table)
+        .values(list(rows.values()))
+        .on_conflict_do_nothing(index_elements=["source", "source_event_id"])
+        .returning(table.c.source_event_id, table.c.customer_id, table.c.account_id)
     )
-    missing = {e.account_id for e in batch if e.account_id not in owners}
-    if missing:
-        for acc in (
-            await session.exec(select(Account).where(col(Account.account_id).in_(missing)))
-        ).all():
-            owners[acc.account_id] = acc.customer_id
-        for acc_id in missing:
-            owners.setdefault(acc_id, None)
-    seen: set[tuple[str, str]] = set()
-    for item in batch:
-        key = (item.source, item.source_event_id)
-        if key in existing or key in seen:
-            report.duplicates += 1
-            continue
-        seen.add(key)
-        customer_id = owners.get(item.account_id)
-        if customer_id is None:
-            report.unknown_accounts += 1
-        event = Event(
-            source=item.source,
-            source_event_id=item.source_event_id,
-            file_id=file_id,
-            event_type=item.event_type,
-            account_id=item.account_id,
-            customer_id=customer_id,
-            amount=item.amount,
-            currency=item.currency,
-            credit_debit=item.credit_debit,
-            status=item.status,
-            booking_date=item.booking_date,
-            description=(item.description or "")[:500] or None,
-            line=item.line,
-            data=dict(item.data),
-            created_at=now,
+    inserted = (await session.exec(stmt)).all()
+    report.events_created += len(inserted)
+    report.duplicates += len(rows) - len(inserted)
+    unknown = [r for r in inserted if r.customer_id is None]
+    report.unknown_accounts += len(unknown)
+    await _quarantine(
+        session,
+        file_id,
+        [
+            RecordProblem(
+                line=rows[(batch[0].source, r.source_event_id)]["line"],
+                record_id=r.source_event_id,
+                field="account_id",
+                value=r.account_id,
+                reason=f"no customer has account {r.account_id}: import the customer, "
+                "then run `herald quarantine retry`",
+            )
+            for r in unknown
+        ],
+        report,
+        now,
+        count=False,
+    )
+
+
+async def _quarantine(
+    session: AsyncSession,
+    file_id: int,
+    problems: Sequence[RecordProblem],
+    report: IngestReport,
+    now: datetime,
+    *,
+    count: bool = True,
+) -> None:
+    if not problems:
+        return
+    if count:
+        report.quarantined += len(problems)
+        report.problems.extend(str(p) for p in problems[: max(0, 1000 - len(report.problems))])
+    table = QuarantinedRecord.__table__  # type: ignore[attr-defined]
+    await session.exec(
+        _insert(session, table)
+        .values(
+            [
+                {
+                    "file_id": file_id,
+                    "line": p.line,
+                    "record_id": p.record_id,
+                    "field": p.field,
+                    "value": (p.value or "")[:500] or None,
+                    "reason": p.reason,
+                    "status": "open",
+                    "created_at": now,
+                }
+                for p in problems
+            ]
         )
-        try:
-            async with session.begin_nested():
-                session.add(event)
-                await session.flush()
-        except IntegrityError:  # another process stored it meanwhile
-            report.duplicates += 1
-            continue
-        report.events_created += 1
+        # Still bad on a re-run: the row is open again.
+        .on_conflict_do_update(
+            index_elements=["file_id", "line", "record_id"],
+            set_={
+                "status": "open",
+                "resolved_at": None,
+                "reason": sa.literal_column("excluded.reason"),
+            },
+        )
+    )
+
+
+def _keep_copy(path: Path, store_dir: Path | None, sha256: str) -> str | None:
+    if store_dir is None:
+        return None
+    store_dir.mkdir(parents=True, exist_ok=True)
+    target = store_dir / f"{sha256}.xml"
+    if not target.exists():
+        tmp = target.with_suffix(".part")
+        shutil.copyfile(path, tmp)
+        tmp.replace(target)
+    return str(target)
 
 
 async def ingest_file(
@@ -120,17 +217,20 @@ async def ingest_file(
     path: Path,
     adapter_key: str | None = None,
     display_name: str | None = None,
+    source: str = "cli",
+    store_dir: Path | None = None,
+    progress: ProgressFn | None = None,
+    reprocess: bool = False,
 ) -> IngestReport:
-    """Store the events of one file; each batch is committed so a later error keeps the earlier."""
+    """Stream one file into events. Each batch is committed, so an error keeps what came before;
+    the same file again is a no-op (unless `reprocess`), the same events in another file too."""
     started = time.perf_counter()
     now = utcnow()
     name = display_name or str(path)
-    report = IngestReport(filename=name, sha256=sha256_of(path))
+    report = IngestReport(filename=name, sha256=sha256_of(path), bytes=path.stat().st_size)
     row = (await session.exec(select(IngestFile).where(IngestFile.sha256 == report.sha256))).first()
-    if row is not None and row.status == "done":
-        report.status = "duplicate_file"
-        report.file_id = row.id
-        report.adapter = row.adapter
+    if row is not None and row.status == "done" and not reprocess:
+        report.status, report.file_id, report.adapter = "duplicate_file", row.id, row.adapter
         report.seconds = time.perf_counter() - started
         return report
     owners: dict[str, int | None] = {}
@@ -148,56 +248,79 @@ async def ingest_file(
                 filename=name[:500],
                 adapter=adapter.key,
                 status="ingesting",
+                source=source,
+                bytes=report.bytes,
                 created_at=now,
             )
             session.add(row)
-            await session.commit()
+        row.stored_path = row.stored_path or _keep_copy(path, store_dir, report.sha256)
+        row.status = "ingesting"
+        session.add(row)
+        await session.commit()
         assert row.id is not None
         report.file_id = row.id
-        batch: list[AccountEvent] = []
+        events: list[AccountEvent] = []
+        problems: list[RecordProblem] = []
         try:
             for item in adapter.iter_records(stream, name):
                 report.records += 1
                 if isinstance(item, RecordProblem):
-                    report.problems.append(str(item))
-                    continue
-                batch.append(item)
-                if len(batch) >= BATCH:
-                    await _store_batch(session, batch, row.id, owners, report, now)
+                    problems.append(item)
+                else:
+                    events.append(item)
+                if len(events) + len(problems) >= BATCH:
+                    await _store_events(session, events, row.id, owners, report, now)
+                    await _quarantine(session, row.id, problems, report, now)
                     await session.commit()
-                    batch = []
+                    events, problems = [], []
+                if progress is not None and report.records % PROGRESS_EVERY == 0:
+                    progress(stream.tell(), report.records)
         except IngestError as exc:
             # Keep every complete record read before the error: a fixed file re-sent later
             # dedupes them by event id.
             report.status, report.error = "failed", str(exc)
-        await _store_batch(session, batch, row.id, owners, report, now)
+        await _store_events(session, events, row.id, owners, report, now)
+        await _quarantine(session, row.id, problems, report, now)
+    report.seconds = time.perf_counter() - started
     row.status = "failed" if report.status == "failed" else "done"
+    row.adapter = adapter.key
     row.records = report.records
     row.events_created += report.events_created
     row.duplicates = report.duplicates
+    row.quarantined = report.quarantined
+    row.unknown_accounts = report.unknown_accounts
     row.problems = report.problems[:1000]
     row.error = report.error
+    row.seconds = round(report.seconds, 3)
+    row.finished_at = utcnow()
     session.add(row)
     await session.commit()
-    report.seconds = time.perf_counter() - started
+    if progress is not None:
+        progress(report.bytes, report.records)
     logger.info(
-        "ingested file_sha256=%s adapter=%s status=%s records=%s created=%s dup=%s",
+        "ingested file_sha256=%s adapter=%s status=%s records=%s created=%s dup=%s quarantined=%s",
         report.sha256[:12],
         report.adapter,
         report.status,
         report.records,
         report.events_created,
         report.duplicates,
+        report.quarantined,
     )
     return report
 
 
 def expand_paths(paths: Iterable[str]) -> list[Path]:
+    """Files, directories (their *.xml files) and glob patterns, in a stable order."""
     out: list[Path] = []
     for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            out.extend(sorted(q for q in path.iterdir() if q.suffix.lower() == ".xml"))
-        else:
-            out.append(path)
+        matches = sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
+        if not matches:
+            raise FileNotFoundError(f"{p}: no file matches")
+        for match in matches:
+            path = Path(match)
+            if path.is_dir():
+                out.extend(sorted(q for q in path.iterdir() if q.suffix.lower() == ".xml"))
+            else:
+                out.append(path)
     return out

@@ -60,6 +60,8 @@ class AlertType(SQLModel, table=True):
 
 
 class IngestFile(SQLModel, table=True):
+    """One received file and its ingestion report; the file itself is kept for re-processing."""
+
     __tablename__ = "ingest_files"
 
     id: int | None = Field(default=None, primary_key=True)
@@ -67,12 +69,37 @@ class IngestFile(SQLModel, table=True):
     filename: str = Field(max_length=500)
     adapter: str = Field(max_length=64)
     status: str = Field(max_length=20)  # "ingesting" | "done" | "failed"
+    source: str = Field(default="cli", max_length=20)  # "cli" | "api" | "watch"
     records: int = 0
     events_created: int = 0
     duplicates: int = 0
+    quarantined: int = 0
+    unknown_accounts: int = 0
+    bytes: int = Field(default=0, sa_type=sa.BigInteger)
+    seconds: float = 0.0
+    stored_path: str | None = Field(default=None, max_length=1000)
     problems: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _created()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class QuarantinedRecord(SQLModel, table=True):
+    """A record set aside with its precise reason; re-processed after the cause is fixed."""
+
+    __tablename__ = "quarantined_records"
+    __table_args__ = (sa.UniqueConstraint("file_id", "line", "record_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_id: int = Field(foreign_key="ingest_files.id", index=True)
+    line: int | None = None
+    record_id: str | None = Field(default=None, max_length=300)
+    field: str | None = Field(default=None, max_length=200)
+    value: str | None = Field(default=None, max_length=500)
+    reason: str = Field(sa_type=sa.Text)
+    status: str = Field(default="open", max_length=20, index=True)  # "open" | "resolved"
+    created_at: datetime = _created()
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Event(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from admin_ui.routes import router as admin_router
 from alerts.api import router as api_router
+from alerts.api_ingest import router as ingest_router
 from alerts.webhooks import router as webhook_router
 from herald.config import Settings
 from herald.runtime import Runtime
@@ -27,6 +29,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if app.state.background:  # let running ingestions finish their current file
+                await asyncio.wait(app.state.background, timeout=60)
             if own:
                 await rt.close()
 
@@ -38,6 +42,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         "the call centre.",
     )
     app.state.settings = settings
+    app.state.background = set()  # running background ingestions (strong references)
     app.state.api_token = settings.api_token.get_secret_value()
     if runtime is not None:
         app.state.deps = runtime.deps
@@ -50,6 +55,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         https_only=settings.public_url.startswith("https://"),
     )
     app.include_router(api_router)
+    app.include_router(ingest_router)
     app.include_router(webhook_router)
     app.include_router(admin_router)
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 
-from herald.config import Settings
+from herald.cli_common import (
+    JsonOpt,
+    UserInputError,
+    console,
+    fail,
+    load_settings,
+    run,
+    running,
+)
+from herald.cli_ingest import register_ingestion
 from herald.embedded import EmbeddedServiceError
 from herald.logs import configure
 
@@ -27,88 +31,7 @@ customers_app = typer.Typer(help="Manage customers.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage admin-UI users.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 app.add_typer(users_app, name="users")
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-
-
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def load_settings() -> Settings:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            name = (
-                "HERALD_" + "__".join(str(p).upper() for p in e["loc"]) if e["loc"] else "settings"
-            )
-            lines.append(f"  {name}: {e['msg'].removeprefix('Value error, ')}")
-        fail(
-            "invalid configuration:\n" + "\n".join(lines) + "\nSee .env.example for every setting."
-        )
-        raise
-    configure(settings.log_level)
-    return settings
-
-
-def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
-    """Run an async command; user-caused errors become one clear line, never a traceback."""
-    from sqlalchemy.exc import OperationalError
-
-    from alerts.content import ContentError
-    from xml_adapters.base import IngestError
-
-    try:
-        return asyncio.run(coro_fn())  # type: ignore[arg-type]
-    except KeyboardInterrupt:
-        err.print("stopped.")
-        raise typer.Exit(130) from None
-    except (
-        EmbeddedServiceError,
-        IngestError,
-        ContentError,
-        FileNotFoundError,
-        UserInputError,
-    ) as exc:
-        fail(str(exc))
-    except OperationalError as exc:
-        fail(
-            f"cannot use the database: {exc.orig}. Check HERALD_DATABASE_URL and run "
-            "`herald migrate`."
-        )
-    except OSError as exc:
-        fail(f"{exc}. Is Redis reachable (HERALD_REDIS_URL)?")
-    raise AssertionError("unreachable")
-
-
-class UserInputError(Exception):
-    """Something the user asked for cannot be done; the message says why."""
-
-
-@asynccontextmanager
-async def _running(settings: Settings) -> AsyncIterator[Any]:
-    """The runtime (and a private Redis unless one is configured), migrated, closed on exit."""
-    from herald.embedded import PrivateRedis
-    from herald.migrate import upgrade
-    from herald.runtime import Runtime
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    redis = PrivateRedis.ensure(settings)
-    try:
-        rt = await Runtime.start(settings)
-        try:
-            await upgrade(rt.engine)
-            yield rt
-        finally:
-            await rt.close()
-    finally:
-        if redis:
-            redis.stop()
+register_ingestion(app)
 
 
 @app.command()
@@ -131,55 +54,6 @@ def migrate() -> None:
     console.print("database is up to date")
 
 
-@app.command()
-def ingest(
-    paths: Annotated[list[str], typer.Argument(help="XML files or directories.")],
-    adapter: Annotated[str | None, typer.Option(help="Adapter key; detected if unset.")] = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Ingest back-office XML files and decide which events become alerts."""
-    settings = load_settings()
-
-    async def main() -> list[dict[str, Any]]:
-        from alerts.columns import utcnow
-        from alerts.evaluate import evaluate_pending
-        from alerts.ingest import expand_paths, ingest_file
-
-        async with _running(settings) as rt:
-            reports = []
-            for path in expand_paths(paths):
-                if not path.exists():
-                    raise FileNotFoundError(f"{path}: no such file")
-                async with rt.deps.sessions() as session:
-                    report = await ingest_file(session=session, path=path, adapter_key=adapter)
-                reports.append(report.as_dict())
-            created = await evaluate_pending(deps=rt.deps, now=utcnow())
-            for r in reports:
-                r["alerts_created_total"] = len(created)
-            return reports
-
-    reports = run(main)
-    if as_json:
-        print(json.dumps(reports, indent=2, default=str))
-    else:
-        for r in reports:
-            colour = "red" if r["status"] == "failed" else "green"
-            console.print(
-                f"[{colour}]{r['status']}[/] {r['filename']} ({r['adapter']}): "
-                f"{r['records']} records, {r['events_created']} new events, "
-                f"{r['duplicates']} duplicates, {r['unknown_accounts']} unknown "
-                f"accounts, {len(r['problems'])} bad records"
-            )
-            for p in r["problems"][:20]:
-                console.print(f"  bad record: {p}")
-            if r["error"]:
-                console.print(f"  [red]{r['error']}[/]")
-        if reports:
-            console.print(f"alerts created: {reports[-1]['alerts_created_total']}")
-    if any(r["status"] == "failed" for r in reports):
-        raise typer.Exit(1)
-
-
 @customers_app.command("import")
 def customers_import(file: Path, as_json: JsonOpt = False) -> None:
     """Import customers from CSV or JSON; bad rows are reported and skipped."""
@@ -190,7 +64,7 @@ def customers_import(file: Path, as_json: JsonOpt = False) -> None:
 
         if not file.exists():
             raise FileNotFoundError(f"{file}: no such file")
-        async with _running(settings) as rt:
+        async with running(settings) as rt:
             async with rt.deps.sessions() as session:
                 try:
                     report = await import_customers(session=session, path=file)
@@ -224,7 +98,7 @@ def users_create(
     async def main() -> None:
         from admin_ui.users import create_user
 
-        async with _running(settings) as rt, rt.deps.sessions() as session:
+        async with running(settings) as rt, rt.deps.sessions() as session:
             try:
                 await create_user(session=session, username=username, password=password, role=role)
             except ValueError as exc:
@@ -242,7 +116,7 @@ def history(customer_ref: str, as_json: JsonOpt = False) -> None:
     async def main() -> dict[str, Any] | None:
         from alerts.history import customer_history
 
-        async with _running(settings) as rt, rt.deps.sessions() as session:
+        async with running(settings) as rt, rt.deps.sessions() as session:
             return await customer_history(
                 session=session, external_ref=customer_ref, mask_contacts=not as_json
             )
@@ -271,7 +145,7 @@ def worker(
     async def main() -> None:
         from herald.worker import run_workers
 
-        async with _running(settings) as rt:
+        async with running(settings) as rt:
             await run_workers(rt, queues=queue)
 
     run(main)
@@ -294,7 +168,7 @@ def run_cmd(
     async def main() -> dict[str, Any]:
         from herald.worker import drain
 
-        async with _running(settings) as rt:
+        async with running(settings) as rt:
             return await drain(rt, wait_deferred=wait_deferred, timeout=timeout)
 
     result = run(main)

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'herald.db').resolve()}"
 
     @property
+    def files_dir(self) -> Path:
+        """Where received files are kept (by SHA-256) so quarantined records can be re-read."""
+        return (self.data_dir / "files").resolve()
+
+    @property
     def redis_socket(self) -> Path:
         return (self.data_dir / "redis" / "redis.sock").resolve()
 

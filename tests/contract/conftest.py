@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import pytest
 
@@ -34,17 +34,26 @@ FORM_ARRAY_OPERATIONS = (
     ("/2010-04-01/Accounts/{AccountSid}/Calls.json", "post"),
     ("/2010-04-01/Accounts/{AccountSid}/Messages.json", "post"),
 )
+# The list operations Herald calls (find_sent).
+LIST_PATHS = tuple(path for path, _ in FORM_ARRAY_OPERATIONS)
 STARTUP_SECONDS = 90.0
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # Lines Prism logs when a request or response breaks the spec (errors and warnings alike).
 VIOLATION_LINE = re.compile(r"\[VALIDATOR\].*(?:error|warning)\s|Violation:")
 
 
-def patch_form_arrays(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """A copy of `spec` where every array property of the form bodies above is `form`/`explode`.
+def patch_spec(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A copy of `spec` fixed where it disagrees with Twilio's real API; returns what was patched.
 
-    Twilio (and its client library) send `StatusCallbackEvent=a&StatusCallbackEvent=b`; without an
-    explicit encoding Prism reads one value as a string and reports "must be array".
+    Requests: every array property of the create operations' form bodies gets `style: form,
+    explode: true`. Twilio and its client library send repeated keys
+    (`StatusCallbackEvent=a&StatusCallbackEvent=b`); without that encoding Prism reads one value
+    as a string and reports "must be array".
+
+    Responses (what the mock answers, so `--errors` can stay on): the list pages' `*_uri` fields
+    are relative in Twilio's API and in the spec's own examples, but declared `format: uri`, so
+    they become `uri-reference`; and the canned pages lose their `next_page_uri`, or the client
+    would follow it (with the example's filters and account) until it had read `limit` records.
     """
     patched = copy.deepcopy(spec)
     touched: list[str] = []
@@ -56,6 +65,17 @@ def patch_form_arrays(spec: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
             if prop.get("type") == "array":
                 encoding[name] = {**encoding.get(name, {}), "style": "form", "explode": True}
                 touched.append(f"{operation.get('operationId', path)}.{name}")
+    for path in LIST_PATHS:
+        operation = patched["paths"][path]["get"]
+        page = operation["responses"]["200"]["content"]["application/json"]
+        for name, prop in page["schema"]["properties"].items():
+            if name.endswith("uri") and prop.get("format") == "uri":
+                prop["format"] = "uri-reference"
+                touched.append(f"{operation['operationId']}.{name}")
+        for name, example in page.get("examples", {}).items():
+            if example["value"].get("next_page_uri"):
+                example["value"]["next_page_uri"] = None
+                touched.append(f"{operation['operationId']}.examples.{name}.next_page_uri")
     return patched, touched
 
 
@@ -133,7 +153,7 @@ def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
         missing_infrastructure(f"Prism is not installed at {PRISM_BIN} (run `npm ci` in {REPO})")
 
     work = tmp_path_factory.mktemp("prism")
-    spec, patched = patch_form_arrays(json.loads(TWILIO_SPEC.read_text(encoding="utf-8")))
+    spec, patched = patch_spec(json.loads(TWILIO_SPEC.read_text(encoding="utf-8")))
     assert "CreateCall.StatusCallbackEvent" in patched, patched
     spec_path = work / "twilio_api_v2010.patched.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
@@ -141,7 +161,6 @@ def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
     port = free_port()
     log_path = work / "prism.log"
     args = [str(PRISM_BIN), "mock", "-h", "127.0.0.1", "-p", str(port), "--errors"]
-    log: TextIO
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [*args, str(spec_path)],

@@ -1,0 +1,203 @@
+"""Ingestion commands: `ingest`, `watch`, `quarantine list|retry`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from herald.cli_common import JsonOpt, console, load_settings, run, running
+
+AdapterOpt = Annotated[str | None, typer.Option(help="Adapter key; detected if unset.")]
+quarantine_app = typer.Typer(help="Records set aside during ingestion.", no_args_is_help=True)
+
+
+def print_report(r: dict[str, Any]) -> None:
+    colour = "red" if r["status"] == "failed" else "green"
+    console.print(
+        f"[{colour}]{r['status']}[/] {r['filename']} ({r['adapter']}): {r['records']} records, "
+        f"{r['events_created']} new events, {r['duplicates']} duplicates, "
+        f"{r['quarantined']} quarantined, {r['unknown_accounts']} unknown accounts "
+        f"({r['seconds']:.2f}s, {r['mb_per_s']} MB/s, {r['records_per_s']:.0f} records/s)"
+    )
+    for p in r["problems"][:20]:
+        console.print(f"  quarantined: {p}")
+    if len(r["problems"]) > 20:
+        console.print(f"  … and {len(r['problems']) - 20} more (`herald quarantine list`)")
+    if r["error"]:
+        console.print(f"  [red]{r['error']}[/]")
+
+
+def ingest(
+    paths: Annotated[list[str], typer.Argument(help="XML files, directories or glob patterns.")],
+    adapter: AdapterOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Ingest back-office XML files and decide which events become alerts."""
+    settings = load_settings()
+
+    async def main() -> list[dict[str, Any]]:
+        from alerts.columns import utcnow
+        from alerts.evaluate import evaluate_pending
+        from alerts.ingest import expand_paths, ingest_file
+
+        files = expand_paths(paths)
+        for path in files:
+            if not path.exists():
+                raise FileNotFoundError(f"{path}: no such file")
+        reports = []
+        async with running(settings) as rt:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TextColumn("{task.fields[records]} records"),
+                TimeRemainingColumn(),
+                console=console,
+                transient=True,
+                disable=as_json or not console.is_terminal,
+            ) as bar:
+                for path in files:
+                    task = bar.add_task(path.name, total=path.stat().st_size, records=0)
+
+                    def progress(done: int, records: int, task: Any = task) -> None:
+                        bar.update(task, completed=done, records=records)
+
+                    async with rt.deps.sessions() as session:
+                        report = await ingest_file(
+                            session=session,
+                            path=path,
+                            adapter_key=adapter,
+                            store_dir=settings.files_dir,
+                            progress=progress,
+                        )
+                    reports.append(report.as_dict())
+            created = await evaluate_pending(deps=rt.deps, now=utcnow())
+        for r in reports:
+            r["alerts_created_total"] = len(created)
+        return reports
+
+    reports = run(main)
+    if as_json:
+        print(json.dumps(reports, indent=2, default=str))
+    else:
+        for r in reports:
+            print_report(r)
+        if reports:
+            console.print(f"alerts created: {reports[-1]['alerts_created_total']}")
+    if any(r["status"] == "failed" for r in reports):
+        raise typer.Exit(1)
+
+
+def watch(
+    directory: Annotated[Path, typer.Argument(help="The drop folder exporters write into.")],
+    adapter: AdapterOpt = None,
+    settle: Annotated[float, typer.Option(help="Seconds a file must stay unchanged.")] = 2.0,
+    once: Annotated[
+        bool, typer.Option("--once", help="Process complete files, then exit.")
+    ] = False,
+) -> None:
+    """Ingest complete files from a folder; move each to processed/ or failed/ with its report."""
+    settings = load_settings()
+
+    async def main() -> None:
+        from alerts.columns import utcnow
+        from alerts.evaluate import evaluate_pending
+        from alerts.ingest import IngestReport, ingest_file
+        from alerts.watch import DropFolder
+
+        folder = DropFolder(directory, settle_seconds=settle)
+        async with running(settings) as rt:
+
+            async def ingest_one(path: Path) -> IngestReport:
+                async with rt.deps.sessions() as session:
+                    report = await ingest_file(
+                        session=session,
+                        path=path,
+                        adapter_key=adapter,
+                        source="watch",
+                        store_dir=settings.files_dir,
+                    )
+                await evaluate_pending(deps=rt.deps, now=utcnow())
+                return report
+
+            if not once:
+                console.print(f"watching {directory} (Ctrl-C to stop)")
+            await folder.run(ingest_one, once=once, on_report=lambda r: print_report(r.as_dict()))
+
+    run(main)
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    file_id: Annotated[int | None, typer.Option(help="Only this file's records.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Records set aside, with file, line, record id, field, value and reason."""
+    settings = load_settings()
+
+    async def main() -> list[dict[str, Any]]:
+        from alerts.quarantine import list_quarantine
+
+        async with running(settings) as rt, rt.deps.sessions() as session:
+            return await list_quarantine(session=session, file_id=file_id)
+
+    rows = run(main)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for q in rows:
+        console.print(
+            f"#{q['id']} {q['file']} line {q['line']} record {q['record_id']} "
+            f"{q['field']}={q['value']!r}: {q['reason']}"
+        )
+    console.print(f"{len(rows)} open")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    file_id: Annotated[int | None, typer.Option(help="Only this file.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-process quarantined records after the cause was fixed (customer imported, export or
+    mapping corrected); records that now pass become events, without duplicates."""
+    settings = load_settings()
+
+    async def main() -> dict[str, Any]:
+        from alerts.columns import utcnow
+        from alerts.evaluate import evaluate_pending
+        from alerts.quarantine import retry_quarantine
+
+        async with running(settings) as rt:
+            async with rt.deps.sessions() as session:
+                report = await retry_quarantine(session=session, now=utcnow(), file_id=file_id)
+            created = await evaluate_pending(deps=rt.deps, now=utcnow())
+        return {**report.as_dict(), "alerts_created": len(created)}
+
+    result = run(main)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    console.print(
+        f"events of newly known accounts: {result['accounts_resolved']}; "
+        f"alerts created: {result['alerts_created']}; still open: {result['still_open']}"
+    )
+    for f in result["files"]:
+        console.print(f"  file #{f['file_id']} {f['file']}: {f}")
+
+
+def register_ingestion(app: typer.Typer) -> None:
+    app.command()(ingest)
+    app.command()(watch)
+    app.add_typer(quarantine_app, name="quarantine")
