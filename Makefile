@@ -46,6 +46,11 @@ fmt: dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## Throughput and memory figures, with ratios to baselines measured in the same run.
+bench: install
+	$(BIN)/python -m benchmarks.ingest --mb $${BENCH_MB:-256}
+	$(BIN)/python -m benchmarks.simulate_centre
+
 ## API + workers + embedded services, until Ctrl-C.
 up: install
 	$(BIN)/herald up

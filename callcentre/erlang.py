@@ -95,7 +95,7 @@ def service_level(
 
 
 def average_speed_of_answer(agents: int, arrival_rate_per_s: float, aht_s: float) -> float:
-    """Mean wait in seconds over all transfers (those answered at once count as 0); inf if unstable."""
+    """Mean wait in seconds over all transfers (answered at once counts as 0); inf if unstable."""
     load = traffic(arrival_rate_per_s, aht_s)
     if load >= agents:
         return math.inf
@@ -120,14 +120,14 @@ def max_arrival_rate(
 
     Found by bisection on the arrival rate over [0, agents / aht_s): the service level falls
     monotonically as the rate rises. The returned rate always meets the target (the lower end of
-    the final bracket). A target of 1.0 with a positive wait probability is met only by 0.
+    the final bracket). The target must be below 1: every positive rate makes someone wait.
     """
     _check_agents(agents)
     _check_non_negative("target_answer_s", target_answer_s)
     if not (isinstance(aht_s, int | float) and math.isfinite(aht_s) and aht_s > 0):
         raise ValueError(f"aht_s must be a finite number > 0, got {aht_s!r}")
-    if not (0.0 < service_level_target <= 1.0):
-        raise ValueError(f"service_level_target must be in (0, 1], got {service_level_target!r}")
+    if not (0.0 < service_level_target < 1.0):
+        raise ValueError(f"service_level_target must be in (0, 1), got {service_level_target!r}")
     if agents == 0:
         return 0.0
     low, high = 0.0, agents / aht_s  # at `high` the centre is unstable: SL = 0

@@ -235,6 +235,40 @@ def simulate(
 
 
 @app.command()
+def bench(
+    which: Annotated[str, typer.Argument(help="ingest or centre")] = "ingest",
+    mb: Annotated[int, typer.Option(help="Size of the generated camt.054 file.")] = 256,
+) -> None:
+    """Run a benchmark from the source tree's benchmarks/ (what `make bench` runs)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks").is_dir():
+        fail("benchmarks/ is not next to this installation; run from a source checkout")
+    module = {"ingest": "benchmarks.ingest", "centre": "benchmarks.simulate_centre"}.get(which)
+    if module is None:
+        fail(f"unknown benchmark {which!r}: use ingest or centre")
+    args = ["--mb", str(mb)] if which == "ingest" else []
+    raise typer.Exit(subprocess.call([sys.executable, "-m", str(module), *args], cwd=root))
+
+
+@app.command("simulate-centre")
+def simulate_centre(
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same day).")] = 2026,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate a day of paced voice alerts against the call centre (pacing off vs on)."""
+    from dataclasses import replace
+
+    from callcentre.simulation import Scenario, compare
+    from callcentre.simulation_table import render_table
+
+    result = compare(replace(Scenario(), seed=seed))
+    print(json.dumps(result, indent=2) if as_json else render_table(result))
+
+
+@app.command()
 def demo(
     serve_ui: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve the admin UI after the summary.")
