@@ -124,13 +124,15 @@ async def _store_events(
             "created_at": now,
         }
     table = Event.__table__  # type: ignore[attr-defined]
+    # One compiled statement executed for many rows (SQLAlchemy's "insertmanyvalues" batching):
+    # compiling a fresh multi-VALUES statement per batch costs more than the inserts.
     stmt = (
         _insert(session, table)
-        .values(list(rows.values()))
         .on_conflict_do_nothing(index_elements=["source", "source_event_id"])
         .returning(table.c.source_event_id, table.c.customer_id, table.c.account_id)
     )
-    inserted = (await session.exec(stmt)).all()
+    conn = await session.connection()
+    inserted = (await conn.execute(stmt, list(rows.values()))).all()
     report.events_created += len(inserted)
     report.duplicates += len(rows) - len(inserted)
     unknown = [r for r in inserted if r.customer_id is None]
@@ -170,33 +172,30 @@ async def _quarantine(
         report.quarantined += len(problems)
         report.problems.extend(str(p) for p in problems[: max(0, 1000 - len(report.problems))])
     table = QuarantinedRecord.__table__  # type: ignore[attr-defined]
-    await session.exec(
-        _insert(session, table)
-        .values(
-            [
-                {
-                    "file_id": file_id,
-                    "line": p.line,
-                    "record_id": p.record_id,
-                    "field": p.field,
-                    "value": (p.value or "")[:500] or None,
-                    "reason": p.reason,
-                    "status": "open",
-                    "created_at": now,
-                }
-                for p in problems
-            ]
-        )
-        # Still bad on a re-run: the row is open again.
-        .on_conflict_do_update(
-            index_elements=["file_id", "line", "record_id"],
-            set_={
-                "status": "open",
-                "resolved_at": None,
-                "reason": sa.literal_column("excluded.reason"),
-            },
-        )
+    rows = [
+        {
+            "file_id": file_id,
+            "line": p.line,
+            "record_id": p.record_id,
+            "field": p.field,
+            "value": (p.value or "")[:500] or None,
+            "reason": p.reason,
+            "status": "open",
+            "created_at": now,
+        }
+        for p in problems
+    ]
+    # Still bad on a re-run: the row is open again.
+    stmt = _insert(session, table).on_conflict_do_update(
+        index_elements=["file_id", "line", "record_id"],
+        set_={
+            "status": "open",
+            "resolved_at": None,
+            "reason": sa.literal_column("excluded.reason"),
+        },
     )
+    conn = await session.connection()
+    await conn.execute(stmt, rows)
 
 
 def _keep_copy(path: Path, store_dir: Path | None, sha256: str) -> str | None:
