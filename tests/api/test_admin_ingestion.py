@@ -1,0 +1,33 @@
+"""The ingestion page: files with their reports, quarantined records with reasons."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from alerts.ingest import ingest_file
+from herald.runtime import Runtime
+from tests.api.test_admin_ui import client, login, staff  # noqa: F401 (fixtures)
+from tests.service.test_quarantine import broken_copy
+
+
+async def test_ingestion_page_shows_reports_and_quarantine(
+    client: httpx.AsyncClient,  # noqa: F811
+    staff: None,  # noqa: F811
+    runtime: Runtime,
+    tmp_path: Path,
+) -> None:
+    async with runtime.deps.sessions() as session:
+        await ingest_file(session=session, path=broken_copy(tmp_path), display_name="feed.xml")
+    logged_out = await client.get("/admin/ingestion")
+    assert logged_out.status_code == 303
+    await login(client)
+    page = await client.get("/admin/ingestion")
+    assert page.status_code == 200
+    text = page.text
+    assert "feed.xml" in text and "camt054" in text
+    assert "65O.00" in text  # the bad amount, quarantined with its reason
+    assert "no customer has account BE68539007547034" in text
+    only = await client.get("/admin/ingestion", params={"file_id": 999})
+    assert "Nothing in quarantine" in only.text
