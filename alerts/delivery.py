@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.content import Renderer
 from alerts.deps import AlertDeps
+from alerts.keywords import sms_opted_out
 from alerts.links import ResponseLink
 from alerts.masking import mask
 from alerts.models import Alert, AlertType, AttemptEvent, DeliveryAttempt
@@ -208,6 +209,14 @@ async def run_step(
                     attempt.provider_sid,
                 )
                 return StepResult("adopted", attempt.provider_sid)
+        if attempt.channel == "sms" and await sms_opted_out(
+            session=session, customer_id=alert.customer_id, number=attempt.address
+        ):
+            reason = "not sent: the customer texted STOP to this number"
+            await _fail_attempt(
+                deps=deps, session=session, alert=alert, attempt=attempt, reason=reason, now=now
+            )
+            return StepResult("failed", reason)
         attempt.status = "sending"
         attempt.sending_started_at = now
         attempt.updated_at = now

@@ -54,7 +54,12 @@ async def customer_facts(*, session: AsyncSession, customer_id: int) -> Customer
         locale=customer.locale,
         timezone=customer.timezone,
         channel_order=tuple(customer.channel_order),
-        contacts=tuple(ContactFacts(kind=c.kind, address=c.address) for c in contacts),
+        contacts=tuple(
+            ContactFacts(
+                kind=c.kind, address=c.address, sms_opted_out=c.sms_opted_out_at is not None
+            )
+            for c in contacts
+        ),
     )
 
 

@@ -45,6 +45,8 @@ class ContactPoint(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id", index=True)
     kind: str = Field(max_length=10)  # "phone" | "email"
     address: str = Field(max_length=254, index=True)
+    # Set when the customer texted STOP (or a carrier reported the opt-out); no SMS until START.
+    sms_opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
 
 

@@ -30,6 +30,9 @@ INTENT_TEXT = {
     "confirm": "confirmed the payment was theirs",
     "repeat": "asked to hear the message again",
     "unknown": "sent an answer Herald could not match",
+    "stop": "texted STOP: no more SMS to this number",
+    "start": "texted START: SMS back on",
+    "help": "asked for help by SMS",
 }
 
 
@@ -56,8 +59,10 @@ async def record_response(
     now: datetime,
     alert_id: int | None = None,
     customer_id: int | None = None,
+    intent: str | None = None,
 ) -> Outcome:
-    """Record an answer exactly once (by provider identity) and act on it."""
+    """Record an answer exactly once (by provider identity) and act on it. `intent` overrides
+    the alert's options (carrier keywords such as STOP are not an answer to the alert)."""
     async with deps.sessions() as session:
         found = (
             await session.exec(select(Response).where(Response.dedupe_key == dedupe_key))
@@ -73,7 +78,7 @@ async def record_response(
             if (attempt or alert_id)
             else None
         )
-        intent = interpret(channel, key)
+        intent = intent or interpret(channel, key)
         response = Response(
             dedupe_key=dedupe_key,
             alert_id=alert.id if alert else None,
@@ -91,6 +96,7 @@ async def record_response(
                 await session.flush()
         except IntegrityError:
             return await record_response(
+                intent=intent,
                 deps=deps,
                 dedupe_key=dedupe_key,
                 attempt_id=attempt_id,

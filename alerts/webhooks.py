@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response as HttpResponse
+from sqlmodel import select
 from twilio.twiml.messaging_response import MessagingResponse
 
 from alerts import voice_script
@@ -14,7 +16,8 @@ from alerts.columns import utcnow
 from alerts.content import Renderer
 from alerts.delivery import alert_type_content, apply_status, content_context
 from alerts.deps import AlertDeps
-from alerts.models import Alert, DeliveryAttempt
+from alerts.keywords import apply_keyword, keyword_of, reply_for
+from alerts.models import Alert, DeliveryAttempt, Response
 from alerts.responses import interpret, match_sms_reply, record_response
 from channels.base import Channel
 
@@ -167,6 +170,9 @@ async def sms_inbound(request: Request, deps: DepsDep) -> HttpResponse:
     params = await verified_form(request, deps, channel)
     inbound = channel.parse_inbound(params)
     now = utcnow()
+    keyword = keyword_of(inbound.body)
+    if keyword is not None:
+        return await _sms_keyword(deps, inbound.provider_sid, inbound.from_address, keyword, now)
     async with deps.sessions() as session:
         attempt_id, alert_id, customer_id = await match_sms_reply(
             session=session,
@@ -188,4 +194,38 @@ async def sms_inbound(request: Request, deps: DepsDep) -> HttpResponse:
     reply = MessagingResponse()
     if not result.duplicate:
         reply.message(SMS_REPLIES[interpret("sms", inbound.body) if alert_id else "unknown"])
+    return twiml(str(reply))
+
+
+async def _sms_keyword(
+    deps: AlertDeps, sid: str, number: str, keyword: str, now: datetime
+) -> HttpResponse:
+    """STOP / START / HELP: change the opt-out, keep it in the history, confirm at most once."""
+    async with deps.sessions() as session:
+        if (
+            await session.exec(select(Response).where(Response.dedupe_key == f"sms:{sid}"))
+        ).first():
+            return twiml(str(MessagingResponse()))  # a retried webhook: nothing again
+        changed = await apply_keyword(session=session, number=number, keyword=keyword, now=now)
+        _, alert_id, customer_id = await match_sms_reply(
+            session=session, from_number=number, now=now, window_hours=deps.reply_window_hours
+        )
+    await record_response(
+        deps=deps,
+        dedupe_key=f"sms:{sid}",
+        attempt_id=None,
+        channel="sms",
+        key=keyword.upper(),
+        text=keyword.upper(),
+        now=now,
+        alert_id=alert_id,
+        customer_id=customer_id,
+        intent=keyword,
+    )
+    reply = MessagingResponse()
+    text = reply_for(
+        keyword, brand=deps.brand, callcentre_number=deps.callcentre_number, changed=changed
+    )
+    if text:
+        reply.message(text)
     return twiml(str(reply))

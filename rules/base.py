@@ -29,6 +29,7 @@ class EventFacts:
 class ContactFacts:
     kind: str  # "phone" | "email"
     address: str
+    sms_opted_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,18 @@ DEFAULT_ORDER = ("voice", "sms", "email")
 
 
 def build_plan(*, customer: CustomerFacts, wait_seconds: int) -> list[PlanStep]:
-    """One step per channel in the customer's order that has a contact point of the right kind."""
+    """One step per channel in the customer's order that has a usable contact point of the right
+    kind (never SMS to a number that texted STOP)."""
     order = customer.channel_order or DEFAULT_ORDER
     steps: list[PlanStep] = []
     for channel in order:
         kind = CHANNEL_CONTACT_KIND.get(channel)
-        contact = next((c for c in customer.contacts if c.kind == kind), None)
+        usable = [
+            c
+            for c in customer.contacts
+            if c.kind == kind and not (channel == "sms" and c.sms_opted_out)
+        ]
+        contact = usable[0] if usable else None
         if contact is None:
             continue
         if not steps:
