@@ -58,6 +58,21 @@ DEFAULT_CONTENT: dict[str, str] = {
 }
 
 
+# Long but realistic values: a template that fits with these fits in practice.
+SAMPLE_CONTEXT: dict[str, str] = {
+    "customer_name": "Alexandra Montgomery-Smith",
+    "amount": "12345.67",
+    "currency": "EUR",
+    "merchant": "Electro World Online Store Amsterdam",
+    "account_ending": "4300",
+    "booking_date": "2026-11-23",
+    "brand": "Herald Bank",
+    "callcentre_number": "+31201234567",
+    "link_agent": "https://alerts.example.com/r/" + "x" * 80,
+    "link_confirm": "https://alerts.example.com/r/" + "y" * 80,
+}
+
+
 class ContentError(ValueError):
     """A template could not be rendered (unknown variable, syntax error): says which and why."""
 

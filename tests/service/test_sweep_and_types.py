@@ -94,3 +94,45 @@ async def test_threshold_is_data_changed_through_the_api(
         alert_type = await get_type(session=session, key="account_activity")
     assert decision.reason == "debit 750.00 EUR is below the threshold 1000.00"
     assert alert_type is not None and Decimal(alert_type.params["threshold"]) == 1000
+
+
+async def test_content_is_checked_when_edited(settings: Settings, runtime: Runtime) -> None:
+    deps = runtime.deps
+    deps.queue = RecordingQueue()
+    await evaluate_pending(deps=deps, now=utcnow())  # seeds the built-in type
+    app = create_app(settings, runtime)
+    url = "/api/v1/alert-types/account_activity"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=settings.public_url
+    ) as client:
+        unknown_var = await client.patch(
+            url,
+            headers=api_headers(settings),
+            json={"params": {"content": {"sms": "Balance: {{ balance }}"}}},
+        )
+        too_long = await client.patch(
+            url,
+            headers=api_headers(settings),
+            json={
+                "params": {
+                    "content": {"sms": "Façade " + "{{ merchant }} " * 5},
+                    "sms_max_segments": 1,
+                }
+            },
+        )
+        fine = await client.patch(
+            url,
+            headers=api_headers(settings),
+            json={
+                "params": {
+                    "content": {
+                        "sms": "{{ brand }}: {{ amount }} {{ currency }} to "
+                        "{{ merchant }}. Reply 1 for an agent."
+                    }
+                }
+            },
+        )
+    assert unknown_var.status_code == 422 and "balance" in unknown_var.text
+    assert too_long.status_code == 422 and "UCS-2" in too_long.text
+    assert "'ç'" in too_long.text
+    assert fine.status_code == 200
