@@ -44,20 +44,23 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
 
 
 def print_history(console: Console, data: dict[str, Any]) -> None:
+    def say(text: str) -> None:  # customer data may contain [brackets]: no markup
+        console.print(text, markup=False, highlight=False)
+
     c = data["customer"]
-    console.print(
-        f"[bold]{c['name']}[/] ({c['ref']}), {c['timezone']}, channels "
+    say(
+        f"{c['name']} ({c['ref']}), {c['timezone']}, channels "
         f"{' > '.join(c['channel_order'])}, accounts {', '.join(c['accounts'])}"
     )
     for e in data["events"]:
-        console.print(
-            f"\n[bold]event[/] {e['type']} {e['amount']} {e['currency']} "
+        say(
+            f"\nevent {e['type']} {e['amount']} {e['currency']} "
             f"{e['description'] or ''} ({e['source_event_id']})"
         )
         for d in e["decisions"]:
-            console.print(f"  decision {d['alert_type']}: {d['outcome']} - {d['reason']}")
+            say(f"  decision {d['alert_type']}: {d['outcome']} - {d['reason']}")
         for a in e["alerts"]:
-            console.print(
+            say(
                 f"  alert #{a['id']} {a['status']}"
                 + (f" - {a['closed_reason']}" if a["closed_reason"] else "")
             )
@@ -65,8 +68,8 @@ def print_history(console: Console, data: dict[str, Any]) -> None:
                 trail = " > ".join(
                     h["status"] + ("" if h["applied"] else " (ignored)") for h in t["history"]
                 )
-                console.print(f"    {t['channel']} to {t['to']}: {t['status']}  [{trail}]")
+                say(f"    {t['channel']} to {t['to']}: {t['status']}  ({trail})")
             for r in a["responses"]:
-                console.print(f"    response by {r['channel']}: {r['key']} ({r['intent']})")
+                say(f"    response by {r['channel']}: {r['key']} ({r['intent']})")
             for h in a["handoffs"]:
-                console.print(f"    hand-off: {h['kind']} ({h['status']})")
+                say(f"    hand-off: {h['kind']} ({h['status']})")
