@@ -12,6 +12,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from starlette.responses import HTMLResponse
 
+from admin_ui.forward import router as forward_router
 from admin_ui.ingestion import router as ingestion_router
 from admin_ui.rendering import page
 from admin_ui.responses import router as response_router
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 router.include_router(response_router)
 router.include_router(ingestion_router)
+router.include_router(forward_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200

@@ -38,7 +38,8 @@ DEFAULT_CONTENT: dict[str, str] = {
         "A payment of {{ amount }} {{ currency }} to {{ merchant }} was taken from your account "
         "ending {{ account_ending }}.\n\n"
         "Speak to an agent: {{ link_agent }}\n"
-        "This payment was mine: {{ link_confirm }}\n\n"
+        "This payment was mine: {{ link_confirm }}\n"
+        "Forward this alert to someone, with a note: {{ link_forward }}\n\n"
         "{{ brand }}"
     ),
     "email_html": (
@@ -53,6 +54,8 @@ DEFAULT_CONTENT: dict[str, str] = {
         '<a href="{{ link_confirm }}" style="display:inline-block;padding:10px 16px;'
         'background:#2e7d32;color:#fff;text-decoration:none;border-radius:4px">'
         "This payment was mine</a></p>"
+        '<p style="font-size:13px"><a href="{{ link_forward }}">Forward this alert to someone, '
+        "with a note</a></p>"
         "<p>{{ brand }}</p></body></html>"
     ),
 }
@@ -70,6 +73,7 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "callcentre_number": "+31201234567",
     "link_agent": "https://alerts.example.com/r/" + "x" * 80,
     "link_confirm": "https://alerts.example.com/r/" + "y" * 80,
+    "link_forward": "https://alerts.example.com/r/f/" + "z" * 80,
 }
 
 

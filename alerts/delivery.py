@@ -109,6 +109,8 @@ async def build_message(
     for option in ("agent", "confirm"):
         token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option=option))
         ctx[f"link_{option}"] = webhook_url(deps, f"/r/{token}")
+    token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option="forward"))
+    ctx["link_forward"] = webhook_url(deps, f"/r/f/{token}")
     return make(
         subject=renderer.render("email_subject", ctx),
         text=renderer.render("email_text", ctx),

@@ -18,6 +18,7 @@ CTX = {
     "booking_date": "2026-11-23",
     "link_agent": "https://x/r/a",
     "link_confirm": "https://x/r/c",
+    "link_forward": "https://x/r/f/f",
 }
 
 

@@ -1,0 +1,55 @@
+"""Forward with a comment: a copy to someone else, with the note, no account data, no way to act."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from alerts.columns import utcnow
+from alerts.evaluate import evaluate_pending
+from alerts.models import Alert, Response
+from herald.worker import drain
+from tests.conftest import Stack
+from tests.factories import make_customer, make_event
+
+pytestmark = pytest.mark.integration
+
+
+async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
+    deps = stack.runtime.deps
+    await make_customer(deps, name="Ann Smith", email="ann@example.com", order=("email",))
+    await make_event(deps, description="Prime Motors Ltd")
+    [alert_id] = await evaluate_pending(deps=deps, now=utcnow())
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+    [mail] = stack.sink.messages
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"Forward this alert to someone, with a note: (\S+)", text)
+    assert link
+    async with httpx.AsyncClient(timeout=10) as client:
+        form = await client.get(link.group(1))
+        assert form.status_code == 200 and "Their email address" in form.text
+        bad = await client.post(link.group(1), data={"confirm": "yes", "to": "not-an-email"})
+        assert bad.status_code == 400 and "email address" in bad.text
+        sent = await client.post(link.group(1), data={
+            "confirm": "yes", "to": "Dad@Example.com", "note": "Dad, did you buy a car?"})
+        assert sent.status_code == 200 and "dad@example.com" in sent.text
+        for _ in range(2):
+            await client.post(link.group(1), data={"confirm": "yes", "to": "x@example.com"})
+        fourth = await client.post(link.group(1), data={"confirm": "yes", "to": "y@example.com"})
+        assert fourth.status_code == 429
+    copies = [m for m in stack.sink.messages if m["To"] == "dad@example.com"]
+    assert len(copies) == 1
+    body = copies[0].get_body(preferencelist=("plain",)).get_content()
+    assert "Ann shared an alert" in copies[0]["Subject"]
+    assert "Dad, did you buy a car?" in body and "750.00 EUR" in body and "Prime Motors" in body
+    assert "NL91" not in body and "4300" not in body  # no account number, not even its end
+    assert "/r/" not in body and "/r/" not in copies[0].get_body(
+        preferencelist=("html",)).get_content()  # nothing in it can act on the account
+    async with deps.sessions() as session:
+        responses = (await session.exec(select(Response))).all()
+        alert = await session.get(Alert, alert_id)
+    assert [r.intent for r in responses] == ["forward"] * 3
+    assert alert is not None and alert.status == "delivered"  # forwarding does not answer it
