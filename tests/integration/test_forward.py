@@ -33,8 +33,10 @@ async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
         assert form.status_code == 200 and "Their email address" in form.text
         bad = await client.post(link.group(1), data={"confirm": "yes", "to": "not-an-email"})
         assert bad.status_code == 400 and "email address" in bad.text
-        sent = await client.post(link.group(1), data={
-            "confirm": "yes", "to": "Dad@Example.com", "note": "Dad, did you buy a car?"})
+        sent = await client.post(
+            link.group(1),
+            data={"confirm": "yes", "to": "Dad@Example.com", "note": "Dad, did you buy a car?"},
+        )
         assert sent.status_code == 200 and "dad@example.com" in sent.text
         for _ in range(2):
             await client.post(link.group(1), data={"confirm": "yes", "to": "x@example.com"})
@@ -46,8 +48,10 @@ async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
     assert "Ann shared an alert" in copies[0]["Subject"]
     assert "Dad, did you buy a car?" in body and "750.00 EUR" in body and "Prime Motors" in body
     assert "NL91" not in body and "4300" not in body  # no account number, not even its end
-    assert "/r/" not in body and "/r/" not in copies[0].get_body(
-        preferencelist=("html",)).get_content()  # nothing in it can act on the account
+    assert (
+        "/r/" not in body
+        and "/r/" not in copies[0].get_body(preferencelist=("html",)).get_content()
+    )  # nothing in it can act on the account
     async with deps.sessions() as session:
         responses = (await session.exec(select(Response))).all()
         alert = await session.get(Alert, alert_id)
