@@ -17,18 +17,25 @@ from alerts.links import LinkError, ResponseLink
 from alerts.models import Alert, DeliveryAttempt, Response
 from alerts.responses import OPTIONS, record_response
 from alerts.webhooks import DepsDep
+from callcentre.calls import call_customer_now
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
-OPTION_WORDS = {"agent": "Speak to an agent", "confirm": "Yes, this payment was mine"}
+OPTION_WORDS = {
+    "agent": "Speak to an agent",
+    "confirm": "Yes, this payment was mine",
+    "call_me": "Call me now",
+}
 NEXT_STEPS = {
     "agent": "An agent will call you back shortly. You do not need to do anything else.",
     "confirm": "Thank you for confirming. No further action is needed.",
+    "call_me": "We are calling you now; an agent will be on the line.",
 }
 ANSWER_WORDS = {
     "agent": "you asked to speak to an agent",
     "confirm": "you confirmed that the payment was yours",
+    "call_me": "you asked us to call you",
 }
 
 
@@ -170,6 +177,21 @@ async def respond(
         text=None,
         now=utcnow(),
     )
+    if outcome.intent == "call_me" and not outcome.duplicate and outcome.handoff is not None:
+        assert outcome.handoff.id is not None
+        placed = await call_customer_now(deps=deps, handoff_id=outcome.handoff.id)
+        if not placed.called:
+            return page(
+                request,
+                "response_message.html",
+                _base(
+                    deps,
+                    title="Thank you",
+                    heading="Thank you, we have your answer",
+                    message=placed.message,
+                    problem=False,
+                ),
+            )
     if outcome.duplicate:
         return page(
             request,

@@ -39,6 +39,7 @@ DEFAULT_CONTENT: dict[str, str] = {
         "ending {{ account_ending }}.\n\n"
         "Speak to an agent: {{ link_agent }}\n"
         "This payment was mine: {{ link_confirm }}\n"
+        "Call me now: {{ link_call_me }}\n"
         "Forward this alert to someone, with a note: {{ link_forward }}\n\n"
         "{{ brand }}"
     ),
@@ -53,7 +54,10 @@ DEFAULT_CONTENT: dict[str, str] = {
         "Speak to an agent</a> &nbsp; "
         '<a href="{{ link_confirm }}" style="display:inline-block;padding:10px 16px;'
         'background:#2e7d32;color:#fff;text-decoration:none;border-radius:4px">'
-        "This payment was mine</a></p>"
+        "This payment was mine</a> &nbsp; "
+        '<a href="{{ link_call_me }}" style="display:inline-block;padding:10px 16px;'
+        'background:#5d4037;color:#fff;text-decoration:none;border-radius:4px">'
+        "Call me now</a></p>"
         '<p style="font-size:13px"><a href="{{ link_forward }}">Forward this alert to someone, '
         "with a note</a></p>"
         "<p>{{ brand }}</p></body></html>"
@@ -74,6 +78,7 @@ SAMPLE_CONTEXT: dict[str, str] = {
     "link_agent": "https://alerts.example.com/r/" + "x" * 80,
     "link_confirm": "https://alerts.example.com/r/" + "y" * 80,
     "link_forward": "https://alerts.example.com/r/f/" + "z" * 80,
+    "link_call_me": "https://alerts.example.com/r/" + "w" * 80,
 }
 
 

@@ -106,7 +106,7 @@ async def build_message(
             text=renderer.render("sms", ctx),
             status_callback=webhook_url(deps, f"/webhooks/twilio/sms/{attempt_id}/status"),
         )
-    for option in ("agent", "confirm"):
+    for option in ("agent", "confirm", "call_me"):
         token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option=option))
         ctx[f"link_{option}"] = webhook_url(deps, f"/r/{token}")
     token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option="forward"))

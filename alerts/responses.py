@@ -23,12 +23,13 @@ logger = logging.getLogger(__name__)
 OPTIONS: dict[str, dict[str, str]] = {
     "voice": {"1": "agent", "2": "confirm", "9": "repeat"},
     "sms": {"1": "agent", "2": "confirm"},
-    "email": {"agent": "agent", "confirm": "confirm"},
+    "email": {"agent": "agent", "confirm": "confirm", "call_me": "call_me"},
 }
 INTENT_TEXT = {
     "agent": "asked to speak to an agent",
     "confirm": "confirmed the payment was theirs",
     "repeat": "asked to hear the message again",
+    "call_me": "asked to be called now",
     "unknown": "sent an answer Herald could not match",
     "stop": "texted STOP: no more SMS to this number",
     "start": "texted START: SMS back on",
@@ -108,10 +109,12 @@ async def record_response(
                 customer_id=customer_id,
             )
         handoff = None
-        if intent == "agent" or (intent == "unknown" and channel == "sms"):
-            kind = "live_transfer" if channel == "voice" and intent == "agent" else "callback"
+        if intent in ("agent", "call_me") or (intent == "unknown" and channel == "sms"):
+            kind = {"call_me": "call_now"}.get(intent, "callback")
+            if channel == "voice" and intent == "agent":
+                kind = "live_transfer"
             handoff = await hand_off(session=session, response=response, kind=kind, now=now)
-        if alert is not None and intent in ("agent", "confirm"):
+        if alert is not None and intent in ("agent", "confirm", "call_me"):
             _close(session, alert, f"customer {INTENT_TEXT[intent]} by {channel}", now)
         await session.commit()
         logger.info(

@@ -102,6 +102,18 @@ async def voice_twiml(
     )
 
 
+@router.post("/voice/connect/{handoff_id}")
+async def voice_connect(handoff_id: int, request: Request, deps: DepsDep) -> HttpResponse:
+    """The "call me now" call: the customer answered; connect them to the call centre."""
+    await verified_form(request, deps, deps.channels["voice"])
+    logger.info("call-me-now answered, connecting to the call centre handoff_id=%s", handoff_id)
+    return twiml(
+        voice_script.transfer(
+            number=deps.callcentre_number, caller_id=None, voice=VOICE, language=LANGUAGE
+        )
+    )
+
+
 @router.post("/voice/{attempt_id}/gather")
 async def voice_gather(
     attempt_id: int, request: Request, deps: DepsDep, n: int = 1, tries: int = 0

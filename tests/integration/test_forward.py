@@ -57,3 +57,32 @@ async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
         alert = await session.get(Alert, alert_id)
     assert [r.intent for r in responses] == ["forward"] * 3
     assert alert is not None and alert.status == "delivered"  # forwarding does not answer it
+
+
+async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> None:
+    deps = stack.runtime.deps
+    await make_customer(deps, phone="+15550005555", email="ann@example.com", order=("email",))
+    await make_event(deps)
+    [alert_id] = await evaluate_pending(deps=deps, now=utcnow())
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+    text = stack.sink.messages[0].get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"Call me now: (\S+)", text)
+    assert link
+    async with httpx.AsyncClient(timeout=10) as client:
+        page = await client.get(link.group(1))
+        assert "Call me now" in page.text and not stack.sim.state.calls  # GET does nothing
+        done = await client.post(link.group(1), data={"confirm": "yes"})
+    assert done.status_code == 200 and "calling you now" in done.text
+    await stack.sim.wait_idle(10)
+    [call] = stack.sim.state.calls.values()
+    assert call.to == "+15550005555"
+    dials = [t for t in call.transcript if t.get("verb") == "Dial"]
+    assert dials and dials[0]["number"] == stack.settings.callcentre.phone_number
+    async with deps.sessions() as session:
+        from callcentre.models import HandOff
+
+        [handoff] = (await session.exec(select(HandOff))).all()
+        alert = await session.get(Alert, alert_id)
+    assert handoff.kind == "call_now" and handoff.status == "calling"
+    assert handoff.context["call_sid"] == call.sid
+    assert alert is not None and alert.status == "closed"

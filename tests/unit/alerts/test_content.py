@@ -19,6 +19,7 @@ CTX = {
     "link_agent": "https://x/r/a",
     "link_confirm": "https://x/r/c",
     "link_forward": "https://x/r/f/f",
+    "link_call_me": "https://x/r/m",
 }
 
 

@@ -1,0 +1,79 @@
+"""Outbound calls that connect a customer to an agent ("call me now")."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from alerts.deps import AlertDeps
+from alerts.masking import mask
+from alerts.models import ContactPoint
+from callcentre.models import HandOff
+from channels.base import ChannelError, OutboundMessage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    called: bool
+    message: str  # what the customer is told
+
+
+async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
+    """Place the call whose TwiML connects the customer to the call centre; if it cannot be
+    placed, the hand-off becomes a callback task so nobody is forgotten."""
+    async with deps.sessions() as session:
+        handoff = await session.get(HandOff, handoff_id)
+        if handoff is None or handoff.customer_id is None:
+            return CallResult(False, "An agent will call you back shortly.")
+        phone = (
+            await session.exec(
+                select(ContactPoint).where(
+                    ContactPoint.customer_id == handoff.customer_id, ContactPoint.kind == "phone"
+                )
+            )
+        ).first()
+        if phone is None:
+            handoff.kind = "callback"
+            session.add(handoff)
+            await session.commit()
+            return CallResult(
+                False, "We have no phone number for you; an agent will contact you shortly."
+            )
+        number = phone.address
+    base = f"{deps.public_url}/webhooks/twilio/voice/connect/{handoff_id}"
+    try:
+        receipt = await deps.channels["voice"].send(
+            OutboundMessage(
+                attempt_id=0, alert_id=handoff.alert_id or 0, to=number, text="", twiml_url=base
+            )
+        )
+    except ChannelError as exc:
+        logger.warning("call-me-now failed handoff_id=%s: %s", handoff_id, exc)
+        async with deps.sessions() as session:
+            row = await session.get(HandOff, handoff_id)
+            if row is not None:
+                row.kind = "callback"
+                row.context = {**row.context, "call_error": str(exc)}
+                session.add(row)
+                await session.commit()
+        return CallResult(
+            False, "We could not call you right now; an agent will call you back shortly."
+        )
+    async with deps.sessions() as session:
+        row = await session.get(HandOff, handoff_id)
+        if row is not None:
+            row.status = "calling"
+            row.context = {**row.context, "call_sid": receipt.provider_sid}
+            session.add(row)
+            await session.commit()
+    logger.info(
+        "calling customer now handoff_id=%s to=%s provider_sid=%s",
+        handoff_id,
+        mask(number),
+        receipt.provider_sid,
+    )
+    return CallResult(True, f"We are calling you now on {mask(number)}.")
