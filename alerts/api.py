@@ -108,3 +108,17 @@ async def list_handoffs(deps: DepsDep, state: str = "open") -> list[dict[str, An
     except SQLAlchemyError as exc:  # pragma: no cover - database down
         raise HTTPException(503, "database unavailable") from exc
     return [r.model_dump(mode="json") for r in rows]
+
+
+@router.get("/providers")
+async def providers(deps: DepsDep) -> dict[str, list[dict[str, object]]]:
+    """Each channel's providers in priority order with their health (failover state)."""
+    out: dict[str, list[dict[str, object]]] = {}
+    for kind, channel in deps.channels.items():
+        status = getattr(channel, "status", None)
+        out[kind] = (
+            status()
+            if callable(status)
+            else [{"provider": f"{channel.key}#1", "priority": 1, "state": "healthy", "share": 1.0}]
+        )
+    return out

@@ -17,7 +17,15 @@ class ChannelError(Exception):
 
 
 class TransientChannelError(ChannelError):
-    """Worth retrying later: outage, timeout, rate limit, 5xx."""
+    """Worth retrying later: outage, timeout, rate limit, 5xx.
+
+    `ambiguous` is True when the provider may have accepted the request anyway (a timeout after
+    sending it): then only the same provider may be asked again (after a lookup), never another.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, ambiguous: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.ambiguous = ambiguous
 
 
 class PermanentChannelError(ChannelError):

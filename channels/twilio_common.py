@@ -87,9 +87,14 @@ def classify(exc: BaseException, *, action: str) -> ChannelError:
         if exc.status >= 500 or exc.status in (401, 403, 429):
             return TransientChannelError(message, code=code)
         return PermanentChannelError(message, code=code)
-    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        # Nothing reached Twilio: another provider may safely be tried.
         return TransientChannelError(f"{action} failed: cannot reach Twilio ({exc!r})")
-    return TransientChannelError(f"{action} failed: {exc!r}")
+    if isinstance(exc, aiohttp.ClientError | asyncio.TimeoutError | OSError):
+        return TransientChannelError(
+            f"{action} failed: no clear answer from Twilio ({exc!r})", ambiguous=True
+        )
+    return TransientChannelError(f"{action} failed: {exc!r}", ambiguous=True)
 
 
 def lookup_window(since: datetime) -> datetime:

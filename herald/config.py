@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
+    # A second Twilio account (or sub-account / region) to fail over to; unset = none.
+    twilio_fallback: TwilioSettings | None = None
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     callcentre: CallCentreSettings = Field(default_factory=CallCentreSettings)
     rules: RulesSettings = Field(default_factory=RulesSettings)

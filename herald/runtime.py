@@ -13,10 +13,11 @@ from alerts.deps import AlertDeps
 from alerts.links import LinkSigner
 from channels.base import Channel
 from channels.email_smtp import SmtpEmailChannel
+from channels.failover import FailoverChannel
 from channels.twilio_common import TwilioAccount
 from channels.twilio_sms import TwilioSmsChannel
 from channels.twilio_voice import TwilioVoiceChannel
-from herald.config import Settings
+from herald.config import Settings, TwilioSettings
 from herald.db import make_engine, make_sessionmaker
 
 logger = logging.getLogger(__name__)
@@ -30,14 +31,31 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings(unix_socket_path=str(settings.redis_socket), conn_retries=3)
 
 
-def build_channels(settings: Settings) -> dict[str, Channel]:
-    """The explicit channel registry: one provider per kind, chosen by settings."""
-    account = TwilioAccount(
-        account_sid=settings.twilio_account_sid,
-        auth_token=settings.twilio_auth_token,
-        api_base=settings.twilio_api_base,
-        from_number=settings.twilio.from_number,
+def _twilio_account(settings: Settings, cfg: TwilioSettings) -> TwilioAccount:
+    if cfg.simulated:
+        sid, token = settings.twilio_account_sid, settings.twilio_auth_token
+    else:
+        sid = cfg.account_sid or ""
+        token = cfg.auth_token.get_secret_value() if cfg.auth_token else ""
+    base = (cfg.api_base or "").rstrip("/") or (
+        f"http://127.0.0.1:{cfg.simulator_port}" if cfg.simulated else "https://api.twilio.com"
     )
+    return TwilioAccount(
+        account_sid=sid, auth_token=token, api_base=base, from_number=cfg.from_number
+    )
+
+
+def build_channels(settings: Settings) -> dict[str, Channel]:
+    """The explicit channel registry: providers per kind chosen by settings, the fallback Twilio
+    account (if configured) behind the primary one."""
+    accounts = [_twilio_account(settings, settings.twilio)]
+    if settings.twilio_fallback is not None:
+        accounts.append(_twilio_account(settings, settings.twilio_fallback))
+    voice: Channel = TwilioVoiceChannel(accounts[0])
+    sms: Channel = TwilioSmsChannel(accounts[0])
+    if len(accounts) > 1:
+        voice = FailoverChannel([TwilioVoiceChannel(a) for a in accounts])
+        sms = FailoverChannel([TwilioSmsChannel(a) for a in accounts])
     smtp = settings.smtp
     email = SmtpEmailChannel(
         host=smtp.host or "127.0.0.1",
@@ -48,7 +66,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         starttls=smtp.starttls if smtp.host else False,
         timeout=smtp.timeout_seconds,
     )
-    return {"voice": TwilioVoiceChannel(account), "sms": TwilioSmsChannel(account), "email": email}
+    return {"voice": voice, "sms": sms, "email": email}
 
 
 class ArqStepQueue:

@@ -38,9 +38,9 @@ async def test_truncated_file_fails_clearly_and_fixed_file_adds_only_the_rest(
 
 async def test_unknown_format_names_what_it_found(runtime: Runtime, tmp_path: Path) -> None:
     path = tmp_path / "statement.xml"
-    path.write_text('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"/>')
+    path.write_text('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"/>')
     async with runtime.deps.sessions() as session:
         report = await ingest_file(session=session, path=path)
     assert report.status == "failed"
-    assert report.error and "camt.053.001.02" in report.error
+    assert report.error and "pain.001.001.03" in report.error
     assert "Known formats: camt054" in report.error
