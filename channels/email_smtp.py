@@ -19,6 +19,11 @@ from channels.base import (
 )
 
 
+def bounce_address(attempt_id: int, domain: str) -> str:
+    """The envelope sender (VERP): a bounce names the attempt it is about."""
+    return f"bounce+a{attempt_id}@{domain}"
+
+
 class SmtpEmailChannel:
     """Sends through an SMTP relay (or Herald's local sink).
 
@@ -40,6 +45,7 @@ class SmtpEmailChannel:
         password: str | None = None,
         starttls: bool = False,
         timeout: float = 20.0,
+        bounce_domain: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -48,6 +54,7 @@ class SmtpEmailChannel:
         self.password = password
         self.starttls = starttls
         self.timeout = timeout
+        self.bounce_domain = bounce_domain
 
     def build(self, message: OutboundMessage) -> EmailMessage:
         mail = EmailMessage()
@@ -68,6 +75,9 @@ class SmtpEmailChannel:
         try:
             await aiosmtplib.send(
                 mail,
+                sender=bounce_address(message.attempt_id, self.bounce_domain)
+                if self.bounce_domain
+                else None,
                 hostname=self.host,
                 port=self.port,
                 username=self.username,

@@ -42,6 +42,10 @@ class SmtpSettings(BaseModel):
     from_address: str = "Herald Alerts <alerts@herald.example>"
     sink_port: int = 8025
     timeout_seconds: float = 20.0
+    # Bounces: the envelope sender is bounce+a<attempt>@<bounce_domain>; point that domain's MX at
+    # Herald's bounce receiver (`herald up` runs it on bounce_port).
+    bounce_domain: str = "bounces.herald.invalid"
+    bounce_port: int = 8026
 
 
 class CallCentreSettings(BaseModel):

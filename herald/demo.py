@@ -49,6 +49,9 @@ def demo_settings(settings: Settings) -> Settings:
         else free_port()
     )
     sink_port = settings.smtp.sink_port if _port_free(settings.smtp.sink_port) else free_port()
+    bounce_port = (
+        settings.smtp.bounce_port if _port_free(settings.smtp.bounce_port) else free_port()
+    )
     return settings.model_copy(
         update={
             "data_dir": data_dir,
@@ -64,7 +67,9 @@ def demo_settings(settings: Settings) -> Settings:
                     "simulator_port": sim_port,
                 }
             ),
-            "smtp": settings.smtp.model_copy(update={"host": None, "sink_port": sink_port}),
+            "smtp": settings.smtp.model_copy(
+                update={"host": None, "sink_port": sink_port, "bounce_port": bounce_port}
+            ),
             "rules": settings.rules.model_copy(update={"fallback_wait_seconds": 2}),
         }
     )

@@ -186,3 +186,47 @@ class SmtpSink:
         while len(self.messages) < count and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         return list(self.messages)
+
+
+class _BounceHandler:
+    def __init__(self, on_dsn: Any) -> None:
+        self.on_dsn = on_dsn
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        if isinstance(content, str):
+            content = content.encode()
+        await self.on_dsn(content, list(envelope.rcpt_tos))
+        return "250 Bounce received"
+
+
+@dataclass
+class BounceReceiver:
+    """An SMTP server for the bounce domain: every DSN it receives is handed to `on_dsn`
+    (in the event loop that started it)."""
+
+    port: int
+    on_dsn: Any
+    _controller: Any = None
+
+    def start(self) -> BounceReceiver:
+        loop = asyncio.get_running_loop()
+
+        async def relay(content: bytes, rcpts: list[str]) -> None:
+            future = asyncio.run_coroutine_threadsafe(self.on_dsn(content, rcpts), loop)
+            await asyncio.wrap_future(future)
+
+        self._controller = Controller(_BounceHandler(relay), hostname="127.0.0.1", port=self.port)
+        try:
+            self._controller.start()
+        except (OSError, RuntimeError) as exc:
+            raise EmbeddedServiceError(
+                f"cannot start the bounce receiver on 127.0.0.1:{self.port} ({exc}); set "
+                "HERALD_SMTP__BOUNCE_PORT to a free port"
+            ) from exc
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None

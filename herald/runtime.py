@@ -65,6 +65,7 @@ def build_channels(settings: Settings) -> dict[str, Channel]:
         password=smtp.password.get_secret_value() if smtp.password else None,
         starttls=smtp.starttls if smtp.host else False,
         timeout=smtp.timeout_seconds,
+        bounce_domain=smtp.bounce_domain,
     )
     return {"voice": voice, "sms": sms, "email": email}
 

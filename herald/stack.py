@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 
+from alerts.bounces import apply_bounce, parse_dsn
+from alerts.deps import AlertDeps
 from channels.twilio_sim import LoopbackServer, SimulatorConfig, SimulatorServer, load_scenario
 from channels.twilio_sim.scenario import Scenario
 from herald.app import create_app
 from herald.config import Settings
-from herald.embedded import PrivateRedis, SmtpSink
+from herald.embedded import BounceReceiver, PrivateRedis, SmtpSink
 from herald.migrate import upgrade
 from herald.runtime import Runtime
 from herald.worker import run_workers
@@ -46,6 +48,17 @@ class Stack:
         return self.sim is None or self.sim.simulator.idle
 
 
+def dsn_handler(deps: AlertDeps) -> Callable[[bytes, list[str]], Awaitable[None]]:
+    async def on_dsn(content: bytes, recipients: list[str]) -> None:
+        bounce = parse_dsn(content, envelope_recipients=recipients)
+        if bounce is None:
+            logger.info("bounce receiver: not a DSN about one of our emails")
+            return
+        await apply_bounce(deps=deps, bounce=bounce)
+
+    return on_dsn
+
+
 @contextlib.asynccontextmanager
 async def embedded_stack(
     settings: Settings, *, scenario: Path | None = None, workers: bool = True
@@ -72,6 +85,10 @@ async def embedded_stack(
                 create_app(settings, runtime), host=settings.api_host, port=settings.api_port
             )
             await stack.enter_async_context(api)
+            bounces = BounceReceiver(
+                port=settings.smtp.bounce_port, on_dsn=dsn_handler(runtime.deps)
+            ).start()
+            stack.callback(bounces.stop)
             if workers:
                 worker_task = asyncio.create_task(run_workers(runtime))
             try:
