@@ -1,0 +1,183 @@
+"""Trigger conditions: compile with rule-engine against the event/customer schema, evaluate.
+
+A condition is an expression in rule-engine's language (never Python, never ``eval``) over three
+symbols: ``event`` and ``customer`` (the fields of ``rules.facts``) and ``now`` (the decision time,
+a datetime). Examples::
+
+    event.amount >= 500 and event.currency == "EUR" and customer.segment != "staff"
+    event.amount <= -100 and event.data&["balance_type"] == "CLBD"
+    $parse_datetime(event.data["due_date"]) - now <= t"P7D"
+
+Unknown fields, type mismatches and syntax errors are rejected when the alert type is saved,
+with rule-engine's message and the position. The clock and randomness builtins (``$now``,
+``$today``, ``$random``) are not available: use ``now``, which is the decision time passed in.
+A missing value (``event.amount`` of a balance-less event) makes an ordered comparison fail to
+evaluate; ``evaluate`` reports that as a non-match with the reason, never an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from typing import Any, Final
+
+import rule_engine
+from rule_engine import DataType
+from rule_engine import builtins as rule_builtins
+from rule_engine import errors as rule_errors
+
+from rules.facts import ROOTS, CustomerView, EventView, FactField
+
+_UNSAFE_BUILTINS: Final = frozenset({"now", "today", "random"})
+_TYPES: Final[dict[str, Any]] = {
+    "string": DataType.STRING,
+    "number": DataType.FLOAT,
+    "datetime": DataType.DATETIME,
+    "mapping": DataType.MAPPING(DataType.STRING, DataType.STRING),
+}
+
+
+class ConditionError(ValueError):
+    """A condition that does not compile: rule-engine's message, and where (0-based offset)."""
+
+    def __init__(self, message: str, *, condition: str, position: int | None) -> None:
+        self.reason = message
+        self.condition = condition
+        self.position = position
+        where = f" at position {position}" if position is not None else ""
+        near = ""
+        if position is not None:
+            near = f" (near {condition[position : position + 12]!r})" if condition else ""
+            if position >= len(condition):
+                near = " (at the end)"
+        super().__init__(f"invalid condition{where}{near}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    matched: bool
+    reason: str
+
+
+def _object_type(name: str, fields: dict[str, FactField]) -> Any:
+    def accessor(obj: object, attribute: str) -> Any:
+        return fields[attribute].read(obj)
+
+    return DataType.OBJECT(
+        name,
+        attributes={key: _TYPES[f.kind] for key, f in fields.items()},
+        accessor=accessor,
+    )
+
+
+_SCHEMA: Final[dict[str, Any]] = {name: _object_type(name, f) for name, f in ROOTS.items()} | {
+    "now": DataType.DATETIME
+}
+
+
+class _SafeBuiltins(rule_builtins.Builtins):  # type: ignore[misc]
+    """Builtins that refuse, at compile time, any name they do not hold."""
+
+    def resolve_type(self, name: str) -> Any:
+        if name not in self:
+            raise rule_errors.SymbolResolutionError(name, symbol_scope="built-in")
+        return super().resolve_type(name)
+
+
+def _context() -> Any:
+    context = rule_engine.Context(
+        type_resolver=_SCHEMA,
+        default_timezone="utc",
+        mapping_attribute_lookup=False,
+    )
+    # The default builtins, less the ones that read the clock or a global random generator.
+    defaults = rule_builtins.Builtins.from_defaults(timezone=dt.UTC)
+    context.builtins = _SafeBuiltins(
+        {name: defaults[name] for name in defaults if name not in _UNSAFE_BUILTINS},
+        timezone=dt.UTC,
+        value_types={
+            name: defaults.resolve_type(name) for name in defaults if name not in _UNSAFE_BUILTINS
+        },
+    )
+    return context
+
+
+def _position(exc: rule_errors.EngineError, text: str) -> int | None:
+    if isinstance(exc, rule_errors.RuleSyntaxError):
+        token = exc.token
+        return len(text) if token is None else int(token.lexpos)
+    name = getattr(exc, "symbol_name", None) or getattr(exc, "attribute_name", None)
+    if isinstance(exc, rule_errors.SymbolResolutionError) and exc.symbol_scope == "built-in":
+        name = f"${name}"
+    if isinstance(name, str):
+        at = text.find(name)
+        return at if at >= 0 else None
+    return None
+
+
+def _message(exc: rule_errors.EngineError) -> str:
+    message = str(exc.message)
+    if isinstance(exc, rule_errors.SymbolResolutionError) and exc.symbol_scope == "built-in":
+        if exc.symbol_name in ("now", "today"):
+            return f"${exc.symbol_name} is not available in conditions; use now (decision time)"
+        if exc.symbol_name in _UNSAFE_BUILTINS:
+            return f"${exc.symbol_name} is not available: conditions must be deterministic"
+        message = f"unknown built-in ${exc.symbol_name}"
+    elif isinstance(exc, rule_errors.SymbolResolutionError):
+        message += "; conditions may use event, customer and now"
+    elif message.startswith("attribute access on a MAPPING is disabled"):
+        message = (
+            'a mapping entry is read as event.data["name"] (or event.data&["name"] when it '
+            "may be missing), not with a dot"
+        )
+    elif message.startswith("data type mismatch"):
+        message += ' (numbers compare with numbers, text with quoted text, dates with d"...")'
+    suggestion = getattr(exc, "suggestion", None)
+    if suggestion:
+        message += f"; did you mean {suggestion!r}?"
+    return message
+
+
+@functools.lru_cache(maxsize=512)
+def compile_condition(text: str) -> Any:
+    """The compiled rule for ``text``; ConditionError with message and position if invalid.
+
+    An empty condition matches every event of the trigger's types.
+    """
+    source = text.strip() or "true"
+    try:
+        rule = rule_engine.Rule(source, context=_context())
+    except rule_errors.EngineError as exc:
+        raise ConditionError(
+            _message(exc), condition=source, position=_position(exc, source)
+        ) from exc
+    except (ValueError, TypeError) as exc:  # e.g. a bad literal the parser hands through
+        raise ConditionError(str(exc), condition=source, position=None) from exc
+    return rule
+
+
+def evaluate(
+    condition: str, *, event: EventView, customer: CustomerView, now: dt.datetime
+) -> ConditionResult:
+    """Whether ``condition`` holds for this event and customer, with the reason for the timeline."""
+    if not condition.strip():
+        return ConditionResult(True, "no condition: every event of the trigger's types matches")
+    try:
+        rule = compile_condition(condition)
+    except ConditionError as exc:
+        return ConditionResult(False, f"condition {condition!r} is invalid: {exc}")
+    try:
+        matched = bool(rule.matches({"event": event, "customer": customer, "now": now}))
+    except rule_errors.EngineError as exc:
+        detail = exc.message
+        if isinstance(exc, rule_errors.LookupError):
+            detail = f"the event has no {exc.item!r}"
+        return ConditionResult(
+            False,
+            f"condition {condition!r} cannot be evaluated for this event ({detail}): "
+            "treated as not matching",
+        )
+    if matched:
+        return ConditionResult(True, f"condition {condition!r} holds")
+    return ConditionResult(False, f"condition {condition!r} does not hold")
