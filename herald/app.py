@@ -13,6 +13,7 @@ from admin_ui.routes import router as admin_router
 from alerts.api import router as api_router
 from alerts.api_ingest import router as ingest_router
 from alerts.webhooks import router as webhook_router
+from callcentre.api import router as callcentre_router
 from herald.config import Settings
 from herald.runtime import Runtime
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.include_router(api_router)
     app.include_router(ingest_router)
+    app.include_router(callcentre_router)
     app.include_router(webhook_router)
     app.include_router(admin_router)
 

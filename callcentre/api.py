@@ -1,0 +1,142 @@
+"""Call-centre API: opening hours, real-time load pushed by the telephony platform, status."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field, field_validator
+from sqlmodel import col, select
+
+from alerts.api import require_token
+from alerts.columns import utcnow
+from alerts.deps import AlertDeps
+from alerts.webhooks import get_deps
+from callcentre.models import CentreConfig, LoadSnapshot
+from rules.centre import CentreHours, Opening
+
+DepsDep = Annotated[AlertDeps, Depends(get_deps)]
+router = APIRouter(
+    prefix="/api/v1/callcentre", dependencies=[Depends(require_token)], tags=["call centre"]
+)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+STALE_AFTER = timedelta(minutes=5)
+DEFAULT_HOURS: dict[str, Any] = {
+    "timezone": "UTC",
+    "weekly": {d: ["08:00-20:00"] for d in DAYS[:5]} | {"sat": ["09:00-17:00"]},
+    "holidays": [],
+}
+
+
+def _opening(span: str) -> Opening:
+    m = SPAN.match(span.strip())
+    if not m:
+        raise ValueError(f"{span!r} is not an opening like 08:00-20:00")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    closes = time(0, 0) if (h2, m2) == (24, 0) else time(h2, m2)
+    return Opening(opens=time(h1, m1), closes=closes)
+
+
+class HoursIn(BaseModel):
+    """Opening hours as administrators write them."""
+
+    timezone: str = "UTC"
+    weekly: dict[str, list[str]] = Field(default_factory=dict)  # "mon": ["08:00-12:00", ...]
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/London)") from exc
+        return value
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = set(value) - set(DAYS)
+        if unknown:
+            raise ValueError(f"unknown day(s) {sorted(unknown)}; use {', '.join(DAYS)}")
+        for spans in value.values():
+            for span in spans:
+                _opening(span)
+        return value
+
+    def to_hours(self) -> CentreHours:
+        weekly = {
+            DAYS.index(day): tuple(_opening(s) for s in spans) for day, spans in self.weekly.items()
+        }
+        return CentreHours(tz=self.timezone, weekly=weekly, holidays=frozenset(self.holidays))
+
+
+class LoadIn(BaseModel):
+    agents_logged_in: int = Field(ge=0)
+    agents_available: int = Field(ge=0)
+    queue_length: int = Field(ge=0)
+    longest_wait_seconds: float = Field(default=0.0, ge=0)
+
+
+async def current_hours(deps: AlertDeps) -> HoursIn:
+    async with deps.sessions() as session:
+        row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
+    return HoursIn.model_validate(row.hours if row else DEFAULT_HOURS)
+
+
+@router.put("/hours")
+async def put_hours(hours: HoursIn, deps: DepsDep) -> dict[str, Any]:
+    async with deps.sessions() as session:
+        row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
+        row = row or CentreConfig()
+        row.hours = hours.model_dump(mode="json")
+        row.updated_at = utcnow()
+        session.add(row)
+        await session.commit()
+    return hours.model_dump(mode="json")
+
+
+@router.post("/load", status_code=201)
+async def post_load(load: LoadIn, deps: DepsDep) -> dict[str, Any]:
+    if load.agents_available > load.agents_logged_in:
+        raise HTTPException(422, "agents_available cannot exceed agents_logged_in")
+    async with deps.sessions() as session:
+        row = LoadSnapshot(**load.model_dump(), received_at=utcnow())
+        session.add(row)
+        await session.commit()
+    return {"received_at": row.received_at.isoformat()}
+
+
+async def centre_status(deps: AlertDeps, now: datetime) -> dict[str, Any]:
+    hours = await current_hours(deps)
+    rules_hours = hours.to_hours()
+    async with deps.sessions() as session:
+        load = (
+            await session.exec(select(LoadSnapshot).order_by(col(LoadSnapshot.received_at).desc()))
+        ).first()
+    is_open = rules_hours.is_open(now)
+    nxt = None if is_open else rules_hours.next_opening(now)
+    body: dict[str, Any] = {
+        "open": is_open,
+        "next_opening": nxt.isoformat() if nxt else None,
+        "hours": hours.model_dump(mode="json"),
+        "load": None,
+    }
+    if load is not None:
+        age = now - load.received_at
+        body["load"] = {
+            **load.model_dump(mode="json", exclude={"id"}),
+            "age_seconds": round(age.total_seconds(), 1),
+            "stale": age > STALE_AFTER,
+        }
+    return body
+
+
+@router.get("/status")
+async def get_status(deps: DepsDep) -> dict[str, Any]:
+    """Open now? When does it open? The latest load (marked stale after 5 minutes)."""
+    return await centre_status(deps, utcnow())
