@@ -95,17 +95,14 @@ async def retry_quarantine(
     """Re-decide events of accounts now known, and re-read kept files that had bad records
     (after a mapping or export fix); records that now parse become events (deduplicated)."""
     report = RetryReport(accounts_resolved=await _resolve_accounts(session, now))
-    query = (
-        select(IngestFile)
-        .join(QuarantinedRecord, col(QuarantinedRecord.file_id) == IngestFile.id)
-        .where(
-            col(QuarantinedRecord.status) == "open",
-            col(QuarantinedRecord.field).is_distinct_from("account_id"),
-        )
-        .distinct()
+    # Files with open bad records (by id: PostgreSQL cannot DISTINCT over JSON columns).
+    ids = select(QuarantinedRecord.file_id).where(
+        col(QuarantinedRecord.status) == "open",
+        col(QuarantinedRecord.field).is_distinct_from("account_id"),
     )
     if file_id is not None:
-        query = query.where(IngestFile.id == file_id)
+        ids = ids.where(QuarantinedRecord.file_id == file_id)
+    query = select(IngestFile).where(col(IngestFile.id).in_(ids)).order_by(col(IngestFile.id))
     files = (await session.exec(query)).all()
     for row in files:
         if not row.stored_path or not Path(row.stored_path).exists():
