@@ -77,6 +77,25 @@ class UnknownFormatError(IngestError):
     """No adapter accepts the document's root element / namespace."""
 
 
+class InvalidDocumentError(IngestError):
+    """Well-formed XML of a known format that lacks what the format requires.
+
+    For example a camt.053 message without any statement (`Stmt`): there is nothing to read, and
+    saying so beats reporting a successful, empty ingestion.
+    """
+
+
+class MappingError(Exception):
+    """A mapping file (a declarative adapter) is invalid. Says which file, which key and what."""
+
+    def __init__(self, message: str, *, source: str, key: str | None = None) -> None:
+        self.source = source
+        self.key = key
+        self.reason = message
+        where = f"{source}: {key}" if key else source
+        super().__init__(f"{where}: {message}")
+
+
 class Adapter(Protocol):
     """A back-office format turned into AccountEvents.
 
@@ -88,6 +107,11 @@ class Adapter(Protocol):
        `xml_adapters.parse.iterparse_records` (the single hardened parse site) and yields an
        AccountEvent or a RecordProblem per record.
     4. Register it in `xml_adapters.registry.ADAPTERS`.
+
+    Most formats need no code at all: a mapping file (see `examples/mappings/README-example.toml`)
+    describes the format and `xml_adapters.mapping.MappingAdapter` implements this protocol for
+    it. Built-in mapping files live in `xml_adapters/mappings/` and are listed in
+    `xml_adapters.registry.BUILTIN_MAPPINGS`.
     """
 
     key: str

@@ -1,13 +1,21 @@
-"""Test data locations and camt.054 document builders for the xml_adapters tests."""
+"""Test data locations, camt.054 document builders and mapping helpers for xml_adapters tests."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[2]
+REPO = TESTS.parent
 XML_DATA = TESTS / "data" / "xml"
+GOLDEN = TESTS / "golden"
+CAMT052_DATA = XML_DATA / "camt052"
+CAMT053_DATA = XML_DATA / "camt053"
 CAMT054_DATA = XML_DATA / "camt054"
+UBL_DATA = XML_DATA / "ubl"
+BESPOKE_FEEDS = REPO / "examples" / "feeds" / "bespoke"
+EXAMPLE_MAPPINGS = REPO / "examples" / "mappings"
 HOSTILE_DATA = XML_DATA / "hostile"
 MALFORMED_DATA = XML_DATA / "malformed"
 OTHER_DATA = XML_DATA / "other"
@@ -65,3 +73,10 @@ def write_big_camt054(path: Path, *, notifications: int, entries_each: int) -> i
             out.write("</Ntfctn>\n")
         out.write("</BkToCstmrDbtCdtNtfctn>\n</Document>\n")
     return notifications * entries_each
+
+
+def write_mapping(directory: Path, text: str, name: str = "feed.toml") -> Path:
+    """Write a mapping file (dedented) into `directory` and return its path."""
+    path = directory / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path

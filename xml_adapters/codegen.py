@@ -1,0 +1,235 @@
+"""Generated Python for a record kind's fields: the per-record hot path of the mapping engine.
+
+Interpreting a mapping field by field costs a function call and a dozen checks of options the
+field does not use; a record has about thirty fields. Instead each record kind (and context) is
+compiled into one function, `run(element, values) -> Fault | None`, holding straight-line code
+for exactly the steps its fields need: the path walk, plain text fields read from it, then the
+other fields in declaration order. Values from the mapping file (names, labels, codes, messages)
+are handed to the code as constants and never pasted into it; the source only contains
+identifiers and numbers generated here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from lxml import etree
+
+from xml_adapters.convert import ConversionError
+from xml_adapters.evaluate import (
+    Evaluator,
+    Fault,
+    Getter,
+    Pipeline,
+    Reader,
+    Values,
+    invalid,
+)
+from xml_adapters.paths import CompiledPath, PathSet
+
+Run = Callable[[etree._Element, Values], Fault | None]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCode:
+    """What the generated code of one field needs to know."""
+
+    name: str
+    pipeline: Pipeline
+    reader: Reader | None  # for sources not read inline (general XPath, templates, ...)
+    fast_paths: tuple[tuple[CompiledPath, int], ...]  # read inline from the walk
+    join: str | None  # with fast_paths: every match, joined
+    from_names: tuple[str, ...]  # earlier fields, the fallback read inline
+    getters: Mapping[str, Getter]  # lazy fields among `from_names`
+    label: str
+    text_only: bool  # the value can be "" (no value); typed conversions never give ""
+    plain: tuple[int, str | None] | None  # (slot, attribute) of a plain one-path text field
+
+
+class _Source:
+    """Lines of generated code and the constants they refer to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.constants: dict[str, Any] = {
+            "ConversionError": ConversionError,
+            "Decimal": Decimal,
+        }
+
+    def constant(self, name: str, value: Any) -> str:
+        self.constants[name] = value
+        return name
+
+    def compile(self, function: str, filename: str) -> Any:
+        exec(compile("\n".join(self.lines), filename, "exec"), self.constants)
+        return self.constants[function]
+
+
+def compile_run(paths: PathSet, fields: Sequence[FieldCode], title: str) -> Run:
+    """One function evaluating all non-lazy `fields` of a record kind (or context)."""
+    source = _Source()
+    walk = source.constant("WALK", paths.walk)
+    source.lines += [
+        "def run(element, values):",
+        f"    found = {walk}(element)",
+        "    fault = None",
+    ]
+    for i, field in enumerate(f for f in fields if f.plain is not None):
+        _plain(source, i, field)
+    for i, field in enumerate(f for f in fields if f.plain is None):
+        _field(source, i, field)
+    source.lines.append("    return fault")
+    run: Run = source.compile("run", f"<mapping {title}>")
+    return run
+
+
+def compile_field(field: FieldCode) -> Evaluator:
+    """One field as a function of its own (a lazy field's evaluation)."""
+    source = _Source()
+    source.lines += ["def evaluate(found, element, values):", "    fault = None"]
+    _field(source, 0, field)
+    source.lines.append("    return fault")
+    evaluate: Evaluator = source.compile("evaluate", f"<mapping field {field.name}>")
+    return evaluate
+
+
+def _plain(source: _Source, i: int, field: FieldCode) -> None:
+    assert field.plain is not None
+    slot, attribute = field.plain
+    name = source.constant(f"PLAIN{i}", field.name)
+    if attribute is None:
+        text = '"".join(hit.itertext()) if len(hit) else hit.text'
+    else:
+        text = f"hit.get({source.constant(f'PLAIN_ATTR{i}', attribute)})"
+    source.lines += [
+        f"    hit = found[{slot}]",
+        "    if hit is None:",
+        f"        values[{name}] = None",
+        "    else:",
+        f"        text = {text}",
+        f'        values[{name}] = (" ".join(text.split()) or None) if text else None',
+    ]
+
+
+def _field(source: _Source, i: int, field: FieldCode) -> None:
+    """Append the code of field number `i`; it sets `fault` if it is the first one wrong."""
+    pipeline, out = field.pipeline, source.lines
+    name = source.constant(f"NAME_{i}", field.name)
+    label = source.constant(f"LABEL_{i}", field.label)
+    if field.fast_paths and field.join is None:
+        _read_fast_paths(source, i, field.fast_paths, label)
+    elif field.fast_paths:
+        _read_joined(source, i, field.fast_paths, field.join or "", label)
+    elif field.reader is not None:
+        reader = source.constant(f"READER_{i}", field.reader)
+        out.append(f"    raw, where, label = {reader}(found, element, values)")
+    else:
+        out += ["    raw = where = None", f"    label = {label}"]
+    for j, ref in enumerate(field.from_names):
+        if ref in field.getters:  # a lazy field: computed now if not yet
+            get = source.constant(f"GET_{i}_{j}", field.getters[ref])
+            out.append(f"    if raw is None: raw = {get}(found, element, values)")
+        else:
+            out.append(
+                f"    if raw is None: raw = values.get({source.constant(f'FROM_{i}_{j}', ref)})"
+            )
+    if pipeline.empty_values:
+        empty = source.constant(f"EMPTY_{i}", pipeline.empty_values)
+        out.append(f"    if raw is not None and raw in {empty}: raw = None")
+    if pipeline.default is not None:
+        out.append(f"    if raw is None: raw = {source.constant(f'DEFAULT_{i}', pipeline.default)}")
+    out.append("    value = raw")
+    if pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
+        out.append("    try:")
+        if pipeline.steps:
+            out.append("        if value is not None:")
+            for j, step in enumerate(pipeline.steps):
+                out.append(f"            value = {source.constant(f'STEP_{i}_{j}', step)}(value)")
+        if pipeline.code_map is not None:
+            out.append(
+                f"        value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)"
+            )
+        if pipeline.negate is not None:
+            other = source.constant(f"NEGATE_FIELD_{i}", pipeline.negate[0])
+            code = source.constant(f"NEGATE_CODE_{i}", pipeline.negate[1])
+            out += [
+                f"        if value.__class__ is Decimal and values.get({other}) == {code}:",
+                "            value = -value",
+            ]
+        bad = source.constant(
+            f"INVALID_{i}",
+            lambda label, raw, where, exc, pipeline=pipeline: invalid(
+                pipeline, label, raw, where, exc
+            ),
+        )
+        out += [
+            "    except ConversionError as exc:",
+            "        value = None",
+            f"        if fault is None: fault = {bad}(label, raw, where, exc)",
+        ]
+    if field.text_only:
+        out.append('    if value == "": value = None')
+    out.append(f"    values[{name}] = value")
+    if pipeline.required:
+        missing = source.constant(
+            f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
+        )
+        out.append(f"    if value is None and fault is None: fault = {missing}")
+
+
+def _read_fast_paths(
+    source: _Source, i: int, paths: tuple[tuple[CompiledPath, int], ...], label: str
+) -> None:
+    """Code: the first non-blank of the paths (else "" if one matched blank, else None)."""
+    out = source.lines
+    out += ["    raw = where = blank = None", f"    label = {label}"]
+    for j, (path, slot) in enumerate(paths):
+        path_label = source.constant(f"LABEL_{i}_{j}", path.label)
+        pad = "    " if j == 0 else "        "
+        if j:
+            out.append("    if raw is None:")
+        out += [f"{pad}hit = found[{slot}]", f"{pad}if hit is not None:"]
+        if path.attribute is not None:
+            attribute = source.constant(f"ATTR_{i}_{j}", path.attribute)
+            out.append(f"{pad}    text = hit.get({attribute})")
+        else:
+            out.append(f'{pad}    text = "".join(hit.itertext()) if len(hit) else hit.text')
+        out += [
+            f"{pad}    if text and not text.isspace():",
+            f'{pad}        raw, where, label = " ".join(text.split()), hit, {path_label}',
+            f"{pad}    elif blank is None:",
+            f"{pad}        blank = (hit, {path_label})",
+        ]
+    out.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
+
+
+def _read_joined(
+    source: _Source,
+    i: int,
+    paths: tuple[tuple[CompiledPath, int], ...],
+    join: str,
+    label: str,
+) -> None:
+    """Code: every match of the first path with any non-blank text, joined."""
+    out = source.lines
+    separator = source.constant(f"JOIN_{i}", join)
+    out += ["    raw = where = None", f"    label = {label}"]
+    for j, (path, slot) in enumerate(paths):
+        path_label = source.constant(f"LABEL_{i}_{j}", path.label)
+        pad = "    " if j == 0 else "        "
+        if j:
+            out.append("    if raw is None:")
+        if path.attribute is None:
+            text = '("".join(hit.itertext()) if len(hit) else (hit.text or ""))'
+        else:
+            text = f'(hit.get({source.constant(f"ATTR_{i}_{j}", path.attribute)}) or "")'
+        out += [
+            f"{pad}hits = found[{slot}]",
+            f"{pad}if hits:",
+            f"{pad}    words = [{text}.split() for hit in hits]",
+            f'{pad}    joined = {separator}.join([" ".join(w) for w in words if w])',
+            f"{pad}    if joined: raw, label = joined, {path_label}",
+        ]

@@ -1,0 +1,119 @@
+"""The path walk of a PathSet, generated as Python code once per mapping and namespace.
+
+A record kind's fast paths form a trie (`paths._Node`). Walking it generically costs a few
+dozen bytecodes per element for bookkeeping the trie mostly does not need (empty lists of
+attributes, lookups of the next step); this module turns the trie into one small function per
+inner node, with the child tags as constants and leaves handled inline, which makes the walk
+several times faster. Only identifiers and integers generated here appear in the source; tag
+and attribute names from the mapping are passed in as constants, never pasted into code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+    from xml_adapters.paths import _Node
+
+Walk = Callable[["etree._Element"], list[Any]]
+
+
+class _Generator:
+    def __init__(self, every_slots: set[int]) -> None:
+        self.every_slots = every_slots
+        self.constants: dict[str, Any] = {}
+        self.functions: list[list[str]] = []
+
+    def constant(self, value: Any) -> str:
+        name = f"K{len(self.constants)}"
+        self.constants[name] = value
+        return name
+
+    def node(self, node: _Node) -> str:
+        """Emit a function visiting `node`'s element; return its name."""
+        name = f"visit{len(self.functions)}"
+        body: list[str] = []
+        self.functions.append(body)  # reserve the slot: children are emitted after
+        body.append(f"def {name}(element, found):")
+        self._notes(node, "element", body, "    ")
+        if node.every or node.first:
+            self._children(node, "element", body, "    ")
+        if len(body) == 1:
+            body.append("    pass")
+        return name
+
+    def _notes(self, node: _Node, var: str, out: list[str], pad: str) -> None:
+        every = self.every_slots
+        for slot in node.ends:
+            if slot in every:
+                out.append(f"{pad}if found[{slot}] is None: found[{slot}] = [{var}]")
+                out.append(f"{pad}else: found[{slot}].append({var})")
+            else:
+                out.append(f"{pad}if found[{slot}] is None: found[{slot}] = {var}")
+        for attribute, slot in node.attributes:
+            name = self.constant(attribute)
+            if slot in every:
+                out.append(f"{pad}if {var}.get({name}) is not None:")
+                out.append(f"{pad}    if found[{slot}] is None: found[{slot}] = [{var}]")
+                out.append(f"{pad}    else: found[{slot}].append({var})")
+            else:
+                out.append(
+                    f"{pad}if found[{slot}] is None and {var}.get({name}) is not None: "
+                    f"found[{slot}] = {var}"
+                )
+
+    def _is_leaf(self, node: _Node) -> bool:
+        return not (node.every or node.first)
+
+    def _children(self, node: _Node, var: str, out: list[str], pad: str) -> None:
+        tags = list(dict.fromkeys((*node.every, *node.first)))
+        index = self.constant({tag: i for i, tag in enumerate(tags)})
+        for i, tag in enumerate(tags):
+            if tag in node.first:
+                out.append(f"{pad}free{i} = True")
+        out.append(f"{pad}for child in {var}:")
+        out.append(f"{pad}    k = {index}.get(child.tag)")
+        out.append(f"{pad}    if k is None: continue")
+        for i, tag in enumerate(tags):
+            out.append(f"{pad}    {'if' if i == 0 else 'elif'} k == {i}:")
+            branch: list[str] = []
+            every, first = node.every.get(tag), node.first.get(tag)
+            if every is not None:
+                self._step(every, branch, pad + "        ")
+            if first is not None:
+                branch.append(f"{pad}        if free{i}:")
+                branch.append(f"{pad}            free{i} = False")
+                self._step(first, branch, pad + "            ")
+            out.extend(branch or [f"{pad}        pass"])
+
+    def _step(self, node: _Node, out: list[str], pad: str) -> None:
+        """Visit `child` at `node`: inline for a leaf, else a call to the node's function."""
+        before = len(out)
+        if self._is_leaf(node):
+            self._notes(node, "child", out, pad)
+        else:
+            out.append(f"{pad}{self.node(node)}(child, found)")
+        if len(out) == before:
+            out.append(f"{pad}pass")
+
+
+def generate(root: _Node, every_slots: set[int], size: int) -> Walk:
+    """Compile the walk of the trie below `root` (the record or context element itself).
+
+    The walk returns a list indexed by slot: the first element each path reaches (None when
+    none), or for `every_slots` the list of all of them.
+    """
+    generator = _Generator(every_slots)
+    entry = generator.node(root)
+    source = "\n\n".join("\n".join(body) for body in generator.functions)
+    source += (
+        f"\n\ndef walk(element):\n    found = [None] * {size}\n"
+        f"    {entry}(element, found)\n    return found\n"
+    )
+    namespace: dict[str, Any] = dict(generator.constants)
+    exec(compile(source, "<mapping path walk>", "exec"), namespace)
+    walk: Walk = namespace["walk"]
+    return walk
