@@ -14,6 +14,7 @@ from lxml import etree
 from xml_adapters.base import (
     AccountEvent,
     InvalidDocumentError,
+    MappingError,
     RecordProblem,
     UnknownFormatError,
 )
@@ -28,6 +29,7 @@ from xml_adapters.evaluate import Fault, Values
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
 from xml_adapters.parse import detect_root, iterparse_records
+from xml_adapters.validation import RecordValidator, SchemaSetupError, validator_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,29 @@ class MappingAdapter:
             plan = compile_plan(self.spec, source=self.source, root_namespace=namespace)
             self._plans[namespace] = plan
         return plan
+
+    def _validators(self, plan: Plan, found: RootMatch) -> dict[str, RecordValidator]:
+        """Per record kind, the XSD check the mapping asks for (`schema`), if any."""
+        if not self.spec.schema_:
+            return {}
+        name = self.spec.schema_.replace("{version}", found.version or "")
+        beside = Path(self.source).parent / name
+        out: dict[str, RecordValidator] = {}
+        for tag, record in plan.records.items():
+            local = split_tag(tag)[1]
+            try:
+                out[record.kind] = (
+                    RecordValidator(beside, local)
+                    if beside.exists()
+                    else validator_for(name, local)
+                )
+            except SchemaSetupError as exc:
+                raise MappingError(
+                    f"{exc} (looked beside the mapping and in the shipped schemas)",
+                    source=self.source,
+                    key="schema",
+                ) from exc
+        return out
 
     def formats(self) -> list[dict[str, Any]]:
         """The roots this adapter reads: local name and every namespace URI accepted."""
@@ -139,6 +164,7 @@ class MappingAdapter:
         # What a record kind inherits (document built-ins, its open contexts' values and first
         # fault), merged once and reused until a context starts or ends.
         inherited: dict[str, tuple[Values, Fault | None]] = {}
+        validators = self._validators(plan, found)
         events = iterparse_records(
             stream, path, record_tags=set(plan.records), context_tags=set(plan.contexts)
         )
@@ -157,6 +183,16 @@ class MappingAdapter:
                 inherited.clear()
                 continue
             positions[record.kind] = position = positions[record.kind] + 1
+            validator = validators.get(record.kind)
+            if validator is not None and (problem := validator.problem(element)):
+                yield RecordProblem(
+                    line=event.line,
+                    record_id=None,
+                    field=None,
+                    value=None,
+                    reason=f"schema: {problem}",
+                )
+                continue
             base = inherited.get(record.kind)
             if base is None:
                 merged: Values = {**document, "$kind": record.kind}

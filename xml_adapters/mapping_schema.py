@@ -173,11 +173,9 @@ class MappingSpec(_Strict):
 
     @field_validator("schema_")
     @classmethod
-    def _no_schema_yet(cls, value: str | None) -> str | None:
-        if value is not None:
-            raise ValueError(
-                "per-record XSD validation is not available yet; remove `schema` for now"
-            )
+    def _schema_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.endswith(".xsd"):
+            raise ValueError("schema must name an .xsd file, e.g. camt.054.{version}.xsd")
         return value
 
 

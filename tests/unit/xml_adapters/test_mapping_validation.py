@@ -166,8 +166,8 @@ def test_the_documented_example_is_valid() -> None:
         ),
         (
             'title = "A feed"',
-            'title = "A feed"\nschema = "feed.xsd"',
-            "schema: per-record XSD validation is not available yet",
+            'title = "A feed"\nschema = "feed.dtd"',
+            "schema: schema must name an .xsd file",
         ),
         ('title = "A feed"', 'title = "A feed', "not valid TOML: "),
     ],
