@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
-from alerts.models import Account, Event, IngestFile, QuarantinedRecord
+from alerts.models import Account, Customer, Event, IngestFile, QuarantinedRecord
 from xml_adapters.base import AccountEvent, IngestError, RecordProblem
 from xml_adapters.registry import detect_adapter, get_adapter
 
@@ -83,6 +83,14 @@ async def _owners(session: AsyncSession, accounts: set[str], cache: dict[str, in
     rows = await session.exec(select(Account).where(col(Account.account_id).in_(missing)))
     for acc in rows.all():
         cache[acc.account_id] = acc.customer_id
+    # Non-bank feeds (invoices, parcels, trips) name the customer by reference instead.
+    by_ref = missing - cache.keys()
+    if by_ref:
+        customers = await session.exec(
+            select(Customer).where(col(Customer.external_ref).in_(by_ref))
+        )
+        for customer in customers.all():
+            cache[customer.external_ref] = customer.id
     for acc_id in missing:
         cache.setdefault(acc_id, None)
 

@@ -49,7 +49,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     from sqlalchemy.exc import OperationalError
 
     from alerts.content import ContentError
-    from xml_adapters.base import IngestError
+    from xml_adapters.base import IngestError, MappingError
 
     try:
         return asyncio.run(coro_fn())  # type: ignore[arg-type]
@@ -59,6 +59,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     except (
         EmbeddedServiceError,
         IngestError,
+        MappingError,
         ContentError,
         FileNotFoundError,
         UserInputError,

@@ -16,7 +16,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from herald.cli_common import JsonOpt, console, load_settings, run, running
+from herald.cli_common import JsonOpt, console, fail, load_settings, run, running
 
 AdapterOpt = Annotated[str | None, typer.Option(help="Adapter key; detected if unset.")]
 quarantine_app = typer.Typer(help="Records set aside during ingestion.", no_args_is_help=True)
@@ -197,7 +197,72 @@ def quarantine_retry(
         console.print(f"  file #{f['file_id']} {f['file']}: {f}")
 
 
+adapters_app = typer.Typer(help="The XML formats Herald reads.", no_args_is_help=True)
+
+
+def _installed(settings_dir: Path | None) -> None:
+    from xml_adapters.base import MappingError
+    from xml_adapters.registry import install_adapters
+
+    try:
+        install_adapters(settings_dir)
+    except MappingError as exc:
+        fail(str(exc))
+
+
+@adapters_app.command("list")
+def adapters_list(as_json: JsonOpt = False) -> None:
+    """Every adapter loaded: built-in mappings and those in HERALD_MAPPINGS_DIR."""
+    from xml_adapters.check import describe_adapters
+
+    _installed(load_settings().mappings_dir)
+    rows = describe_adapters()
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    for a in rows:
+        roots = "; ".join(
+            f"{f['root']} ({len(f['namespaces'])} namespace(s))" for f in a["formats"]
+        )
+        origin = "built-in" if a["builtin"] else a["source"]
+        console.print(f"{a['key']:<18} {a['title']}  [{roots}] {origin}", markup=False)
+
+
+@adapters_app.command("check")
+def adapters_check(
+    file: Annotated[Path, typer.Argument(help="An XML file to try; nothing is stored.")],
+    adapter: AdapterOpt = None,
+    limit: Annotated[int, typer.Option(help="How many events to show.")] = 5,
+    as_json: JsonOpt = False,
+) -> None:
+    """Dry-run one file: which adapter reads it, its first events and any record problems."""
+    from xml_adapters.check import check_file
+
+    _installed(load_settings().mappings_dir)
+    if not file.exists():
+        fail(f"{file}: no such file")
+    result = check_file(file, adapter, limit)
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        console.print(
+            f"{file}: adapter {result.get('adapter')}, {result.get('records')} "
+            f"records, {result.get('events')} events, {result.get('problems')} "
+            "problems",
+            markup=False,
+        )
+        for event in result.get("first_events") or []:
+            console.print(f"  event: {json.dumps(event, default=str)}", markup=False)
+        for problem in result.get("problem_messages") or []:
+            console.print(f"  problem: {problem}", markup=False)
+        if result.get("error"):
+            console.print(f"  error: {result['error']}", markup=False)
+    if not result.get("ok"):
+        raise typer.Exit(1)
+
+
 def register_ingestion(app: typer.Typer) -> None:
     app.command()(ingest)
     app.command()(watch)
     app.add_typer(quarantine_app, name="quarantine")
+    app.add_typer(adapters_app, name="adapters")

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     api_token: SecretStr = SecretStr("dev-api-token")
     secret_key: SecretStr = SecretStr("dev-secret-key")
     sweep_interval_seconds: int = 30
+    # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
+    mappings_dir: Path | None = None
     log_level: str = "INFO"
 
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)

@@ -19,6 +19,7 @@ from channels.twilio_sms import TwilioSmsChannel
 from channels.twilio_voice import TwilioVoiceChannel
 from herald.config import Settings, TwilioSettings
 from herald.db import make_engine, make_sessionmaker
+from xml_adapters.registry import install_adapters
 
 logger = logging.getLogger(__name__)
 QUEUES = {"voice": "herald:voice", "sms": "herald:sms", "email": "herald:email"}
@@ -99,6 +100,7 @@ class Runtime:
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
+        install_adapters(settings.mappings_dir)  # built-ins + the integrator's mapping files
         engine = make_engine(settings.resolved_database_url)
         pool = await create_pool(redis_settings(settings), default_queue_name=DEFAULT_QUEUE)
         deps = AlertDeps(

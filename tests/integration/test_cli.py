@@ -124,3 +124,49 @@ def test_users_and_errors_are_clear(data_dir: Path, tmp_path: Path) -> None:
     )
     assert env_bad.returncode == 2
     assert "HERALD_PUBLIC_URL: must start with http" in env_bad.stderr
+
+
+def test_adapters_list_and_check(data_dir: Path) -> None:
+    env_dir = REPO / "examples" / "mappings"
+    listed = subprocess.run(
+        [HERALD, "adapters", "list", "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, "HERALD_MAPPINGS_DIR": str(env_dir), "HERALD_DATA_DIR": str(data_dir)},
+    )
+    assert listed.returncode == 0, listed.stderr
+    keys = [a["key"] for a in json.loads(listed.stdout)]
+    assert {
+        "camt052",
+        "camt053",
+        "camt054",
+        "ubl_invoice",
+        "shipment_status",
+        "itinerary_change",
+        "example_waterworks",
+    } <= set(keys)
+    checked = herald(
+        data_dir,
+        "adapters",
+        "check",
+        "--json",
+        str(REPO / "examples" / "feeds" / "bespoke" / "itinerary-changes.xml"),
+    )
+    result = json.loads(checked.stdout)
+    assert result["adapter"] == "itinerary_change" and result["events"] >= 1
+    assert checked.returncode == (0 if result["ok"] else 1)
+    assert not (data_dir / "herald.db").exists()  # a dry run writes nothing
+    broken = data_dir / "bad-mapping"
+    broken.mkdir()
+    (broken / "x.toml").write_text('key = "x"\n')
+    bad = subprocess.run(
+        [HERALD, "adapters", "list"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env={**os.environ, "HERALD_MAPPINGS_DIR": str(broken), "HERALD_DATA_DIR": str(data_dir)},
+    )
+    assert bad.returncode == 2 and "x.toml" in bad.stderr and "Traceback" not in bad.stderr

@@ -44,3 +44,20 @@ async def test_unknown_format_names_what_it_found(runtime: Runtime, tmp_path: Pa
     assert report.status == "failed"
     assert report.error and "pain.001.001.03" in report.error
     assert "Known formats: camt054" in report.error
+
+
+async def test_bespoke_feed_finds_customers_by_reference(runtime: Runtime) -> None:
+    from alerts.customers import CustomerIn, upsert_customer
+
+    async with runtime.deps.sessions() as session:
+        await upsert_customer(
+            session=session,
+            data=CustomerIn(external_ref="C-1001", name="Alice Martin", phones=["+15550000001"]),
+        )
+        await session.commit()
+        report = await ingest_file(
+            session=session, path=REPO / "examples" / "feeds" / "bespoke" / "shipment-status.xml"
+        )
+        events = (await session.exec(select(Event).where(Event.account_id == "C-1001"))).all()
+    assert report.adapter == "shipment_status" and report.quarantined == 1
+    assert events and all(e.customer_id is not None for e in events)
