@@ -3,12 +3,16 @@ quarantine bad records with their reasons, keep the file for re-processing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import glob
 import hashlib
 import logging
+import queue
 import shutil
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -269,18 +273,20 @@ async def ingest_file(
         events: list[AccountEvent] = []
         problems: list[RecordProblem] = []
         try:
-            for item in adapter.iter_records(stream, name):
-                report.records += 1
-                if isinstance(item, RecordProblem):
-                    problems.append(item)
-                else:
-                    events.append(item)
-                if len(events) + len(problems) >= BATCH:
-                    await _store_events(session, events, row.id, owners, report, now)
-                    await _quarantine(session, row.id, problems, report, now)
-                    await session.commit()
-                    events, problems = [], []
-                if progress is not None and report.records % PROGRESS_EVERY == 0:
+            # Parsing runs one thread ahead of the database writes (at most two batches in
+            # memory), so SQLite's work overlaps the parse of the next batch.
+            async for batch in read_ahead(lambda: batches(adapter.iter_records(stream, name))):
+                for item in batch:
+                    if isinstance(item, RecordProblem):
+                        problems.append(item)
+                    else:
+                        events.append(item)
+                report.records += len(batch)
+                await _store_events(session, events, row.id, owners, report, now)
+                await _quarantine(session, row.id, problems, report, now)
+                await session.commit()
+                events, problems = [], []
+                if progress is not None:
                     progress(stream.tell(), report.records)
         except IngestError as exc:
             # Keep every complete record read before the error: a fixed file re-sent later
@@ -315,6 +321,66 @@ async def ingest_file(
         report.quarantined,
     )
     return report
+
+
+Item = AccountEvent | RecordProblem
+
+
+def batches(items: Iterator[Item]) -> Iterator[list[Item]]:
+    """Records in batches; on a file error, the records read before it come out first."""
+    batch: list[Item] = []
+    try:
+        for item in items:
+            batch.append(item)
+            if len(batch) >= BATCH:
+                yield batch
+                batch = []
+    except IngestError:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
+
+
+async def read_ahead(make: Callable[[], Iterator[list[Item]]]) -> AsyncIterator[list[Item]]:
+    """Run a blocking batch iterator in a thread, at most two batches ahead of the consumer."""
+    handoff: queue.Queue[object] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for batch in make():
+                while not stop.is_set():
+                    try:
+                        handoff.put(batch, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            handoff.put(exc)
+
+    thread = threading.Thread(target=produce, name="herald-parse", daemon=True)
+    thread.start()
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            item = await loop.run_in_executor(None, handoff.get)
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                handoff.get_nowait()
+            await asyncio.sleep(0.01)
 
 
 def expand_paths(paths: Iterable[str]) -> list[Path]:
