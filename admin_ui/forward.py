@@ -108,28 +108,39 @@ def forwarded_copy(
     return subject, text, html
 
 
+def _form(
+    request: Request,
+    deps: AlertDeps,
+    token: str,
+    alert: Alert,
+    done: int,
+    *,
+    error: str | None = None,
+    to: str = "",
+    note: str = "",
+) -> HTMLResponse:
+    values: dict[str, Any] = {
+        "brand": deps.brand,
+        "callcentre_number": deps.callcentre_number,
+        "title": "Forward this alert",
+        "summary": alert.context or {},
+        "action": f"/r/f/{token}",
+        "left": MAX_FORWARDS - done,
+        "max_note": MAX_NOTE,
+        "error": error,
+        "to": to,
+        "note": note,
+    }
+    return page(request, "forward.html", values, status_code=400 if error else 200)
+
+
 @router.get("/r/f/{token}")
 async def forward_form(token: str, request: Request, deps: DepsDep) -> HTMLResponse:
     loaded = await _load(request, deps, token)
     if isinstance(loaded, HTMLResponse):
         return loaded
     _, alert, _, done = loaded
-    return page(
-        request,
-        "forward.html",
-        {
-            "brand": deps.brand,
-            "callcentre_number": deps.callcentre_number,
-            "title": "Forward this alert",
-            "summary": alert.context or {},
-            "action": f"/r/f/{token}",
-            "left": MAX_FORWARDS - done,
-            "max_note": MAX_NOTE,
-            "error": None,
-            "to": "",
-            "note": "",
-        },
-    )
+    return _form(request, deps, token, alert, done)
 
 
 @router.post("/r/f/{token}")
@@ -162,19 +173,7 @@ async def forward(
             429,
         )
     if error:
-        values: dict[str, Any] = {
-            "brand": deps.brand,
-            "callcentre_number": deps.callcentre_number,
-            "title": "Forward this alert",
-            "summary": alert.context or {},
-            "action": f"/r/f/{token}",
-            "left": MAX_FORWARDS - done,
-            "max_note": MAX_NOTE,
-            "error": error,
-            "to": to,
-            "note": note,
-        }
-        return page(request, "forward.html", values, status_code=400)
+        return _form(request, deps, token, alert, done, error=error, to=to, note=note)
     assert attempt.id is not None and alert.id is not None
     subject, text, html = forwarded_copy(
         alert=alert,

@@ -8,10 +8,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,26 +22,29 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CHANNELS = ("voice", "sms", "email")
 
 
+def iana_zone(value: str) -> str:
+    """`value` if it names an IANA time zone, else a ValueError saying what is expected."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Amsterdam)") from exc
+    return value
+
+
+IanaZone = Annotated[str, AfterValidator(iana_zone)]
+
+
 class CustomerIn(BaseModel):
     """One customer as integrators send it (API body, a JSON item or a CSV row)."""
 
     external_ref: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=200)
     locale: str = "en"
-    timezone: str = "UTC"
+    timezone: IanaZone = "UTC"
     accounts: list[str] = Field(default_factory=list)
     phones: list[str] = Field(default_factory=list)
     emails: list[str] = Field(default_factory=list)
     channel_order: list[str] = Field(default_factory=lambda: list(CHANNELS))
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Amsterdam)") from exc
-        return value
 
     @field_validator("accounts")
     @classmethod

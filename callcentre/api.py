@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field, field_validator
@@ -13,6 +12,7 @@ from sqlmodel import col, select
 
 from alerts.api import require_token
 from alerts.columns import utcnow
+from alerts.customers import IanaZone
 from alerts.deps import AlertDeps
 from alerts.webhooks import get_deps
 from callcentre.models import CentreConfig, LoadSnapshot
@@ -44,18 +44,9 @@ def _opening(span: str) -> Opening:
 class HoursIn(BaseModel):
     """Opening hours as administrators write them."""
 
-    timezone: str = "UTC"
+    timezone: IanaZone = "UTC"
     weekly: dict[str, list[str]] = Field(default_factory=dict)  # "mon": ["08:00-12:00", ...]
     holidays: list[date] = Field(default_factory=list)
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/London)") from exc
-        return value
 
     @field_validator("weekly")
     @classmethod
