@@ -148,6 +148,18 @@ class _SinkHandler:
         return "250 Message accepted for delivery"
 
 
+def start_smtp_server(handler: object, port: int, *, what: str, fix: str) -> Controller:
+    """An aiosmtpd server on loopback, or a clear error saying what to change."""
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    try:
+        controller.start()
+    except (OSError, RuntimeError) as exc:
+        raise EmbeddedServiceError(
+            f"cannot start {what} on 127.0.0.1:{port} ({exc}); {fix}"
+        ) from exc
+    return controller
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -164,15 +176,12 @@ class SmtpSink:
     _controller: Any = None
 
     def start(self) -> SmtpSink:
-        handler = _SinkHandler(self.directory, self.messages)
-        self._controller = Controller(handler, hostname="127.0.0.1", port=self.port)
-        try:
-            self._controller.start()
-        except (OSError, RuntimeError) as exc:
-            raise EmbeddedServiceError(
-                f"cannot start the local SMTP sink on 127.0.0.1:{self.port} ({exc}); set "
-                "HERALD_SMTP__SINK_PORT to a free port or HERALD_SMTP__HOST to a real relay"
-            ) from exc
+        self._controller = start_smtp_server(
+            _SinkHandler(self.directory, self.messages),
+            self.port,
+            what="the local SMTP sink",
+            fix="set HERALD_SMTP__SINK_PORT to a free port or HERALD_SMTP__HOST to a real relay",
+        )
         logger.info("SMTP sink listening on 127.0.0.1:%s, saving to %s", self.port, self.directory)
         return self
 
@@ -216,14 +225,12 @@ class BounceReceiver:
             future = asyncio.run_coroutine_threadsafe(self.on_dsn(content, rcpts), loop)
             await asyncio.wrap_future(future)
 
-        self._controller = Controller(_BounceHandler(relay), hostname="127.0.0.1", port=self.port)
-        try:
-            self._controller.start()
-        except (OSError, RuntimeError) as exc:
-            raise EmbeddedServiceError(
-                f"cannot start the bounce receiver on 127.0.0.1:{self.port} ({exc}); set "
-                "HERALD_SMTP__BOUNCE_PORT to a free port"
-            ) from exc
+        self._controller = start_smtp_server(
+            _BounceHandler(relay),
+            self.port,
+            what="the bounce receiver",
+            fix="set HERALD_SMTP__BOUNCE_PORT to a free port",
+        )
         return self
 
     def stop(self) -> None:
