@@ -15,6 +15,7 @@ from alerts.api_ingest import router as ingest_router
 from alerts.webhooks import router as webhook_router
 from callcentre.api import router as callcentre_router
 from herald.config import Settings
+from herald.migrate import SchemaNotCurrentError, ensure_schema
 from herald.runtime import Runtime
 
 
@@ -25,6 +26,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
         rt = runtime or await Runtime.start(settings)
+        if own:
+            try:
+                await ensure_schema(rt.engine, embedded=settings.database_url is None)
+            except SchemaNotCurrentError:
+                await rt.close()
+                raise
         app.state.deps = rt.deps
         app.state.runtime = rt
         try:

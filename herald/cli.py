@@ -196,6 +196,19 @@ def serve(
             PrivateRedis.ensure(settings)
         except EmbeddedServiceError as exc:
             fail(str(exc))
+
+    async def check_schema() -> None:
+        from herald.db import make_engine
+        from herald.migrate import ensure_schema
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+        try:
+            await ensure_schema(engine, embedded=settings.database_url is None)
+        finally:
+            await engine.dispose()
+
+    run(check_schema)  # a clear message now rather than a failed start inside uvicorn
     uvicorn.run(
         create_app(settings),
         host=host or settings.api_host,

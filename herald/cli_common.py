@@ -14,6 +14,7 @@ from rich.console import Console
 from herald.config import Settings
 from herald.embedded import EmbeddedServiceError
 from herald.logs import configure
+from herald.migrate import SchemaNotCurrentError
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -58,6 +59,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         raise typer.Exit(130) from None
     except (
         EmbeddedServiceError,
+        SchemaNotCurrentError,
         IngestError,
         MappingError,
         ContentError,
@@ -83,7 +85,7 @@ class UserInputError(Exception):
 async def running(settings: Settings) -> AsyncIterator[Any]:
     """The runtime (and a private Redis unless one is configured), migrated, closed on exit."""
     from herald.embedded import PrivateRedis
-    from herald.migrate import upgrade
+    from herald.migrate import ensure_schema
     from herald.runtime import Runtime
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +93,7 @@ async def running(settings: Settings) -> AsyncIterator[Any]:
     try:
         rt = await Runtime.start(settings)
         try:
-            await upgrade(rt.engine)
+            await ensure_schema(rt.engine, embedded=settings.database_url is None)
             yield rt
         finally:
             await rt.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -30,3 +31,42 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as conn:
         await conn.run_sync(_do)
+
+
+class SchemaNotCurrentError(RuntimeError):
+    """The configured database is behind the code: someone has to run `herald migrate`."""
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    def _read(connection: Any) -> str | None:
+        rev: str | None = MigrationContext.configure(connection).get_current_revision()
+        return rev
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(_read)
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head: str | None = ScriptDirectory.from_config(cfg).get_current_head()
+    return head
+
+
+async def ensure_schema(engine: AsyncEngine, *, embedded: bool) -> None:
+    """The embedded SQLite file is migrated on the spot; a configured (shared) database is
+    only checked — migrating it is one deliberate `herald migrate`, not a race between the
+    API and worker processes starting together."""
+    if embedded:
+        await upgrade(engine)
+        return
+    current, head = await current_revision(engine), head_revision()
+    if current != head:
+        raise SchemaNotCurrentError(
+            f"the database at HERALD_DATABASE_URL is at schema {current or 'none'}, this Herald "
+            f"needs {head}: run `herald migrate` once, then start the API and workers"
+        )
