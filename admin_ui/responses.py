@@ -117,6 +117,20 @@ async def _alert_summary(deps: AlertDeps, link: ResponseLink) -> tuple[dict[str,
     return summary, earlier.intent if earlier else None
 
 
+def _thanks(request: Request, deps: AlertDeps, message: str) -> HTMLResponse:
+    return page(
+        request,
+        "response_message.html",
+        _base(
+            deps,
+            title="Thank you",
+            heading="Thank you, we have your answer",
+            message=message,
+            problem=False,
+        ),
+    )
+
+
 @router.get("/r/{token}")
 async def response_page(token: str, request: Request, deps: DepsDep) -> HTMLResponse:
     """Show what the link would do; never act here (mail scanners follow every link)."""
@@ -181,17 +195,7 @@ async def respond(
         assert outcome.handoff.id is not None
         placed = await call_customer_now(deps=deps, handoff_id=outcome.handoff.id)
         if not placed.called:
-            return page(
-                request,
-                "response_message.html",
-                _base(
-                    deps,
-                    title="Thank you",
-                    heading="Thank you, we have your answer",
-                    message=placed.message,
-                    problem=False,
-                ),
-            )
+            return _thanks(request, deps, placed.message)
     if outcome.duplicate:
         return page(
             request,
@@ -211,16 +215,8 @@ async def respond(
         outcome.response.id,
         outcome.intent,
     )
-    return page(
+    return _thanks(
         request,
-        "response_message.html",
-        _base(
-            deps,
-            title="Thank you",
-            heading="Thank you, we have your answer",
-            message=NEXT_STEPS.get(
-                outcome.intent, "We will be in touch if anything else is needed."
-            ),
-            problem=False,
-        ),
+        deps,
+        NEXT_STEPS.get(outcome.intent, "We will be in touch if anything else is needed."),
     )

@@ -6,11 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from alerts.customers import CustomerIn, upsert_customer
 from alerts.deps import AlertDeps
-from alerts.models import Customer, Event
+from alerts.models import Customer, DeliveryAttempt, Event
 from herald.config import Settings
 
 
@@ -83,3 +84,14 @@ async def signed_post(
 
 def api_headers(settings: Settings) -> dict[str, Any]:
     return {"Authorization": f"Bearer {settings.api_token.get_secret_value()}"}
+
+
+async def attempts_of(deps: AlertDeps, alert_id: int) -> list[DeliveryAttempt]:
+    """An alert's delivery attempts in plan order."""
+    async with deps.sessions() as session:
+        rows = await session.exec(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.alert_id == alert_id)
+            .order_by(DeliveryAttempt.step_index)
+        )
+        return list(rows.all())

@@ -17,7 +17,7 @@ from herald.embedded import BounceReceiver, free_port
 from herald.stack import dsn_handler
 from herald.worker import drain
 from tests.conftest import Stack
-from tests.factories import make_customer, make_event
+from tests.factories import attempts_of, make_customer, make_event
 
 pytestmark = pytest.mark.integration
 
@@ -76,13 +76,6 @@ async def test_a_bounce_moves_the_alert_to_the_next_channel(stack: Stack) -> Non
     finally:
         receiver.stop()
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
-    async with deps.sessions() as session:
-        attempts = (
-            await session.exec(
-                select(DeliveryAttempt)
-                .where(DeliveryAttempt.alert_id == alert_id)
-                .order_by(DeliveryAttempt.step_index)
-            )
-        ).all()
+    attempts = await attempts_of(deps, alert_id)
     assert [(a.channel, a.status) for a in attempts] == [("email", "failed"), ("sms", "delivered")]
     assert "550 5.1.1" in (attempts[0].error or "") and "bounced" in (attempts[0].error or "")

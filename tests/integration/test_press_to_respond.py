@@ -129,28 +129,18 @@ async def test_free_text_reply_becomes_a_task_with_the_text(stack: Stack) -> Non
 
 
 async def test_reply_from_unknown_number_is_kept_for_an_agent(stack: Stack) -> None:
-    resp = await signed_post(
-        stack.settings,
-        "/webhooks/twilio/sms/inbound",
-        {
-            "MessageSid": "SM" + "2" * 32,
-            "From": "+15559990000",
-            "To": stack.settings.twilio.from_number,
-            "Body": "who is this?",
-        },
-    )
-    assert resp.status_code == 200
-    again = await signed_post(
-        stack.settings,
-        "/webhooks/twilio/sms/inbound",
-        {
-            "MessageSid": "SM" + "2" * 32,
-            "From": "+15559990000",
-            "To": stack.settings.twilio.from_number,
-            "Body": "who is this?",
-        },
-    )
-    assert again.status_code == 200
+    for _ in range(2):  # Twilio may deliver the same webhook twice
+        resp = await signed_post(
+            stack.settings,
+            "/webhooks/twilio/sms/inbound",
+            {
+                "MessageSid": "SM" + "2" * 32,
+                "From": "+15559990000",
+                "To": stack.settings.twilio.from_number,
+                "Body": "who is this?",
+            },
+        )
+        assert resp.status_code == 200
     async with stack.runtime.deps.sessions() as session:
         responses = (await session.exec(select(Response))).all()
         handoffs = (await session.exec(select(HandOff))).all()

@@ -8,11 +8,11 @@ from sqlmodel import select
 
 from alerts.columns import utcnow
 from alerts.evaluate import evaluate_pending
-from alerts.models import ContactPoint, DeliveryAttempt, Response
+from alerts.models import ContactPoint, Response
 from callcentre.models import HandOff
 from herald.worker import drain
 from tests.conftest import Stack
-from tests.factories import make_customer, make_event, signed_post
+from tests.factories import attempts_of, make_customer, make_event, signed_post
 
 pytestmark = pytest.mark.integration
 PHONE = "+15550004444"
@@ -60,14 +60,7 @@ async def test_sms_step_to_opted_out_number_is_skipped(stack: Stack) -> None:
     [alert_id] = await evaluate_pending(deps=deps, now=utcnow())  # planned: SMS, then email
     await text(stack, "STOP", "SM" + "e" * 32)  # before the SMS goes out
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
-    async with deps.sessions() as session:
-        attempts = (
-            await session.exec(
-                select(DeliveryAttempt)
-                .where(DeliveryAttempt.alert_id == alert_id)
-                .order_by(DeliveryAttempt.step_index)
-            )
-        ).all()
+    attempts = await attempts_of(deps, alert_id)
     assert [(a.channel, a.status) for a in attempts] == [("sms", "failed"), ("email", "sent")]
     assert "texted STOP" in (attempts[0].error or "")
     assert not [
