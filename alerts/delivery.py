@@ -256,7 +256,10 @@ async def run_step(
             await session.commit()
             raise RetryLater(str(exc), backoff_seconds(try_no)) from exc
 
-        attempt.provider_sid = receipt.provider_sid
+        # The provider's status callbacks can land before this point (a call can ring out
+        # while we wait for the API's answer): re-read the row so "sent" never overwrites them.
+        await session.refresh(attempt)
+        attempt.provider_sid = attempt.provider_sid or receipt.provider_sid
         _move(session, attempt, receipt.status, receipt.status, "accepted by the provider", now)
         await session.commit()
         logger.info(
@@ -268,6 +271,7 @@ async def run_step(
             receipt.provider_sid,
         )
         if outcome(attempt.channel, attempt.status) == "reached":
+            await session.refresh(alert)  # an answer may have closed it meanwhile
             await _reached(session=session, alert=alert, attempt=attempt, now=now)
         return StepResult("sent", receipt.provider_sid)
 
