@@ -15,27 +15,42 @@ from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from alerts.links import LinkError, ResponseLink
 from alerts.models import Alert, DeliveryAttempt, Response
-from alerts.responses import OPTIONS, record_response
+from alerts.responses import record_response
 from alerts.webhooks import DepsDep
 from callcentre.calls import call_customer_now
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
+# The answers an email link may carry (its intent was signed into the link).
+EMAIL_INTENTS = frozenset(
+    {"agent", "confirm", "call_me", "callback", "opt_out", "transaction", "sms_copy"}
+)
 OPTION_WORDS = {
     "agent": "Speak to an agent",
-    "confirm": "Yes, this payment was mine",
+    "confirm": "Yes, I confirm",
     "call_me": "Call me now",
+    "callback": "Call me back",
+    "opt_out": "Stop these alerts",
+    "transaction": "Go ahead",
+    "sms_copy": "Send it to me by text",
 }
 NEXT_STEPS = {
     "agent": "An agent will call you back shortly. You do not need to do anything else.",
+    "callback": "We will call you back as soon as an agent is free.",
     "confirm": "Thank you for confirming. No further action is needed.",
     "call_me": "We are calling you now; an agent will be on the line.",
+    "opt_out": "You will no longer receive these alerts. You can turn them back on from the "
+    "manage-your-alerts link in any email from us.",
 }
 ANSWER_WORDS = {
     "agent": "you asked to speak to an agent",
-    "confirm": "you confirmed that the payment was yours",
+    "callback": "you asked us to call you back",
+    "confirm": "you confirmed",
     "call_me": "you asked us to call you",
+    "opt_out": "you stopped these alerts",
+    "transaction": "you asked us to go ahead",
+    "sms_copy": "you asked for a copy by text",
 }
 
 
@@ -85,7 +100,7 @@ def _load(deps: AlertDeps, token: str) -> ResponseLink:
             "This link has expired" if expired else "This link does not work",
             message[:1].upper() + message[1:] + ".",
         ) from exc
-    if link.option not in OPTIONS["email"]:
+    if link.option not in EMAIL_INTENTS:
         raise Problem(
             400,
             "This link does not work",

@@ -1,84 +1,159 @@
-"""Alert types as rows: built-ins seeded once; administrators change their params later."""
+"""Alert types as rows: the default catalogue seeded once, every change a new stored version.
+
+The current specification of each alert type lives in ``alert_types.spec`` (the JSON of a
+``rules.alert_types.AlertTypeSpec``); every version ever saved, the first included, is kept in
+``alert_type_versions``. Seeding adds catalogue types that are missing and never touches a type
+an administrator has changed. Saving validates the specification the way the rules read it and
+renders every template with long sample values, so a broken template or an SMS over its segment
+limit is refused at edit time, not discovered at send time.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
+import logging
 from typing import Any
 
-from sqlmodel import select
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
-from alerts.content import DEFAULT_CONTENT, SAMPLE_CONTEXT, Renderer
-from alerts.models import AlertType
-from alerts.sms_segments import sms_length
-from rules import account_activity
+from alerts.content import check_spec_content
+from alerts.models import AlertType, AlertTypeVersion
+from rules.alert_types import AlertTypeSpec, describe_error
+from rules.catalogue import default_catalogue
+
+logger = logging.getLogger(__name__)
 
 
-def builtin_types(*, threshold: Decimal, wait_seconds: int) -> list[AlertType]:
-    return [
-        AlertType(
-            key=account_activity.KEY,
-            name="Account activity: large debit",
-            params={
-                "threshold": str(threshold),
-                "fallback_wait_seconds": wait_seconds,
-                "content": {},
-            },
-        )
-    ]
+class AlertTypeError(ValueError):
+    """A specification was refused; ``lines`` say which field and why, one per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
 
 
-async def ensure_builtin_types(
-    *, session: AsyncSession, threshold: Decimal, wait_seconds: int
-) -> None:
-    """Insert missing built-in types; never overwrite what an administrator changed."""
+def validate_spec(data: object) -> AlertTypeSpec:
+    """``data`` as a spec whose templates all render (AlertTypeError with every problem)."""
+    try:
+        spec = AlertTypeSpec.model_validate(data)
+    except ValidationError as exc:
+        raise AlertTypeError(describe_error(exc)) from exc
+    problems = check_spec_content(spec)
+    if problems:
+        raise AlertTypeError(problems)
+    return spec
+
+
+async def seed_catalogue(session: AsyncSession, *, actor: str = "catalogue") -> list[str]:
+    """Insert the catalogue's alert types that are not there yet; returns the keys added."""
     existing = set((await session.exec(select(AlertType.key))).all())
-    for alert_type in builtin_types(threshold=threshold, wait_seconds=wait_seconds):
-        if alert_type.key not in existing:
-            session.add(alert_type)
+    added: list[str] = []
+    for spec in default_catalogue():
+        if spec.key in existing:
+            continue
+        try:
+            async with session.begin_nested():
+                _store(session, None, spec.model_copy(update={"version": 1}), actor, "default")
+                await session.flush()
+        except IntegrityError:  # another process seeded it first
+            continue
+        added.append(spec.key)
     await session.commit()
+    if added:
+        logger.info("alert types seeded from the catalogue: %s", ", ".join(added))
+    return added
 
 
-async def get_type(*, session: AsyncSession, key: str) -> AlertType | None:
+def _store(
+    session: AsyncSession, row: AlertType | None, spec: AlertTypeSpec, actor: str, note: str
+) -> AlertType:
+    data = spec.as_json()
+    now = utcnow()
+    row = row or AlertType(key=spec.key, name=spec.name)
+    row.name, row.enabled, row.version = spec.name, spec.enabled, spec.version
+    row.spec, row.updated_by, row.updated_at = data, actor, now
+    session.add(row)
+    session.add(
+        AlertTypeVersion(
+            key=spec.key,
+            version=spec.version,
+            spec=data,
+            changed_by=actor,
+            note=note[:500],
+            created_at=now,
+        )
+    )
+    return row
+
+
+async def get_row(session: AsyncSession, key: str) -> AlertType | None:
     return (await session.exec(select(AlertType).where(AlertType.key == key))).first()
 
 
-def check_content(params: dict[str, Any]) -> None:
-    """Every template must render (known variables only) and the SMS must fit its segment limit
-    with realistic long values — refused at edit time, not discovered at send time."""
-    content = params.get("content") or {}
-    if not isinstance(content, dict):
-        raise ValueError("content must be a mapping of template name to text")
-    unknown = set(content) - set(DEFAULT_CONTENT)
-    if unknown:
-        raise ValueError(f"unknown template(s) {sorted(unknown)}; known: {sorted(DEFAULT_CONTENT)}")
-    renderer = Renderer({str(k): str(v) for k, v in content.items()})
-    for name in DEFAULT_CONTENT:
-        renderer.render(name, SAMPLE_CONTEXT, html=name == "email_html")
-    limit = int(params.get("sms_max_segments", 2))
-    length = sms_length(renderer.render("sms", SAMPLE_CONTEXT))
-    if length.segments > limit:
-        raise ValueError(
-            f"the SMS is {length.describe()} with long sample values; the limit "
-            f"is {limit} segment(s): shorten it or raise sms_max_segments"
-        )
+async def get_spec(session: AsyncSession, key: str) -> AlertTypeSpec | None:
+    row = await get_row(session, key)
+    return AlertTypeSpec.model_validate(row.spec) if row and row.spec else None
 
 
-async def update_params(*, session: AsyncSession, key: str, changes: dict[str, Any]) -> AlertType:
-    """Change an alert type's params after validating them the way the rules will read them."""
-    alert_type = await get_type(session=session, key=key)
-    if alert_type is None:
+async def load_specs(session: AsyncSession) -> list[AlertTypeSpec]:
+    """Every stored alert type (seeding the catalogue first), highest priority first."""
+    await seed_catalogue(session)
+    specs = []
+    for row in (await session.exec(select(AlertType).order_by(col(AlertType.key)))).all():
+        try:
+            specs.append(AlertTypeSpec.model_validate(row.spec))
+        except ValidationError as exc:  # only possible if someone edited the table by hand
+            logger.error("alert type %s is unreadable and ignored: %s", row.key, exc)
+    return sorted(specs, key=lambda s: (-s.priority, s.key))
+
+
+async def save_spec(
+    session: AsyncSession,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    note: str = "",
+    create: bool = False,
+    expected_version: int | None = None,
+) -> AlertTypeSpec:
+    """Validate and store a new version of an alert type (or a new one with ``create``).
+
+    The version number is assigned here (current + 1); ``expected_version``, when given, must
+    be the current version, so two administrators editing at once cannot silently overwrite
+    each other. LookupError if the type does not exist (or, with ``create``, already does).
+    """
+    key = str(data.get("key", ""))
+    row = await get_row(session, key)
+    if create and row is not None:
+        raise LookupError(f"an alert type {key!r} already exists; change it with PUT")
+    if not create and row is None:
         raise LookupError(f"no alert type {key!r}")
-    params = {**alert_type.params, **changes}
-    if key == account_activity.KEY:
-        account_activity.AccountActivityParams.from_mapping(
-            params, default_threshold=Decimal("0"), default_wait=0
+    current = row.version if row else 0
+    if expected_version is not None and expected_version != current:
+        raise AlertTypeError(
+            [
+                f"version: you edited version {expected_version} but {key} is now at version "
+                f"{current} (changed by {row.updated_by if row else '?'}); reload and apply "
+                "your change again"
+            ]
         )
-    check_content(params)
-    alert_type.params = params
-    alert_type.updated_at = utcnow()
-    session.add(alert_type)
+    spec = validate_spec({**data, "version": current + 1})
+    _store(session, row, spec, actor, note)
     await session.commit()
-    await session.refresh(alert_type)
-    return alert_type
+    logger.info("alert type %s saved as version %s by %s", key, spec.version, actor)
+    return spec
+
+
+async def versions(session: AsyncSession, key: str) -> list[AlertTypeVersion]:
+    return list(
+        (
+            await session.exec(
+                select(AlertTypeVersion)
+                .where(AlertTypeVersion.key == key)
+                .order_by(col(AlertTypeVersion.version).desc())
+            )
+        ).all()
+    )

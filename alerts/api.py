@@ -7,15 +7,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
-from alerts.alert_types import update_params
 from alerts.customers import CustomerIn, upsert_customer
 from alerts.deps import AlertDeps
 from alerts.history import customer_history
-from alerts.models import Alert, AlertType
+from alerts.models import Alert
 from alerts.webhooks import get_deps
 from callcentre.models import HandOff
 
@@ -57,34 +55,6 @@ async def history(ref: str, deps: DepsDep) -> dict[str, Any]:
     if data is None:
         raise HTTPException(404, f"no customer {ref!r}")
     return data
-
-
-@router.get("/alert-types")
-async def list_alert_types(deps: DepsDep) -> list[dict[str, Any]]:
-    async with deps.sessions() as session:
-        rows = (await session.exec(select(AlertType).order_by(col(AlertType.key)))).all()
-    return [{"key": r.key, "name": r.name, "enabled": r.enabled, "params": r.params} for r in rows]
-
-
-class AlertTypePatch(BaseModel):
-    enabled: bool | None = None
-    params: dict[str, Any] = {}
-
-
-@router.patch("/alert-types/{key}")
-async def patch_alert_type(key: str, patch: AlertTypePatch, deps: DepsDep) -> dict[str, Any]:
-    async with deps.sessions() as session:
-        try:
-            row = await update_params(session=session, key=key, changes=patch.params)
-        except LookupError as exc:
-            raise HTTPException(404, str(exc)) from exc
-        except ValueError as exc:
-            raise HTTPException(422, f"invalid params: {exc}") from exc
-        if patch.enabled is not None:
-            row.enabled = patch.enabled
-            session.add(row)
-            await session.commit()
-    return {"key": row.key, "name": row.name, "enabled": row.enabled, "params": row.params}
 
 
 @router.get("/alerts/{alert_id}")

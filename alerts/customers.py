@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_va
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.columns import utcnow
 from alerts.models import Account, ContactPoint, Customer
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -45,6 +46,10 @@ class CustomerIn(BaseModel):
     phones: list[str] = Field(default_factory=list)
     emails: list[str] = Field(default_factory=list)
     channel_order: list[str] = Field(default_factory=lambda: list(CHANNELS))
+    segment: str = Field(default="", max_length=40)  # e.g. retail, private, business, staff
+    attributes: dict[str, str] = Field(default_factory=dict)
+    # Where the consent to contact these phones and emails came from (recorded per contact).
+    consent_source: str = Field(default="import", min_length=1, max_length=40)
 
     @field_validator("accounts")
     @classmethod
@@ -116,6 +121,11 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         clean = {k.strip(): v for k, v in row.items() if k}
         for key in ("accounts", "phones", "emails", "channel_order"):
             clean[key] = _split(clean.get(key))
+        clean["attributes"] = dict(
+            part.split("=", 1) for part in _split(clean.get("attributes")) if "=" in part
+        )
+        if not clean.get("segment"):
+            clean.pop("segment", None)
         rows.append((i, clean))
     return rows
 
@@ -140,6 +150,8 @@ async def upsert_customer(*, session: AsyncSession, data: CustomerIn) -> tuple[C
     customer.locale = data.locale
     customer.timezone = data.timezone
     customer.channel_order = list(data.channel_order)
+    customer.segment = data.segment
+    customer.attributes = dict(data.attributes)
     session.add(customer)
     await session.flush()
     assert customer.id is not None
@@ -160,7 +172,15 @@ async def upsert_customer(*, session: AsyncSession, data: CustomerIn) -> tuple[C
     for kind, addresses in (("phone", data.phones), ("email", data.emails)):
         for address in addresses:
             if (kind, address) not in existing:
-                session.add(ContactPoint(customer_id=customer.id, kind=kind, address=address))
+                session.add(
+                    ContactPoint(
+                        customer_id=customer.id,
+                        kind=kind,
+                        address=address,
+                        consent_source=data.consent_source,
+                        consent_at=utcnow(),
+                    )
+                )
     await session.flush()
     return customer, created
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,12 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.content import Renderer
+from alerts.alert_types import get_spec
+from alerts.content import AlertContent, ContentError, channel_options, render_context
 from alerts.deps import AlertDeps
-from alerts.keywords import sms_opted_out
 from alerts.links import ResponseLink
 from alerts.masking import mask
-from alerts.models import Alert, AlertType, AttemptEvent, DeliveryAttempt
+from alerts.models import Alert, AttemptEvent, ContactPoint, DeliveryAttempt
 from alerts.status import ALERT_OPEN, may_move, outcome
 from channels.base import (
     OutboundMessage,
@@ -25,6 +26,11 @@ from channels.base import (
     StatusUpdate,
     TransientChannelError,
 )
+from rules import retry
+from rules.alert_types import AlertTypeSpec
+from rules.engine import step_from_dict
+from rules.timewindows import SendWindows
+from rules.vocabulary import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +49,9 @@ class StepResult:
     detail: str
 
 
-def backoff_seconds(try_no: int) -> float:
-    """Exponential backoff with jitter for transient provider errors: ~5s, 10s, 20s, 40s..."""
-    base = float(min(5 * 2 ** max(try_no - 1, 0), 600))
-    return base + secrets.randbelow(1000) / 1000 * base / 2
+def backoff_seconds(spec: AlertTypeSpec, try_no: int) -> float:
+    """Exponential backoff with jitter for transient provider errors (the alert type's policy)."""
+    return retry.backoff_seconds(spec.delivery, max(try_no - 1, 0), random.random())
 
 
 def record_status(
@@ -72,22 +77,47 @@ def record_status(
     )
 
 
-async def alert_type_content(session: AsyncSession, key: str) -> dict[str, str]:
-    row = (await session.exec(select(AlertType).where(AlertType.key == key))).first()
-    content = row.params.get("content", {}) if row else {}
-    return {str(k): str(v) for k, v in content.items()} if isinstance(content, dict) else {}
+async def alert_spec(session: AsyncSession, alert: Alert) -> AlertTypeSpec:
+    spec = await get_spec(session, alert.alert_type)
+    if spec is None:
+        raise ContentError(f"alert type {alert.alert_type!r} no longer exists")
+    return spec
 
 
 def webhook_url(deps: AlertDeps, path: str) -> str:
     return f"{deps.public_url}{path}"
 
 
+def content_context(deps: AlertDeps, alert: Alert, channel: Channel) -> dict[str, Any]:
+    """What the templates of ``channel`` see for this alert."""
+    base = {
+        **alert.context,
+        "brand": deps.brand,
+        "callcentre_number": deps.callcentre_number,
+        "link_preferences": webhook_url(
+            deps, f"/p/{deps.links.sign_preferences(alert.customer_id)}"
+        ),
+    }
+    return render_context(base, alert.options, channel)
+
+
+def step_locale(alert: Alert, step_index: int) -> str:
+    step = alert.plan[step_index] if step_index < len(alert.plan) else {}
+    return str(step.get("locale") or alert.locale)
+
+
+async def voice_content(
+    deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
+) -> tuple[AlertContent, dict[str, Any]]:
+    spec = await alert_spec(session, alert)
+    content = AlertContent(spec, step_locale(alert, attempt.step_index), "voice")
+    return content, content_context(deps, alert, "voice")
+
+
 async def build_message(
     *, deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
 ) -> OutboundMessage:
     assert attempt.id is not None and alert.id is not None
-    renderer = Renderer(await alert_type_content(session, alert.alert_type))
-    ctx = content_context(deps, alert)
     attempt_id, alert_id = attempt.id, alert.id
 
     def make(**kwargs: Any) -> OutboundMessage:
@@ -101,26 +131,27 @@ async def build_message(
             twiml_url=webhook_url(deps, f"/webhooks/twilio/voice/{attempt_id}/twiml"),
             status_callback=webhook_url(deps, f"/webhooks/twilio/voice/{attempt_id}/status"),
         )
+    spec = await alert_spec(session, alert)
+    locale = step_locale(alert, attempt.step_index)
     if attempt.channel == "sms":
+        ctx = content_context(deps, alert, "sms")
         return make(
-            text=renderer.render("sms", ctx),
+            text=AlertContent(spec, locale, "sms").render("body", ctx),
             status_callback=webhook_url(deps, f"/webhooks/twilio/sms/{attempt_id}/status"),
         )
-    for option in ("agent", "confirm", "call_me"):
-        token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option=option))
-        ctx[f"link_{option}"] = webhook_url(deps, f"/r/{token}")
-    token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option="forward"))
-    ctx["link_forward"] = webhook_url(deps, f"/r/f/{token}")
+    ctx = content_context(deps, alert, "email")
+    links = {}
+    for option in channel_options(alert.options, "email"):
+        intent = option["intent"]
+        token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option=intent))
+        links[intent] = webhook_url(deps, f"/r/f/{token}" if intent == "forward" else f"/r/{token}")
+    subject, text, html = AlertContent(spec, locale, "email").email(ctx, links)
     return make(
-        subject=renderer.render("email_subject", ctx),
-        text=renderer.render("email_text", ctx),
-        html=renderer.render("email_html", ctx, html=True),
+        subject=subject,
+        text=text,
+        html=html,
         message_id=f"<alert-{alert_id}.attempt-{attempt_id}@herald>",
     )
-
-
-def content_context(deps: AlertDeps, alert: Alert) -> dict[str, str]:
-    return {**alert.context, "brand": deps.brand, "callcentre_number": deps.callcentre_number}
 
 
 async def run_step(
@@ -142,6 +173,11 @@ async def run_step(
                 "skipped", f"step {step_index} is not due before {alert.next_step_at}"
             )
         step = alert.plan[step_index]
+        if alert.expires_at is not None and now >= alert.expires_at:
+            reason = f"expired at {alert.expires_at:%Y-%m-%d %H:%M} UTC before step {step_index}"
+            _stop(session, alert, "expired", reason, now)
+            await session.commit()
+            return StepResult("skipped", reason)
         attempt = (
             await session.exec(
                 select(DeliveryAttempt).where(
@@ -149,7 +185,16 @@ async def run_step(
                 )
             )
         ).first()
+        late = _past_deadline(step, now)
+        if attempt is None and late:
+            return await _reslot(deps, session, alert, step_index, now, late)
         if attempt is None:
+            problem = await _contact_problem(session, alert, step)
+            if problem is not None:
+                return await _skip_step(deps, session, alert, step, problem, now)
+            paced = await pace_voice(deps, session, alert, step, now)
+            if paced is not None:
+                return paced
             attempt = DeliveryAttempt(
                 alert_id=alert_id,
                 step_index=step_index,
@@ -189,7 +234,8 @@ async def run_step(
                     message, attempt.sending_started_at - timedelta(seconds=5)
                 )
             except TransientChannelError as exc:
-                raise RetryLater(str(exc), backoff_seconds(try_no)) from exc
+                spec = await alert_spec(session, alert)
+                raise RetryLater(str(exc), backoff_seconds(spec, try_no)) from exc
             fresh = [r for r in found if r.provider_sid not in used]
             if fresh:
                 attempt.provider_sid = fresh[0].provider_sid
@@ -211,14 +257,17 @@ async def run_step(
                     attempt.provider_sid,
                 )
                 return StepResult("adopted", attempt.provider_sid)
-        if attempt.channel == "sms" and await sms_opted_out(
-            session=session, customer_id=alert.customer_id, number=attempt.address
-        ):
-            reason = "not sent: the customer texted STOP to this number"
+        problem = await _contact_problem(session, alert, step)
+        if problem is not None:
             await _fail_attempt(
-                deps=deps, session=session, alert=alert, attempt=attempt, reason=reason, now=now
+                deps=deps,
+                session=session,
+                alert=alert,
+                attempt=attempt,
+                reason=f"not sent: {problem}",
+                now=now,
             )
-            return StepResult("failed", reason)
+            return StepResult("failed", problem)
         attempt.status = "sending"
         attempt.sending_started_at = now
         attempt.updated_at = now
@@ -232,11 +281,19 @@ async def run_step(
             receipt = await channel.send(message)
         except PermanentChannelError as exc:
             await _fail_attempt(
-                deps=deps, session=session, alert=alert, attempt=attempt, reason=str(exc), now=now
+                deps=deps,
+                session=session,
+                alert=alert,
+                attempt=attempt,
+                reason=str(exc),
+                now=now,
+                outcome=retry.Outcome.PROVIDER_PERMANENT,
+                problem=contact_problem_of(attempt.channel, exc.code),
             )
             return StepResult("failed", str(exc))
         except TransientChannelError as exc:
-            if try_no >= deps.max_transient_tries:
+            spec = await alert_spec(session, alert)
+            if try_no > spec.delivery.max_provider_retries:
                 await _fail_attempt(
                     deps=deps,
                     session=session,
@@ -244,6 +301,8 @@ async def run_step(
                     attempt=attempt,
                     reason=f"gave up after {try_no} tries: {exc}",
                     now=now,
+                    outcome=retry.Outcome.PROVIDER_TRANSIENT,
+                    provider_retries=spec.delivery.max_provider_retries,
                 )
                 return StepResult("failed", str(exc))
             attempt.status = "queued"
@@ -254,7 +313,7 @@ async def run_step(
                 session, attempt, "queued", None, f"will retry: {exc}", applied=True, now=now
             )
             await session.commit()
-            raise RetryLater(str(exc), backoff_seconds(try_no)) from exc
+            raise RetryLater(str(exc), backoff_seconds(spec, try_no)) from exc
 
         # The provider's status callbacks can land before this point (a call can ring out
         # while we wait for the API's answer): re-read the row so "sent" never overwrites them.
@@ -301,13 +360,58 @@ async def _fail_attempt(
     attempt: DeliveryAttempt,
     reason: str,
     now: datetime,
+    outcome: retry.Outcome = retry.Outcome.FAILED,
+    problem: retry.ContactProblem | None = None,
+    provider_retries: int = 0,
 ) -> None:
     attempt.error = reason[:500]
     _move(session, attempt, "failed", "error", reason[:500], now)
     logger.warning("attempt failed attempt_id=%s alert_id=%s: %s", attempt.id, alert.id, reason)
     await advance_plan(
-        deps=deps, session=session, alert=alert, now=now, why=f"{attempt.channel} failed: {reason}"
+        deps=deps,
+        session=session,
+        alert=alert,
+        now=now,
+        why=f"{attempt.channel} failed: {reason}",
+        outcome=outcome,
+        problem=problem,
+        provider_retries=provider_retries,
     )
+
+
+# Provider error codes that say something lasting about the contact point.
+_PROBLEMS: dict[str, retry.ContactProblem] = {
+    "21211": retry.ContactProblem.INVALID_ADDRESS,
+    "21214": retry.ContactProblem.INVALID_ADDRESS,
+    "30005": retry.ContactProblem.INVALID_ADDRESS,
+    "21614": retry.ContactProblem.LANDLINE,
+    "30006": retry.ContactProblem.LANDLINE,
+    "21610": retry.ContactProblem.CARRIER_OPT_OUT,
+    "5.1.1": retry.ContactProblem.INVALID_ADDRESS,  # SMTP: mailbox does not exist
+    "5.1.2": retry.ContactProblem.INVALID_ADDRESS,  # SMTP: domain does not exist
+}
+
+
+def contact_problem_of(channel: str, code: str | None) -> retry.ContactProblem | None:
+    problem = _PROBLEMS.get((code or "").strip())
+    if problem in (retry.ContactProblem.LANDLINE, retry.ContactProblem.CARRIER_OPT_OUT):
+        return problem if channel == "sms" else None
+    return problem
+
+
+def classify(attempt: DeliveryAttempt, answered_by: str | None) -> retry.Outcome:
+    """The retry policy's name for how an attempt ended."""
+    if attempt.status == "busy":
+        return retry.Outcome.BUSY
+    if attempt.status == "no_answer":
+        return retry.Outcome.NO_ANSWER
+    if attempt.status == "completed" and answered_by and answered_by.startswith("machine"):
+        return retry.Outcome.VOICEMAIL
+    if outcome(attempt.channel, attempt.status) == "reached":
+        return retry.Outcome.REACHED
+    if contact_problem_of(attempt.channel, attempt.error) is not None:
+        return retry.Outcome.PROVIDER_PERMANENT
+    return retry.Outcome.FAILED
 
 
 async def _reached(
@@ -323,42 +427,198 @@ async def _reached(
         logger.info("alert delivered alert_id=%s attempt_id=%s", alert.id, attempt.id)
 
 
+def _stop(session: AsyncSession, alert: Alert, status: str, reason: str, now: datetime) -> None:
+    alert.status = status
+    alert.next_step_at = None
+    alert.closed_reason = reason[:200]
+    alert.step_token = secrets.token_hex(8)
+    alert.updated_at = now
+    session.add(alert)
+    logger.info("alert %s alert_id=%s: %s", status, alert.id, reason)
+
+
+async def _flag_contact(session: AsyncSession, flag: retry.FlagContact, now: datetime) -> None:
+    """Record what the provider said about a contact point, so no plan uses it that way again."""
+    contact = await session.get(ContactPoint, int(flag.contact_point_id))
+    if contact is None:
+        return
+    if flag.flag == "invalid":
+        contact.invalid_at = contact.invalid_at or now
+        contact.invalid_reason = flag.reason[:200]
+    elif flag.flag == "landline":
+        contact.sms_capable = False
+    elif flag.flag == "sms_opted_out":
+        contact.sms_opted_out_at = contact.sms_opted_out_at or now
+    session.add(contact)
+    logger.warning("contact point %s flagged %s: %s", contact.id, flag.flag, flag.reason)
+
+
 async def advance_plan(
-    *, deps: AlertDeps, session: AsyncSession, alert: Alert, now: datetime, why: str
+    *,
+    deps: AlertDeps,
+    session: AsyncSession,
+    alert: Alert,
+    now: datetime,
+    why: str,
+    outcome: retry.Outcome = retry.Outcome.FAILED,
+    problem: retry.ContactProblem | None = None,
+    provider_retries: int = 0,
 ) -> None:
-    """The current step did not reach the customer: schedule the next one, or give up."""
+    """The current step did not reach the customer: retry, fall back, or stop, as the alert
+    type's retry policy says (rules.retry.next_action)."""
     assert alert.id is not None
     if alert.status not in ALERT_OPEN:
         await session.commit()
         return
-    nxt = alert.current_step + 1
-    alert.step_token = secrets.token_hex(8)
-    alert.updated_at = now
-    if nxt >= len(alert.plan):
-        alert.status = "failed"
-        alert.next_step_at = None
-        alert.closed_reason = f"no channel reached the customer ({why})"
-        session.add(alert)
+    spec = await alert_spec(session, alert)
+    steps = [step_from_dict(s) for s in alert.plan]
+    action = retry.next_action(
+        steps=steps,
+        ended_index=alert.current_step,
+        outcome=outcome,
+        policy=spec.delivery,
+        windows=SendWindows.from_dict(alert.windows),
+        expires_at=alert.expires_at or now + timedelta(days=1),
+        now=now,
+        jitter=random.random(),
+        provider_retries=provider_retries,
+        problem=problem,
+    )
+    if action.flag_contact is not None:
+        await _flag_contact(session, action.flag_contact, now)
+    if action.move == "stop" or action.step_index is None or action.at is None:
+        _stop(session, alert, "failed", f"{action.reason} ({why})", now)
         await session.commit()
-        logger.info("alert failed alert_id=%s: %s", alert.id, alert.closed_reason)
         return
-    wait = int(alert.plan[nxt].get("wait_seconds", 0))
+    nxt = action.step_index
+    alert.step_token = secrets.token_hex(8)
     alert.current_step = nxt
     alert.status = "pending"
-    alert.next_step_at = now + timedelta(seconds=wait)
+    alert.next_step_at = action.at
+    alert.provider_retries = action.provider_retries
+    alert.updated_at = now
     session.add(alert)
     await session.commit()
-    logger.info(
-        "alert moves to step %s (%s) in %ss alert_id=%s: %s",
-        nxt,
-        alert.plan[nxt]["channel"],
-        wait,
-        alert.id,
-        why,
-    )
+    wait = max(0.0, (action.at - now).total_seconds())
+    logger.info("alert %s moves to step %s in %.0fs: %s", alert.id, nxt, wait, action.reason)
     await deps.queue.enqueue_step(
         alert_id=alert.id, step_index=nxt, channel=alert.plan[nxt]["channel"], defer_seconds=wait
     )
+
+
+def _past_deadline(step: dict[str, Any], now: datetime) -> str | None:
+    deadline = step.get("deadline")
+    if not deadline:
+        return None
+    at = datetime.fromisoformat(str(deadline))
+    return f"its deadline {at:%Y-%m-%d %H:%M} UTC has passed" if now > at else None
+
+
+async def _reslot(
+    deps: AlertDeps, session: AsyncSession, alert: Alert, index: int, now: datetime, why: str
+) -> StepResult:
+    """A step woke too late (a worker outage ran into quiet hours): move it to the next time
+    the customer's windows allow, before the alert expires, or stop."""
+    assert alert.id is not None
+    step = dict(alert.plan[index])
+    windows = SendWindows.from_dict(alert.windows)
+    shift = windows.earliest(step["channel"], now)
+    expires = alert.expires_at or now + timedelta(days=1)
+    if shift.at is None or shift.at >= expires:
+        _stop(session, alert, "failed", f"step {index} {why} and cannot start before expiry", now)
+        await session.commit()
+        return StepResult("skipped", why)
+    until = windows.until(step["channel"], shift.at)
+    step["not_before"] = shift.at.isoformat()
+    step["deadline"] = (min(expires, until) if until else expires).isoformat()
+    step["reason"] = f"{step.get('reason', '')}; moved: {why}"
+    alert.plan = [*alert.plan[:index], step, *alert.plan[index + 1 :]]
+    alert.next_step_at = shift.at
+    alert.updated_at = now
+    session.add(alert)
+    await session.commit()
+    wait = max(0.0, (shift.at - now).total_seconds())
+    await deps.queue.enqueue_step(
+        alert_id=alert.id,
+        step_index=index,
+        channel=step["channel"],
+        defer_seconds=wait,
+        run_key=f":t{int(shift.at.timestamp())}",
+    )
+    return StepResult("deferred", f"step {index} {why}; moved to {shift.at:%Y-%m-%d %H:%M} UTC")
+
+
+async def _contact_problem(session: AsyncSession, alert: Alert, step: dict[str, Any]) -> str | None:
+    """Why the step's contact point may not be used now (flagged since the plan was made)."""
+    contact_id = step.get("contact_point_id")
+    contact = await session.get(ContactPoint, int(contact_id)) if contact_id else None
+    if contact is None:
+        return None
+    if contact.invalid_at is not None:
+        return f"the {contact.kind} was reported invalid ({contact.invalid_reason or 'provider'})"
+    if (
+        contact.consent_withdrawn_at is not None
+        and contact.consent_withdrawn_at <= alert.created_at
+    ):
+        return "the customer withdrew consent for this contact point"
+    if step["channel"] == "sms" and contact.sms_opted_out_at is not None:
+        return "the customer texted STOP to this number"
+    if step["channel"] == "sms" and not contact.sms_capable:
+        return "the number is a landline"
+    return None
+
+
+async def _skip_step(
+    deps: AlertDeps,
+    session: AsyncSession,
+    alert: Alert,
+    step: dict[str, Any],
+    why: str,
+    now: datetime,
+) -> StepResult:
+    logger.info("step skipped alert_id=%s channel=%s: %s", alert.id, step["channel"], why)
+    await advance_plan(
+        deps=deps,
+        session=session,
+        alert=alert,
+        now=now,
+        why=f"{step['channel']} not used: {why}",
+        outcome=retry.Outcome.FAILED,
+    )
+    return StepResult("skipped", why)
+
+
+async def pace_voice(
+    deps: AlertDeps, session: AsyncSession, alert: Alert, step: dict[str, Any], now: datetime
+) -> StepResult | None:
+    """Hold a voice step that offers an agent until the pacer releases it (None: go now)."""
+    pacer = deps.pacer
+    if pacer is None or step["channel"] != "voice":
+        return None
+    if not any(o.get("intent") == "agent" for o in alert.options):
+        return None
+    if step.get("released_at"):  # this step already holds a slot: it is its time now
+        return None
+    assert alert.id is not None
+    wait, reason = await pacer.release(session=session, alert_type=alert.alert_type, now=now)
+    if wait <= 0:
+        return None
+    at = now + timedelta(seconds=wait)
+    index = alert.current_step
+    released = {**step, "released_at": at.isoformat(), "paced": reason[:300]}
+    alert.plan = [*alert.plan[:index], released, *alert.plan[index + 1 :]]
+    alert.next_step_at = at
+    alert.updated_at = now
+    session.add(alert)
+    await session.commit()
+    await deps.queue.enqueue_step(
+        alert_id=alert.id,
+        step_index=alert.current_step,
+        channel="voice",
+        defer_seconds=wait,
+        run_key=f":p{int(at.timestamp() * 1000)}",
+    )
+    return StepResult("deferred", f"paced: {reason}")
 
 
 async def apply_status(
@@ -418,11 +678,15 @@ async def apply_status(
         if result == "reached":
             await _reached(session=session, alert=alert, attempt=attempt, now=now)
         elif result == "not_reached":
+            kind = classify(attempt, update.answered_by)
             await advance_plan(
                 deps=deps,
                 session=session,
                 alert=alert,
                 now=now,
-                why=f"{attempt.channel} {attempt.status.replace('_', ' ')}",
+                why=f"{attempt.channel} {attempt.status.replace('_', ' ')}"
+                + (f" ({update.answered_by})" if update.answered_by else ""),
+                outcome=kind,
+                problem=contact_problem_of(attempt.channel, attempt.error),
             )
         return "applied"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -13,13 +13,28 @@ from alerts.links import LinkSigner
 from channels.base import Channel
 
 
+class Pacer(Protocol):
+    async def release(
+        self, *, session: AsyncSession, alert_type: str, now: datetime
+    ) -> tuple[float, str]:
+        """Seconds until this call may be placed (0 = now), that slot reserved, and why."""
+        ...
+
+
 class StepQueue(Protocol):
     """Enqueues a delivery step; must be idempotent for the same (alert, step)."""
 
     async def enqueue_step(
-        self, *, alert_id: int, step_index: int, channel: str, defer_seconds: float = 0
+        self,
+        *,
+        alert_id: int,
+        step_index: int,
+        channel: str,
+        defer_seconds: float = 0,
+        run_key: str = "",
     ) -> bool:
-        """True when queued now; False when that step's job is already queued or running."""
+        """True when queued now; False when that step's job is already queued or running.
+        ``run_key`` names a later run of the same step (moved out of quiet hours, paced)."""
         ...
 
 
@@ -32,7 +47,6 @@ class AlertDeps:
     public_url: str
     callcentre_number: str
     brand: str = "Herald Bank"
-    default_threshold: Decimal = Decimal("500.00")
-    default_wait_seconds: int = 300
     reply_window_hours: int = 72
-    max_transient_tries: int = 5
+    # Paces voice alerts that offer an agent (callcentre.live_pacing.VoicePacer); None = off.
+    pacer: Pacer | None = None

@@ -18,9 +18,35 @@ class ResponseLink:
 
 
 class LinkSigner:
-    def __init__(self, secret: str, *, max_age_seconds: int = 14 * 24 * 3600) -> None:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        max_age_seconds: int = 14 * 24 * 3600,
+        preferences_max_age_seconds: int = 90 * 24 * 3600,
+    ) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt="herald.response-link")
+        self._preferences = URLSafeTimedSerializer(secret, salt="herald.preferences-link")
         self.max_age_seconds = max_age_seconds
+        self.preferences_max_age_seconds = preferences_max_age_seconds
+
+    def sign_preferences(self, customer_id: int) -> str:
+        """A token for the customer's own preferences page (/p/{token}), no login needed."""
+        return str(self._preferences.dumps({"c": customer_id}))
+
+    def load_preferences(self, token: str) -> int:
+        """The customer id a preferences token was signed for (LinkError if bad or expired)."""
+        try:
+            data = self._preferences.loads(token, max_age=self.preferences_max_age_seconds)
+        except SignatureExpired as exc:
+            raise LinkError(
+                "this preferences link has expired; the link in your latest alert works"
+            ) from exc
+        except BadSignature as exc:
+            raise LinkError(
+                "this link is not valid; it may have been altered or cut short"
+            ) from exc
+        return int(data["c"])
 
     def sign(self, link: ResponseLink) -> str:
         return str(self._serializer.dumps({"a": link.attempt_id, "o": link.option}))

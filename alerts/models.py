@@ -26,6 +26,9 @@ class Customer(SQLModel, table=True):
     timezone: str = Field(default="UTC", max_length=64)
     # Channel kinds in the customer's order of preference: "voice", "sms", "email".
     channel_order: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # What trigger conditions may read: customer.segment and customer.attributes["..."].
+    segment: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
+    attributes: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = _created()
 
 
@@ -45,20 +48,82 @@ class ContactPoint(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id", index=True)
     kind: str = Field(max_length=10)  # "phone" | "email"
     address: str = Field(max_length=254, index=True)
+    label: str = Field(default="", max_length=40, sa_column_kwargs={"server_default": ""})
     # Set when the customer texted STOP (or a carrier reported the opt-out); no SMS until START.
     sms_opted_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Consent to be contacted here: where it came from and when; marketing needs it confirmed.
+    consent_source: str | None = Field(default=None, max_length=40)
+    consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    consent_confirmed: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    consent_marketing: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    consent_withdrawn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # False once a provider said the number is a landline (no SMS).
+    sms_capable: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    # Set when a provider said the number or mailbox does not exist; the plan skips it.
+    invalid_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    invalid_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created()
 
 
 class AlertType(SQLModel, table=True):
+    """The current version of an alert type: its whole rules.alert_types.AlertTypeSpec as JSON."""
+
     __tablename__ = "alert_types"
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
     enabled: bool = True
-    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    spec: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    updated_by: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
     updated_at: datetime = _created()
+
+
+class AlertTypeVersion(SQLModel, table=True):
+    """Every saved version of every alert type (the current one included), never changed."""
+
+    __tablename__ = "alert_type_versions"
+    __table_args__ = (sa.UniqueConstraint("key", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, index=True)
+    version: int
+    spec: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    changed_by: str = Field(default="", max_length=100)
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = _created()
+
+
+class Preference(SQLModel, table=True):
+    """A customer's preference for one alert type, or their default (alert_type "*").
+
+    ``data`` holds the fields of alerts.preferences.PreferenceIn; a field absent or null inherits
+    from the default, then from the alert type.
+    """
+
+    __tablename__ = "preferences"
+    __table_args__ = (sa.UniqueConstraint("customer_id", "alert_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    alert_type: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    updated_at: datetime = _created()
+
+
+class PreferenceChange(SQLModel, table=True):
+    """One change to a customer's preferences or consent: who, through what, before and after."""
+
+    __tablename__ = "preference_changes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    alert_type: str = Field(max_length=64)  # "*" default, a key, or "contact:<id>" for consent
+    actor: str = Field(max_length=100)  # "customer (preferences page)", "api", "sms STOP", ...
+    before: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    after: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = _created()
 
 
 class IngestFile(SQLModel, table=True):
@@ -141,6 +206,8 @@ class Decision(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
     outcome: str = Field(max_length=10)  # "alert" | "skip"
     reason: str = Field(sa_type=sa.Text)
+    # rules.engine.decision_as_dict: every step with its reason, and the notes of each check.
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = _created()
 
 
@@ -154,14 +221,27 @@ class Alert(SQLModel, table=True):
     event_id: int | None = Field(default=None, foreign_key="events.id")
     decision_id: int | None = Field(default=None, foreign_key="decisions.id")
     status: str = Field(default="pending", max_length=20, index=True)
-    # Ordered delivery steps: [{"channel", "address", "wait_seconds", "reason"}].
+    alert_type_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # Ordered delivery steps as rules.engine decided them: channel, contact_point_id, address,
+    # attempt, not_before, deadline, locale, reason (see rules.engine.decision_as_dict).
     plan: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    # What the customer may answer (after the call-centre linkage): [{"key", "intent", "label"}].
+    options: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    # The customer's quiet hours and legal windows (rules.timewindows.SendWindows.as_dict).
+    windows: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    locale: str = Field(default="en", max_length=20, sa_column_kwargs={"server_default": "en"})
+    priority: int = Field(default=50, sa_column_kwargs={"server_default": "50"})
+    category: str = Field(
+        default="service", max_length=20, sa_column_kwargs={"server_default": "service"}
+    )
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    provider_retries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     current_step: int = 0
     # Rotated whenever the plan moves on or stops: a woken job acts only if its token is current.
     step_token: str = Field(default="", max_length=40)
     next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     # Context rendered into every channel's content (amount, merchant, customer name...).
-    context: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    context: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     closed_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created()
     updated_at: datetime = _created()

@@ -6,34 +6,49 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.content import channel_options
 from alerts.deps import AlertDeps
 from alerts.models import Alert, ContactPoint, DeliveryAttempt, Response
+from alerts.preferences import PreferenceIn, save_preference, stored
 from alerts.status import ALERT_OPEN
 from callcentre.models import HandOff
 from callcentre.service import hand_off
 
 logger = logging.getLogger(__name__)
 
-# The account_activity options, per channel: key -> intent.
-OPTIONS: dict[str, dict[str, str]] = {
-    "voice": {"1": "agent", "2": "confirm", "9": "repeat"},
-    "sms": {"1": "agent", "2": "confirm"},
-    "email": {"agent": "agent", "confirm": "confirm", "call_me": "call_me"},
-}
 INTENT_TEXT = {
     "agent": "asked to speak to an agent",
-    "confirm": "confirmed the payment was theirs",
+    "confirm": "confirmed the alert",
     "repeat": "asked to hear the message again",
     "call_me": "asked to be called now",
+    "callback": "asked to be called back",
+    "opt_out": "opted out of this alert type",
+    "transaction": "asked for the automated transaction",
+    "sms_copy": "asked for a copy by SMS",
+    "email_copy": "asked for a copy by email",
     "unknown": "sent an answer Herald could not match",
     "stop": "texted STOP: no more SMS to this number",
     "start": "texted START: SMS back on",
     "help": "asked for help by SMS",
+}
+# Answers that end the alert: the customer has seen it and acted.
+CLOSING = frozenset(
+    {"agent", "confirm", "call_me", "callback", "opt_out", "transaction", "sms_copy", "email_copy"}
+)
+# Answers an agent completes (until each has its automated path): a task in the hand-off queue.
+AGENT_TASKS = {
+    "agent": "callback",
+    "callback": "callback",
+    "call_me": "call_now",
+    "transaction": "task",
+    "sms_copy": "task",
+    "email_copy": "task",
 }
 
 
@@ -45,8 +60,15 @@ class Outcome:
     handoff: HandOff | None = None
 
 
-def interpret(channel: str, key: str) -> str:
-    return OPTIONS.get(channel, {}).get(key.strip().lower(), "unknown")
+def interpret(channel: str, key: str, options: list[dict[str, Any]]) -> str:
+    """The intent of ``key`` among the alert's options on ``channel`` ("unknown" if none).
+    An email link carries the intent itself (it was signed when the email was built)."""
+    key = key.strip().lower()
+    offered = channel_options(options, "email" if channel == "email" else channel)  # type: ignore[arg-type]
+    for option in offered:
+        if (option["intent"] if channel == "email" else option["key"].lower()) == key:
+            return option["intent"]
+    return "unknown"
 
 
 async def record_response(
@@ -79,7 +101,7 @@ async def record_response(
             if (attempt or alert_id)
             else None
         )
-        intent = intent or interpret(channel, key)
+        intent = intent or interpret(channel, key, alert.options if alert else [])
         response = Response(
             dedupe_key=dedupe_key,
             alert_id=alert.id if alert else None,
@@ -109,12 +131,14 @@ async def record_response(
                 customer_id=customer_id,
             )
         handoff = None
-        if intent in ("agent", "call_me") or (intent == "unknown" and channel == "sms"):
-            kind = {"call_me": "call_now"}.get(intent, "callback")
+        if intent in AGENT_TASKS or (intent == "unknown" and channel == "sms"):
+            kind = AGENT_TASKS.get(intent, "callback")
             if channel == "voice" and intent == "agent":
                 kind = "live_transfer"
             handoff = await hand_off(session=session, response=response, kind=kind, now=now)
-        if alert is not None and intent in ("agent", "confirm", "call_me"):
+        if alert is not None and intent == "opt_out":
+            await _opt_out(session, alert, channel, now)
+        if alert is not None and intent in CLOSING:
             _close(session, alert, f"customer {INTENT_TEXT[intent]} by {channel}", now)
         await session.commit()
         logger.info(
@@ -125,6 +149,20 @@ async def record_response(
             intent,
         )
         return Outcome(response, intent, duplicate=False, handoff=handoff)
+
+
+async def _opt_out(session: AsyncSession, alert: Alert, channel: str, now: datetime) -> None:
+    """The customer chose "stop these alerts": opt them out of this alert type (recorded as
+    their own change; a mandatory alert type still reaches them, as their page explains)."""
+    current = (await stored(session, alert.customer_id)).get(alert.alert_type, PreferenceIn())
+    await save_preference(
+        session,
+        customer_id=alert.customer_id,
+        alert_type=alert.alert_type,
+        data=current.model_copy(update={"opted_out": True}),
+        actor=f"customer ({channel} answer)",
+        now=now,
+    )
 
 
 def _close(session: AsyncSession, alert: Alert, reason: str, now: datetime) -> None:

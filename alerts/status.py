@@ -21,7 +21,7 @@ ATTEMPT_RANK = {
 }
 
 ALERT_OPEN = frozenset({"pending", "delivering", "delivered"})
-ALERT_STATUSES = ALERT_OPEN | {"closed", "failed"}
+ALERT_STATUSES = ALERT_OPEN | {"closed", "failed", "expired"}
 
 
 def may_move(current: str, new: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response as HttpResponse
@@ -13,12 +13,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from alerts import voice_script
 from alerts.columns import utcnow
-from alerts.content import Renderer
-from alerts.delivery import alert_type_content, apply_status, content_context
+from alerts.content import AlertContent
+from alerts.delivery import apply_status, voice_content
 from alerts.deps import AlertDeps
 from alerts.keywords import apply_keyword, keyword_of, reply_for
 from alerts.models import Alert, DeliveryAttempt, Response
-from alerts.responses import interpret, match_sms_reply, record_response
+from alerts.responses import match_sms_reply, record_response
 from channels.base import Channel
 
 logger = logging.getLogger(__name__)
@@ -28,8 +28,20 @@ VOICE = "Polly.Amy"
 LANGUAGE = "en-GB"
 SMS_REPLIES = {
     "agent": "Thank you. An agent will call you back shortly.",
+    "callback": "Thank you. We will call you back.",
     "confirm": "Thank you for confirming. No further action is needed.",
+    "opt_out": "You will no longer receive these alerts. Manage all your alerts from the link "
+    "in any email from us.",
     "unknown": "Thank you. An agent will read your message and get back to you.",
+}
+SMS_TASK_REPLY = "Thank you. Our team will take care of your request."
+VOICE_GOODBYES = {
+    "confirm": "Thank you. We have noted your confirmation. Goodbye.",
+    "callback": "Thank you. We will call you back as soon as an agent is free. Goodbye.",
+    "opt_out": "You will no longer receive these alerts. Goodbye.",
+    "transaction": "Thank you. Our team will take care of your request. Goodbye.",
+    "sms_copy": "Thank you. We will send you this message by text. Goodbye.",
+    "email_copy": "Thank you. We will send you this message by email. Goodbye.",
 }
 
 
@@ -62,14 +74,13 @@ def twiml(body: str) -> HttpResponse:
     return HttpResponse(content=body, media_type="application/xml")
 
 
-async def _voice_context(deps: AlertDeps, attempt_id: int) -> tuple[Renderer, dict[str, str]]:
+async def _voice_context(deps: AlertDeps, attempt_id: int) -> tuple[AlertContent, dict[str, Any]]:
     async with deps.sessions() as session:
         attempt = await session.get(DeliveryAttempt, attempt_id)
         alert = await session.get(Alert, attempt.alert_id) if attempt else None
         if attempt is None or alert is None:
             raise HTTPException(404, f"no voice attempt {attempt_id}")
-        renderer = Renderer(await alert_type_content(session, alert.alert_type))
-        return renderer, content_context(deps, alert)
+        return await voice_content(deps, session, alert, attempt)
 
 
 @router.post("/voice/{attempt_id}/twiml")
@@ -85,7 +96,7 @@ async def voice_twiml(
                 text=renderer.render("voicemail", ctx), voice=VOICE, language=LANGUAGE
             )
         )
-    prompt = renderer.render("voice_prompt", ctx)
+    prompt = renderer.render("prompt", ctx)
     if reprompt:
         return twiml(
             voice_script.reprompt(base=base, prompt=prompt, n=n, voice=VOICE, language=LANGUAGE)
@@ -93,7 +104,7 @@ async def voice_twiml(
     return twiml(
         voice_script.main_menu(
             base=base,
-            message=renderer.render("voice_message", ctx),
+            message=renderer.render("message", ctx),
             prompt=prompt,
             n=n,
             voice=VOICE,
@@ -138,13 +149,9 @@ async def voice_gather(
                 number=deps.callcentre_number, caller_id=None, voice=VOICE, language=LANGUAGE
             )
         )
-    if intent == "confirm":
+    if intent in VOICE_GOODBYES:
         return twiml(
-            voice_script.goodbye(
-                text="Thank you. We have noted that the payment was yours. Goodbye.",
-                voice=VOICE,
-                language=LANGUAGE,
-            )
+            voice_script.goodbye(text=VOICE_GOODBYES[intent], voice=VOICE, language=LANGUAGE)
         )
     if intent == "repeat" and n <= voice_script.MAX_REPEATS * 2:
         return twiml(voice_script.repeat(base=base, n=n))
@@ -153,7 +160,7 @@ async def voice_gather(
         return twiml(
             voice_script.reprompt(
                 base=base,
-                prompt=renderer.render("voice_prompt", ctx),
+                prompt=renderer.render("prompt", ctx),
                 n=n,
                 voice=VOICE,
                 language=LANGUAGE,
@@ -205,7 +212,7 @@ async def sms_inbound(request: Request, deps: DepsDep) -> HttpResponse:
     )
     reply = MessagingResponse()
     if not result.duplicate:
-        reply.message(SMS_REPLIES[interpret("sms", inbound.body) if alert_id else "unknown"])
+        reply.message(SMS_REPLIES.get(result.intent, SMS_TASK_REPLY))
     return twiml(str(reply))
 
 

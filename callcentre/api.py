@@ -2,68 +2,24 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
 from alerts.api import require_token
 from alerts.columns import utcnow
-from alerts.customers import IanaZone
 from alerts.deps import AlertDeps
 from alerts.webhooks import get_deps
 from callcentre.models import CentreConfig, LoadSnapshot
-from rules.centre import CentreHours, Opening
+from callcentre.state import STALE_AFTER, HoursIn, load_hours
 
 DepsDep = Annotated[AlertDeps, Depends(get_deps)]
 router = APIRouter(
     prefix="/api/v1/callcentre", dependencies=[Depends(require_token)], tags=["call centre"]
 )
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-STALE_AFTER = timedelta(minutes=5)
-DEFAULT_HOURS: dict[str, Any] = {
-    "timezone": "UTC",
-    "weekly": {d: ["08:00-20:00"] for d in DAYS[:5]} | {"sat": ["09:00-17:00"]},
-    "holidays": [],
-}
-
-
-def _opening(span: str) -> Opening:
-    m = SPAN.match(span.strip())
-    if not m:
-        raise ValueError(f"{span!r} is not an opening like 08:00-20:00")
-    h1, m1, h2, m2 = (int(g) for g in m.groups())
-    closes = time(0, 0) if (h2, m2) == (24, 0) else time(h2, m2)
-    return Opening(opens=time(h1, m1), closes=closes)
-
-
-class HoursIn(BaseModel):
-    """Opening hours as administrators write them."""
-
-    timezone: IanaZone = "UTC"
-    weekly: dict[str, list[str]] = Field(default_factory=dict)  # "mon": ["08:00-12:00", ...]
-    holidays: list[date] = Field(default_factory=list)
-
-    @field_validator("weekly")
-    @classmethod
-    def _weekly(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        unknown = set(value) - set(DAYS)
-        if unknown:
-            raise ValueError(f"unknown day(s) {sorted(unknown)}; use {', '.join(DAYS)}")
-        for spans in value.values():
-            for span in spans:
-                _opening(span)
-        return value
-
-    def to_hours(self) -> CentreHours:
-        weekly = {
-            DAYS.index(day): tuple(_opening(s) for s in spans) for day, spans in self.weekly.items()
-        }
-        return CentreHours(tz=self.timezone, weekly=weekly, holidays=frozenset(self.holidays))
 
 
 class LoadIn(BaseModel):
@@ -75,8 +31,7 @@ class LoadIn(BaseModel):
 
 async def current_hours(deps: AlertDeps) -> HoursIn:
     async with deps.sessions() as session:
-        row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
-    return HoursIn.model_validate(row.hours if row else DEFAULT_HOURS)
+        return await load_hours(session)
 
 
 @router.put("/hours")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -53,13 +52,12 @@ class CallCentreSettings(BaseModel):
 
     name: str = "Customer Care"
     phone_number: str = "+15550009999"
-
-
-class RulesSettings(BaseModel):
-    """Defaults for the built-in alert type until an administrator changes it."""
-
-    large_debit_threshold: Decimal = Decimal("500.00")
-    fallback_wait_seconds: int = 300
+    # Pacing of voice alerts that offer an agent (README, "Pacing").
+    pacing: bool = True
+    average_handle_seconds: float = Field(default=300.0, gt=0)
+    target_answer_seconds: float = Field(default=20.0, ge=0)
+    service_level: float = Field(default=0.8, gt=0, lt=1)
+    calls_per_second: float = Field(default=1.0, gt=0)  # the Twilio account's outbound limit
 
 
 class Settings(BaseSettings):
@@ -89,7 +87,6 @@ class Settings(BaseSettings):
     twilio_fallback: TwilioSettings | None = None
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     callcentre: CallCentreSettings = Field(default_factory=CallCentreSettings)
-    rules: RulesSettings = Field(default_factory=RulesSettings)
 
     @field_validator("public_url")
     @classmethod

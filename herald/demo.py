@@ -70,7 +70,6 @@ def demo_settings(settings: Settings) -> Settings:
             "smtp": settings.smtp.model_copy(
                 update={"host": None, "sink_port": sink_port, "bounce_port": bounce_port}
             ),
-            "rules": settings.rules.model_copy(update={"fallback_wait_seconds": 2}),
         }
     )
 
@@ -121,6 +120,32 @@ async def customer_story(session: AsyncSession, ref: str) -> str:
     return f"{ref} {data['customer']['name']}: " + " | ".join(parts)
 
 
+async def tune_for_demo(session: AsyncSession, *, fallback_wait_seconds: int = 2) -> None:
+    """What an administrator would do for a quick demo: the call centre open around the clock,
+    and large_debit calling once and falling back to the next channel after 2 seconds instead
+    of twice 15 minutes apart and then 5 minutes."""
+    from alerts.alert_types import get_spec, save_spec, seed_catalogue
+    from callcentre.models import CentreConfig
+    from callcentre.state import DAYS
+
+    await seed_catalogue(session)
+    session.add(
+        CentreConfig(hours={"timezone": "UTC", "weekly": {d: ["00:00-24:00"] for d in DAYS}})
+    )
+    spec = await get_spec(session, "large_debit")
+    assert spec is not None
+    data = spec.as_json()
+    data["delivery"] = {
+        **spec.delivery.model_dump(mode="json"),
+        "fallback_wait_seconds": fallback_wait_seconds,
+        "channels": {
+            **spec.delivery.model_dump(mode="json")["channels"],
+            "voice": {"attempts": 1, "interval_seconds": fallback_wait_seconds},
+        },
+    }
+    await save_spec(session, data, actor="demo", note="demo: one call, quick fallback")
+
+
 async def run_demo(
     settings: Settings, console: Console, *, serve: bool, quiet: bool = False
 ) -> dict[str, Any]:
@@ -134,6 +159,7 @@ async def run_demo(
 
         async with deps.sessions() as session:
             report = await import_customers(session=session, path=EXAMPLES / "customers.csv")
+            await tune_for_demo(session)
             await create_user(session=session, username=DEMO_USER, password=DEMO_PASSWORD)
             say(f"customers imported: {report.imported}")
             for path in expand_paths([str(EXAMPLES / "feeds")]):

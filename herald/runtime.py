@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerts.deps import AlertDeps
 from alerts.links import LinkSigner
+from callcentre.live_pacing import VoicePacer
+from callcentre.pacing import PacingPolicy
 from channels.base import Channel
 from channels.email_smtp import SmtpEmailChannel
 from channels.failover import FailoverChannel
@@ -78,17 +80,35 @@ class ArqStepQueue:
         self.pool = pool
 
     async def enqueue_step(
-        self, *, alert_id: int, step_index: int, channel: str, defer_seconds: float = 0
+        self,
+        *,
+        alert_id: int,
+        step_index: int,
+        channel: str,
+        defer_seconds: float = 0,
+        run_key: str = "",
     ) -> bool:
         job = await self.pool.enqueue_job(
             "run_step",
             alert_id,
             step_index,
-            _job_id=f"step:{alert_id}:{step_index}",
+            _job_id=f"step:{alert_id}:{step_index}{run_key}",
             _queue_name=QUEUES[channel],
             _defer_by=defer_seconds or None,
         )
         return job is not None
+
+
+def voice_pacer(settings: Settings) -> VoicePacer | None:
+    centre = settings.callcentre
+    if not centre.pacing:
+        return None
+    policy = PacingPolicy(
+        target_answer_s=centre.target_answer_seconds,
+        service_level_target=centre.service_level,
+        calls_per_second=centre.calls_per_second,
+    )
+    return VoicePacer(policy=policy, aht_s=centre.average_handle_seconds)
 
 
 @dataclass
@@ -110,8 +130,7 @@ class Runtime:
             links=LinkSigner(settings.secret_key.get_secret_value()),
             public_url=settings.public_url,
             callcentre_number=settings.callcentre.phone_number,
-            default_threshold=settings.rules.large_debit_threshold,
-            default_wait_seconds=settings.rules.fallback_wait_seconds,
+            pacer=voice_pacer(settings),
         )
         return cls(settings=settings, engine=engine, pool=pool, deps=deps)
 

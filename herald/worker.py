@@ -17,6 +17,10 @@ from herald.runtime import DEFAULT_QUEUE, QUEUES, Runtime, redis_settings
 logger = logging.getLogger(__name__)
 
 
+# An alert type retries a transient provider error at most 10 times (max_provider_retries).
+MAX_JOB_TRIES = 12
+
+
 def build_workers(
     runtime: Runtime,
     *,
@@ -28,7 +32,7 @@ def build_workers(
     """Workers sharing the runtime's deps; each only reads its own queue."""
     settings = runtime.settings
     names = queues or [*QUEUES.values(), DEFAULT_QUEUE]
-    tries = runtime.deps.max_transient_tries + 1
+    tries = MAX_JOB_TRIES
     workers = []
     for name in names:
         crons = []

@@ -147,6 +147,9 @@ class AlertTypeSpec(_Spec):
     options: list[ResponseOption] = Field(default_factory=list)
     content: Content
     fallback_locale: str = "en"
+    # The longest SMS allowed, in segments (160 GSM-7 / 70 UCS-2 characters each, fewer when
+    # concatenated); checked when the alert type is saved, with long sample values.
+    sms_max_segments: int = Field(default=3, ge=1, le=10)
     delivery: DeliveryPolicy = Field(default_factory=DeliveryPolicy)
     centre: CentreLinkage = Field(default_factory=CentreLinkage)
 

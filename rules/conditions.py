@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -178,6 +179,24 @@ def evaluate(
             f"condition {condition!r} cannot be evaluated for this event ({detail}): "
             "treated as not matching",
         )
+    values = _values(condition, event, customer)
     if matched:
-        return ConditionResult(True, f"condition {condition!r} holds")
-    return ConditionResult(False, f"condition {condition!r} does not hold")
+        return ConditionResult(True, f"condition {condition!r} holds{values}")
+    return ConditionResult(False, f"condition {condition!r} does not hold{values}")
+
+
+_REFERENCE = re.compile(r"\b(event|customer)\.([a-z_]+)\b")
+
+
+def _values(condition: str, event: EventView, customer: CustomerView) -> str:
+    """ " (event.amount = 750.00, customer.segment = 'retail')": what the condition read."""
+    objects: dict[str, EventView | CustomerView] = {"event": event, "customer": customer}
+    shown: list[str] = []
+    for root, name in dict.fromkeys(_REFERENCE.findall(condition)):
+        field = ROOTS[root].get(name)
+        if field is None or field.kind == "mapping":
+            continue
+        value = field.read(objects[root])
+        text = repr(value) if isinstance(value, str) else str(value)
+        shown.append(f"{root}.{name} = {text}")
+    return f" ({', '.join(shown)})" if shown else ""

@@ -17,6 +17,7 @@ from channels.twilio_sim import LoopbackServer, Scenario, SimulatorConfig, Simul
 from channels.twilio_sim.scenario import parse_scenario
 from herald.app import create_app
 from herald.config import Settings
+from herald.demo import tune_for_demo
 from herald.embedded import PrivateRedis, SmtpSink, free_port
 from herald.migrate import upgrade
 from herald.runtime import Runtime
@@ -97,7 +98,6 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
         secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
         twilio={"simulator_port": free_port()},  # type: ignore[arg-type]
         smtp={"sink_port": free_port()},  # type: ignore[arg-type]
-        rules={"large_debit_threshold": "100.00", "fallback_wait_seconds": 0},  # type: ignore[arg-type]
     )
 
 
@@ -105,6 +105,10 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
 async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     rt = await Runtime.start(settings)
     await upgrade(rt.engine)
+    async with rt.deps.sessions() as session:
+        # The call centre open around the clock and large_debit falling back at once, so that
+        # tests do not depend on the time of day; tests of hours and policies set their own.
+        await tune_for_demo(session, fallback_wait_seconds=0)
     try:
         yield rt
     finally:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
-import httpx
+import pytest
 from sqlmodel import select
 
-from alerts.alert_types import get_type
+from alerts.alert_types import AlertTypeError, get_spec, save_spec, versions
 from alerts.columns import utcnow
 from alerts.evaluate import evaluate_pending
 from alerts.models import Decision, Event
 from alerts.sweep import sweep
-from herald.app import create_app
-from herald.config import Settings
 from herald.runtime import Runtime
-from tests.factories import api_headers, make_customer, make_event
+from tests.factories import make_customer, make_event
 
 
 class LostQueue:
@@ -62,77 +59,47 @@ async def test_sweep_decides_events_stranded_before_evaluation(runtime: Runtime)
         assert (await session.exec(select(Decision))).one().outcome == "alert"
 
 
-async def test_threshold_is_data_changed_through_the_api(
-    settings: Settings, runtime: Runtime
-) -> None:
+async def test_the_condition_is_data_an_administrator_changes(runtime: Runtime) -> None:
     deps = runtime.deps
     deps.queue = RecordingQueue()
     await make_customer(deps)
-    app = create_app(settings, runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=settings.public_url
-    ) as client:
-        await evaluate_pending(deps=deps, now=utcnow())  # seeds the built-in type
-        bad = await client.patch(
-            "/api/v1/alert-types/account_activity",
-            headers=api_headers(settings),
-            json={"params": {"threshold": "x"}},
-        )
-        ok = await client.patch(
-            "/api/v1/alert-types/account_activity",
-            headers=api_headers(settings),
-            json={"params": {"threshold": "1000.00"}},
-        )
-        listed = await client.get("/api/v1/alert-types", headers=api_headers(settings))
-    assert bad.status_code == 422 and "not a number" in bad.text
-    assert ok.status_code == 200 and ok.json()["params"]["threshold"] == "1000.00"
-    assert [t["key"] for t in listed.json()] == ["account_activity"]
+    async with deps.sessions() as session:
+        spec = await get_spec(session, "large_debit")
+        assert spec is not None
+        data = spec.as_json()
+        data["trigger"] = {**data["trigger"], "condition": "event.amount >= 1000"}
+        saved = await save_spec(session, data, actor="test", note="raise the threshold")
+    assert saved.version == spec.version + 1
     await make_event(deps, amount="750.00", event_id="E-2")
     assert await evaluate_pending(deps=deps, now=utcnow()) == []
     async with deps.sessions() as session:
         decision = (await session.exec(select(Decision))).one()
-        alert_type = await get_type(session=session, key="account_activity")
-    assert decision.reason == "debit 750.00 EUR is below the threshold 1000.00"
-    assert alert_type is not None and Decimal(alert_type.params["threshold"]) == 1000
+        history = await versions(session, "large_debit")
+    assert decision.outcome == "skip" and decision.alert_type == "large_debit"
+    assert "event.amount >= 1000" in decision.reason and "750" in decision.reason
+    assert [v.version for v in history][:2] == [saved.version, spec.version]
 
 
-async def test_content_is_checked_when_edited(settings: Settings, runtime: Runtime) -> None:
+async def test_a_broken_template_is_refused_when_saved(runtime: Runtime) -> None:
+    async with runtime.deps.sessions() as session:
+        spec = await get_spec(session, "large_debit")
+        assert spec is not None
+        data = spec.as_json()
+        data["content"]["en"]["sms"]["body"] = "Balance: {{ balance }}"
+        with pytest.raises(AlertTypeError) as caught:
+            await save_spec(session, data, actor="test")
+        assert any(
+            "content.en.sms.body" in line and "balance" in line for line in caught.value.lines
+        )
+        assert (await get_spec(session, "large_debit")) == spec  # nothing stored
+
+
+async def test_events_no_alert_type_wants_are_skipped_with_a_reason(runtime: Runtime) -> None:
     deps = runtime.deps
     deps.queue = RecordingQueue()
-    await evaluate_pending(deps=deps, now=utcnow())  # seeds the built-in type
-    app = create_app(settings, runtime)
-    url = "/api/v1/alert-types/account_activity"
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=settings.public_url
-    ) as client:
-        unknown_var = await client.patch(
-            url,
-            headers=api_headers(settings),
-            json={"params": {"content": {"sms": "Balance: {{ balance }}"}}},
-        )
-        too_long = await client.patch(
-            url,
-            headers=api_headers(settings),
-            json={
-                "params": {
-                    "content": {"sms": "Façade " + "{{ merchant }} " * 5},
-                    "sms_max_segments": 1,
-                }
-            },
-        )
-        fine = await client.patch(
-            url,
-            headers=api_headers(settings),
-            json={
-                "params": {
-                    "content": {
-                        "sms": "{{ brand }}: {{ amount }} {{ currency }} to "
-                        "{{ merchant }}. Reply 1 for an agent."
-                    }
-                }
-            },
-        )
-    assert unknown_var.status_code == 422 and "balance" in unknown_var.text
-    assert too_long.status_code == 422 and "UCS-2" in too_long.text
-    assert "'ç'" in too_long.text
-    assert fine.status_code == 200
+    await make_customer(deps)
+    await make_event(deps, event_type="fee_charged")
+    assert await evaluate_pending(deps=deps, now=utcnow()) == []
+    async with deps.sessions() as session:
+        decision = (await session.exec(select(Decision))).one()
+    assert decision.reason == "no alert type is triggered by fee_charged"

@@ -46,7 +46,7 @@ def test_wrong_values_say_what_to_do(field: str, value: str, message: str) -> No
 def test_env_nested_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERALD_TWILIO__ACCOUNT_SID", "AC" + "1" * 32)
     monkeypatch.setenv("HERALD_TWILIO__AUTH_TOKEN", "secret")
-    monkeypatch.setenv("HERALD_RULES__LARGE_DEBIT_THRESHOLD", "250.50")
+    monkeypatch.setenv("HERALD_CALLCENTRE__AVERAGE_HANDLE_SECONDS", "250.5")
     s = Settings(_env_file=None)  # type: ignore[call-arg]
     assert not s.twilio.simulated and s.twilio_api_base == "https://api.twilio.com"
-    assert str(s.rules.large_debit_threshold) == "250.50"
+    assert s.callcentre.average_handle_seconds == 250.5

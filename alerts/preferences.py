@@ -1,0 +1,261 @@
+"""Customer preferences and consent as stored, and as the rules read them.
+
+A customer has a default preference (``alert_type = "*"``) and may override it per alert type.
+Each stored preference is a ``PreferenceIn``: every field left out inherits (per-type, then
+default, then the alert type). ``load_preferences`` turns the rows, the contact points and their
+consent into ``rules.preferences.CustomerPreferences``. ``save_preference`` and ``set_consent``
+record every change (who, through what, before and after) in ``preference_changes``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.models import ContactPoint, Customer, Preference, PreferenceChange
+from rules import preferences as rp
+from rules.timewindows import DailyWindow
+from rules.vocabulary import CHANNELS, Channel
+
+DEFAULT = "*"  # the alert_type of a customer's default preference
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ChannelChoiceIn(_In):
+    channel: Channel
+    contact_point_id: int
+
+
+class QuietHoursIn(_In):
+    window: str  # "21:30-07:30" in the customer's own time zone
+    channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        return DailyWindow.parse(value).describe()
+
+
+class CapIn(_In):
+    max_alerts: int = Field(ge=0, le=1000)
+    period_seconds: int = Field(ge=60, le=31 * 86400)
+    alert_type: str | None = None  # None: alerts of every type count
+
+
+class PreferenceIn(_In):
+    """One preference; a field left out (or null) inherits."""
+
+    channels: list[ChannelChoiceIn] | None = None
+    quiet_hours: list[QuietHoursIn] | None = None
+    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    opted_out: bool | None = None
+    opted_out_channels: list[Channel] | None = None
+    caps: list[CapIn] | None = None  # only on the default preference
+
+    @model_validator(mode="after")
+    def _unique_channels(self) -> PreferenceIn:
+        if self.channels is not None:
+            pairs = [(c.channel, c.contact_point_id) for c in self.channels]
+            if len(set(pairs)) != len(pairs):
+                raise ValueError("a channel and contact point are listed twice")
+        return self
+
+
+def to_rules(data: PreferenceIn) -> rp.AlertPreference:
+    return rp.AlertPreference(
+        channels=(
+            tuple(rp.ChannelChoice(c.channel, str(c.contact_point_id)) for c in data.channels)
+            if data.channels is not None
+            else None
+        ),
+        quiet_hours=(
+            tuple(rp.QuietHours.parse(q.window, frozenset(q.channels)) for q in data.quiet_hours)
+            if data.quiet_hours is not None
+            else None
+        ),
+        language=data.language,
+        opted_out=data.opted_out,
+        opted_out_channels=(
+            frozenset(data.opted_out_channels) if data.opted_out_channels is not None else None
+        ),
+    )
+
+
+def contact_for_rules(contact: ContactPoint) -> rp.ContactPoint:
+    consent = None
+    if contact.consent_source and contact.consent_at:
+        consent = rp.Consent(
+            source=contact.consent_source,
+            given_at=contact.consent_at,
+            confirmed=contact.consent_confirmed,
+            marketing=contact.consent_marketing,
+            withdrawn_at=contact.consent_withdrawn_at,
+        )
+    return rp.ContactPoint(
+        id=str(contact.id),
+        kind="email" if contact.kind == "email" else "phone",
+        address=contact.address,
+        consent=consent,
+        sms_opted_out=contact.sms_opted_out_at is not None,
+        sms_capable=contact.sms_capable,
+        invalid=contact.invalid_at is not None,
+    )
+
+
+async def contact_points(session: AsyncSession, customer_id: int) -> list[ContactPoint]:
+    return list(
+        (
+            await session.exec(
+                select(ContactPoint)
+                .where(ContactPoint.customer_id == customer_id)
+                .order_by(col(ContactPoint.id))
+            )
+        ).all()
+    )
+
+
+async def stored(session: AsyncSession, customer_id: int) -> dict[str, PreferenceIn]:
+    """The customer's stored preferences by alert type ("*" = default)."""
+    rows = (
+        await session.exec(select(Preference).where(Preference.customer_id == customer_id))
+    ).all()
+    return {r.alert_type: PreferenceIn.model_validate(r.data) for r in rows}
+
+
+def _legacy_default(customer: Customer, contacts: list[ContactPoint]) -> PreferenceIn | None:
+    """A customer imported with a channel order and no stored default: that order, each
+    channel bound to the first contact point of its kind."""
+    if not customer.channel_order:
+        return None
+    choices = []
+    for channel in customer.channel_order:
+        kind = "email" if channel == "email" else "phone"
+        first = next((c for c in contacts if c.kind == kind), None)
+        if channel in CHANNELS and first is not None and first.id is not None:
+            choices.append(ChannelChoiceIn(channel=channel, contact_point_id=first.id))
+    return PreferenceIn(channels=choices)
+
+
+async def load_preferences(session: AsyncSession, customer: Customer) -> rp.CustomerPreferences:
+    """Everything the rules need to know about what this customer wants."""
+    assert customer.id is not None
+    contacts = await contact_points(session, customer.id)
+    prefs = await stored(session, customer.id)
+    default = prefs.pop(DEFAULT, None) or _legacy_default(customer, contacts) or PreferenceIn()
+    return rp.CustomerPreferences(
+        contact_points=tuple(contact_for_rules(c) for c in contacts),
+        default=to_rules(default),
+        per_alert_type={key: to_rules(p) for key, p in prefs.items()},
+        caps=tuple(
+            rp.FrequencyCap(c.max_alerts, c.period_seconds, c.alert_type)
+            for c in (default.caps or [])
+        ),
+    )
+
+
+async def save_preference(
+    session: AsyncSession,
+    *,
+    customer_id: int,
+    alert_type: str,
+    data: PreferenceIn,
+    actor: str,
+    now: datetime,
+) -> bool:
+    """Store one preference (replacing the previous one) and record the change; returns False
+    when nothing changed. ValueError when it names a contact point of another customer."""
+    if data.caps and alert_type != DEFAULT:
+        raise ValueError("frequency caps belong on the default preference ('*')")
+    own = {c.id: c for c in await contact_points(session, customer_id)}
+    for choice in data.channels or []:
+        contact = own.get(choice.contact_point_id)
+        if contact is None:
+            raise ValueError(f"contact point {choice.contact_point_id} is not this customer's")
+        wanted = "email" if choice.channel == "email" else "phone"
+        if contact.kind != wanted:
+            raise ValueError(
+                f"{choice.channel} needs a {wanted}; contact point {contact.id} is a {contact.kind}"
+            )
+    row = (
+        await session.exec(
+            select(Preference).where(
+                Preference.customer_id == customer_id, Preference.alert_type == alert_type
+            )
+        )
+    ).first()
+    after = data.model_dump(mode="json", exclude_none=True)
+    before: dict[str, Any] = dict(row.data) if row else {}
+    if before == after:
+        return False
+    row = row or Preference(customer_id=customer_id, alert_type=alert_type)
+    row.data, row.updated_at = after, now
+    session.add(row)
+    session.add(
+        PreferenceChange(
+            customer_id=customer_id,
+            alert_type=alert_type,
+            actor=actor[:100],
+            before=before,
+            after=after,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return True
+
+
+class ConsentIn(_In):
+    source: str = Field(min_length=1, max_length=40)  # "web_form", "branch", "ivr", ...
+    given_at: datetime | None = None  # default: now
+    confirmed: bool = False
+    marketing: bool = False
+    withdrawn: bool = False
+
+
+def consent_view(contact: ContactPoint) -> dict[str, Any]:
+    return {
+        "source": contact.consent_source,
+        "given_at": contact.consent_at.isoformat() if contact.consent_at else None,
+        "confirmed": contact.consent_confirmed,
+        "marketing": contact.consent_marketing,
+        "withdrawn_at": (
+            contact.consent_withdrawn_at.isoformat() if contact.consent_withdrawn_at else None
+        ),
+    }
+
+
+async def set_consent(
+    session: AsyncSession, *, contact: ContactPoint, consent: ConsentIn, actor: str, now: datetime
+) -> None:
+    """Record (or withdraw) consent on one contact point, keeping the change in the history."""
+    assert contact.id is not None
+    before = consent_view(contact)
+    if consent.withdrawn:
+        contact.consent_withdrawn_at = contact.consent_withdrawn_at or now
+    else:
+        contact.consent_source = consent.source
+        contact.consent_at = consent.given_at or now
+        contact.consent_confirmed = consent.confirmed
+        contact.consent_marketing = consent.marketing
+        contact.consent_withdrawn_at = None
+    after = consent_view(contact)
+    session.add(contact)
+    if before != after:
+        session.add(
+            PreferenceChange(
+                customer_id=contact.customer_id,
+                alert_type=f"contact:{contact.id}",
+                actor=actor[:100],
+                before=before,
+                after=after,
+                created_at=now,
+            )
+        )
+    await session.flush()

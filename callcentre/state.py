@@ -1,0 +1,89 @@
+"""The call centre's state as the rules read it: opening hours as stored, the latest load.
+
+``centre_view`` is what ``rules.engine.decide`` gets: open now or not, when it next opens, and
+the live load pushed to ``POST /api/v1/callcentre/load`` (ignored once stale: with no fresh load
+the centre counts as open with capacity, so alerts are not held on missing data).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.customers import IanaZone
+from callcentre.models import CentreConfig, LoadSnapshot
+from rules.centre import CentreHours, CentreView, Opening
+
+STALE_AFTER = timedelta(minutes=5)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+DEFAULT_HOURS: dict[str, Any] = {
+    "timezone": "UTC",
+    "weekly": {d: ["08:00-20:00"] for d in DAYS[:5]} | {"sat": ["09:00-17:00"]},
+    "holidays": [],
+}
+
+
+def _opening(span: str) -> Opening:
+    m = SPAN.match(span.strip())
+    if not m:
+        raise ValueError(f"{span!r} is not an opening like 08:00-20:00")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    closes = time(0, 0) if (h2, m2) == (24, 0) else time(h2, m2)
+    return Opening(opens=time(h1, m1), closes=closes)
+
+
+class HoursIn(BaseModel):
+    """Opening hours as administrators write them."""
+
+    timezone: IanaZone = "UTC"
+    weekly: dict[str, list[str]] = Field(default_factory=dict)  # "mon": ["08:00-12:00", ...]
+    holidays: list[date] = Field(default_factory=list)
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = set(value) - set(DAYS)
+        if unknown:
+            raise ValueError(f"unknown day(s) {sorted(unknown)}; use {', '.join(DAYS)}")
+        for spans in value.values():
+            for span in spans:
+                _opening(span)
+        return value
+
+    def to_hours(self) -> CentreHours:
+        weekly = {
+            DAYS.index(day): tuple(_opening(s) for s in spans) for day, spans in self.weekly.items()
+        }
+        return CentreHours(tz=self.timezone, weekly=weekly, holidays=frozenset(self.holidays))
+
+
+async def load_hours(session: AsyncSession) -> HoursIn:
+    row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
+    return HoursIn.model_validate(row.hours if row else DEFAULT_HOURS)
+
+
+async def latest_load(session: AsyncSession) -> LoadSnapshot | None:
+    return (
+        await session.exec(select(LoadSnapshot).order_by(col(LoadSnapshot.received_at).desc()))
+    ).first()
+
+
+async def centre_view(session: AsyncSession, now: datetime) -> CentreView:
+    """The centre at ``now``: hours from the stored configuration, load from the last push."""
+    hours = (await load_hours(session)).to_hours()
+    load = await latest_load(session)
+    if load is None or now - load.received_at > STALE_AFTER:
+        return CentreView.at(hours, now, agents_available=1, queue_length=0)
+    return CentreView.at(
+        hours,
+        now,
+        agents_available=load.agents_available,
+        queue_length=load.queue_length,
+        longest_wait_seconds=load.longest_wait_seconds,
+    )
