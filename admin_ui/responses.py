@@ -129,6 +129,10 @@ async def _alert_summary(deps: AlertDeps, link: ResponseLink) -> tuple[dict[str,
     summary = {
         key: str(context.get(key, "")) for key in ("amount", "currency", "merchant", "booking_date")
     }
+    chosen = next((o for o in alert.options or [] if o.get("intent") == link.option), None)
+    summary["option_words"] = (
+        str(chosen["label"]) if chosen else OPTION_WORDS.get(link.option, link.option)
+    )
     return summary, earlier.intent if earlier else None
 
 
@@ -174,7 +178,7 @@ async def response_page(token: str, request: Request, deps: DepsDep) -> HTMLResp
             deps,
             title="Please confirm your answer",
             summary=summary,
-            option_words=OPTION_WORDS[link.option],
+            option_words=summary["option_words"],
             action=f"/r/{token}",
         ),
     )

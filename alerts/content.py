@@ -42,7 +42,11 @@ NOT_ON: dict[Channel, frozenset[str]] = {
 }
 # Email-only extras, offered after the alert type's own options.
 CALL_ME = {"key": "call_me", "intent": "call_me", "label": "Call me now"}
-FORWARD = {"key": "forward", "intent": "forward", "label": "Forward this alert, with a note"}
+FORWARD = {
+    "key": "forward",
+    "intent": "forward",
+    "label": "Forward this alert to someone, with a note",
+}
 _BUTTON = {"agent": "#0b5cad", "confirm": "#2e7d32", "call_me": "#5d4037", "callback": "#0b5cad"}
 
 

@@ -189,9 +189,6 @@ async def run_step(
         if attempt is None and late:
             return await _reslot(deps, session, alert, step_index, now, late)
         if attempt is None:
-            problem = await _contact_problem(session, alert, step)
-            if problem is not None:
-                return await _skip_step(deps, session, alert, step, problem, now)
             paced = await pace_voice(deps, session, alert, step, now)
             if paced is not None:
                 return paced
@@ -566,26 +563,6 @@ async def _contact_problem(session: AsyncSession, alert: Alert, step: dict[str, 
     if step["channel"] == "sms" and not contact.sms_capable:
         return "the number is a landline"
     return None
-
-
-async def _skip_step(
-    deps: AlertDeps,
-    session: AsyncSession,
-    alert: Alert,
-    step: dict[str, Any],
-    why: str,
-    now: datetime,
-) -> StepResult:
-    logger.info("step skipped alert_id=%s channel=%s: %s", alert.id, step["channel"], why)
-    await advance_plan(
-        deps=deps,
-        session=session,
-        alert=alert,
-        now=now,
-        why=f"{step['channel']} not used: {why}",
-        outcome=retry.Outcome.FAILED,
-    )
-    return StepResult("skipped", why)
 
 
 async def pace_voice(

@@ -139,7 +139,9 @@ async def record_response(
         if alert is not None and intent == "opt_out":
             await _opt_out(session, alert, channel, now)
         if alert is not None and intent in CLOSING:
-            _close(session, alert, f"customer {INTENT_TEXT[intent]} by {channel}", now)
+            label = next((o["label"] for o in alert.options if o.get("intent") == intent), None)
+            said = f" ('{label}')" if label else ""
+            _close(session, alert, f"customer {INTENT_TEXT[intent]}{said} by {channel}", now)
         await session.commit()
         logger.info(
             "response recorded response_id=%s alert_id=%s channel=%s intent=%s",

@@ -95,3 +95,15 @@ async def attempts_of(deps: AlertDeps, alert_id: int) -> list[DeliveryAttempt]:
             .order_by(DeliveryAttempt.step_index)
         )
         return list(rows.all())
+
+
+async def set_delivery(deps: AlertDeps, key: str = "large_debit", **changes: Any) -> None:
+    """Re-save an alert type with its delivery policy changed (as an administrator would)."""
+    from alerts.alert_types import get_spec, save_spec
+
+    async with deps.sessions() as session:
+        spec = await get_spec(session, key)
+        assert spec is not None
+        data = spec.as_json()
+        data["delivery"] = {**data["delivery"], **changes}  # type: ignore[dict-item]
+        await save_spec(session, data, actor="test")

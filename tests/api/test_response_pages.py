@@ -58,8 +58,12 @@ async def sent(runtime: Runtime) -> Sent:
         s.add(event)
         await s.flush()
         alert = Alert(
-            dedupe_key="account_activity:camt054:NTF-42",
-            alert_type="account_activity",
+            dedupe_key="large_debit:camt054:NTF-42",
+            alert_type="large_debit",
+            options=[
+                {"key": "1", "intent": "agent", "label": "Speak to an agent"},
+                {"key": "2", "intent": "confirm", "label": "This payment was mine"},
+            ],
             customer_id=customer.id,
             event_id=event.id,
             status="delivering",
@@ -111,7 +115,7 @@ async def alert_of(runtime: Runtime, sent: Sent) -> Alert:
 
 
 @pytest.mark.parametrize(
-    "option,words", [("agent", "Speak to an agent"), ("confirm", "Yes, this payment was mine")]
+    "option,words", [("agent", "Speak to an agent"), ("confirm", "This payment was mine")]
 )
 async def test_opening_the_link_only_asks_for_confirmation(
     client: httpx.AsyncClient, runtime: Runtime, sent: Sent, option: str, words: str
@@ -161,7 +165,9 @@ async def test_confirming_closes_the_alert_without_a_handoff(
     assert await counts(runtime) == (1, 0)
     alert = await alert_of(runtime, sent)
     assert alert.status == "closed"
-    assert alert.closed_reason == "customer confirmed the payment was theirs by email"
+    assert alert.closed_reason == (
+        "customer confirmed the alert ('This payment was mine') by email"
+    )
 
 
 async def test_a_replayed_post_changes_nothing(

@@ -48,11 +48,11 @@ def test_demo_runs_the_whole_loop_and_exits(data_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["events"] == 7
-    assert summary["decisions"] == {"alert": 4, "skip": 3}
-    assert summary["alerts"] == {"closed": 4}
+    assert summary["decisions"] == {"alert": 5, "skip": 3}
+    assert summary["alerts"] == {"closed": 4, "delivered": 1}  # Eva: payment received, by SMS
     assert summary["attempts"] == {
         "email/sent": 1,
-        "sms/delivered": 1,
+        "sms/delivered": 2,
         "voice/completed": 2,
         "voice/no_answer": 1,
     }

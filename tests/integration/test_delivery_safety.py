@@ -17,7 +17,7 @@ from alerts.models import Alert, AttemptEvent, DeliveryAttempt
 from channels.base import Channel, OutboundMessage, Receipt
 from herald.worker import drain
 from tests.conftest import Stack
-from tests.factories import make_customer, make_event, signed_post
+from tests.factories import make_customer, make_event, set_delivery, signed_post
 
 pytestmark = pytest.mark.integration
 
@@ -212,7 +212,7 @@ async def test_forged_webhook_is_refused_and_changes_nothing(stack: Stack) -> No
 async def test_answer_cancels_the_rest_of_the_plan(stack: Stack) -> None:
     stack.set_scenario({"recipients": {"+15550002222": {"voice": {"answer": "busy"}}}})
     deps = stack.runtime.deps
-    deps.default_wait_seconds = 3600  # the SMS would follow in an hour
+    await set_delivery(deps, fallback_wait_seconds=3600)  # the SMS would follow in an hour
     alert_id = await _one_alert(stack, order=("voice", "sms", "email"))
     await drain(stack.runtime, timeout=30, idle_check=stack.idle)
     alert = await _alert(stack, alert_id)

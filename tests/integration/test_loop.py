@@ -76,7 +76,7 @@ async def test_whole_loop(stack: Stack) -> None:
     stack.set_scenario(DEMO_SCENARIO)
     report = await _load_demo(stack)
     assert report["events_created"] == 7
-    assert report["alerts_created"] == 4
+    assert report["alerts_created"] == 5  # four large debits, and Eva's payment received
     await drain(stack.runtime, wait_deferred=True, timeout=60, idle_check=stack.idle)
 
     # Alice pressed 1: live transfer; the simulator dialled the call centre.
@@ -91,7 +91,7 @@ async def test_whole_loop(stack: Stack) -> None:
     dials = [t for t in call.transcript if t.get("verb") == "Dial"]
     assert dials and dials[0]["number"] == stack.settings.callcentre.phone_number
     says = " ".join(t.get("text", "") for t in call.transcript if t.get("verb") == "Say")
-    assert "1249.99 EUR" in says and "Electro World Online" in says and "Press 1" in says
+    assert "1249.99 EUR" in says and "Electro World Online" in says and "press 1" in says
 
     # Bram pressed 2: confirmed, closed, nobody needs to call him.
     alert, attempts, responses, handoffs = await _by_customer(stack, "C-1002")
@@ -131,13 +131,19 @@ async def test_whole_loop(stack: Stack) -> None:
     assert [h.kind for h in handoffs] == ["callback"]
     assert alert.status == "closed"
 
-    # Every event has a decision with a reason; small debits, credits and strangers are skipped.
+    # Eva's salary came in: payment_received, by SMS (her first channel), nothing to answer.
+    alert, attempts, responses, handoffs = await _by_customer(stack, "C-1005")
+    assert alert.alert_type == "payment_received" and alert.status == "delivered"
+    assert [(a.channel, a.status) for a in attempts] == [("sms", "delivered")]
+
+    # Every event has a decision with a reason; small debits and strangers are skipped.
     async with stack.runtime.deps.sessions() as session:
-        reasons = [d.reason for d in (await session.exec(select(Decision))).all()]
-    assert len(reasons) == 7
-    assert any("below the threshold" in r for r in reasons)
-    assert any("is not a debit" in r for r in reasons)
+        decisions = (await session.exec(select(Decision))).all()
+    reasons = [d.reason for d in decisions]
+    assert len(reasons) == 8
+    assert any("does not hold (event.amount = 42.10" in r for r in reasons)
     assert any("no customer owns account BE68539007547034" in r for r in reasons)
+    assert all(d.detail.get("reason") == d.reason for d in decisions)
 
 
 async def test_same_file_twice_creates_nothing_new(stack: Stack) -> None:

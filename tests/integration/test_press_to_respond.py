@@ -81,7 +81,7 @@ async def test_two_invalid_keys_say_goodbye(stack: Stack) -> None:
 async def test_silence_reprompts_once_then_says_goodbye(stack: Stack) -> None:
     alert_id = await _run(stack, {"voice": {"answer": "human", "presses": []}}, ("voice", "sms"))
     said = _said(stack)
-    prompts = [s for s in said if s.startswith("Press 1 to speak to an agent")]
+    prompts = [s for s in said if s.startswith("Speak to an agent: press 1.")]
     assert len(prompts) == 2  # the menu, then one re-prompt
     assert said[-1] == "We did not receive an answer. Goodbye."
     alert, attempts, responses, _ = await _state(stack, alert_id)
