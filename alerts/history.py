@@ -1,4 +1,5 @@
-"""A customer's single view: events, decisions, alerts, attempts, responses, hand-offs."""
+"""A customer's single view: events, decisions (with their plan and notes), alerts, attempts,
+responses, hand-offs, and every change to the customer's preferences and consent."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from alerts.models import (
     Decision,
     DeliveryAttempt,
     Event,
+    Preference,
+    PreferenceChange,
     Response,
 )
 from callcentre.models import HandOff
@@ -24,6 +27,110 @@ from callcentre.models import HandOff
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+# The fields of alerts.preferences.PreferenceIn, in the order a summary lists them.
+PREFERENCE_FIELDS = (
+    "channels",
+    "quiet_hours",
+    "language",
+    "opted_out",
+    "opted_out_channels",
+    "caps",
+)
+
+
+def _words(key: str, value: Any, contacts: dict[int, str]) -> str:
+    """One preference or consent field as a person reads it."""
+    if value is None:
+        return "inherited" if key in PREFERENCE_FIELDS else "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "channels":
+        return (
+            " > ".join(
+                f"{c.get('channel')} to {contacts.get(c.get('contact_point_id', 0), '?')}"
+                for c in value
+            )
+            or "none"
+        )
+    if key == "quiet_hours":
+        return (
+            ", ".join(
+                str(q.get("window"))
+                + (f" ({', '.join(q['channels'])})" if len(q.get("channels", [])) < 3 else "")
+                for q in value
+            )
+            or "none"
+        )
+    if key == "caps":
+        return (
+            ", ".join(
+                f"{c.get('max_alerts')} per {c.get('period_seconds')} s"
+                + (f" of {c['alert_type']}" if c.get("alert_type") else "")
+                for c in value
+            )
+            or "none"
+        )
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def summarize_change(
+    before: dict[str, Any], after: dict[str, Any], contacts: dict[int, str] | None = None
+) -> str:
+    """``opted_out: inherited → yes; language: en → fr``: what changed, field by field."""
+    contacts = contacts or {}
+    keys = [k for k in PREFERENCE_FIELDS if k in before or k in after]
+    keys += [k for k in {**before, **after} if k not in keys]
+    parts = [
+        f"{k}: {_words(k, before.get(k), contacts)} → {_words(k, after.get(k), contacts)}"
+        for k in keys
+        if before.get(k) != after.get(k)
+    ]
+    if not parts:
+        return "no change" if before or after else "reset (nothing was stored)"
+    return "; ".join(parts)
+
+
+def describe_preference(data: dict[str, Any], contacts: dict[int, str] | None = None) -> str:
+    """``quiet_hours: 22:00-07:00; opted_out: yes``: a stored preference, field by field."""
+    keys = [k for k in PREFERENCE_FIELDS if k in data] + [
+        k for k in data if k not in PREFERENCE_FIELDS
+    ]
+    return "; ".join(f"{k}: {_words(k, data[k], contacts or {})}" for k in keys) or (
+        "everything inherited"
+    )
+
+
+def _subject(alert_type: str, contacts: dict[int, str]) -> str:
+    """What a PreferenceChange is about, in words."""
+    if alert_type == "*":
+        return "default preference"
+    if alert_type.startswith("contact:"):
+        ref = alert_type.removeprefix("contact:")
+        return f"consent for {contacts.get(int(ref), ref) if ref.isdigit() else ref}"
+    return f"{alert_type} preference"
+
+
+def decision_detail(detail: dict[str, Any]) -> dict[str, Any]:
+    """The plan steps (address always masked) and notes of ``rules.engine.decision_as_dict``."""
+    steps = detail.get("steps") or []
+    return {
+        "steps": [
+            {
+                "channel": s.get("channel"),
+                "to": mask(str(s.get("address", ""))),
+                "not_before": s.get("not_before"),
+                "deadline": s.get("deadline"),
+                "reason": s.get("reason"),
+            }
+            for s in steps
+            if isinstance(s, dict)
+        ],
+        "notes": [str(n) for n in detail.get("notes") or []],
+    }
 
 
 async def customer_history(
@@ -39,8 +146,28 @@ async def customer_history(
     show = mask if mask_contacts else (lambda s: s)
     accounts = (await session.exec(select(Account).where(Account.customer_id == cid))).all()
     contacts = (
-        await session.exec(select(ContactPoint).where(ContactPoint.customer_id == cid))
+        await session.exec(
+            select(ContactPoint)
+            .where(ContactPoint.customer_id == cid)
+            .order_by(col(ContactPoint.id))
+        )
     ).all()
+    preferences = (
+        await session.exec(
+            select(Preference)
+            .where(Preference.customer_id == cid)
+            .order_by(col(Preference.alert_type))
+        )
+    ).all()
+    changes = (
+        await session.exec(
+            select(PreferenceChange)
+            .where(PreferenceChange.customer_id == cid)
+            .order_by(col(PreferenceChange.id).desc())
+        )
+    ).all()
+    # Contact points named as they appear in channel choices and consent changes (masked).
+    named = {c.id: f"{c.kind} {mask(c.address)}" for c in contacts if c.id is not None}
     events = (
         await session.exec(
             select(Event).where(Event.customer_id == cid).order_by(col(Event.id).desc())
@@ -159,8 +286,44 @@ async def customer_history(
             "timezone": customer.timezone,
             "channel_order": customer.channel_order,
             "accounts": [a.account_id for a in accounts],
-            "contacts": [{"kind": c.kind, "address": show(c.address)} for c in contacts],
+            "contacts": [
+                {
+                    "kind": c.kind,
+                    "address": show(c.address),
+                    "id": c.id,
+                    "label": c.label,
+                    "consent_source": c.consent_source,
+                    "consent_at": _iso(c.consent_at),
+                    "consent_withdrawn_at": _iso(c.consent_withdrawn_at),
+                    "sms_opted_out": c.sms_opted_out_at is not None,
+                    "sms_capable": c.sms_capable,
+                    "invalid": c.invalid_at is not None,
+                }
+                for c in contacts
+            ],
         },
+        "preferences": [
+            {
+                "alert_type": p.alert_type,
+                "subject": _subject(p.alert_type, named),
+                "data": p.data,
+                "summary": describe_preference(p.data, named),
+            }
+            for p in sorted(preferences, key=lambda p: (p.alert_type != "*", p.alert_type))
+        ],
+        "preference_changes": [
+            {
+                "id": ch.id,
+                "at": _iso(ch.created_at),
+                "actor": ch.actor,
+                "alert_type": ch.alert_type,
+                "subject": _subject(ch.alert_type, named),
+                "summary": summarize_change(ch.before, ch.after, named),
+                "before": ch.before,
+                "after": ch.after,
+            }
+            for ch in changes
+        ],
         "events": [
             {
                 "id": e.id,
@@ -180,6 +343,7 @@ async def customer_history(
                         "outcome": d.outcome,
                         "reason": d.reason,
                         "at": _iso(d.created_at),
+                        **decision_detail(d.detail or {}),
                     }
                     for d in decisions
                     if d.event_id == e.id

@@ -9,9 +9,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
+from admin_ui.preferences_page import router as preferences_page_router
 from admin_ui.routes import router as admin_router
 from alerts.api import router as api_router
+from alerts.api_alert_types import router as alert_types_router
 from alerts.api_ingest import router as ingest_router
+from alerts.api_preferences import router as preferences_router
 from alerts.webhooks import router as webhook_router
 from callcentre.api import router as callcentre_router
 from herald.config import Settings
@@ -63,6 +66,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         https_only=settings.public_url.startswith("https://"),
     )
     app.include_router(api_router)
+    app.include_router(alert_types_router)
+    app.include_router(preferences_router)
+    app.include_router(preferences_page_router)
     app.include_router(ingest_router)
     app.include_router(callcentre_router)
     app.include_router(webhook_router)

@@ -64,7 +64,7 @@ async def test_admin_logs_in_and_sees_the_single_view(stack: Stack, browser: Any
     await page.wait_for_url(re.compile(r".*/admin/customers/C-1003$"))
     text = await page.inner_text("body")
     assert "Chloe Dubois" in text
-    assert "is at or above the threshold" in text  # the decision's reason
+    assert "holds (event.amount = 980.40" in text  # the decision's reason
     assert "no answer" in text and "delivered" in text  # voice, then the SMS that followed
     assert "Europe/Paris" in text
     await page.goto(f"{stack.api.url}/admin/handoffs")
