@@ -11,6 +11,7 @@ from sqlmodel import select
 from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
+from alerts.actions import perform
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from alerts.links import LinkError, ResponseLink
@@ -234,6 +235,10 @@ async def respond(
         outcome.response.id,
         outcome.intent,
     )
+    if outcome.intent in ("transaction", "sms_copy"):
+        done = await perform(deps=deps, response_id=outcome.response.id or 0, now=utcnow())
+        if done.text:
+            return _thanks(request, deps, done.text)
     return _thanks(
         request,
         deps,

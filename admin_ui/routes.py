@@ -27,6 +27,7 @@ from admin_ui.security import (
     log_in,
     safe_next,
 )
+from admin_ui.unsubscribe import router as unsubscribe_router
 from admin_ui.users import authenticate
 from alerts.history import customer_history
 from alerts.models import Account, Alert, Customer
@@ -37,6 +38,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(response_router)
 router.include_router(ingestion_router)
 router.include_router(forward_router)
+router.include_router(unsubscribe_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200

@@ -171,19 +171,24 @@ class AlertContent:
         subject = self.render("subject", text_ctx)
         text = self.render("text", text_ctx)
         preferences = str(context.get("link_preferences", ""))
+        unsubscribe = str(context.get("link_unsubscribe", ""))
         if preferences and preferences not in text:
             text += f"\n\nManage your alerts: {preferences}"
+        if unsubscribe and unsubscribe not in text:
+            text += f"\nUnsubscribe from these offers: {unsubscribe}"
         html_ctx = {**context, "options_links": options_buttons(options, links)}
         try:
             self.template("html")
             body = self.render("html", html_ctx, html=True)
         except ContentError:
             body = _paragraphs(self.render("text", html_ctx, html=True))
+        footer = []
         if preferences and escape(preferences) not in body:
-            body += (
-                '<p style="font-size:12px;color:#555">'
-                f'<a href="{escape(preferences)}">Manage your alerts</a></p>'
-            )
+            footer.append(f'<a href="{escape(preferences)}">Manage your alerts</a>')
+        if unsubscribe and escape(unsubscribe) not in body:
+            footer.append(f'<a href="{escape(unsubscribe)}">Unsubscribe from these offers</a>')
+        if footer:
+            body += '<p style="font-size:12px;color:#555">' + " &middot; ".join(footer) + "</p>"
         html = (
             '<!doctype html><html><head><meta charset="utf-8"></head>'
             '<body style="font-family:Arial,Helvetica,sans-serif;color:#222222;'

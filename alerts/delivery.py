@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,7 +20,7 @@ from alerts.deps import AlertDeps
 from alerts.links import ResponseLink
 from alerts.masking import mask
 from alerts.models import Alert, AttemptEvent, ContactPoint, DeliveryAttempt
-from alerts.status import ALERT_OPEN, may_move, outcome
+from alerts.status import ALERT_OPEN, ATTEMPT_RANK, outcome
 from channels.base import (
     OutboundMessage,
     PermanentChannelError,
@@ -145,12 +146,23 @@ async def build_message(
         intent = option["intent"]
         token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option=intent))
         links[intent] = webhook_url(deps, f"/r/f/{token}" if intent == "forward" else f"/r/{token}")
+    headers: dict[str, str] = {}
+    if alert.category == "marketing":
+        # RFC 8058 one-click unsubscribe; also a link at the foot of the email.
+        token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option="unsubscribe"))
+        unsubscribe = webhook_url(deps, f"/u/{token}")
+        ctx["link_unsubscribe"] = unsubscribe
+        headers = {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
     subject, text, html = AlertContent(spec, locale, "email").email(ctx, links)
     return make(
         subject=subject,
         text=text,
         html=html,
         message_id=f"<alert-{alert_id}.attempt-{attempt_id}@herald>",
+        headers=headers,
     )
 
 
@@ -236,7 +248,7 @@ async def run_step(
             fresh = [r for r in found if r.provider_sid not in used]
             if fresh:
                 attempt.provider_sid = fresh[0].provider_sid
-                _move(
+                await _move(
                     session,
                     attempt,
                     fresh[0].status,
@@ -254,7 +266,7 @@ async def run_step(
                     attempt.provider_sid,
                 )
                 return StepResult("adopted", attempt.provider_sid)
-        problem = await _contact_problem(session, alert, step)
+        problem = await _contact_problem(session, step)
         if problem is not None:
             await _fail_attempt(
                 deps=deps,
@@ -316,7 +328,9 @@ async def run_step(
         # while we wait for the API's answer): re-read the row so "sent" never overwrites them.
         await session.refresh(attempt)
         attempt.provider_sid = attempt.provider_sid or receipt.provider_sid
-        _move(session, attempt, receipt.status, receipt.status, "accepted by the provider", now)
+        await _move(
+            session, attempt, receipt.status, receipt.status, "accepted by the provider", now
+        )
         await session.commit()
         logger.info(
             "sent attempt_id=%s alert_id=%s channel=%s to=%s provider_sid=%s",
@@ -332,7 +346,7 @@ async def run_step(
         return StepResult("sent", receipt.provider_sid)
 
 
-def _move(
+async def _move(
     session: AsyncSession,
     attempt: DeliveryAttempt,
     status: str,
@@ -340,11 +354,28 @@ def _move(
     detail: str | None,
     now: datetime,
 ) -> bool:
-    applied = may_move(attempt.status, status)
-    if applied:
-        attempt.status = status
-        attempt.updated_at = now
-        session.add(attempt)
+    """Move the attempt to ``status`` if that is forward from what the database holds now.
+
+    A compare-and-set in one UPDATE: a status callback and the worker's own "sent" can race
+    (the callback lands while the worker waits for the provider's answer); whichever comes
+    second may only move the row forward, never back.
+    """
+    assert attempt.id is not None
+    rank = ATTEMPT_RANK.get(status)
+    lower = [s for s, r in ATTEMPT_RANK.items() if rank is not None and r < rank]
+    values: dict[str, Any] = {"status": status, "updated_at": now}
+    if attempt.provider_sid:
+        values["provider_sid"] = attempt.provider_sid
+    if attempt.error:
+        values["error"] = attempt.error
+    result = await session.exec(
+        update(DeliveryAttempt)
+        .where(col(DeliveryAttempt.id) == attempt.id, col(DeliveryAttempt.status).in_(lower))
+        .values(**values)
+    )
+    applied = bool(result.rowcount)
+    await session.flush()
+    await session.refresh(attempt)
     record_status(session, attempt, status, provider_status, detail, applied=applied, now=now)
     return applied
 
@@ -362,7 +393,7 @@ async def _fail_attempt(
     provider_retries: int = 0,
 ) -> None:
     attempt.error = reason[:500]
-    _move(session, attempt, "failed", "error", reason[:500], now)
+    await _move(session, attempt, "failed", "error", reason[:500], now)
     logger.warning("attempt failed attempt_id=%s alert_id=%s: %s", attempt.id, alert.id, reason)
     await advance_plan(
         deps=deps,
@@ -545,7 +576,7 @@ async def _reslot(
     return StepResult("deferred", f"step {index} {why}; moved to {shift.at:%Y-%m-%d %H:%M} UTC")
 
 
-async def _contact_problem(session: AsyncSession, alert: Alert, step: dict[str, Any]) -> str | None:
+async def _contact_problem(session: AsyncSession, step: dict[str, Any]) -> str | None:
     """Why the step's contact point may not be used now (flagged since the plan was made)."""
     contact_id = step.get("contact_point_id")
     contact = await session.get(ContactPoint, int(contact_id)) if contact_id else None
@@ -553,10 +584,7 @@ async def _contact_problem(session: AsyncSession, alert: Alert, step: dict[str, 
         return None
     if contact.invalid_at is not None:
         return f"the {contact.kind} was reported invalid ({contact.invalid_reason or 'provider'})"
-    if (
-        contact.consent_withdrawn_at is not None
-        and contact.consent_withdrawn_at <= alert.created_at
-    ):
+    if contact.consent_withdrawn_at is not None:
         return "the customer withdrew consent for this contact point"
     if step["channel"] == "sms" and contact.sms_opted_out_at is not None:
         return "the customer texted STOP to this number"
@@ -577,13 +605,17 @@ async def pace_voice(
     if step.get("released_at"):  # this step already holds a slot: it is its time now
         return None
     assert alert.id is not None
-    wait, reason = await pacer.release(session=session, alert_type=alert.alert_type, now=now)
+    wait, reason, reserved = await pacer.release(
+        session=session, alert_type=alert.alert_type, now=now
+    )
     if wait <= 0:
         return None
     at = now + timedelta(seconds=wait)
     index = alert.current_step
-    released = {**step, "released_at": at.isoformat(), "paced": reason[:300]}
-    alert.plan = [*alert.plan[:index], released, *alert.plan[index + 1 :]]
+    paced = {**step, "paced": reason[:300]}
+    if reserved:  # the slot is this call's: the run at `at` places it without asking again
+        paced["released_at"] = at.isoformat()
+    alert.plan = [*alert.plan[:index], paced, *alert.plan[index + 1 :]]
     alert.next_step_at = at
     alert.updated_at = now
     session.add(alert)
@@ -638,7 +670,7 @@ async def apply_status(
             detail = f"answered by {update.answered_by}" + (f"; {detail}" if detail else "")
         if update.error_code:
             attempt.error = update.error_code
-        applied = _move(session, attempt, update.status, update.provider_status, detail, now)
+        applied = await _move(session, attempt, update.status, update.provider_status, detail, now)
         await session.commit()
         if not applied:
             logger.info(

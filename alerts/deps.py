@@ -16,8 +16,9 @@ from channels.base import Channel
 class Pacer(Protocol):
     async def release(
         self, *, session: AsyncSession, alert_type: str, now: datetime
-    ) -> tuple[float, str]:
-        """Seconds until this call may be placed (0 = now), that slot reserved, and why."""
+    ) -> tuple[float, str, bool]:
+        """Seconds until this call may be placed (0 = now), why, and whether that slot is
+        reserved for it (False: paused, ask again after the wait)."""
         ...
 
 
@@ -48,5 +49,7 @@ class AlertDeps:
     callcentre_number: str
     brand: str = "Herald Bank"
     reply_window_hours: int = 72
+    # Live transfers: None dials callcentre_number; a name enqueues into that Twilio queue.
+    transfer_queue: str | None = None
     # Paces voice alerts that offer an agent (callcentre.live_pacing.VoicePacer); None = off.
     pacer: Pacer | None = None

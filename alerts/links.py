@@ -25,6 +25,7 @@ class LinkSigner:
         max_age_seconds: int = 14 * 24 * 3600,
         preferences_max_age_seconds: int = 90 * 24 * 3600,
     ) -> None:
+        self.secret = secret  # also signs requests to transaction endpoints
         self._serializer = URLSafeTimedSerializer(secret, salt="herald.response-link")
         self._preferences = URLSafeTimedSerializer(secret, salt="herald.preferences-link")
         self.max_age_seconds = max_age_seconds

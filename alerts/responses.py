@@ -38,18 +38,10 @@ INTENT_TEXT = {
     "help": "asked for help by SMS",
 }
 # Answers that end the alert: the customer has seen it and acted.
-CLOSING = frozenset(
-    {"agent", "confirm", "call_me", "callback", "opt_out", "transaction", "sms_copy", "email_copy"}
-)
-# Answers an agent completes (until each has its automated path): a task in the hand-off queue.
-AGENT_TASKS = {
-    "agent": "callback",
-    "callback": "callback",
-    "call_me": "call_now",
-    "transaction": "task",
-    "sms_copy": "task",
-    "email_copy": "task",
-}
+CLOSING = frozenset({"agent", "confirm", "call_me", "callback", "opt_out", "transaction"})
+# Answers that become work for the call centre, and the kind of hand-off.
+# (Transactions and copies are carried out by alerts.actions.perform.)
+AGENT_TASKS = {"agent": "callback", "callback": "callback", "call_me": "call_now"}
 
 
 @dataclass(frozen=True, slots=True)

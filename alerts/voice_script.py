@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 GOODBYE = "We did not receive an answer. Goodbye."
 INVALID = "Sorry, that is not a valid choice."
@@ -30,14 +30,25 @@ def main_menu(*, base: str, message: str, prompt: str, n: int, voice: str, langu
     return str(resp)
 
 
+MAX_INVALID = 2  # an invalid key re-prompts at most twice
+
+
 def reprompt(
-    *, base: str, prompt: str, n: int, voice: str, language: str, lead: str | None = None
+    *,
+    base: str,
+    prompt: str,
+    n: int,
+    voice: str,
+    language: str,
+    lead: str | None = None,
+    tries: int = 1,
 ) -> str:
-    """Second and last chance after silence or an invalid key."""
+    """Another chance after silence or an invalid key (``tries`` counts the invalid keys);
+    silence after it says goodbye."""
     resp = VoiceResponse()
     if lead:
         resp.say(lead, voice=voice, language=language)
-    gather = _gather(_url(f"{base}/gather", n=n + 1, tries=1))
+    gather = _gather(_url(f"{base}/gather", n=n + 1, tries=tries))
     gather.say(prompt, voice=voice, language=language)
     resp.append(gather)
     resp.say(GOODBYE, voice=voice, language=language)
@@ -52,10 +63,65 @@ def voicemail(*, text: str, voice: str, language: str) -> str:
     return str(resp)
 
 
-def transfer(*, number: str, caller_id: str | None, voice: str, language: str) -> str:
+def transfer(
+    *,
+    number: str,
+    caller_id: str | None,
+    voice: str,
+    language: str,
+    whisper_url: str | None = None,
+    queue: str | None = None,
+    wait_url: str | None = None,
+) -> str:
+    """Connect the customer to an agent: <Dial> the centre's number (the agent first hears the
+    whisper at ``whisper_url``), or <Enqueue> into the centre's named queue."""
     resp = VoiceResponse()
     resp.say("Connecting you to an agent. Please hold.", voice=voice, language=language)
-    resp.dial(number, caller_id=caller_id)
+    if queue:
+        resp.enqueue(queue, wait_url=wait_url, wait_url_method="POST" if wait_url else None)
+        return str(resp)
+    dial = Dial(caller_id=caller_id)
+    dial.number(number, url=whisper_url, method="POST" if whisper_url else None)
+    resp.append(dial)
+    return str(resp)
+
+
+def whisper(*, summary: str, voice: str, language: str) -> str:
+    """What the agent hears before the customer is connected."""
+    resp = VoiceResponse()
+    resp.say(summary, voice=voice, language=language)
+    return str(resp)
+
+
+def agent_dequeue(*, queue: str, whisper_url: str) -> str:
+    """For the agents' phones in queue mode: take the next caller, whisper first."""
+    resp = VoiceResponse()
+    dial = Dial()
+    dial.queue(queue, url=whisper_url, method="POST")
+    resp.append(dial)
+    return str(resp)
+
+
+def ask_callback_time(*, action: str, voice: str, language: str) -> str:
+    """Key in the time for the callback (e.g. 1 4 3 0 then hash), or hash for the first slot."""
+    resp = VoiceResponse()
+    gather = Gather(
+        num_digits=4,
+        finish_on_key="#",
+        timeout=8,
+        action=action,
+        method="POST",
+        input="dtmf",
+        action_on_empty_result=True,
+    )
+    gather.say(
+        "We will call you back. Key in the time you would like our call, for example "
+        "1 4 3 0 for half past two in the afternoon, then press hash. Or press hash now for "
+        "the first moment we are free.",
+        voice=voice,
+        language=language,
+    )
+    resp.append(gather)
     return str(resp)
 
 

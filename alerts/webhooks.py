@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response as HttpResponse
-from sqlmodel import select
+from sqlmodel import col, select
 from twilio.twiml.messaging_response import MessagingResponse
 
 from alerts import voice_script
+from alerts.actions import perform, schedule_callback
 from alerts.columns import utcnow
 from alerts.content import AlertContent
 from alerts.delivery import apply_status, voice_content
@@ -19,6 +20,7 @@ from alerts.deps import AlertDeps
 from alerts.keywords import apply_keyword, keyword_of, reply_for
 from alerts.models import Alert, DeliveryAttempt, Response
 from alerts.responses import match_sms_reply, record_response
+from callcentre.models import HandOff
 from channels.base import Channel
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,7 @@ SMS_REPLIES = {
     "opt_out": "You will no longer receive these alerts. Manage all your alerts from the link "
     "in any email from us.",
     "unknown": "Thank you. An agent will read your message and get back to you.",
+    "email_copy": "Thank you. We are sending this to you by email.",
 }
 SMS_TASK_REPLY = "Thank you. Our team will take care of your request."
 VOICE_GOODBYES = {
@@ -118,11 +121,7 @@ async def voice_connect(handoff_id: int, request: Request, deps: DepsDep) -> Htt
     """The "call me now" call: the customer answered; connect them to the call centre."""
     await verified_form(request, deps, deps.channels["voice"])
     logger.info("call-me-now answered, connecting to the call centre handoff_id=%s", handoff_id)
-    return twiml(
-        voice_script.transfer(
-            number=deps.callcentre_number, caller_id=None, voice=VOICE, language=LANGUAGE
-        )
-    )
+    return twiml(transfer_twiml(deps, handoff_id))
 
 
 @router.post("/voice/{attempt_id}/gather")
@@ -143,19 +142,24 @@ async def voice_gather(
         now=utcnow(),
     )
     intent = result.intent
+    now = utcnow()
     if intent == "agent":
-        return twiml(
-            voice_script.transfer(
-                number=deps.callcentre_number, caller_id=None, voice=VOICE, language=LANGUAGE
-            )
-        )
+        handoff_id = result.handoff.id if result.handoff else None
+        return twiml(transfer_twiml(deps, handoff_id))
+    if intent == "callback" and result.handoff is not None and not result.duplicate:
+        action = f"{base}/callback?handoff={result.handoff.id}"
+        return twiml(voice_script.ask_callback_time(action=action, voice=VOICE, language=LANGUAGE))
+    if intent in ("transaction", "sms_copy", "email_copy") and not result.duplicate:
+        done = await perform(deps=deps, response_id=result.response.id or 0, now=now)
+        text = done.text or VOICE_GOODBYES[intent]
+        return twiml(voice_script.goodbye(text=text, voice=VOICE, language=LANGUAGE))
     if intent in VOICE_GOODBYES:
         return twiml(
             voice_script.goodbye(text=VOICE_GOODBYES[intent], voice=VOICE, language=LANGUAGE)
         )
     if intent == "repeat" and n <= voice_script.MAX_REPEATS * 2:
         return twiml(voice_script.repeat(base=base, n=n))
-    if tries == 0:
+    if tries < voice_script.MAX_INVALID:
         renderer, ctx = await _voice_context(deps, attempt_id)
         return twiml(
             voice_script.reprompt(
@@ -164,10 +168,111 @@ async def voice_gather(
                 n=n,
                 voice=VOICE,
                 language=LANGUAGE,
-                lead=voice_script.INVALID,
+                lead=voice_script.INVALID if digits else None,
+                tries=tries + 1,
             )
         )
     return twiml(voice_script.goodbye(text=voice_script.GOODBYE, voice=VOICE, language=LANGUAGE))
+
+
+def transfer_twiml(deps: AlertDeps, handoff_id: int | None) -> str:
+    """To an agent: <Enqueue> into the centre's queue, or <Dial> its number with a whisper."""
+    whisper = (
+        f"{deps.public_url}/webhooks/twilio/voice/whisper/{handoff_id}" if handoff_id else None
+    )
+    return voice_script.transfer(
+        number=deps.callcentre_number,
+        caller_id=None,
+        voice=VOICE,
+        language=LANGUAGE,
+        whisper_url=whisper,
+        queue=deps.transfer_queue,
+    )
+
+
+@router.post("/voice/{attempt_id}/callback")
+async def voice_callback_time(
+    attempt_id: int, request: Request, deps: DepsDep, handoff: int = 0
+) -> HttpResponse:
+    """The time the customer keyed in for the callback (or nothing: the first free slot)."""
+    params = await verified_form(request, deps, deps.channels["voice"])
+    async with deps.sessions() as session:
+        attempt = await session.get(DeliveryAttempt, attempt_id)
+        row = await session.get(HandOff, handoff)
+        if attempt is None or row is None or row.alert_id != attempt.alert_id:
+            raise HTTPException(404, f"no callback hand-off {handoff} for attempt {attempt_id}")
+    _, text = await schedule_callback(
+        deps=deps, handoff_id=handoff, keyed=params.get("Digits", ""), now=utcnow()
+    )
+    return twiml(voice_script.goodbye(text=text + " Goodbye.", voice=VOICE, language=LANGUAGE))
+
+
+def whisper_text(handoff: HandOff | None) -> str:
+    """The alert in one breath, for the agent before the customer is put through."""
+    if handoff is None:
+        return "Herald alert transfer. No details were found for this call."
+    ctx = handoff.context or {}
+    customer = ctx.get("customer", {}).get("name", "a customer")
+    alert = ctx.get("alert", {})
+    kind = str(alert.get("type", "alert")).replace("_", " ")
+    amount = " ".join(str(alert.get(k, "")) for k in ("amount", "currency")).strip()
+    what = ", ".join(p for p in (amount, str(alert.get("description", ""))) if p)
+    answer = ctx.get("answer", {})
+    return (
+        f"Herald {kind} alert for {customer}"
+        + (f": {what}" if what else "")
+        + f". They pressed {answer.get('key', '')} to speak to an agent. "
+        "Details are on your screen."
+    )
+
+
+@router.post("/voice/whisper/{handoff_id}")
+async def voice_whisper(handoff_id: int, request: Request, deps: DepsDep) -> HttpResponse:
+    """Heard by the agent only, when they answer the transferred call."""
+    await verified_form(request, deps, deps.channels["voice"])
+    async with deps.sessions() as session:
+        handoff = await session.get(HandOff, handoff_id)
+    return twiml(
+        voice_script.whisper(summary=whisper_text(handoff), voice=VOICE, language=LANGUAGE)
+    )
+
+
+@router.post("/voice/agent")
+async def voice_agent_dequeue(request: Request, deps: DepsDep) -> HttpResponse:
+    """Queue mode: point the agents' phone number here to take the next waiting customer."""
+    await verified_form(request, deps, deps.channels["voice"])
+    queue = deps.transfer_queue or "herald"
+    return twiml(
+        voice_script.agent_dequeue(
+            queue=queue, whisper_url=f"{deps.public_url}/webhooks/twilio/voice/whisper-queue"
+        )
+    )
+
+
+@router.post("/voice/whisper-queue")
+async def voice_whisper_queue(request: Request, deps: DepsDep) -> HttpResponse:
+    """Queue mode: the whisper for the caller being dequeued (found by their call sid)."""
+    params = await verified_form(request, deps, deps.channels["voice"])
+    async with deps.sessions() as session:
+        attempt = (
+            await session.exec(
+                select(DeliveryAttempt).where(
+                    DeliveryAttempt.provider_sid == params.get("CallSid", "")
+                )
+            )
+        ).first()
+        handoff = None
+        if attempt is not None:
+            handoff = (
+                await session.exec(
+                    select(HandOff)
+                    .where(HandOff.alert_id == attempt.alert_id, HandOff.kind == "live_transfer")
+                    .order_by(col(HandOff.id).desc())
+                )
+            ).first()
+    return twiml(
+        voice_script.whisper(summary=whisper_text(handoff), voice=VOICE, language=LANGUAGE)
+    )
 
 
 @router.post("/{kind}/{attempt_id}/status")
@@ -212,7 +317,11 @@ async def sms_inbound(request: Request, deps: DepsDep) -> HttpResponse:
     )
     reply = MessagingResponse()
     if not result.duplicate:
-        reply.message(SMS_REPLIES.get(result.intent, SMS_TASK_REPLY))
+        text = SMS_REPLIES.get(result.intent, SMS_TASK_REPLY)
+        if result.intent in ("transaction", "email_copy"):
+            done = await perform(deps=deps, response_id=result.response.id or 0, now=now)
+            text = done.text or text
+        reply.message(text)
     return twiml(str(reply))
 
 

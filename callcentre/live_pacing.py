@@ -107,16 +107,19 @@ class VoicePacer:
 
     async def release(
         self, *, session: AsyncSession, alert_type: str, now: datetime
-    ) -> tuple[float, str]:
-        """Seconds until this call may go (0: now), reserving that slot, and why."""
+    ) -> tuple[float, str, bool]:
+        """Seconds until this call may go (0: now), why, and whether that slot is reserved
+        (False when paused: ask again after the wait)."""
         async with self._lock:
             decision = await self.rate(session, alert_type, now)
             if decision.rate_per_s <= 0:
-                return PAUSED_RECHECK_S, decision.reason
+                return PAUSED_RECHECK_S, decision.reason, False
             bucket = self._buckets.get(alert_type, Pacer())
+            # Slots already handed out lie after `now`: the next one follows the last of them.
+            start = max(now, bucket.updated_at or now)
             instants, bucket = bucket.next_release_times(
-                count=1, rate_per_s=decision.rate_per_s, now=now
+                count=1, rate_per_s=decision.rate_per_s, now=start
             )
             self._buckets[alert_type] = bucket
         wait = max(0.0, (instants[0] - now).total_seconds())
-        return wait, decision.reason
+        return wait, decision.reason, True

@@ -52,6 +52,10 @@ class CallCentreSettings(BaseModel):
 
     name: str = "Customer Care"
     phone_number: str = "+15550009999"
+    # Live transfer: "dial" the phone number (the agent hears a whisper first), or "enqueue"
+    # into a Twilio queue that agents' phones dequeue from (/webhooks/twilio/voice/agent).
+    transfer: Literal["dial", "enqueue"] = "dial"
+    queue_name: str = Field(default="herald", min_length=1, max_length=64)
     # Pacing of voice alerts that offer an agent (README, "Pacing").
     pacing: bool = True
     average_handle_seconds: float = Field(default=300.0, gt=0)

@@ -99,6 +99,11 @@ class ArqStepQueue:
         return job is not None
 
 
+def transfer_queue(settings: Settings) -> str | None:
+    centre = settings.callcentre
+    return centre.queue_name if centre.transfer == "enqueue" else None
+
+
 def voice_pacer(settings: Settings) -> VoicePacer | None:
     centre = settings.callcentre
     if not centre.pacing:
@@ -131,6 +136,11 @@ class Runtime:
             public_url=settings.public_url,
             callcentre_number=settings.callcentre.phone_number,
             pacer=voice_pacer(settings),
+            transfer_queue=(
+                settings.callcentre.queue_name
+                if settings.callcentre.transfer == "enqueue"
+                else None
+            ),
         )
         return cls(settings=settings, engine=engine, pool=pool, deps=deps)
 

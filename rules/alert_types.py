@@ -75,6 +75,15 @@ class ResponseOption(_Spec):
     key: str = Field(pattern=r"^[0-9*#]$")  # the keypad digit, SMS reply and email button order
     intent: Intent
     label: str = Field(min_length=1, max_length=80)
+    # For "transaction": the HTTP endpoint Herald POSTs the request to (signed); its answer is
+    # read back to the customer. Without one, the request becomes a task for an agent.
+    endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
+
+    @model_validator(mode="after")
+    def _endpoint_only_for_transactions(self) -> Self:
+        if self.endpoint and self.intent != "transaction":
+            raise ValueError(f"option {self.key}: only a transaction option has an endpoint")
+        return self
 
 
 class ChannelPolicy(_Spec):

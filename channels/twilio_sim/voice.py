@@ -243,13 +243,23 @@ class CallFlow:
     async def _dial(self, verb: ET.Element, document: Document) -> Step:
         number = (verb.text or "").strip() or None
         others: dict[str, str] = {}
+        whisper_url: str | None = None
         for child in verb:
             if child.tag == "Number" and number is None:
                 number = text_of(child)
+                if child.get("url"):
+                    whisper_url = self._resolve(document, child.get("url"), "<Number> url")
             elif child.tag in ("Client", "Sip", "Queue", "Conference"):
                 others.setdefault(child.tag.lower(), text_of(child))
         caller_id = verb.get("callerId")
         self._record("Dial", number=number, caller_id=caller_id, status="completed", **others)
+        if whisper_url:
+            # The dialled party answers: Twilio plays the <Number url> TwiML to them alone.
+            whisper = await self._fetch("whisper", whisper_url, "POST", self.params())
+            if whisper is not None:
+                for said in whisper.root:
+                    if said.tag == "Say":
+                        self._record("Whisper", text=text_of(said))
         self.seconds += DIAL_SECONDS
         if not verb.get("action"):
             return NEXT_VERB
