@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.links import LinkSigner
+from alerts.recordings import MediaSigner
 from channels.base import Channel
 
 
@@ -49,6 +50,8 @@ class AlertDeps:
     callcentre_number: str
     brand: str = "Herald Bank"
     reply_window_hours: int = 72
+    # Signs the expiring URLs Twilio fetches recorded audio from (None: no recordings played).
+    media: MediaSigner | None = None
     # Live transfers: None dials callcentre_number; a name enqueues into that Twilio queue.
     transfer_queue: str | None = None
     # Paces voice alerts that offer an agent (callcentre.live_pacing.VoicePacer); None = off.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from alerts.recordings import Segment
 
 GOODBYE = "We did not receive an answer. Goodbye."
 INVALID = "Sorry, that is not a valid choice."
@@ -19,11 +22,25 @@ def _url(base: str, **params: int | str) -> str:
     return f"{base}?{urlencode(params)}"
 
 
-def main_menu(*, base: str, message: str, prompt: str, n: int, voice: str, language: str) -> str:
-    """Message and menu; silence re-prompts once via a Redirect, then says goodbye."""
+def main_menu(
+    *,
+    base: str,
+    message: str | Sequence[Segment],
+    prompt: str,
+    n: int,
+    voice: str,
+    language: str,
+) -> str:
+    """Message and menu; silence re-prompts once via a Redirect, then says goodbye. The message
+    is text, or segments: recorded audio (<Play>) and text-to-speech (<Say>) in order."""
     resp = VoiceResponse()
     gather = _gather(_url(f"{base}/gather", n=n + 1, tries=0))
-    gather.say(message, voice=voice, language=language)
+    for segment in [message] if isinstance(message, str) else message:
+        if isinstance(segment, str) or segment.kind == "say":
+            text = segment if isinstance(segment, str) else segment.value
+            gather.say(text, voice=voice, language=language)
+        else:
+            gather.play(segment.value)
     gather.say(prompt, voice=voice, language=language)
     resp.append(gather)
     resp.redirect(_url(f"{base}/twiml", n=n + 1, reprompt=1), method="POST")

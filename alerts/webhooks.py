@@ -19,6 +19,7 @@ from alerts.delivery import apply_status, voice_content
 from alerts.deps import AlertDeps
 from alerts.keywords import apply_keyword, keyword_of, reply_for
 from alerts.models import Alert, DeliveryAttempt, Response
+from alerts.recordings import Segment, message_segments, segment_renderer
 from alerts.responses import match_sms_reply, record_response
 from callcentre.models import HandOff
 from channels.base import Channel
@@ -104,10 +105,26 @@ async def voice_twiml(
         return twiml(
             voice_script.reprompt(base=base, prompt=prompt, n=n, voice=VOICE, language=LANGUAGE)
         )
+    message: str | list[Segment] = renderer.render("message", ctx)
+    if deps.media is not None:
+        async with deps.sessions() as session:
+            message = await message_segments(
+                session,
+                spec=renderer.spec,
+                locale=renderer.locale,
+                render=segment_renderer(ctx, where=f"content.{renderer.locale}.voice.message"),
+                public_url=deps.public_url,
+                signer=deps.media,
+            )
+        logger.info(
+            "voice script attempt_id=%s: %s",
+            attempt_id,
+            "; ".join(f"{s.index}: {s.why}" for s in message),
+        )
     return twiml(
         voice_script.main_menu(
             base=base,
-            message=renderer.render("message", ctx),
+            message=message,
             prompt=prompt,
             n=n,
             voice=VOICE,

@@ -15,6 +15,8 @@ from alerts.api import router as api_router
 from alerts.api_alert_types import router as alert_types_router
 from alerts.api_ingest import router as ingest_router
 from alerts.api_preferences import router as preferences_router
+from alerts.api_recordings import media_router as recordings_media_router
+from alerts.api_recordings import router as recordings_router
 from alerts.webhooks import router as webhook_router
 from callcentre.api import router as callcentre_router
 from herald.config import Settings
@@ -67,6 +69,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.include_router(api_router)
     app.include_router(alert_types_router)
+    app.include_router(recordings_router)
+    app.include_router(recordings_media_router)  # public: Twilio fetches the audio
     app.include_router(preferences_router)
     app.include_router(preferences_page_router)
     app.include_router(ingest_router)

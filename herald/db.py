@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import alerts.models
+import alerts.recordings
 import callcentre.models  # noqa: F401  (registers the handoffs table)
 
 METADATA = SQLModel.metadata

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerts.deps import AlertDeps
 from alerts.links import LinkSigner
+from alerts.recordings import MediaSigner
 from callcentre.live_pacing import VoicePacer
 from callcentre.pacing import PacingPolicy
 from channels.base import Channel
@@ -136,6 +137,7 @@ class Runtime:
             public_url=settings.public_url,
             callcentre_number=settings.callcentre.phone_number,
             pacer=voice_pacer(settings),
+            media=MediaSigner(settings.secret_key.get_secret_value()),
             transfer_queue=(
                 settings.callcentre.queue_name
                 if settings.callcentre.transfer == "enqueue"

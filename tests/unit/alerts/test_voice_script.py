@@ -9,6 +9,7 @@ import pytest
 from lxml import etree
 
 from alerts import voice_script
+from alerts.recordings import Segment
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "twiml"
 BASE = "https://herald.example.com/webhooks/twilio/voice/42"
@@ -29,6 +30,28 @@ CASES = {
         base=BASE, prompt="Press 1 to speak to an agent.", n=1, lead=voice_script.INVALID, **KW
     ),
     "transfer": lambda: voice_script.transfer(number="+15550009999", caller_id=None, **KW),
+    "transfer_with_whisper": lambda: voice_script.transfer(
+        number="+15550009999", caller_id=None, whisper_url=f"{BASE}/whisper/7", **KW
+    ),
+    "transfer_to_queue": lambda: voice_script.transfer(
+        number="+15550009999", caller_id=None, queue="card-fraud", **KW
+    ),
+    "whisper": lambda: voice_script.whisper(summary="Herald large debit alert for Ann.", **KW),
+    "agent_dequeue": lambda: voice_script.agent_dequeue(
+        queue="card-fraud", whisper_url="https://herald.example.com/webhooks/twilio/voice/wq"
+    ),
+    "ask_callback_time": lambda: voice_script.ask_callback_time(action=f"{BASE}/callback", **KW),
+    "main_menu_with_recording": lambda: voice_script.main_menu(
+        base=BASE,
+        message=[
+            Segment("play", "https://herald.example.com/media/recordings/t0k3n", 0, "recorded"),
+            Segment("say", "A payment of 750.00 EUR to Shop Ltd was taken.", 1, "data"),
+        ],
+        prompt="Speak to an agent: press 1.",
+        n=0,
+        **KW,
+    ),
+    "goodbye": lambda: voice_script.goodbye(text="Thank you. Goodbye.", **KW),
     "voicemail": lambda: voice_script.voicemail(text="Please call us on +15550009999.", **KW),
     "repeat": lambda: voice_script.repeat(base=BASE, n=2),
 }
