@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -12,6 +12,23 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.links import LinkSigner
 from alerts.recordings import MediaSigner
 from channels.base import Channel
+
+
+@dataclass(frozen=True, slots=True)
+class Tts:
+    """A text-to-speech voice and the language it speaks (Twilio <Say voice= language=>)."""
+
+    voice: str
+    language: str
+
+
+DEFAULT_VOICES: dict[str, Tts] = {
+    "en": Tts("Polly.Amy", "en-GB"),
+    "nl": Tts("Polly.Lotte", "nl-NL"),
+    "fr": Tts("Polly.Celine", "fr-FR"),
+    "de": Tts("Polly.Vicki", "de-DE"),
+    "es": Tts("Polly.Lucia", "es-ES"),
+}
 
 
 class Pacer(Protocol):
@@ -52,7 +69,16 @@ class AlertDeps:
     reply_window_hours: int = 72
     # Signs the expiring URLs Twilio fetches recorded audio from (None: no recordings played).
     media: MediaSigner | None = None
+    # Text-to-speech voice per locale ("nl-BE", then "nl", then "en").
+    voices: dict[str, Tts] = field(default_factory=lambda: dict(DEFAULT_VOICES))
     # Live transfers: None dials callcentre_number; a name enqueues into that Twilio queue.
     transfer_queue: str | None = None
     # Paces voice alerts that offer an agent (callcentre.live_pacing.VoicePacer); None = off.
     pacer: Pacer | None = None
+
+    def tts(self, locale: str | None = None) -> Tts:
+        """The voice for ``locale``: exact, then its base language, then English."""
+        for candidate in (locale, (locale or "").split("-")[0], "en"):
+            if candidate and candidate in self.voices:
+                return self.voices[candidate]
+        return DEFAULT_VOICES["en"]

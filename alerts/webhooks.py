@@ -16,7 +16,7 @@ from alerts.actions import perform, schedule_callback
 from alerts.columns import utcnow
 from alerts.content import AlertContent
 from alerts.delivery import apply_status, voice_content
-from alerts.deps import AlertDeps
+from alerts.deps import AlertDeps, Tts
 from alerts.keywords import apply_keyword, keyword_of, reply_for
 from alerts.models import Alert, DeliveryAttempt, Response
 from alerts.recordings import Segment, message_segments, segment_renderer
@@ -27,8 +27,6 @@ from channels.base import Channel
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
 
-VOICE = "Polly.Amy"
-LANGUAGE = "en-GB"
 SMS_REPLIES = {
     "agent": "Thank you. An agent will call you back shortly.",
     "callback": "Thank you. We will call you back.",
@@ -93,17 +91,20 @@ async def voice_twiml(
 ) -> HttpResponse:
     params = await verified_form(request, deps, deps.channels["voice"])
     renderer, ctx = await _voice_context(deps, attempt_id)
+    tts = deps.tts(renderer.locale)
     base = f"{deps.public_url}/webhooks/twilio/voice/{attempt_id}"
     if params.get("AnsweredBy", "").startswith("machine"):
         return twiml(
             voice_script.voicemail(
-                text=renderer.render("voicemail", ctx), voice=VOICE, language=LANGUAGE
+                text=renderer.render("voicemail", ctx), voice=tts.voice, language=tts.language
             )
         )
     prompt = renderer.render("prompt", ctx)
     if reprompt:
         return twiml(
-            voice_script.reprompt(base=base, prompt=prompt, n=n, voice=VOICE, language=LANGUAGE)
+            voice_script.reprompt(
+                base=base, prompt=prompt, n=n, voice=tts.voice, language=tts.language
+            )
         )
     message: str | list[Segment] = renderer.render("message", ctx)
     if deps.media is not None:
@@ -127,8 +128,8 @@ async def voice_twiml(
             message=message,
             prompt=prompt,
             n=n,
-            voice=VOICE,
-            language=LANGUAGE,
+            voice=tts.voice,
+            language=tts.language,
         )
     )
 
@@ -149,6 +150,8 @@ async def voice_gather(
     inbound = deps.channels["voice"].parse_inbound(params)
     digits = inbound.body
     base = f"{deps.public_url}/webhooks/twilio/voice/{attempt_id}"
+    renderer, ctx = await _voice_context(deps, attempt_id)
+    tts = deps.tts(renderer.locale)
     result = await record_response(
         deps=deps,
         dedupe_key=f"voice:{inbound.provider_sid}:{n}",
@@ -162,46 +165,52 @@ async def voice_gather(
     now = utcnow()
     if intent == "agent":
         handoff_id = result.handoff.id if result.handoff else None
-        return twiml(transfer_twiml(deps, handoff_id))
+        return twiml(transfer_twiml(deps, handoff_id, tts))
     if intent == "callback" and result.handoff is not None and not result.duplicate:
         action = f"{base}/callback?handoff={result.handoff.id}"
-        return twiml(voice_script.ask_callback_time(action=action, voice=VOICE, language=LANGUAGE))
+        return twiml(
+            voice_script.ask_callback_time(action=action, voice=tts.voice, language=tts.language)
+        )
     if intent in ("transaction", "sms_copy", "email_copy") and not result.duplicate:
         done = await perform(deps=deps, response_id=result.response.id or 0, now=now)
         text = done.text or VOICE_GOODBYES[intent]
-        return twiml(voice_script.goodbye(text=text, voice=VOICE, language=LANGUAGE))
+        return twiml(voice_script.goodbye(text=text, voice=tts.voice, language=tts.language))
     if intent in VOICE_GOODBYES:
         return twiml(
-            voice_script.goodbye(text=VOICE_GOODBYES[intent], voice=VOICE, language=LANGUAGE)
+            voice_script.goodbye(
+                text=VOICE_GOODBYES[intent], voice=tts.voice, language=tts.language
+            )
         )
     if intent == "repeat" and n <= voice_script.MAX_REPEATS * 2:
         return twiml(voice_script.repeat(base=base, n=n))
     if tries < voice_script.MAX_INVALID:
-        renderer, ctx = await _voice_context(deps, attempt_id)
         return twiml(
             voice_script.reprompt(
                 base=base,
                 prompt=renderer.render("prompt", ctx),
                 n=n,
-                voice=VOICE,
-                language=LANGUAGE,
+                voice=tts.voice,
+                language=tts.language,
                 lead=voice_script.INVALID if digits else None,
                 tries=tries + 1,
             )
         )
-    return twiml(voice_script.goodbye(text=voice_script.GOODBYE, voice=VOICE, language=LANGUAGE))
+    return twiml(
+        voice_script.goodbye(text=voice_script.GOODBYE, voice=tts.voice, language=tts.language)
+    )
 
 
-def transfer_twiml(deps: AlertDeps, handoff_id: int | None) -> str:
+def transfer_twiml(deps: AlertDeps, handoff_id: int | None, tts: Tts | None = None) -> str:
     """To an agent: <Enqueue> into the centre's queue, or <Dial> its number with a whisper."""
     whisper = (
         f"{deps.public_url}/webhooks/twilio/voice/whisper/{handoff_id}" if handoff_id else None
     )
+    tts = tts or deps.tts()
     return voice_script.transfer(
         number=deps.callcentre_number,
         caller_id=None,
-        voice=VOICE,
-        language=LANGUAGE,
+        voice=tts.voice,
+        language=tts.language,
         whisper_url=whisper,
         queue=deps.transfer_queue,
     )
@@ -218,10 +227,14 @@ async def voice_callback_time(
         row = await session.get(HandOff, handoff)
         if attempt is None or row is None or row.alert_id != attempt.alert_id:
             raise HTTPException(404, f"no callback hand-off {handoff} for attempt {attempt_id}")
+    renderer, _ = await _voice_context(deps, attempt_id)
+    tts = deps.tts(renderer.locale)
     _, text = await schedule_callback(
         deps=deps, handoff_id=handoff, keyed=params.get("Digits", ""), now=utcnow()
     )
-    return twiml(voice_script.goodbye(text=text + " Goodbye.", voice=VOICE, language=LANGUAGE))
+    return twiml(
+        voice_script.goodbye(text=text + " Goodbye.", voice=tts.voice, language=tts.language)
+    )
 
 
 def whisper_text(handoff: HandOff | None) -> str:
@@ -250,7 +263,9 @@ async def voice_whisper(handoff_id: int, request: Request, deps: DepsDep) -> Htt
     async with deps.sessions() as session:
         handoff = await session.get(HandOff, handoff_id)
     return twiml(
-        voice_script.whisper(summary=whisper_text(handoff), voice=VOICE, language=LANGUAGE)
+        voice_script.whisper(
+            summary=whisper_text(handoff), voice=deps.tts().voice, language=deps.tts().language
+        )
     )
 
 
@@ -288,7 +303,9 @@ async def voice_whisper_queue(request: Request, deps: DepsDep) -> HttpResponse:
                 )
             ).first()
     return twiml(
-        voice_script.whisper(summary=whisper_text(handoff), voice=VOICE, language=LANGUAGE)
+        voice_script.whisper(
+            summary=whisper_text(handoff), voice=deps.tts().voice, language=deps.tts().language
+        )
     )
 
 

@@ -47,6 +47,11 @@ class SmtpSettings(BaseModel):
     bounce_port: int = 8026
 
 
+class TtsVoice(BaseModel):
+    voice: str = Field(min_length=1, max_length=60)  # e.g. "Polly.Lotte", "Google.nl-NL-Wavenet-A"
+    language: str = Field(min_length=2, max_length=20)  # e.g. "nl-NL"
+
+
 class CallCentreSettings(BaseModel):
     """Where live transfers go."""
 
@@ -91,6 +96,9 @@ class Settings(BaseSettings):
     twilio_fallback: TwilioSettings | None = None
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     callcentre: CallCentreSettings = Field(default_factory=CallCentreSettings)
+    # Text-to-speech voices by locale, over the built-in ones (en, nl, fr, de, es), e.g.
+    # HERALD_VOICES='{"nl": {"voice": "Polly.Ruben", "language": "nl-NL"}}'
+    voices: dict[str, TtsVoice] = Field(default_factory=dict)
 
     @field_validator("public_url")
     @classmethod

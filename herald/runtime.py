@@ -9,7 +9,7 @@ from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from alerts.deps import AlertDeps
+from alerts.deps import DEFAULT_VOICES, AlertDeps, Tts
 from alerts.links import LinkSigner
 from alerts.recordings import MediaSigner
 from callcentre.live_pacing import VoicePacer
@@ -138,6 +138,10 @@ class Runtime:
             callcentre_number=settings.callcentre.phone_number,
             pacer=voice_pacer(settings),
             media=MediaSigner(settings.secret_key.get_secret_value()),
+            voices={
+                **DEFAULT_VOICES,
+                **{k: Tts(v.voice, v.language) for k, v in settings.voices.items()},
+            },
             transfer_queue=(
                 settings.callcentre.queue_name
                 if settings.callcentre.transfer == "enqueue"

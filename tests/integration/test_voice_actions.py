@@ -238,3 +238,34 @@ def test_callback_time_is_the_next_such_time_in_the_customers_zone() -> None:
     assert at.utcoffset() is not None and at.astimezone(ZoneInfo("UTC")).hour == 7
     assert callback_time("99", tz="UTC", now=now) is None
     assert callback_time("", tz="UTC", now=now) is None
+
+
+async def test_the_call_speaks_the_customers_language_with_its_voice(stack: Stack) -> None:
+    async with stack.runtime.deps.sessions() as session:
+        spec = await get_spec(session, "large_debit")
+        assert spec is not None
+        data = spec.as_json()
+        data["content"]["nl"] = {
+            "voice": {
+                "message": "Er is {{ amount }} {{ currency }} afgeschreven bij {{ description }}.",
+                "prompt": "{{ options_prompt }}",
+            }
+        }
+        await save_spec(session, data, actor="test")
+    stack.set_scenario({"recipients": {PHONE: {"voice": {"answer": "human", "presses": ["2"]}}}})
+    deps = stack.runtime.deps
+    customer = await make_customer(deps, phone=PHONE, order=("voice",))
+    async with deps.sessions() as session:
+        from alerts.models import Customer
+
+        row = await session.get(Customer, customer.id)
+        assert row is not None
+        row.locale = "nl-BE"
+        session.add(row)
+        await session.commit()
+    await make_event(deps)
+    await evaluate_pending(deps=deps, now=utcnow())
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+    says = _transcript(stack, "Say")
+    assert says[0]["text"].startswith("Er is 750.00 EUR afgeschreven bij Shop Ltd.")
+    assert {(s["voice"], s["language"]) for s in says} == {("Polly.Lotte", "nl-NL")}
