@@ -12,6 +12,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from starlette.responses import HTMLResponse
 
+from admin_ui.consent_page import router as consent_router
 from admin_ui.forward import router as forward_router
 from admin_ui.ingestion import router as ingestion_router
 from admin_ui.rendering import page
@@ -39,6 +40,7 @@ router.include_router(response_router)
 router.include_router(ingestion_router)
 router.include_router(forward_router)
 router.include_router(unsubscribe_router)
+router.include_router(consent_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200

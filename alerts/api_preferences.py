@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.alert_types import load_specs
 from alerts.api import require_token
 from alerts.columns import utcnow
+from alerts.consent_confirm import ConfirmationError, request_confirmation
 from alerts.customers import find_customer
 from alerts.models import ContactPoint, Customer, Preference, PreferenceChange
 from alerts.preferences import (
@@ -259,6 +260,21 @@ async def put_consent(
         )
         await session.commit()
         return contact_view(contact)
+
+
+@router.post("/customers/{ref}/contact-points/{contact_id}/consent/confirmation", status_code=202)
+async def request_consent_confirmation(ref: str, contact_id: int, deps: DepsDep) -> dict[str, Any]:
+    """Send the contact point a link to confirm marketing consent (double opt-in)."""
+    async with deps.sessions() as session:
+        customer = await _customer(session, ref)
+        contact = await session.get(ContactPoint, contact_id)
+        if contact is None or contact.customer_id != customer.id:
+            raise HTTPException(404, f"customer {ref!r} has no contact point {contact_id}")
+    try:
+        link = await request_confirmation(deps=deps, contact_id=contact_id, now=utcnow())
+    except ConfirmationError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return {"sent_to": contact_view(contact)["address"], "link": link}
 
 
 @router.get("/customers/{ref}/preference-changes")

@@ -28,8 +28,24 @@ class LinkSigner:
         self.secret = secret  # also signs requests to transaction endpoints
         self._serializer = URLSafeTimedSerializer(secret, salt="herald.response-link")
         self._preferences = URLSafeTimedSerializer(secret, salt="herald.preferences-link")
+        self._consent = URLSafeTimedSerializer(secret, salt="herald.consent-link")
         self.max_age_seconds = max_age_seconds
         self.preferences_max_age_seconds = preferences_max_age_seconds
+
+    def sign_consent(self, contact_id: int) -> str:
+        """A token confirming marketing consent for one contact point (/c/{token})."""
+        return str(self._consent.dumps({"cp": contact_id}))
+
+    def load_consent(self, token: str) -> int:
+        try:
+            data = self._consent.loads(token, max_age=self.max_age_seconds)
+        except SignatureExpired as exc:
+            raise LinkError("this confirmation link has expired; ask us for a new one") from exc
+        except BadSignature as exc:
+            raise LinkError(
+                "this link is not valid; it may have been altered or cut short"
+            ) from exc
+        return int(data["cp"])
 
     def sign_preferences(self, customer_id: int) -> str:
         """A token for the customer's own preferences page (/p/{token}), no login needed."""
