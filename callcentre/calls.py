@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from sqlmodel import select
 
+from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from alerts.masking import mask
 from alerts.models import ContactPoint
 from callcentre.models import HandOff
+from callcentre.state import load_hours
 from channels.base import ChannelError, OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,22 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
                 False, "We have no phone number for you; an agent will contact you shortly."
             )
         number = phone.address
+        now = utcnow()
+        hours = (await load_hours(session)).to_hours()
+        if not hours.is_open(now):
+            opens = hours.next_opening(now)
+            handoff.kind = "callback"
+            handoff.context = {
+                **handoff.context,
+                "callback_at": opens.isoformat() if opens else None,
+                "why": "the call centre was closed when the customer asked to be called now",
+            }
+            session.add(handoff)
+            await session.commit()
+            when = f" when it opens ({opens:%A %H:%M} {hours.tz})" if opens else ""
+            return CallResult(
+                False, f"Our call centre is closed right now; an agent will call you back{when}."
+            )
     base = f"{deps.public_url}/webhooks/twilio/voice/connect/{handoff_id}"
     try:
         receipt = await deps.channels["voice"].send(

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     twilio_fallback: TwilioSettings | None = None
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     callcentre: CallCentreSettings = Field(default_factory=CallCentreSettings)
+    # An SMS reply counts as an answer to the newest open alert texted to that number within
+    # this many hours; later or unmatched replies become a task for an agent.
+    sms_reply_window_hours: int = Field(default=72, ge=1, le=24 * 30)
     # Text-to-speech voices by locale, over the built-in ones (en, nl, fr, de, es), e.g.
     # HERALD_VOICES='{"nl": {"voice": "Polly.Ruben", "language": "nl-NL"}}'
     voices: dict[str, TtsVoice] = Field(default_factory=dict)

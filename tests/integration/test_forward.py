@@ -86,3 +86,35 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
     assert handoff.kind == "call_now" and handoff.status == "calling"
     assert handoff.context["call_sid"] == call.sid
     assert alert is not None and alert.status == "closed"
+
+
+async def test_call_me_now_while_the_centre_is_closed_becomes_a_callback(stack: Stack) -> None:
+    from datetime import UTC, datetime
+
+    from callcentre.models import CentreConfig, HandOff
+    from callcentre.state import DAYS
+
+    deps = stack.runtime.deps
+    await make_customer(deps, phone="+15550005555", email="ann@example.com", order=("email",))
+    await make_event(deps)
+    await evaluate_pending(deps=deps, now=utcnow())
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+    text = stack.sink.messages[0].get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"Call me now: (\S+)", text)
+    assert link
+    # The email went out while the centre was open; it has closed since (open 2-3 hours ahead).
+    start = (datetime.now(UTC).hour + 2) % 24
+    span = f"{start:02d}:00-{start + 1:02d}:00"
+    async with deps.sessions() as session:
+        for row in (await session.exec(select(CentreConfig))).all():
+            row.hours = {"timezone": "UTC", "weekly": {d: [span] for d in DAYS}}
+            session.add(row)
+        await session.commit()
+    async with httpx.AsyncClient(timeout=10) as client:
+        done = await client.post(link.group(1), data={"confirm": "yes"})
+    assert done.status_code == 200 and "closed right now" in done.text
+    assert not stack.sim.state.calls  # nobody is called into an empty call centre
+    async with deps.sessions() as session:
+        [handoff] = (await session.exec(select(HandOff))).all()
+    assert handoff.kind == "callback"
+    assert datetime.fromisoformat(handoff.context["callback_at"]).hour == start
