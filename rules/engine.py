@@ -24,7 +24,7 @@ from typing import Literal, NamedTuple
 from rules.alert_types import AlertTypeSpec, ResponseOption
 from rules.centre import CentreView, link
 from rules.conditions import evaluate
-from rules.facts import CustomerView, EventView, as_utc, render_key, zone_of
+from rules.facts import CustomerView, EventView, as_utc, bounded_key, render_key, zone_of
 from rules.preferences import CustomerPreferences, Resolved, Target, resolve
 from rules.timewindows import SendWindows
 from rules.vocabulary import CHANNELS, Category, Channel
@@ -191,8 +191,8 @@ def decide(
     if not condition.matched:
         return skip(condition.reason)
 
-    dedupe_key = render_key(
-        spec.dedupe.key, alert_type=key, event=event, customer=customer, now=now
+    dedupe_key = bounded_key(
+        render_key(spec.dedupe.key, alert_type=key, event=event, customer=customer, now=now)
     )
     earlier = duplicate_of(dedupe_key, spec.dedupe.window_seconds, recent, now)
     if earlier is not None:

@@ -8,6 +8,7 @@ both in trigger conditions (``event.amount >= 500``) and in dedupe key templates
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -208,3 +209,12 @@ def render_key(
         return _text(value)
 
     return _PLACEHOLDER.sub(substitute, template)
+
+
+def bounded_key(key: str, limit: int = 260) -> str:
+    """A rendered dedupe key as alerts store it (in 300 characters, with room for a suffix):
+    a longer key keeps its start and gets a digest of the whole, so distinct keys stay
+    distinct and the same event always gives the same key."""
+    if len(key) <= limit:
+        return key
+    return f"{key[: limit - 65]}#{hashlib.sha256(key.encode()).hexdigest()}"

@@ -225,3 +225,11 @@ def test_decisions_serialise_to_json_and_steps_come_back() -> None:
     assert SendWindows.from_dict(stored["windows"]) == plan.windows
     skip = json.loads(json.dumps(decision_as_dict(run(amount=Decimal("1")))))
     assert skip["kind"] == "skip" and "does not hold" in skip["reason"]
+
+
+def test_a_very_long_dedupe_key_is_bounded_and_still_distinct() -> None:
+    from rules.facts import bounded_key
+
+    long_a, long_b = "k:" + "a" * 400, "k:" + "a" * 399 + "b"
+    assert len(bounded_key(long_a)) == 260 and bounded_key(long_a) != bounded_key(long_b)
+    assert bounded_key(long_a) == bounded_key(long_a) and bounded_key("short") == "short"
