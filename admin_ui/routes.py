@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -289,7 +290,16 @@ def _handoff_row(handoff: HandOff) -> dict[str, Any]:
         "text": answer.get("text"),
         "alert_type": alert.get("type"),
         "summary": summary,
+        "callback_at": _when(context.get("callback_at")),
+        "task": context.get("task") or context.get("why") or context.get("call_error"),
     }
+
+
+def _when(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 @router.get("/admin/handoffs")

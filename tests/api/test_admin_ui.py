@@ -440,3 +440,23 @@ async def test_names_from_the_data_are_escaped(
     html = (await client.get("/admin/customers")).text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+async def test_a_callback_shows_when_to_call_and_a_task_what_to_do(
+    client: httpx.AsyncClient, staff: None, runtime: Runtime
+) -> None:
+    await seed_customer(runtime)
+    async with runtime.deps.sessions() as s:
+        handoff = (await s.exec(select(HandOff))).one()
+        handoff.kind = "callback"
+        handoff.context = {
+            **handoff.context,
+            "callback_at": "2024-05-02T12:30:00+00:00",
+            "task": "complete the transaction: the endpoint answered HTTP 503",
+        }
+        s.add(handoff)
+        await s.commit()
+    await login(client)
+    html = (await client.get("/admin/handoffs")).text
+    assert "call back 2024-05-02 14:30:00 CEST (Europe/Berlin)" in html
+    assert "the endpoint answered HTTP 503" in html
