@@ -70,6 +70,7 @@ async def _options(stack: Stack, endpoint: str | None = None) -> None:
         {"key": "4", "intent": "sms_copy", "label": "Send me this by text"},
         {"key": "5", "intent": "callback", "label": "Call me back later"},
         {"key": "6", "intent": "opt_out", "label": "Stop these alerts"},
+        {"key": "0", "intent": "email_copy", "label": "Send me this by email"},
         {"key": "9", "intent": "repeat", "label": "Hear this again"},
     ]
     async with stack.runtime.deps.sessions() as session:
@@ -179,6 +180,16 @@ async def test_copy_by_sms_sends_the_alert_as_a_text(stack: Stack) -> None:
     assert alert.plan[-1]["reason"] == "the customer asked for a copy by sms"
 
 
+async def test_copy_by_email_sends_the_alert_as_an_email(stack: Stack) -> None:
+    await _options(stack)
+    await _call(stack, ["0"])
+    [mail] = [m for m in stack.sink.messages if m["To"] == "test@example.com"]
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and "750.00 EUR" in body.get_content()
+    said = [t["text"] for t in _transcript(stack, "Say")]
+    assert said[-1] == "Thank you. We will send you this message by email. Goodbye."
+
+
 async def test_callback_at_the_time_keyed_in(stack: Stack) -> None:
     await _options(stack)
     await _call(stack, ["5", "1430#"])
@@ -223,7 +234,7 @@ async def test_invalid_keys_reprompt_twice_then_a_valid_key_counts(stack: Stack)
 
 async def test_three_invalid_keys_say_goodbye(stack: Stack) -> None:
     await _options(stack)
-    await _call(stack, ["7", "8", "0"])
+    await _call(stack, ["7", "8", "*"])
     said = [t["text"] for t in _transcript(stack, "Say")]
     assert said.count("Sorry, that is not a valid choice.") == 2
     assert said[-1] == "We did not receive an answer. Goodbye."
