@@ -1,4 +1,11 @@
-"""`herald demo`: demo customers and a camt.054 feed through the whole loop, then the admin UI."""
+"""`herald demo`: demo customers and camt.054 feeds through the whole loop, then the admin UI.
+
+Every way a customer can answer an alert is shown by one demo customer (examples/customers.csv,
+their simulated behaviour in examples/scenario-demo.yaml): by voice an agent (live transfer with
+a whisper), confirm, hear it again, an automated transaction (the demo bank, herald/demo_bank.py),
+a copy by SMS, a callback at a keyed-in time and stop-these-alerts; by SMS a confirmation, STOP and
+a free-text question (a task for an agent); by email an agent, forward-with-a-note and call-me-now.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,15 @@ import asyncio
 import re
 import shutil
 import socket
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from rich.console import Console
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
@@ -18,7 +29,10 @@ from alerts.customers import import_customers
 from alerts.evaluate import evaluate_pending
 from alerts.history import customer_history
 from alerts.ingest import expand_paths, ingest_file
+from alerts.models import ContactPoint, Customer
+from callcentre.models import HandOff
 from herald.config import Settings
+from herald.demo_bank import DemoBank, running_bank
 from herald.embedded import free_port
 from herald.report import print_summary, summary
 from herald.stack import Stack, embedded_stack
@@ -27,6 +41,12 @@ from herald.worker import drain
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DEMO_USER = "admin"
 DEMO_PASSWORD = "herald-demo-password"
+HANDOFF_WORDS = {
+    "live_transfer": "live transfer to the call centre",
+    "callback": "callback to the call centre",
+    "call_now": "called them back at once",
+    "task": "task for the call centre",
+}
 
 
 def _port_free(port: int) -> bool:
@@ -74,8 +94,11 @@ def demo_settings(settings: Settings) -> Settings:
     )
 
 
-async def click_email_link(stack: Stack, *, to: str, label: str) -> str:
-    """Act as the customer: open the email's link (a confirm page), then press its button."""
+async def click_email_link(
+    stack: Stack, *, to: str, label: str, form: dict[str, str] | None = None
+) -> str:
+    """Act as the customer: open the email's link (a confirm page or a form), then press its
+    button (with ``form`` filled in, e.g. the forward page's address and note)."""
     assert stack.sink is not None
     for _ in range(100):
         mails = [m for m in stack.sink.messages if to in str(m["To"])]
@@ -92,46 +115,89 @@ async def click_email_link(stack: Stack, *, to: str, label: str) -> str:
     url = match.group(1)
     async with httpx.AsyncClient(timeout=10) as client:
         page = await client.get(url)
-        answered = await client.post(url, data={"confirm": "yes"})
+        answered = await client.post(url, data={**(form or {}), "confirm": "yes"})
     return f"GET {page.status_code}, POST {answered.status_code}"
 
 
-async def customer_story(session: AsyncSession, ref: str) -> str:
-    """One line per demo customer: the decision, the attempts, the answer, the hand-off."""
+def _answer(r: dict[str, Any]) -> str:
+    if r["intent"] == "forward":  # text: "to k***@example.com: the note"
+        to, _, note = (r["text"] or "").removeprefix("to ").partition(": ")
+        return f"forwarded it by email to {to}" + (f" with the note {note!r}" if note else "")
+    said = r["text"] if r["channel"] == "sms" and r["text"] else r["key"]
+    return f"answered {said!r} by {r['channel']} ({r['intent']})"
+
+
+def _handoff(h: dict[str, Any], tz: str, intents: dict[Any, str]) -> str:
+    if intents.get(h["response_id"]) == "unknown":
+        return "a task for an agent: read the message and call back"
+    words = HANDOFF_WORDS.get(h["kind"], f"{h['kind'].replace('_', ' ')} to the call centre")
+    at = (h.get("context") or {}).get("callback_at")
+    if at:
+        local = datetime.fromisoformat(at).astimezone(ZoneInfo(tz))
+        words += f" at {local:%H:%M} their time ({local:%a %d %b})"
+    return words
+
+
+async def customer_story(session: AsyncSession, ref: str, *, notes: Sequence[str] = ()) -> str:
+    """One line per demo customer: the decision, the attempts, the answers, what Herald did."""
     data = await customer_history(session=session, external_ref=ref, mask_contacts=True)
     if data is None:
         return f"{ref}: not found"
+    tz = data["customer"]["timezone"]
     parts = []
     for event in data["events"]:
         for alert in event["alerts"]:
             steps = " then ".join(
                 f"{t['channel']} {t['status'].replace('_', ' ')}" for t in alert["attempts"]
             )
-            answers = ", ".join(
-                f"answered {r['key']!r} by {r['channel']} ({r['intent']})"
-                for r in alert["responses"]
-            )
-            handoffs = ", ".join(
-                f"{h['kind'].replace('_', ' ')} to the call centre" for h in alert["handoffs"]
-            )
+            answers = ", ".join(_answer(r) for r in alert["responses"])
+            intents = {r["id"]: r["intent"] for r in alert["responses"]}
+            handoffs = ", ".join(_handoff(h, tz, intents) for h in alert["handoffs"])
             parts.append("; ".join(p for p in (steps, answers, handoffs) if p))
         if not event["alerts"]:
             parts.extend(f"no alert ({d['reason']})" for d in event["decisions"])
+    parts.extend(
+        f"{c['subject']} changed by {c['actor']} ({c['summary']})"
+        for c in data["preference_changes"]
+        if c["actor"].startswith("customer")
+    )
+    parts.extend(
+        f"no more SMS to {c['address']}" for c in data["customer"]["contacts"] if c["sms_opted_out"]
+    )
+    parts.extend(notes)
     return f"{ref} {data['customer']['name']}: " + " | ".join(parts)
 
 
-async def tune_for_demo(session: AsyncSession, *, fallback_wait_seconds: int = 2) -> None:
+def demo_options(bank_url: str) -> list[dict[str, str]]:
+    """large_debit's routing table in the demo: one key for every kind of answer."""
+    return [
+        {"key": "1", "intent": "agent", "label": "Speak to an agent"},
+        {"key": "2", "intent": "confirm", "label": "This payment was mine"},
+        {"key": "3", "intent": "transaction", "label": "Block my card", "endpoint": bank_url},
+        {"key": "4", "intent": "sms_copy", "label": "Send me this by text"},
+        {"key": "5", "intent": "callback", "label": "Call me back later"},
+        {"key": "6", "intent": "opt_out", "label": "Stop these alerts"},
+        {"key": "9", "intent": "repeat", "label": "Hear this again"},
+    ]
+
+
+async def tune_for_demo(
+    session: AsyncSession, *, fallback_wait_seconds: int = 2, bank_url: str | None = None
+) -> None:
     """What an administrator would do for a quick demo: the call centre open around the clock,
     and large_debit calling once and falling back to the next channel after 2 seconds instead
-    of twice 15 minutes apart and then 5 minutes."""
+    of twice 15 minutes apart and then 5 minutes. With ``bank_url`` (the demo bank's endpoint),
+    large_debit also gets the full routing table of ``demo_options``, and is made optional so
+    that "stop these alerts" takes effect."""
     from alerts.alert_types import get_spec, save_spec, seed_catalogue
     from callcentre.models import CentreConfig
     from callcentre.state import DAYS
 
     await seed_catalogue(session)
-    session.add(
-        CentreConfig(hours={"timezone": "UTC", "weekly": {d: ["00:00-24:00"] for d in DAYS}})
-    )
+    if (await session.exec(select(CentreConfig))).first() is None:  # one row: the hours
+        session.add(
+            CentreConfig(hours={"timezone": "UTC", "weekly": {d: ["00:00-24:00"] for d in DAYS}})
+        )
     spec = await get_spec(session, "large_debit")
     assert spec is not None
     data = spec.as_json()
@@ -143,7 +209,55 @@ async def tune_for_demo(session: AsyncSession, *, fallback_wait_seconds: int = 2
             "voice": {"attempts": 1, "interval_seconds": fallback_wait_seconds},
         },
     }
-    await save_spec(session, data, actor="demo", note="demo: one call, quick fallback")
+    note = "demo: one call, quick fallback"
+    if bank_url is not None:
+        data["options"] = demo_options(bank_url)
+        data["mandatory"] = False
+        note += ", a key for every kind of answer"
+    await save_spec(session, data, actor="demo", note=note)
+
+
+async def call_notes(stack: Stack, session: AsyncSession, bank: DemoBank) -> dict[str, list[str]]:
+    """What the simulated calls show beyond the database, per customer: the words Herald spoke
+    after an automated transaction, and whether a call-me-now call reached the call centre."""
+    rows = (
+        await session.exec(
+            select(Customer.id, Customer.external_ref, ContactPoint.address)
+            .join(ContactPoint, col(ContactPoint.customer_id) == col(Customer.id))
+            .where(ContactPoint.kind == "phone")
+        )
+    ).all()
+    called_now = set(
+        (await session.exec(select(HandOff.customer_id).where(HandOff.kind == "call_now"))).all()
+    )
+    calls = list(stack.sim.state.calls.values()) if stack.sim is not None else []
+    notes: dict[str, list[str]] = {}
+    for customer_id, ref, phone in rows:
+        heard = [t for c in calls if c.to == phone for t in c.transcript]
+        said = {t.get("text") for t in heard if t.get("verb") == "Say"}
+        for text in bank.said_to(ref):
+            where = "Herald said on the call" if text in said else "not heard on the call"
+            notes.setdefault(ref, []).append(f"the demo bank blocked the card; {where}: {text!r}")
+        if customer_id in called_now and any(t.get("verb") == "Dial" for t in heard):
+            notes.setdefault(ref, []).append("the call was put through to the call centre")
+    return notes
+
+
+async def act_on_emails(stack: Stack) -> list[str]:
+    """The demo's email customers open their links: an agent, a forward with a note, a call."""
+    done = []
+    clicked = await click_email_link(stack, to="daniel@example.com", label="Speak to an agent")
+    done.append(f"Daniel opened his email and clicked 'Speak to an agent' ({clicked})")
+    forwarded = await click_email_link(
+        stack,
+        to="kenji@example.com",
+        label="Forward this alert to someone, with a note",
+        form={"to": "yui@example.com", "note": "Yui, did you pay the kitchen deposit already?"},
+    )
+    done.append(f"Kenji forwarded his alert to yui@example.com with a note ({forwarded})")
+    called = await click_email_link(stack, to="lena@example.com", label="Call me now")
+    done.append(f"Lena clicked 'Call me now' ({called})")
+    return done
 
 
 async def run_demo(
@@ -151,15 +265,16 @@ async def run_demo(
 ) -> dict[str, Any]:
     settings = demo_settings(settings)
     say = (lambda *_a, **_k: None) if quiet else console.print
-    async with embedded_stack(
-        settings, scenario=EXAMPLES / "scenario-demo.yaml", workers=False
-    ) as stack:
+    async with (
+        running_bank(settings.secret_key.get_secret_value()) as (bank, bank_url),
+        embedded_stack(settings, scenario=EXAMPLES / "scenario-demo.yaml", workers=False) as stack,
+    ):
         deps = stack.runtime.deps
         from admin_ui.users import create_user
 
         async with deps.sessions() as session:
             report = await import_customers(session=session, path=EXAMPLES / "customers.csv")
-            await tune_for_demo(session)
+            await tune_for_demo(session, bank_url=bank_url)
             await create_user(session=session, username=DEMO_USER, password=DEMO_PASSWORD)
             say(f"customers imported: {report.imported}")
             for path in expand_paths([str(EXAMPLES / "feeds")]):
@@ -173,19 +288,24 @@ async def run_demo(
         created = await evaluate_pending(deps=deps, now=utcnow())
         say(
             f"alerts raised: {len(created)}; delivering through the Twilio simulator "
-            f"({stack.sim.url if stack.sim else 'real Twilio'}) and the SMTP sink..."
+            f"({stack.sim.url if stack.sim else 'real Twilio'}), the SMTP sink and the demo "
+            f"bank ({bank_url})..."
         )
         await drain(stack.runtime, wait_deferred=True, timeout=120, idle_check=stack.idle)
-        clicked = await click_email_link(stack, to="daniel@example.com", label="Speak to an agent")
-        say(f"Daniel opened his email and clicked 'Speak to an agent' ({clicked})")
+        for line in await act_on_emails(stack):
+            say(line)
         await drain(stack.runtime, wait_deferred=True, timeout=60, idle_check=stack.idle)
         async with deps.sessions() as session:
             data = await summary(session)
-            stories = [await customer_story(session, f"C-100{i}") for i in range(1, 6)]
+            refs = (
+                await session.exec(select(Customer.external_ref).order_by(col(Customer.id)))
+            ).all()
+            notes = await call_notes(stack, session, bank)
+            stories = [await customer_story(session, ref, notes=notes.get(ref, ())) for ref in refs]
         if not quiet:
             console.print("\n[bold]What happened[/]")
             for line in stories:
-                console.print(f"  {line}")
+                console.print(f"  {line}", markup=False, highlight=False)
             print_summary(console, data)
         if serve:
             from herald.worker import run_workers
@@ -194,6 +314,6 @@ async def run_demo(
                 f"\nAdmin UI: {stack.api.url}/admin  (user [bold]{DEMO_USER}[/], "
                 f"password [bold]{DEMO_PASSWORD}[/])"
             )
-            console.print("Try customer C-1001 ... C-1005. Ctrl-C to stop.")
+            console.print(f"Try customer C-1001 ... {refs[-1]}. Ctrl-C to stop.")
             await run_workers(stack.runtime)
         return data

@@ -47,22 +47,34 @@ def test_demo_runs_the_whole_loop_and_exits(data_dir: Path) -> None:
     done = herald(data_dir, "demo", "--no-serve", "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert summary["events"] == 7
-    assert summary["decisions"] == {"alert": 5, "skip": 3}
-    assert summary["alerts"] == {"closed": 4, "delivered": 1}  # Eva: payment received, by SMS
+    assert summary["events"] == 16
+    assert summary["decisions"] == {"alert": 14, "skip": 3}
+    # Delivered, not closed: Eva (payment received), Hana (asked for a copy), Kenji (forwarded
+    # it), Marco (texted STOP), Nora (a question for an agent).
+    assert summary["alerts"] == {"closed": 9, "delivered": 5}
     assert summary["attempts"] == {
-        "email/sent": 1,
-        "sms/delivered": 2,
-        "voice/completed": 2,
+        "email/sent": 3,
+        "sms/delivered": 5,
+        "voice/completed": 7,
         "voice/no_answer": 1,
     }
+    # One customer (at least) for every kind of answer, on every channel.
     assert summary["responses"] == {
         "email/agent": 1,
+        "email/call_me": 1,
+        "email/forward": 1,
         "sms/confirm": 1,
+        "sms/stop": 1,
+        "sms/unknown": 1,
         "voice/agent": 1,
-        "voice/confirm": 1,
+        "voice/callback": 1,
+        "voice/confirm": 2,
+        "voice/opt_out": 1,
+        "voice/repeat": 1,
+        "voice/sms_copy": 1,
+        "voice/transaction": 1,
     }
-    assert summary["handoffs"] == {"callback": 1, "live_transfer": 1}
+    assert summary["handoffs"] == {"call_now": 1, "callback": 3, "live_transfer": 1}
     # The demo's database is a normal Herald database: history reads it.
     history = herald(data_dir / "demo", "history", "C-1001", "--json")
     assert history.returncode == 0, history.stderr
@@ -72,6 +84,11 @@ def test_demo_runs_the_whole_loop_and_exits(data_dir: Path) -> None:
     assert alert["attempts"][0]["to"] == "+15550000001"
     readable = herald(data_dir / "demo", "history", "C-1001")
     assert "live_transfer" in readable.stdout and "+15***01" in readable.stdout
+    ivan = json.loads(herald(data_dir / "demo", "history", "C-1009", "--json").stdout)
+    [callback] = ivan["events"][0]["alerts"][0]["handoffs"]
+    assert callback["context"]["callback_keyed"] == "1430"
+    julia = json.loads(herald(data_dir / "demo", "history", "C-1010", "--json").stdout)
+    assert julia["preference_changes"][0]["actor"] == "customer (voice answer)"
 
 
 def test_import_ingest_and_burst_from_the_command_line(data_dir: Path, tmp_path: Path) -> None:
@@ -83,8 +100,8 @@ def test_import_ingest_and_burst_from_the_command_line(data_dir: Path, tmp_path:
     imported = herald(data_dir, "customers", "import", str(bad), "--json")
     assert imported.returncode == 1  # some rows were rejected
     result = json.loads(imported.stdout)
-    assert result["imported"] == 5
-    assert result["errors"][0]["row"] == 7 and "E.164" in result["errors"][0]["error"]
+    assert result["imported"] == 14
+    assert result["errors"][0]["row"] == 16 and "E.164" in result["errors"][0]["error"]
 
     feed = str(REPO / "examples" / "feeds" / "camt054-demo.xml")
     first = herald(data_dir, "ingest", feed, "--json")
