@@ -50,6 +50,7 @@ fmt: dev
 bench: install
 	$(BIN)/python -m benchmarks.ingest --mb $${BENCH_MB:-256}
 	$(BIN)/python -m benchmarks.simulate_centre
+	$(BIN)/python -m benchmarks.evaluate
 
 ## API + workers + embedded services, until Ctrl-C.
 up: install

@@ -4,8 +4,13 @@ For each unevaluated event, every alert type triggered by its event type is deci
 ``rules.engine.decide`` with the customer, their preferences and consent, the alert type's
 current specification, the call centre's state and the customer's recent alerts. Each decision
 (skip or plan, with every reason) is stored; a plan becomes an alert whose first step is queued
-for its not-before time. Unique constraints on (event, alert type) and on the dedupe key make
-concurrent or repeated evaluation harmless.
+for its not-before time.
+
+Work goes in batches: a batch of events is claimed (``evaluated`` set in the same transaction,
+so a concurrent evaluator skips them), everything the rules need for its customers is read in
+a handful of queries, the decisions are made in memory (alerts raised earlier in the batch count
+as recent), and decisions and alerts are written in bulk. The unique dedupe key of alerts, with
+``ON CONFLICT DO NOTHING``, stops two evaluators raising the same alert.
 """
 
 from __future__ import annotations
@@ -13,23 +18,26 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types import load_specs
 from alerts.deps import AlertDeps
-from alerts.models import Account, Alert, Customer, Decision, Event
-from alerts.preferences import load_preferences
+from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
+from alerts.preferences import build_preferences
 from callcentre.state import centre_view
 from rules.alert_types import AlertTypeSpec
 from rules.centre import CentreView
 from rules.engine import Plan, RecentAlert, decide, decision_as_dict
 from rules.facts import CustomerView, EventView
+from rules.preferences import CustomerPreferences
 
 logger = logging.getLogger(__name__)
 
@@ -90,20 +98,7 @@ def base_key(stored: str) -> str:
     return head if sep and tail.endswith("Z") else stored
 
 
-async def recent_alerts(
-    session: AsyncSession, customer_id: int, now: datetime
-) -> list[RecentAlert]:
-    rows = (
-        await session.exec(
-            select(Alert.dedupe_key, Alert.alert_type, Alert.created_at).where(
-                Alert.customer_id == customer_id, col(Alert.created_at) > now - RECENT
-            )
-        )
-    ).all()
-    return [RecentAlert(base_key(k), t, c) for k, t, c in rows]
-
-
-async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 200) -> list[int]:
+async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 500) -> list[int]:
     """Decide every unevaluated event; returns the ids of the alerts created (already enqueued)."""
     created: list[int] = []
     async with deps.sessions() as session:
@@ -112,192 +107,237 @@ async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 200) 
             for event_type in spec.trigger.event_types:
                 by_event_type[event_type].append(spec)
         centre = await centre_view(session, now)
-        while True:
-            events = (
-                await session.exec(
-                    select(Event)
-                    .where(col(Event.evaluated).is_(False))
-                    .order_by(col(Event.id))
-                    .limit(batch)
-                )
-            ).all()
-            if not events:
+    while True:
+        async with deps.sessions() as session:
+            new_alerts = await _evaluate_batch(
+                session, by_event_type=by_event_type, centre=centre, now=now, batch=batch
+            )
+            if new_alerts is None:
                 break
-            new_alerts: list[Alert] = []
-            for event in events:
-                specs = by_event_type.get(event.event_type, [])
-                new_alerts.extend(
-                    await _decide_event(
-                        session=session, event=event, specs=specs, centre=centre, now=now
-                    )
-                )
             await session.commit()
-            for alert in new_alerts:
-                assert alert.id is not None
-                created.append(alert.id)
-                delay = max(0.0, ((alert.next_step_at or now) - now).total_seconds())
-                logger.info(
-                    "alert created alert_id=%s type=%s first step in %.0f s",
-                    alert.id,
-                    alert.alert_type,
-                    delay,
-                )
-                await deps.queue.enqueue_step(
-                    alert_id=alert.id,
-                    step_index=0,
-                    channel=alert.plan[0]["channel"],
-                    defer_seconds=delay,
-                )
+        for alert_id, channel, next_step_at in new_alerts:
+            created.append(alert_id)
+            delay = max(0.0, ((next_step_at or now) - now).total_seconds())
+            await deps.queue.enqueue_step(
+                alert_id=alert_id, step_index=0, channel=channel, defer_seconds=delay
+            )
+        if new_alerts:
+            logger.info("alerts created: %s (batch of up to %s events)", len(new_alerts), batch)
     return created
 
 
-async def _store_decision(
-    session: AsyncSession,
-    *,
-    event: Event,
-    alert_type: str,
-    outcome: str,
-    reason: str,
-    detail: dict[str, Any],
-    now: datetime,
-) -> Decision | None:
-    assert event.id is not None
-    decision = Decision(
-        event_id=event.id,
-        alert_type=alert_type,
-        customer_id=event.customer_id,
-        outcome=outcome,
-        reason=reason,
-        detail=detail,
-        created_at=now,
+@dataclass
+class _Batch:
+    """What the rules need for the customers of one batch, read in bulk."""
+
+    customers: dict[int, Customer] = field(default_factory=dict)
+    views: dict[int, CustomerView] = field(default_factory=dict)
+    preferences: dict[int, CustomerPreferences] = field(default_factory=dict)
+    recent: dict[int, list[RecentAlert]] = field(default_factory=lambda: defaultdict(list))
+
+
+async def _claim(session: AsyncSession, batch: int) -> list[Event]:
+    ids = list(
+        (
+            await session.exec(
+                select(Event.id)
+                .where(col(Event.evaluated).is_(False))
+                .order_by(col(Event.id))
+                .limit(batch)
+            )
+        ).all()
     )
-    try:
-        async with session.begin_nested():
-            session.add(decision)
-            await session.flush()
-    except IntegrityError:
-        logger.info("event already decided event_id=%s alert_type=%s", event.id, alert_type)
-        return None
-    return decision
+    if not ids:
+        return []
+    claimed = (
+        await session.exec(
+            update(Event)
+            .where(col(Event.id).in_(ids), col(Event.evaluated).is_(False))
+            .values(evaluated=True)
+            .returning(col(Event.id))
+        )
+    ).all()
+    mine = [row[0] for row in claimed]
+    if not mine:
+        return []
+    events = (
+        await session.exec(select(Event).where(col(Event.id).in_(mine)).order_by(col(Event.id)))
+    ).all()
+    return list(events)
 
 
-async def _decide_event(
-    *,
+async def _load(session: AsyncSession, events: list[Event], now: datetime) -> _Batch:
+    unowned = {e.account_id for e in events if e.customer_id is None}
+    if unowned:
+        owners = {
+            a.account_id: a.customer_id
+            for a in (
+                await session.exec(select(Account).where(col(Account.account_id).in_(unowned)))
+            ).all()
+        }
+        for event in events:
+            if event.customer_id is None and event.account_id in owners:
+                event.customer_id = owners[event.account_id]
+                session.add(event)
+    ids = {e.customer_id for e in events if e.customer_id is not None}
+    data = _Batch()
+    if not ids:
+        return data
+    for customer in (await session.exec(select(Customer).where(col(Customer.id).in_(ids)))).all():
+        assert customer.id is not None
+        data.customers[customer.id] = customer
+        data.views[customer.id] = customer_view(customer)
+    contacts: dict[int, list[ContactPoint]] = defaultdict(list)
+    for contact in (
+        await session.exec(select(ContactPoint).where(col(ContactPoint.customer_id).in_(ids)))
+    ).all():
+        contacts[contact.customer_id].append(contact)
+    rows: dict[int, list[Preference]] = defaultdict(list)
+    for row in (
+        await session.exec(select(Preference).where(col(Preference.customer_id).in_(ids)))
+    ).all():
+        rows[row.customer_id].append(row)
+    for cid, customer in data.customers.items():
+        data.preferences[cid] = build_preferences(customer, contacts[cid], rows[cid])
+    for key, alert_type, created_at, cid in (
+        await session.exec(
+            select(Alert.dedupe_key, Alert.alert_type, Alert.created_at, Alert.customer_id).where(
+                col(Alert.customer_id).in_(ids), col(Alert.created_at) > now - RECENT
+            )
+        )
+    ).all():
+        data.recent[cid].append(RecentAlert(base_key(key), alert_type, created_at))
+    return data
+
+
+async def _evaluate_batch(
     session: AsyncSession,
-    event: Event,
-    specs: list[AlertTypeSpec],
+    *,
+    by_event_type: dict[str, list[AlertTypeSpec]],
     centre: CentreView,
     now: datetime,
-) -> list[Alert]:
-    event.evaluated = True
-    session.add(event)
-    if event.customer_id is None:
-        owner = (
-            await session.exec(select(Account).where(Account.account_id == event.account_id))
-        ).first()
-        event.customer_id = owner.customer_id if owner else None
-    customer = await session.get(Customer, event.customer_id) if event.customer_id else None
-    if customer is None or not specs:
-        reason = (
-            f"no alert type is triggered by {event.event_type}"
-            if not specs
-            else f"no customer owns account {event.account_id}"
-        )
-        await _store_decision(
-            session,
-            event=event,
-            alert_type=NO_TYPE,
-            outcome="skip",
-            reason=reason,
-            detail={"kind": "skip", "reason": reason},
-            now=now,
-        )
-        return []
-    assert customer.id is not None
-    preferences = await load_preferences(session, customer)
-    view, facts = customer_view(customer), event_view(event)
-    alerts: list[Alert] = []
-    for spec in specs:
-        recent = await recent_alerts(session, customer.id, now)
-        decision = decide(
-            event=facts,
-            customer=view,
-            preferences=preferences,
-            alert_type=spec,
-            centre=centre,
-            recent_alerts=recent,
-            now=now,
-        )
-        detail = decision_as_dict(decision)
-        stored = await _store_decision(
-            session,
-            event=event,
-            alert_type=spec.key,
-            outcome="alert" if isinstance(decision, Plan) else "skip",
-            reason=decision.reason,
-            detail=detail,
-            now=now,
-        )
-        if stored is None or not isinstance(decision, Plan):
+    batch: int,
+) -> list[tuple[int, str, datetime | None]] | None:
+    """Decide one batch; None when nothing was left to claim. Returns the alerts created."""
+    events = await _claim(session, batch)
+    if not events:
+        return None
+    data = await _load(session, events, now)
+    decisions: list[dict[str, Any]] = []
+    plans: list[tuple[int, Plan, Event, dict[str, Any]]] = []  # (decision row index, ...)
+    for event in events:
+        specs = by_event_type.get(event.event_type, [])
+        customer_id = event.customer_id
+        if customer_id is None or customer_id not in data.customers or not specs:
+            reason = (
+                f"no alert type is triggered by {event.event_type}"
+                if not specs
+                else f"no customer owns account {event.account_id}"
+            )
+            decisions.append(
+                _decision_row(
+                    event, NO_TYPE, "skip", reason, {"kind": "skip", "reason": reason}, now
+                )
+            )
             continue
-        alert = await _create_alert(
-            session,
-            decision=decision,
-            detail=detail,
-            event=event,
-            customer=customer,
-            decision_id=stored.id,
-            now=now,
+        facts = event_view(event)
+        for spec in specs:
+            decision = decide(
+                event=facts,
+                customer=data.views[customer_id],
+                preferences=data.preferences[customer_id],
+                alert_type=spec,
+                centre=centre,
+                recent_alerts=data.recent[customer_id],
+                now=now,
+            )
+            detail = decision_as_dict(decision)
+            outcome = "alert" if isinstance(decision, Plan) else "skip"
+            decisions.append(_decision_row(event, spec.key, outcome, decision.reason, detail, now))
+            if isinstance(decision, Plan):
+                plans.append((len(decisions) - 1, decision, event, detail))
+                data.recent[customer_id].append(
+                    RecentAlert(decision.dedupe_key, decision.alert_type, now)
+                )
+    decision_ids = (
+        await session.exec(
+            insert(Decision).returning(col(Decision.id), sort_by_parameter_order=True),
+            params=decisions,
         )
-        if alert is not None:
-            alerts.append(alert)
-    return alerts
+    ).all()
+    if not plans:
+        return []
+    keys = [plan.dedupe_key for _, plan, _, _ in plans]
+    taken = set(
+        (await session.exec(select(Alert.dedupe_key).where(col(Alert.dedupe_key).in_(keys)))).all()
+    )
+    rows = []
+    for index, plan, event, detail in plans:
+        customer = data.customers[event.customer_id or 0]
+        rows.append(_alert_row(plan, detail, event, customer, decision_ids[index][0], taken, now))
+    table = Alert.__table__  # type: ignore[attr-defined]
+    stmt = (
+        _insert(session, table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id, table.c.plan, table.c.next_step_at, table.c.dedupe_key)
+    )
+    inserted = (await session.exec(stmt, params=rows)).all()
+    if len(inserted) < len(rows):
+        logger.info("%s alert(s) already raised by another evaluator", len(rows) - len(inserted))
+    return [(row[0], row[1][0]["channel"], row[2]) for row in inserted]
 
 
-async def _create_alert(
-    session: AsyncSession,
-    *,
-    decision: Plan,
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def _decision_row(
+    event: Event, alert_type: str, outcome: str, reason: str, detail: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "alert_type": alert_type,
+        "customer_id": event.customer_id,
+        "outcome": outcome,
+        "reason": reason,
+        "detail": detail,
+        "created_at": now,
+    }
+
+
+def _alert_row(
+    plan: Plan,
     detail: dict[str, Any],
     event: Event,
     customer: Customer,
-    decision_id: int | None,
+    decision_id: int,
+    taken: set[str],
     now: datetime,
-) -> Alert | None:
-    assert customer.id is not None
-    key = decision.dedupe_key
-    taken = (await session.exec(select(Alert.id).where(Alert.dedupe_key == key))).first()
-    if taken is not None:  # an alert with this key exists but is older than the window
+) -> dict[str, Any]:
+    key = plan.dedupe_key
+    if key in taken:  # an alert with this key exists but is older than the window
         key = f"{key}{_RENAMED}{now:%Y-%m-%dT%H:%M:%S}Z"
-    steps = detail["steps"]
-    assert isinstance(steps, list)
     alert = Alert(
         dedupe_key=key,
-        alert_type=decision.alert_type,
-        alert_type_version=decision.alert_type_version,
-        customer_id=customer.id,
+        alert_type=plan.alert_type,
+        alert_type_version=plan.alert_type_version,
+        customer_id=customer.id or 0,
         event_id=event.id,
         decision_id=decision_id,
         status="pending",
-        plan=steps,
-        options=[o.model_dump(mode="json") for o in decision.options],
-        windows=decision.windows.as_dict(),
-        locale=decision.content_locale,
-        priority=decision.priority,
-        category=decision.category,
-        expires_at=decision.expires_at,
+        plan=detail["steps"],
+        options=[o.model_dump(mode="json") for o in plan.options],
+        windows=plan.windows.as_dict(),
+        locale=plan.content_locale,
+        priority=plan.priority,
+        category=plan.category,
+        expires_at=plan.expires_at,
         current_step=0,
         step_token=secrets.token_hex(8),
-        next_step_at=decision.steps[0].not_before,
+        next_step_at=plan.steps[0].not_before,
         context=alert_context(event, customer),
         created_at=now,
         updated_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(alert)
-            await session.flush()
-    except IntegrityError:
-        logger.info("alert already exists dedupe_key=%s", key)
-        return None
-    return alert
+    return alert.model_dump(exclude={"id"})

@@ -9,6 +9,7 @@ record every change (who, through what, before and after) in ``preference_change
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -129,7 +130,7 @@ async def stored(session: AsyncSession, customer_id: int) -> dict[str, Preferenc
     return {r.alert_type: PreferenceIn.model_validate(r.data) for r in rows}
 
 
-def _legacy_default(customer: Customer, contacts: list[ContactPoint]) -> PreferenceIn | None:
+def _legacy_default(customer: Customer, contacts: Sequence[ContactPoint]) -> PreferenceIn | None:
     """A customer imported with a channel order and no stored default: that order, each
     channel bound to the first contact point of its kind."""
     if not customer.channel_order:
@@ -146,8 +147,18 @@ def _legacy_default(customer: Customer, contacts: list[ContactPoint]) -> Prefere
 async def load_preferences(session: AsyncSession, customer: Customer) -> rp.CustomerPreferences:
     """Everything the rules need to know about what this customer wants."""
     assert customer.id is not None
-    contacts = await contact_points(session, customer.id)
-    prefs = await stored(session, customer.id)
+    rows = (
+        await session.exec(select(Preference).where(Preference.customer_id == customer.id))
+    ).all()
+    return build_preferences(customer, await contact_points(session, customer.id), rows)
+
+
+def build_preferences(
+    customer: Customer, contacts: Sequence[ContactPoint], rows: Iterable[Preference]
+) -> rp.CustomerPreferences:
+    """The rules' view of one customer's stored preferences and contact points (pure)."""
+    prefs = {r.alert_type: PreferenceIn.model_validate(r.data) for r in rows}
+    contacts = sorted(contacts, key=lambda c: c.id or 0)
     default = prefs.pop(DEFAULT, None) or _legacy_default(customer, contacts) or PreferenceIn()
     return rp.CustomerPreferences(
         contact_points=tuple(contact_for_rules(c) for c in contacts),

@@ -249,7 +249,7 @@ def simulate(
 
 @app.command()
 def bench(
-    which: Annotated[str, typer.Argument(help="ingest or centre")] = "ingest",
+    which: Annotated[str, typer.Argument(help="ingest, centre or rules")] = "ingest",
     mb: Annotated[int, typer.Option(help="Size of the generated camt.054 file.")] = 256,
 ) -> None:
     """Run a benchmark from the source tree's benchmarks/ (what `make bench` runs)."""
@@ -259,9 +259,13 @@ def bench(
     root = Path(__file__).resolve().parent.parent
     if not (root / "benchmarks").is_dir():
         fail("benchmarks/ is not next to this installation; run from a source checkout")
-    module = {"ingest": "benchmarks.ingest", "centre": "benchmarks.simulate_centre"}.get(which)
+    module = {
+        "ingest": "benchmarks.ingest",
+        "centre": "benchmarks.simulate_centre",
+        "rules": "benchmarks.evaluate",
+    }.get(which)
     if module is None:
-        fail(f"unknown benchmark {which!r}: use ingest or centre")
+        fail(f"unknown benchmark {which!r}: use ingest, centre or rules")
     args = ["--mb", str(mb)] if which == "ingest" else []
     raise typer.Exit(subprocess.call([sys.executable, "-m", str(module), *args], cwd=root))
 
