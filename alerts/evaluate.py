@@ -137,29 +137,32 @@ class _Batch:
 
 
 async def _claim(session: AsyncSession, batch: int) -> list[Event]:
-    ids = list(
-        (
+    """Up to ``batch`` unevaluated events, marked evaluated in this transaction (so another
+    evaluator skips them, and a crash before the commit leaves them for the next run)."""
+    while True:
+        ids = list(
+            (
+                await session.exec(
+                    select(Event.id)
+                    .where(col(Event.evaluated).is_(False))
+                    .order_by(col(Event.id))
+                    .limit(batch)
+                )
+            ).all()
+        )
+        if not ids:
+            return []
+        claimed = (
             await session.exec(
-                select(Event.id)
-                .where(col(Event.evaluated).is_(False))
-                .order_by(col(Event.id))
-                .limit(batch)
+                update(Event)
+                .where(col(Event.id).in_(ids), col(Event.evaluated).is_(False))
+                .values(evaluated=True)
+                .returning(col(Event.id))
             )
         ).all()
-    )
-    if not ids:
-        return []
-    claimed = (
-        await session.exec(
-            update(Event)
-            .where(col(Event.id).in_(ids), col(Event.evaluated).is_(False))
-            .values(evaluated=True)
-            .returning(col(Event.id))
-        )
-    ).all()
-    mine = [row[0] for row in claimed]
-    if not mine:
-        return []
+        mine = [row[0] for row in claimed]
+        if mine:  # else another evaluator took these first: look again
+            break
     events = (
         await session.exec(select(Event).where(col(Event.id).in_(mine)).order_by(col(Event.id)))
     ).all()

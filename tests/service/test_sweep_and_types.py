@@ -103,3 +103,21 @@ async def test_events_no_alert_type_wants_are_skipped_with_a_reason(runtime: Run
     async with deps.sessions() as session:
         decision = (await session.exec(select(Decision))).one()
     assert decision.reason == "no alert type is triggered by fee_charged"
+
+
+async def test_two_evaluators_at_once_decide_each_event_once(runtime: Runtime) -> None:
+    import asyncio
+
+    deps = runtime.deps
+    deps.queue = RecordingQueue()
+    await make_customer(deps)
+    for n in range(40):
+        await make_event(deps, event_id=f"E-{n}")
+    now = utcnow()
+    first, second = await asyncio.gather(
+        evaluate_pending(deps=deps, now=now, batch=7), evaluate_pending(deps=deps, now=now, batch=7)
+    )
+    assert len(first) + len(second) == 40 and not set(first) & set(second)
+    async with deps.sessions() as session:
+        decisions = (await session.exec(select(Decision))).all()
+    assert len(decisions) == 40  # one large_debit decision per event, none twice
