@@ -79,7 +79,7 @@ async def centre_view(session: AsyncSession, now: datetime) -> CentreView:
     hours = (await load_hours(session)).to_hours()
     load = await latest_load(session)
     if load is None or now - load.received_at > STALE_AFTER:
-        return CentreView.at(hours, now, agents_available=1, queue_length=0)
+        return CentreView.at(hours, now, agents_available=1, queue_length=0, load_known=False)
     return CentreView.at(
         hours,
         now,

@@ -52,6 +52,10 @@ def print_history(console: Console, data: dict[str, Any]) -> None:
         f"{c['name']} ({c['ref']}), {c['timezone']}, channels "
         f"{' > '.join(c['channel_order'])}, accounts {', '.join(c['accounts'])}"
     )
+    for p in data.get("preferences") or []:
+        say(f"preference {p['subject']}: {p['summary']}")
+    for ch in data.get("preference_changes") or []:
+        say(f"changed {ch['at']} by {ch['actor']}: {ch['subject']} - {ch['summary']}")
     for e in data["events"]:
         say(
             f"\nevent {e['type']} {e['amount']} {e['currency']} "
@@ -59,6 +63,11 @@ def print_history(console: Console, data: dict[str, Any]) -> None:
         )
         for d in e["decisions"]:
             say(f"  decision {d['alert_type']}: {d['outcome']} - {d['reason']}")
+            for step in d.get("steps") or []:
+                say(f"    step {step['channel']} to {step['to']} from {step['not_before']}")
+                say(f"      why: {step['reason']}")
+            for note in d.get("notes") or []:
+                say(f"    note: {note}")
         for a in e["alerts"]:
             say(
                 f"  alert #{a['id']} {a['status']}"

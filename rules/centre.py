@@ -96,6 +96,7 @@ class CentreView:
     queue_length: int
     longest_wait_seconds: float = 0.0
     next_opening: datetime | None = None  # when closed: when it opens (None: unknown)
+    load_known: bool = True  # False: no recent load was pushed (counted as open with capacity)
 
     @classmethod
     def at(
@@ -106,6 +107,7 @@ class CentreView:
         agents_available: int,
         queue_length: int,
         longest_wait_seconds: float = 0.0,
+        load_known: bool = True,
     ) -> CentreView:
         is_open = hours.is_open(now)
         return cls(
@@ -114,6 +116,7 @@ class CentreView:
             queue_length=queue_length,
             longest_wait_seconds=longest_wait_seconds,
             next_opening=None if is_open else hours.next_opening(now),
+            load_known=load_known,
         )
 
 
@@ -156,6 +159,8 @@ def centre_state(linkage: CentreLinkage, centre: CentreView) -> tuple[str, str]:
         return "closed", (
             "no opening known" if when is None else f"opens {when:%Y-%m-%d %H:%M} UTC"
         )
+    if not centre.load_known:
+        return "open", "open by its hours; no recent load reported"
     detail = (
         f"{centre.agents_available} agents available, {centre.queue_length} waiting "
         f"(threshold {linkage.overload_queue_threshold}), longest wait "
