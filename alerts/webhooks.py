@@ -388,6 +388,9 @@ async def _sms_keyword(
     text = reply_for(
         keyword, brand=deps.brand, callcentre_number=deps.callcentre_number, changed=changed
     )
+    if text and keyword == "help" and customer_id is not None:
+        token = deps.links.sign_preferences(customer_id)
+        text += f" Choose which alerts you get: {deps.public_url}/p/{token}"
     if text:
         reply.message(text)
     return twiml(str(reply))

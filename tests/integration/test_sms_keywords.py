@@ -44,6 +44,7 @@ async def test_stop_start_help(stack: Stack) -> None:
     assert "<Message>" not in retried
     helped = await text(stack, "help", "SM" + "c" * 32)
     assert "Reply STOP" in helped and stack.settings.callcentre.phone_number in helped
+    assert f"Choose which alerts you get: {stack.settings.public_url}/p/" in helped
     back = await text(stack, "START", "SM" + "d" * 32)
     assert "texts are back on" in back and not await opted_out(stack)
     async with stack.runtime.deps.sessions() as session:
