@@ -93,35 +93,12 @@ async def _transaction(
         "context": {k: v for k, v in alert.context.items() if k != "data"},
         "at": now.isoformat(),
     }
-    say, problem = None, None
-    if not endpoint:
-        problem = "no endpoint configured for this option"
+    # No transaction stays open while the endpoint thinks (up to 8 s).
+    await session.commit()
+    if endpoint:
+        say, problem = await call_endpoint(deps, str(endpoint), payload, http)
     else:
-        body = json.dumps(payload, sort_keys=True).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Herald-Signature": sign_body(deps.links.secret, body),
-        }
-        client = http or httpx.AsyncClient(timeout=TRANSACTION_TIMEOUT_S)
-        try:
-            reply = await client.post(str(endpoint), content=body, headers=headers)
-            data = (
-                reply.json()
-                if reply.headers.get("content-type", "").startswith("application/json")
-                else {}
-            )
-            if reply.status_code >= 400 or not isinstance(data, dict):
-                problem = f"the endpoint answered HTTP {reply.status_code}"
-            elif data.get("ok") is False:
-                problem = str(data.get("reason") or "the endpoint refused the request")[:200]
-                say = str(data.get("say") or "") or None
-            else:
-                say = str(data.get("say") or "Thank you. That is done.")[:500]
-        except (httpx.HTTPError, ValueError) as exc:
-            problem = f"the endpoint could not be reached: {type(exc).__name__}"
-        finally:
-            if http is None:
-                await client.aclose()
+        say, problem = None, "no endpoint configured for this option"
     if problem is None:
         logger.info("transaction done alert_id=%s response_id=%s", alert.id, response.id)
         return ActionResult(say)
@@ -133,6 +110,35 @@ async def _transaction(
     session.add(handoff)
     await session.commit()
     return ActionResult(say or FAILED_TRANSACTION, ok=False)
+
+
+async def call_endpoint(
+    deps: AlertDeps, endpoint: str, payload: dict[str, Any], http: httpx.AsyncClient | None
+) -> tuple[str | None, str | None]:
+    """POST the signed request; (words to read back, None) or (words or None, the problem)."""
+    body = json.dumps(payload, sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Herald-Signature": sign_body(deps.links.secret, body),
+    }
+    client = http or httpx.AsyncClient(timeout=TRANSACTION_TIMEOUT_S)
+    try:
+        reply = await client.post(endpoint, content=body, headers=headers)
+        is_json = reply.headers.get("content-type", "").startswith("application/json")
+        data = reply.json() if is_json else None
+    except (httpx.HTTPError, ValueError) as exc:
+        return None, f"the endpoint could not be reached: {type(exc).__name__}"
+    finally:
+        if http is None:
+            await client.aclose()
+    if reply.status_code >= 400:
+        return None, f"the endpoint answered HTTP {reply.status_code}"
+    if not isinstance(data, dict):  # e.g. a login page: never tell the customer "done"
+        return None, f"the endpoint answered HTTP {reply.status_code} without a JSON object"
+    if data.get("ok") is False:
+        refused = str(data.get("reason") or "the endpoint refused the request")[:200]
+        return str(data.get("say") or "") or None, refused
+    return str(data.get("say") or "Thank you. That is done.")[:500], None
 
 
 async def _copy(
