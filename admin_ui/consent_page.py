@@ -48,9 +48,9 @@ async def consent_page(token: str, request: Request, deps: DepsDep) -> HTMLRespo
 @router.post("/c/{token}")
 async def consent_post(token: str, request: Request, deps: DepsDep) -> HTMLResponse:
     try:
-        contact_id = deps.links.load_consent(token)
+        contact_id, tag = deps.links.load_consent(token)
     except LinkError as exc:
         return _page(request, deps, "This link does not work", f"{exc}.", status=400)
-    if not await confirm(deps=deps, contact_id=contact_id, now=utcnow()):
+    if not await confirm(deps=deps, contact_id=contact_id, tag=tag, now=utcnow()):
         return _page(request, deps, "This link does not work", "We could not find it.", status=410)
     return _page(request, deps, "Thank you", "You have confirmed. You can change this at any time.")

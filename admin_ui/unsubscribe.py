@@ -25,7 +25,6 @@ from alerts.webhooks import DepsDep
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
-OPTION = "unsubscribe"
 
 
 def _page(
@@ -56,13 +55,11 @@ def _broken(request: Request, deps: AlertDeps, why: str) -> HTMLResponse:
 async def _target(deps: AlertDeps, token: str) -> tuple[int, str] | str:
     """(customer id, alert type) the token unsubscribes from, or why it cannot."""
     try:
-        link = deps.links.load(token)
+        attempt_id = deps.links.load_unsubscribe(token)
     except LinkError as exc:
         return str(exc)
-    if link.option != OPTION:
-        return "this link is not an unsubscribe link"
     async with deps.sessions() as session:
-        attempt = await session.get(DeliveryAttempt, link.attempt_id)
+        attempt = await session.get(DeliveryAttempt, attempt_id)
         alert = await session.get(Alert, attempt.alert_id) if attempt else None
     if alert is None:
         return "we could not find the message this link belongs to"

@@ -4,8 +4,9 @@
 channel, and returns the words to give back to the customer (spoken, texted or shown):
 
 - ``transaction``: POST the request to the option's endpoint (JSON, HMAC-SHA256 signed with the
-  secret key in ``X-Herald-Signature``; 8 s timeout); its ``{"say": "..."}`` is read back. When
-  the endpoint fails, is missing or refuses, the request becomes a task for an agent instead.
+  transaction signing key in ``X-Herald-Signature``; 8 s timeout); its ``{"say": "..."}`` is
+  read back. When the endpoint fails, is missing or refuses, the request becomes a task for an
+  agent instead.
 - ``sms_copy`` / ``email_copy``: a new step appended to the alert's plan, sent to the customer's
   first usable phone or email (as crash-safe as every other step).
 - anything else: nothing more here (hand-offs and closing happen in ``record_response``).
@@ -119,14 +120,14 @@ async def call_endpoint(
     body = json.dumps(payload, sort_keys=True).encode()
     headers = {
         "Content-Type": "application/json",
-        "X-Herald-Signature": sign_body(deps.links.secret, body),
+        "X-Herald-Signature": sign_body(deps.transaction_secret, body),
     }
     client = http or httpx.AsyncClient(timeout=TRANSACTION_TIMEOUT_S)
     try:
         reply = await client.post(endpoint, content=body, headers=headers)
         is_json = reply.headers.get("content-type", "").startswith("application/json")
         data = reply.json() if is_json else None
-    except (httpx.HTTPError, ValueError) as exc:
+    except Exception as exc:
         return None, f"the endpoint could not be reached: {type(exc).__name__}"
     finally:
         if http is None:
@@ -172,6 +173,7 @@ async def _copy(
         "deadline": (now + timedelta(hours=1)).isoformat(),
         "locale": alert.locale,
         "reason": f"the customer asked for a copy by {channel}",
+        "copy": True,
     }
     alert.plan = [*alert.plan, step]
     alert.current_step = len(alert.plan) - 1

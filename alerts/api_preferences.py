@@ -271,10 +271,10 @@ async def request_consent_confirmation(ref: str, contact_id: int, deps: DepsDep)
         if contact is None or contact.customer_id != customer.id:
             raise HTTPException(404, f"customer {ref!r} has no contact point {contact_id}")
     try:
-        link = await request_confirmation(deps=deps, contact_id=contact_id, now=utcnow())
+        channel = await request_confirmation(deps=deps, contact_id=contact_id, now=utcnow())
     except ConfirmationError as exc:
         raise HTTPException(422, str(exc)) from exc
-    return {"sent_to": contact_view(contact)["address"], "link": link}
+    return {"sent_to": contact_view(contact)["address"], "by": channel}
 
 
 @router.get("/customers/{ref}/preference-changes")

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime
 
 from alerts.deps import AlertDeps
+from alerts.links import address_tag
 from alerts.models import ContactPoint, Customer
 from alerts.preferences import ConsentIn, consent_view, set_consent
 from channels.base import ChannelError, OutboundMessage
@@ -24,7 +25,8 @@ class ConfirmationError(ValueError):
 
 
 async def request_confirmation(*, deps: AlertDeps, contact_id: int, now: datetime) -> str:
-    """Send the confirmation link to the contact point; returns the link (for the API)."""
+    """Send the confirmation link to the contact point; returns the channel it went by. The link
+    itself goes only to the customer: whoever clicks it confirms in their name."""
     async with deps.sessions() as session:
         contact = await session.get(ContactPoint, contact_id)
         if contact is None:
@@ -33,7 +35,7 @@ async def request_confirmation(*, deps: AlertDeps, contact_id: int, now: datetim
         name = customer.name.split()[0] if customer and customer.name else "there"
     if contact.invalid_at is not None:
         raise ConfirmationError(f"contact point {contact_id} was reported invalid; fix it first")
-    link = f"{deps.public_url}/c/{deps.links.sign_consent(contact_id)}"
+    link = f"{deps.public_url}/c/{deps.links.sign_consent(contact_id, contact.address)}"
     channel = "email" if contact.kind == "email" else "sms"
     if channel == "sms" and (contact.sms_opted_out_at or not contact.sms_capable):
         raise ConfirmationError(f"contact point {contact_id} cannot receive texts")
@@ -54,14 +56,15 @@ async def request_confirmation(*, deps: AlertDeps, contact_id: int, now: datetim
     except ChannelError as exc:
         raise ConfirmationError(f"the confirmation could not be sent: {exc}") from exc
     logger.info("consent confirmation sent contact_id=%s channel=%s", contact_id, channel)
-    return link
+    return channel
 
 
-async def confirm(*, deps: AlertDeps, contact_id: int, now: datetime) -> bool:
-    """The customer confirmed: marketing consent, confirmed, from the confirmation link."""
+async def confirm(*, deps: AlertDeps, contact_id: int, tag: str, now: datetime) -> bool:
+    """The customer confirmed: marketing consent, confirmed, from the confirmation link. Only
+    for the address the link was sent to (a changed address needs a new confirmation)."""
     async with deps.sessions() as session:
         contact = await session.get(ContactPoint, contact_id)
-        if contact is None:
+        if contact is None or address_tag(contact.address) != tag:
             return False
         before = consent_view(contact)
         if before["confirmed"] and before["marketing"] and not before["withdrawn_at"]:

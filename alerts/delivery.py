@@ -28,7 +28,7 @@ from channels.base import (
     TransientChannelError,
 )
 from rules import retry
-from rules.alert_types import AlertTypeSpec
+from rules.alert_types import AlertTypeSpec, DeliveryPolicy
 from rules.engine import step_from_dict
 from rules.timewindows import SendWindows
 from rules.vocabulary import Channel
@@ -50,9 +50,15 @@ class StepResult:
     detail: str
 
 
-def backoff_seconds(spec: AlertTypeSpec, try_no: int) -> float:
+def backoff_seconds(policy: DeliveryPolicy, try_no: int) -> float:
     """Exponential backoff with jitter for transient provider errors (the alert type's policy)."""
-    return retry.backoff_seconds(spec.delivery, max(try_no - 1, 0), random.random())
+    return retry.backoff_seconds(policy, max(try_no - 1, 0), random.random())
+
+
+async def delivery_policy(session: AsyncSession, alert: Alert) -> DeliveryPolicy:
+    """The alert type's delivery policy (the defaults if the type no longer exists)."""
+    spec = await get_spec(session, alert.alert_type)
+    return spec.delivery if spec is not None else DeliveryPolicy()
 
 
 def record_status(
@@ -149,8 +155,7 @@ async def build_message(
     headers: dict[str, str] = {}
     if alert.category == "marketing":
         # RFC 8058 one-click unsubscribe; also a link at the foot of the email.
-        token = deps.links.sign(ResponseLink(attempt_id=attempt_id, option="unsubscribe"))
-        unsubscribe = webhook_url(deps, f"/u/{token}")
+        unsubscribe = webhook_url(deps, f"/u/{deps.links.sign_unsubscribe(attempt_id)}")
         ctx["link_unsubscribe"] = unsubscribe
         headers = {
             "List-Unsubscribe": f"<{unsubscribe}>",
@@ -224,7 +229,14 @@ async def run_step(
         if attempt.provider_sid or attempt.status not in ("queued", "sending"):
             return StepResult("skipped", f"attempt {attempt.id} already {attempt.status}")
         channel = deps.channels[attempt.channel]
-        message = await build_message(deps=deps, session=session, alert=alert, attempt=attempt)
+        try:
+            message = await build_message(deps=deps, session=session, alert=alert, attempt=attempt)
+        except ContentError as exc:  # e.g. the alert type lost its content for this channel
+            reason = f"not sent: {exc}"
+            await _fail_attempt(
+                deps=deps, session=session, alert=alert, attempt=attempt, reason=reason, now=now
+            )
+            return StepResult("failed", reason)
         if attempt.status == "sending" and attempt.sending_started_at is not None:
             # A previous run crashed after asking the provider: adopt what it accepted, if anything.
             used = set(
@@ -243,8 +255,8 @@ async def run_step(
                     message, attempt.sending_started_at - timedelta(seconds=5)
                 )
             except TransientChannelError as exc:
-                spec = await alert_spec(session, alert)
-                raise RetryLater(str(exc), backoff_seconds(spec, try_no)) from exc
+                policy = await delivery_policy(session, alert)
+                raise RetryLater(str(exc), backoff_seconds(policy, try_no)) from exc
             fresh = [r for r in found if r.provider_sid not in used]
             if fresh:
                 attempt.provider_sid = fresh[0].provider_sid
@@ -301,8 +313,8 @@ async def run_step(
             )
             return StepResult("failed", str(exc))
         except TransientChannelError as exc:
-            spec = await alert_spec(session, alert)
-            if try_no > spec.delivery.max_provider_retries:
+            policy = await delivery_policy(session, alert)
+            if try_no > policy.max_provider_retries:
                 await _fail_attempt(
                     deps=deps,
                     session=session,
@@ -311,7 +323,7 @@ async def run_step(
                     reason=f"gave up after {try_no} tries: {exc}",
                     now=now,
                     outcome=retry.Outcome.PROVIDER_TRANSIENT,
-                    provider_retries=spec.delivery.max_provider_retries,
+                    provider_retries=policy.max_provider_retries,
                 )
                 return StepResult("failed", str(exc))
             attempt.status = "queued"
@@ -322,7 +334,7 @@ async def run_step(
                 session, attempt, "queued", None, f"will retry: {exc}", applied=True, now=now
             )
             await session.commit()
-            raise RetryLater(str(exc), backoff_seconds(spec, try_no)) from exc
+            raise RetryLater(str(exc), backoff_seconds(policy, try_no)) from exc
 
         # The provider's status callbacks can land before this point (a call can ring out
         # while we wait for the API's answer): re-read the row so "sent" never overwrites them.
@@ -498,13 +510,24 @@ async def advance_plan(
     if alert.status not in ALERT_OPEN:
         await session.commit()
         return
-    spec = await alert_spec(session, alert)
+    if alert.plan[alert.current_step].get("copy"):
+        # A copy the customer asked for did not arrive: they were reached already (they
+        # answered); the alert is not failed for it, and nothing else is sent.
+        alert.status = "delivered"
+        alert.next_step_at = None
+        alert.closed_reason = f"the copy the customer asked for was not delivered ({why})"[:200]
+        alert.step_token = secrets.token_hex(8)
+        alert.updated_at = now
+        session.add(alert)
+        await session.commit()
+        return
+    policy = await delivery_policy(session, alert)
     steps = [step_from_dict(s) for s in alert.plan]
     action = retry.next_action(
         steps=steps,
         ended_index=alert.current_step,
         outcome=outcome,
-        policy=spec.delivery,
+        policy=policy,
         windows=SendWindows.from_dict(alert.windows),
         expires_at=alert.expires_at or now + timedelta(days=1),
         now=now,
@@ -560,6 +583,7 @@ async def _reslot(
     step["not_before"] = shift.at.isoformat()
     step["deadline"] = (min(expires, until) if until else expires).isoformat()
     step["reason"] = f"{step.get('reason', '')}; moved: {why}"
+    step.pop("released_at", None)  # a paced slot does not carry over: ask the pacer again
     alert.plan = [*alert.plan[:index], step, *alert.plan[index + 1 :]]
     alert.next_step_at = shift.at
     alert.updated_at = now

@@ -71,6 +71,8 @@ class AlertDeps:
     media: MediaSigner | None = None
     # Text-to-speech voice per locale ("nl-BE", then "nl", then "en").
     voices: dict[str, Tts] = field(default_factory=lambda: dict(DEFAULT_VOICES))
+    # Signs requests to transaction endpoints (never the secret key that signs links).
+    transaction_secret: str = "dev-transaction-secret"
     # Live transfers: None dials callcentre_number; a name enqueues into that Twilio queue.
     transfer_queue: str | None = None
     # Paces voice alerts that offer an agent (callcentre.live_pacing.VoicePacer); None = off.

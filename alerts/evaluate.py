@@ -42,7 +42,9 @@ from rules.preferences import CustomerPreferences
 logger = logging.getLogger(__name__)
 
 NO_TYPE = "*"  # the alert_type of a decision that no alert type applies
-RECENT = timedelta(days=32)  # how far back dedupe windows and frequency caps look
+# How far back recent alerts are read: frequency caps (at most 31 days) and, when longer, the
+# longest dedupe window of the alert types.
+RECENT = timedelta(days=32)
 _RENAMED = " @ "  # a dedupe key reused after its window: "key @ 2026-11-23T10:00:00Z"
 
 
@@ -169,7 +171,9 @@ async def _claim(session: AsyncSession, batch: int) -> list[Event]:
     return list(events)
 
 
-async def _load(session: AsyncSession, events: list[Event], now: datetime) -> _Batch:
+async def _load(
+    session: AsyncSession, events: list[Event], now: datetime, lookback: timedelta
+) -> _Batch:
     unowned = {e.account_id for e in events if e.customer_id is None}
     if unowned:
         owners = {
@@ -205,7 +209,7 @@ async def _load(session: AsyncSession, events: list[Event], now: datetime) -> _B
     for key, alert_type, created_at, cid in (
         await session.exec(
             select(Alert.dedupe_key, Alert.alert_type, Alert.created_at, Alert.customer_id).where(
-                col(Alert.customer_id).in_(ids), col(Alert.created_at) > now - RECENT
+                col(Alert.customer_id).in_(ids), col(Alert.created_at) > now - lookback
             )
         )
     ).all():
@@ -225,7 +229,10 @@ async def _evaluate_batch(
     events = await _claim(session, batch)
     if not events:
         return None
-    data = await _load(session, events, now)
+    longest = max(
+        (s.dedupe.window_seconds for specs in by_event_type.values() for s in specs), default=0
+    )
+    data = await _load(session, events, now, max(RECENT, timedelta(seconds=longest)))
     decisions: list[dict[str, Any]] = []
     plans: list[tuple[int, Plan, Event, dict[str, Any]]] = []  # (decision row index, ...)
     for event in events:
@@ -262,6 +269,39 @@ async def _evaluate_batch(
                 data.recent[customer_id].append(
                     RecentAlert(decision.dedupe_key, decision.alert_type, now)
                 )
+    if plans:  # a key raised since the recent alerts were read (another evaluator)?
+        windows = {
+            spec.key: spec.dedupe.window_seconds
+            for specs in by_event_type.values()
+            for spec in specs
+        }
+        keys = [plan.dedupe_key for _, plan, _, _ in plans]
+        taken = dict(
+            (
+                await session.exec(
+                    select(Alert.dedupe_key, Alert.created_at).where(
+                        col(Alert.dedupe_key).in_(keys)
+                    )
+                )
+            ).all()
+        )
+        kept = []
+        for index, plan, event, detail in plans:
+            raised = taken.get(plan.dedupe_key)
+            window = timedelta(seconds=windows.get(plan.alert_type, 0))
+            if raised is not None and raised > now - window:
+                reason = (
+                    f"{plan.alert_type}: duplicate of the alert {plan.dedupe_key!r} raised "
+                    f"{raised:%Y-%m-%d %H:%M:%S} UTC, within the dedupe window"
+                )
+                decisions[index] = _decision_row(
+                    event, plan.alert_type, "skip", reason, {**detail, "kind": "skip"}, now
+                )
+            else:
+                kept.append((index, plan, event, detail))
+        plans = kept
+    else:
+        taken = {}
     decision_ids = (
         await session.exec(
             insert(Decision).returning(col(Decision.id), sort_by_parameter_order=True),
@@ -270,14 +310,12 @@ async def _evaluate_batch(
     ).all()
     if not plans:
         return []
-    keys = [plan.dedupe_key for _, plan, _, _ in plans]
-    taken = set(
-        (await session.exec(select(Alert.dedupe_key).where(col(Alert.dedupe_key).in_(keys)))).all()
-    )
     rows = []
     for index, plan, event, detail in plans:
         customer = data.customers[event.customer_id or 0]
-        rows.append(_alert_row(plan, detail, event, customer, decision_ids[index][0], taken, now))
+        rows.append(
+            _alert_row(plan, detail, event, customer, decision_ids[index][0], set(taken), now)
+        )
     table = Alert.__table__  # type: ignore[attr-defined]
     stmt = (
         _insert(session, table)
@@ -286,6 +324,19 @@ async def _evaluate_batch(
     )
     inserted = (await session.exec(stmt, params=rows)).all()
     if len(inserted) < len(rows):
+        # Raised by another evaluator between our check and our insert: say so on the decision.
+        made = {row[3] for row in inserted}
+        for row in rows:
+            if row["dedupe_key"] not in made:
+                await session.exec(
+                    update(Decision)
+                    .where(col(Decision.id) == row["decision_id"])
+                    .values(
+                        outcome="skip",
+                        reason=f"{row['alert_type']}: duplicate of the alert "
+                        f"{row['dedupe_key']!r} raised at the same moment by another evaluation",
+                    )
+                )
         logger.info("%s alert(s) already raised by another evaluator", len(rows) - len(inserted))
     return [(row[0], row[1][0]["channel"], row[2]) for row in inserted]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -25,18 +26,33 @@ class LinkSigner:
         max_age_seconds: int = 14 * 24 * 3600,
         preferences_max_age_seconds: int = 90 * 24 * 3600,
     ) -> None:
-        self.secret = secret  # also signs requests to transaction endpoints
         self._serializer = URLSafeTimedSerializer(secret, salt="herald.response-link")
         self._preferences = URLSafeTimedSerializer(secret, salt="herald.preferences-link")
         self._consent = URLSafeTimedSerializer(secret, salt="herald.consent-link")
+        self._unsubscribe = URLSafeTimedSerializer(secret, salt="herald.unsubscribe-link")
         self.max_age_seconds = max_age_seconds
         self.preferences_max_age_seconds = preferences_max_age_seconds
 
-    def sign_consent(self, contact_id: int) -> str:
-        """A token confirming marketing consent for one contact point (/c/{token})."""
-        return str(self._consent.dumps({"cp": contact_id}))
+    def sign_unsubscribe(self, attempt_id: int) -> str:
+        """A one-click unsubscribe token (/u/{token}): it keeps working for two years, as
+        bulk-sender rules expect of unsubscribe links."""
+        return str(self._unsubscribe.dumps({"a": attempt_id}))
 
-    def load_consent(self, token: str) -> int:
+    def load_unsubscribe(self, token: str) -> int:
+        try:
+            data = self._unsubscribe.loads(token, max_age=2 * 366 * 86400)
+        except BadSignature as exc:  # SignatureExpired is a BadSignature
+            raise LinkError(
+                "this link is not valid; it may have been altered or cut short"
+            ) from exc
+        return int(data["a"])
+
+    def sign_consent(self, contact_id: int, address: str) -> str:
+        """A token confirming marketing consent for one contact point and address (/c/...)."""
+        return str(self._consent.dumps({"cp": contact_id, "h": address_tag(address)}))
+
+    def load_consent(self, token: str) -> tuple[int, str]:
+        """(contact point id, tag of the address it was sent to)."""
         try:
             data = self._consent.loads(token, max_age=self.max_age_seconds)
         except SignatureExpired as exc:
@@ -45,7 +61,7 @@ class LinkSigner:
             raise LinkError(
                 "this link is not valid; it may have been altered or cut short"
             ) from exc
-        return int(data["cp"])
+        return int(data["cp"]), str(data.get("h", ""))
 
     def sign_preferences(self, customer_id: int) -> str:
         """A token for the customer's own preferences page (/p/{token}), no login needed."""
@@ -78,3 +94,8 @@ class LinkSigner:
                 "this link is not valid; it may have been altered or cut short"
             ) from exc
         return ResponseLink(attempt_id=int(data["a"]), option=str(data["o"]))
+
+
+def address_tag(address: str) -> str:
+    """A short digest of a contact address, bound into consent links (no address in the URL)."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:16]

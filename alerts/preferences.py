@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -224,7 +231,7 @@ async def save_preference(
 
 class ConsentIn(_In):
     source: str = Field(min_length=1, max_length=40)  # "web_form", "branch", "ivr", ...
-    given_at: datetime | None = None  # default: now
+    given_at: AwareDatetime | None = None  # with its offset; default: now
     confirmed: bool = False
     marketing: bool = False
     withdrawn: bool = False

@@ -18,7 +18,7 @@ from alerts.content import AlertContent
 from alerts.delivery import apply_status, voice_content
 from alerts.deps import AlertDeps, Tts
 from alerts.keywords import apply_keyword, keyword_of, reply_for
-from alerts.models import Alert, DeliveryAttempt, Response
+from alerts.models import Alert, ContactPoint, DeliveryAttempt, Response
 from alerts.recordings import Segment, message_segments, segment_renderer
 from alerts.responses import match_sms_reply, record_response
 from callcentre.models import HandOff
@@ -359,6 +359,20 @@ async def sms_inbound(request: Request, deps: DepsDep) -> HttpResponse:
     return twiml(str(reply))
 
 
+async def _sole_owner(deps: AlertDeps, number: str) -> bool:
+    """True when exactly one customer has this phone number (a shared family phone must not
+    receive one member's preferences link)."""
+    async with deps.sessions() as session:
+        owners = (
+            await session.exec(
+                select(ContactPoint.customer_id).where(
+                    ContactPoint.kind == "phone", ContactPoint.address == number
+                )
+            )
+        ).all()
+    return len(set(owners)) == 1
+
+
 async def _sms_keyword(
     deps: AlertDeps, sid: str, number: str, keyword: str, now: datetime
 ) -> HttpResponse:
@@ -388,7 +402,7 @@ async def _sms_keyword(
     text = reply_for(
         keyword, brand=deps.brand, callcentre_number=deps.callcentre_number, changed=changed
     )
-    if text and keyword == "help" and customer_id is not None:
+    if text and keyword == "help" and customer_id is not None and await _sole_owner(deps, number):
         token = deps.links.sign_preferences(customer_id)
         text += f" Choose which alerts you get: {deps.public_url}/p/{token}"
     if text:

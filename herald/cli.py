@@ -270,6 +270,12 @@ def bench(
     raise typer.Exit(subprocess.call([sys.executable, "-m", str(module), *args], cwd=root))
 
 
+@app.command("signing-key")
+def signing_key() -> None:
+    """Print the key that signs requests to transaction endpoints (X-Herald-Signature)."""
+    print(load_settings().transaction_signing_key)
+
+
 @app.command("simulate-centre")
 def simulate_centre(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same day).")] = 2026,

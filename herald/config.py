@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -86,6 +88,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     api_token: SecretStr = SecretStr("dev-api-token")
     secret_key: SecretStr = SecretStr("dev-secret-key")
+    # Signs requests to transaction endpoints (X-Herald-Signature); give it to the endpoint's
+    # owners. Unset: a key derived from HERALD_SECRET_KEY (`herald signing-key` prints it); the
+    # secret key itself is never shared (it signs sessions and customers' links).
+    transaction_secret: SecretStr | None = None
     sweep_interval_seconds: int = 30
     # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
     mappings_dir: Path | None = None
@@ -170,6 +176,13 @@ class Settings(BaseSettings):
     @property
     def twilio_account_sid(self) -> str:
         return self.twilio.account_sid or "AC" + "0" * 32
+
+    @property
+    def transaction_signing_key(self) -> str:
+        if self.transaction_secret is not None:
+            return self.transaction_secret.get_secret_value()
+        master = self.secret_key.get_secret_value().encode()
+        return hmac.new(master, b"herald transaction endpoints", hashlib.sha256).hexdigest()
 
     @property
     def twilio_auth_token(self) -> str:

@@ -266,7 +266,7 @@ async def run_demo(
     settings = demo_settings(settings)
     say = (lambda *_a, **_k: None) if quiet else console.print
     async with (
-        running_bank(settings.secret_key.get_secret_value()) as (bank, bank_url),
+        running_bank(settings.transaction_signing_key) as (bank, bank_url),
         embedded_stack(settings, scenario=EXAMPLES / "scenario-demo.yaml", workers=False) as stack,
     ):
         deps = stack.runtime.deps

@@ -142,11 +142,9 @@ class Runtime:
                 **DEFAULT_VOICES,
                 **{k: Tts(v.voice, v.language) for k, v in settings.voices.items()},
             },
-            transfer_queue=(
-                settings.callcentre.queue_name
-                if settings.callcentre.transfer == "enqueue"
-                else None
-            ),
+            transfer_queue=transfer_queue(settings),
+            reply_window_hours=settings.sms_reply_window_hours,
+            transaction_secret=settings.transaction_signing_key,
         )
         return cls(settings=settings, engine=engine, pool=pool, deps=deps)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Self
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, TemplateSyntaxError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -78,6 +79,19 @@ class ResponseOption(_Spec):
     # For "transaction": the HTTP endpoint Herald POSTs the request to (signed); its answer is
     # read back to the customer. Without one, the request becomes a task for an agent.
     endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _valid_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 - raises on a bad port
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a valid URL: {exc}") from exc
+            if not parts.hostname:
+                raise ValueError(f"{value!r} has no host")
+        return value
 
     @model_validator(mode="after")
     def _endpoint_only_for_transactions(self) -> Self:
@@ -199,6 +213,13 @@ class AlertTypeSpec(_Spec):
                 f"delivery.channel_order names {lacking} but content.{self.fallback_locale} "
                 "has no content for them"
             )
+        for option in self.options:
+            needs = {"sms_copy": "sms", "email_copy": "email"}.get(option.intent)
+            if needs and needs not in fallback:
+                raise ValueError(
+                    f"option {option.key} sends a copy by {needs}, but content."
+                    f"{self.fallback_locale} has no {needs} content"
+                )
         keys = [o.key for o in self.options]
         if len(set(keys)) != len(keys):
             raise ValueError(f"response option keys must be unique, got {keys}")

@@ -209,6 +209,8 @@ async def test_consent_is_recorded_withdrawn_and_logged(
     assert email.consent.withdrawn_at is not None
     bad = await client.put(url, json={"source": ""})
     assert bad.status_code == 422 and "source" in bad.json()["detail"][0]
+    naive = await client.put(url, json={"source": "web", "given_at": "2026-01-01T10:00:00"})
+    assert naive.status_code == 422 and "given_at" in naive.json()["detail"][0]
     theirs = f"/api/v1/customers/C-7/contact-points/{contacts['other_phone']}/consent"
     assert (await client.put(theirs, json={"source": "x"})).status_code == 404
     log = (await client.get("/api/v1/customers/C-7/preference-changes")).json()

@@ -50,6 +50,7 @@ async def test_marketing_waits_for_the_customers_confirmation(stack: Stack) -> N
             headers=api_headers(stack.settings),
         )
         assert sent.status_code == 202, sent.text
+        assert "/c/" not in sent.text  # only the customer gets the link
         [mail] = [m for m in stack.sink.messages if m["To"] == EMAIL]
         body = mail.get_body(preferencelist=("plain",))
         assert body is not None
@@ -71,6 +72,11 @@ async def test_marketing_waits_for_the_customers_confirmation(stack: Stack) -> N
     assert confirmed is not None and confirmed.consent_confirmed and confirmed.consent_marketing
     assert confirmed.consent_source == "confirmation_link"
     assert [c.actor for c in changes] == ["customer (confirmation link)"]
+    # A link sent to an address the customer has since changed confirms nothing.
+    async with deps.sessions() as session:
+        stale = deps.links.sign_consent(contact.id or 0, "old@example.com")
+    async with httpx.AsyncClient(base_url=stack.api.url, timeout=10) as client:
+        assert (await client.post(f"/c/{stale}")).status_code == 410
     await make_event(deps, event_type="credit_posted", amount="2600.00", event_id="E-2")
     created = await evaluate_pending(deps=deps, now=utcnow())
     assert len(created) == 2  # payment received and, now, the offer

@@ -60,7 +60,7 @@ def _text(mail: EmailMessage) -> str:
 async def test_one_click_unsubscribe_from_a_marketing_email(stack: Stack) -> None:
     offer, service = await _offer(stack)
     assert offer["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    match = re.fullmatch(r"<(https?://\S+/u/\S+)>", str(offer["List-Unsubscribe"]))
+    match = re.fullmatch(r"<(https?://\S+/u/\S+)>", str(offer["List-Unsubscribe"]).strip())
     assert match
     url = match.group(1)
     assert f"Unsubscribe from these offers: {url}" in _text(offer)

@@ -46,7 +46,7 @@ DEMO_FEEDS = ["camt054-demo.xml", "camt054-demo-responses.xml"]
 @pytest.fixture
 async def bank(stack: Stack) -> AsyncIterator[DemoBank]:
     """The demo bank on loopback, and large_debit with the demo's routing table pointing at it."""
-    async with running_bank(stack.settings.secret_key.get_secret_value()) as (fake, url):
+    async with running_bank(stack.settings.transaction_signing_key) as (fake, url):
         async with stack.runtime.deps.sessions() as session:
             await tune_for_demo(session, fallback_wait_seconds=0, bank_url=url)
         yield fake

@@ -77,3 +77,12 @@ async def test_sms_step_to_opted_out_number_is_skipped(stack: Stack) -> None:
 
         alert = await session.get(Alert, second)
     assert alert is not None and [s["channel"] for s in alert.plan] == ["email"]
+
+
+async def test_help_on_a_shared_phone_sends_no_ones_preferences_link(stack: Stack) -> None:
+    await make_customer(stack.runtime.deps, ref="C-1", phone=PHONE, email="a@example.com")
+    await make_customer(
+        stack.runtime.deps, ref="C-2", phone=PHONE, email="b@example.com", account="NL02X"
+    )
+    helped = await text(stack, "help", "SM" + "f" * 32)
+    assert "Reply STOP" in helped and "/p/" not in helped

@@ -55,7 +55,7 @@ class Bank:
 
 @pytest.fixture
 async def bank(stack: Stack) -> AsyncIterator[tuple[Bank, str]]:
-    fake = Bank(stack.settings.secret_key.get_secret_value())
+    fake = Bank(stack.settings.transaction_signing_key)
     server = LoopbackServer(fake.app)
     async with server:
         yield fake, f"{server.url}/transfer"

@@ -841,3 +841,85 @@ async def test_a_number_whose_consent_is_withdrawn_after_planning_is_not_called(
 
     assert wired.voice.sent == []
     assert action == "failed"  # recorded as a failed attempt, with the reason, for the history
+
+
+# --- edge cases found in review -------------------------------------------------------------
+
+
+async def test_a_dedupe_window_longer_than_a_month_still_holds(wired: Wired) -> None:
+    def sixty_days_per_account(data: dict[str, Any]) -> None:
+        data["dedupe"] = {"window_seconds": 60 * 86400, "key": "{alert_type}:{event.account}"}
+
+    await make_person(wired.deps)
+    await change_spec(wired.deps, "large_debit", sixty_days_per_account)
+    await raise_alert(wired, T0, amount="750.00", event_id="E-1")
+    await make_event(wired.deps, amount="800.00", event_id="E-2")
+    assert await evaluate_pending(deps=wired.deps, now=T0 + timedelta(days=40)) == []
+    decision = await decision_of(wired.deps, "large_debit", "E-2")
+    assert decision.outcome == "skip" and "duplicate" in decision.reason
+    await make_event(wired.deps, amount="900.00", event_id="E-3")  # after the window: again
+    assert len(await evaluate_pending(deps=wired.deps, now=T0 + timedelta(days=61))) == 1
+
+
+async def test_a_step_whose_content_is_gone_fails_instead_of_retrying_forever(
+    wired: Wired,
+) -> None:
+    await make_person(wired.deps, order=("sms", "email"))
+    alert = await raise_alert(wired, T0, amount="750.00", event_id="E-1")
+    async with wired.deps.sessions() as session:  # an administrator removes the SMS content
+        row = await session.get(Alert, alert.id)
+        assert row is not None
+        row.locale, row.alert_type = "en", "no_such_type"
+        session.add(row)
+        await session.commit()
+    assert await run(wired, alert, 0, T0) == "failed"
+    [attempt] = await attempts_of(wired.deps, alert.id or 0)
+    assert attempt.status == "failed" and "no longer exists" in (attempt.error or "")
+    assert wired.sms.sent == []
+
+
+async def test_a_copy_channel_without_content_is_refused_when_saved(wired: Wired) -> None:
+    from alerts.alert_types import AlertTypeError
+
+    def offer_email_copy_without_email(data: dict[str, Any]) -> None:
+        data["options"].append({"key": "7", "intent": "email_copy", "label": "By email"})
+        del data["content"]["en"]["email"]
+        data["delivery"]["channel_order"] = ["voice", "sms"]
+
+    with pytest.raises(AlertTypeError) as caught:
+        await change_spec(wired.deps, "large_debit", offer_email_copy_without_email)
+    assert "option 7 sends a copy by email" in " ".join(caught.value.lines)
+
+
+async def test_a_malformed_endpoint_url_is_refused_when_saved(wired: Wired) -> None:
+    from alerts.alert_types import AlertTypeError
+
+    def bad_endpoint(data: dict[str, Any]) -> None:
+        data["options"].append(
+            {"key": "7", "intent": "transaction", "label": "Pay", "endpoint": "http://[::1/x"}
+        )
+
+    with pytest.raises(AlertTypeError) as caught:
+        await change_spec(wired.deps, "large_debit", bad_endpoint)
+    assert "is not a valid URL" in " ".join(caught.value.lines)
+
+
+async def test_a_rescheduled_paced_step_asks_the_pacer_again(wired: Wired) -> None:
+    await make_person(wired.deps)
+    alert = await raise_alert(wired, T0, amount="750.00", event_id="E-1")
+    async with wired.deps.sessions() as session:
+        row = await session.get(Alert, alert.id)
+        assert row is not None
+        step = {**row.plan[0], "released_at": T0.isoformat(), "deadline": T0.isoformat()}
+        row.plan = [step, *row.plan[1:]]
+        row.windows = {
+            "tz": "UTC",
+            "blocks": [
+                {"window": "10:00-12:00", "channels": ["voice"], "why": "quiet hours 10:00-12:00"}
+            ],
+        }
+        session.add(row)
+        await session.commit()
+    assert await run(wired, alert, 0, T0 + timedelta(minutes=5)) == "deferred"
+    moved = await load_alert(wired.deps, alert.id)
+    assert "released_at" not in moved.plan[0] and next_at(moved) == T0.replace(hour=12)

@@ -11,13 +11,12 @@ import httpx
 import pytest
 
 from alerts.actions import call_endpoint, sign_body
-from alerts.links import LinkSigner
 
 SECRET = "test-secret"
 
 
 class Deps:
-    links = LinkSigner(SECRET)
+    transaction_secret = SECRET
 
 
 def client(status: int, body: Any, content_type: str = "application/json") -> httpx.AsyncClient:
