@@ -7,8 +7,8 @@ channel, and returns the words to give back to the customer (spoken, texted or s
   transaction signing key in ``X-Herald-Signature``; 8 s timeout); its ``{"say": "..."}`` is
   read back. When the endpoint fails, is missing or refuses, the request becomes a task for an
   agent instead.
-- ``sms_copy`` / ``email_copy``: a new step appended to the alert's plan, sent to the customer's
-  first usable phone or email (as crash-safe as every other step).
+- ``sms_copy`` / ``email_copy``: ``plan_copy`` appends a step to the alert's plan in the answer's
+  own transaction (see alerts.responses), sent to the customer's first usable phone or email.
 - anything else: nothing more here (hand-offs and closing happen in ``record_response``).
 
 ``schedule_callback`` sets when an agent should call back: at the hour the customer keyed in (in
@@ -68,9 +68,7 @@ async def perform(
         option = next((o for o in alert.options if o.get("intent") == response.intent), None)
         if response.intent == "transaction":
             return await _transaction(deps, session, alert, response, option, now, http)
-        if response.intent in ("sms_copy", "email_copy"):
-            return await _copy(deps, session, alert, response.intent, now)
-    return ActionResult(None)
+    return ActionResult(None)  # copies were planned with the answer (alerts.responses)
 
 
 async def _transaction(
@@ -100,13 +98,18 @@ async def _transaction(
         say, problem = await call_endpoint(deps, str(endpoint), payload, http)
     else:
         say, problem = None, "no endpoint configured for this option"
+    # The task created with the answer: closed when done, its reason updated when not.
+    handoff = await hand_off(session=session, response=response, kind="task", now=now)
     if problem is None:
+        handoff.status = "done"
+        handoff.context = {**handoff.context, "task": f"done automatically: {say}"}
+        session.add(handoff)
+        await session.commit()
         logger.info("transaction done alert_id=%s response_id=%s", alert.id, response.id)
         return ActionResult(say)
     logger.warning(
         "transaction failed alert_id=%s response_id=%s: %s", alert.id, response.id, problem
     )
-    handoff = await hand_off(session=session, response=response, kind="task", now=now)
     handoff.context = {**handoff.context, "task": f"complete the transaction: {problem}"}
     session.add(handoff)
     await session.commit()
@@ -142,10 +145,11 @@ async def call_endpoint(
     return str(data.get("say") or "Thank you. That is done.")[:500], None
 
 
-async def _copy(
-    deps: AlertDeps, session: AsyncSession, alert: Alert, intent: str, now: datetime
-) -> ActionResult:
-    assert alert.id is not None
+async def plan_copy(
+    session: AsyncSession, alert: Alert, intent: str, now: datetime
+) -> tuple[int, str] | str:
+    """Append the copy the customer asked for to the alert's plan (the caller commits and then
+    enqueues it); returns (step index, channel), or why it cannot be sent."""
     channel, kind = ("sms", "phone") if intent == "sms_copy" else ("email", "email")
     contacts = (
         await session.exec(
@@ -162,7 +166,7 @@ async def _copy(
         and (channel != "sms" or (c.sms_capable and c.sms_opted_out_at is None))
     ]
     if not usable:
-        return ActionResult(f"Sorry, we have no {kind} we may use for you.", ok=False)
+        return f"the customer asked for a copy by {channel} but has no {kind} we may use"
     contact = usable[0]
     step = {
         "channel": channel,
@@ -182,9 +186,7 @@ async def _copy(
     alert.step_token = secrets.token_hex(8)
     alert.updated_at = now
     session.add(alert)
-    await session.commit()
-    await deps.queue.enqueue_step(alert_id=alert.id, step_index=alert.current_step, channel=channel)
-    return ActionResult(None)
+    return alert.current_step, channel
 
 
 def callback_time(keyed: str, *, tz: str, now: datetime) -> datetime | None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.actions import plan_copy
 from alerts.content import channel_options
 from alerts.deps import AlertDeps
 from alerts.models import Alert, ContactPoint, DeliveryAttempt, Response
@@ -40,8 +41,14 @@ INTENT_TEXT = {
 # Answers that end the alert: the customer has seen it and acted.
 CLOSING = frozenset({"agent", "confirm", "call_me", "callback", "opt_out", "transaction"})
 # Answers that become work for the call centre, and the kind of hand-off.
-# (Transactions and copies are carried out by alerts.actions.perform.)
-AGENT_TASKS = {"agent": "callback", "callback": "callback", "call_me": "call_now"}
+# A transaction's task is created with the answer and closed once the endpoint has done it, so
+# a crash between the two leaves an agent a task, never a silently lost request.
+AGENT_TASKS = {
+    "agent": "callback",
+    "callback": "callback",
+    "call_me": "call_now",
+    "transaction": "task",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +135,22 @@ async def record_response(
             if channel == "voice" and intent == "agent":
                 kind = "live_transfer"
             handoff = await hand_off(session=session, response=response, kind=kind, now=now)
+        if handoff is not None and intent == "transaction":
+            handoff.context = {
+                **handoff.context,
+                "task": "the automated transaction was requested; if this stays open, it did "
+                "not complete: do it for the customer",
+            }
+            session.add(handoff)
+        copy: tuple[int, str] | None = None
+        if alert is not None and intent in ("sms_copy", "email_copy"):
+            planned = await plan_copy(session, alert, intent, now)
+            if isinstance(planned, str):  # no usable phone or email: an agent sends it
+                handoff = await hand_off(session=session, response=response, kind="task", now=now)
+                handoff.context = {**handoff.context, "task": planned}
+                session.add(handoff)
+            else:
+                copy = planned
         if alert is not None and intent == "opt_out":
             await _opt_out(session, alert, channel, now)
         if alert is not None and intent in CLOSING:
@@ -135,6 +158,9 @@ async def record_response(
             said = f" ('{label}')" if label else ""
             _close(session, alert, f"customer {INTENT_TEXT[intent]}{said} by {channel}", now)
         await session.commit()
+        if copy is not None and alert is not None and alert.id is not None:
+            # Committed first: if this enqueue is lost, the sweep finds the due step.
+            await deps.queue.enqueue_step(alert_id=alert.id, step_index=copy[0], channel=copy[1])
         logger.info(
             "response recorded response_id=%s alert_id=%s channel=%s intent=%s",
             response.id,

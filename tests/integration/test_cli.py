@@ -74,7 +74,8 @@ def test_demo_runs_the_whole_loop_and_exits(data_dir: Path) -> None:
         "voice/sms_copy": 1,
         "voice/transaction": 1,
     }
-    assert summary["handoffs"] == {"call_now": 1, "callback": 3, "live_transfer": 1}
+    # The transaction's task was created with the answer and closed by the bank's reply.
+    assert summary["handoffs"] == {"call_now": 1, "callback": 3, "live_transfer": 1, "task": 1}
     # The demo's database is a normal Herald database: history reads it.
     history = herald(data_dir / "demo", "history", "C-1001", "--json")
     assert history.returncode == 0, history.stderr

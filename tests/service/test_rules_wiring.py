@@ -923,3 +923,35 @@ async def test_a_rescheduled_paced_step_asks_the_pacer_again(wired: Wired) -> No
     assert await run(wired, alert, 0, T0 + timedelta(minutes=5)) == "deferred"
     moved = await load_alert(wired.deps, alert.id)
     assert "released_at" not in moved.plan[0] and next_at(moved) == T0.replace(hour=12)
+
+
+async def test_an_answer_commits_its_follow_up_with_it(wired: Wired) -> None:
+    """Crash right after the answer is stored: the transaction is already a task for an agent
+    (closed only once the endpoint did it), and the copy is already a due step of the plan."""
+    from alerts.responses import record_response
+    from callcentre.models import HandOff
+
+    await make_person(wired.deps)
+    alert = await raise_alert(wired, T0, amount="750.00", event_id="E-1")
+    assert await run(wired, alert, 0, T0) == "sent"
+    [voice] = await attempts_of(wired.deps, alert.id or 0)
+    for n, intent in enumerate(("transaction", "sms_copy")):
+        await record_response(
+            deps=wired.deps,
+            dedupe_key=f"voice:CA-crash:{n}",
+            attempt_id=voice.id,
+            channel="voice",
+            key=str(n),
+            text=None,
+            now=T0,
+            intent=intent,
+        )  # ... and the process dies here, before alerts.actions.perform runs
+    async with wired.deps.sessions() as session:
+        [task] = (await session.exec(select(HandOff))).all()
+    assert (task.kind, task.status) == ("task", "open") and "did not complete" in task.context[
+        "task"
+    ]
+    copied = await load_alert(wired.deps, alert.id)
+    assert copied.plan[-1]["channel"] == "sms" and copied.plan[-1]["copy"] is True
+    assert copied.current_step == len(copied.plan) - 1 and next_at(copied) == T0
+    assert wired.queue.calls[-1]["step_index"] == copied.current_step
