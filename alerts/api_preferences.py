@@ -102,6 +102,15 @@ async def reset_preference(
     return True
 
 
+async def _own_contact(session: AsyncSession, ref: str, contact_id: int) -> ContactPoint:
+    """The customer's contact point, or 404 (also when it belongs to someone else)."""
+    customer = await _customer(session, ref)
+    contact = await session.get(ContactPoint, contact_id)
+    if contact is None or contact.customer_id != customer.id:
+        raise HTTPException(404, f"customer {ref!r} has no contact point {contact_id}")
+    return contact
+
+
 def contact_view(contact: ContactPoint) -> dict[str, Any]:
     return {
         "id": contact.id,
@@ -251,10 +260,7 @@ async def put_consent(
     """Record where consent to use this contact point came from, or withdraw it."""
     consent = _parse(ConsentIn, body)
     async with deps.sessions() as session:
-        customer = await _customer(session, ref)
-        contact = await session.get(ContactPoint, contact_id)
-        if contact is None or contact.customer_id != customer.id:
-            raise HTTPException(404, f"customer {ref!r} has no contact point {contact_id}")
+        contact = await _own_contact(session, ref, contact_id)
         await set_consent(
             session, contact=contact, consent=consent, actor=actor_of(actor), now=utcnow()
         )
@@ -266,10 +272,7 @@ async def put_consent(
 async def request_consent_confirmation(ref: str, contact_id: int, deps: DepsDep) -> dict[str, Any]:
     """Send the contact point a link to confirm marketing consent (double opt-in)."""
     async with deps.sessions() as session:
-        customer = await _customer(session, ref)
-        contact = await session.get(ContactPoint, contact_id)
-        if contact is None or contact.customer_id != customer.id:
-            raise HTTPException(404, f"customer {ref!r} has no contact point {contact_id}")
+        contact = await _own_contact(session, ref, contact_id)
     try:
         channel = await request_confirmation(deps=deps, contact_id=contact_id, now=utcnow())
     except ConfirmationError as exc:
