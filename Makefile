@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 
-.PHONY: demo test lint fmt bench up clean install dev
+.PHONY: demo test lint fmt bench up clean install dev sizes
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Herald needs Python 3.11 (set PYTHON=python3.11)")'
@@ -51,6 +51,10 @@ bench: install
 	$(BIN)/python -m benchmarks.ingest --mb $${BENCH_MB:-256}
 	$(BIN)/python -m benchmarks.simulate_centre
 	$(BIN)/python -m benchmarks.evaluate
+
+## Module and function sizes, complexity, untyped dicts (see docs/architecture.md).
+sizes: install
+	$(BIN)/python tools/sizes.py
 
 ## API + workers + embedded services, until Ctrl-C.
 up: install

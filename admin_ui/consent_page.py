@@ -6,11 +6,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
+from alerts.api.webhooks import DepsDep
 from alerts.columns import utcnow
-from alerts.consent_confirm import confirm
+from alerts.customers.consent import confirm
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
-from alerts.webhooks import DepsDep
 
 router = APIRouter(include_in_schema=False)
 

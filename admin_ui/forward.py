@@ -12,13 +12,13 @@ from sqlmodel import col, func, select
 from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
+from alerts.api.webhooks import DepsDep
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
-from alerts.masking import mask
 from alerts.models import Alert, Customer, DeliveryAttempt, Response
-from alerts.webhooks import DepsDep
 from channels.base import ChannelError, OutboundMessage
+from channels.masking import mask
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

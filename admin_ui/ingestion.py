@@ -8,8 +8,8 @@ from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
 from admin_ui.security import CurrentAdmin, SessionDep, csrf_token
+from alerts.ingestion.quarantine import list_quarantine
 from alerts.models import IngestFile
-from alerts.quarantine import list_quarantine
 
 router = APIRouter(include_in_schema=False)
 FILE_LIMIT = 100

@@ -14,14 +14,14 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from alerts.models import ContactPoint, Customer
-from alerts.preferences import (
+from alerts.customers.preferences import (
     DEFAULT,
     ChannelChoiceIn,
     PreferenceIn,
     QuietHoursIn,
     contact_for_rules,
 )
+from alerts.models import ContactPoint, Customer
 from rules.alert_types import AlertTypeSpec
 from rules.timewindows import DailyWindow
 from rules.vocabulary import CHANNELS, CONTACT_KIND, Channel
@@ -160,7 +160,7 @@ def _default_order(choices: list[Choice], channels: list[Channel]) -> list[str]:
 
 def _legacy(loaded: Loaded) -> list[str] | None:
     """The imported channel order, as choices: what applies while no default is stored
-    (alerts.preferences.load_preferences does the same)."""
+    (alerts.customers.preferences.load_preferences does the same)."""
     if DEFAULT in loaded.prefs:
         return None
     order = [ch for name in loaded.customer.channel_order for ch in CHANNELS if ch == name]

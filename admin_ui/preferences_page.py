@@ -32,14 +32,14 @@ from admin_ui.preferences_form import (
     sections_of,
 )
 from admin_ui.rendering import page
-from alerts.alert_types import load_specs
-from alerts.api_preferences import reset_preference
+from alerts.alert_types.store import load_specs
+from alerts.api.preferences import reset_preference
+from alerts.api.webhooks import DepsDep
 from alerts.columns import utcnow
+from alerts.customers.preferences import contact_points, save_preference, stored
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
 from alerts.models import Customer
-from alerts.preferences import contact_points, save_preference, stored
-from alerts.webhooks import DepsDep
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
-from alerts.responses import INTENT_TEXT
+from alerts.responses.record import INTENT_TEXT
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

@@ -11,13 +11,13 @@ from sqlmodel import select
 from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
-from alerts.actions import perform
+from alerts.api.webhooks import DepsDep
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from alerts.links import LinkError, ResponseLink
 from alerts.models import Alert, DeliveryAttempt, Response
-from alerts.responses import record_response
-from alerts.webhooks import DepsDep
+from alerts.responses.actions import perform
+from alerts.responses.record import record_response
 from callcentre.calls import call_customer_now
 
 logger = logging.getLogger(__name__)

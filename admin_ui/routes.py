@@ -31,9 +31,8 @@ from admin_ui.security import (
 )
 from admin_ui.unsubscribe import router as unsubscribe_router
 from admin_ui.users import authenticate
-from alerts.history import customer_history
-from alerts.models import Account, Alert, Customer
-from callcentre.models import HandOff
+from alerts.customers.history import customer_history
+from alerts.models import Account, Alert, Customer, HandOff
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

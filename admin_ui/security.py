@@ -11,8 +11,8 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.api.webhooks import get_deps
 from alerts.models import User
-from alerts.webhooks import get_deps
 
 SESSION_USER = "user_id"
 SESSION_ROLE = "role"

@@ -16,12 +16,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from admin_ui.rendering import page
+from alerts.api.webhooks import DepsDep
 from alerts.columns import utcnow
+from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
 from alerts.models import Alert, DeliveryAttempt
-from alerts.preferences import PreferenceIn, save_preference, stored
-from alerts.webhooks import DepsDep
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.links import LinkSigner
-from alerts.recordings import MediaSigner
+from alerts.links import LinkSigner, MediaSigner
+from alerts.ports import CallCentre, Pacer
 from channels.base import Channel
 
 
@@ -29,15 +28,6 @@ DEFAULT_VOICES: dict[str, Tts] = {
     "de": Tts("Polly.Vicki", "de-DE"),
     "es": Tts("Polly.Lucia", "es-ES"),
 }
-
-
-class Pacer(Protocol):
-    async def release(
-        self, *, session: AsyncSession, alert_type: str, now: datetime
-    ) -> tuple[float, str, bool]:
-        """Seconds until this call may be placed (0 = now), why, and whether that slot is
-        reserved for it (False: paused, ask again after the wait)."""
-        ...
 
 
 class StepQueue(Protocol):
@@ -65,6 +55,8 @@ class AlertDeps:
     links: LinkSigner
     public_url: str
     callcentre_number: str
+    # The call centre's hours and load (callcentre.state.StoredCentre in the running system).
+    centre: CallCentre
     brand: str = "Herald Bank"
     reply_window_hours: int = 72
     # Signs the expiring URLs Twilio fetches recorded audio from (None: no recordings played).

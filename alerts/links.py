@@ -1,11 +1,14 @@
-"""Signed, expiring tokens for the links customers click (email answers)."""
+"""Signed, expiring tokens: links customers click, media URLs Twilio fetches recordings from."""
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 
 class LinkError(ValueError):
@@ -99,3 +102,57 @@ class LinkSigner:
 def address_tag(address: str) -> str:
     """A short digest of a contact address, bound into consent links (no address in the URL)."""
     return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:16]
+
+
+# --- signed media URLs (recorded audio Twilio fetches) ---------------------------------------
+
+
+class MediaLinkError(ValueError):
+    """A media token was tampered with or has expired (``expired`` says which)."""
+
+    def __init__(self, message: str, *, expired: bool) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+class _ClockSigner(TimestampSigner):
+    """A timestamp signer reading an injected clock (tests sign tokens in the past)."""
+
+    def __init__(self, *args: Any, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock())
+
+
+class MediaSigner:
+    """Tokens for /media/recordings/{token}: a recording id, signed, valid ``max_age_seconds``."""
+
+    def __init__(
+        self,
+        secret: str,
+        max_age_seconds: int = 3600,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._serializer = URLSafeTimedSerializer(
+            secret,
+            salt="herald.media-recording",
+            signer=_ClockSigner,
+            signer_kwargs={"clock": clock},
+        )
+        self.max_age_seconds = max_age_seconds
+
+    def sign(self, recording_id: int) -> str:
+        return str(self._serializer.dumps({"r": recording_id}))
+
+    def load(self, token: str) -> int:
+        """The recording id the token was signed for (MediaLinkError if bad or expired)."""
+        try:
+            data = self._serializer.loads(token, max_age=self.max_age_seconds)
+        except SignatureExpired as exc:
+            raise MediaLinkError("this audio link has expired", expired=True) from exc
+        except BadSignature as exc:
+            raise MediaLinkError("this audio link is not valid", expired=False) from exc
+        return int(data["r"])

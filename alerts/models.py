@@ -1,4 +1,5 @@
-"""Tables of the alert domain: customers, events, decisions, alerts, attempts, responses, users."""
+"""Tables of the alert domain: customers, events, decisions, alerts, attempts, responses,
+hand-offs, users."""
 
 from __future__ import annotations
 
@@ -98,8 +99,8 @@ class AlertTypeVersion(SQLModel, table=True):
 class Preference(SQLModel, table=True):
     """A customer's preference for one alert type, or their default (alert_type "*").
 
-    ``data`` holds the fields of alerts.preferences.PreferenceIn; a field absent or null inherits
-    from the default, then from the alert type.
+    ``data`` holds the fields of alerts.customers.preferences.PreferenceIn; a field absent or
+    null inherits from the default, then from the alert type.
     """
 
     __tablename__ = "preferences"
@@ -292,6 +293,22 @@ class Response(SQLModel, table=True):
     intent: str = Field(max_length=20)  # "agent" | "confirm" | "repeat" | "unknown"
     text: str | None = Field(default=None, max_length=1600)
     created_at: datetime = _created()
+
+
+class HandOff(SQLModel, table=True):
+    """A routed response waiting for (or being handled by) the call centre."""
+
+    __tablename__ = "handoffs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = Field(foreign_key="responses.id", unique=True)
+    alert_id: int | None = Field(default=None, foreign_key="alerts.id", index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    kind: str = Field(max_length=20)  # "live_transfer" | "callback"
+    status: str = Field(default="open", max_length=20)
+    # Everything the agent needs on screen: customer, alert, event, answer, history summary.
+    context: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class User(SQLModel, table=True):

@@ -4,7 +4,7 @@ Generates customers (account, phone, email, consent) and booked debits/credits i
 database, then measures in one run:
 
   baseline   rules.engine.decide for every (event, triggered alert type), all in memory
-  herald     alerts.evaluate.evaluate_pending: the same decisions with their database work
+  herald     alerts.decisions.evaluate.evaluate_pending: the same decisions with their database work
              (preferences, recent alerts, decisions and alerts stored, steps enqueued)
 
 .venv/bin/python -m benchmarks.evaluate [--customers 2000] [--events 20000] [--json]
@@ -23,12 +23,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from alerts.alert_types import load_specs
+from alerts.alert_types.store import load_specs
+from alerts.customers.preferences import load_preferences
+from alerts.decisions.evaluate import customer_view, evaluate_pending, event_view
 from alerts.deps import AlertDeps
-from alerts.evaluate import customer_view, evaluate_pending, event_view
 from alerts.links import LinkSigner
 from alerts.models import Account, ContactPoint, Customer, Event
-from alerts.preferences import load_preferences
+from callcentre.state import StoredCentre
 from herald.db import make_engine, make_sessionmaker
 from herald.migrate import upgrade
 from rules.centre import CentreView
@@ -137,6 +138,7 @@ async def run(customers: int, events: int, seed: int) -> dict[str, Any]:
             links=LinkSigner("bench-secret"),
             public_url="http://127.0.0.1:8000",
             callcentre_number="+15550009999",
+            centre=StoredCentre(),
         )
         await populate(deps, customers, events, seed)
         base = await baseline(deps)

@@ -140,8 +140,8 @@ def phase_map(path: Path) -> dict[str, Any]:
 
 def phase_end_to_end(path: Path, workdir: Path) -> dict[str, Any]:
     """Parse + map + validate + persist into a fresh SQLite database (customers known)."""
-    from alerts.customers import CustomerIn, upsert_customer
-    from alerts.ingest import ingest_file
+    from alerts.customers.records import CustomerIn, upsert_customer
+    from alerts.ingestion.files import ingest_file
     from herald.db import make_engine, make_sessionmaker
     from herald.migrate import upgrade
 

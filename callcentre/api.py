@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from alerts.api import require_token
+from alerts.api.customers import require_token
+from alerts.api.webhooks import get_deps
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
-from alerts.webhooks import get_deps
 from callcentre.models import CentreConfig, LoadSnapshot
 from callcentre.state import STALE_AFTER, HoursIn, load_hours
 

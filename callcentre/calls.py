@@ -9,11 +9,10 @@ from sqlmodel import select
 
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
-from alerts.masking import mask
-from alerts.models import ContactPoint
-from callcentre.models import HandOff
+from alerts.models import ContactPoint, HandOff
 from callcentre.state import load_hours
 from channels.base import ChannelError, OutboundMessage
+from channels.masking import mask
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Hand-off table: a routed response waiting for (or being handled by) the call centre."""
+"""Tables of the call centre: opening hours and the load its telephony platform pushes."""
 
 from __future__ import annotations
 
@@ -9,20 +9,6 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from alerts.columns import UTCDateTime, utcnow
-
-
-class HandOff(SQLModel, table=True):
-    __tablename__ = "handoffs"
-
-    id: int | None = Field(default=None, primary_key=True)
-    response_id: int = Field(foreign_key="responses.id", unique=True)
-    alert_id: int | None = Field(default=None, foreign_key="alerts.id", index=True)
-    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
-    kind: str = Field(max_length=20)  # "live_transfer" | "callback"
-    status: str = Field(default="open", max_length=20)
-    # Everything the agent needs on screen: customer, alert, event, answer, history summary.
-    context: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
 class CentreConfig(SQLModel, table=True):

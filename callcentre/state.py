@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.customers import IanaZone
+from alerts.customers.records import IanaZone
 from callcentre.models import CentreConfig, LoadSnapshot
 from rules.centre import CentreHours, CentreView, Opening
 
@@ -87,3 +87,13 @@ async def centre_view(session: AsyncSession, now: datetime) -> CentreView:
         queue_length=load.queue_length,
         longest_wait_seconds=load.longest_wait_seconds,
     )
+
+
+class StoredCentre:
+    """The call centre as stored in this database: the ``alerts.ports.CallCentre`` port."""
+
+    async def hours(self, session: AsyncSession) -> CentreHours:
+        return (await load_hours(session)).to_hours()
+
+    async def view(self, session: AsyncSession, now: datetime) -> CentreView:
+        return await centre_view(session, now)

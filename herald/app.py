@@ -11,13 +11,13 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from admin_ui.preferences_page import router as preferences_page_router
 from admin_ui.routes import router as admin_router
-from alerts.api import router as api_router
-from alerts.api_alert_types import router as alert_types_router
-from alerts.api_ingest import router as ingest_router
-from alerts.api_preferences import router as preferences_router
-from alerts.api_recordings import media_router as recordings_media_router
-from alerts.api_recordings import router as recordings_router
-from alerts.webhooks import router as webhook_router
+from alerts.api.alert_types import router as alert_types_router
+from alerts.api.customers import router as api_router
+from alerts.api.ingest import router as ingest_router
+from alerts.api.preferences import router as preferences_router
+from alerts.api.recordings import media_router as recordings_media_router
+from alerts.api.recordings import router as recordings_router
+from alerts.api.webhooks import router as webhook_router
 from callcentre.api import router as callcentre_router
 from herald.config import Settings
 from herald.migrate import SchemaNotCurrentError, ensure_schema

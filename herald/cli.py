@@ -60,7 +60,7 @@ def customers_import(file: Path, as_json: JsonOpt = False) -> None:
     settings = load_settings()
 
     async def main() -> dict[str, Any]:
-        from alerts.customers import import_customers
+        from alerts.customers.records import import_customers
 
         if not file.exists():
             raise FileNotFoundError(f"{file}: no such file")
@@ -114,7 +114,7 @@ def history(customer_ref: str, as_json: JsonOpt = False) -> None:
     settings = load_settings()
 
     async def main() -> dict[str, Any] | None:
-        from alerts.history import customer_history
+        from alerts.customers.history import customer_history
 
         async with running(settings) as rt, rt.deps.sessions() as session:
             return await customer_history(

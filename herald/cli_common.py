@@ -49,7 +49,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     """Run an async command; user-caused errors become one clear line, never a traceback."""
     from sqlalchemy.exc import OperationalError
 
-    from alerts.content import ContentError
+    from alerts.alert_types.content import ContentError
     from xml_adapters.base import IngestError, MappingError
 
     try:

@@ -48,8 +48,8 @@ def ingest(
 
     async def main() -> list[dict[str, Any]]:
         from alerts.columns import utcnow
-        from alerts.evaluate import evaluate_pending
-        from alerts.ingest import expand_paths, ingest_file
+        from alerts.decisions.evaluate import evaluate_pending
+        from alerts.ingestion.files import expand_paths, ingest_file
 
         files = expand_paths(paths)
         for path in files:
@@ -113,9 +113,9 @@ def watch(
 
     async def main() -> None:
         from alerts.columns import utcnow
-        from alerts.evaluate import evaluate_pending
-        from alerts.ingest import IngestReport, ingest_file
-        from alerts.watch import DropFolder
+        from alerts.decisions.evaluate import evaluate_pending
+        from alerts.ingestion.files import IngestReport, ingest_file
+        from alerts.ingestion.watch import DropFolder
 
         folder = DropFolder(directory, settle_seconds=settle)
         async with running(settings) as rt:
@@ -148,7 +148,7 @@ def quarantine_list(
     settings = load_settings()
 
     async def main() -> list[dict[str, Any]]:
-        from alerts.quarantine import list_quarantine
+        from alerts.ingestion.quarantine import list_quarantine
 
         async with running(settings) as rt, rt.deps.sessions() as session:
             return await list_quarantine(session=session, file_id=file_id)
@@ -176,8 +176,8 @@ def quarantine_retry(
 
     async def main() -> dict[str, Any]:
         from alerts.columns import utcnow
-        from alerts.evaluate import evaluate_pending
-        from alerts.quarantine import retry_quarantine
+        from alerts.decisions.evaluate import evaluate_pending
+        from alerts.ingestion.quarantine import retry_quarantine
 
         async with running(settings) as rt:
             async with rt.deps.sessions() as session:

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+import alerts.alert_types.recordings
 import alerts.models
-import alerts.recordings
-import callcentre.models  # noqa: F401  (registers the handoffs table)
+import callcentre.models  # noqa: F401  (registers the call-centre tables)
 
 METADATA = SQLModel.metadata
 _ = alerts.models

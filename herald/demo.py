@@ -25,12 +25,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
-from alerts.customers import import_customers
-from alerts.evaluate import evaluate_pending
-from alerts.history import customer_history
-from alerts.ingest import expand_paths, ingest_file
-from alerts.models import ContactPoint, Customer
-from callcentre.models import HandOff
+from alerts.customers.history import customer_history
+from alerts.customers.records import import_customers
+from alerts.decisions.evaluate import evaluate_pending
+from alerts.ingestion.files import expand_paths, ingest_file
+from alerts.models import ContactPoint, Customer, HandOff
 from herald.config import Settings
 from herald.demo_bank import DemoBank, running_bank
 from herald.embedded import free_port
@@ -189,7 +188,7 @@ async def tune_for_demo(
     of twice 15 minutes apart and then 5 minutes. With ``bank_url`` (the demo bank's endpoint),
     large_debit also gets the full routing table of ``demo_options``, and is made optional so
     that "stop these alerts" takes effect."""
-    from alerts.alert_types import get_spec, save_spec, seed_catalogue
+    from alerts.alert_types.store import get_spec, save_spec, seed_catalogue
     from callcentre.models import CentreConfig
     from callcentre.state import DAYS
 

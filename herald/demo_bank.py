@@ -2,9 +2,9 @@
 
 `herald demo` offers "Block my card" on large_debit as an automated transaction: when a customer
 chooses it, Herald POSTs the request here (JSON, ``X-Herald-Signature: sha256=<hex>``, see
-``alerts.actions``) and speaks the ``say`` of the answer back on the call. A real bank's endpoint
-would do the same checks: the signature over the exact body, then the request id as the
-idempotency key (a retried request gets the first answer again).
+``alerts.responses.actions``) and speaks the ``say`` of the answer back on the call. A real
+bank's endpoint would do the same checks: the signature over the exact body, then the request
+id as the idempotency key (a retried request gets the first answer again).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from alerts.actions import sign_body
+from alerts.responses.actions import sign_body
 from channels.twilio_sim import LoopbackServer
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.models import Alert, Decision, DeliveryAttempt, Event, Response
-from callcentre.models import HandOff
+from alerts.models import Alert, Decision, DeliveryAttempt, Event, HandOff, Response
 
 
 async def summary(session: AsyncSession) -> dict[str, Any]:

@@ -10,10 +10,10 @@ from arq.connections import RedisSettings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerts.deps import DEFAULT_VOICES, AlertDeps, Tts
-from alerts.links import LinkSigner
-from alerts.recordings import MediaSigner
+from alerts.links import LinkSigner, MediaSigner
 from callcentre.live_pacing import VoicePacer
 from callcentre.pacing import PacingPolicy
+from callcentre.state import StoredCentre
 from channels.base import Channel
 from channels.email_smtp import SmtpEmailChannel
 from channels.failover import FailoverChannel
@@ -136,6 +136,7 @@ class Runtime:
             links=LinkSigner(settings.secret_key.get_secret_value()),
             public_url=settings.public_url,
             callcentre_number=settings.callcentre.phone_number,
+            centre=StoredCentre(),
             pacer=voice_pacer(settings),
             media=MediaSigner(settings.secret_key.get_secret_value()),
             voices={

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from alerts.bounces import apply_bounce, parse_dsn
+from alerts.delivery.bounces import apply_bounce, parse_dsn
 from alerts.deps import AlertDeps
 from channels.twilio_sim import LoopbackServer, SimulatorConfig, SimulatorServer, load_scenario
 from channels.twilio_sim.scenario import Scenario

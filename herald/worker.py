@@ -11,7 +11,7 @@ from typing import Any
 from arq import cron
 from arq.worker import Worker, func
 
-from alerts.jobs import run_step_job, sweep_job
+from alerts.delivery.jobs import run_step_job, sweep_job
 from herald.runtime import DEFAULT_QUEUE, QUEUES, Runtime, redis_settings
 
 logger = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ async def drain(
     """Run the sweep, then all workers until no job is due (or none at all, with wait_deferred)
     and `idle_check` (e.g. the simulator has no call in progress) has held for `quiet_for` s."""
     from alerts.columns import utcnow
-    from alerts.sweep import sweep
+    from alerts.delivery.sweep import sweep
 
     started = time.monotonic()
     await sweep(deps=runtime.deps, now=utcnow(), grace_seconds=0)

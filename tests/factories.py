@@ -9,7 +9,7 @@ import httpx
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
-from alerts.customers import CustomerIn, upsert_customer
+from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.deps import AlertDeps
 from alerts.models import Customer, DeliveryAttempt, Event
 from herald.config import Settings
@@ -99,7 +99,7 @@ async def attempts_of(deps: AlertDeps, alert_id: int) -> list[DeliveryAttempt]:
 
 async def set_delivery(deps: AlertDeps, key: str = "large_debit", **changes: Any) -> None:
     """Re-save an alert type with its delivery policy changed (as an administrator would)."""
-    from alerts.alert_types import get_spec, save_spec
+    from alerts.alert_types.store import get_spec, save_spec
 
     async with deps.sessions() as session:
         spec = await get_spec(session, key)

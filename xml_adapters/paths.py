@@ -10,7 +10,7 @@ from typing import Any, cast
 from lxml import etree
 
 from xml_adapters.convert import Value, format_value
-from xml_adapters.walk import Walk, generate
+from xml_adapters.walk import PathNode, Walk, generate
 
 _NAME = r"[A-Za-z_][\w.\-]*"
 _STEP = re.compile(rf"(?:(?P<prefix>{_NAME}):)?(?P<local>{_NAME})(?P<first>\[1\])?")
@@ -99,18 +99,6 @@ def string_value(element: etree._Element) -> str:
     return element.text or ""
 
 
-class _Node:
-    """A step of the path trie: the paths ending here and the steps below."""
-
-    __slots__ = ("attributes", "ends", "every", "first")
-
-    def __init__(self) -> None:
-        self.ends: list[int] = []  # slots of paths whose last step is this element
-        self.attributes: list[tuple[str, int]] = []  # (attribute, slot) of `.../@attribute`
-        self.every: dict[str, _Node] = {}  # child steps matching every such child
-        self.first: dict[str, _Node] = {}  # child steps with [1]: the first such child only
-
-
 class PathSet:
     """The fast paths of one record kind (or context), resolved together in one walk.
 
@@ -121,7 +109,7 @@ class PathSet:
     """
 
     def __init__(self) -> None:
-        self._root = _Node()
+        self._root = PathNode()
         self._slots: dict[tuple[str, bool], int] = {}
         self._every_slots: set[int] = set()
         self._walk: Walk | None = None
@@ -139,7 +127,7 @@ class PathSet:
         node = self._root
         for tag, only_first in path.steps:
             children = node.first if only_first else node.every
-            node = children.setdefault(tag, _Node())
+            node = children.setdefault(tag, PathNode())
         if path.attribute is None:
             node.ends.append(slot)
         else:

@@ -1,11 +1,12 @@
 """The path walk of a PathSet, generated as Python code once per mapping and namespace.
 
-A record kind's fast paths form a trie (`paths._Node`). Walking it generically costs a few
-dozen bytecodes per element for bookkeeping the trie mostly does not need (empty lists of
-attributes, lookups of the next step); this module turns the trie into one small function per
-inner node, with the child tags as constants and leaves handled inline, which makes the walk
-several times faster. Only identifiers and integers generated here appear in the source; tag
-and attribute names from the mapping are passed in as constants, never pasted into code.
+A record kind's fast paths form a trie (`PathNode`, built by `paths.PathSet`). Walking it
+generically costs a few dozen bytecodes per element for bookkeeping the trie mostly does not
+need (empty lists of attributes, lookups of the next step); this module turns the trie into one
+small function per inner node, with the child tags as constants and leaves handled inline, which
+makes the walk several times faster. Only identifiers and integers generated here appear in the
+source; tag and attribute names from the mapping are passed in as constants, never pasted into
+code.
 """
 
 from __future__ import annotations
@@ -16,9 +17,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lxml import etree
 
-    from xml_adapters.paths import _Node
-
 Walk = Callable[["etree._Element"], list[Any]]
+
+
+class PathNode:
+    """A step of the path trie: the paths ending here and the steps below."""
+
+    __slots__ = ("attributes", "ends", "every", "first")
+
+    def __init__(self) -> None:
+        self.ends: list[int] = []  # slots of paths whose last step is this element
+        self.attributes: list[tuple[str, int]] = []  # (attribute, slot) of `.../@attribute`
+        self.every: dict[str, PathNode] = {}  # child steps matching every such child
+        self.first: dict[str, PathNode] = {}  # child steps with [1]: the first such child only
 
 
 class _Generator:
@@ -32,7 +43,7 @@ class _Generator:
         self.constants[name] = value
         return name
 
-    def node(self, node: _Node) -> str:
+    def node(self, node: PathNode) -> str:
         """Emit a function visiting `node`'s element; return its name."""
         name = f"visit{len(self.functions)}"
         body: list[str] = []
@@ -45,7 +56,7 @@ class _Generator:
             body.append("    pass")
         return name
 
-    def _notes(self, node: _Node, var: str, out: list[str], pad: str) -> None:
+    def _notes(self, node: PathNode, var: str, out: list[str], pad: str) -> None:
         every = self.every_slots
         for slot in node.ends:
             if slot in every:
@@ -65,10 +76,10 @@ class _Generator:
                     f"found[{slot}] = {var}"
                 )
 
-    def _is_leaf(self, node: _Node) -> bool:
+    def _is_leaf(self, node: PathNode) -> bool:
         return not (node.every or node.first)
 
-    def _children(self, node: _Node, var: str, out: list[str], pad: str) -> None:
+    def _children(self, node: PathNode, var: str, out: list[str], pad: str) -> None:
         tags = list(dict.fromkeys((*node.every, *node.first)))
         index = self.constant({tag: i for i, tag in enumerate(tags)})
         for i, tag in enumerate(tags):
@@ -89,7 +100,7 @@ class _Generator:
                 self._step(first, branch, pad + "            ")
             out.extend(branch or [f"{pad}        pass"])
 
-    def _step(self, node: _Node, out: list[str], pad: str) -> None:
+    def _step(self, node: PathNode, out: list[str], pad: str) -> None:
         """Visit `child` at `node`: inline for a leaf, else a call to the node's function."""
         before = len(out)
         if self._is_leaf(node):
@@ -100,7 +111,7 @@ class _Generator:
             out.append(f"{pad}pass")
 
 
-def generate(root: _Node, every_slots: set[int], size: int) -> Walk:
+def generate(root: PathNode, every_slots: set[int], size: int) -> Walk:
     """Compile the walk of the trie below `root` (the record or context element itself).
 
     The walk returns a list indexed by slot: the first element each path reaches (None when

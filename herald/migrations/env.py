@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import alerts.recordings  # noqa: F401  (registers the recordings table; herald.db should too)
+import alerts.alert_types.recordings  # noqa: F401  (registers the recordings table; herald.db should too)
 from herald.db import METADATA, make_engine
 
 config = context.config

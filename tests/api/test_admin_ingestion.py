@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from alerts.ingest import ingest_file
+from alerts.ingestion.files import ingest_file
 from herald.runtime import Runtime
 from tests.api.test_admin_ui import client, login, staff  # noqa: F401 (fixtures)
 from tests.service.test_quarantine import broken_copy

@@ -22,9 +22,9 @@ from alerts.models import (
     Decision,
     DeliveryAttempt,
     Event,
+    HandOff,
     Response,
 )
-from callcentre.models import HandOff
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime

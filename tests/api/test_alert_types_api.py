@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from alerts.alert_types import get_row
+from alerts.alert_types.store import get_row
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime

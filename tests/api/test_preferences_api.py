@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from admin_ui.users import create_user
-from alerts.customers import find_customer
+from alerts.customers.preferences import contact_points, load_preferences
+from alerts.customers.records import find_customer
 from alerts.models import Decision, Event
-from alerts.preferences import contact_points, load_preferences
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlmodel import col, select
 
-from alerts.customers import find_customer
+from alerts.customers.preferences import load_preferences
+from alerts.customers.records import find_customer
 from alerts.links import LinkSigner
 from alerts.models import Preference, PreferenceChange
-from alerts.preferences import load_preferences
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime

@@ -14,18 +14,18 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from alerts.alert_types import get_spec
-from alerts.api_recordings import media_router, router
-from alerts.recordings import (
+from alerts.alert_types.recordings import (
     MAX_RECORDING_BYTES,
     WHY_DATA,
     WHY_NO_RECORDING,
     WHY_OUTDATED,
     WHY_RECORDED,
-    MediaSigner,
     message_segments,
     segment_renderer,
 )
+from alerts.alert_types.store import get_spec
+from alerts.api.recordings import media_router, router
+from alerts.links import MediaSigner
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime

@@ -11,8 +11,7 @@ import pytest
 from sqlmodel import func, select
 
 from alerts.links import LinkSigner, ResponseLink
-from alerts.models import Account, Alert, Customer, DeliveryAttempt, Event, Response
-from callcentre.models import HandOff
+from alerts.models import Account, Alert, Customer, DeliveryAttempt, Event, HandOff, Response
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime

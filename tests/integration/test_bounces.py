@@ -9,9 +9,9 @@ import aiosmtplib
 import pytest
 from sqlmodel import select
 
-from alerts.bounces import parse_dsn
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
+from alerts.decisions.evaluate import evaluate_pending
+from alerts.delivery.bounces import parse_dsn
 from alerts.models import DeliveryAttempt
 from herald.embedded import BounceReceiver, free_port
 from herald.stack import dsn_handler

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from alerts.alert_types import get_spec, save_spec
+from alerts.alert_types.store import get_spec, save_spec
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
+from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import ContactPoint, Customer, Decision, PreferenceChange
 from tests.conftest import Stack
 from tests.factories import api_headers, make_customer, make_event

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import select
 
 from alerts.columns import utcnow
-from alerts.delivery import RetryLater, run_step
-from alerts.evaluate import evaluate_pending
+from alerts.decisions.evaluate import evaluate_pending
+from alerts.delivery.steps import RetryLater, run_step
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt
 from channels.base import Channel, OutboundMessage, Receipt
 from herald.worker import drain
@@ -233,7 +233,7 @@ async def test_answer_cancels_the_rest_of_the_plan(stack: Stack) -> None:
     alert = await _alert(stack, alert_id)
     assert alert.status == "pending"
     # Force the step due now: the woken job sees the alert closed and does nothing.
-    from alerts.responses import record_response
+    from alerts.responses.record import record_response
 
     await record_response(
         deps=deps,

@@ -10,11 +10,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from alerts.alert_types import get_spec, save_spec
+from alerts.alert_types.store import get_spec, save_spec
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
+from alerts.customers.preferences import ConsentIn, set_consent
+from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import ContactPoint, Customer, Preference, PreferenceChange
-from alerts.preferences import ConsentIn, set_consent
 from herald.worker import drain
 from tests.conftest import Stack
 from tests.factories import make_customer, make_event

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
+from alerts.decisions.evaluate import evaluate_pending
 from channels.twilio_sim import SimulatorServer
 from channels.twilio_sim.scenario import parse_scenario
 from herald.config import Settings, TwilioSettings

@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
+from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Alert, Response
 from herald.worker import drain
 from tests.conftest import Stack
@@ -79,7 +79,7 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
     dials = [t for t in call.transcript if t.get("verb") == "Dial"]
     assert dials and dials[0]["number"] == stack.settings.callcentre.phone_number
     async with deps.sessions() as session:
-        from callcentre.models import HandOff
+        from alerts.models import HandOff
 
         [handoff] = (await session.exec(select(HandOff))).all()
         alert = await session.get(Alert, alert_id)
@@ -91,7 +91,8 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
 async def test_call_me_now_while_the_centre_is_closed_becomes_a_callback(stack: Stack) -> None:
     from datetime import UTC, datetime
 
-    from callcentre.models import CentreConfig, HandOff
+    from alerts.models import HandOff
+    from callcentre.models import CentreConfig
     from callcentre.state import DAYS
 
     deps = stack.runtime.deps

@@ -16,18 +16,18 @@ import pytest
 import yaml
 from sqlmodel import select
 
-from alerts.customers import import_customers
+from alerts.customers.records import import_customers
 from alerts.models import (
     Alert,
     AttemptEvent,
     ContactPoint,
     Decision,
     DeliveryAttempt,
+    HandOff,
     Preference,
     PreferenceChange,
     Response,
 )
-from callcentre.models import HandOff
 from herald.demo import tune_for_demo
 from herald.demo_bank import DemoBank, running_bank
 from herald.worker import drain

@@ -8,9 +8,8 @@ import pytest
 from sqlmodel import select
 
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
-from alerts.models import Alert, DeliveryAttempt, Response
-from callcentre.models import HandOff
+from alerts.decisions.evaluate import evaluate_pending
+from alerts.models import Alert, DeliveryAttempt, HandOff, Response
 from herald.worker import drain
 from tests.conftest import Stack
 from tests.factories import make_customer, make_event, signed_post

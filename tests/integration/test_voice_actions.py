@@ -16,12 +16,11 @@ import pytest
 from fastapi import FastAPI, Request
 from sqlmodel import select
 
-from alerts.actions import FAILED_TRANSACTION, callback_time
-from alerts.alert_types import get_spec, save_spec
+from alerts.alert_types.store import get_spec, save_spec
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
-from alerts.models import Alert, DeliveryAttempt, Preference, PreferenceChange
-from callcentre.models import HandOff
+from alerts.decisions.evaluate import evaluate_pending
+from alerts.models import Alert, DeliveryAttempt, HandOff, Preference, PreferenceChange
+from alerts.responses.actions import FAILED_TRANSACTION, callback_time
 from channels.twilio_sim import LoopbackServer
 from herald.worker import drain
 from tests.conftest import Stack

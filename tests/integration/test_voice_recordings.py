@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
+from alerts.decisions.evaluate import evaluate_pending
 from herald.worker import drain
 from tests.api.test_recordings_api import tiny_wav
 from tests.conftest import Stack

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import select
 
-from alerts.customers import import_customers
+from alerts.customers.records import import_customers
 from alerts.models import Account, ContactPoint, Customer
 from herald.app import create_app
 from herald.config import Settings

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from alerts.ingest import ingest_file
+from alerts.ingestion.files import ingest_file
 from alerts.models import Event, IngestFile
 from herald.runtime import Runtime
 from tests.conftest import REPO
@@ -47,7 +47,7 @@ async def test_unknown_format_names_what_it_found(runtime: Runtime, tmp_path: Pa
 
 
 async def test_bespoke_feed_finds_customers_by_reference(runtime: Runtime) -> None:
-    from alerts.customers import CustomerIn, upsert_customer
+    from alerts.customers.records import CustomerIn, upsert_customer
 
     async with runtime.deps.sessions() as session:
         await upsert_customer(

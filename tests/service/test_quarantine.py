@@ -9,11 +9,11 @@ import httpx
 from sqlmodel import select
 
 from alerts.columns import utcnow
-from alerts.customers import CustomerIn, upsert_customer
-from alerts.evaluate import evaluate_pending
-from alerts.ingest import ingest_file
+from alerts.customers.records import CustomerIn, upsert_customer
+from alerts.decisions.evaluate import evaluate_pending
+from alerts.ingestion.files import ingest_file
+from alerts.ingestion.quarantine import list_quarantine, retry_quarantine
 from alerts.models import Alert, Event, IngestFile
-from alerts.quarantine import list_quarantine, retry_quarantine
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime

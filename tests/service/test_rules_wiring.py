@@ -17,13 +17,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
-from alerts.alert_types import get_spec, save_spec
-from alerts.customers import CustomerIn, upsert_customer
-from alerts.delivery import apply_status, run_step
+from alerts.alert_types.store import get_spec, save_spec
+from alerts.customers.preferences import (
+    ConsentIn,
+    PreferenceIn,
+    contact_points,
+    save_preference,
+    set_consent,
+)
+from alerts.customers.records import CustomerIn, upsert_customer
+from alerts.decisions.evaluate import evaluate_pending
+from alerts.delivery.steps import apply_status, run_step
 from alerts.deps import AlertDeps
-from alerts.evaluate import evaluate_pending
 from alerts.models import Alert, ContactPoint, Customer, Decision, DeliveryAttempt, Event
-from alerts.preferences import ConsentIn, PreferenceIn, contact_points, save_preference, set_consent
 from callcentre.api import put_hours
 from callcentre.live_pacing import PAUSED_RECHECK_S, VoicePacer
 from callcentre.models import LoadSnapshot
@@ -879,7 +885,7 @@ async def test_a_step_whose_content_is_gone_fails_instead_of_retrying_forever(
 
 
 async def test_a_copy_channel_without_content_is_refused_when_saved(wired: Wired) -> None:
-    from alerts.alert_types import AlertTypeError
+    from alerts.alert_types.store import AlertTypeError
 
     def offer_email_copy_without_email(data: dict[str, Any]) -> None:
         data["options"].append({"key": "7", "intent": "email_copy", "label": "By email"})
@@ -892,7 +898,7 @@ async def test_a_copy_channel_without_content_is_refused_when_saved(wired: Wired
 
 
 async def test_a_malformed_endpoint_url_is_refused_when_saved(wired: Wired) -> None:
-    from alerts.alert_types import AlertTypeError
+    from alerts.alert_types.store import AlertTypeError
 
     def bad_endpoint(data: dict[str, Any]) -> None:
         data["options"].append(
@@ -928,8 +934,8 @@ async def test_a_rescheduled_paced_step_asks_the_pacer_again(wired: Wired) -> No
 async def test_an_answer_commits_its_follow_up_with_it(wired: Wired) -> None:
     """Crash right after the answer is stored: the transaction is already a task for an agent
     (closed only once the endpoint did it), and the copy is already a due step of the plan."""
-    from alerts.responses import record_response
-    from callcentre.models import HandOff
+    from alerts.models import HandOff
+    from alerts.responses.record import record_response
 
     await make_person(wired.deps)
     alert = await raise_alert(wired, T0, amount="750.00", event_id="E-1")
@@ -945,7 +951,7 @@ async def test_an_answer_commits_its_follow_up_with_it(wired: Wired) -> None:
             text=None,
             now=T0,
             intent=intent,
-        )  # ... and the process dies here, before alerts.actions.perform runs
+        )  # ... and the process dies here, before alerts.responses.actions.perform runs
     async with wired.deps.sessions() as session:
         [task] = (await session.exec(select(HandOff))).all()
     assert (task.kind, task.status) == ("task", "open") and "did not complete" in task.context[

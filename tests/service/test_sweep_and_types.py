@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from alerts.alert_types import AlertTypeError, get_spec, save_spec, versions
+from alerts.alert_types.store import AlertTypeError, get_spec, save_spec, versions
 from alerts.columns import utcnow
-from alerts.evaluate import evaluate_pending
+from alerts.decisions.evaluate import evaluate_pending
+from alerts.delivery.sweep import sweep
 from alerts.models import Decision, Event
-from alerts.sweep import sweep
 from herald.runtime import Runtime
 from tests.factories import make_customer, make_event
 

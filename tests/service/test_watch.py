@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.ingest import IngestReport, ingest_file
-from alerts.watch import DropFolder
+from alerts.ingestion.files import IngestReport, ingest_file
+from alerts.ingestion.watch import DropFolder
 from herald.runtime import Runtime
 from tests.conftest import REPO
 

@@ -1,0 +1,252 @@
+"""Alert content: an alert type's templates for one locale and channel, rendered safely.
+
+Templates are Jinja2, rendered in the immutable sandbox with strict undefined variables (a typo
+is an error at edit time, see ``check_spec_content``). The response options of the alert are
+rendered per channel into ``options_prompt`` (voice), ``options_text`` (SMS) and
+``options_links`` (email), so the words a customer hears or reads always match the keys Herald
+acts on. The email's HTML part is made from the same text template (paragraphs, buttons for the
+options, escaped values) unless the alert type gives its own; every email ends with the
+customer's manage-preferences link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from jinja2 import StrictUndefined
+from jinja2.exceptions import TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+from channels.sms_segments import sms_length
+from rules.alert_types import AlertTypeSpec
+from rules.vocabulary import Channel
+
+_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+_HTML_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+DEFAULT_VOICEMAIL = (
+    "Hello, this is {{ brand }} with a message for you. Please call us on "
+    "{{ callcentre_number }}. Thank you."
+)
+DEFAULT_PROMPT = "{{ options_prompt }}"
+
+# Which answers make sense on which channel ("hear it again" only on a call, and so on).
+NOT_ON: dict[Channel, frozenset[str]] = {
+    "voice": frozenset(),
+    "sms": frozenset({"repeat", "sms_copy"}),
+    "email": frozenset({"repeat", "email_copy"}),
+}
+# Email-only extras, offered after the alert type's own options.
+CALL_ME = {"key": "call_me", "intent": "call_me", "label": "Call me now"}
+FORWARD = {
+    "key": "forward",
+    "intent": "forward",
+    "label": "Forward this alert to someone, with a note",
+}
+_BUTTON = {"agent": "#0b5cad", "confirm": "#2e7d32", "call_me": "#5d4037", "callback": "#0b5cad"}
+
+
+class ContentError(ValueError):
+    """A template could not be rendered (unknown variable, syntax error): says which and why."""
+
+
+class _SampleData(dict[str, str]):
+    """The ``data`` mapping in samples: any field an adapter may add has a long value."""
+
+    def __missing__(self, key: str) -> str:
+        return "SAMPLE-VALUE-1234567890"
+
+
+class EventData(dict[str, str]):
+    """``data`` at send time: a field this event lacks renders as nothing, not an error."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+# Long but realistic values: a template that fits with these fits in practice.
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "customer_name": "Alexandra Montgomery-Smith",
+    "amount": "12345.67",
+    "currency": "EUR",
+    "description": "Electro World Online Store Amsterdam",
+    "merchant": "Electro World Online Store Amsterdam",
+    "account_ending": "4300",
+    "booking_date": "2026-11-23",
+    "brand": "Herald Bank",
+    "callcentre_number": "+31201234567",
+    "link_preferences": "https://alerts.example.com/p/" + "p" * 60,
+}
+SAMPLE_LINK = "https://alerts.example.com/r/" + "x" * 80
+
+
+def sample_context() -> dict[str, Any]:
+    return {**SAMPLE_CONTEXT, "data": _SampleData()}
+
+
+def channel_options(options: Sequence[Mapping[str, Any]], channel: Channel) -> list[dict[str, str]]:
+    """The alert's options that make sense on ``channel`` (email adds call-me and forward)."""
+    out = [
+        {"key": str(o["key"]), "intent": str(o["intent"]), "label": str(o["label"])}
+        for o in options
+        if o["intent"] not in NOT_ON[channel]
+    ]
+    if channel == "email":
+        if any(o["intent"] == "agent" for o in out):
+            out.append(dict(CALL_ME))
+        out.append(dict(FORWARD))
+    return out
+
+
+def options_prompt(options: Sequence[Mapping[str, str]]) -> str:
+    """What the call says: "To speak to an agent, press 1. ..." (labels as the admin wrote)."""
+    return " ".join(f"{o['label']}: press {o['key']}." for o in options)
+
+
+def options_text(options: Sequence[Mapping[str, str]]) -> str:
+    """What the SMS says: "Reply 1 Speak to an agent, 2 This payment was mine."."""
+    if not options:
+        return ""
+    return "Reply " + ", ".join(f"{o['key']} {o['label']}" for o in options) + "."
+
+
+def options_links(options: Sequence[Mapping[str, str]], links: Mapping[str, str]) -> str:
+    return "\n".join(f"{o['label']}: {links[o['intent']]}" for o in options if o["intent"] in links)
+
+
+def options_buttons(options: Sequence[Mapping[str, str]], links: Mapping[str, str]) -> Markup:
+    parts = []
+    for o in options:
+        if o["intent"] not in links:
+            continue
+        colour = _BUTTON.get(o["intent"], "#455a64")
+        parts.append(
+            f'<a href="{escape(links[o["intent"]])}" style="display:inline-block;margin:4px 8px '
+            f"4px 0;padding:10px 16px;background:{colour};color:#ffffff;text-decoration:none;"
+            f'border-radius:4px">{escape(o["label"])}</a>'
+        )
+    return Markup("<p>" + " ".join(parts) + "</p>")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertContent:
+    """The templates of one alert type for one locale and channel."""
+
+    spec: AlertTypeSpec
+    locale: str
+    channel: Channel
+
+    def template(self, name: str) -> str:
+        found = self.spec.content.get(self.locale, {}).get(self.channel, {}).get(name)
+        if found is None and self.locale != self.spec.fallback_locale:
+            fallback = self.spec.content[self.spec.fallback_locale].get(self.channel, {})
+            found = fallback.get(name)
+        if found is not None:
+            return found
+        if (self.channel, name) == ("voice", "prompt"):
+            return DEFAULT_PROMPT
+        if (self.channel, name) == ("voice", "voicemail"):
+            return DEFAULT_VOICEMAIL
+        raise ContentError(
+            f"{self.spec.key} has no {self.channel} template {name!r} for {self.locale!r}"
+        )
+
+    def render(self, name: str, context: Mapping[str, Any], *, html: bool = False) -> str:
+        env = _HTML_ENV if html else _ENV
+        try:
+            return env.from_string(self.template(name)).render(**context).strip()
+        except TemplateError as exc:
+            raise ContentError(
+                f"content.{self.locale}.{self.channel}.{name} cannot be rendered: {exc}"
+            ) from exc
+
+    def email(self, context: Mapping[str, Any], links: Mapping[str, str]) -> tuple[str, str, str]:
+        """(subject, text, html) of the email; both bodies end with the preferences link."""
+        options = channel_options(context.get("options", ()), "email")
+        text_ctx = {**context, "options_links": options_links(options, links)}
+        subject = self.render("subject", text_ctx)
+        text = self.render("text", text_ctx)
+        preferences = str(context.get("link_preferences", ""))
+        unsubscribe = str(context.get("link_unsubscribe", ""))
+        if preferences and preferences not in text:
+            text += f"\n\nManage your alerts: {preferences}"
+        if unsubscribe and unsubscribe not in text:
+            text += f"\nUnsubscribe from these offers: {unsubscribe}"
+        html_ctx = {**context, "options_links": options_buttons(options, links)}
+        try:
+            self.template("html")
+            body = self.render("html", html_ctx, html=True)
+        except ContentError:
+            body = _paragraphs(self.render("text", html_ctx, html=True))
+        footer = []
+        if preferences and escape(preferences) not in body:
+            footer.append(f'<a href="{escape(preferences)}">Manage your alerts</a>')
+        if unsubscribe and escape(unsubscribe) not in body:
+            footer.append(f'<a href="{escape(unsubscribe)}">Unsubscribe from these offers</a>')
+        if footer:
+            body += '<p style="font-size:12px;color:#555">' + " &middot; ".join(footer) + "</p>"
+        html = (
+            '<!doctype html><html><head><meta charset="utf-8"></head>'
+            '<body style="font-family:Arial,Helvetica,sans-serif;color:#222222;'
+            f'line-height:1.45;max-width:600px">{body}</body></html>'
+        )
+        return subject, text, html
+
+
+def _paragraphs(rendered: str) -> str:
+    """Escaped text (already HTML) as paragraphs: blank lines split, single newlines break."""
+    blocks = [b.strip() for b in rendered.split("\n\n") if b.strip()]
+    return "".join(
+        b if b.startswith("<p>") else "<p>" + b.replace("\n", "<br>") + "</p>" for b in blocks
+    )
+
+
+def render_context(
+    base: Mapping[str, Any], options: Sequence[Mapping[str, Any]], channel: Channel
+) -> dict[str, Any]:
+    """The variables a ``channel`` template sees: the alert's context plus its options."""
+    chosen = channel_options(options, channel)
+    data = base.get("data") or {}
+    return {
+        **base,
+        "data": EventData({str(k): str(v) for k, v in dict(data).items()}),
+        "options": list(options),
+        "options_prompt": options_prompt(chosen),
+        "options_text": options_text(chosen),
+        "options_links": "",
+    }
+
+
+def check_spec_content(spec: AlertTypeSpec) -> list[str]:
+    """Every template of ``spec`` rendered with long sample values: what fails, and every SMS
+    over ``sms_max_segments``. Empty when all is well."""
+    problems: list[str] = []
+    options = [o.model_dump() for o in spec.options]
+    links = {o["intent"]: SAMPLE_LINK for o in channel_options(options, "email")}
+    for locale, channels in spec.content.items():
+        for channel in channels:
+            content = AlertContent(spec, locale, channel)
+            ctx = render_context(sample_context(), options, channel)
+            ctx["data"] = _SampleData()
+            try:
+                if channel == "email":
+                    content.email(ctx, links)
+                elif channel == "voice":
+                    for name in ("message", "prompt", "voicemail"):
+                        content.render(name, ctx)
+                else:
+                    body = content.render("body", ctx)
+                    length = sms_length(body)
+                    if length.segments > spec.sms_max_segments:
+                        problems.append(
+                            f"content.{locale}.sms.body: the SMS is {length.describe()} with long "
+                            f"sample values; the limit is {spec.sms_max_segments} segment(s): "
+                            "shorten it or raise sms_max_segments"
+                        )
+            except ContentError as exc:
+                problems.append(str(exc))
+    return problems

@@ -1,0 +1,159 @@
+"""Alert types as rows: the default catalogue seeded once, every change a new stored version.
+
+The current specification of each alert type lives in ``alert_types.spec`` (the JSON of a
+``rules.alert_types.AlertTypeSpec``); every version ever saved, the first included, is kept in
+``alert_type_versions``. Seeding adds catalogue types that are missing and never touches a type
+an administrator has changed. Saving validates the specification the way the rules read it and
+renders every template with long sample values, so a broken template or an SMS over its segment
+limit is refused at edit time, not discovered at send time.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.alert_types.content import check_spec_content
+from alerts.columns import utcnow
+from alerts.models import AlertType, AlertTypeVersion
+from rules.alert_types import AlertTypeSpec, describe_error
+from rules.catalogue import default_catalogue
+
+logger = logging.getLogger(__name__)
+
+
+class AlertTypeError(ValueError):
+    """A specification was refused; ``lines`` say which field and why, one per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
+
+
+def validate_spec(data: object) -> AlertTypeSpec:
+    """``data`` as a spec whose templates all render (AlertTypeError with every problem)."""
+    try:
+        spec = AlertTypeSpec.model_validate(data)
+    except ValidationError as exc:
+        raise AlertTypeError(describe_error(exc)) from exc
+    problems = check_spec_content(spec)
+    if problems:
+        raise AlertTypeError(problems)
+    return spec
+
+
+async def seed_catalogue(session: AsyncSession, *, actor: str = "catalogue") -> list[str]:
+    """Insert the catalogue's alert types that are not there yet; returns the keys added."""
+    existing = set((await session.exec(select(AlertType.key))).all())
+    added: list[str] = []
+    for spec in default_catalogue():
+        if spec.key in existing:
+            continue
+        try:
+            async with session.begin_nested():
+                _store(session, None, spec.model_copy(update={"version": 1}), actor, "default")
+                await session.flush()
+        except IntegrityError:  # another process seeded it first
+            continue
+        added.append(spec.key)
+    await session.commit()
+    if added:
+        logger.info("alert types seeded from the catalogue: %s", ", ".join(added))
+    return added
+
+
+def _store(
+    session: AsyncSession, row: AlertType | None, spec: AlertTypeSpec, actor: str, note: str
+) -> AlertType:
+    data = spec.as_json()
+    now = utcnow()
+    row = row or AlertType(key=spec.key, name=spec.name)
+    row.name, row.enabled, row.version = spec.name, spec.enabled, spec.version
+    row.spec, row.updated_by, row.updated_at = data, actor, now
+    session.add(row)
+    session.add(
+        AlertTypeVersion(
+            key=spec.key,
+            version=spec.version,
+            spec=data,
+            changed_by=actor,
+            note=note[:500],
+            created_at=now,
+        )
+    )
+    return row
+
+
+async def get_row(session: AsyncSession, key: str) -> AlertType | None:
+    return (await session.exec(select(AlertType).where(AlertType.key == key))).first()
+
+
+async def get_spec(session: AsyncSession, key: str) -> AlertTypeSpec | None:
+    row = await get_row(session, key)
+    return AlertTypeSpec.model_validate(row.spec) if row and row.spec else None
+
+
+async def load_specs(session: AsyncSession) -> list[AlertTypeSpec]:
+    """Every stored alert type (seeding the catalogue first), highest priority first."""
+    await seed_catalogue(session)
+    specs = []
+    for row in (await session.exec(select(AlertType).order_by(col(AlertType.key)))).all():
+        try:
+            specs.append(AlertTypeSpec.model_validate(row.spec))
+        except ValidationError as exc:  # only possible if someone edited the table by hand
+            logger.error("alert type %s is unreadable and ignored: %s", row.key, exc)
+    return sorted(specs, key=lambda s: (-s.priority, s.key))
+
+
+async def save_spec(
+    session: AsyncSession,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    note: str = "",
+    create: bool = False,
+    expected_version: int | None = None,
+) -> AlertTypeSpec:
+    """Validate and store a new version of an alert type (or a new one with ``create``).
+
+    The version number is assigned here (current + 1); ``expected_version``, when given, must
+    be the current version, so two administrators editing at once cannot silently overwrite
+    each other. LookupError if the type does not exist (or, with ``create``, already does).
+    """
+    key = str(data.get("key", ""))
+    row = await get_row(session, key)
+    if create and row is not None:
+        raise LookupError(f"an alert type {key!r} already exists; change it with PUT")
+    if not create and row is None:
+        raise LookupError(f"no alert type {key!r}")
+    current = row.version if row else 0
+    if expected_version is not None and expected_version != current:
+        raise AlertTypeError(
+            [
+                f"version: you edited version {expected_version} but {key} is now at version "
+                f"{current} (changed by {row.updated_by if row else '?'}); reload and apply "
+                "your change again"
+            ]
+        )
+    spec = validate_spec({**data, "version": current + 1})
+    _store(session, row, spec, actor, note)
+    await session.commit()
+    logger.info("alert type %s saved as version %s by %s", key, spec.version, actor)
+    return spec
+
+
+async def versions(session: AsyncSession, key: str) -> list[AlertTypeVersion]:
+    return list(
+        (
+            await session.exec(
+                select(AlertTypeVersion)
+                .where(AlertTypeVersion.key == key)
+                .order_by(col(AlertTypeVersion.version).desc())
+            )
+        ).all()
+    )

@@ -1,0 +1,396 @@
+"""Turn stored events into decisions and alerts (rows committed before any job is enqueued).
+
+For each unevaluated event, every alert type triggered by its event type is decided by the pure
+``rules.engine.decide`` with the customer, their preferences and consent, the alert type's
+current specification, the call centre's state and the customer's recent alerts. Each decision
+(skip or plan, with every reason) is stored; a plan becomes an alert whose first step is queued
+for its not-before time.
+
+Work goes in batches: a batch of events is claimed (``evaluated`` set in the same transaction,
+so a concurrent evaluator skips them), everything the rules need for its customers is read in
+a handful of queries, the decisions are made in memory (alerts raised earlier in the batch count
+as recent), and decisions and alerts are written in bulk. The unique dedupe key of alerts, with
+``ON CONFLICT DO NOTHING``, stops two evaluators raising the same alert.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.alert_types.store import load_specs
+from alerts.customers.preferences import build_preferences
+from alerts.deps import AlertDeps
+from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
+from rules.alert_types import AlertTypeSpec
+from rules.centre import CentreView
+from rules.engine import Plan, RecentAlert, decide, decision_as_dict
+from rules.facts import CustomerView, EventView
+from rules.preferences import CustomerPreferences
+
+logger = logging.getLogger(__name__)
+
+NO_TYPE = "*"  # the alert_type of a decision that no alert type applies
+# How far back recent alerts are read: frequency caps (at most 31 days) and, when longer, the
+# longest dedupe window of the alert types.
+RECENT = timedelta(days=32)
+_RENAMED = " @ "  # a dedupe key reused after its window: "key @ 2026-11-23T10:00:00Z"
+
+
+def event_view(event: Event) -> EventView:
+    return EventView(
+        event_type=event.event_type,
+        account=event.account_id,
+        source=event.source,
+        source_event_id=event.source_event_id,
+        amount=event.amount,
+        currency=event.currency,
+        credit_debit=event.credit_debit,
+        status=event.status,
+        booking_date=event.booking_date,
+        description=event.description,
+        data=dict(event.data or {}),
+        event_id=event.id,
+    )
+
+
+def customer_view(customer: Customer) -> CustomerView:
+    return CustomerView(
+        ref=customer.external_ref,
+        name=customer.name,
+        segment=customer.segment,
+        locale=customer.locale,
+        tz=customer.timezone,
+        attributes=dict(customer.attributes or {}),
+        customer_id=customer.id,
+    )
+
+
+def _amount(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def alert_context(event: Event, customer: Customer) -> dict[str, Any]:
+    """The values an alert's templates may use (see rules/default_alert_types.toml)."""
+    return {
+        "customer_name": customer.name,
+        "amount": _amount(event.amount),
+        "currency": event.currency or "",
+        "description": event.description or "",
+        "merchant": event.description or "",
+        "account_ending": event.account_id[-4:],
+        "booking_date": event.booking_date.isoformat() if event.booking_date else "",
+        "data": dict(event.data or {}),
+    }
+
+
+def base_key(stored: str) -> str:
+    head, sep, tail = stored.rpartition(_RENAMED)
+    return head if sep and tail.endswith("Z") else stored
+
+
+async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 500) -> list[int]:
+    """Decide every unevaluated event; returns the ids of the alerts created (already enqueued)."""
+    created: list[int] = []
+    async with deps.sessions() as session:
+        by_event_type: dict[str, list[AlertTypeSpec]] = defaultdict(list)
+        for spec in await load_specs(session):
+            for event_type in spec.trigger.event_types:
+                by_event_type[event_type].append(spec)
+        centre = await deps.centre.view(session, now)
+    while True:
+        async with deps.sessions() as session:
+            new_alerts = await _evaluate_batch(
+                session, by_event_type=by_event_type, centre=centre, now=now, batch=batch
+            )
+            if new_alerts is None:
+                break
+            await session.commit()
+        for alert_id, channel, next_step_at in new_alerts:
+            created.append(alert_id)
+            delay = max(0.0, ((next_step_at or now) - now).total_seconds())
+            await deps.queue.enqueue_step(
+                alert_id=alert_id, step_index=0, channel=channel, defer_seconds=delay
+            )
+        if new_alerts:
+            logger.info("alerts created: %s (batch of up to %s events)", len(new_alerts), batch)
+    return created
+
+
+@dataclass
+class _Batch:
+    """What the rules need for the customers of one batch, read in bulk."""
+
+    customers: dict[int, Customer] = field(default_factory=dict)
+    views: dict[int, CustomerView] = field(default_factory=dict)
+    preferences: dict[int, CustomerPreferences] = field(default_factory=dict)
+    recent: dict[int, list[RecentAlert]] = field(default_factory=lambda: defaultdict(list))
+
+
+async def _claim(session: AsyncSession, batch: int) -> list[Event]:
+    """Up to ``batch`` unevaluated events, marked evaluated in this transaction (so another
+    evaluator skips them, and a crash before the commit leaves them for the next run)."""
+    while True:
+        ids = list(
+            (
+                await session.exec(
+                    select(Event.id)
+                    .where(col(Event.evaluated).is_(False))
+                    .order_by(col(Event.id))
+                    .limit(batch)
+                )
+            ).all()
+        )
+        if not ids:
+            return []
+        claimed = (
+            await session.exec(
+                update(Event)
+                .where(col(Event.id).in_(ids), col(Event.evaluated).is_(False))
+                .values(evaluated=True)
+                .returning(col(Event.id))
+            )
+        ).all()
+        mine = [row[0] for row in claimed]
+        if mine:  # else another evaluator took these first: look again
+            break
+    events = (
+        await session.exec(select(Event).where(col(Event.id).in_(mine)).order_by(col(Event.id)))
+    ).all()
+    return list(events)
+
+
+async def _load(
+    session: AsyncSession, events: list[Event], now: datetime, lookback: timedelta
+) -> _Batch:
+    unowned = {e.account_id for e in events if e.customer_id is None}
+    if unowned:
+        owners = {
+            a.account_id: a.customer_id
+            for a in (
+                await session.exec(select(Account).where(col(Account.account_id).in_(unowned)))
+            ).all()
+        }
+        for event in events:
+            if event.customer_id is None and event.account_id in owners:
+                event.customer_id = owners[event.account_id]
+                session.add(event)
+    ids = {e.customer_id for e in events if e.customer_id is not None}
+    data = _Batch()
+    if not ids:
+        return data
+    for customer in (await session.exec(select(Customer).where(col(Customer.id).in_(ids)))).all():
+        assert customer.id is not None
+        data.customers[customer.id] = customer
+        data.views[customer.id] = customer_view(customer)
+    contacts: dict[int, list[ContactPoint]] = defaultdict(list)
+    for contact in (
+        await session.exec(select(ContactPoint).where(col(ContactPoint.customer_id).in_(ids)))
+    ).all():
+        contacts[contact.customer_id].append(contact)
+    rows: dict[int, list[Preference]] = defaultdict(list)
+    for row in (
+        await session.exec(select(Preference).where(col(Preference.customer_id).in_(ids)))
+    ).all():
+        rows[row.customer_id].append(row)
+    for cid, customer in data.customers.items():
+        data.preferences[cid] = build_preferences(customer, contacts[cid], rows[cid])
+    for key, alert_type, created_at, cid in (
+        await session.exec(
+            select(Alert.dedupe_key, Alert.alert_type, Alert.created_at, Alert.customer_id).where(
+                col(Alert.customer_id).in_(ids), col(Alert.created_at) > now - lookback
+            )
+        )
+    ).all():
+        data.recent[cid].append(RecentAlert(base_key(key), alert_type, created_at))
+    return data
+
+
+async def _evaluate_batch(
+    session: AsyncSession,
+    *,
+    by_event_type: dict[str, list[AlertTypeSpec]],
+    centre: CentreView,
+    now: datetime,
+    batch: int,
+) -> list[tuple[int, str, datetime | None]] | None:
+    """Decide one batch; None when nothing was left to claim. Returns the alerts created."""
+    events = await _claim(session, batch)
+    if not events:
+        return None
+    longest = max(
+        (s.dedupe.window_seconds for specs in by_event_type.values() for s in specs), default=0
+    )
+    data = await _load(session, events, now, max(RECENT, timedelta(seconds=longest)))
+    decisions: list[dict[str, Any]] = []
+    plans: list[tuple[int, Plan, Event, dict[str, Any]]] = []  # (decision row index, ...)
+    for event in events:
+        specs = by_event_type.get(event.event_type, [])
+        customer_id = event.customer_id
+        if customer_id is None or customer_id not in data.customers or not specs:
+            reason = (
+                f"no alert type is triggered by {event.event_type}"
+                if not specs
+                else f"no customer owns account {event.account_id}"
+            )
+            decisions.append(
+                _decision_row(
+                    event, NO_TYPE, "skip", reason, {"kind": "skip", "reason": reason}, now
+                )
+            )
+            continue
+        facts = event_view(event)
+        for spec in specs:
+            decision = decide(
+                event=facts,
+                customer=data.views[customer_id],
+                preferences=data.preferences[customer_id],
+                alert_type=spec,
+                centre=centre,
+                recent_alerts=data.recent[customer_id],
+                now=now,
+            )
+            detail = decision_as_dict(decision)
+            outcome = "alert" if isinstance(decision, Plan) else "skip"
+            decisions.append(_decision_row(event, spec.key, outcome, decision.reason, detail, now))
+            if isinstance(decision, Plan):
+                plans.append((len(decisions) - 1, decision, event, detail))
+                data.recent[customer_id].append(
+                    RecentAlert(decision.dedupe_key, decision.alert_type, now)
+                )
+    if plans:  # a key raised since the recent alerts were read (another evaluator)?
+        windows = {
+            spec.key: spec.dedupe.window_seconds
+            for specs in by_event_type.values()
+            for spec in specs
+        }
+        keys = [plan.dedupe_key for _, plan, _, _ in plans]
+        taken = dict(
+            (
+                await session.exec(
+                    select(Alert.dedupe_key, Alert.created_at).where(
+                        col(Alert.dedupe_key).in_(keys)
+                    )
+                )
+            ).all()
+        )
+        kept = []
+        for index, plan, event, detail in plans:
+            raised = taken.get(plan.dedupe_key)
+            window = timedelta(seconds=windows.get(plan.alert_type, 0))
+            if raised is not None and raised > now - window:
+                reason = (
+                    f"{plan.alert_type}: duplicate of the alert {plan.dedupe_key!r} raised "
+                    f"{raised:%Y-%m-%d %H:%M:%S} UTC, within the dedupe window"
+                )
+                decisions[index] = _decision_row(
+                    event, plan.alert_type, "skip", reason, {**detail, "kind": "skip"}, now
+                )
+            else:
+                kept.append((index, plan, event, detail))
+        plans = kept
+    else:
+        taken = {}
+    decision_ids = (
+        await session.exec(
+            insert(Decision).returning(col(Decision.id), sort_by_parameter_order=True),
+            params=decisions,
+        )
+    ).all()
+    if not plans:
+        return []
+    rows = []
+    for index, plan, event, detail in plans:
+        customer = data.customers[event.customer_id or 0]
+        rows.append(
+            _alert_row(plan, detail, event, customer, decision_ids[index][0], set(taken), now)
+        )
+    table = Alert.__table__  # type: ignore[attr-defined]
+    stmt = (
+        _insert(session, table)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id, table.c.plan, table.c.next_step_at, table.c.dedupe_key)
+    )
+    inserted = (await session.exec(stmt, params=rows)).all()
+    if len(inserted) < len(rows):
+        # Raised by another evaluator between our check and our insert: say so on the decision.
+        made = {row[3] for row in inserted}
+        for row in rows:
+            if row["dedupe_key"] not in made:
+                await session.exec(
+                    update(Decision)
+                    .where(col(Decision.id) == row["decision_id"])
+                    .values(
+                        outcome="skip",
+                        reason=f"{row['alert_type']}: duplicate of the alert "
+                        f"{row['dedupe_key']!r} raised at the same moment by another evaluation",
+                    )
+                )
+        logger.info("%s alert(s) already raised by another evaluator", len(rows) - len(inserted))
+    return [(row[0], row[1][0]["channel"], row[2]) for row in inserted]
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def _decision_row(
+    event: Event, alert_type: str, outcome: str, reason: str, detail: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    return {
+        "event_id": event.id,
+        "alert_type": alert_type,
+        "customer_id": event.customer_id,
+        "outcome": outcome,
+        "reason": reason,
+        "detail": detail,
+        "created_at": now,
+    }
+
+
+def _alert_row(
+    plan: Plan,
+    detail: dict[str, Any],
+    event: Event,
+    customer: Customer,
+    decision_id: int,
+    taken: set[str],
+    now: datetime,
+) -> dict[str, Any]:
+    key = plan.dedupe_key
+    if key in taken:  # an alert with this key exists but is older than the window
+        key = f"{key}{_RENAMED}{now:%Y-%m-%dT%H:%M:%S}Z"
+    alert = Alert(
+        dedupe_key=key,
+        alert_type=plan.alert_type,
+        alert_type_version=plan.alert_type_version,
+        customer_id=customer.id or 0,
+        event_id=event.id,
+        decision_id=decision_id,
+        status="pending",
+        plan=detail["steps"],
+        options=[o.model_dump(mode="json") for o in plan.options],
+        windows=plan.windows.as_dict(),
+        locale=plan.content_locale,
+        priority=plan.priority,
+        category=plan.category,
+        expires_at=plan.expires_at,
+        current_step=0,
+        step_token=secrets.token_hex(8),
+        next_step_at=plan.steps[0].not_before,
+        context=alert_context(event, customer),
+        created_at=now,
+        updated_at=now,
+    )
+    return alert.model_dump(exclude={"id"})

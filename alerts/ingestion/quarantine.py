@@ -1,0 +1,143 @@
+"""Quarantined records: list them, and re-process them once their cause is fixed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.ingestion.files import IngestReport, ingest_file
+from alerts.models import Account, Decision, Event, IngestFile, QuarantinedRecord
+
+logger = logging.getLogger(__name__)
+
+
+async def list_quarantine(
+    *, session: AsyncSession, status: str = "open", file_id: int | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
+    query = (
+        select(QuarantinedRecord, IngestFile.filename)
+        .join(IngestFile, col(IngestFile.id) == QuarantinedRecord.file_id)
+        .where(QuarantinedRecord.status == status)
+        .order_by(col(QuarantinedRecord.id))
+        .limit(limit)
+    )
+    if file_id is not None:
+        query = query.where(QuarantinedRecord.file_id == file_id)
+    return [
+        {
+            "id": q.id,
+            "file_id": q.file_id,
+            "file": name,
+            "line": q.line,
+            "record_id": q.record_id,
+            "field": q.field,
+            "value": q.value,
+            "reason": q.reason,
+            "status": q.status,
+            "at": q.created_at.isoformat(),
+        }
+        for q, name in (await session.exec(query)).all()
+    ]
+
+
+@dataclass
+class RetryReport:
+    accounts_resolved: int = 0
+    files: list[dict[str, Any]] = field(default_factory=list)
+    still_open: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accounts_resolved": self.accounts_resolved,
+            "files": self.files,
+            "still_open": self.still_open,
+        }
+
+
+async def _resolve_accounts(session: AsyncSession, now: datetime) -> int:
+    """Events whose account had no customer: attach the customer now known and decide again."""
+    owned = col(Account.account_id) == Event.account_id
+    pending = (
+        await session.exec(
+            select(Event, Account.customer_id)
+            .join(Account, owned)
+            .where(col(Event.customer_id).is_(None))
+        )
+    ).all()
+    for event, customer_id in pending:
+        event.customer_id = customer_id
+        event.evaluated = False
+        session.add(event)
+        await session.exec(delete(Decision).where(col(Decision.event_id) == event.id))
+        await session.exec(
+            update(QuarantinedRecord)
+            .where(
+                col(QuarantinedRecord.file_id) == event.file_id,
+                col(QuarantinedRecord.record_id) == event.source_event_id,
+                col(QuarantinedRecord.field) == "account_id",
+                col(QuarantinedRecord.status) == "open",
+            )
+            .values(status="resolved", resolved_at=now)
+        )
+    await session.commit()
+    return len(pending)
+
+
+async def retry_quarantine(
+    *, session: AsyncSession, now: datetime, file_id: int | None = None
+) -> RetryReport:
+    """Re-decide events of accounts now known, and re-read kept files that had bad records
+    (after a mapping or export fix); records that now parse become events (deduplicated)."""
+    report = RetryReport(accounts_resolved=await _resolve_accounts(session, now))
+    # Files with open bad records (by id: PostgreSQL cannot DISTINCT over JSON columns).
+    ids = select(QuarantinedRecord.file_id).where(
+        col(QuarantinedRecord.status) == "open",
+        col(QuarantinedRecord.field).is_distinct_from("account_id"),
+    )
+    if file_id is not None:
+        ids = ids.where(QuarantinedRecord.file_id == file_id)
+    query = select(IngestFile).where(col(IngestFile.id).in_(ids)).order_by(col(IngestFile.id))
+    files = (await session.exec(query)).all()
+    for row in files:
+        if not row.stored_path or not Path(row.stored_path).exists():
+            report.files.append(
+                {
+                    "file_id": row.id,
+                    "file": row.filename,
+                    "error": "the original file was not kept; send it again",
+                }
+            )
+            continue
+        await session.exec(
+            update(QuarantinedRecord)
+            .where(
+                col(QuarantinedRecord.file_id) == row.id,
+                col(QuarantinedRecord.status) == "open",
+                col(QuarantinedRecord.field).is_distinct_from("account_id"),
+            )
+            .values(status="resolved", resolved_at=now)
+        )
+        await session.commit()
+        result: IngestReport = await ingest_file(
+            session=session,
+            path=Path(row.stored_path),
+            display_name=row.filename,
+            adapter_key=row.adapter,
+            reprocess=True,
+        )
+        report.files.append(
+            {
+                "file_id": row.id,
+                "file": row.filename,
+                "events_created": result.events_created,
+                "still_quarantined": result.quarantined,
+            }
+        )
+    report.still_open = len(await list_quarantine(session=session, limit=100000))
+    return report

@@ -1,0 +1,94 @@
+"""Hand-off: a customer's answer becomes work for the call centre, with everything on screen."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.models import Alert, Customer, Event, HandOff, Response
+
+logger = logging.getLogger(__name__)
+
+
+async def build_context(*, session: AsyncSession, response: Response) -> dict[str, Any]:
+    """The agent's screen: who, which alert about what, how they answered, and when."""
+    context: dict[str, Any] = {
+        "answer": {
+            "channel": response.channel,
+            "key": response.key,
+            "intent": response.intent,
+            "text": response.text,
+            "at": response.created_at.isoformat(),
+        },
+    }
+    if response.customer_id:
+        customer = await session.get(Customer, response.customer_id)
+        if customer:
+            context["customer"] = {
+                "ref": customer.external_ref,
+                "name": customer.name,
+                "locale": customer.locale,
+                "timezone": customer.timezone,
+            }
+    if response.alert_id:
+        alert = await session.get(Alert, response.alert_id)
+        if alert:
+            context["alert"] = {
+                "id": alert.id,
+                "type": alert.alert_type,
+                "status": alert.status,
+                "raised_at": alert.created_at.isoformat(),
+                **alert.context,
+            }
+            if alert.event_id:
+                event = await session.get(Event, alert.event_id)
+                if event:
+                    context["event"] = {
+                        "type": event.event_type,
+                        "account": event.account_id,
+                        "amount": str(event.amount) if event.amount is not None else None,
+                        "currency": event.currency,
+                        "description": event.description,
+                        "booking_date": event.booking_date.isoformat()
+                        if event.booking_date
+                        else None,
+                    }
+    return context
+
+
+async def hand_off(
+    *, session: AsyncSession, response: Response, kind: str, now: datetime
+) -> HandOff:
+    """Create (once per response) the hand-off record the agent console shows."""
+    assert response.id is not None
+    existing = (
+        await session.exec(select(HandOff).where(HandOff.response_id == response.id))
+    ).first()
+    if existing:
+        return existing
+    handoff = HandOff(
+        response_id=response.id,
+        alert_id=response.alert_id,
+        customer_id=response.customer_id,
+        kind=kind,
+        context=await build_context(session=session, response=response),
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(handoff)
+            await session.flush()
+    except IntegrityError:
+        found = (
+            await session.exec(select(HandOff).where(HandOff.response_id == response.id))
+        ).one()
+        return found
+    logger.info(
+        "hand-off created handoff_id=%s kind=%s alert_id=%s", handoff.id, kind, response.alert_id
+    )
+    return handoff
