@@ -32,6 +32,7 @@ from admin_ui.security import (
 from admin_ui.unsubscribe import router as unsubscribe_router
 from admin_ui.users import authenticate
 from alerts.customers.history import customer_history
+from alerts.lifecycle import HANDOFF_OPEN
 from alerts.models import Account, Alert, Customer, HandOff
 
 logger = logging.getLogger(__name__)
@@ -306,8 +307,8 @@ async def handoffs(request: Request, user: CurrentAdmin, session: SessionDep) ->
     open_ones = (
         await session.exec(
             select(HandOff)
-            .where(HandOff.status == "open")
-            .order_by(col(HandOff.created_at), col(HandOff.id))
+            .where(col(HandOff.status).in_(HANDOFF_OPEN))
+            .order_by(col(HandOff.created_at).desc(), col(HandOff.id).desc())
             .limit(HANDOFF_LIMIT)
         )
     ).all()

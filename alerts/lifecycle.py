@@ -1,9 +1,105 @@
-"""State machines as tables: attempt statuses only move forward; outcomes steer the plan."""
+"""Lifecycles as tables: the states of an alert, a delivery attempt and a hand-off, their legal
+moves and which states are final; and the one function per row type that moves a status.
+
+Every status change in Herald goes through ``move_alert``, ``move_attempt`` or ``move_handoff``.
+Each looks the move up in its table and refuses one the table does not hold: the row keeps its
+status, and the refusal is recorded (with the reason) beside the moves that were made, the way a
+late or duplicate provider callback always was. ``tests/unit/alerts/test_lifecycle.py``
+enumerates every (state, event) pair of every table.
+"""
 
 from __future__ import annotations
 
-# Rank of each normalised attempt status; a status may only replace one of lower rank.
-# Every status at TERMINAL rank is final: late or duplicate callbacks after it change nothing.
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, StatusChange
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A state machine as data: ``moves[(state, event)]`` is the state the event leads to."""
+
+    name: str
+    states: tuple[str, ...]
+    terminal: frozenset[str]
+    moves: Mapping[tuple[str, str], str]
+
+    @property
+    def events(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(event for _, event in self.moves))
+
+    @property
+    def open_states(self) -> frozenset[str]:
+        return frozenset(s for s in self.states if s not in self.terminal)
+
+    def next_state(self, state: str, event: str) -> str | None:
+        """Where ``event`` takes a row in ``state``; None when the table has no such move."""
+        return self.moves.get((state, event))
+
+    def target(self, event: str) -> str | None:
+        """The one state ``event`` always leads to (None if it leads to several, or none)."""
+        targets = {to for (_, e), to in self.moves.items() if e == event}
+        return targets.pop() if len(targets) == 1 else None
+
+    def sources(self, event: str) -> frozenset[str]:
+        """The states from which ``event`` is a legal move."""
+        return frozenset(s for (s, e) in self.moves if e == event)
+
+
+def _table(spec: Mapping[str, Mapping[str, tuple[str, ...]]]) -> dict[tuple[str, str], str]:
+    """``{event: {to: (from, ...)}}`` written for people, as ``{(from, event): to}``."""
+    return {
+        (source, event): to
+        for event, targets in spec.items()
+        for to, sources in targets.items()
+        for source in sources
+    }
+
+
+# --- an alert ---------------------------------------------------------------------------------
+# pending: a step is planned (maybe not yet due); delivering: a step is with the provider;
+# delivered: the customer was reached; closed: they answered; failed / expired: it ended unread.
+# A customer who answered may ask for a copy (SMS or email): that plans one more step, so closed
+# is final for the alert's own plan but not for a copy the customer asked for.
+
+_LIVE = ("pending", "delivering", "delivered")
+ALERT = Lifecycle(
+    name="alert",
+    states=("pending", "delivering", "delivered", "closed", "failed", "expired"),
+    terminal=frozenset({"failed", "expired"}),
+    moves=_table(
+        {
+            "send": {"delivering": ("pending", "delivering")},
+            "reach": {"delivered": _LIVE},
+            "next_step": {"pending": _LIVE},
+            "answer": {"closed": _LIVE},
+            "plan_copy": {"pending": (*_LIVE, "closed")},
+            "copy_undelivered": {"delivered": _LIVE},
+            "fail": {"failed": _LIVE},
+            "expire": {"expired": _LIVE},
+        }
+    ),
+)
+# An alert whose plan may still send something (the sweep, SMS reply matching, the answers).
+ALERT_OPEN = frozenset(_LIVE)
+ALERT_STATUSES = frozenset(ALERT.states)
+
+
+# --- a delivery attempt -------------------------------------------------------------------------
+# Provider statuses, normalised, only move forward: each event is the status reported (or set by
+# the worker), legal from any status of lower rank. One move goes back: ``requeue``, sending ->
+# queued, when the provider certainly did not accept the request (a refused request; an
+# ambiguous error is looked up at the provider first).
+
 TERMINAL = 9
 ATTEMPT_RANK = {
     "queued": 0,
@@ -19,18 +115,61 @@ ATTEMPT_RANK = {
     "undelivered": TERMINAL,
     "canceled": TERMINAL,
 }
+ATTEMPT = Lifecycle(
+    name="attempt",
+    states=tuple(ATTEMPT_RANK),
+    terminal=frozenset(s for s, r in ATTEMPT_RANK.items() if r == TERMINAL),
+    moves={
+        **{
+            (source, status): status
+            for status, rank in ATTEMPT_RANK.items()
+            for source, lower in ATTEMPT_RANK.items()
+            if lower < rank and status != "queued"
+        },
+        ("sending", "requeue"): "queued",
+    },
+)
 
-ALERT_OPEN = frozenset({"pending", "delivering", "delivered"})
-ALERT_STATUSES = ALERT_OPEN | {"closed", "failed", "expired"}
+
+# --- a hand-off ----------------------------------------------------------------------------------
+# queued: waiting for the call centre (a live transfer ringing the centre, a callback not yet due,
+# a task nobody took); offered: Herald is calling the customer back, or an agent is being offered
+# it; claimed: an agent took it; connected: customer and agent are talking; then completed,
+# abandoned (the customer hung up before an agent answered), expired (nobody took it in time) or
+# failed (the call could not be placed).
+
+HANDOFF = Lifecycle(
+    name="handoff",
+    states=(
+        "queued",
+        "offered",
+        "claimed",
+        "connected",
+        "completed",
+        "abandoned",
+        "expired",
+        "failed",
+    ),
+    terminal=frozenset({"completed", "abandoned", "expired", "failed"}),
+    moves=_table(
+        {
+            "offer": {"offered": ("queued",)},
+            "claim": {"claimed": ("queued", "offered")},
+            "release": {"queued": ("offered", "claimed")},
+            "connect": {"connected": ("queued", "offered", "claimed")},
+            "complete": {"completed": ("queued", "offered", "claimed", "connected")},
+            "abandon": {"abandoned": ("queued", "offered", "connected")},
+            "expire": {"expired": ("queued", "offered")},
+            "fail": {"failed": ("queued", "offered", "claimed", "connected")},
+        }
+    ),
+)
+HANDOFF_OPEN = HANDOFF.open_states
 
 
 def may_move(current: str, new: str) -> bool:
-    """True when `new` is a forward move from `current`."""
-    cur = ATTEMPT_RANK.get(current)
-    nxt = ATTEMPT_RANK.get(new)
-    if cur is None or nxt is None:
-        return False
-    return nxt > cur
+    """True when an attempt in ``current`` may take the status ``new`` (forward only)."""
+    return ATTEMPT.next_state(current, new) == new
 
 
 def outcome(channel: str, status: str, answered_by: str | None = None) -> str:
@@ -46,3 +185,150 @@ def outcome(channel: str, status: str, answered_by: str | None = None) -> str:
     if channel == "email" and status in ("sent", "delivered"):
         return "reached"
     return "pending"
+
+
+# --- the moves ------------------------------------------------------------------------------------
+
+
+def _record(
+    session: AsyncSession,
+    *,
+    entity: str,
+    entity_id: int | None,
+    before: str,
+    event: str,
+    after: str | None,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    assert entity_id is not None, f"a {entity} is stored before its status moves"
+    session.add(
+        StatusChange(
+            entity=entity,
+            entity_id=entity_id,
+            from_status=before,
+            event=event,
+            to_status=after or before,
+            applied=after is not None,
+            reason=reason[:500],
+            actor=actor[:100],
+            created_at=now,
+        )
+    )
+    if after is None:
+        logger.info("%s %s: %s refused in status %s (%s)", entity, entity_id, event, before, reason)
+
+
+def move_alert(
+    session: AsyncSession,
+    alert: Alert,
+    event: str,
+    *,
+    reason: str,
+    now: datetime,
+    actor: str = "herald",
+) -> bool:
+    """Move ``alert`` by ``event`` if its table allows it (added to the session, not committed);
+    False, and the refusal recorded, when it does not."""
+    before = alert.status
+    after = ALERT.next_state(before, event)
+    _record(
+        session,
+        entity="alert",
+        entity_id=alert.id,
+        before=before,
+        event=event,
+        after=after,
+        reason=reason,
+        actor=actor,
+        now=now,
+    )
+    if after is None:
+        return False
+    alert.status = after
+    alert.updated_at = now
+    session.add(alert)
+    return True
+
+
+def move_handoff(
+    session: AsyncSession,
+    handoff: HandOff,
+    event: str,
+    *,
+    reason: str,
+    now: datetime,
+    actor: str = "herald",
+) -> bool:
+    """Move ``handoff`` by ``event`` if its table allows it; the move (or its refusal) is
+    recorded with its time, so every hand-off carries the timestamps of its whole life."""
+    before = handoff.status
+    after = HANDOFF.next_state(before, event)
+    _record(
+        session,
+        entity="handoff",
+        entity_id=handoff.id,
+        before=before,
+        event=event,
+        after=after,
+        reason=reason,
+        actor=actor,
+        now=now,
+    )
+    if after is None:
+        return False
+    handoff.status = after
+    handoff.updated_at = now
+    if after in HANDOFF.terminal:
+        handoff.closed_at = now
+    session.add(handoff)
+    return True
+
+
+async def move_attempt(
+    session: AsyncSession,
+    attempt: DeliveryAttempt,
+    event: str,
+    *,
+    provider_status: str | None,
+    detail: str | None,
+    now: datetime,
+) -> bool:
+    """Move ``attempt`` by ``event`` (a status, or ``requeue``) if the table allows it from the
+    status the database holds now: a compare-and-set in one UPDATE, because a provider callback
+    and the worker's own "sent" race, and whichever lands second may only move the row forward.
+    The move, or its refusal, is recorded in the attempt's history."""
+    assert attempt.id is not None
+    target = ATTEMPT.target(event)
+    applied = False
+    if target is not None:
+        values: dict[str, object] = {"status": target, "updated_at": now}
+        if attempt.provider_sid:
+            values["provider_sid"] = attempt.provider_sid
+        if attempt.error:
+            values["error"] = attempt.error
+        if event == "requeue":
+            values["sending_started_at"] = None
+        result = await session.exec(
+            update(DeliveryAttempt)
+            .where(
+                col(DeliveryAttempt.id) == attempt.id,
+                col(DeliveryAttempt.status).in_(ATTEMPT.sources(event)),
+            )
+            .values(**values)
+        )
+        applied = bool(result.rowcount)
+        await session.flush()
+    await session.refresh(attempt)
+    session.add(
+        AttemptEvent(
+            attempt_id=attempt.id,
+            status=target or event,
+            provider_status=provider_status,
+            detail=detail,
+            applied=applied,
+            created_at=now,
+        )
+    )
+    return applied

@@ -238,8 +238,6 @@ class Alert(SQLModel, table=True):
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_retries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     current_step: int = 0
-    # Rotated whenever the plan moves on or stops: a woken job acts only if its token is current.
-    step_token: str = Field(default="", max_length=40)
     next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     # Context rendered into every channel's content (amount, merchant, customer name...).
     context: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
@@ -304,11 +302,32 @@ class HandOff(SQLModel, table=True):
     response_id: int = Field(foreign_key="responses.id", unique=True)
     alert_id: int | None = Field(default=None, foreign_key="alerts.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
-    kind: str = Field(max_length=20)  # "live_transfer" | "callback"
-    status: str = Field(default="open", max_length=20)
+    kind: str = Field(max_length=20)  # "live_transfer" | "callback" | "task"
+    # alerts.lifecycle.HANDOFF: queued -> offered / claimed -> connected -> completed, ...
+    status: str = Field(default="queued", max_length=20, index=True)
     # Everything the agent needs on screen: customer, alert, event, answer, history summary.
     context: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = _created()
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class StatusChange(SQLModel, table=True):
+    """One move of an alert's or a hand-off's status (alerts.lifecycle), or a refused one."""
+
+    __tablename__ = "status_changes"
+    __table_args__ = (sa.Index("ix_status_changes_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity: str = Field(max_length=20)  # "alert" | "handoff"
+    entity_id: int
+    from_status: str = Field(max_length=20)
+    event: str = Field(max_length=30)
+    to_status: str = Field(max_length=20)
+    applied: bool = True
+    reason: str = Field(default="", max_length=500)
+    actor: str = Field(default="herald", max_length=100)
+    created_at: datetime = _created()
 
 
 class User(SQLModel, table=True):

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
+from alerts.lifecycle import move_handoff
 from alerts.models import ContactPoint, HandOff
 from callcentre.state import load_hours
 from channels.base import ChannelError, OutboundMessage
@@ -83,7 +84,7 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
     async with deps.sessions() as session:
         row = await session.get(HandOff, handoff_id)
         if row is not None:
-            row.status = "calling"
+            move_handoff(session, row, "offer", reason="calling the customer now", now=utcnow())
             row.context = {**row.context, "call_sid": receipt.provider_sid}
             session.add(row)
             await session.commit()

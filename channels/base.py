@@ -5,23 +5,50 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from enum import StrEnum
+from typing import Literal, Protocol
+
+# What a provider's error code says about the contact point itself (a number that does not
+# exist, a landline for SMS, a carrier-level STOP), so no plan uses it that way again.
+ContactProblem = Literal["invalid_address", "landline", "carrier_opt_out"]
+
+
+class Failure(StrEnum):
+    """The one thing the delivery layer needs to know about a failed send."""
+
+    RETRY_LATER = "retry_later"  # outage, timeout, rate limit: the same send may work later
+    CONTACT_PROBLEM = "contact_problem"  # this address cannot be used this way: next channel
+    CONFIGURATION = "configuration"  # credentials refused, account suspended: an operator must act
+    PERMANENT = "permanent"  # this message can never be sent as it is: next channel
 
 
 class ChannelError(Exception):
-    """A provider refused or failed a request. `code` is the provider's own error code."""
+    """A provider refused or failed a request. `code` is the provider's own error code;
+    `contact_problem` what it says about the address, when it says something lasting."""
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    failure = Failure.PERMANENT
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        contact_problem: ContactProblem | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.contact_problem = contact_problem
 
 
 class TransientChannelError(ChannelError):
     """Worth retrying later: outage, timeout, rate limit, 5xx.
 
     `ambiguous` is True when the provider may have accepted the request anyway (a timeout after
-    sending it): then only the same provider may be asked again (after a lookup), never another.
+    sending it, a 5xx answer to a create): then the send is looked up at the provider before it
+    is tried again, and only the same provider may be asked again, never another.
     """
+
+    failure = Failure.RETRY_LATER
 
     def __init__(self, message: str, *, code: str | None = None, ambiguous: bool = False) -> None:
         super().__init__(message, code=code)
@@ -29,7 +56,26 @@ class TransientChannelError(ChannelError):
 
 
 class PermanentChannelError(ChannelError):
-    """Retrying cannot help: invalid number, refused address, bad credentials."""
+    """Retrying cannot help: invalid number, refused address, a message the provider rejects."""
+
+    failure = Failure.PERMANENT
+
+
+class ConfigurationChannelError(ChannelError):
+    """The provider refused Herald itself (HTTP 401/403: wrong credentials, suspended account,
+    SMTP authentication failed). No send on this channel can succeed until an operator fixes the
+    configuration: the channel raises an alarm and holds its sends instead of retrying them as
+    a passing fault or failing them as the customer's."""
+
+    failure = Failure.CONFIGURATION
+
+
+def failure_of(exc: ChannelError) -> Failure:
+    """The outcome of a failed send, in one place: retry later, contact problem,
+    configuration error, or permanent."""
+    if exc.contact_problem is not None and exc.failure is Failure.PERMANENT:
+        return Failure.CONTACT_PROBLEM
+    return exc.failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +107,8 @@ class StatusUpdate:
     provider_status: str
     error_code: str | None = None
     answered_by: str | None = None
+    # What the provider's error code says about the address (the channel classifies it).
+    contact_problem: ContactProblem | None = None
 
 
 @dataclass(frozen=True, slots=True)

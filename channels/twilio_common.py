@@ -11,7 +11,13 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from channels.base import ChannelError, PermanentChannelError, TransientChannelError
+from channels.base import (
+    ChannelError,
+    ConfigurationChannelError,
+    ContactProblem,
+    PermanentChannelError,
+    TransientChannelError,
+)
 from channels.twilio_http import RebasedTwilioHttpClient
 
 # Twilio error codes whose meaning a customer's history should show in words.
@@ -29,6 +35,27 @@ TWILIO_ERROR_TEXT = {
     "30007": "the carrier filtered the message",
     "30008": "unknown error at the carrier",
 }
+
+
+# Twilio error codes that say something lasting about the number, per channel kind: a landline
+# or a carrier opt-out rules out SMS, not a call.
+_CONTACT_PROBLEMS: dict[str, ContactProblem] = {
+    "21211": "invalid_address",
+    "21214": "invalid_address",
+    "30005": "invalid_address",
+    "21614": "landline",
+    "30006": "landline",
+    "21610": "carrier_opt_out",
+}
+_SMS_ONLY = frozenset({"landline", "carrier_opt_out"})
+
+
+def contact_problem(kind: str, code: str | None) -> ContactProblem | None:
+    """What Twilio's error ``code`` says about the number, for a ``kind`` ("sms", "voice")."""
+    problem = _CONTACT_PROBLEMS.get((code or "").strip())
+    if problem in _SMS_ONLY and kind != "sms":
+        return None
+    return problem
 
 
 def describe_error(code: str | None) -> str | None:
@@ -78,15 +105,22 @@ class TwilioAccount:
         self._http = None
 
 
-def classify(exc: BaseException, *, action: str) -> ChannelError:
-    """Map whatever the twilio library raised to Herald's transient/permanent errors."""
+def classify(exc: BaseException, *, action: str, kind: str) -> ChannelError:
+    """Map whatever the twilio library raised to Herald's error tree (channels.base)."""
     if isinstance(exc, TwilioRestException):
         code = str(exc.code) if exc.code is not None else None
         detail = describe_error(code) or exc.msg
         message = f"{action} failed: HTTP {exc.status}, {detail}"
-        if exc.status >= 500 or exc.status in (401, 403, 429):
-            return TransientChannelError(message, code=code)
-        return PermanentChannelError(message, code=code)
+        if exc.status in (401, 403):
+            return ConfigurationChannelError(message, code=code)
+        if exc.status == 429:
+            return TransientChannelError(message, code=code)  # refused: nothing was created
+        if exc.status >= 500:
+            # Twilio may have created the call or message before failing to answer.
+            return TransientChannelError(message, code=code, ambiguous=True)
+        return PermanentChannelError(
+            message, code=code, contact_problem=contact_problem(kind, code)
+        )
     if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
         # Nothing reached Twilio: another provider may safely be tried.
         return TransientChannelError(f"{action} failed: cannot reach Twilio ({exc!r})")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from channels.base import InboundMessage, OutboundMessage, Receipt, StatusUpdate
-from channels.twilio_common import TwilioAccount, classify, describe_error
+from channels.twilio_common import TwilioAccount, classify, contact_problem, describe_error
 
 MESSAGE_STATUS = {
     "accepted": "sent",
@@ -40,7 +40,7 @@ class TwilioSmsChannel:
         try:
             sms = await self.account.client().messages.create_async(**kwargs)
         except Exception as exc:
-            raise classify(exc, action="sending the SMS") from exc
+            raise classify(exc, action="sending the SMS", kind="sms") from exc
         return Receipt(
             provider_sid=str(sms.sid), status=MESSAGE_STATUS.get(str(sms.status), "sent")
         )
@@ -51,7 +51,7 @@ class TwilioSmsChannel:
                 to=message.to, from_=self.account.from_number, limit=50
             )
         except Exception as exc:
-            raise classify(exc, action="looking up messages") from exc
+            raise classify(exc, action="looking up messages", kind="sms") from exc
         same = [
             m
             for m in found
@@ -74,6 +74,7 @@ class TwilioSmsChannel:
             status=MESSAGE_STATUS.get(provider_status),
             provider_status=provider_status,
             error_code=describe_error(code) if code else None,
+            contact_problem=contact_problem("sms", code),
         )
 
     def parse_inbound(self, params: Mapping[str, str]) -> InboundMessage:

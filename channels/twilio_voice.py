@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from channels.base import InboundMessage, OutboundMessage, Receipt, StatusUpdate
-from channels.twilio_common import TwilioAccount, classify, describe_error
+from channels.twilio_common import TwilioAccount, classify, contact_problem, describe_error
 
 CALL_STATUS = {
     "queued": "sent",
@@ -47,7 +47,7 @@ class TwilioVoiceChannel:
         try:
             call = await self.account.client().calls.create_async(**kwargs)
         except Exception as exc:
-            raise classify(exc, action="placing the call") from exc
+            raise classify(exc, action="placing the call", kind="voice") from exc
         return Receipt(provider_sid=str(call.sid), status=CALL_STATUS.get(str(call.status), "sent"))
 
     async def find_sent(self, message: OutboundMessage, since: datetime) -> list[Receipt]:
@@ -56,7 +56,7 @@ class TwilioVoiceChannel:
                 to=message.to, from_=self.account.from_number, limit=50
             )
         except Exception as exc:
-            raise classify(exc, action="looking up calls") from exc
+            raise classify(exc, action="looking up calls", kind="voice") from exc
         found = [c for c in calls if c.date_created is None or c.date_created >= since]
         found.sort(key=lambda c: c.date_created or since, reverse=True)
         return [
@@ -75,6 +75,7 @@ class TwilioVoiceChannel:
             status=CALL_STATUS.get(provider_status),
             provider_status=provider_status,
             error_code=describe_error(code) if code else None,
+            contact_problem=contact_problem("voice", code),
             answered_by=params.get("AnsweredBy") or None,
         )
 

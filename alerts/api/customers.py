@@ -14,6 +14,7 @@ from alerts.api.webhooks import get_deps
 from alerts.customers.history import customer_history
 from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.deps import AlertDeps
+from alerts.lifecycle import HANDOFF_OPEN
 from alerts.models import Alert, HandOff
 
 bearer = HTTPBearer(auto_error=False)
@@ -71,7 +72,9 @@ async def list_handoffs(deps: DepsDep, state: str = "open") -> list[dict[str, An
         async with deps.sessions() as session:
             rows = (
                 await session.exec(
-                    select(HandOff).where(HandOff.status == state).order_by(col(HandOff.id))
+                    select(HandOff)
+                    .where(col(HandOff.status).in_(HANDOFF_OPEN if state == "open" else {state}))
+                    .order_by(col(HandOff.id))
                 )
             ).all()
     except SQLAlchemyError as exc:  # pragma: no cover - database down

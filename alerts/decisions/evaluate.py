@@ -16,7 +16,6 @@ as recent), and decisions and alerts are written in bulk. The unique dedupe key 
 from __future__ import annotations
 
 import logging
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -387,7 +386,6 @@ def _alert_row(
         category=plan.category,
         expires_at=plan.expires_at,
         current_step=0,
-        step_token=secrets.token_hex(8),
         next_step_at=plan.steps[0].not_before,
         context=alert_context(event, customer),
         created_at=now,

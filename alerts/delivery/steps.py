@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 import random
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -17,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.alert_types.content import AlertContent, ContentError, channel_options, render_context
 from alerts.alert_types.store import get_spec
 from alerts.deps import AlertDeps
-from alerts.lifecycle import ALERT_OPEN, ATTEMPT_RANK, outcome
+from alerts.lifecycle import ALERT_OPEN, move_alert, move_attempt, outcome
 from alerts.links import ResponseLink
 from alerts.models import Alert, AttemptEvent, ContactPoint, DeliveryAttempt
 from channels.base import (
@@ -192,7 +190,7 @@ async def run_step(
         step = alert.plan[step_index]
         if alert.expires_at is not None and now >= alert.expires_at:
             reason = f"expired at {alert.expires_at:%Y-%m-%d %H:%M} UTC before step {step_index}"
-            _stop(session, alert, "expired", reason, now)
+            _stop(session, alert, "expire", reason, now)
             await session.commit()
             return StepResult("skipped", reason)
         attempt = (
@@ -268,9 +266,9 @@ async def run_step(
                     "found at the provider after an interrupted send; not sent again",
                     now,
                 )
-                alert.status = "delivering"
-                alert.updated_at = now
-                session.add(alert)
+                move_alert(
+                    session, alert, "send", reason="adopted after an interrupted send", now=now
+                )
                 await session.commit()
                 logger.info(
                     "adopted provider message attempt_id=%s provider_sid=%s",
@@ -289,13 +287,13 @@ async def run_step(
                 now=now,
             )
             return StepResult("failed", problem)
-        attempt.status = "sending"
+        if attempt.status == "queued":
+            await move_attempt(
+                session, attempt, "sending", provider_status=None, detail=f"try {try_no}", now=now
+            )
         attempt.sending_started_at = now
-        attempt.updated_at = now
-        alert.status = "delivering"
-        alert.updated_at = now
-        session.add_all([attempt, alert])
-        record_status(session, attempt, "sending", None, f"try {try_no}", applied=True, now=now)
+        session.add(attempt)
+        move_alert(session, alert, "send", reason=f"{attempt.channel} try {try_no}", now=now)
         await session.commit()
 
         try:
@@ -326,12 +324,14 @@ async def run_step(
                     provider_retries=policy.max_provider_retries,
                 )
                 return StepResult("failed", str(exc))
-            attempt.status = "queued"
-            attempt.sending_started_at = None
             attempt.error = str(exc)[:500]
-            session.add(attempt)
-            record_status(
-                session, attempt, "queued", None, f"will retry: {exc}", applied=True, now=now
+            await move_attempt(
+                session,
+                attempt,
+                "requeue",
+                provider_status=None,
+                detail=f"will retry: {exc}",
+                now=now,
             )
             await session.commit()
             raise RetryLater(str(exc), backoff_seconds(policy, try_no)) from exc
@@ -366,30 +366,10 @@ async def _move(
     detail: str | None,
     now: datetime,
 ) -> bool:
-    """Move the attempt to ``status`` if that is forward from what the database holds now.
-
-    A compare-and-set in one UPDATE: a status callback and the worker's own "sent" can race
-    (the callback lands while the worker waits for the provider's answer); whichever comes
-    second may only move the row forward, never back.
-    """
-    assert attempt.id is not None
-    rank = ATTEMPT_RANK.get(status)
-    lower = [s for s, r in ATTEMPT_RANK.items() if rank is not None and r < rank]
-    values: dict[str, Any] = {"status": status, "updated_at": now}
-    if attempt.provider_sid:
-        values["provider_sid"] = attempt.provider_sid
-    if attempt.error:
-        values["error"] = attempt.error
-    result = await session.exec(
-        update(DeliveryAttempt)
-        .where(col(DeliveryAttempt.id) == attempt.id, col(DeliveryAttempt.status).in_(lower))
-        .values(**values)
+    """Move the attempt to ``status`` if that is forward from what the database holds now."""
+    return await move_attempt(
+        session, attempt, status, provider_status=provider_status, detail=detail, now=now
     )
-    applied = bool(result.rowcount)
-    await session.flush()
-    await session.refresh(attempt)
-    record_status(session, attempt, status, provider_status, detail, applied=applied, now=now)
-    return applied
 
 
 async def _fail_attempt(
@@ -457,24 +437,20 @@ def classify(attempt: DeliveryAttempt, answered_by: str | None) -> retry.Outcome
 async def _reached(
     *, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt, now: datetime
 ) -> None:
-    if alert.status in ALERT_OPEN:
-        alert.status = "delivered"
+    if alert.status in ALERT_OPEN and alert.status != "delivered":
+        move_alert(session, alert, "reach", reason=f"{attempt.channel} {attempt.status}", now=now)
         alert.next_step_at = None
-        alert.step_token = secrets.token_hex(8)
-        alert.updated_at = now
-        session.add(alert)
         await session.commit()
         logger.info("alert delivered alert_id=%s attempt_id=%s", alert.id, attempt.id)
 
 
-def _stop(session: AsyncSession, alert: Alert, status: str, reason: str, now: datetime) -> None:
-    alert.status = status
+def _stop(session: AsyncSession, alert: Alert, event: str, reason: str, now: datetime) -> None:
+    """End the alert's plan: ``event`` is "fail" or "expire"."""
+    if not move_alert(session, alert, event, reason=reason, now=now):
+        return
     alert.next_step_at = None
     alert.closed_reason = reason[:200]
-    alert.step_token = secrets.token_hex(8)
-    alert.updated_at = now
-    session.add(alert)
-    logger.info("alert %s alert_id=%s: %s", status, alert.id, reason)
+    logger.info("alert %s alert_id=%s: %s", alert.status, alert.id, reason)
 
 
 async def _flag_contact(session: AsyncSession, flag: retry.FlagContact, now: datetime) -> None:
@@ -513,12 +489,10 @@ async def advance_plan(
     if alert.plan[alert.current_step].get("copy"):
         # A copy the customer asked for did not arrive: they were reached already (they
         # answered); the alert is not failed for it, and nothing else is sent.
-        alert.status = "delivered"
+        reason = f"the copy the customer asked for was not delivered ({why})"[:200]
+        move_alert(session, alert, "copy_undelivered", reason=reason, now=now)
         alert.next_step_at = None
-        alert.closed_reason = f"the copy the customer asked for was not delivered ({why})"[:200]
-        alert.step_token = secrets.token_hex(8)
-        alert.updated_at = now
-        session.add(alert)
+        alert.closed_reason = reason
         await session.commit()
         return
     policy = await delivery_policy(session, alert)
@@ -538,13 +512,12 @@ async def advance_plan(
     if action.flag_contact is not None:
         await _flag_contact(session, action.flag_contact, now)
     if action.move == "stop" or action.step_index is None or action.at is None:
-        _stop(session, alert, "failed", f"{action.reason} ({why})", now)
+        _stop(session, alert, "fail", f"{action.reason} ({why})", now)
         await session.commit()
         return
     nxt = action.step_index
-    alert.step_token = secrets.token_hex(8)
     alert.current_step = nxt
-    alert.status = "pending"
+    move_alert(session, alert, "next_step", reason=f"{action.reason} ({why})", now=now)
     alert.next_step_at = action.at
     alert.provider_retries = action.provider_retries
     alert.updated_at = now
@@ -576,7 +549,7 @@ async def _reslot(
     shift = windows.earliest(step["channel"], now)
     expires = alert.expires_at or now + timedelta(days=1)
     if shift.at is None or shift.at >= expires:
-        _stop(session, alert, "failed", f"step {index} {why} and cannot start before expiry", now)
+        _stop(session, alert, "fail", f"step {index} {why} and cannot start before expiry", now)
         await session.commit()
         return StepResult("skipped", why)
     until = windows.until(step["channel"], shift.at)

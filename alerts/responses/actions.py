@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.deps import AlertDeps
+from alerts.lifecycle import move_alert, move_handoff
 from alerts.models import Alert, ContactPoint, Customer, HandOff, Response
 from alerts.responses.handoffs import hand_off
 
@@ -99,7 +99,7 @@ async def _transaction(
     # The task created with the answer: closed when done, its reason updated when not.
     handoff = await hand_off(session=session, response=response, kind="task", now=now)
     if problem is None:
-        handoff.status = "done"
+        move_handoff(session, handoff, "complete", reason=f"done automatically: {say}", now=now)
         handoff.context = {**handoff.context, "task": f"done automatically: {say}"}
         session.add(handoff)
         await session.commit()
@@ -179,10 +179,10 @@ async def plan_copy(
     }
     alert.plan = [*alert.plan, step]
     alert.current_step = len(alert.plan) - 1
-    alert.status = "pending"
+    move_alert(
+        session, alert, "plan_copy", reason=f"a copy by {channel}", now=now, actor="customer"
+    )
     alert.next_step_at = now
-    alert.step_token = secrets.token_hex(8)
-    alert.updated_at = now
     session.add(alert)
     return alert.current_step, channel
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.alert_types.content import channel_options
 from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
-from alerts.lifecycle import ALERT_OPEN
+from alerts.lifecycle import ALERT_OPEN, move_alert
 from alerts.models import Alert, ContactPoint, DeliveryAttempt, HandOff, Response
 from alerts.responses.actions import plan_copy
 from alerts.responses.handoffs import hand_off
@@ -185,15 +184,11 @@ async def _opt_out(session: AsyncSession, alert: Alert, channel: str, now: datet
 
 
 def _close(session: AsyncSession, alert: Alert, reason: str, now: datetime) -> None:
-    """Stop the rest of the plan: rotate the token so any woken step job does nothing."""
-    if alert.status not in ALERT_OPEN:
+    """Stop the rest of the plan: a woken step job finds the alert no longer open."""
+    if not move_alert(session, alert, "answer", reason=reason, now=now, actor="customer"):
         return
-    alert.status = "closed"
     alert.closed_reason = reason
     alert.next_step_at = None
-    alert.step_token = secrets.token_hex(8)
-    alert.updated_at = now
-    session.add(alert)
 
 
 async def match_sms_reply(

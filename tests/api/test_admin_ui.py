@@ -178,7 +178,7 @@ async def seed_customer(
                 alert_id=alert.id,
                 customer_id=customer.id,
                 kind="live_transfer",
-                status="open",
+                status="queued",
                 created_at=T0 + timedelta(minutes=1),
                 context={
                     "customer": {"ref": ref, "name": name, "timezone": "Europe/Berlin"},
@@ -420,7 +420,7 @@ async def test_open_handoffs_list_who_answered_what(
                 .where(Customer.external_ref == "C-3003")
             )
         ).one()
-        done.status = "done"
+        done.status = "completed"
         s.add(done)
         await s.commit()
     await login(client)

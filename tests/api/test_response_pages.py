@@ -150,7 +150,7 @@ async def test_asking_for_an_agent_records_one_answer_and_one_callback(
         "agent",
         sent.alert_id,
     )
-    assert (handoff.kind, handoff.response_id, handoff.status) == ("callback", answer.id, "open")
+    assert (handoff.kind, handoff.response_id, handoff.status) == ("callback", answer.id, "queued")
     assert (await alert_of(runtime, sent)).status == "closed"
 
 

@@ -83,7 +83,7 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
 
         [handoff] = (await session.exec(select(HandOff))).all()
         alert = await session.get(Alert, alert_id)
-    assert handoff.kind == "call_now" and handoff.status == "calling"
+    assert handoff.kind == "call_now" and handoff.status == "offered"
     assert handoff.context["call_sid"] == call.sid
     assert alert is not None and alert.status == "closed"
 

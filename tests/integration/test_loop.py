@@ -169,7 +169,7 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
     said = [t["text"] for t in _calls_to(stack, "+15550000007", "Say")]
     assert said[-1] == request["reply"]["say"] and "ending 1332 is blocked" in said[-1]
     assert alert.status == "closed"
-    assert [(h.kind, h.status) for h in handoffs] == [("task", "done")]  # nothing left to do
+    assert [(h.kind, h.status) for h in handoffs] == [("task", "completed")]  # nothing left to do
 
     # Hana pressed 4: the alert followed as a text.
     alert, attempts, responses, handoffs = await _by_customer(stack, "C-1008")

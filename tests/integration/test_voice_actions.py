@@ -129,7 +129,7 @@ async def test_transaction_endpoint_result_is_spoken(stack: Stack, bank: tuple[B
     assert said[-1] == "Done. 200 euros moved from your savings."
     assert (await _alert(stack, alert_id)).status == "closed"
     [task] = await _handoffs(stack)  # created with the answer, closed once the bank did it
-    assert task.kind == "task" and task.status == "done"
+    assert task.kind == "task" and task.status == "completed"
     assert task.context["task"].startswith("done automatically: Done. 200 euros")
 
 

@@ -954,7 +954,7 @@ async def test_an_answer_commits_its_follow_up_with_it(wired: Wired) -> None:
         )  # ... and the process dies here, before alerts.responses.actions.perform runs
     async with wired.deps.sessions() as session:
         [task] = (await session.exec(select(HandOff))).all()
-    assert (task.kind, task.status) == ("task", "open") and "did not complete" in task.context[
+    assert (task.kind, task.status) == ("task", "queued") and "did not complete" in task.context[
         "task"
     ]
     copied = await load_alert(wired.deps, alert.id)
