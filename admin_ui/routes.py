@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, or_
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import HTMLResponse
 
 from admin_ui.consent_page import router as consent_router
@@ -32,8 +33,9 @@ from admin_ui.security import (
 from admin_ui.unsubscribe import router as unsubscribe_router
 from admin_ui.users import authenticate
 from alerts.customers.history import customer_history
+from alerts.delivery.alarms import list_alarms
 from alerts.lifecycle import HANDOFF_OPEN
-from alerts.models import Account, Alert, Customer, HandOff
+from alerts.models import Account, Alert, ChannelAlarm, Customer, HandOff
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -52,6 +54,11 @@ CSRF_MESSAGE = (
 
 def _ctx(request: Request, user: StaffUser | None, **values: Any) -> dict[str, Any]:
     return {"user": user, "csrf_token": csrf_token(request), **values}
+
+
+async def _alarms(session: AsyncSession) -> list[ChannelAlarm]:
+    """Active channel alarms, shown at the top of the staff pages."""
+    return [a for a in await list_alarms(session=session) if a.cleared_at is None]
 
 
 def csrf_refused(request: Request, user: StaffUser | None = None) -> HTMLResponse:
@@ -226,6 +233,7 @@ async def customers(
             request,
             user,
             title="Customers",
+            alarms=await _alarms(session),
             rows=rows,
             q=q,
             page_no=page_no,
@@ -319,6 +327,7 @@ async def handoffs(request: Request, user: CurrentAdmin, session: SessionDep) ->
             request,
             user,
             title="Open hand-offs",
+            alarms=await _alarms(session),
             rows=[_handoff_row(h) for h in open_ones],
             limit=HANDOFF_LIMIT,
         ),

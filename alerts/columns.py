@@ -1,4 +1,5 @@
-"""Portable column types: exact decimals and aware UTC datetimes on SQLite and PostgreSQL."""
+"""Portable column types: exact decimals, aware UTC datetimes and typed JSON, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.engine import Dialect
 
 
@@ -46,6 +48,28 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
+
+
+class ModelList(sa.types.TypeDecorator[list[Any]]):
+    """A JSON list of pydantic models: validated when written (dicts or models) and read back as
+    models, so a malformed plan or option list fails where it is written, not where it is used."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        super().__init__()
+        self.model = model
+        self._adapter: TypeAdapter[list[Any]] = TypeAdapter(list[model])  # type: ignore[valid-type]
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> list[Any] | None:
+        if value is None:
+            return None
+        items = self._adapter.validate_python(value)
+        return list(self._adapter.dump_python(items, mode="json", by_alias=True))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[Any] | None:
+        return None if value is None else self._adapter.validate_python(value)
 
 
 def utcnow() -> datetime:

@@ -10,7 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from alerts.columns import DecimalText, UTCDateTime, utcnow
+from alerts.columns import DecimalText, ModelList, UTCDateTime, utcnow
+from alerts.plans import PlannedStep
 
 
 def _created() -> Any:
@@ -223,9 +224,8 @@ class Alert(SQLModel, table=True):
     decision_id: int | None = Field(default=None, foreign_key="decisions.id")
     status: str = Field(default="pending", max_length=20, index=True)
     alert_type_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
-    # Ordered delivery steps as rules.engine decided them: channel, contact_point_id, address,
-    # attempt, not_before, deadline, locale, reason (see rules.engine.decision_as_dict).
-    plan: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    # Ordered delivery steps as rules.engine decided them (alerts.plans.PlannedStep).
+    plan: list[PlannedStep] = Field(default_factory=list, sa_type=ModelList(PlannedStep))
     # What the customer may answer (after the call-centre linkage): [{"key", "intent", "label"}].
     options: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     # The customer's quiet hours and legal windows (rules.timewindows.SendWindows.as_dict).
@@ -328,6 +328,22 @@ class StatusChange(SQLModel, table=True):
     reason: str = Field(default="", max_length=500)
     actor: str = Field(default="herald", max_length=100)
     created_at: datetime = _created()
+
+
+class ChannelAlarm(SQLModel, table=True):
+    """A channel whose provider refused Herald itself (credentials, suspended account): its sends
+    are held until ``retry_at``, when one send tries again; cleared by the first that succeeds."""
+
+    __tablename__ = "channel_alarms"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=10, unique=True)  # "voice" | "sms" | "email"
+    provider: str = Field(max_length=100)
+    message: str = Field(max_length=500)
+    raised_at: datetime = _created()
+    retry_at: datetime = _created()
+    cleared_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    held_steps: int = 0
 
 
 class User(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
@@ -10,6 +11,9 @@ from email.utils import formatdate
 import aiosmtplib
 
 from channels.base import (
+    ChannelError,
+    ConfigurationChannelError,
+    ContactProblem,
     InboundMessage,
     OutboundMessage,
     PermanentChannelError,
@@ -17,11 +21,47 @@ from channels.base import (
     StatusUpdate,
     TransientChannelError,
 )
+from channels.masking import mask
 
 
 def bounce_address(attempt_id: int, domain: str) -> str:
     """The envelope sender (VERP): a bounce names the attempt it is about."""
     return f"bounce+a{attempt_id}@{domain}"
+
+
+# Enhanced status codes (RFC 3463) that say the mailbox or its domain does not exist.
+_NO_SUCH_ADDRESS = re.compile(r"\b5\.1\.[12]\b")
+
+
+def smtp_contact_problem(text: str | None) -> ContactProblem | None:
+    """What an SMTP reply or a bounce's status says about the address ("5.1.1": no mailbox)."""
+    return "invalid_address" if text and _NO_SUCH_ADDRESS.search(text) else None
+
+
+def classify_smtp(exc: aiosmtplib.SMTPException, *, to: str) -> ChannelError:
+    """Map an SMTP failure to Herald's error tree (channels.base)."""
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError) or (
+        isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code in (530, 535)
+    ):
+        return ConfigurationChannelError(
+            f"the mail server refused Herald's login: {exc}", code="smtp-auth"
+        )
+    if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPConnectTimeoutError):
+        return TransientChannelError(f"cannot reach the mail server ({exc})")
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        said = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        return PermanentChannelError(
+            f"the mail server refused {mask(to)}: {said}",
+            contact_problem=smtp_contact_problem(said),
+        )
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        said = f"the mail server answered {exc.code} {exc.message}"
+        if 500 <= exc.code < 600:
+            return PermanentChannelError(
+                said, code=str(exc.code), contact_problem=smtp_contact_problem(exc.message)
+            )
+        return TransientChannelError(said, code=str(exc.code))
+    return TransientChannelError(f"the mail server did not answer clearly ({exc})", ambiguous=True)
 
 
 class SmtpEmailChannel:
@@ -85,14 +125,9 @@ class SmtpEmailChannel:
                 start_tls=self.starttls,
                 timeout=self.timeout,
             )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentChannelError(f"the mail server refused {message.to}: {exc}") from exc
-        except aiosmtplib.SMTPResponseException as exc:
-            error = PermanentChannelError if 500 <= exc.code < 600 else TransientChannelError
-            raise error(
-                f"the mail server answered {exc.code} {exc.message}", code=str(exc.code)
-            ) from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except aiosmtplib.SMTPException as exc:
+            raise classify_smtp(exc, to=message.to) from exc
+        except (OSError, TimeoutError) as exc:
             raise TransientChannelError(
                 f"cannot reach the mail server {self.host}:{self.port} ({exc})"
             ) from exc

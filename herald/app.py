@@ -12,6 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from admin_ui.preferences_page import router as preferences_page_router
 from admin_ui.routes import router as admin_router
 from alerts.api.alert_types import router as alert_types_router
+from alerts.api.channels import router as channels_router
 from alerts.api.customers import router as api_router
 from alerts.api.ingest import router as ingest_router
 from alerts.api.preferences import router as preferences_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.include_router(api_router)
     app.include_router(alert_types_router)
+    app.include_router(channels_router)
     app.include_router(recordings_router)
     app.include_router(recordings_media_router)  # public: Twilio fetches the audio
     app.include_router(preferences_router)

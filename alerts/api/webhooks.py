@@ -14,7 +14,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 from alerts.alert_types.content import AlertContent
 from alerts.alert_types.recordings import Segment, message_segments, segment_renderer
 from alerts.columns import utcnow
-from alerts.delivery.steps import apply_status, voice_content
+from alerts.delivery.messages import voice_content
+from alerts.delivery.statuses import apply_status
 from alerts.deps import AlertDeps, Tts
 from alerts.models import Alert, ContactPoint, DeliveryAttempt, HandOff, Response
 from alerts.responses import voice_script

@@ -271,7 +271,10 @@ async def customer_history(
             "closed_reason": a.closed_reason,
             "created_at": _iso(a.created_at),
             "context": a.context,
-            "plan": [{**step, "address": show(str(step.get("address", "")))} for step in a.plan],
+            "plan": [
+                {**step.model_dump(mode="json", by_alias=True), "address": show(step.address)}
+                for step in a.plan
+            ],
             "current_step": a.current_step,
             "attempts": [attempt_view(t) for t in attempts if t.alert_id == a.id],
             "responses": [response_view(r) for r in responses if r.alert_id == a.id],

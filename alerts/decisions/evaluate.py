@@ -31,6 +31,7 @@ from alerts.alert_types.store import load_specs
 from alerts.customers.preferences import build_preferences
 from alerts.deps import AlertDeps
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
+from alerts.plans import PlannedStep
 from rules.alert_types import AlertTypeSpec
 from rules.centre import CentreView
 from rules.engine import Plan, RecentAlert, decide, decision_as_dict
@@ -309,11 +310,9 @@ async def _evaluate_batch(
     if not plans:
         return []
     rows = []
-    for index, plan, event, detail in plans:
+    for index, plan, event, _detail in plans:
         customer = data.customers[event.customer_id or 0]
-        rows.append(
-            _alert_row(plan, detail, event, customer, decision_ids[index][0], set(taken), now)
-        )
+        rows.append(_alert_row(plan, event, customer, decision_ids[index][0], set(taken), now))
     table = Alert.__table__  # type: ignore[attr-defined]
     stmt = (
         _insert(session, table)
@@ -336,7 +335,7 @@ async def _evaluate_batch(
                     )
                 )
         logger.info("%s alert(s) already raised by another evaluator", len(rows) - len(inserted))
-    return [(row[0], row[1][0]["channel"], row[2]) for row in inserted]
+    return [(row[0], row[1][0].channel, row[2]) for row in inserted]
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -360,7 +359,6 @@ def _decision_row(
 
 def _alert_row(
     plan: Plan,
-    detail: dict[str, Any],
     event: Event,
     customer: Customer,
     decision_id: int,
@@ -378,7 +376,7 @@ def _alert_row(
         event_id=event.id,
         decision_id=decision_id,
         status="pending",
-        plan=detail["steps"],
+        plan=[PlannedStep.from_engine(s) for s in plan.steps],
         options=[o.model_dump(mode="json") for o in plan.options],
         windows=plan.windows.as_dict(),
         locale=plan.content_locale,

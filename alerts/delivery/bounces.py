@@ -10,9 +10,10 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 
 from alerts.columns import utcnow
-from alerts.delivery.steps import apply_status
+from alerts.delivery.statuses import apply_status
 from alerts.deps import AlertDeps
 from channels.base import StatusUpdate
+from channels.email_smtp import smtp_contact_problem
 
 logger = logging.getLogger(__name__)
 VERP = re.compile(r"bounce\+a(\d+)@", re.IGNORECASE)
@@ -86,6 +87,10 @@ async def apply_bounce(*, deps: AlertDeps, bounce: Bounce) -> str:
         return "ignored"
     reason = f"bounced ({bounce.status}): {bounce.diagnostic}".strip()[:200]
     update = StatusUpdate(
-        provider_sid="", status="failed", provider_status="bounced", error_code=reason
+        provider_sid="",
+        status="failed",
+        provider_status="bounced",
+        error_code=reason,
+        contact_problem=smtp_contact_problem(bounce.status),
     )
     return await apply_status(deps=deps, attempt_id=bounce.attempt_id, update=update, now=utcnow())

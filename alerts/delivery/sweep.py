@@ -51,7 +51,7 @@ async def sweep(*, deps: AlertDeps, now: datetime, grace_seconds: int = 5) -> in
             if await deps.queue.enqueue_step(
                 alert_id=alert.id,
                 step_index=alert.current_step,
-                channel=alert.plan[alert.current_step]["channel"],
+                channel=alert.plan[alert.current_step].channel,
             ):
                 count += 1
     if count:

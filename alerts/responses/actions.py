@@ -33,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.deps import AlertDeps
 from alerts.lifecycle import move_alert, move_handoff
 from alerts.models import Alert, ContactPoint, Customer, HandOff, Response
+from alerts.plans import PlannedStep
 from alerts.responses.handoffs import hand_off
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ async def plan_copy(
         "reason": f"the customer asked for a copy by {channel}",
         "copy": True,
     }
-    alert.plan = [*alert.plan, step]
+    alert.plan = [*alert.plan, PlannedStep.model_validate(step)]
     alert.current_step = len(alert.plan) - 1
     move_alert(
         session, alert, "plan_copy", reason=f"a copy by {channel}", now=now, actor="customer"

@@ -25,6 +25,7 @@ from alerts.models import (
     HandOff,
     Response,
 )
+from alerts.plans import PlannedStep
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
@@ -110,18 +111,22 @@ async def seed_customer(
             status="closed",
             closed_reason="customer asked to speak to an agent by voice",
             plan=[
-                {
-                    "channel": "voice",
-                    "address": "+4915112345678",
-                    "wait_seconds": 0,
-                    "reason": "voice is the customer's first choice",
-                },
-                {
-                    "channel": "sms",
-                    "address": "+4915112345678",
-                    "wait_seconds": 0,
-                    "reason": "fallback when the call is not answered",
-                },
+                PlannedStep(
+                    channel="voice",
+                    contact_point_id="1",
+                    address="+4915112345678",
+                    not_before=T0,
+                    deadline=T0 + timedelta(hours=1),
+                    reason="voice is the customer's first choice",
+                ),
+                PlannedStep(
+                    channel="sms",
+                    contact_point_id="1",
+                    address="+4915112345678",
+                    not_before=T0,
+                    deadline=T0 + timedelta(hours=1),
+                    reason="fallback when the call is not answered",
+                ),
             ],
             context={"amount": "750.00", "currency": "EUR", "merchant": "ACME Electronics"},
             created_at=T0,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -12,6 +13,7 @@ from sqlmodel import func, select
 
 from alerts.links import LinkSigner, ResponseLink
 from alerts.models import Account, Alert, Customer, DeliveryAttempt, Event, HandOff, Response
+from alerts.plans import PlannedStep
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
@@ -21,6 +23,17 @@ from herald.runtime import Runtime
 class Sent:
     alert_id: int
     attempt_id: int
+
+
+def planned(channel: str, address: str) -> PlannedStep:
+    start = datetime(2024, 5, 1, 10, tzinfo=UTC)
+    return PlannedStep(
+        channel=channel,  # type: ignore[arg-type]
+        contact_point_id="",
+        address=address,
+        not_before=start,
+        deadline=start + timedelta(hours=1),
+    )
 
 
 @pytest.fixture
@@ -67,8 +80,8 @@ async def sent(runtime: Runtime) -> Sent:
             event_id=event.id,
             status="delivering",
             plan=[
-                {"channel": "voice", "address": "+447700900123"},
-                {"channel": "email", "address": "ada@example.com"},
+                planned("voice", "+447700900123"),
+                planned("email", "ada@example.com"),
             ],
             current_step=1,
             context={

@@ -178,7 +178,7 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
         ("voice", "completed"),
         ("sms", "delivered"),
     ]
-    assert alert.plan[-1]["reason"] == "the customer asked for a copy by sms"
+    assert alert.plan[-1].reason == "the customer asked for a copy by sms"
     [copy] = [m for m in stack.sim.state.messages.values() if m.to == "+15550000008"]
     assert "560.00 EUR" in copy.body and "Dental Clinic Centrum" in copy.body
 

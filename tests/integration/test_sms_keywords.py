@@ -75,7 +75,7 @@ async def test_sms_step_to_opted_out_number_is_skipped(stack: Stack) -> None:
         from alerts.models import Alert
 
         alert = await session.get(Alert, second)
-    assert alert is not None and [s["channel"] for s in alert.plan] == ["email"]
+    assert alert is not None and [s.channel for s in alert.plan] == ["email"]
 
 
 async def test_help_on_a_shared_phone_sends_no_ones_preferences_link(stack: Stack) -> None:

@@ -178,7 +178,7 @@ async def test_copy_by_sms_sends_the_alert_as_a_text(stack: Stack) -> None:
         ).all()
     assert sorted(a.channel for a in attempts) == ["sms", "voice"]
     alert = await _alert(stack, alert_id)
-    assert alert.plan[-1]["reason"] == "the customer asked for a copy by sms"
+    assert alert.plan[-1].reason == "the customer asked for a copy by sms"
 
 
 async def test_copy_by_email_sends_the_alert_as_an_email(stack: Stack) -> None:

@@ -27,15 +27,17 @@ from alerts.customers.preferences import (
 )
 from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.decisions.evaluate import evaluate_pending
-from alerts.delivery.steps import apply_status, run_step
+from alerts.delivery.statuses import apply_status
+from alerts.delivery.steps import run_step
 from alerts.deps import AlertDeps
 from alerts.models import Alert, ContactPoint, Customer, Decision, DeliveryAttempt, Event
 from callcentre.api import put_hours
 from callcentre.live_pacing import PAUSED_RECHECK_S, VoicePacer
 from callcentre.models import LoadSnapshot
 from callcentre.state import DAYS, HoursIn
-from channels.base import PermanentChannelError, StatusUpdate
+from channels.base import ContactProblem, PermanentChannelError, StatusUpdate
 from channels.fake import FakeChannel
+from channels.twilio_sms import TwilioSmsChannel
 from herald.runtime import Runtime, voice_pacer
 from rules.centre import spread_offset
 from tests.factories import attempts_of, make_event
@@ -243,7 +245,7 @@ def next_at(alert: Alert) -> datetime:
 
 
 def channels_of(alert: Alert) -> list[str]:
-    return [step["channel"] for step in alert.plan]
+    return [step.channel for step in alert.plan]
 
 
 def status(attempt: DeliveryAttempt, state: str, provider: str, **extra: Any) -> StatusUpdate:
@@ -301,9 +303,9 @@ async def test_an_event_in_quiet_hours_is_planned_for_08_00_local_next_morning(
     alert = await raise_alert(wired, now)
 
     first = alert.plan[0]
-    assert at(first["not_before"]) == morning
-    assert at(first["deadline"]) == nine_pm  # start before quiet hours begin again
-    assert "quiet hours 21:00-08:00" in first["reason"]
+    assert at(first.not_before) == morning
+    assert at(first.deadline) == nine_pm  # start before quiet hours begin again
+    assert "quiet hours 21:00-08:00" in first.reason
     assert next_at(alert) == morning
     [enqueued] = wired.queue.calls
     assert enqueued["step_index"] == 0
@@ -354,7 +356,7 @@ async def test_a_contact_point_whose_consent_was_withdrawn_is_not_used(wired: Wi
     alert = await raise_alert(wired, T0 + timedelta(minutes=1), amount="750.00", event_id="E-1")
 
     assert channels_of(alert) == ["email"]
-    assert all(step["contact_point_id"] != str(phone.id) for step in alert.plan)
+    assert all(step.contact_point_id != str(phone.id) for step in alert.plan)
     notes = (await decision_of(wired.deps, "large_debit", "E-1")).detail["notes"]
     for channel in ("voice", "sms"):
         assert any(
@@ -407,17 +409,17 @@ async def test_marketing_with_confirmed_consent_calls_and_texts_only_08_to_21_lo
     assert decision.outcome == "alert", decision.reason
     async with wired.deps.sessions() as session:
         alert = (await session.exec(select(Alert).where(Alert.decision_id == decision.id))).one()
-    assert [(s["channel"], at(s["not_before"])) for s in alert.plan] == [
+    assert [(s.channel, at(s.not_before)) for s in alert.plan] == [
         (channel, amsterdam(*when)) for channel, when in expected
     ]
     for step in alert.plan:
-        if step["channel"] in ("voice", "sms"):
+        if step.channel in ("voice", "sms"):
             start, deadline = (
-                at(step[k]).astimezone(AMSTERDAM) for k in ("not_before", "deadline")
+                at(t).astimezone(AMSTERDAM) for t in (step.not_before, step.deadline)
             )
             assert 8 <= start.hour < 21, step
             assert deadline.date() == start.date() and deadline.hour <= 21, step
-            assert "marketing calls and texts only 08:00-21:00 local" in step["reason"]
+            assert "marketing calls and texts only 08:00-21:00 local" in step.reason
 
 
 # --- 4. frequency caps ----------------------------------------------------------------------
@@ -494,7 +496,7 @@ async def test_closed_centre_turns_the_agent_option_into_a_callback(wired: Wired
     assert alert.options[0]["label"] == "Ask us to call you back"
     decision = await decision_of(wired.deps, "large_debit", "E-1")
     assert decision.detail["centre_action"] == "callback_instead"
-    assert at(alert.plan[0]["not_before"]) == CLOSED  # not held: sent now, with a callback
+    assert at(alert.plan[0].not_before) == CLOSED  # not held: sent now, with a callback
 
 
 async def test_closed_centre_with_hold_waits_for_the_opening_spread(wired: Wired) -> None:
@@ -505,7 +507,7 @@ async def test_closed_centre_with_hold_waits_for_the_opening_spread(wired: Wired
     alert = await raise_alert(wired, CLOSED, amount="750.00", event_id="E-1")
 
     spread = spread_offset(alert.dedupe_key, 1800)  # hold_spread_seconds (default)
-    first = at(alert.plan[0]["not_before"])
+    first = at(alert.plan[0].not_before)
     assert first == NEXT_OPENING + timedelta(seconds=spread)
     assert NEXT_OPENING <= first < NEXT_OPENING + timedelta(seconds=1800)
     assert any(o["intent"] == "agent" for o in alert.options)  # held so an agent can answer
@@ -535,7 +537,7 @@ async def test_overloaded_centre_with_hold_waits_the_recheck_time_plus_spread(wi
     alert = await raise_alert(wired, T0, amount="750.00", event_id="E-1")
 
     spread = spread_offset(alert.dedupe_key, 1800)
-    assert at(alert.plan[0]["not_before"]) == T0 + timedelta(seconds=300 + spread)
+    assert at(alert.plan[0].not_before) == T0 + timedelta(seconds=300 + spread)
 
 
 # --- 7. retry policy ------------------------------------------------------------------------
@@ -564,7 +566,7 @@ async def test_an_unanswered_call_is_retried_after_the_interval(wired: Wired) ->
     alert = await report(wired, alert, 0, no_answer, ended)
 
     retry = alert.plan[alert.current_step]
-    assert (alert.current_step, retry["channel"], retry["attempt"]) == (1, "voice", 2)
+    assert (alert.current_step, retry.channel, retry.attempt) == (1, "voice", 2)
     assert next_at(alert) == ended + timedelta(seconds=900)
     assert wired.queue.calls[-1] == {
         "alert_id": alert.id,
@@ -583,7 +585,7 @@ async def test_the_second_unanswered_call_falls_back_to_sms_after_the_wait(wired
 
     alert = await report(wired, alert, 1, no_answer, ended)
 
-    assert (alert.current_step, alert.plan[2]["channel"]) == (2, "sms")
+    assert (alert.current_step, alert.plan[2].channel) == (2, "sms")
     assert next_at(alert) == ended + timedelta(seconds=300)
     assert wired.queue.calls[-1]["channel"] == "sms"
     assert wired.queue.calls[-1]["defer_seconds"] == 300.0
@@ -603,9 +605,9 @@ async def test_a_voicemail_falls_back_to_sms_without_a_second_call(wired: Wired)
     )
 
     assert alert.status == "pending"  # a voicemail is not the customer reached
-    assert (alert.current_step, alert.plan[2]["channel"]) == (2, "sms")  # voice attempt 2 skipped
+    assert (alert.current_step, alert.plan[2].channel) == (2, "sms")  # voice attempt 2 skipped
     # The fallback waits fallback_wait, and never starts before the text's planned time.
-    planned_sms = at(alert.plan[2]["not_before"])
+    planned_sms = at(alert.plan[2].not_before)
     expected = max(ended + timedelta(seconds=300), planned_sms)
     assert next_at(alert) == expected
     assert wired.queue.calls[-1]["step_index"] == 2
@@ -633,7 +635,12 @@ async def later_alert(wired: Wired) -> tuple[Alert, list[str]]:
 
 async def test_an_invalid_number_is_flagged_and_never_used_again(wired: Wired) -> None:
     customer, alert = await text_first(wired)
-    wired.sms.failures.append(PermanentChannelError("Invalid 'To' Phone Number", code="21211"))
+    # As the Twilio SMS channel classifies error 21211 (tests/unit/channels/test_errors.py).
+    wired.sms.failures.append(
+        PermanentChannelError(
+            "Invalid 'To' Phone Number", code="21211", contact_problem="invalid_address"
+        )
+    )
 
     assert await run(wired, alert, 0, T0) == "failed"
 
@@ -641,7 +648,7 @@ async def test_an_invalid_number_is_flagged_and_never_used_again(wired: Wired) -
     assert phone.invalid_at == T0
     alert = await load_alert(wired.deps, alert.id)
     # The call to the same number is skipped too; the email goes at once.
-    assert (alert.current_step, alert.plan[2]["channel"]) == (2, "email")
+    assert (alert.current_step, alert.plan[2].channel) == (2, "email")
     assert next_at(alert) == T0
     assert wired.queue.calls[-1] == {
         "alert_id": alert.id,
@@ -657,6 +664,15 @@ async def test_an_invalid_number_is_flagged_and_never_used_again(wired: Wired) -
         note.startswith(f"sms to phone {phone.id}") and "was reported invalid" in note
         for note in notes
     ), notes
+
+
+def sms_problem(code: str) -> ContactProblem | None:
+    """What the Twilio SMS channel's parse_status says about the number for ``code``."""
+    update = TwilioSmsChannel.parse_status(
+        None,  # type: ignore[arg-type]  # parse_status reads only the parameters
+        {"MessageSid": "SM1", "MessageStatus": "undelivered", "ErrorCode": code},
+    )
+    return update.contact_problem
 
 
 def sms_flags(phone: ContactPoint) -> dict[str, object]:
@@ -686,14 +702,16 @@ async def test_an_sms_error_callback_flags_the_number_for_texts_only(
         wired,
         alert,
         0,
-        lambda a: status(a, "undelivered", "undelivered", error_code=code),
+        lambda a: status(
+            a, "undelivered", "undelivered", error_code=code, contact_problem=sms_problem(code)
+        ),
         reported,
     )
 
     phone = await phone_of(wired.deps, customer)
     unflagged = {"sms_capable": True, "sms_opted_out": False, "invalid": False}
     assert sms_flags(phone) == {**unflagged, flag: not unflagged[flag]}
-    assert (alert.current_step, alert.plan[1]["channel"]) == (1, "voice")  # the number still rings
+    assert (alert.current_step, alert.plan[1].channel) == (1, "voice")  # the number still rings
     assert next_at(alert) == reported
     assert wired.queue.calls[-1]["defer_seconds"] == 0.0
 
@@ -710,7 +728,7 @@ async def test_a_step_woken_after_its_deadline_moves_out_of_quiet_hours(wired: W
     await prefer(wired.deps, customer, quiet_hours=QUIET_HOURS)
     evening = amsterdam(2026, 6, 10, 20)
     alert = await raise_alert(wired, evening, amount="750.00", event_id="E-1")
-    assert at(alert.plan[0]["deadline"]) == amsterdam(2026, 6, 10, 21)
+    assert at(alert.plan[0].deadline) == amsterdam(2026, 6, 10, 21)
     woke = amsterdam(2026, 6, 10, 22)  # the worker was down for two hours
     morning = amsterdam(2026, 6, 11, 8)
 
@@ -719,8 +737,8 @@ async def test_a_step_woken_after_its_deadline_moves_out_of_quiet_hours(wired: W
     assert wired.voice.sent == [] and await attempts_of(wired.deps, alert.id or 0) == []
     alert = await load_alert(wired.deps, alert.id)
     assert next_at(alert) == morning
-    assert at(alert.plan[0]["not_before"]) == morning
-    assert "moved: its deadline" in alert.plan[0]["reason"]
+    assert at(alert.plan[0].not_before) == morning
+    assert "moved: its deadline" in alert.plan[0].reason
     assert wired.queue.calls[-1] == {
         "alert_id": alert.id,
         "step_index": 0,
@@ -810,7 +828,7 @@ async def test_a_paced_call_is_deferred_to_its_slot_and_then_placed(wired: Wired
     assert wired.voice.sent == []
     alert = await load_alert(wired.deps, alert.id)
     slot = next_at(alert)
-    assert slot > T0 and at(alert.plan[0]["released_at"]) == slot
+    assert slot > T0 and at(alert.plan[0].released_at) == slot
     enqueued = wired.queue.calls[-1]
     assert (enqueued["step_index"], enqueued["channel"]) == (0, "voice")
     assert enqueued["defer_seconds"] == pytest.approx((slot - T0).total_seconds())
@@ -828,7 +846,7 @@ async def test_a_number_whose_consent_is_withdrawn_after_planning_is_not_called(
 ) -> None:
     customer = await make_person(wired.deps)
     alert = await raise_alert(wired, T0, amount="750.00", event_id="E-1")
-    assert alert.plan[0]["channel"] == "voice"
+    assert alert.plan[0].channel == "voice"
     phone = await phone_of(wired.deps, customer)
     async with wired.deps.sessions() as session:  # the customer withdraws it a minute later
         contact = await session.get(ContactPoint, phone.id)
@@ -916,7 +934,7 @@ async def test_a_rescheduled_paced_step_asks_the_pacer_again(wired: Wired) -> No
     async with wired.deps.sessions() as session:
         row = await session.get(Alert, alert.id)
         assert row is not None
-        step = {**row.plan[0], "released_at": T0.isoformat(), "deadline": T0.isoformat()}
+        step = row.plan[0].model_copy(update={"released_at": T0, "deadline": T0})
         row.plan = [step, *row.plan[1:]]
         row.windows = {
             "tz": "UTC",
@@ -928,7 +946,7 @@ async def test_a_rescheduled_paced_step_asks_the_pacer_again(wired: Wired) -> No
         await session.commit()
     assert await run(wired, alert, 0, T0 + timedelta(minutes=5)) == "deferred"
     moved = await load_alert(wired.deps, alert.id)
-    assert "released_at" not in moved.plan[0] and next_at(moved) == T0.replace(hour=12)
+    assert moved.plan[0].released_at is None and next_at(moved) == T0.replace(hour=12)
 
 
 async def test_an_answer_commits_its_follow_up_with_it(wired: Wired) -> None:
@@ -958,6 +976,6 @@ async def test_an_answer_commits_its_follow_up_with_it(wired: Wired) -> None:
         "task"
     ]
     copied = await load_alert(wired.deps, alert.id)
-    assert copied.plan[-1]["channel"] == "sms" and copied.plan[-1]["copy"] is True
+    assert copied.plan[-1].channel == "sms" and copied.plan[-1].is_copy is True
     assert copied.current_step == len(copied.plan) - 1 and next_at(copied) == T0
     assert wired.queue.calls[-1]["step_index"] == copied.current_step

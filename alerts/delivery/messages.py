@@ -1,0 +1,115 @@
+"""What a plan step puts on the wire: the rendered message for its channel, and its URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from alerts.alert_types.content import AlertContent, ContentError, channel_options, render_context
+from alerts.alert_types.store import get_spec
+from alerts.deps import AlertDeps
+from alerts.links import ResponseLink
+from alerts.models import Alert, DeliveryAttempt
+from channels.base import OutboundMessage
+from rules.alert_types import AlertTypeSpec
+from rules.vocabulary import Channel
+
+
+def webhook_url(deps: AlertDeps, path: str) -> str:
+    return f"{deps.public_url}{path}"
+
+
+async def alert_spec(session: AsyncSession, alert: Alert) -> AlertTypeSpec:
+    spec = await get_spec(session, alert.alert_type)
+    if spec is None:
+        raise ContentError(f"alert type {alert.alert_type!r} no longer exists")
+    return spec
+
+
+def content_context(deps: AlertDeps, alert: Alert, channel: Channel) -> dict[str, Any]:
+    """What the templates of ``channel`` see for this alert."""
+    base = {
+        **alert.context,
+        "brand": deps.brand,
+        "callcentre_number": deps.callcentre_number,
+        "link_preferences": webhook_url(
+            deps, f"/p/{deps.links.sign_preferences(alert.customer_id)}"
+        ),
+    }
+    return render_context(base, alert.options, channel)
+
+
+def step_locale(alert: Alert, step_index: int) -> str:
+    return alert.plan[step_index].locale if step_index < len(alert.plan) else alert.locale
+
+
+async def voice_content(
+    deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
+) -> tuple[AlertContent, dict[str, Any]]:
+    spec = await alert_spec(session, alert)
+    content = AlertContent(spec, step_locale(alert, attempt.step_index), "voice")
+    return content, content_context(deps, alert, "voice")
+
+
+async def build_message(
+    *, deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
+) -> OutboundMessage:
+    """The message for ``attempt`` (ContentError when its content is gone)."""
+    assert attempt.id is not None and alert.id is not None
+    if attempt.channel == "voice":
+        return _message(
+            alert,
+            attempt,
+            text="",
+            twiml_url=webhook_url(deps, f"/webhooks/twilio/voice/{attempt.id}/twiml"),
+            status_callback=webhook_url(deps, f"/webhooks/twilio/voice/{attempt.id}/status"),
+        )
+    spec = await alert_spec(session, alert)
+    locale = step_locale(alert, attempt.step_index)
+    if attempt.channel == "sms":
+        ctx = content_context(deps, alert, "sms")
+        return _message(
+            alert,
+            attempt,
+            text=AlertContent(spec, locale, "sms").render("body", ctx),
+            status_callback=webhook_url(deps, f"/webhooks/twilio/sms/{attempt.id}/status"),
+        )
+    return _email(deps, spec, locale, alert, attempt)
+
+
+def _message(alert: Alert, attempt: DeliveryAttempt, **kwargs: Any) -> OutboundMessage:
+    assert attempt.id is not None and alert.id is not None
+    return OutboundMessage(attempt_id=attempt.id, alert_id=alert.id, to=attempt.address, **kwargs)
+
+
+def _email(
+    deps: AlertDeps, spec: AlertTypeSpec, locale: str, alert: Alert, attempt: DeliveryAttempt
+) -> OutboundMessage:
+    """Multipart email: every option a signed link to a confirm page; marketing can unsubscribe
+    in one click (RFC 8058)."""
+    assert attempt.id is not None
+    ctx = content_context(deps, alert, "email")
+    links = {}
+    for option in channel_options(alert.options, "email"):
+        intent = option["intent"]
+        token = deps.links.sign(ResponseLink(attempt_id=attempt.id, option=intent))
+        links[intent] = webhook_url(deps, f"/r/f/{token}" if intent == "forward" else f"/r/{token}")
+    headers: dict[str, str] = {}
+    if alert.category == "marketing":
+        unsubscribe = webhook_url(deps, f"/u/{deps.links.sign_unsubscribe(attempt.id)}")
+        ctx["link_unsubscribe"] = unsubscribe
+        headers = {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    subject, text, html = AlertContent(spec, locale, "email").email(ctx, links)
+    return _message(
+        alert,
+        attempt,
+        subject=subject,
+        text=text,
+        html=html,
+        message_id=f"<alert-{alert.id}.attempt-{attempt.id}@herald>",
+        headers=headers,
+    )

@@ -1,0 +1,76 @@
+"""A delivery plan's steps as stored on the alert: typed, validated when written and when read.
+
+The rules engine plans steps (``rules.engine.PlanStep``); the alert keeps them as JSON in
+``alerts.plan``, and every reader gets ``PlannedStep`` objects (``step.channel``, not
+``step["channel"]``). A step changed later (moved out of quiet hours, paced, a copy the customer
+asked for) is a new object made with ``model_copy(update=...)``: steps are frozen.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from rules.engine import PlanStep
+from rules.vocabulary import Channel
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a plan time must carry its offset (UTC)")
+    return value.astimezone(UTC)
+
+
+# Stored as ISO 8601 with its offset ("2026-06-10T19:00:00+00:00"), as the engine wrote them.
+StepTime = Annotated[
+    datetime, AfterValidator(_aware), PlainSerializer(lambda v: v.isoformat(), return_type=str)
+]
+
+
+class PlannedStep(BaseModel):
+    """One step of an alert's plan: which channel to which contact point, when, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    channel: Channel
+    contact_point_id: str
+    address: str
+    attempt: int = 1
+    not_before: StepTime
+    deadline: StepTime
+    locale: str = "en"
+    reason: str = ""
+    # A copy the customer asked for (SMS or email after a voice answer): its failure does not
+    # fail an alert the customer already answered.
+    is_copy: bool = Field(default=False, alias="copy")
+    # Held by the voice pacer: why, and when the slot it reserved is (its run places the call).
+    paced: str | None = None
+    released_at: StepTime | None = None
+
+    @classmethod
+    def from_engine(cls, step: PlanStep) -> PlannedStep:
+        return cls(
+            channel=step.channel,
+            contact_point_id=step.contact_point_id,
+            address=step.address,
+            attempt=step.attempt,
+            not_before=step.not_before,
+            deadline=step.deadline,
+            locale=step.locale,
+            reason=step.reason,
+        )
+
+    def for_engine(self) -> PlanStep:
+        """The step as rules.retry.next_action reads it."""
+        return PlanStep(
+            channel=self.channel,
+            contact_point_id=self.contact_point_id,
+            address=self.address,
+            attempt=self.attempt,
+            not_before=self.not_before,
+            deadline=self.deadline,
+            locale=self.locale,
+            reason=self.reason,
+        )
