@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis as redis_sync
 
@@ -21,6 +22,7 @@ from herald.demo import tune_for_demo
 from herald.embedded import PrivateRedis, SmtpSink, free_port
 from herald.migrate import upgrade
 from herald.runtime import Runtime
+from tests.factories import api_headers
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get(
@@ -113,6 +115,24 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
         yield rt
     finally:
         await rt.close()
+
+
+@pytest.fixture
+async def client(
+    request: pytest.FixtureRequest, settings: Settings, runtime: Runtime
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Herald's app in-process over httpx, at the public URL.
+
+    In a test of the JSON API (a module named ``test_*_api.py``) it sends the API token, as an
+    integration would; anywhere else (admin pages, customers' pages) it sends none, like a
+    browser, so those tests also prove the pages need no token.
+    """
+    headers = api_headers(settings) if request.module.__name__.endswith("_api") else {}
+    transport = httpx.ASGITransport(app=create_app(settings, runtime))
+    async with httpx.AsyncClient(
+        transport=transport, base_url=settings.public_url, headers=headers
+    ) as c:
+        yield c
 
 
 @dataclass

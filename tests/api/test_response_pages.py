@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -12,8 +11,6 @@ from sqlmodel import func, select
 
 from alerts.links import LinkSigner, ResponseLink
 from alerts.models import Account, Alert, Customer, DeliveryAttempt, Event, HandOff, Response
-from herald.app import create_app
-from herald.config import Settings
 from herald.runtime import Runtime
 
 
@@ -21,13 +18,6 @@ from herald.runtime import Runtime
 class Sent:
     alert_id: int
     attempt_id: int
-
-
-@pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(settings, runtime))
-    async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as c:
-        yield c
 
 
 @pytest.fixture
