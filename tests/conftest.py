@@ -67,8 +67,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture(scope="session")
 def redis_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One real private Redis server for the session (the same binary `herald` embeds)."""
-    base = Path("/tmp") / f"herald-test-{uuid.uuid4().hex[:8]}"
-    settings = Settings(data_dir=base)
+    base = Path("/tmp") / f"herald-test-{uuid.uuid4().hex[:8]}"  # per run; short for a socket
+    settings = Settings(_env_file=None, data_dir=base, redis_url=None)  # type: ignore[call-arg]
     try:
         server = PrivateRedis.ensure(settings)
     except Exception as exc:
@@ -89,8 +89,11 @@ def redis_url(redis_socket: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
+    """Settings of one test: its own data dir and database, free ports for every server it may
+    start (so two runs of the suite can share a machine), nothing read from a .env file."""
     api_port = free_port()
     return Settings(
+        _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         database_url=database_url,
         redis_url=redis_url,
@@ -99,7 +102,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
         api_token="test-api-token",  # type: ignore[arg-type]
         secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
         twilio={"simulator_port": free_port()},  # type: ignore[arg-type]
-        smtp={"sink_port": free_port()},  # type: ignore[arg-type]
+        smtp={"sink_port": free_port(), "bounce_port": free_port()},  # type: ignore[arg-type]
     )
 
 
