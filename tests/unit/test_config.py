@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from herald.cli import app
 from herald.config import Settings
 
 
@@ -50,3 +55,121 @@ def test_env_nested_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings(_env_file=None)  # type: ignore[call-arg]
     assert not s.twilio.simulated and s.twilio_api_base == "https://api.twilio.com"
     assert s.callcentre.average_handle_seconds == 250.5
+
+
+# A production set-up with nothing embedded: the baseline each test below breaks one part of.
+PRODUCTION = {
+    "HERALD_ENVIRONMENT": "production",
+    "HERALD_API_TOKEN": "a" * 32,
+    "HERALD_SECRET_KEY": "b" * 32,
+    "HERALD_DATABASE_URL": "postgresql://herald:pw@db.internal:5432/herald",
+    "HERALD_REDIS_URL": "redis://redis.internal:6379/0",
+    "HERALD_SMTP__HOST": "smtp.internal",
+    "HERALD_TWILIO__ACCOUNT_SID": "AC" + "1" * 32,
+    "HERALD_TWILIO__AUTH_TOKEN": "twilio-token",
+    "HERALD_PUBLIC_URL": "https://alerts.example.com",
+}
+# The setting to unset (or value to set) that brings back each embedded part, and its name.
+EMBEDDED = [
+    ("sqlite", "HERALD_DATABASE_URL", None, "SQLite"),
+    ("sqlite", "HERALD_DATABASE_URL", "sqlite+aiosqlite:////var/herald.db", "SQLite"),
+    ("embedded_redis", "HERALD_REDIS_URL", None, "private Redis"),
+    ("smtp_sink", "HERALD_SMTP__HOST", None, "SMTP sink"),
+    ("twilio_simulator", "HERALD_TWILIO__AUTH_TOKEN", None, "Twilio simulator"),
+    ("loopback_public_url", "HERALD_PUBLIC_URL", "http://127.0.0.1:8000", "cannot reach"),
+    ("loopback_public_url", "HERALD_PUBLIC_URL", "https://localhost", "cannot reach"),
+    ("loopback_public_url", "HERALD_PUBLIC_URL", "http://[::1]:8000", "cannot reach"),
+]
+
+
+def production_env(monkeypatch: pytest.MonkeyPatch, **changes: str | None) -> None:
+    """The environment holds PRODUCTION with ``changes`` (None unsets) and no other HERALD_."""
+    for key in [k for k in os.environ if k.startswith("HERALD_")]:
+        monkeypatch.delenv(key)
+    for key, value in {**PRODUCTION, **changes}.items():
+        if value is not None:
+            monkeypatch.setenv(key, value)
+
+
+def production(monkeypatch: pytest.MonkeyPatch, **changes: str | None) -> Settings:
+    production_env(monkeypatch, **changes)
+    return Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_production_without_anything_embedded_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = production(monkeypatch)
+    assert s.environment == "production" and not s.production_allow
+
+
+@pytest.mark.parametrize(("allow", "setting", "value", "words"), EMBEDDED)
+def test_production_refuses_each_embedded_part_unless_allowed(
+    monkeypatch: pytest.MonkeyPatch, allow: str, setting: str, value: str | None, words: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        production(monkeypatch, **{setting: value})
+    message = str(info.value)
+    assert words in message and f"add {allow} to HERALD_PRODUCTION_ALLOW" in message
+    assert message.count("    - ") == 1  # that part and nothing else
+    allowed = production(monkeypatch, **{setting: value, "HERALD_PRODUCTION_ALLOW": allow})
+    assert allowed.production_allow == {allow}
+
+
+def test_production_lists_every_problem_in_one_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The embedded defaults with placeholder secrets: one error naming all seven problems."""
+    for key in [k for k in os.environ if k.startswith("HERALD_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HERALD_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError) as info:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    [error] = info.value.errors()
+    lines = str(error["msg"]).splitlines()
+    assert lines[0].endswith("HERALD_ENVIRONMENT=production refuses to start:")
+    problems = [line.removeprefix("    - ") for line in lines[1:]]
+    assert [p.split(" ", 1)[0] for p in problems] == [
+        "HERALD_API_TOKEN",
+        "HERALD_SECRET_KEY",
+        "the",  # the database is SQLite
+        "HERALD_REDIS_URL",
+        "HERALD_SMTP__HOST",
+        "no",  # no Twilio credentials
+        "HERALD_PUBLIC_URL",
+    ]
+
+
+def test_production_allows_several_parts_but_never_placeholder_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pilot = production(
+        monkeypatch,
+        HERALD_DATABASE_URL=None,
+        HERALD_REDIS_URL=None,
+        HERALD_PRODUCTION_ALLOW=" sqlite, embedded_redis ",
+    )
+    assert pilot.production_allow == {"sqlite", "embedded_redis"}
+    with pytest.raises(ValidationError, match="HERALD_API_TOKEN is a placeholder"):
+        production(monkeypatch, HERALD_API_TOKEN="dev-api-token", HERALD_PRODUCTION_ALLOW="sqlite")
+    with pytest.raises(ValidationError, match="unknown placeholder_secrets; allowed: sqlite"):
+        production(monkeypatch, HERALD_PRODUCTION_ALLOW="placeholder_secrets")
+
+
+def test_development_ignores_the_production_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = production(monkeypatch, HERALD_ENVIRONMENT="development", HERALD_API_TOKEN=None)
+    assert s.environment == "development"
+
+
+@pytest.mark.parametrize("command", ["serve", "worker", "up"])
+def test_commands_print_the_production_problems_and_exit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env file
+    production_env(monkeypatch, HERALD_REDIS_URL=None, HERALD_SMTP__HOST=None)
+    monkeypatch.setenv("HERALD_DATA_DIR", str(tmp_path / "data"))
+    done = CliRunner().invoke(app, [command])
+    assert done.exit_code == 2, done.output
+    assert done.exception is None or isinstance(done.exception, SystemExit)
+    assert "Traceback" not in done.output
+    assert "HERALD_ENVIRONMENT=production refuses to start:" in done.output
+    assert "add embedded_redis to HERALD_PRODUCTION_ALLOW" in done.output
+    assert "add smtp_sink to HERALD_PRODUCTION_ALLOW" in done.output
+    assert "sqlite" not in done.output  # only what is wrong
+    assert not (tmp_path / "data").exists()  # nothing was started
