@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # owners. Unset: a key derived from HERALD_SECRET_KEY (`herald signing-key` prints it); the
     # secret key itself is never shared (it signs sessions and customers' links).
     transaction_secret: SecretStr | None = None
+    # The name customers know the sender by: in every message, page and voice prompt.
+    brand: str = Field(default="Herald Bank", min_length=1, max_length=60)
     sweep_interval_seconds: int = 30
     # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
     mappings_dir: Path | None = None

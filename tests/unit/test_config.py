@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from typer.testing import CliRunner
 
+from alerts.deps import AlertDeps
 from herald.cli import app
 from herald.config import Settings
+from herald.runtime import Runtime
 
 
 def test_defaults_are_the_embedded_setup(tmp_path: object) -> None:
@@ -173,3 +176,37 @@ def test_commands_print_the_production_problems_and_exit(
     assert "add smtp_sink to HERALD_PRODUCTION_ALLOW" in done.output
     assert "sqlite" not in done.output  # only what is wrong
     assert not (tmp_path / "data").exists()  # nothing was started
+
+
+def test_the_alert_services_get_brand_and_transaction_secret_only_from_configuration() -> None:
+    """No default brand or signing secret in the alert domain: the runtime must hand them in."""
+    fields = {f.name: f for f in dataclasses.fields(AlertDeps)}
+    for name in ("brand", "transaction_secret"):
+        assert fields[name].default is dataclasses.MISSING, name
+        assert fields[name].default_factory is dataclasses.MISSING, name
+    assert Settings(_env_file=None).brand == "Herald Bank"  # type: ignore[call-arg]
+
+
+async def test_the_runtime_wires_brand_and_transaction_secret(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={"brand": "Acme Savings", "transaction_secret": SecretStr("t" * 32)}
+    )
+    runtime = await Runtime.start(configured)
+    try:
+        assert runtime.deps.brand == "Acme Savings"
+        assert runtime.deps.transaction_secret == "t" * 32
+    finally:
+        await runtime.close()
+    derived = await Runtime.start(settings)  # unset: derived from the secret key, never a constant
+    try:
+        assert derived.deps.transaction_secret == settings.transaction_signing_key
+        assert settings.secret_key.get_secret_value() not in derived.deps.transaction_secret
+    finally:
+        await derived.close()
+
+
+def test_brand_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERALD_BRAND", "Acme Savings")
+    assert Settings(_env_file=None).brand == "Acme Savings"  # type: ignore[call-arg]
+    with pytest.raises(ValidationError, match="brand"):
+        Settings(_env_file=None, brand="")  # type: ignore[call-arg]
