@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
@@ -17,6 +18,15 @@ from channels.base import (
     StatusUpdate,
     TransientChannelError,
 )
+from channels.masking import mask
+
+# An email address inside a mail server's reply ("550 5.1.1 <ada@example.com>: no such user").
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:\[\]@]+@[^\s<>\"'(),;:\[\]@]+")
+
+
+def _masked(text: str) -> str:
+    """A mail server's words with every address in them masked: errors end up in the logs."""
+    return _ADDRESS.sub(lambda m: mask(m.group(0)), text)
 
 
 def bounce_address(attempt_id: int, domain: str) -> str:
@@ -86,15 +96,18 @@ class SmtpEmailChannel:
                 timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentChannelError(f"the mail server refused {message.to}: {exc}") from exc
+            said = "; ".join(f"{r.code} {_masked(r.message)}" for r in exc.recipients)
+            raise PermanentChannelError(
+                f"the mail server refused {mask(message.to)}: {said}"
+            ) from exc
         except aiosmtplib.SMTPResponseException as exc:
             error = PermanentChannelError if 500 <= exc.code < 600 else TransientChannelError
             raise error(
-                f"the mail server answered {exc.code} {exc.message}", code=str(exc.code)
+                f"the mail server answered {exc.code} {_masked(exc.message)}", code=str(exc.code)
             ) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             raise TransientChannelError(
-                f"cannot reach the mail server {self.host}:{self.port} ({exc})"
+                f"cannot reach the mail server {self.host}:{self.port} ({_masked(str(exc))})"
             ) from exc
         return Receipt(provider_sid=str(mail["Message-ID"]), status="sent")
 

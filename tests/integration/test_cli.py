@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import shutil
@@ -66,8 +67,50 @@ def herald(
     )
 
 
-def test_demo_runs_the_whole_loop_and_exits(data_dir: Path) -> None:
-    done = herald(data_dir, "demo", "--no-serve", "--json")
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
+    """One run of `herald demo --no-serve --json` (its data dir, its output), with every log
+    line down to DEBUG on stderr, as `HERALD_LOG_LEVEL=DEBUG herald demo --verbose` prints."""
+    path = Path(tempfile.mkdtemp(prefix="hdemo-", dir="/tmp"))
+    done = herald(
+        path, "demo", "--no-serve", "--json", "--verbose", env={"HERALD_LOG_LEVEL": "DEBUG"}
+    )
+    yield path, done
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def demo_contacts() -> list[str]:
+    """Every phone number and email address of the demo's customers, in full."""
+    with (REPO / "examples" / "customers.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    found = [a for row in rows for a in (row["phones"] + ";" + row["emails"]).split(";") if a]
+    found.append("yui@example.com")  # where Kenji forwards his alert (herald/demo.py)
+    return found
+
+
+def test_demo_logs_no_customer_contact_in_full(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, done = demo
+    assert done.returncode == 0, done.stderr
+    logs = done.stderr
+    assert " DEBUG " in logs and " INFO " in logs  # captured down to DEBUG
+    contacts = demo_contacts()
+    assert len(contacts) == 29 and "+15550000014" in contacts and "nora@example.com" in contacts
+    leaks = [
+        line
+        for line in (logs + done.stdout).splitlines()
+        for contact in contacts
+        if contact in line or (contact.startswith("+") and contact[1:] in line)
+    ]
+    assert not leaks, "full contact details in the log:\n" + "\n".join(leaks[:20])
+    assert "to=+15***01" in logs and "to=k***@example.com" in logs  # named, but masked
+
+
+def test_demo_runs_the_whole_loop_and_exits(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    data_dir, done = demo
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["events"] == 16
