@@ -50,6 +50,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     from sqlalchemy.exc import OperationalError
 
     from alerts.alert_types.content import ContentError
+    from herald.worker import DrainTimeoutError
     from xml_adapters.base import IngestError, MappingError
 
     try:
@@ -58,6 +59,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         err.print("stopped.")
         raise typer.Exit(130) from None
     except (
+        DrainTimeoutError,
         EmbeddedServiceError,
         SchemaNotCurrentError,
         IngestError,

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -232,6 +233,24 @@ def import_ingest_and_burst(data_dir: Path, tmp_path: Path) -> None:
 
 def test_import_ingest_and_burst_from_the_command_line(data_dir: Path, tmp_path: Path) -> None:
     import_ingest_and_burst(data_dir, tmp_path)
+    # Waiting for the deferred retries too cannot finish while the providers are unreachable:
+    # the timeout fails loudly, saying what was left.
+    with closed_port() as twilio, closed_port() as smtp:
+        stuck = herald(
+            data_dir,
+            "run",
+            "--burst",
+            "--wait-deferred",
+            "--timeout",
+            "3",
+            env={"HERALD_TWILIO__SIMULATOR_PORT": str(twilio), "HERALD_SMTP__SINK_PORT": str(smtp)},
+        )
+    assert stuck.returncode == 2, stuck.stdout + stuck.stderr
+    assert "Traceback" not in stuck.stderr
+    [line] = [x for x in stuck.stderr.splitlines() if x.startswith("error:")]
+    assert "deferred steps too, did not finish within 3s (--timeout)" in line
+    assert re.search(r"jobs queued: herald:\w+ \d+ due, [1-9]\d* deferred", line), line
+    assert re.search(r"[1-9]\d* alert\(s\) with a step to come: alert \d+ step \d+ \(", line)
 
 
 def test_whatever_listens_on_the_default_ports_is_left_alone(
