@@ -4,6 +4,7 @@ private Redis, the alert runtime, and the full stack (API server, Twilio simulat
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ def redis_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert server is not None
     yield server.socket_path
     server.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
