@@ -57,14 +57,16 @@ class AlertDeps:
     callcentre_number: str
     # The call centre's hours and load (callcentre.state.StoredCentre in the running system).
     centre: CallCentre
-    brand: str = "Herald Bank"
+    # The name customers know the sender by (HERALD_BRAND); always handed in by the runtime.
+    brand: str = field(kw_only=True)
     reply_window_hours: int = 72
     # Signs the expiring URLs Twilio fetches recorded audio from (None: no recordings played).
     media: MediaSigner | None = None
     # Text-to-speech voice per locale ("nl-BE", then "nl", then "en").
     voices: dict[str, Tts] = field(default_factory=lambda: dict(DEFAULT_VOICES))
-    # Signs requests to transaction endpoints (never the secret key that signs links).
-    transaction_secret: str = "dev-transaction-secret"
+    # Signs requests to transaction endpoints (never the secret key that signs links); no default:
+    # the runtime hands in HERALD_TRANSACTION_SECRET or the key derived from the secret key.
+    transaction_secret: str = field(kw_only=True)
     # Live transfers: None dials callcentre_number; a name enqueues into that Twilio queue.
     transfer_queue: str | None = None
     # Paces voice alerts that offer an agent (callcentre.live_pacing.VoicePacer); None = off.

@@ -139,6 +139,8 @@ async def run(customers: int, events: int, seed: int) -> dict[str, Any]:
             public_url="http://127.0.0.1:8000",
             callcentre_number="+15550009999",
             centre=StoredCentre(),
+            brand="Bench Bank",
+            transaction_secret="bench-transaction-secret",
         )
         await populate(deps, customers, events, seed)
         base = await baseline(deps)

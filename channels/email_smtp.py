@@ -23,6 +23,14 @@ from channels.base import (
 )
 from channels.masking import mask
 
+# An email address inside a mail server's reply ("550 5.1.1 <ada@example.com>: no such user").
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:\[\]@]+@[^\s<>\"'(),;:\[\]@]+")
+
+
+def _masked(text: str) -> str:
+    """A mail server's words with every address in them masked: errors end up in the logs."""
+    return _ADDRESS.sub(lambda m: mask(m.group(0)), text)
+
 
 def bounce_address(attempt_id: int, domain: str) -> str:
     """The envelope sender (VERP): a bounce names the attempt it is about."""
@@ -44,24 +52,26 @@ def classify_smtp(exc: aiosmtplib.SMTPException, *, to: str) -> ChannelError:
         isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code in (530, 535)
     ):
         return ConfigurationChannelError(
-            f"the mail server refused Herald's login: {exc}", code="smtp-auth"
+            f"the mail server refused Herald's login: {_masked(str(exc))}", code="smtp-auth"
         )
     if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPConnectTimeoutError):
-        return TransientChannelError(f"cannot reach the mail server ({exc})")
+        return TransientChannelError(f"cannot reach the mail server ({_masked(str(exc))})")
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        said = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        said = "; ".join(f"{r.code} {_masked(r.message)}" for r in exc.recipients)
         return PermanentChannelError(
             f"the mail server refused {mask(to)}: {said}",
             contact_problem=smtp_contact_problem(said),
         )
     if isinstance(exc, aiosmtplib.SMTPResponseException):
-        said = f"the mail server answered {exc.code} {exc.message}"
+        said = f"the mail server answered {exc.code} {_masked(exc.message)}"
         if 500 <= exc.code < 600:
             return PermanentChannelError(
                 said, code=str(exc.code), contact_problem=smtp_contact_problem(exc.message)
             )
         return TransientChannelError(said, code=str(exc.code))
-    return TransientChannelError(f"the mail server did not answer clearly ({exc})", ambiguous=True)
+    return TransientChannelError(
+        f"the mail server did not answer clearly ({_masked(str(exc))})", ambiguous=True
+    )
 
 
 class SmtpEmailChannel:
@@ -129,7 +139,7 @@ class SmtpEmailChannel:
             raise classify_smtp(exc, to=message.to) from exc
         except (OSError, TimeoutError) as exc:
             raise TransientChannelError(
-                f"cannot reach the mail server {self.host}:{self.port} ({exc})"
+                f"cannot reach the mail server {self.host}:{self.port} ({_masked(str(exc))})"
             ) from exc
         return Receipt(provider_sid=str(mail["Message-ID"]), status="sent")
 

@@ -187,15 +187,16 @@ def serve(
     import uvicorn
 
     from herald.app import create_app
+    from herald.embedded import PortClaim, PrivateRedis, check_ports
 
     settings = load_settings()
-    if not settings.redis_url:
-        from herald.embedded import PrivateRedis
-
-        try:
+    bind = (host or settings.api_host, port or settings.api_port)
+    try:
+        check_ports([PortClaim("the API", *bind, "pass --port or set HERALD_API_PORT")])
+        if not settings.redis_url:
             PrivateRedis.ensure(settings)
-        except EmbeddedServiceError as exc:
-            fail(str(exc))
+    except EmbeddedServiceError as exc:
+        fail(str(exc))
 
     async def check_schema() -> None:
         from herald.db import make_engine
@@ -210,10 +211,7 @@ def serve(
 
     run(check_schema)  # a clear message now rather than a failed start inside uvicorn
     uvicorn.run(
-        create_app(settings),
-        host=host or settings.api_host,
-        port=port or settings.api_port,
-        log_level=settings.log_level.lower(),
+        create_app(settings), host=bind[0], port=bind[1], log_level=settings.log_level.lower()
     )
 
 
@@ -233,16 +231,19 @@ def simulate(
 ) -> None:
     """Run the Twilio simulator alone (see examples/scenario.yaml)."""
     settings = load_settings()
+    from herald.embedded import PortClaim, check_ports
     from herald.stack import simulator_config
+
+    bound = port or settings.twilio.simulator_port
+    change = "pass --port or set HERALD_TWILIO__SIMULATOR_PORT"
 
     async def main() -> None:
         from channels.twilio_sim import serve as serve_sim
 
+        check_ports([PortClaim("the Twilio simulator", "127.0.0.1", bound, change)])
         cfg = simulator_config(settings, scenario)
-        console.print(
-            f"Twilio simulator on http://127.0.0.1:{port or settings.twilio.simulator_port}"
-        )
-        await serve_sim(cfg, port=port or settings.twilio.simulator_port)
+        console.print(f"Twilio simulator on http://127.0.0.1:{bound}")
+        await serve_sim(cfg, port=bound)
 
     run(main)
 

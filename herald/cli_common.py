@@ -33,10 +33,10 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         lines = []
         for e in exc.errors():
-            name = (
-                "HERALD_" + "__".join(str(p).upper() for p in e["loc"]) if e["loc"] else "settings"
-            )
-            lines.append(f"  {name}: {e['msg'].removeprefix('Value error, ')}")
+            message = e["msg"].removeprefix("Value error, ")
+            if e["loc"]:  # one setting; otherwise the settings together (e.g. production's)
+                message = "HERALD_" + "__".join(str(p).upper() for p in e["loc"]) + ": " + message
+            lines.append(f"  {message}")
         fail(
             "invalid configuration:\n" + "\n".join(lines) + "\nSee .env.example for every setting."
         )
@@ -50,6 +50,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
     from sqlalchemy.exc import OperationalError
 
     from alerts.alert_types.content import ContentError
+    from herald.worker import DrainTimeoutError
     from xml_adapters.base import IngestError, MappingError
 
     try:
@@ -58,6 +59,7 @@ def run(coro_fn: Callable[[], Awaitable[T]]) -> T:
         err.print("stopped.")
         raise typer.Exit(130) from None
     except (
+        DrainTimeoutError,
         EmbeddedServiceError,
         SchemaNotCurrentError,
         IngestError,

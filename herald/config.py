@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"change-me", "dev-api-token", "dev-secret-key", ""}
+# The development conveniences production refuses unless HERALD_PRODUCTION_ALLOW names them.
+PRODUCTION_EXCEPTIONS = (
+    "sqlite",
+    "embedded_redis",
+    "smtp_sink",
+    "twilio_simulator",
+    "loopback_public_url",
+)
 
 
 class TwilioSettings(BaseModel):
@@ -79,6 +89,9 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "production"] = "development"
+    # Production refuses the embedded set-up; this names the parts to accept anyway, comma-separated
+    # (sqlite, embedded_redis, smtp_sink, twilio_simulator, loopback_public_url). Secrets: never.
+    production_allow: Annotated[frozenset[str], NoDecode] = frozenset()
     data_dir: Path = Path(".herald")
     database_url: str | None = None
     redis_url: str | None = None
@@ -92,6 +105,8 @@ class Settings(BaseSettings):
     # owners. Unset: a key derived from HERALD_SECRET_KEY (`herald signing-key` prints it); the
     # secret key itself is never shared (it signs sessions and customers' links).
     transaction_secret: SecretStr | None = None
+    # The name customers know the sender by: in every message, page and voice prompt.
+    brand: str = Field(default="Herald Bank", min_length=1, max_length=60)
     sweep_interval_seconds: int = 30
     # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
     mappings_dir: Path | None = None
@@ -132,23 +147,82 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
+    @field_validator("production_allow", mode="before")
+    @classmethod
+    def _known_exceptions(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = {part.strip() for part in value.split(",") if part.strip()}
+        unknown = sorted(set(value) - set(PRODUCTION_EXCEPTIONS))
+        if unknown:
+            raise ValueError(
+                f"unknown {', '.join(unknown)}; allowed: {', '.join(PRODUCTION_EXCEPTIONS)} "
+                "(placeholder secrets are never allowed)"
+            )
+        return frozenset(value)
+
     @model_validator(mode="after")
-    def _enforce_non_default_secrets(self) -> Settings:
+    def _enforce_production_setup(self) -> Settings:
+        """In production: real secrets, and none of the embedded set-up unless allowed. Every
+        problem is listed in one message, so one edit of the configuration fixes them all."""
         if self.environment == "development":
             return self
-        for name in ("api_token", "secret_key"):
-            value = getattr(self, name).get_secret_value()
-            if value in PLACEHOLDER_SECRETS or len(value) < 16:
-                raise ValueError(
-                    f"HERALD_{name.upper()} is a placeholder or shorter than 16 characters; "
-                    "set a long random value in production (e.g. `openssl rand -hex 32`)"
-                )
-        if self.twilio.simulated:
+        problems = [
+            f"HERALD_{name.upper()} is a placeholder or shorter than 16 characters: set a long "
+            "random value (e.g. `openssl rand -hex 32`)"
+            for name in ("api_token", "secret_key")
+            if getattr(self, name).get_secret_value() in PLACEHOLDER_SECRETS
+            or len(getattr(self, name).get_secret_value()) < 16
+        ]
+        for exception, wrong, fix in self._embedded_parts():
+            if wrong and exception not in self.production_allow:
+                problems.append(f"{fix} (or add {exception} to HERALD_PRODUCTION_ALLOW)")
+        if problems:
             raise ValueError(
-                "production needs real Twilio credentials: set HERALD_TWILIO__ACCOUNT_SID and "
-                "HERALD_TWILIO__AUTH_TOKEN (the simulator is for development only)"
+                "HERALD_ENVIRONMENT=production refuses to start:\n"
+                + "\n".join(f"    - {problem}" for problem in problems)
             )
         return self
+
+    def _embedded_parts(self) -> list[tuple[str, bool, str]]:
+        """(exception name, in use?, what to set instead) for each development convenience."""
+        host = urlsplit(self.public_url).hostname or ""
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host.endswith(".localhost")
+        database = self.database_url or ""
+        return [
+            (
+                "sqlite",
+                not database or database.startswith("sqlite"),
+                "the database is SQLite (one machine only): set HERALD_DATABASE_URL to "
+                "postgresql://user:password@host:5432/herald",
+            ),
+            (
+                "embedded_redis",
+                not self.redis_url,
+                "HERALD_REDIS_URL is unset, so each process would start its own private Redis: "
+                "set it to the Redis every API and worker process shares (redis://host:6379/0)",
+            ),
+            (
+                "smtp_sink",
+                not self.smtp.host,
+                "HERALD_SMTP__HOST is unset, so email would go to the local SMTP sink, not to "
+                "customers: set it (and __USERNAME, __PASSWORD, __FROM_ADDRESS) to your relay",
+            ),
+            (
+                "twilio_simulator",
+                self.twilio.simulated,
+                "no Twilio credentials, so calls and texts would go to the Twilio simulator: set "
+                "HERALD_TWILIO__ACCOUNT_SID and HERALD_TWILIO__AUTH_TOKEN",
+            ),
+            (
+                "loopback_public_url",
+                loopback,
+                f"HERALD_PUBLIC_URL is {self.public_url}, which Twilio and customers cannot "
+                "reach: set the https URL Herald is reached at",
+            ),
+        ]
 
     @property
     def resolved_database_url(self) -> str:

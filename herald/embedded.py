@@ -166,6 +166,40 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class PortClaim:
+    """A TCP port a Herald command is about to listen on, and how the user moves it."""
+
+    what: str  # "the API", "the Twilio simulator", ...
+    host: str
+    port: int
+    change: str  # "set HERALD_API_PORT or pass --port"
+
+
+def _in_use(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        # As uvicorn and aiosmtpd bind: a port left in TIME_WAIT is free, a listener is not.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(claims: list[PortClaim]) -> None:
+    """EmbeddedServiceError in one line naming every port already taken and what to change,
+    before anything starts (rather than a server failing half-way through start-up)."""
+    taken = [c for c in claims if c.port and _in_use(c.host, c.port)]
+    if taken:
+        raise EmbeddedServiceError(
+            "; ".join(
+                f"port {c.port} on {c.host} ({c.what}) is already in use: {c.change}" for c in taken
+            )
+        )
+
+
 @dataclass
 class SmtpSink:
     """A real SMTP server on loopback that keeps every message (in memory and as .eml files)."""

@@ -135,6 +135,7 @@ class Runtime:
             queue=ArqStepQueue(pool),
             links=LinkSigner(settings.secret_key.get_secret_value()),
             public_url=settings.public_url,
+            brand=settings.brand,
             callcentre_number=settings.callcentre.phone_number,
             centre=StoredCentre(),
             pacer=voice_pacer(settings),

@@ -17,7 +17,7 @@ from channels.twilio_sim import LoopbackServer, SimulatorConfig, SimulatorServer
 from channels.twilio_sim.scenario import Scenario
 from herald.app import create_app
 from herald.config import Settings
-from herald.embedded import BounceReceiver, PrivateRedis, SmtpSink
+from herald.embedded import BounceReceiver, PortClaim, PrivateRedis, SmtpSink, check_ports
 from herald.migrate import upgrade
 from herald.runtime import Runtime
 from herald.worker import run_workers
@@ -59,12 +59,53 @@ def dsn_handler(deps: AlertDeps) -> Callable[[bytes, list[str]], Awaitable[None]
     return on_dsn
 
 
+def stack_ports(settings: Settings) -> list[PortClaim]:
+    """The TCP ports `herald up` (and the demo) listen on with these settings."""
+    claims = [
+        PortClaim(
+            "the API",
+            settings.api_host,
+            settings.api_port,
+            "set HERALD_API_PORT (and HERALD_PUBLIC_URL to match)",
+        )
+    ]
+    if settings.twilio.simulated:
+        claims.append(
+            PortClaim(
+                "the Twilio simulator",
+                "127.0.0.1",
+                settings.twilio.simulator_port,
+                "set HERALD_TWILIO__SIMULATOR_PORT",
+            )
+        )
+    if not settings.smtp.host:
+        claims.append(
+            PortClaim(
+                "the local SMTP sink",
+                "127.0.0.1",
+                settings.smtp.sink_port,
+                "set HERALD_SMTP__SINK_PORT (or HERALD_SMTP__HOST to a real relay)",
+            )
+        )
+    claims.append(
+        PortClaim(
+            "the bounce receiver",
+            "127.0.0.1",
+            settings.smtp.bounce_port,
+            "set HERALD_SMTP__BOUNCE_PORT",
+        )
+    )
+    return claims
+
+
 @contextlib.asynccontextmanager
 async def embedded_stack(
     settings: Settings, *, scenario: Path | None = None, workers: bool = True
 ) -> AsyncIterator[Stack]:
     """Start what the settings leave unconfigured (Redis, simulator, SMTP sink), then the API and
-    (optionally) the workers; stop them all on exit."""
+    (optionally) the workers; stop them all on exit. A port already taken is refused first,
+    with the setting that moves it (EmbeddedServiceError)."""
+    check_ports(stack_ports(settings))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     redis = PrivateRedis.ensure(settings)
     sink = None

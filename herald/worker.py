@@ -94,6 +94,63 @@ async def _pending_jobs(runtime: Runtime) -> int:
     return total
 
 
+class DrainTimeoutError(RuntimeError):
+    """`drain` ran out of time with work left; the message says what was left."""
+
+
+def _listed(items: list[str], limit: int = 10) -> str:
+    more = f", and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+async def _work_left(runtime: Runtime, *, wait_deferred: bool, idle: bool) -> str:
+    """What a drain that timed out leaves: queued jobs per queue, jobs in progress, alerts with
+    a step due (or, with ``wait_deferred``, any step still to come), an idle check that failed."""
+    from sqlmodel import col, select
+
+    from alerts.columns import utcnow
+    from alerts.lifecycle import ALERT_OPEN
+    from alerts.models import Alert
+
+    now_ms = int(time.time() * 1000)
+    queued = []
+    for name in [*QUEUES.values(), DEFAULT_QUEUE]:
+        due = int(await runtime.pool.zcount(name, "-inf", now_ms))
+        deferred = int(await runtime.pool.zcard(name)) - due
+        if due or deferred:
+            queued.append(f"{name} {due} due, {deferred} deferred")
+    running = sorted(
+        (k.decode() if isinstance(k, bytes) else str(k)).removeprefix("arq:in-progress:")
+        for k in await runtime.pool.keys("arq:in-progress:*")
+    )
+    now = utcnow()
+    async with runtime.deps.sessions() as session:
+        query = select(Alert).where(
+            col(Alert.status).in_(ALERT_OPEN), col(Alert.next_step_at).is_not(None)
+        )
+        if not wait_deferred:
+            query = query.where(col(Alert.next_step_at) <= now)
+        alerts = (await session.exec(query.order_by(col(Alert.next_step_at)))).all()
+    steps = [
+        f"alert {a.id} step {a.current_step} "
+        f"({a.plan[a.current_step].channel if a.current_step < len(a.plan) else '?'}, "
+        f"{'due' if a.next_step_at and a.next_step_at <= now else 'next'} "
+        f"{a.next_step_at:%H:%M:%S} UTC)"
+        for a in alerts
+    ]
+    when = "to come" if wait_deferred else "due"
+    left = [
+        f"jobs queued: {'; '.join(queued)}" if queued else "no job queued",
+        f"jobs in progress: {_listed(running)}" if running else "no job in progress",
+        f"{len(steps)} alert(s) with a step {when}: {_listed(steps)}"
+        if steps
+        else f"no alert with a step {when}",
+    ]
+    if not idle:
+        left.append("the idle check (e.g. calls still in progress in the simulator) did not hold")
+    return "; ".join(left)
+
+
 async def drain(
     runtime: Runtime,
     *,
@@ -103,7 +160,11 @@ async def drain(
     idle_check: Callable[[], Awaitable[bool]] | None = None,
 ) -> dict[str, Any]:
     """Run the sweep, then all workers until no job is due (or none at all, with wait_deferred)
-    and `idle_check` (e.g. the simulator has no call in progress) has held for `quiet_for` s."""
+    and `idle_check` (e.g. the simulator has no call in progress) has held for `quiet_for` s.
+
+    DrainTimeoutError after `timeout` seconds with work left, saying what was left: the jobs
+    queued and in progress, the alerts with a step due, whether the idle check held.
+    """
     from alerts.columns import utcnow
     from alerts.delivery.sweep import sweep
 
@@ -112,6 +173,7 @@ async def drain(
     workers = build_workers(runtime, sweep_cron=False)
     tasks = [asyncio.create_task(w.async_run()) for w in workers]
     quiet_since: float | None = None
+    left: str | None = None
     try:
         while time.monotonic() - started < timeout:
             await asyncio.sleep(0.2)
@@ -126,13 +188,18 @@ async def drain(
             if time.monotonic() - quiet_since >= quiet_for:
                 break
         else:
-            logger.warning("drain stopped after %.0fs with work left", timeout)
+            if quiet_since is None:  # (idle at the deadline, only not yet for quiet_for: done)
+                checked = idle_check is None or await idle_check()
+                left = await _work_left(runtime, wait_deferred=wait_deferred, idle=checked)
     finally:
         for w in workers:
             await w.close()
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    if left is not None:
+        wanted = "all work, deferred steps too," if wait_deferred else "the work due"
+        raise DrainTimeoutError(f"{wanted} did not finish within {timeout:g}s (--timeout): {left}")
     return {
         "seconds": round(time.monotonic() - started, 2),
         "jobs_left": await _pending_jobs(runtime),

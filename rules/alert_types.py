@@ -14,7 +14,14 @@ from typing import Annotated, Self
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, TemplateSyntaxError
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from rules.conditions import compile_condition
 from rules.facts import check_key_template
@@ -54,8 +61,12 @@ class Trigger(_Spec):
 
     @field_validator("condition")
     @classmethod
-    def _compiles(cls, value: str) -> str:
-        compile_condition(value)  # ConditionError (a ValueError) carries message and position
+    def _compiles(cls, value: str, info: ValidationInfo) -> str:
+        # Type-checked when saved (ConditionError, a ValueError, says the column and what is
+        # wrong). A stored spec read back (validation context {"stored": True}) needs only to
+        # compile, so a condition saved before a check was added is not lost.
+        stored = bool(info.context and info.context.get("stored"))
+        compile_condition(value, typed=not stored)
         return value
 
 

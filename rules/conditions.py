@@ -8,9 +8,13 @@ a datetime). Examples::
     event.amount <= -100 and event.data&["balance_type"] == "CLBD"
     $parse_datetime(event.data["due_date"]) - now <= t"P7D"
 
-Unknown fields, type mismatches and syntax errors are rejected when the alert type is saved,
-with rule-engine's message and the position. The clock and randomness builtins (``$now``,
-``$today``, ``$random``) are not available: use ``now``, which is the decision time passed in.
+Conditions are type-checked against that vocabulary when the alert type is saved: an unknown
+field, a syntax error, an operator applied to the wrong kind of value (``event.amount + "x"``),
+text compared with a number (``event.currency == 5``), a bit operator (``event.amount >> 5``),
+``and``/``or``/``not`` on something that is not true or false, or a condition that is not true or
+false as a whole, is refused with the column, the expression and what is wrong. The clock and
+randomness builtins (``$now``, ``$today``, ``$random``) are not available: use ``now``, which is
+the decision time passed in.
 A missing value (``event.amount`` of a balance-less event) makes an ordered comparison fail to
 evaluate; ``evaluate`` reports that as a non-match with the reason, never an exception.
 """
@@ -28,9 +32,9 @@ from rule_engine import DataType
 from rule_engine import builtins as rule_builtins
 from rule_engine import errors as rule_errors
 
+from rules.condition_types import UNSAFE_BUILTINS, ConditionProblem, LocatedRule, explain
 from rules.facts import ROOTS, CustomerView, EventView, FactField
 
-_UNSAFE_BUILTINS: Final = frozenset({"now", "today", "random"})
 _TYPES: Final[dict[str, Any]] = {
     "string": DataType.STRING,
     "number": DataType.FLOAT,
@@ -40,19 +44,31 @@ _TYPES: Final[dict[str, Any]] = {
 
 
 class ConditionError(ValueError):
-    """A condition that does not compile: rule-engine's message, and where (0-based offset)."""
+    """A condition that does not compile: what is wrong, and where.
 
-    def __init__(self, message: str, *, condition: str, position: int | None) -> None:
+    ``position`` is the 0-based offset into the condition, the message says the column (1-based)
+    and quotes the offending expression (``excerpt``) or the text from there.
+    """
+
+    def __init__(
+        self, message: str, *, condition: str, position: int | None, excerpt: str | None = None
+    ) -> None:
         self.reason = message
         self.condition = condition
         self.position = position
-        where = f" at position {position}" if position is not None else ""
+        where = f" at column {position + 1}" if position is not None else ""
         near = ""
         if position is not None:
             near = f" (near {condition[position : position + 12]!r})" if condition else ""
-            if position >= len(condition):
+            if excerpt:
+                near = f" (in {excerpt!r})"
+            elif position >= len(condition):
                 near = " (at the end)"
         super().__init__(f"invalid condition{where}{near}: {message}")
+
+    @property
+    def column(self) -> int | None:
+        return None if self.position is None else self.position + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +111,10 @@ def _context() -> Any:
     # The default builtins, less the ones that read the clock or a global random generator.
     defaults = rule_builtins.Builtins.from_defaults(timezone=dt.UTC)
     context.builtins = _SafeBuiltins(
-        {name: defaults[name] for name in defaults if name not in _UNSAFE_BUILTINS},
+        {name: defaults[name] for name in defaults if name not in UNSAFE_BUILTINS},
         timezone=dt.UTC,
         value_types={
-            name: defaults.resolve_type(name) for name in defaults if name not in _UNSAFE_BUILTINS
+            name: defaults.resolve_type(name) for name in defaults if name not in UNSAFE_BUILTINS
         },
     )
     return context
@@ -117,41 +133,25 @@ def _position(exc: rule_errors.EngineError, text: str) -> int | None:
     return None
 
 
-def _message(exc: rule_errors.EngineError) -> str:
-    message = str(exc.message)
-    if isinstance(exc, rule_errors.SymbolResolutionError) and exc.symbol_scope == "built-in":
-        if exc.symbol_name in ("now", "today"):
-            return f"${exc.symbol_name} is not available in conditions; use now (decision time)"
-        if exc.symbol_name in _UNSAFE_BUILTINS:
-            return f"${exc.symbol_name} is not available: conditions must be deterministic"
-        message = f"unknown built-in ${exc.symbol_name}"
-    elif isinstance(exc, rule_errors.SymbolResolutionError):
-        message += "; conditions may use event, customer and now"
-    elif message.startswith("attribute access on a MAPPING is disabled"):
-        message = (
-            'a mapping entry is read as event.data["name"] (or event.data&["name"] when it '
-            "may be missing), not with a dot"
-        )
-    elif message.startswith("data type mismatch"):
-        message += ' (numbers compare with numbers, text with quoted text, dates with d"...")'
-    suggestion = getattr(exc, "suggestion", None)
-    if suggestion:
-        message += f"; did you mean {suggestion!r}?"
-    return message
-
-
 @functools.lru_cache(maxsize=512)
-def compile_condition(text: str) -> Any:
+def compile_condition(text: str, *, typed: bool = True) -> Any:
     """The compiled rule for ``text``; ConditionError with message and position if invalid.
 
+    ``typed`` (saving a condition) adds the checks of ``rules.condition_types``; without it
+    (running or reading back a stored condition) only rule-engine's own checks apply, so a
+    condition saved before those checks existed keeps working as it did. Both evaluate alike.
     An empty condition matches every event of the trigger's types.
     """
     source = text.strip() or "true"
     try:
-        rule = rule_engine.Rule(source, context=_context())
+        rule = (LocatedRule if typed else rule_engine.Rule)(source, context=_context())
+    except ConditionProblem as problem:
+        raise ConditionError(
+            problem.message, condition=source, position=problem.start, excerpt=problem.excerpt
+        ) from problem
     except rule_errors.EngineError as exc:
         raise ConditionError(
-            _message(exc), condition=source, position=_position(exc, source)
+            explain(exc), condition=source, position=_position(exc, source)
         ) from exc
     except (ValueError, TypeError) as exc:  # e.g. a bad literal the parser hands through
         raise ConditionError(str(exc), condition=source, position=None) from exc
@@ -165,7 +165,7 @@ def evaluate(
     if not condition.strip():
         return ConditionResult(True, "no condition: every event of the trigger's types matches")
     try:
-        rule = compile_condition(condition)
+        rule = compile_condition(condition, typed=False)
     except ConditionError as exc:
         return ConditionResult(False, f"condition {condition!r} is invalid: {exc}")
     try:

@@ -4,12 +4,14 @@ private Redis, the alert runtime, and the full stack (API server, Twilio simulat
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import redis as redis_sync
 
@@ -21,6 +23,7 @@ from herald.demo import tune_for_demo
 from herald.embedded import PrivateRedis, SmtpSink, free_port
 from herald.migrate import upgrade
 from herald.runtime import Runtime
+from tests.factories import api_headers
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get(
@@ -65,8 +68,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture(scope="session")
 def redis_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One real private Redis server for the session (the same binary `herald` embeds)."""
-    base = Path("/tmp") / f"herald-test-{uuid.uuid4().hex[:8]}"
-    settings = Settings(data_dir=base)
+    base = Path("/tmp") / f"herald-test-{uuid.uuid4().hex[:8]}"  # per run; short for a socket
+    settings = Settings(_env_file=None, data_dir=base, redis_url=None)  # type: ignore[call-arg]
     try:
         server = PrivateRedis.ensure(settings)
     except Exception as exc:
@@ -75,6 +78,7 @@ def redis_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     assert server is not None
     yield server.socket_path
     server.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
@@ -87,8 +91,11 @@ def redis_url(redis_socket: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
+    """Settings of one test: its own data dir and database, free ports for every server it may
+    start (so two runs of the suite can share a machine), nothing read from a .env file."""
     api_port = free_port()
     return Settings(
+        _env_file=None,  # type: ignore[call-arg]
         data_dir=tmp_path / "data",
         database_url=database_url,
         redis_url=redis_url,
@@ -97,7 +104,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
         api_token="test-api-token",  # type: ignore[arg-type]
         secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
         twilio={"simulator_port": free_port()},  # type: ignore[arg-type]
-        smtp={"sink_port": free_port()},  # type: ignore[arg-type]
+        smtp={"sink_port": free_port(), "bounce_port": free_port()},  # type: ignore[arg-type]
     )
 
 
@@ -113,6 +120,24 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
         yield rt
     finally:
         await rt.close()
+
+
+@pytest.fixture
+async def client(
+    request: pytest.FixtureRequest, settings: Settings, runtime: Runtime
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Herald's app in-process over httpx, at the public URL.
+
+    In a test of the JSON API (a module named ``test_*_api.py``) it sends the API token, as an
+    integration would; anywhere else (admin pages, customers' pages) it sends none, like a
+    browser, so those tests also prove the pages need no token.
+    """
+    headers = api_headers(settings) if request.module.__name__.endswith("_api") else {}
+    transport = httpx.ASGITransport(app=create_app(settings, runtime))
+    async with httpx.AsyncClient(
+        transport=transport, base_url=settings.public_url, headers=headers
+    ) as c:
+        yield c
 
 
 @dataclass

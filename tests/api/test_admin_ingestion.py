@@ -8,12 +8,12 @@ import httpx
 
 from alerts.ingestion.files import ingest_file
 from herald.runtime import Runtime
-from tests.api.test_admin_ui import client, login, staff  # noqa: F401 (fixtures)
+from tests.api.test_admin_ui import login, staff  # noqa: F401 (fixtures)
 from tests.service.test_quarantine import broken_copy
 
 
 async def test_ingestion_page_shows_reports_and_quarantine(
-    client: httpx.AsyncClient,  # noqa: F811
+    client: httpx.AsyncClient,
     staff: None,  # noqa: F811
     runtime: Runtime,
     tmp_path: Path,

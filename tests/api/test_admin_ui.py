@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import quote
@@ -26,20 +25,11 @@ from alerts.models import (
     Response,
 )
 from alerts.plans import PlannedStep
-from herald.app import create_app
-from herald.config import Settings
 from herald.runtime import Runtime
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # 14:00 CEST in Europe/Berlin
 REASON = "debit 750.00 EUR on DE001234 is at or above the threshold 100.00; first channel voice"
-
-
-@pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(settings, runtime))
-    async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as c:
-        yield c
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -15,20 +15,8 @@ from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
 from rules.catalogue import default_catalogue
-from tests.factories import api_headers
 
 BASE = "/api/v1/alert-types"
-
-
-@pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url=settings.public_url,
-        headers=api_headers(settings),
-    ) as c:
-        yield c
 
 
 async def current(client: httpx.AsyncClient, key: str) -> dict[str, Any]:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
-import pytest
 
 from callcentre.api import centre_status
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
-from tests.factories import api_headers
-
-
-@pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, runtime)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url=settings.public_url,
-        headers=api_headers(settings),
-    ) as c:
-        yield c
 
 
 async def test_hours_load_and_status(client: httpx.AsyncClient, runtime: Runtime) -> None:

@@ -4,7 +4,6 @@ the customer history that shows the changes and each decision's plan."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,21 +15,11 @@ from admin_ui.users import create_user
 from alerts.customers.preferences import contact_points, load_preferences
 from alerts.customers.records import find_customer
 from alerts.models import Decision, Event
-from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
-from tests.factories import api_headers, make_customer
+from tests.factories import make_customer
 
 BASE = "/api/v1/customers/C-7/preferences"
-
-
-@pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(settings, runtime))
-    async with httpx.AsyncClient(
-        transport=transport, base_url=settings.public_url, headers=api_headers(settings)
-    ) as c:
-        yield c
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ stored and recorded, the CSRF value, mandatory alert types, and friendly bad-lin
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from html.parser import HTMLParser
 
 import httpx
@@ -14,7 +13,6 @@ from alerts.customers.preferences import load_preferences
 from alerts.customers.records import find_customer
 from alerts.links import LinkSigner
 from alerts.models import Preference, PreferenceChange
-from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
 from tests.factories import api_headers, make_customer
@@ -76,13 +74,6 @@ def dict_list(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
     for name, value in fields:
         out.setdefault(name, []).append(value)
     return out
-
-
-@pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(settings, runtime))
-    async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as c:
-        yield c
 
 
 @pytest.fixture

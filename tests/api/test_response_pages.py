@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,8 +13,6 @@ from sqlmodel import func, select
 from alerts.links import LinkSigner, ResponseLink
 from alerts.models import Account, Alert, Customer, DeliveryAttempt, Event, HandOff, Response
 from alerts.plans import PlannedStep
-from herald.app import create_app
-from herald.config import Settings
 from herald.runtime import Runtime
 
 
@@ -34,13 +31,6 @@ def planned(channel: str, address: str) -> PlannedStep:
         not_before=start,
         deadline=start + timedelta(hours=1),
     )
-
-
-@pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(settings, runtime))
-    async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as c:
-        yield c
 
 
 @pytest.fixture

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -13,10 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from herald.embedded import free_port
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration
 HERALD = str(Path(sys.executable).parent / "herald")
+# What `herald` listens on or connects to by default (herald/config.py).
+DEFAULT_SIMULATOR_PORT = 8765
+DEFAULT_SINK_PORT = 8025
 
 
 @pytest.fixture
@@ -26,16 +34,33 @@ def data_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def port_env() -> dict[str, str]:
+    """Free ports for every server a `herald` command may start, fresh for each command: two
+    runs of the suite on one machine (or anything else listening on the defaults) never meet."""
+    api = free_port()
+    return {
+        "HERALD_API_PORT": str(api),
+        "HERALD_PUBLIC_URL": f"http://127.0.0.1:{api}",
+        "HERALD_TWILIO__SIMULATOR_PORT": str(free_port()),
+        "HERALD_SMTP__SINK_PORT": str(free_port()),
+        "HERALD_SMTP__BOUNCE_PORT": str(free_port()),
+    }
+
+
 def herald(
-    data_dir: Path, *args: str, stdin: str | None = None, timeout: float = 180
+    data_dir: Path,
+    *args: str,
+    stdin: str | None = None,
+    timeout: float = 180,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
-    env.update(HERALD_DATA_DIR=str(data_dir), HERALD_LOG_LEVEL="WARNING")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    base.update(HERALD_DATA_DIR=str(data_dir), HERALD_LOG_LEVEL="WARNING", **port_env())
     return subprocess.run(
         [HERALD, *args],
         capture_output=True,
         text=True,
-        env=env,
+        env={**base, **(env or {})},
         input=stdin,
         timeout=timeout,
         cwd=REPO,
@@ -43,8 +68,50 @@ def herald(
     )
 
 
-def test_demo_runs_the_whole_loop_and_exits(data_dir: Path) -> None:
-    done = herald(data_dir, "demo", "--no-serve", "--json")
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
+    """One run of `herald demo --no-serve --json` (its data dir, its output), with every log
+    line down to DEBUG on stderr, as `HERALD_LOG_LEVEL=DEBUG herald demo --verbose` prints."""
+    path = Path(tempfile.mkdtemp(prefix="hdemo-", dir="/tmp"))
+    done = herald(
+        path, "demo", "--no-serve", "--json", "--verbose", env={"HERALD_LOG_LEVEL": "DEBUG"}
+    )
+    yield path, done
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def demo_contacts() -> list[str]:
+    """Every phone number and email address of the demo's customers, in full."""
+    with (REPO / "examples" / "customers.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    found = [a for row in rows for a in (row["phones"] + ";" + row["emails"]).split(";") if a]
+    found.append("yui@example.com")  # where Kenji forwards his alert (herald/demo.py)
+    return found
+
+
+def test_demo_logs_no_customer_contact_in_full(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    _, done = demo
+    assert done.returncode == 0, done.stderr
+    logs = done.stderr
+    assert " DEBUG " in logs and " INFO " in logs  # captured down to DEBUG
+    contacts = demo_contacts()
+    assert len(contacts) == 29 and "+15550000014" in contacts and "nora@example.com" in contacts
+    leaks = [
+        line
+        for line in (logs + done.stdout).splitlines()
+        for contact in contacts
+        if contact in line or (contact.startswith("+") and contact[1:] in line)
+    ]
+    assert not leaks, "full contact details in the log:\n" + "\n".join(leaks[:20])
+    assert "to=+15***01" in logs and "to=k***@example.com" in logs  # named, but masked
+
+
+def test_demo_runs_the_whole_loop_and_exits(
+    demo: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
+    data_dir, done = demo
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["events"] == 16
@@ -92,7 +159,44 @@ def test_demo_runs_the_whole_loop_and_exits(data_dir: Path) -> None:
     assert julia["preference_changes"][0]["actor"] == "customer (voice answer)"
 
 
-def test_import_ingest_and_burst_from_the_command_line(data_dir: Path, tmp_path: Path) -> None:
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A port bound but not listening, held for the block: connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def listening(port: int) -> Iterator[socket.socket | None]:
+    """Something else listening on ``port`` (it accepts, never answers); None if the port is
+    taken already, by whatever took it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        s.close()
+        yield None
+        return
+    with s:
+        s.listen(16)
+        s.setblocking(False)
+        yield s
+
+
+def connections(listener: socket.socket | None) -> int:
+    """How many clients connected to ``listener`` (the kernel queues them unaccepted)."""
+    count = 0
+    while listener is not None:
+        try:
+            listener.accept()[0].close()
+        except BlockingIOError:
+            break
+        count += 1
+    return count
+
+
+def import_ingest_and_burst(data_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "customers.csv"
     bad.write_text(
         (REPO / "examples" / "customers.csv").read_text()
@@ -111,10 +215,85 @@ def test_import_ingest_and_burst_from_the_command_line(data_dir: Path, tmp_path:
     again = herald(data_dir, "ingest", feed, "--json")
     assert json.loads(again.stdout)[0]["status"] == "duplicate_file"
 
-    # No simulator runs here: the provider is unreachable, so the work is retried, not lost.
-    drained = herald(data_dir, "run", "--burst", "--json", "--timeout", "20")
+    # No simulator and no SMTP sink run here (their ports refuse connections): the providers
+    # are unreachable, so the work is retried, not lost.
+    with closed_port() as twilio, closed_port() as smtp:
+        drained = herald(
+            data_dir,
+            "run",
+            "--burst",
+            "--json",
+            "--timeout",
+            "20",
+            env={"HERALD_TWILIO__SIMULATOR_PORT": str(twilio), "HERALD_SMTP__SINK_PORT": str(smtp)},
+        )
     assert drained.returncode == 0, drained.stderr
     assert json.loads(drained.stdout)["jobs_left"] >= 1
+
+
+def test_import_ingest_and_burst_from_the_command_line(data_dir: Path, tmp_path: Path) -> None:
+    import_ingest_and_burst(data_dir, tmp_path)
+    # Waiting for the deferred retries too cannot finish while the providers are unreachable:
+    # the timeout fails loudly, saying what was left.
+    with closed_port() as twilio, closed_port() as smtp:
+        stuck = herald(
+            data_dir,
+            "run",
+            "--burst",
+            "--wait-deferred",
+            "--timeout",
+            "3",
+            env={"HERALD_TWILIO__SIMULATOR_PORT": str(twilio), "HERALD_SMTP__SINK_PORT": str(smtp)},
+        )
+    assert stuck.returncode == 2, stuck.stdout + stuck.stderr
+    assert "Traceback" not in stuck.stderr
+    [line] = [x for x in stuck.stderr.splitlines() if x.startswith("error:")]
+    assert "deferred steps too, did not finish within 3s (--timeout)" in line
+    assert re.search(r"jobs queued: herald:\w+ \d+ due, [1-9]\d* deferred", line), line
+    assert re.search(r"[1-9]\d* alert\(s\) with a step to come: alert \d+ step \d+ \(", line)
+
+
+def test_whatever_listens_on_the_default_ports_is_left_alone(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """Another Herald (or anything) on the default simulator and sink ports: the commands a
+    test runs use their own ports, so they neither fail nor talk to it."""
+    with listening(DEFAULT_SIMULATOR_PORT) as twilio, listening(DEFAULT_SINK_PORT) as smtp:
+        import_ingest_and_burst(data_dir, tmp_path)
+        assert connections(twilio) == 0 and connections(smtp) == 0
+
+
+@pytest.mark.parametrize(
+    ("command", "setting", "words"),
+    [
+        pytest.param(["serve"], "HERALD_API_PORT", ["--port"], id="serve"),
+        pytest.param(["serve", "--port", "{port}"], None, ["the API", "--port"], id="serve-flag"),
+        pytest.param(["up"], "HERALD_API_PORT", ["the API"], id="up-api"),
+        pytest.param(["up"], "HERALD_TWILIO__SIMULATOR_PORT", ["Twilio simulator"], id="up-sim"),
+        pytest.param(["up"], "HERALD_SMTP__SINK_PORT", ["SMTP sink"], id="up-sink"),
+        pytest.param(["up"], "HERALD_SMTP__BOUNCE_PORT", ["bounce receiver"], id="up-bounce"),
+        pytest.param(
+            ["simulate"],
+            "HERALD_TWILIO__SIMULATOR_PORT",
+            ["Twilio simulator", "--port"],
+            id="simulate",
+        ),
+    ],
+)
+def test_a_taken_port_is_one_clear_line(
+    data_dir: Path, command: list[str], setting: str | None, words: list[str]
+) -> None:
+    port = free_port()
+    with listening(port) as held:
+        assert held is not None
+        args = [a.replace("{port}", str(port)) for a in command]
+        done = herald(data_dir, *args, env={setting: str(port)} if setting else {}, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"port {port} on 127.0.0.1" in line and "already in use" in line
+    for word in [*words, *([setting] if setting else [])]:
+        assert word in line
 
 
 def test_users_and_errors_are_clear(data_dir: Path, tmp_path: Path) -> None:

@@ -36,11 +36,15 @@ def test_defaults_are_sensible() -> None:
 INVALID: list[tuple[dict[str, Any], str]] = [
     (
         {"trigger": {"event_types": ["debit_posted"], "condition": "event.amount >="}},
-        "trigger.condition: invalid condition at position 15 (at the end): syntax error",
+        "trigger.condition: invalid condition at column 16 (at the end): syntax error",
     ),
     (
         {"trigger": {"event_types": ["debit_posted"], "condition": "event.amont > 1"}},
         "did you mean 'amount'",
+    ),
+    (
+        {"trigger": {"event_types": ["debit_posted"], "condition": "event.amount >> 5"}},
+        "trigger.condition: invalid condition at column 14 (in 'event.amount >> 5'): >> is a bit",
     ),
     ({"trigger": {"event_types": []}}, "trigger.event_types"),
     ({"key": "Large Debit"}, "key: String should match pattern"),
@@ -213,3 +217,18 @@ def test_savings_offer_is_for_retail_customers_only() -> None:
 def test_a_missing_amount_does_not_trigger_large_debit() -> None:
     event = _ev("debit_posted", amount=None, booking_date=date(2024, 6, 12))
     assert not _triggers(default_alert_type("large_debit"), event)
+
+
+def test_a_stored_spec_reads_back_a_condition_saved_before_the_type_checks() -> None:
+    """Saving type-checks the condition; reading a stored spec back (validation context
+    ``{"stored": True}``) only compiles it, so an alert type saved earlier is not lost."""
+    data = spec().as_json()
+    data["trigger"]["condition"] = "event.amount > 5 and event.description"
+    with pytest.raises(ValidationError) as info:
+        AlertTypeSpec.model_validate(data)
+    assert "and needs true or false" in "\n".join(describe_error(info.value))
+    stored = AlertTypeSpec.model_validate(data, context={"stored": True})
+    assert stored.trigger.condition == "event.amount > 5 and event.description"
+    data["trigger"]["condition"] = "event.amount >="  # broken either way
+    with pytest.raises(ValidationError):
+        AlertTypeSpec.model_validate(data, context={"stored": True})

@@ -31,7 +31,7 @@ def test_valid_conditions_compile(text: str) -> None:
 
 
 INVALID = [
-    # (condition, words the message must contain, position)
+    # (condition, words the message must contain, position: 0-based, the message says column+1)
     ("event.amount >= 500 and", "syntax error", 23),
     ("event.amount +* 5", "syntax error", 14),
     ("event.amout >= 5", "did you mean 'amount'", 6),
@@ -39,19 +39,87 @@ INVALID = [
     ("event.amount >= 500 and $now > now", "use now", 24),
     ("$today > now", "use now", 0),
     ("$random(5) > 1", "deterministic", 0),
-    ('event.amount >= "x"', "data type mismatch", None),
-    ("event.data.due_date", 'event.data["name"]', None),
+    ('event.amount >= "x"', 'does not apply to a number (event.amount) and text ("x")', 0),
+    ("event.data.due_date", 'event.data["name"]', 11),
 ]
 
 
 @pytest.mark.parametrize(("text", "words", "position"), INVALID)
-def test_invalid_conditions_say_what_and_where(text: str, words: str, position: int | None) -> None:
+def test_invalid_conditions_say_what_and_where(text: str, words: str, position: int) -> None:
     with pytest.raises(ConditionError) as info:
         compile_condition(text)
     assert words in str(info.value)
-    assert info.value.position == position
-    if position is not None:
-        assert f"position {position}" in str(info.value)
+    assert info.value.position == position and info.value.column == position + 1
+    assert f"at column {position + 1} " in str(info.value)
+
+
+# Conditions rule-engine alone accepts (or accepts without saying where): each is refused when
+# saved, at the column of the expression that is wrong, which the message quotes.
+MISTYPED = [
+    # (condition, column, the expression quoted, words the message must contain)
+    ("event.amount >> 5", 14, "event.amount >> 5", ">> is a bit operator"),
+    ("event.amount > 0 and event.amount & 3", 35, "event.amount & 3", "& is a bit operator"),
+    ('event.amount + "x"', 1, 'event.amount + "x"', "+ does not apply to a number (event.amount)"),
+    ("event.amout > 5", 7, None, "unknown attribute: 'amout'; did you mean 'amount'?"),
+    ("customer.segmnet == 'staff'", 10, None, "did you mean 'segment'?"),
+    ("event.currency > 5", 1, "event.currency > 5", "> does not apply to text (event.currency)"),
+    ("event.currency == 5", 1, "event.currency == 5", "compares text (event.currency) with a num"),
+    ("5 != customer.segment", 1, "5 != customer.segment", "compares a number (5) with text"),
+    (
+        'event.amount >= 500 and event.booking_date == "2024-06-12"',
+        25,
+        'event.booking_date == "2024-06-12"',
+        "compares a date and time (event.booking_date) with text",
+    ),
+    (
+        "event.type in [1, 2]",
+        1,
+        "event.type in [1, 2]",
+        "looks for text (event.type) in a list of n",
+    ),
+    ("event.amount not in ['5']", 1, None, "looks for a number (event.amount) in a list of text"),
+    ('event.data["due_date"] > 5', 1, None, 'does not apply to text (event.data["due_date"])'),
+    ("event.amount > 5 and event.currency", 22, "event.currency", "and needs true or false"),
+    ("not customer.segment", 5, "customer.segment", "not needs true or false"),
+    ("event.amount > 5 or 1", 21, "1", "or needs true or false on each side"),
+    ("-event.currency > 1", 1, "-event.currency", "- needs a number"),
+    ("event.amount", 1, "event.amount", "the condition is a number, not true or false"),
+    ("event.amount * 2", 1, "event.amount * 2", "e.g. event.amount * 2 >= 500"),
+    ("customer.segment", 1, "customer.segment", 'e.g. customer.segment == "EUR"'),
+    ("now - event.booking_date > 5", 1, None, "does not apply to a duration"),
+]
+
+
+@pytest.mark.parametrize(("text", "column", "quoted", "words"), MISTYPED)
+def test_mistyped_conditions_are_refused_with_column_and_reason(
+    text: str, column: int, quoted: str | None, words: str
+) -> None:
+    with pytest.raises(ConditionError) as info:
+        compile_condition(text)
+    message = str(info.value)
+    assert message.startswith(f"invalid condition at column {column} ")
+    assert info.value.column == column
+    if quoted is not None:
+        assert f"(in {quoted!r})" in message
+    assert words in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "event.amount > 5 and event.description",
+        "event.currency == 5",
+        "event.amount >> 5 > 1",
+    ],
+)
+def test_a_stored_condition_saved_before_the_type_checks_still_runs(text: str) -> None:
+    """Reading back or evaluating a stored condition applies only rule-engine's own checks:
+    what worked before keeps working; saving it again would be refused."""
+    with pytest.raises(ConditionError):
+        compile_condition(text)
+    compile_condition(text, typed=False)
+    result = evaluate(text, event=make_event(), customer=make_customer(), now=T0)
+    assert "is invalid" not in result.reason
 
 
 EVALUATIONS = [

@@ -8,6 +8,7 @@ against the XML by eye before committing it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.unit.xml_adapters.support import (
     CAMT053_DATA,
     CAMT054_DATA,
     GOLDEN,
+    REPO,
     UBL_DATA,
 )
 from xml_adapters.base import IngestError, record_as_dict
@@ -35,6 +37,7 @@ SAMPLES: dict[str, list[Path]] = {
     "shipment_status": [BESPOKE_FEEDS / "shipment-status.xml"],
     "itinerary_change": [BESPOKE_FEEDS / "itinerary-changes.xml"],
 }
+REFERENCE_SAMPLES = REPO / "tests" / "data" / "reference" / "samples.sha256"
 CASES = [(key, sample) for key, samples in SAMPLES.items() for sample in samples]
 
 
@@ -53,12 +56,17 @@ def render(sample: Path) -> tuple[str, str]:
 
 
 def test_every_reference_sample_is_covered() -> None:
-    reference = Path("/work/shared/reference")
-    names = {p.name for samples in SAMPLES.values() for p in samples}
-    if reference.is_dir():  # the copies must not drift from the reference set
-        wanted = {p.name for p in (reference / "iso20022" / "samples").glob("*.xml")}
-        wanted |= {p.name for p in (reference / "ubl").glob("*.xml")}
-        assert wanted <= names
+    """Each sample of the reference set (tests/data/reference/samples.sha256) has a golden file
+    and is still byte-for-byte the published file."""
+    covered = {p.name: p for samples in SAMPLES.values() for p in samples}
+    lines = REFERENCE_SAMPLES.read_text(encoding="utf-8").splitlines()
+    reference = [line.split(maxsplit=1) for line in lines if line.strip()]
+    assert len(reference) == 15, "the reference set has 10 camt and 5 UBL samples"
+    for digest, origin in reference:
+        name = Path(origin).name
+        assert name in covered, f"{origin} from the reference set has no golden test"
+        actual = hashlib.sha256(covered[name].read_bytes()).hexdigest()
+        assert actual == digest, f"{covered[name]} differs from the reference {origin}"
     for folder in (CAMT052_DATA, CAMT053_DATA, CAMT054_DATA):
         assert (folder / "LICENSE.genkgo-camt").is_file()
     assert "OpenPEPPOL/peppol-bis-invoice-3" in (UBL_DATA / "README.md").read_text()
