@@ -92,3 +92,15 @@ async def hand_off(
         "hand-off created handoff_id=%s kind=%s alert_id=%s", handoff.id, kind, response.alert_id
     )
     return handoff
+
+
+async def list_handoffs(
+    *, session: AsyncSession, status: str | None, limit: int = 100, offset: int = 0
+) -> list[HandOff]:
+    """Hand-offs oldest first, those in ``status`` only (as given) unless it is None."""
+    from sqlmodel import col  # here, so that the rest of this module is left as it is
+
+    query = select(HandOff).order_by(col(HandOff.id)).offset(offset).limit(limit)
+    if status is not None:
+        query = query.where(HandOff.status == status)
+    return list((await session.exec(query)).all())
