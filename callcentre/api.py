@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from alerts.api.customers import require_token
-from alerts.api.webhooks import get_deps
+from alerts.api.deps import DepsDep, require_token
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from callcentre.models import CentreConfig, LoadSnapshot
 from callcentre.state import STALE_AFTER, HoursIn, load_hours
 
-DepsDep = Annotated[AlertDeps, Depends(get_deps)]
 router = APIRouter(
     prefix="/api/v1/callcentre", dependencies=[Depends(require_token)], tags=["call centre"]
 )

@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alerts.alert_types.store import AlertTypeError, get_row, save_spec, seed_catalogue, versions
-from alerts.api.customers import DepsDep, require_token
+from alerts.api.deps import DepsDep, require_token
 from alerts.deps import AlertDeps
 from alerts.models import AlertType, AlertTypeVersion
 from rules.alert_types import describe_error

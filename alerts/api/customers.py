@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Depends, HTTPException
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
-from alerts.api.webhooks import get_deps
+from alerts.api.deps import DepsDep, require_token
 from alerts.customers.history import customer_history
 from alerts.customers.records import CustomerIn, upsert_customer
-from alerts.deps import AlertDeps
 from alerts.models import Alert, HandOff
 
-bearer = HTTPBearer(auto_error=False)
-
-
-def require_token(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    expected: str = request.app.state.api_token
-    if creds is None or not secrets.compare_digest(creds.credentials.encode(), expected.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong API token: send `Authorization: Bearer <token>` "
-            "with the value of HERALD_API_TOKEN",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-DepsDep = Annotated[AlertDeps, Depends(get_deps)]
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["api"])
 
 

@@ -7,14 +7,13 @@ import hashlib
 import logging
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import col, select
 
-from alerts.api.customers import require_token
-from alerts.api.webhooks import get_deps
+from alerts.api.deps import DepsDep, require_token
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.deps import AlertDeps
@@ -25,7 +24,6 @@ from alerts.models import IngestFile
 logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024**3
 BACKGROUND_ABOVE_BYTES = 8 * 1024**2
-DepsDep = Annotated[AlertDeps, Depends(get_deps)]
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["ingest"])
 
 

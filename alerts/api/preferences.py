@@ -8,7 +8,6 @@ gets a 422 whose ``detail`` lists one readable line per problem.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query
@@ -17,8 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.store import load_specs
-from alerts.api.customers import require_token
-from alerts.api.webhooks import DepsDep
+from alerts.api.deps import DepsDep, require_token
 from alerts.columns import utcnow
 from alerts.customers.consent import ConfirmationError, request_confirmation
 from alerts.customers.preferences import (
@@ -27,6 +25,7 @@ from alerts.customers.preferences import (
     PreferenceIn,
     consent_view,
     contact_points,
+    reset_preference,
     save_preference,
     set_consent,
     stored,
@@ -71,35 +70,6 @@ async def _alert_type(session: AsyncSession, key: str) -> AlertTypeSpec | None:
             404, f"no alert type {key!r}; known alert types: {known} (or * for the default)"
         )
     return specs[key]
-
-
-async def reset_preference(
-    session: AsyncSession, *, customer_id: int, alert_type: str, actor: str, now: datetime
-) -> bool:
-    """Remove one stored preference (it inherits again) and record the change; False when
-    there was none. The caller commits."""
-    row = (
-        await session.exec(
-            select(Preference).where(
-                Preference.customer_id == customer_id, Preference.alert_type == alert_type
-            )
-        )
-    ).first()
-    if row is None:
-        return False
-    session.add(
-        PreferenceChange(
-            customer_id=customer_id,
-            alert_type=alert_type,
-            actor=actor[:100],
-            before=dict(row.data),
-            after={},
-            created_at=now,
-        )
-    )
-    await session.delete(row)
-    await session.flush()
-    return True
 
 
 async def _own_contact(session: AsyncSession, ref: str, contact_id: int) -> ContactPoint:

@@ -44,7 +44,7 @@ from alerts.alert_types.recordings import (
 )
 from alerts.alert_types.store import get_spec, seed_catalogue
 from alerts.api.alert_types import ActorHeader, Refused, _JSONErrorsRoute
-from alerts.api.customers import DepsDep, require_token
+from alerts.api.deps import DepsDep, require_token
 from alerts.deps import AlertDeps
 from alerts.links import MediaLinkError, MediaSigner
 from rules.alert_types import AlertTypeSpec
