@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
-from alerts.api.webhooks import DepsDep
+from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
 from alerts.customers.consent import confirm
 from alerts.deps import AlertDeps

@@ -33,10 +33,9 @@ from admin_ui.preferences_form import (
 )
 from admin_ui.rendering import page
 from alerts.alert_types.store import load_specs
-from alerts.api.preferences import reset_preference
-from alerts.api.webhooks import DepsDep
+from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
-from alerts.customers.preferences import contact_points, save_preference, stored
+from alerts.customers.preferences import contact_points, reset_preference, save_preference, stored
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
 from alerts.models import Customer

@@ -11,7 +11,7 @@ from sqlmodel import select
 from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
-from alerts.api.webhooks import DepsDep
+from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from alerts.links import LinkError, ResponseLink

@@ -11,7 +11,7 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.api.webhooks import get_deps
+from alerts.api.deps import get_deps
 from alerts.models import User
 
 SESSION_USER = "user_id"

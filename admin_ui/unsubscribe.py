@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
 from admin_ui.rendering import page
-from alerts.api.webhooks import DepsDep
+from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
 from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field, model_validator
 
-from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, Field
-from sqlmodel import col, select
-
-from alerts.api.customers import require_token
-from alerts.api.webhooks import get_deps
+from alerts.api.deps import DepsDep, require_token
+from alerts.api.errors import error_responses
 from alerts.columns import utcnow
-from alerts.deps import AlertDeps
-from callcentre.models import CentreConfig, LoadSnapshot
-from callcentre.state import STALE_AFTER, HoursIn, load_hours
+from callcentre.models import LoadSnapshot
+from callcentre.state import CentreStatus, HoursIn, centre_status, record_load, save_hours
 
-DepsDep = Annotated[AlertDeps, Depends(get_deps)]
 router = APIRouter(
-    prefix="/api/v1/callcentre", dependencies=[Depends(require_token)], tags=["call centre"]
+    prefix="/api/v1/callcentre",
+    dependencies=[Depends(require_token)],
+    tags=["call centre"],
+    responses=error_responses(401, 422, 500, 503),
 )
 
 
@@ -28,61 +25,36 @@ class LoadIn(BaseModel):
     queue_length: int = Field(ge=0)
     longest_wait_seconds: float = Field(default=0.0, ge=0)
 
+    @model_validator(mode="after")
+    def _available_are_logged_in(self) -> LoadIn:
+        if self.agents_available > self.agents_logged_in:
+            raise ValueError("agents_available cannot exceed agents_logged_in")
+        return self
 
-async def current_hours(deps: AlertDeps) -> HoursIn:
-    async with deps.sessions() as session:
-        return await load_hours(session)
+
+class LoadReceived(BaseModel):
+    received_at: str = Field(description="when Herald received it (ISO 8601, UTC)")
 
 
 @router.put("/hours")
-async def put_hours(hours: HoursIn, deps: DepsDep) -> dict[str, Any]:
+async def put_hours(hours: HoursIn, deps: DepsDep) -> HoursIn:
+    """Replace the opening hours: weekly openings per day, holidays."""
     async with deps.sessions() as session:
-        row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
-        row = row or CentreConfig()
-        row.hours = hours.model_dump(mode="json")
-        row.updated_at = utcnow()
-        session.add(row)
-        await session.commit()
-    return hours.model_dump(mode="json")
+        return await save_hours(session=session, hours=hours, now=utcnow())
 
 
 @router.post("/load", status_code=201)
-async def post_load(load: LoadIn, deps: DepsDep) -> dict[str, Any]:
-    if load.agents_available > load.agents_logged_in:
-        raise HTTPException(422, "agents_available cannot exceed agents_logged_in")
+async def post_load(load: LoadIn, deps: DepsDep) -> LoadReceived:
+    """The live load, as the telephony platform sees it; used while under 5 minutes old."""
     async with deps.sessions() as session:
-        row = LoadSnapshot(**load.model_dump(), received_at=utcnow())
-        session.add(row)
-        await session.commit()
-    return {"received_at": row.received_at.isoformat()}
-
-
-async def centre_status(deps: AlertDeps, now: datetime) -> dict[str, Any]:
-    hours = await current_hours(deps)
-    rules_hours = hours.to_hours()
-    async with deps.sessions() as session:
-        load = (
-            await session.exec(select(LoadSnapshot).order_by(col(LoadSnapshot.received_at).desc()))
-        ).first()
-    is_open = rules_hours.is_open(now)
-    nxt = None if is_open else rules_hours.next_opening(now)
-    body: dict[str, Any] = {
-        "open": is_open,
-        "next_opening": nxt.isoformat() if nxt else None,
-        "hours": hours.model_dump(mode="json"),
-        "load": None,
-    }
-    if load is not None:
-        age = now - load.received_at
-        body["load"] = {
-            **load.model_dump(mode="json", exclude={"id"}),
-            "age_seconds": round(age.total_seconds(), 1),
-            "stale": age > STALE_AFTER,
-        }
-    return body
+        row = await record_load(
+            session=session, load=LoadSnapshot(**load.model_dump(), received_at=utcnow())
+        )
+    return LoadReceived(received_at=row.received_at.isoformat())
 
 
 @router.get("/status")
-async def get_status(deps: DepsDep) -> dict[str, Any]:
+async def get_status(deps: DepsDep) -> CentreStatus:
     """Open now? When does it open? The latest load (marked stale after 5 minutes)."""
-    return await centre_status(deps, utcnow())
+    async with deps.sessions() as session:
+        return await centre_status(session=session, now=utcnow())

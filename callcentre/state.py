@@ -97,3 +97,62 @@ class StoredCentre:
 
     async def view(self, session: AsyncSession, now: datetime) -> CentreView:
         return await centre_view(session, now)
+
+
+async def save_hours(*, session: AsyncSession, hours: HoursIn, now: datetime) -> HoursIn:
+    """Store the opening hours (the one configuration row) and commit."""
+    row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
+    row = row or CentreConfig()
+    row.hours = hours.model_dump(mode="json")
+    row.updated_at = now
+    session.add(row)
+    await session.commit()
+    return hours
+
+
+async def record_load(*, session: AsyncSession, load: LoadSnapshot) -> LoadSnapshot:
+    """Store one load report of the telephony platform and commit; it is the current load."""
+    session.add(load)
+    await session.commit()
+    return load
+
+
+class LoadStatus(BaseModel):
+    """The latest load as pushed, its age, and whether it is too old to be used."""
+
+    agents_logged_in: int
+    agents_available: int
+    queue_length: int
+    longest_wait_seconds: float
+    received_at: datetime
+    age_seconds: float
+    stale: bool = Field(description=f"older than {STALE_AFTER}: the rules ignore it")
+
+
+class CentreStatus(BaseModel):
+    open: bool
+    next_opening: datetime | None = Field(description="when it opens next, if closed now")
+    hours: HoursIn
+    load: LoadStatus | None = Field(description="None until the platform pushes a load")
+
+
+async def centre_status(*, session: AsyncSession, now: datetime) -> CentreStatus:
+    """Open at ``now``? When does it open next? The latest load (marked stale after 5 min)."""
+    hours = await load_hours(session)
+    rules_hours = hours.to_hours()
+    load = await latest_load(session)
+    is_open = rules_hours.is_open(now)
+    status = CentreStatus(
+        open=is_open,
+        next_opening=None if is_open else rules_hours.next_opening(now),
+        hours=hours,
+        load=None,
+    )
+    if load is not None:
+        age = now - load.received_at
+        status.load = LoadStatus(
+            **load.model_dump(exclude={"id"}),
+            age_seconds=round(age.total_seconds(), 1),
+            stale=age > STALE_AFTER,
+        )
+    return status

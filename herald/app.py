@@ -14,6 +14,7 @@ from admin_ui.routes import router as admin_router
 from alerts.api.alert_types import router as alert_types_router
 from alerts.api.channels import router as channels_router
 from alerts.api.customers import router as api_router
+from alerts.api.errors import HANDLERS
 from alerts.api.ingest import router as ingest_router
 from alerts.api.preferences import router as preferences_router
 from alerts.api.recordings import media_router as recordings_media_router
@@ -55,6 +56,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         description="Proactive alerts by voice, SMS and email, with answers routed to "
         "the call centre.",
     )
+    for exception, handler in HANDLERS.items():  # the error envelope, under /api/ only
+        app.add_exception_handler(exception, handler)
     app.state.settings = settings
     app.state.background = set()  # running background ingestions (strong references)
     app.state.api_token = settings.api_token.get_secret_value()

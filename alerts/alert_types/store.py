@@ -157,3 +157,51 @@ async def versions(session: AsyncSession, key: str) -> list[AlertTypeVersion]:
             )
         ).all()
     )
+
+
+class SimultaneousSave(Exception):
+    """Another request saved the same version (or created the same key) at the same moment."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"alert type {key} was changed by another request at the same moment")
+        self.key = key
+
+
+async def list_rows(*, session: AsyncSession) -> list[AlertType]:
+    """Every stored alert type, by key."""
+    return list((await session.exec(select(AlertType).order_by(col(AlertType.key)))).all())
+
+
+async def list_keys(*, session: AsyncSession) -> list[str]:
+    """The keys of the stored alert types, sorted."""
+    return list((await session.exec(select(AlertType.key).order_by(col(AlertType.key)))).all())
+
+
+async def save_version(
+    *,
+    session: AsyncSession,
+    data: dict[str, Any],
+    actor: str,
+    note: str = "",
+    create: bool = False,
+    expected_version: int | None = None,
+) -> AlertType:
+    """``save_spec``, returning the row as now stored. SimultaneousSave (rolled back) when
+    another request stored the same version first; AlertTypeError and LookupError as there."""
+    key = str(data.get("key", ""))
+    try:
+        await save_spec(
+            session,
+            data,
+            actor=actor,
+            note=note,
+            create=create,
+            expected_version=expected_version,
+        )
+    except IntegrityError as exc:
+        await session.rollback()
+        raise SimultaneousSave(key) from exc
+    row = await get_row(session, key)
+    if row is None:  # pragma: no cover - deleted between the commit and this read
+        raise LookupError(f"no alert type {key!r}")
+    return row

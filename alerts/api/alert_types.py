@@ -4,115 +4,86 @@ Every change is a new stored version (``alerts.alert_types.store.save_spec``); h
 rewritten, a restore saves the old specification again as the newest version. Optimistic
 concurrency: send the version you edited as ``If-Match: "3"`` (the ETag of GET) or
 ``?expected_version=3``, and an edit made meanwhile by someone else is refused with 409 instead of
-silently overwritten. Every error is JSON: ``detail`` (what was wrong), ``errors`` (one line per
-field, "field: problem") and ``hint`` (what to do).
+silently overwritten. Every error is the API's envelope (``alerts.api.errors``): ``message``
+(what was wrong), ``details`` (one line per field, "field: problem") and ``hint`` (what to do).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import col, select
+from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from alerts.alert_types.store import AlertTypeError, get_row, save_spec, seed_catalogue, versions
-from alerts.api.customers import DepsDep, require_token
+from alerts.alert_types.store import (
+    AlertTypeError,
+    SimultaneousSave,
+    get_row,
+    list_keys,
+    list_rows,
+    save_version,
+    seed_catalogue,
+    versions,
+)
+from alerts.api.deps import ActorDep, DepsDep, require_token
+from alerts.api.errors import ApiError, error_responses
 from alerts.deps import AlertDeps
 from alerts.models import AlertType, AlertTypeVersion
-from rules.alert_types import describe_error
 
 logger = logging.getLogger(__name__)
 
 BASE = "/api/v1/alert-types"
-DEFAULT_ACTOR = "api"
 
 
-class Refused(Exception):
-    """A request this API turns down: rendered as JSON with ``detail``, ``errors`` and ``hint``."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        errors: list[str] | None = None,
-        hint: str = "",
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.detail, self.errors, self.hint, self.extra = (
-            status,
-            detail,
-            errors or [],
-            hint,
-            extra,
-        )
-
-    def response(self) -> JSONResponse:
-        body = {"detail": self.detail, "errors": self.errors, "hint": self.hint, **self.extra}
-        return JSONResponse(body, status_code=self.status)
+class AlertTypeSummary(BaseModel):
+    key: str
+    name: str
+    enabled: bool
+    version: int
+    category: str | None
+    priority: int | None
+    mandatory: bool | None
+    updated_by: str
+    updated_at: datetime
 
 
-class _JSONErrorsRoute(APIRoute):
-    """Turns every failure of these routes into a JSON answer (never a bare traceback)."""
+class AlertTypeCurrent(BaseModel):
+    """The current specification; the version is also the response's ETag."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+    key: str
+    spec: dict[str, Any] = Field(description="the rules.alert_types.AlertTypeSpec as JSON")
+    version: int
+    updated_by: str
+    updated_at: datetime
 
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Refused as exc:
-                return exc.response()
-            except RequestValidationError as exc:
-                return Refused(
-                    422,
-                    "the request's parameters are not valid",
-                    errors=describe_error(exc),
-                    hint="correct the parameters named in errors and send the request again",
-                ).response()
-            except StarletteHTTPException:  # 401 from require_token: FastAPI renders it
-                raise
-            except SQLAlchemyError:
-                logger.exception("alert types API: database error on %s", request.url.path)
-                return Refused(
-                    503,
-                    "the database is unavailable",
-                    hint="try again in a moment; if it persists, check the database server",
-                ).response()
-            except Exception:
-                logger.exception("alert types API: unexpected error on %s", request.url.path)
-                return Refused(
-                    500,
-                    "internal error while handling the alert type request",
-                    hint="nothing was changed unless a later GET shows it; the server log has "
-                    "the details",
-                ).response()
 
-        return guarded
+class VersionSummary(BaseModel):
+    version: int
+    changed_by: str
+    note: str
+    created_at: datetime
+
+
+class VersionOut(VersionSummary):
+    """One saved version's specification, as it was."""
+
+    key: str
+    spec: dict[str, Any]
 
 
 router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["alert types"],
-    route_class=_JSONErrorsRoute,
+    responses=error_responses(401, 404, 422, 500, 503),
 )
 
-ActorHeader = Annotated[
-    str | None, Header(alias="X-Herald-Actor", description="who made the change (default: api)")
-]
 IfMatchHeader = Annotated[
     str | None,
     Header(alias="If-Match", description='the version you edited, as in the ETag: "3"'),
@@ -166,18 +137,14 @@ async def _json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
     hint = "send a JSON object with Content-Type: application/json"
     if not raw.strip():
-        raise Refused(422, "the request has no body", hint=hint)
+        raise ApiError(422, "the request has no body", hint=hint)
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise Refused(422, f"the body is not valid JSON: {exc}", hint=hint) from exc
+        raise ApiError(422, f"the body is not valid JSON: {exc}", hint=hint) from exc
     if not isinstance(data, dict):
-        raise Refused(422, f"the body must be a JSON object, not {type(data).__name__}", hint=hint)
+        raise ApiError(422, f"the body must be a JSON object, not {type(data).__name__}", hint=hint)
     return data
-
-
-def _actor(header: str | None) -> str:
-    return (header or "").strip()[:100] or DEFAULT_ACTOR
 
 
 def _expected(if_match: str | None, expected_version: int | None) -> int | None:
@@ -186,46 +153,38 @@ def _expected(if_match: str | None, expected_version: int | None) -> int | None:
     if if_match is not None and if_match.strip() != "*":
         tag = if_match.strip().removeprefix("W/").strip('"')
         if not tag.isdigit():
-            raise Refused(
+            raise ApiError(
                 422,
                 f"If-Match {if_match!r} is not a version",
-                errors=[f'If-Match: expected a version number like "3", got {if_match!r}'],
+                details=[f'If-Match: expected a version number like "3", got {if_match!r}'],
                 hint="send the ETag of GET /api/v1/alert-types/{key}, or leave If-Match out",
             )
         from_header = int(tag)
     if from_header is not None and expected_version not in (None, from_header):
-        raise Refused(
+        raise ApiError(
             422,
             "If-Match and expected_version disagree",
-            errors=[f"If-Match: {from_header} but expected_version: {expected_version}"],
+            details=[f"If-Match: {from_header} but expected_version: {expected_version}"],
             hint="send only one of them",
         )
     return from_header if from_header is not None else expected_version
 
 
-def _when(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _current(row: AlertType, response: Response | None = None) -> dict[str, Any]:
+def _current(row: AlertType, response: Response | None = None) -> AlertTypeCurrent:
     if response is not None:
         response.headers["ETag"] = f'"{row.version}"'
-    return {
-        "key": row.key,
-        "spec": row.spec,
-        "version": row.version,
-        "updated_by": row.updated_by,
-        "updated_at": _when(row.updated_at),
-    }
+    return AlertTypeCurrent(
+        key=row.key,
+        spec=row.spec,
+        version=row.version,
+        updated_by=row.updated_by,
+        updated_at=row.updated_at,
+    )
 
 
-async def _known_keys(session: AsyncSession) -> list[str]:
-    return list((await session.exec(select(AlertType.key).order_by(col(AlertType.key)))).all())
-
-
-async def _not_found(session: AsyncSession, key: str) -> Refused:
-    known = await _known_keys(session)
-    return Refused(
+async def _not_found(session: AsyncSession, key: str) -> ApiError:
+    known = await list_keys(session=session)
+    return ApiError(
         404,
         f"no alert type {key!r}; known: {', '.join(known) or 'none'}",
         hint=f"use one of the known keys, or create it with POST {BASE}",
@@ -240,16 +199,16 @@ async def _existing(session: AsyncSession, key: str) -> AlertType:
     return row
 
 
-def _conflict(row: AlertType, expected: int) -> Refused:
-    return Refused(
+def _conflict(row: AlertType, expected: int) -> ApiError:
+    return ApiError(
         409,
         f"alert type {row.key} was changed meanwhile: you edited version {expected}, it is now "
         f"at version {row.version} (by {row.updated_by or 'unknown'})",
-        errors=[f"version: expected {expected}, current {row.version}"],
+        details=[f"version: expected {expected}, current {row.version}"],
         hint=f"GET {BASE}/{row.key}, apply your change to the current version and send it again",
         current_version=row.version,
         updated_by=row.updated_by,
-        updated_at=_when(row.updated_at),
+        updated_at=row.updated_at.isoformat(),
     )
 
 
@@ -257,10 +216,10 @@ def _with_key(data: dict[str, Any], key: str) -> dict[str, Any]:
     """``data`` naming ``key`` (taken from the path when absent); 422 if it names another."""
     named = data.get("key", key)
     if named != key:
-        raise Refused(
+        raise ApiError(
             422,
             f"alert type {key} not saved",
-            errors=[f"key: the body names {named!r} but the path names {key!r}"],
+            details=[f"key: the body names {named!r} but the path names {key!r}"],
             hint=f"keys never change: send key {key!r} or leave it out; to make a new alert "
             f"type, POST {BASE}",
         )
@@ -283,36 +242,35 @@ async def _save(
         if expected is not None and expected != row.version:
             raise _conflict(row, expected)
     try:
-        await save_spec(
-            session, data, actor=actor, note=note, create=create, expected_version=expected
+        return await save_version(
+            session=session,
+            data=data,
+            actor=actor,
+            note=note,
+            create=create,
+            expected_version=expected,
         )
     except AlertTypeError as exc:
         current = await get_row(session, key)
         conflict = any(line.startswith("version:") for line in exc.lines)
         if current is not None and expected is not None and conflict:
             raise _conflict(current, expected) from exc
-        raise Refused(
+        raise ApiError(
             422,
             f"alert type {key} not saved",
-            errors=exc.lines,
-            hint="correct the fields named in errors and send the whole specification again",
+            details=exc.lines,
+            hint="correct the fields named in details and send the whole specification again",
         ) from exc
+    except SimultaneousSave as exc:
+        raise ApiError(409, str(exc), hint=f"GET {BASE}/{key} and apply your change again") from exc
     except LookupError as exc:
         if create:
-            raise Refused(
+            raise ApiError(
                 409,
                 f"alert type {key} already exists",
                 hint=f"change it with PUT {BASE}/{key}, or choose another key",
             ) from exc
         raise await _not_found(session, key) from exc
-    except IntegrityError as exc:  # another request saved the same version (or key) first
-        await session.rollback()
-        raise Refused(
-            409,
-            f"alert type {key} was changed by another request at the same moment",
-            hint=f"GET {BASE}/{key} and apply your change again",
-        ) from exc
-    return await _existing(session, key)
 
 
 def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -329,73 +287,70 @@ def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _version_summary(v: AlertTypeVersion) -> dict[str, Any]:
-    return {
-        "version": v.version,
-        "changed_by": v.changed_by,
-        "note": v.note,
-        "created_at": _when(v.created_at),
-    }
+def _version_summary(v: AlertTypeVersion) -> VersionSummary:
+    return VersionSummary(
+        version=v.version, changed_by=v.changed_by, note=v.note, created_at=v.created_at
+    )
 
 
 @router.get("/alert-types")
-async def list_alert_types(deps: DepsDep) -> list[dict[str, Any]]:
+async def list_alert_types(deps: DepsDep) -> list[AlertTypeSummary]:
     """Every alert type (the default catalogue on a fresh install), by key."""
     async with _session(deps) as session:
-        rows = (await session.exec(select(AlertType).order_by(col(AlertType.key)))).all()
+        rows = await list_rows(session=session)
     return [
-        {
-            "key": r.key,
-            "name": r.name,
-            "enabled": r.enabled,
-            "version": r.version,
-            "category": r.spec.get("category"),
-            "priority": r.spec.get("priority"),
-            "mandatory": r.spec.get("mandatory"),
-            "updated_by": r.updated_by,
-            "updated_at": _when(r.updated_at),
-        }
+        AlertTypeSummary(
+            key=r.key,
+            name=r.name,
+            enabled=r.enabled,
+            version=r.version,
+            category=r.spec.get("category"),
+            priority=r.spec.get("priority"),
+            mandatory=r.spec.get("mandatory"),
+            updated_by=r.updated_by,
+            updated_at=r.updated_at,
+        )
         for r in rows
     ]
 
 
 @router.get("/alert-types/{key}")
-async def get_alert_type(key: str, deps: DepsDep, response: Response) -> dict[str, Any]:
+async def get_alert_type(key: str, deps: DepsDep, response: Response) -> AlertTypeCurrent:
     """The current specification; its ETag is the version to send back in ``If-Match``."""
     async with _session(deps) as session:
         return _current(await _existing(session, key), response)
 
 
-@router.put("/alert-types/{key}", openapi_extra=_SPEC_BODY)
+@router.put("/alert-types/{key}", openapi_extra=_SPEC_BODY, responses=error_responses(409))
 async def put_alert_type(
     key: str,
     request: Request,
     response: Response,
     deps: DepsDep,
-    actor: ActorHeader = None,
+    actor: ActorDep,
     if_match: IfMatchHeader = None,
     expected_version: ExpectedVersion = None,
     note: Note = "",
-) -> dict[str, Any]:
+) -> AlertTypeCurrent:
     """Replace the whole specification; stored as the next version."""
     data = _with_key(await _json_object(request), key)
     expected = _expected(if_match, expected_version)
     async with _session(deps) as session:
-        row = await _save(session, key, data, actor=_actor(actor), note=note, expected=expected)
+        row = await _save(session, key, data, actor=actor, note=note, expected=expected)
         return _current(row, response)
 
 
-@router.patch("/alert-types/{key}", openapi_extra=_PATCH_BODY)
+@router.patch("/alert-types/{key}", openapi_extra=_PATCH_BODY, responses=error_responses(409))
 async def patch_alert_type(
     key: str,
     request: Request,
     response: Response,
     deps: DepsDep,
-    actor: ActorHeader = None,
+    actor: ActorDep,
     if_match: IfMatchHeader = None,
     expected_version: ExpectedVersion = None,
     note: Note = "",
-) -> dict[str, Any]:
+) -> AlertTypeCurrent:
     """Change some fields, e.g. ``{"enabled": false}`` or
     ``{"trigger": {"condition": "event.amount >= 1000"}}``; stored as the next version."""
     patch = _with_key(await _json_object(request), key)
@@ -406,40 +361,40 @@ async def patch_alert_type(
             raise _conflict(row, expected)
         data = _merge(row.spec, patch)
         saved = await _save(
-            session, key, data, actor=_actor(actor), note=note, expected=expected or row.version
+            session, key, data, actor=actor, note=note, expected=expected or row.version
         )
         return _current(saved, response)
 
 
-@router.post("/alert-types", status_code=201, openapi_extra=_SPEC_BODY)
+@router.post(
+    "/alert-types", status_code=201, openapi_extra=_SPEC_BODY, responses=error_responses(409)
+)
 async def create_alert_type(
     request: Request,
     response: Response,
     deps: DepsDep,
-    actor: ActorHeader = None,
+    actor: ActorDep,
     note: Note = "",
-) -> dict[str, Any]:
+) -> AlertTypeCurrent:
     """A new alert type, stored as version 1."""
     data = await _json_object(request)
     key = data.get("key")
     if not isinstance(key, str) or not key.strip():
-        raise Refused(
+        raise ApiError(
             422,
             "alert type not saved",
-            errors=["key: required, e.g. 'card_expiring' (lower-case letters, digits, _)"],
+            details=["key: required, e.g. 'card_expiring' (lower-case letters, digits, _)"],
             hint="give the new alert type a key; it cannot be changed later",
         )
     key = key.strip()
     async with _session(deps) as session:
-        row = await _save(
-            session, key, {**data, "key": key}, actor=_actor(actor), note=note, create=True
-        )
+        row = await _save(session, key, {**data, "key": key}, actor=actor, note=note, create=True)
         response.headers["Location"] = f"{BASE}/{key}"
         return _current(row, response)
 
 
 @router.get("/alert-types/{key}/versions")
-async def list_versions(key: str, deps: DepsDep) -> list[dict[str, Any]]:
+async def list_versions(key: str, deps: DepsDep) -> list[VersionSummary]:
     """Every saved version, newest first."""
     async with _session(deps) as session:
         await _existing(session, key)
@@ -453,7 +408,7 @@ async def _version(session: AsyncSession, key: str, number: int) -> AlertTypeVer
         if v.version == number:
             return v
     known = sorted(v.version for v in stored)
-    raise Refused(
+    raise ApiError(
         404,
         f"alert type {key} has no version {number}; it has {', '.join(map(str, known))}",
         hint=f"GET {BASE}/{key}/versions lists them",
@@ -462,30 +417,28 @@ async def _version(session: AsyncSession, key: str, number: int) -> AlertTypeVer
 
 
 @router.get("/alert-types/{key}/versions/{number}")
-async def get_version(key: str, number: int, deps: DepsDep) -> dict[str, Any]:
+async def get_version(key: str, number: int, deps: DepsDep) -> VersionOut:
     """One saved version's specification, as it was."""
     async with _session(deps) as session:
         v = await _version(session, key, number)
-    return {"key": key, "spec": v.spec, **_version_summary(v)}
+    return VersionOut(key=key, spec=v.spec, **_version_summary(v).model_dump())
 
 
-@router.post("/alert-types/{key}/versions/{number}/restore")
+@router.post("/alert-types/{key}/versions/{number}/restore", responses=error_responses(409))
 async def restore_version(
     key: str,
     number: int,
     response: Response,
     deps: DepsDep,
-    actor: ActorHeader = None,
+    actor: ActorDep,
     if_match: IfMatchHeader = None,
     expected_version: ExpectedVersion = None,
     note: Note = "",
-) -> dict[str, Any]:
+) -> AlertTypeCurrent:
     """Save version ``number``'s specification again, as the newest version."""
     expected = _expected(if_match, expected_version)
     async with _session(deps) as session:
         old = await _version(session, key, number)
         why = f"restored version {number}" + (f": {note}" if note else "")
-        row = await _save(
-            session, key, dict(old.spec), actor=_actor(actor), note=why, expected=expected
-        )
+        row = await _save(session, key, dict(old.spec), actor=actor, note=why, expected=expected)
         return _current(row, response)

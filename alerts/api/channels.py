@@ -7,10 +7,16 @@ from datetime import datetime
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from alerts.api.customers import DepsDep, require_token
+from alerts.api.deps import DepsDep, require_token
+from alerts.api.errors import error_responses
 from alerts.delivery.alarms import list_alarms
 
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["channels"])
+router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(require_token)],
+    tags=["channels"],
+    responses=error_responses(401, 422, 500, 503),
+)
 
 
 class ChannelAlarmOut(BaseModel):

@@ -1,96 +1,287 @@
-"""HTTP API under /api/v1: ingest, customers, alert types, alerts, hand-offs (token auth)."""
+"""HTTP API under /api/v1: customers, their history, alerts, hand-offs, providers (token auth)."""
 
 from __future__ import annotations
 
-import secrets
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import col, select
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 
-from alerts.api.webhooks import get_deps
-from alerts.customers.history import customer_history
-from alerts.customers.records import CustomerIn, upsert_customer
-from alerts.deps import AlertDeps
-from alerts.lifecycle import HANDOFF_OPEN
-from alerts.models import Alert, HandOff
+from alerts.api.deps import DepsDep, require_token
+from alerts.api.errors import ApiError, error_responses
+from alerts.customers.history import customer_history, find_alert
+from alerts.customers.records import CustomerIn, save_customer
+from alerts.responses.handoffs import list_handoffs
 
-bearer = HTTPBearer(auto_error=False)
-
-
-def require_token(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> None:
-    expected: str = request.app.state.api_token
-    if creds is None or not secrets.compare_digest(creds.credentials.encode(), expected.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong API token: send `Authorization: Bearer <token>` "
-            "with the value of HERALD_API_TOKEN",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(require_token)],
+    tags=["api"],
+    responses=error_responses(401, 422, 500, 503),
+)
 
 
-DepsDep = Annotated[AlertDeps, Depends(get_deps)]
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["api"])
+class CustomerSaved(BaseModel):
+    ref: str = Field(description="the customer's external reference")
+    id: int
+    created: bool = Field(description="False when an existing customer was updated")
 
 
-@router.post("/customers", status_code=201)
-async def create_customer(data: CustomerIn, deps: DepsDep) -> dict[str, Any]:
+class AlertOut(BaseModel):
+    """An alert as stored: its plan, where it is in it, and its status."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    dedupe_key: str
+    alert_type: str
+    customer_id: int
+    event_id: int | None
+    decision_id: int | None
+    status: str
+    alert_type_version: int
+    plan: list[dict[str, Any]] = Field(description="ordered delivery steps")
+    options: list[dict[str, Any]] = Field(description="what the customer may answer")
+    windows: dict[str, Any] = Field(description="quiet hours and legal windows")
+    locale: str
+    priority: int
+    category: str
+    expires_at: datetime | None
+    provider_retries: int
+    current_step: int
+    step_token: str
+    next_step_at: datetime | None
+    context: dict[str, Any] = Field(description="what the content is rendered with")
+    closed_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class HandOffOut(BaseModel):
+    """A customer's answer routed to the call centre, with the agent's context."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    response_id: int
+    alert_id: int | None
+    customer_id: int | None
+    kind: str = Field(description="live_transfer or callback")
+    status: str
+    context: dict[str, Any] = Field(description="everything the agent needs on screen")
+    created_at: datetime
+
+
+class ProviderState(BaseModel):
+    provider: str = Field(description="provider key and its place in the order, e.g. twilio#1")
+    priority: int
+    state: str = Field(description="healthy, demoted or recovering")
+    share: float = Field(description="share of the traffic it gets now (0 to 1)")
+    demoted_until: str | None = None
+    last_problem: str | None = None
+
+
+# The single view (GET /customers/{ref}/history), as alerts.customers.history builds it. Keys
+# added there are passed through (extra="allow") until they are described here.
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class Contact(_View):
+    kind: str
+    address: str
+    id: int | None
+    label: str
+    consent_source: str | None
+    consent_at: str | None
+    consent_withdrawn_at: str | None
+    sms_opted_out: bool
+    sms_capable: bool
+    invalid: bool
+
+
+class CustomerRecord(_View):
+    ref: str
+    name: str
+    locale: str
+    timezone: str
+    channel_order: list[str]
+    accounts: list[str]
+    contacts: list[Contact]
+
+
+class StoredPreference(_View):
+    alert_type: str
+    subject: str
+    data: dict[str, Any]
+    summary: str
+
+
+class PreferenceChangeEntry(_View):
+    id: int | None
+    at: str | None
+    actor: str
+    alert_type: str
+    subject: str
+    summary: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+class PlanStep(_View):
+    channel: str | None
+    to: str
+    not_before: str | None
+    deadline: str | None
+    reason: str | None
+
+
+class DecisionEntry(_View):
+    alert_type: str
+    outcome: str
+    reason: str
+    at: str | None
+    steps: list[PlanStep]
+    notes: list[str]
+
+
+class StatusEntry(_View):
+    status: str
+    provider_status: str | None
+    detail: str | None
+    applied: bool
+    at: str | None
+
+
+class AttemptEntry(_View):
+    id: int | None
+    step: int
+    channel: str
+    to: str
+    status: str
+    provider_sid: str | None
+    error: str | None
+    created_at: str | None
+    history: list[StatusEntry]
+
+
+class ResponseEntry(_View):
+    id: int | None
+    channel: str
+    key: str | None
+    intent: str
+    text: str | None
+    attempt_id: int | None
+    at: str | None
+
+
+class HandOffEntry(_View):
+    id: int | None
+    kind: str
+    status: str
+    response_id: int
+    at: str | None
+    context: dict[str, Any]
+
+
+class AlertEntry(_View):
+    id: int | None
+    type: str
+    status: str
+    closed_reason: str | None
+    created_at: str | None
+    context: dict[str, Any]
+    plan: list[dict[str, Any]]
+    current_step: int
+    attempts: list[AttemptEntry]
+    responses: list[ResponseEntry]
+    handoffs: list[HandOffEntry]
+
+
+class EventEntry(_View):
+    id: int | None
+    source: str
+    source_event_id: str
+    type: str
+    account: str
+    amount: str | None = Field(description="exact decimal as a string")
+    currency: str | None
+    status: str | None
+    booking_date: str | None
+    description: str | None
+    received_at: str | None
+    decisions: list[DecisionEntry]
+    alerts: list[AlertEntry]
+
+
+class CustomerHistory(_View):
+    """Everything Herald knows and did for one customer, newest event first."""
+
+    customer: CustomerRecord
+    preferences: list[StoredPreference]
+    preference_changes: list[PreferenceChangeEntry]
+    events: list[EventEntry]
+    unmatched_responses: list[ResponseEntry]
+    handoffs_without_alert: list[HandOffEntry]
+
+
+@router.post("/customers", status_code=201, responses=error_responses(409))
+async def create_customer(data: CustomerIn, deps: DepsDep) -> CustomerSaved:
+    """Create a customer, or update the one with this ``external_ref``."""
     async with deps.sessions() as session:
         try:
-            customer, created = await upsert_customer(session=session, data=data)
-            await session.commit()
+            customer, created = await save_customer(session=session, data=data)
         except ValueError as exc:
-            raise HTTPException(409, str(exc)) from exc
-    return {"ref": customer.external_ref, "id": customer.id, "created": created}
+            raise ApiError(409, str(exc), hint="each account belongs to one customer") from exc
+    assert customer.id is not None
+    return CustomerSaved(ref=customer.external_ref, id=customer.id, created=created)
 
 
-@router.get("/customers/{ref}/history")
-async def history(ref: str, deps: DepsDep) -> dict[str, Any]:
+@router.get("/customers/{ref}/history", responses=error_responses(404))
+async def history(ref: str, deps: DepsDep) -> CustomerHistory:
+    """The single view: events, decisions, alerts, attempts, answers, hand-offs, changes."""
     async with deps.sessions() as session:
         data = await customer_history(session=session, external_ref=ref)
     if data is None:
-        raise HTTPException(404, f"no customer {ref!r}")
-    return data
+        raise ApiError(404, f"no customer {ref!r}")
+    return CustomerHistory.model_validate(data)
 
 
-@router.get("/alerts/{alert_id}")
-async def get_alert(alert_id: int, deps: DepsDep) -> dict[str, Any]:
+@router.get("/alerts/{alert_id}", responses=error_responses(404))
+async def get_alert(alert_id: int, deps: DepsDep) -> AlertOut:
     async with deps.sessions() as session:
-        alert = await session.get(Alert, alert_id)
+        alert = await find_alert(session=session, alert_id=alert_id)
     if alert is None:
-        raise HTTPException(404, f"no alert {alert_id}")
-    return alert.model_dump(mode="json")
+        raise ApiError(404, f"no alert {alert_id}")
+    return AlertOut.model_validate(alert)
 
 
 @router.get("/handoffs")
-async def list_handoffs(deps: DepsDep, state: str = "open") -> list[dict[str, Any]]:
-    try:
-        async with deps.sessions() as session:
-            rows = (
-                await session.exec(
-                    select(HandOff)
-                    .where(col(HandOff.status).in_(HANDOFF_OPEN if state == "open" else {state}))
-                    .order_by(col(HandOff.id))
-                )
-            ).all()
-    except SQLAlchemyError as exc:  # pragma: no cover - database down
-        raise HTTPException(503, "database unavailable") from exc
-    return [r.model_dump(mode="json") for r in rows]
+async def handoffs(
+    deps: DepsDep,
+    state: Annotated[str, Query(description="only hand-offs in this status")] = "open",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[HandOffOut]:
+    """Hand-offs in one status, oldest first."""
+    async with deps.sessions() as session:
+        rows = await list_handoffs(session=session, status=state, limit=limit, offset=offset)
+    return [HandOffOut.model_validate(r) for r in rows]
 
 
 @router.get("/providers")
-async def providers(deps: DepsDep) -> dict[str, list[dict[str, object]]]:
+async def providers(deps: DepsDep) -> dict[str, list[ProviderState]]:
     """Each channel's providers in priority order with their health (failover state)."""
-    out: dict[str, list[dict[str, object]]] = {}
+    out: dict[str, list[ProviderState]] = {}
     for kind, channel in deps.channels.items():
         status = getattr(channel, "status", None)
-        out[kind] = (
+        rows = (
             status()
             if callable(status)
             else [{"provider": f"{channel.key}#1", "priority": 1, "state": "healthy", "share": 1.0}]
         )
+        out[kind] = [ProviderState.model_validate(r) for r in rows]
     return out

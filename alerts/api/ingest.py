@@ -6,33 +6,115 @@ import asyncio
 import hashlib
 import logging
 import tempfile
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from sqlmodel import col, select
+from pydantic import BaseModel, Field
 
-from alerts.api.customers import require_token
-from alerts.api.webhooks import get_deps
+from alerts.api.deps import DepsDep, FilesDirDep, require_token
+from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.deps import AlertDeps
 from alerts.ingestion.files import IngestReport, ingest_file
-from alerts.ingestion.quarantine import list_quarantine, retry_quarantine
+from alerts.ingestion.quarantine import find_file, list_files, list_quarantine, retry_quarantine
 from alerts.models import IngestFile
 
 logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024**3
 BACKGROUND_ABOVE_BYTES = 8 * 1024**2
-DepsDep = Annotated[AlertDeps, Depends(get_deps)]
-router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)], tags=["ingest"])
+router = APIRouter(
+    prefix="/api/v1",
+    dependencies=[Depends(require_token)],
+    tags=["ingest"],
+    responses=error_responses(401, 422, 500, 503),
+)
 
 
-def _files_dir(request: Request) -> Path:
-    path: Path = request.app.state.settings.files_dir
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+class IngestResult(BaseModel):
+    """The ingestion report of one file."""
+
+    filename: str
+    sha256: str
+    adapter: str | None = Field(description="the format it was read as (None: not recognised)")
+    status: str = Field(description="done, failed or duplicate_file")
+    records: int
+    events_created: int
+    duplicates: int
+    quarantined: int
+    unknown_accounts: int
+    problems: list[str]
+    error: str | None = Field(description="why the file could not be read, when it could not")
+    file_id: int | None
+    bytes: int
+    seconds: float
+    mb_per_s: float
+    records_per_s: float
+    alerts_created: int
+    report_url: str = Field(description="GET it for the stored report")
+
+
+class IngestAccepted(BaseModel):
+    """A large body is ingested in the background: poll ``report_url``."""
+
+    status: str = Field(default="accepted")
+    sha256: str
+    bytes: int
+    report_url: str
+
+
+class FileReport(BaseModel):
+    """A received file's report as stored (``status`` is ``ingesting`` until it is done)."""
+
+    id: int | None
+    sha256: str
+    filename: str
+    adapter: str
+    status: str = Field(description="ingesting, done or failed")
+    source: str = Field(description="cli, api or watch")
+    records: int
+    events_created: int
+    duplicates: int
+    quarantined: int
+    unknown_accounts: int
+    bytes: int
+    seconds: float
+    problems: list[str]
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    mb_per_s: float | None
+
+
+class QuarantinedOut(BaseModel):
+    id: int | None
+    file_id: int
+    file: str = Field(description="the file's name")
+    line: int | None
+    record_id: str | None
+    field: str | None
+    value: str | None
+    reason: str
+    status: str
+    at: str
+
+
+class RetriedFile(BaseModel):
+    file_id: int | None
+    file: str
+    events_created: int | None = None
+    still_quarantined: int | None = None
+    error: str | None = Field(default=None, description="why the file could not be re-read")
+
+
+class RetryResult(BaseModel):
+    accounts_resolved: int = Field(description="events whose account now has a customer")
+    files: list[RetriedFile]
+    still_open: int
+    alerts_created: int
 
 
 async def _receive(request: Request, directory: Path) -> tuple[Path, str, int]:
@@ -45,7 +127,7 @@ async def _receive(request: Request, directory: Path) -> tuple[Path, str, int]:
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > MAX_UPLOAD_BYTES:
-                    raise HTTPException(
+                    raise ApiError(
                         413,
                         f"body larger than {MAX_UPLOAD_BYTES} bytes; split "
                         "the export or use `herald ingest` on the file",
@@ -57,7 +139,7 @@ async def _receive(request: Request, directory: Path) -> tuple[Path, str, int]:
             raise
     if size == 0:
         path.unlink(missing_ok=True)
-        raise HTTPException(400, "empty body: send the XML document as the request body")
+        raise ApiError(400, "empty body: send the XML document as the request body")
     return path, digest.hexdigest(), size
 
 
@@ -81,12 +163,33 @@ async def _ingest(
         path.unlink(missing_ok=True)
 
 
-@router.post("/ingest")
-@router.post("/ingest/{adapter}")
-async def ingest(request: Request, deps: DepsDep, adapter: str = "auto") -> JSONResponse:
+_INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": IngestAccepted, "description": "large body: ingesting in the background"},
+    422: {
+        "description": "no record could be read: the report, whose error says why (the file is "
+        "recorded as failed); or the request is not valid: the error envelope",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/IngestResult"},
+                        {"$ref": "#/components/schemas/ErrorResponse"},
+                    ]
+                }
+            }
+        },
+    },
+    **error_responses(400, 413),
+}
+
+
+@router.post("/ingest", response_model=IngestResult, responses=_INGEST_RESPONSES)
+@router.post("/ingest/{adapter}", response_model=IngestResult, responses=_INGEST_RESPONSES)
+async def ingest(
+    request: Request, response: Response, deps: DepsDep, store: FilesDirDep, adapter: str = "auto"
+) -> IngestResult | JSONResponse:
     """Ingest one XML document sent as the body. Small bodies answer with the report; large ones
     with 202 and the report's URL (poll it until `status` is no longer `ingesting`)."""
-    store = _files_dir(request)
     path, sha256, size = await _receive(request, store)
     name = request.headers.get("X-Filename") or f"upload-{sha256[:12]}.xml"
     key = None if adapter == "auto" else adapter
@@ -96,52 +199,50 @@ async def ingest(request: Request, deps: DepsDep, adapter: str = "auto") -> JSON
         tasks: set[asyncio.Task[tuple[IngestReport, int]]] = request.app.state.background
         tasks.add(task)
         task.add_done_callback(tasks.discard)
-        return JSONResponse(
-            {"status": "accepted", "sha256": sha256, "bytes": size, "report_url": report_url},
-            status_code=202,
-        )
+        accepted = IngestAccepted(sha256=sha256, bytes=size, report_url=report_url)
+        return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
     report, alerts = await _ingest(deps, path, key, name, store)
-    body = {**report.as_dict(), "alerts_created": alerts, "report_url": report_url}
-    status = 422 if report.status == "failed" and report.records == 0 else 200
-    return JSONResponse(body, status_code=status)
+    if report.status == "failed" and report.records == 0:
+        response.status_code = 422  # the report, not the error envelope: the file was recorded
+    return IngestResult(**report.as_dict(), alerts_created=alerts, report_url=report_url)
 
 
-def file_view(row: IngestFile) -> dict[str, Any]:
-    return {
-        **row.model_dump(mode="json", exclude={"stored_path"}),
-        "mb_per_s": round(row.bytes / 1e6 / row.seconds, 2) if row.seconds else None,
-    }
+def file_view(row: IngestFile) -> FileReport:
+    return FileReport(
+        **row.model_dump(exclude={"stored_path"}),
+        mb_per_s=round(row.bytes / 1e6 / row.seconds, 2) if row.seconds else None,
+    )
 
 
 @router.get("/ingest/files")
-async def list_files(deps: DepsDep, limit: int = 100) -> list[dict[str, Any]]:
+async def files(deps: DepsDep, limit: int = 100) -> list[FileReport]:
+    """The received files' reports, newest first (at most 1000)."""
     async with deps.sessions() as session:
-        rows = (
-            await session.exec(
-                select(IngestFile).order_by(col(IngestFile.id).desc()).limit(min(limit, 1000))
-            )
-        ).all()
+        rows = await list_files(session=session, limit=limit)
     return [file_view(r) for r in rows]
 
 
-@router.get("/ingest/files/{sha256}")
-async def get_file(sha256: str, deps: DepsDep) -> dict[str, Any]:
+@router.get("/ingest/files/{sha256}", responses=error_responses(404))
+async def get_file(sha256: str, deps: DepsDep) -> FileReport:
     async with deps.sessions() as session:
-        row = (await session.exec(select(IngestFile).where(IngestFile.sha256 == sha256))).first()
+        row = await find_file(session=session, sha256=sha256)
     if row is None:
-        raise HTTPException(404, f"no file with sha256 {sha256} (still receiving, or never sent)")
+        raise ApiError(404, f"no file with sha256 {sha256} (still receiving, or never sent)")
     return file_view(row)
 
 
 @router.get("/quarantine")
-async def quarantine(deps: DepsDep, file_id: int | None = None) -> list[dict[str, Any]]:
+async def quarantine(deps: DepsDep, file_id: int | None = None) -> list[QuarantinedOut]:
+    """Records set aside, with the precise reason, oldest first."""
     async with deps.sessions() as session:
-        return await list_quarantine(session=session, file_id=file_id)
+        rows = await list_quarantine(session=session, file_id=file_id)
+    return [QuarantinedOut.model_validate(r) for r in rows]
 
 
 @router.post("/quarantine/retry")
-async def quarantine_retry(deps: DepsDep, file_id: int | None = None) -> dict[str, Any]:
+async def quarantine_retry(deps: DepsDep, file_id: int | None = None) -> RetryResult:
+    """Re-decide events of accounts now known and re-read files that had bad records."""
     async with deps.sessions() as session:
         report = await retry_quarantine(session=session, now=utcnow(), file_id=file_id)
     created = await evaluate_pending(deps=deps, now=utcnow())
-    return {**report.as_dict(), "alerts_created": len(created)}
+    return RetryResult(**report.as_dict(), alerts_created=len(created))

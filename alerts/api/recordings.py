@@ -3,9 +3,10 @@
 ``PUT /api/v1/alert-types/{key}/recordings/{locale}/{segment}`` takes the raw audio as the body
 (``Content-Type: audio/mpeg``, ``audio/wav`` or ``audio/x-wav``, at most 10 MB); ``segment`` is
 the 0-based paragraph of the locale's voice message. ``GET .../recordings`` shows every locale's
-segments, which can take a recording and how each is spoken now. Errors are JSON with ``detail``
-and ``hint``, as in the alert types API. ``GET /media/recordings/{token}`` has no bearer token:
-Twilio fetches the audio there during a call, and the signed token, valid an hour, is the key.
+segments, which can take a recording and how each is spoken now. Errors are the API's envelope
+(``alerts.api.errors``) with a ``hint``, as in the alert types API. ``GET
+/media/recordings/{token}`` has no bearer token: Twilio fetches the audio there during a call,
+and the signed token, valid an hour, is the key.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path as FilePath
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.alert_types.media import MediaGone, resolve_media
 from alerts.alert_types.recordings import (
     ACCEPTED_TYPES,
     MAX_RECORDING_BYTES,
@@ -39,19 +42,17 @@ from alerts.alert_types.recordings import (
     save_recording,
     segment_rule,
     split_segments,
-    stored_file,
     voice_locales,
 )
 from alerts.alert_types.store import get_spec, seed_catalogue
-from alerts.api.alert_types import ActorHeader, Refused, _JSONErrorsRoute
-from alerts.api.customers import DepsDep, require_token
+from alerts.api.deps import ActorDep, DepsDep, FilesDirDep, require_token
+from alerts.api.errors import ApiError, error_responses
 from alerts.deps import AlertDeps
 from alerts.links import MediaLinkError, MediaSigner
 from rules.alert_types import AlertTypeSpec
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ACTOR = "api"
 CACHE_CONTROL = "private, max-age=300"
 PREVIEW_CHARS = 120
 
@@ -59,7 +60,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["recordings"],
-    route_class=_JSONErrorsRoute,
+    responses=error_responses(401, 404, 422, 500, 503),
 )
 media_router = APIRouter(tags=["media"])
 
@@ -75,17 +76,57 @@ _AUDIO_BODY: dict[str, Any] = {
 }
 
 
-def files_dir(request: Request) -> FilePath:
-    path: FilePath = request.app.state.settings.files_dir
-    return path
-
-
 def media_signer(request: Request) -> MediaSigner:
     return MediaSigner(request.app.state.settings.secret_key.get_secret_value())
 
 
-FilesDirDep = Annotated[FilePath, Depends(files_dir)]
 SignerDep = Annotated[MediaSigner, Depends(media_signer)]
+
+
+class RecordingFields(BaseModel):
+    id: int
+    alert_type: str
+    locale: str
+    segment: int
+    segment_text: str = Field(description="the words of the segment when it was recorded")
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_by: str
+    created_at: datetime
+    current: bool = Field(
+        description="False: the segment's wording changed since; it is spoken by text-to-speech"
+    )
+
+
+class RecordingOut(RecordingFields):
+    listen_url: str = Field(description="signed media URL, valid an hour")
+
+
+class SegmentOut(BaseModel):
+    segment: int
+    text: str = Field(description="the segment's template (the first 120 characters)")
+    carries_data: bool
+    can_record: bool
+    spoken_by: str = Field(description="recording or text-to-speech")
+    why: str
+    recording: RecordingOut | None
+
+
+class LocaleOut(BaseModel):
+    locale: str
+    fallback: bool
+    segments: list[SegmentOut]
+
+
+class RecordingsListing(BaseModel):
+    key: str
+    locales: list[LocaleOut]
+    unplaced: list[RecordingOut] = Field(description="recordings of segments that no longer exist")
+
+
+class RecordingDeleted(BaseModel):
+    deleted: RecordingFields
 
 
 @asynccontextmanager
@@ -99,7 +140,7 @@ async def _session(deps: AlertDeps) -> AsyncIterator[AsyncSession]:
 async def _spec(session: AsyncSession, key: str) -> AlertTypeSpec:
     spec = await get_spec(session, key)
     if spec is None:
-        raise Refused(
+        raise ApiError(
             404,
             f"no alert type {key!r}",
             hint="GET /api/v1/alert-types lists the known keys",
@@ -109,7 +150,7 @@ async def _spec(session: AsyncSession, key: str) -> AlertTypeSpec:
 
 async def _body(request: Request) -> bytes:
     """The raw body, refused with 413 as soon as it is over the limit."""
-    too_large = Refused(
+    too_large = ApiError(
         413,
         f"the audio is over the limit of {MAX_RECORDING_BYTES} bytes (10 MB)",
         hint="shorten the recording or encode it as MP3",
@@ -127,9 +168,7 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _public(
-    row: Recording, *, public_url: str, signer: MediaSigner, current: bool = True
-) -> dict[str, Any]:
+def _fields(row: Recording, *, current: bool) -> dict[str, Any]:
     return {
         "id": row.id,
         "alert_type": row.alert_type,
@@ -140,16 +179,28 @@ def _public(
         "size_bytes": row.size_bytes,
         "sha256": row.sha256,
         "uploaded_by": row.uploaded_by,
-        "created_at": row.created_at.isoformat(),
-        "current": current,  # False: the segment's wording changed since; it is spoken again
-        "listen_url": media_url(public_url, signer, row),  # signed, expires in an hour
+        "created_at": row.created_at,
+        "current": current,
     }
+
+
+def _public(
+    row: Recording, *, public_url: str, signer: MediaSigner, current: bool = True
+) -> RecordingOut:
+    return RecordingOut(
+        **_fields(row, current=current),
+        listen_url=media_url(public_url, signer, row),  # signed, expires in an hour
+    )
 
 
 @router.put(
     "/alert-types/{key}/recordings/{locale}/{segment}",
     openapi_extra=_AUDIO_BODY,
-    responses={201: {"description": "stored"}, 200: {"description": "replaced"}},
+    responses={
+        201: {"description": "stored", "model": RecordingOut},
+        200: {"description": "replaced"},
+        **error_responses(409, 413, 415),
+    },
 )
 async def put_recording(
     key: str,
@@ -160,11 +211,10 @@ async def put_recording(
     deps: DepsDep,
     directory: FilesDirDep,
     signer: SignerDep,
-    actor: ActorHeader = None,
-) -> dict[str, Any]:
+    actor: ActorDep,
+) -> RecordingOut:
     """Store the audio of one segment (201), or replace the one there (200)."""
     data = await _body(request)
-    who = (actor or "").strip()[:100] or DEFAULT_ACTOR
     async with _session(deps) as session:
         before = await get_recording(session, key, locale, segment)
         try:
@@ -176,27 +226,27 @@ async def put_recording(
                 segment=segment,
                 data=data,
                 content_type=request.headers.get("content-type", ""),
-                actor=who,
+                actor=actor,
             )
         except RecordingTooLarge as exc:
-            raise Refused(413, str(exc), hint="shorten the recording or encode it as MP3") from exc
+            raise ApiError(413, str(exc), hint="shorten the recording or encode it as MP3") from exc
         except UnsupportedAudio as exc:
-            raise Refused(
+            raise ApiError(
                 415, str(exc), hint="send a .wav or .mp3 file with its own Content-Type"
             ) from exc
         except RecordingError as exc:
-            raise Refused(
+            raise ApiError(
                 422,
                 str(exc),
                 hint=f"GET /api/v1/alert-types/{key}/recordings shows which segments can "
                 "take a recording",
             ) from exc
         except RecordingNotFound as exc:
-            raise Refused(
+            raise ApiError(
                 404, str(exc), hint="GET /api/v1/alert-types lists the known keys"
             ) from exc
         except IntegrityError as exc:  # another upload created the same slot at that moment
-            raise Refused(
+            raise ApiError(
                 409,
                 f"another upload for segment {segment} of {key} ({locale}) arrived at the same "
                 "moment",
@@ -207,7 +257,7 @@ async def put_recording(
 
 
 @router.get("/alert-types/{key}/recordings")
-async def list_recordings(key: str, deps: DepsDep, signer: SignerDep) -> dict[str, Any]:
+async def list_recordings(key: str, deps: DepsDep, signer: SignerDep) -> RecordingsListing:
     """Each locale's voice segments: text, whether it can take a recording, how it is spoken
     now and why; plus recordings left over from segments that no longer exist."""
     async with _session(deps) as session:
@@ -230,27 +280,27 @@ async def list_recordings(key: str, deps: DepsDep, signer: SignerDep) -> dict[st
                 outdated=row is not None and not current,
             )
             listed.append(
-                {
-                    "segment": index,
-                    "text": source[:PREVIEW_CHARS] + ("…" if len(source) > PREVIEW_CHARS else ""),
-                    "carries_data": carries_data(source),
-                    "can_record": not carries_data(source),
-                    "spoken_by": "recording" if kind == "play" else "text-to-speech",
-                    "why": why,
-                    "recording": None
+                SegmentOut(
+                    segment=index,
+                    text=source[:PREVIEW_CHARS] + ("…" if len(source) > PREVIEW_CHARS else ""),
+                    carries_data=carries_data(source),
+                    can_record=not carries_data(source),
+                    spoken_by="recording" if kind == "play" else "text-to-speech",
+                    why=why,
+                    recording=None
                     if row is None
                     else _public(row, public_url=deps.public_url, signer=signer, current=current),
-                }
+                )
             )
         locales.append(
-            {"locale": locale, "fallback": locale == spec.fallback_locale, "segments": listed}
+            LocaleOut(locale=locale, fallback=locale == spec.fallback_locale, segments=listed)
         )
     leftover = [
         _public(r, public_url=deps.public_url, signer=signer, current=False)
         for r in rows
         if r.id not in placed
     ]
-    return {"key": key, "locales": locales, "unplaced": leftover}
+    return RecordingsListing(key=key, locales=locales, unplaced=leftover)
 
 
 @router.delete("/alert-types/{key}/recordings/{locale}/{segment}")
@@ -260,8 +310,7 @@ async def remove_recording(
     segment: SegmentIndex,
     deps: DepsDep,
     directory: FilesDirDep,
-    signer: SignerDep,
-) -> dict[str, Any]:
+) -> RecordingDeleted:
     """Delete one segment's recording; that segment is spoken by text-to-speech again."""
     async with _session(deps) as session:
         await _spec(session, key)
@@ -270,33 +319,24 @@ async def remove_recording(
                 session, files_dir=directory, alert_type=key, locale=locale, segment=segment
             )
         except RecordingNotFound as exc:
-            raise Refused(
+            raise ApiError(
                 404, str(exc), hint=f"GET /api/v1/alert-types/{key}/recordings lists them"
             ) from exc
-    deleted = _public(row, public_url=deps.public_url, signer=signer, current=False)
-    deleted.pop("listen_url")
-    return {"deleted": deleted}
+    return RecordingDeleted(deleted=RecordingFields(**_fields(row, current=False)))
 
 
 @media_router.api_route(MEDIA_PATH + "/{token}", methods=["GET", "HEAD"], include_in_schema=False)
 async def media(token: str, deps: DepsDep, directory: FilesDirDep, signer: SignerDep) -> Response:
     """The audio of a recording, for Twilio's <Play> (no login: the signed token is the key)."""
     try:
-        recording_id = signer.load(token)
+        async with deps.sessions() as session:
+            audio = await resolve_media(
+                session=session, files_dir=directory, signer=signer, token=token
+            )
     except MediaLinkError as exc:
         return PlainTextResponse(str(exc), status_code=410 if exc.expired else 403)
-    async with deps.sessions() as session:
-        row = await session.get(Recording, recording_id)
-    if row is None:
-        return PlainTextResponse("this recording no longer exists", status_code=404)
-    path = stored_file(directory, row)
-    if path is None:
-        logger.error(
-            "recording file missing recording_id=%s alert_type=%s file_sha256=%s path=%s",
-            row.id,
-            row.alert_type,
-            row.sha256[:12],
-            row.stored_path,
-        )
-        return PlainTextResponse("this recording's audio is missing", status_code=404)
-    return FileResponse(path, media_type=row.content_type, headers={"Cache-Control": CACHE_CONTROL})
+    except MediaGone as exc:
+        return PlainTextResponse(str(exc), status_code=404)
+    return FileResponse(
+        audio.path, media_type=audio.content_type, headers={"Cache-Control": CACHE_CONTROL}
+    )

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response as HttpResponse
 from sqlmodel import col, select
 from twilio.twiml.messaging_response import MessagingResponse
 
 from alerts.alert_types.content import AlertContent
 from alerts.alert_types.recordings import Segment, message_segments, segment_renderer
+from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
 from alerts.delivery.messages import voice_content
 from alerts.delivery.statuses import apply_status
@@ -45,14 +46,6 @@ VOICE_GOODBYES = {
     "sms_copy": "Thank you. We will send you this message by text. Goodbye.",
     "email_copy": "Thank you. We will send you this message by email. Goodbye.",
 }
-
-
-def get_deps(request: Request) -> AlertDeps:
-    deps: AlertDeps = request.app.state.deps
-    return deps
-
-
-DepsDep = Annotated[AlertDeps, Depends(get_deps)]
 
 
 async def verified_form(request: Request, deps: AlertDeps, channel: Channel) -> dict[str, str]:

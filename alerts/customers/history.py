@@ -358,3 +358,8 @@ async def customer_history(
         "unmatched_responses": [response_view(r) for r in responses if r.alert_id is None],
         "handoffs_without_alert": [handoff_view(h) for h in handoffs if h.alert_id is None],
     }
+
+
+async def find_alert(*, session: AsyncSession, alert_id: int) -> Alert | None:
+    """One alert as stored (None if there is no such alert)."""
+    return await session.get(Alert, alert_id)

@@ -10,6 +10,7 @@ record every change (who, through what, before and after) in ``preference_change
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,8 +25,11 @@ from pydantic import (
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.alert_types.store import load_specs
+from alerts.customers.records import get_customer, get_own_contact
 from alerts.models import ContactPoint, Customer, Preference, PreferenceChange
 from rules import preferences as rp
+from rules.alert_types import AlertTypeSpec
 from rules.timewindows import DailyWindow
 from rules.vocabulary import CHANNELS, Channel
 
@@ -277,3 +281,185 @@ async def set_consent(
             )
         )
     await session.flush()
+
+
+# The services of the preferences API: each finds the customer by its reference, does one
+# change, and commits it (CustomerNotFound, UnknownAlertType, ContactPointNotFound, ValueError).
+
+
+class UnknownAlertType(LookupError):
+    """No alert type with this key; ``known`` lists the ones there are."""
+
+    def __init__(self, key: str, known: list[str]) -> None:
+        super().__init__(
+            f"no alert type {key!r}; known alert types: {', '.join(known)} (or * for the default)"
+        )
+        self.key, self.known = key, known
+
+
+async def check_alert_type(*, session: AsyncSession, key: str) -> AlertTypeSpec | None:
+    """The alert type ``key`` (None for the default "*"); UnknownAlertType if there is none."""
+    if key == DEFAULT:
+        return None
+    specs = {s.key: s for s in await load_specs(session)}
+    if key not in specs:
+        raise UnknownAlertType(key, sorted(specs))
+    return specs[key]
+
+
+async def reset_preference(
+    session: AsyncSession, *, customer_id: int, alert_type: str, actor: str, now: datetime
+) -> bool:
+    """Remove one stored preference (it inherits again) and record the change; False when
+    there was none. The caller commits."""
+    row = (
+        await session.exec(
+            select(Preference).where(
+                Preference.customer_id == customer_id, Preference.alert_type == alert_type
+            )
+        )
+    ).first()
+    if row is None:
+        return False
+    session.add(
+        PreferenceChange(
+            customer_id=customer_id,
+            alert_type=alert_type,
+            actor=actor[:100],
+            before=dict(row.data),
+            after={},
+            created_at=now,
+        )
+    )
+    await session.delete(row)
+    await session.flush()
+    return True
+
+
+@dataclass
+class PreferenceOverview:
+    """One customer's stored preferences, the alert types and the contact points."""
+
+    customer: Customer
+    default: PreferenceIn | None
+    per_alert_type: dict[str, PreferenceIn]
+    alert_types: list[AlertTypeSpec]
+    contacts: list[ContactPoint]
+
+
+async def preference_overview(*, session: AsyncSession, external_ref: str) -> PreferenceOverview:
+    customer = await get_customer(session=session, external_ref=external_ref)
+    assert customer.id is not None
+    prefs = await stored(session, customer.id)
+    return PreferenceOverview(
+        customer=customer,
+        default=prefs.pop(DEFAULT, None),
+        per_alert_type=dict(sorted(prefs.items())),
+        alert_types=await load_specs(session),
+        contacts=await contact_points(session, customer.id),
+    )
+
+
+@dataclass
+class PreferenceSaved:
+    customer_id: int
+    alert_type: str
+    changed: bool
+    preference: PreferenceIn
+    notes: list[str]
+
+
+def preference_notes(spec: AlertTypeSpec | None, data: PreferenceIn) -> list[str]:
+    """What a saved preference will not do, in words (a mandatory type, a channel it lacks)."""
+    if spec is None:
+        return []
+    notes = []
+    if spec.mandatory and data.opted_out:
+        notes.append(
+            f"{spec.key} is mandatory: the opt-out is recorded but does not stop these alerts"
+        )
+    offered = set(spec.delivery.channel_order)
+    notes.extend(
+        f"{c.channel} is not a channel of {spec.key}; that entry will be left out"
+        for c in data.channels or []
+        if c.channel not in offered
+    )
+    return notes
+
+
+async def change_preference(
+    *,
+    session: AsyncSession,
+    external_ref: str,
+    alert_type: str,
+    data: PreferenceIn,
+    actor: str,
+    now: datetime,
+) -> PreferenceSaved:
+    """Replace the customer's default ("*") or one alert type's preference, and commit."""
+    customer = await get_customer(session=session, external_ref=external_ref)
+    assert customer.id is not None
+    spec = await check_alert_type(session=session, key=alert_type)
+    changed = await save_preference(
+        session, customer_id=customer.id, alert_type=alert_type, data=data, actor=actor, now=now
+    )
+    await session.commit()
+    return PreferenceSaved(
+        customer_id=customer.id,
+        alert_type=alert_type,
+        changed=changed,
+        preference=data,
+        notes=preference_notes(spec, data),
+    )
+
+
+async def forget_preference(
+    *, session: AsyncSession, external_ref: str, alert_type: str, actor: str, now: datetime
+) -> bool:
+    """Remove the stored preference and commit; False when there was none. A stored
+    preference of a since-deleted alert type may still be removed; otherwise the type must
+    exist (UnknownAlertType)."""
+    customer = await get_customer(session=session, external_ref=external_ref)
+    assert customer.id is not None
+    changed = await reset_preference(
+        session, customer_id=customer.id, alert_type=alert_type, actor=actor, now=now
+    )
+    if not changed:
+        await check_alert_type(session=session, key=alert_type)
+    await session.commit()
+    return changed
+
+
+async def record_consent(
+    *,
+    session: AsyncSession,
+    external_ref: str,
+    contact_id: int,
+    consent: ConsentIn,
+    actor: str,
+    now: datetime,
+) -> ContactPoint:
+    """``set_consent`` on the customer's own contact point, committed."""
+    contact = await get_own_contact(
+        session=session, external_ref=external_ref, contact_id=contact_id
+    )
+    await set_consent(session, contact=contact, consent=consent, actor=actor, now=now)
+    await session.commit()
+    return contact
+
+
+async def list_preference_changes(
+    *, session: AsyncSession, external_ref: str, limit: int = 100
+) -> list[PreferenceChange]:
+    """The customer's preference and consent changes, newest first."""
+    customer = await get_customer(session=session, external_ref=external_ref)
+    return list(
+        (
+            await session.exec(
+                select(PreferenceChange)
+                .where(PreferenceChange.customer_id == customer.id)
+                .order_by(col(PreferenceChange.id).desc())
+                .limit(limit)
+            )
+        ).all()
+    )

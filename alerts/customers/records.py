@@ -212,3 +212,46 @@ async def find_customer(*, session: AsyncSession, external_ref: str) -> Customer
     return (
         await session.exec(select(Customer).where(col(Customer.external_ref) == external_ref))
     ).first()
+
+
+class CustomerNotFound(LookupError):
+    """No customer with this external reference."""
+
+    def __init__(self, external_ref: str) -> None:
+        super().__init__(f"no customer {external_ref!r}")
+        self.external_ref = external_ref
+
+
+class ContactPointNotFound(LookupError):
+    """The customer has no contact point with this id (it may be someone else's)."""
+
+    def __init__(self, external_ref: str, contact_id: int) -> None:
+        super().__init__(f"customer {external_ref!r} has no contact point {contact_id}")
+
+
+async def get_customer(*, session: AsyncSession, external_ref: str) -> Customer:
+    """The customer, or CustomerNotFound."""
+    customer = await find_customer(session=session, external_ref=external_ref)
+    if customer is None or customer.id is None:
+        raise CustomerNotFound(external_ref)
+    return customer
+
+
+async def save_customer(*, session: AsyncSession, data: CustomerIn) -> tuple[Customer, bool]:
+    """``upsert_customer`` in its own transaction (committed); True if created. ValueError
+    (nothing stored) when an account already belongs to another customer."""
+    customer, created = await upsert_customer(session=session, data=data)
+    await session.commit()
+    return customer, created
+
+
+async def get_own_contact(
+    *, session: AsyncSession, external_ref: str, contact_id: int
+) -> ContactPoint:
+    """The customer's contact point; ContactPointNotFound also when it is someone else's, and
+    CustomerNotFound when there is no such customer."""
+    customer = await get_customer(session=session, external_ref=external_ref)
+    contact = await session.get(ContactPoint, contact_id)
+    if contact is None or contact.customer_id != customer.id:
+        raise ContactPointNotFound(external_ref, contact_id)
+    return contact

@@ -1,4 +1,5 @@
-"""Quarantined records: list them, and re-process them once their cause is fixed."""
+"""Received files' reports and quarantined records: list them, and re-process the records
+once their cause is fixed."""
 
 from __future__ import annotations
 
@@ -141,3 +142,14 @@ async def retry_quarantine(
         )
     report.still_open = len(await list_quarantine(session=session, limit=100000))
     return report
+
+
+async def list_files(*, session: AsyncSession, limit: int = 100) -> list[IngestFile]:
+    """The received files' reports, newest first (at most 1000)."""
+    query = select(IngestFile).order_by(col(IngestFile.id).desc()).limit(min(limit, 1000))
+    return list((await session.exec(query)).all())
+
+
+async def find_file(*, session: AsyncSession, sha256: str) -> IngestFile | None:
+    """The report of the file with this SHA-256 (None while still receiving, or never sent)."""
+    return (await session.exec(select(IngestFile).where(IngestFile.sha256 == sha256))).first()

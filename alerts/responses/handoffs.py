@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.lifecycle import HANDOFF_OPEN
 from alerts.models import Alert, Customer, Event, HandOff, Response
 
 logger = logging.getLogger(__name__)
@@ -92,3 +93,15 @@ async def hand_off(
         "hand-off created handoff_id=%s kind=%s alert_id=%s", handoff.id, kind, response.alert_id
     )
     return handoff
+
+
+async def list_handoffs(
+    *, session: AsyncSession, status: str | None, limit: int = 100, offset: int = 0
+) -> list[HandOff]:
+    """Hand-offs oldest first: those in ``status`` ("open": every status not yet final, see
+    alerts.lifecycle.HANDOFF), or all when it is None."""
+    query = select(HandOff).order_by(col(HandOff.id)).offset(offset).limit(limit)
+    if status is not None:
+        wanted = HANDOFF_OPEN if status == "open" else frozenset({status})
+        query = query.where(col(HandOff.status).in_(wanted))
+    return list((await session.exec(query)).all())

@@ -15,6 +15,7 @@ from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
 from rules.catalogue import default_catalogue
+from tests.api.envelope import error_of, lines_of
 
 BASE = "/api/v1/alert-types"
 
@@ -48,9 +49,10 @@ async def test_get_one_and_an_unknown_key(client: httpx.AsyncClient) -> None:
     assert body["spec"]["trigger"]["condition"] == "event.amount < 100"
     missing = await client.get(f"{BASE}/low_balanse")
     assert missing.status_code == 404
-    error = missing.json()
-    assert "low_balanse" in error["detail"] and "low_balance" in error["detail"]
-    assert "large_debit" in error["known"] and "POST" in error["hint"]
+    error = error_of(missing)
+    assert error["code"] == "not_found"
+    assert "low_balanse" in error["message"] and "low_balance" in error["message"]
+    assert "large_debit" in error["info"]["known"] and "POST" in error["hint"]
 
 
 async def test_put_stores_a_new_version_and_keeps_the_old(client: httpx.AsyncClient) -> None:
@@ -78,7 +80,7 @@ async def test_put_stores_a_new_version_and_keeps_the_old(client: httpx.AsyncCli
     assert old.status_code == 200
     assert old.json()["spec"]["trigger"]["condition"] == "event.amount < 100"
     absent = await client.get(f"{BASE}/low_balance/versions/7")
-    assert absent.status_code == 404 and "1, 2" in absent.json()["detail"]
+    assert absent.status_code == 404 and "1, 2" in error_of(absent)["message"]
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -127,32 +129,37 @@ async def test_an_invalid_spec_is_refused_field_by_field(
     change(spec)
     refused = await client.put(f"{BASE}/low_balance", json=spec)
     assert refused.status_code == 422, refused.text
-    body = refused.json()
-    assert body["detail"] == "alert type low_balance not saved"
-    assert any(all(word in line for word in expect) for line in body["errors"]), body["errors"]
-    assert body["hint"]
+    error = error_of(refused)
+    assert error["code"] == "validation_failed"
+    assert error["message"] == "alert type low_balance not saved"
+    lines = lines_of(refused)
+    assert any(all(word in line for word in expect) for line in lines), lines
+    assert error["hint"]
     assert (await current(client, "low_balance"))["version"] == 1  # nothing stored
 
 
 async def test_malformed_requests_get_json_errors(client: httpx.AsyncClient) -> None:
     spec = (await current(client, "low_balance"))["spec"]
     other_key = await client.put(f"{BASE}/low_balance", json={**spec, "key": "large_debit"})
-    assert other_key.status_code == 422 and "key:" in other_key.json()["errors"][0]
+    assert other_key.status_code == 422 and "key:" in lines_of(other_key)[0]
+    assert error_of(other_key)["details"][0]["location"] == "key"
     not_json = await client.put(
         f"{BASE}/low_balance", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    assert not_json.status_code == 422 and "not valid JSON" in not_json.json()["detail"]
+    assert not_json.status_code == 422 and "not valid JSON" in error_of(not_json)["message"]
     a_list = await client.put(f"{BASE}/low_balance", json=[spec])
-    assert a_list.status_code == 422 and "JSON object" in a_list.json()["detail"]
+    assert a_list.status_code == 422 and "JSON object" in error_of(a_list)["message"]
     bad_param = await client.put(
         f"{BASE}/low_balance", json=spec, params={"expected_version": "latest"}
     )
     assert bad_param.status_code == 422
-    assert any("expected_version" in line for line in bad_param.json()["errors"])
+    assert any("expected_version" in line for line in lines_of(bad_param))
+    locations = [d["location"] for d in error_of(bad_param)["details"]]
+    assert "query.expected_version" in locations
     bad_etag = await client.put(f"{BASE}/low_balance", json=spec, headers={"If-Match": "abc"})
-    assert bad_etag.status_code == 422 and "If-Match" in bad_etag.json()["detail"]
+    assert bad_etag.status_code == 422 and "If-Match" in error_of(bad_etag)["message"]
     unknown = await client.put(f"{BASE}/no_such_type", json=spec | {"key": "no_such_type"})
-    assert unknown.status_code == 404 and "low_balance" in unknown.json()["detail"]
+    assert unknown.status_code == 404 and "low_balance" in error_of(unknown)["message"]
     assert (await client.patch(f"{BASE}/no_such_type", json={"enabled": False})).status_code == 404
     assert (await current(client, "low_balance"))["version"] == 1
 
@@ -181,7 +188,7 @@ async def test_patch_merges_into_the_current_spec(client: httpx.AsyncClient) -> 
     assert set(removed.json()["spec"]["content"]) == {"en"} and removed.json()["version"] == 5
 
     invalid = await client.patch(f"{BASE}/payment_received", json={"priority": 500})
-    assert invalid.status_code == 422 and invalid.json()["errors"][0].startswith("priority:")
+    assert invalid.status_code == 422 and lines_of(invalid)[0].startswith("priority:")
 
 
 async def test_a_stale_edit_is_refused_not_overwritten(client: httpx.AsyncClient) -> None:
@@ -198,9 +205,10 @@ async def test_a_stale_edit_is_refused_not_overwritten(client: httpx.AsyncClient
         headers={"X-Herald-Actor": "bob"},
     )
     assert stale.status_code == 409, stale.text
-    body = stale.json()
-    assert body["current_version"] == 2 and "version 1" in body["detail"]
-    assert "GET" in body["hint"]
+    error = error_of(stale)
+    assert error["code"] == "conflict"
+    assert error["info"]["current_version"] == 2 and "version 1" in error["message"]
+    assert "GET" in error["hint"]
     stale_patch = await client.patch(
         f"{BASE}/low_balance", json={"priority": 70}, headers={"If-Match": '"1"'}
     )
@@ -221,13 +229,12 @@ async def test_create_a_new_type_then_a_duplicate(client: httpx.AsyncClient) -> 
     assert len((await client.get(BASE)).json()) == 10
 
     again = await client.post(BASE, json=spec)
-    assert again.status_code == 409 and "PUT" in again.json()["hint"]
+    assert again.status_code == 409 and "PUT" in error_of(again)["hint"]
     keyless = await client.post(BASE, json={k: v for k, v in spec.items() if k != "key"})
-    assert keyless.status_code == 422 and keyless.json()["errors"][0].startswith("key:")
+    assert keyless.status_code == 422 and lines_of(keyless)[0].startswith("key:")
     broken = await client.post(BASE, json=spec | {"key": "card_broken", "priority": -1})
-    assert (
-        broken.status_code == 422 and broken.json()["detail"] == "alert type card_broken not saved"
-    )
+    assert broken.status_code == 422
+    assert error_of(broken)["message"] == "alert type card_broken not saved"
     assert (await client.get(f"{BASE}/card_broken")).status_code == 404
 
 
@@ -271,7 +278,8 @@ async def test_needs_the_token(settings: Settings, runtime: Runtime) -> None:
         ]:
             refused = await c.request(method, path, json={"enabled": False})
             assert refused.status_code == 401, (method, path)
-            assert "HERALD_API_TOKEN" in refused.json()["detail"]
+            assert "HERALD_API_TOKEN" in error_of(refused)["message"]
+            assert refused.headers["www-authenticate"] == "Bearer"
         wrong = await c.get(BASE, headers={"Authorization": "Bearer not-the-token"})
         assert wrong.status_code == 401
     async with runtime.deps.sessions() as session:

@@ -17,6 +17,7 @@ from alerts.customers.records import find_customer
 from alerts.models import Decision, Event
 from herald.config import Settings
 from herald.runtime import Runtime
+from tests.api.envelope import error_of, lines_of
 from tests.factories import make_customer
 
 BASE = "/api/v1/customers/C-7/preferences"
@@ -127,9 +128,9 @@ async def test_a_bad_body_is_a_readable_422(
 ) -> None:
     response = await client.put(f"{BASE}/*", json=body)
     assert response.status_code == 422
-    detail = response.json()["detail"]
-    assert all(isinstance(line, str) for line in detail), detail
-    assert any(expected in line for line in detail), detail
+    assert error_of(response)["code"] == "validation_failed"
+    lines = lines_of(response)
+    assert any(expected in line for line in lines), lines
     assert (await client.get("/api/v1/customers/C-7/preference-changes")).json() == []
 
 
@@ -139,13 +140,13 @@ async def test_contact_points_must_be_the_customers_own_and_of_the_right_kind(
     theirs = {"channels": [{"channel": "sms", "contact_point_id": contacts["other_phone"]}]}
     response = await client.put(f"{BASE}/*", json=theirs)
     assert response.status_code == 422
-    assert "is not this customer's" in response.json()["detail"][0]
+    assert "is not this customer's" in lines_of(response)[0]
     wrong_kind = {"channels": [{"channel": "email", "contact_point_id": contacts["phone"]}]}
     response = await client.put(f"{BASE}/*", json=wrong_kind)
-    assert response.status_code == 422 and "needs a email" in response.json()["detail"][0]
+    assert response.status_code == 422 and "needs a email" in lines_of(response)[0]
     caps = {"caps": [{"max_alerts": 1, "period_seconds": 3600}]}
     response = await client.put(f"{BASE}/low_balance", json=caps)
-    assert response.status_code == 422 and "default preference" in response.json()["detail"][0]
+    assert response.status_code == 422 and "default preference" in lines_of(response)[0]
 
 
 async def test_unknown_alert_type_customer_and_missing_token(
@@ -153,8 +154,9 @@ async def test_unknown_alert_type_customer_and_missing_token(
 ) -> None:
     response = await client.put(f"{BASE}/no_such_type", json={"opted_out": True})
     assert response.status_code == 404
-    assert "no_such_type" in response.json()["detail"]
-    assert "large_debit" in response.json()["detail"]  # lists the known keys
+    assert "no_such_type" in error_of(response)["message"]
+    assert "large_debit" in error_of(response)["message"]  # lists the known keys
+    assert "large_debit" in error_of(response)["info"]["known"]
     assert (await client.delete(f"{BASE}/no_such_type")).status_code == 404
     missing = await client.get("/api/v1/customers/NOBODY/preferences")
     assert missing.status_code == 404
@@ -197,9 +199,9 @@ async def test_consent_is_recorded_withdrawn_and_logged(
     email = next(c for c in (await rules_preferences(runtime)).contact_points if c.kind == "email")
     assert email.consent.withdrawn_at is not None
     bad = await client.put(url, json={"source": ""})
-    assert bad.status_code == 422 and "source" in bad.json()["detail"][0]
+    assert bad.status_code == 422 and "source" in lines_of(bad)[0]
     naive = await client.put(url, json={"source": "web", "given_at": "2026-01-01T10:00:00"})
-    assert naive.status_code == 422 and "given_at" in naive.json()["detail"][0]
+    assert naive.status_code == 422 and "given_at" in lines_of(naive)[0]
     theirs = f"/api/v1/customers/C-7/contact-points/{contacts['other_phone']}/consent"
     assert (await client.put(theirs, json={"source": "x"})).status_code == 404
     log = (await client.get("/api/v1/customers/C-7/preference-changes")).json()

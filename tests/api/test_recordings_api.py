@@ -29,6 +29,7 @@ from alerts.links import MediaSigner
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
+from tests.api.envelope import error_of
 from tests.factories import api_headers
 
 TYPES = "/api/v1/alert-types"
@@ -154,7 +155,7 @@ async def test_upload_list_replace_and_delete(
     listing = (await client.get(RECORDINGS)).json()
     assert segment_of(listing, "en", 0)["spoken_by"] == "text-to-speech"
     again = await client.delete(f"{RECORDINGS}/en/0")
-    assert again.status_code == 404 and "no recording" in again.json()["detail"]
+    assert again.status_code == 404 and "no recording" in error_of(again)["message"]
 
 
 async def test_the_same_audio_in_two_slots_is_stored_once_and_kept_while_used(
@@ -185,7 +186,8 @@ async def test_not_the_audio_it_claims_is_415(
         f"{RECORDINGS}/en/0", content=data, headers={"Content-Type": content_type}
     )
     assert refused.status_code == 415, refused.text
-    assert says in refused.json()["detail"] and refused.json()["hint"]
+    assert says in error_of(refused)["message"] and error_of(refused)["hint"]
+    assert error_of(refused)["code"] == "unsupported_media_type"
     assert stored(settings) == []
 
 
@@ -203,10 +205,10 @@ async def test_a_segment_with_customer_data_cannot_take_a_recording(
 ) -> None:
     refused = await upload(client, tiny_wav(), segment=1)
     assert refused.status_code == 422, refused.text
-    detail = refused.json()["detail"]
+    detail = error_of(refused)["message"]
     assert "customer data" in detail and "{{ }}" in detail
     assert "always spoken by text-to-speech" in detail and "segments that can: 0, 2" in detail
-    assert "/recordings" in refused.json()["hint"]
+    assert "/recordings" in error_of(refused)["hint"]
     assert stored(settings) == []
 
 
@@ -224,13 +226,13 @@ async def test_slots_that_do_not_exist_are_refused(
 ) -> None:
     refused = await client.put(path, content=tiny_wav(), headers={"Content-Type": WAV})
     assert refused.status_code == status, refused.text
-    assert says in refused.json()["detail"]
+    assert says in error_of(refused)["message"]
 
 
 async def test_too_large_is_413(client: httpx.AsyncClient, settings: Settings) -> None:
     data = tiny_wav() + b"\x00" * MAX_RECORDING_BYTES
     refused = await upload(client, data)
-    assert refused.status_code == 413 and "10 MB" in refused.json()["detail"]
+    assert refused.status_code == 413 and "10 MB" in error_of(refused)["message"]
     assert stored(settings) == []
 
 
