@@ -77,7 +77,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "merchant": "Electro World Online Store Amsterdam",
     "account_ending": "4300",
     "booking_date": "2026-11-23",
-    "brand": "Herald Bank",
+    "brand": "Alexandria Cooperative Savings Bank",  # a long brand name fits too
     "callcentre_number": "+31201234567",
     "link_preferences": "https://alerts.example.com/p/" + "p" * 60,
 }

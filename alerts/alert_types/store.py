@@ -93,9 +93,15 @@ async def get_row(session: AsyncSession, key: str) -> AlertType | None:
     return (await session.exec(select(AlertType).where(AlertType.key == key))).first()
 
 
+def stored_spec(data: object) -> AlertTypeSpec:
+    """A spec as stored: saved before conditions were type-checked, it keeps running as it
+    did (rule-engine's own checks); a new save is checked in full (validate_spec)."""
+    return AlertTypeSpec.model_validate(data, context={"stored": True})
+
+
 async def get_spec(session: AsyncSession, key: str) -> AlertTypeSpec | None:
     row = await get_row(session, key)
-    return AlertTypeSpec.model_validate(row.spec) if row and row.spec else None
+    return stored_spec(row.spec) if row and row.spec else None
 
 
 async def load_specs(session: AsyncSession) -> list[AlertTypeSpec]:
@@ -104,7 +110,7 @@ async def load_specs(session: AsyncSession) -> list[AlertTypeSpec]:
     specs = []
     for row in (await session.exec(select(AlertType).order_by(col(AlertType.key)))).all():
         try:
-            specs.append(AlertTypeSpec.model_validate(row.spec))
+            specs.append(stored_spec(row.spec))
         except ValidationError as exc:  # only possible if someone edited the table by hand
             logger.error("alert type %s is unreadable and ignored: %s", row.key, exc)
     return sorted(specs, key=lambda s: (-s.priority, s.key))

@@ -62,3 +62,25 @@ async def test_a_well_typed_condition_is_saved(runtime: Runtime) -> None:
         saved = await save_spec(session, data, actor="test")
         assert saved.trigger.condition == condition
         assert (await get_spec(session, "large_debit")) == saved
+
+
+async def test_a_stored_type_saved_before_the_type_checks_keeps_running(runtime: Runtime) -> None:
+    """A condition the new save-time check refuses, stored by an earlier version, is still read
+    (and evaluated) instead of the whole alert type silently going missing."""
+    from sqlmodel import select
+
+    from alerts.alert_types.store import load_specs
+    from alerts.models import AlertType
+
+    async with runtime.deps.sessions() as session:
+        await load_specs(session)  # seeds the catalogue
+        row = (await session.exec(select(AlertType).where(AlertType.key == "large_debit"))).one()
+        row.spec = {
+            **row.spec,
+            "trigger": {**row.spec["trigger"], "condition": "event.amount >> 5"},
+        }
+        session.add(row)
+        await session.commit()
+        spec = await get_spec(session, "large_debit")
+        assert spec is not None and spec.trigger.condition == "event.amount >> 5"
+        assert "large_debit" in {s.key for s in await load_specs(session)}
