@@ -9,7 +9,7 @@ asked for) is a new object made with ``model_copy(update=...)``: steps are froze
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -27,6 +27,21 @@ def _aware(value: datetime) -> datetime:
 StepTime = Annotated[
     datetime, AfterValidator(_aware), PlainSerializer(lambda v: v.isoformat(), return_type=str)
 ]
+
+
+# What a step sends: the alert type's content ("alert"), or a message Herald writes itself for a
+# customer's request, still delivered (attempt row, retries, statuses, history) like any step.
+StepKind = Literal["alert", "forward", "consent_confirmation", "call_now"]
+
+
+class StepContent(BaseModel):
+    """The words of a step that does not use the alert type's templates (rendered already)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    subject: str | None = None
+    html: str | None = None
 
 
 class PlannedStep(BaseModel):
@@ -48,6 +63,9 @@ class PlannedStep(BaseModel):
     # Held by the voice pacer: why, and when the slot it reserved is (its run places the call).
     paced: str | None = None
     released_at: StepTime | None = None
+    kind: StepKind = "alert"
+    content: StepContent | None = None  # the words of a step that is not the alert's own
+    handoff_id: int | None = None  # call_now: the hand-off the call puts the customer through to
 
     @classmethod
     def from_engine(cls, step: PlanStep) -> PlannedStep:

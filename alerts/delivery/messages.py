@@ -11,6 +11,7 @@ from alerts.alert_types.store import get_spec
 from alerts.deps import AlertDeps
 from alerts.links import ResponseLink
 from alerts.models import Alert, DeliveryAttempt
+from alerts.plans import PlannedStep
 from channels.base import OutboundMessage
 from rules.alert_types import AlertTypeSpec
 from rules.vocabulary import Channel
@@ -57,6 +58,9 @@ async def build_message(
 ) -> OutboundMessage:
     """The message for ``attempt`` (ContentError when its content is gone)."""
     assert attempt.id is not None and alert.id is not None
+    step = alert.plan[attempt.step_index]
+    if step.kind != "alert":
+        return _direct(deps, alert, attempt, step)
     if attempt.channel == "voice":
         return _message(
             alert,
@@ -76,6 +80,39 @@ async def build_message(
             status_callback=webhook_url(deps, f"/webhooks/twilio/sms/{attempt.id}/status"),
         )
     return _email(deps, spec, locale, alert, attempt)
+
+
+def _direct(
+    deps: AlertDeps, alert: Alert, attempt: DeliveryAttempt, step: PlannedStep
+) -> OutboundMessage:
+    """A step Herald wrote itself (alerts.delivery.direct): its own words, or the call that
+    puts the customer through to the hand-off's agent."""
+    if step.kind == "call_now":
+        return _message(
+            alert,
+            attempt,
+            text="",
+            twiml_url=webhook_url(deps, f"/webhooks/twilio/voice/connect/{step.handoff_id}"),
+            status_callback=webhook_url(deps, f"/webhooks/twilio/voice/{attempt.id}/status"),
+        )
+    if step.content is None:
+        raise ContentError(f"step {attempt.step_index} ({step.kind}) has no content")
+    status = (
+        webhook_url(deps, f"/webhooks/twilio/sms/{attempt.id}/status")
+        if attempt.channel == "sms"
+        else None
+    )
+    return _message(
+        alert,
+        attempt,
+        text=step.content.text,
+        subject=step.content.subject,
+        html=step.content.html,
+        status_callback=status,
+        message_id=f"<alert-{alert.id}.attempt-{attempt.id}@herald>"
+        if attempt.channel == "email"
+        else None,
+    )
 
 
 def _message(alert: Alert, attempt: DeliveryAttempt, **kwargs: Any) -> OutboundMessage:

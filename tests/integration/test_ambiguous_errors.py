@@ -129,6 +129,8 @@ async def test_ambiguous_errors_never_send_a_second_text(
             first = min(i for i, s in enumerate(moved) if s in ("sent", "delivered"))
             assert "queued" not in moved[first:], (attempt.address, moved)
     # With callbacks lost, the retry found the accepted message at Twilio and adopted it; with
-    # callbacks, the callback had told Herald the message's id first.
+    # callbacks, the callback usually told Herald the message's id first (or the retry, if it
+    # ran before the callback landed, adopted it: either way, once).
     adopted = [e for e in events if "not sent again" in (e.detail or "")]
-    assert bool(adopted) is lose_callbacks
+    if lose_callbacks:
+        assert adopted, "an accepted-then-error send was looked up and adopted"
