@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -232,8 +233,50 @@ async def _evaluate_batch(
         (s.dedupe.window_seconds for specs in by_event_type.values() for s in specs), default=0
     )
     data = await _load(session, events, now, max(RECENT, timedelta(seconds=longest)))
+    decisions, planned = _decide(events, data, by_event_type, centre, now)
+    planned, taken = await _drop_raised_meanwhile(session, decisions, planned, by_event_type, now)
+    decision_ids = (
+        await session.exec(
+            insert(Decision).returning(col(Decision.id), sort_by_parameter_order=True),
+            params=decisions,
+        )
+    ).all()
+    if not planned:
+        return []
+    rows = [
+        _alert_row(
+            p.plan,
+            p.event,
+            data.customers[p.event.customer_id or 0],
+            decision_ids[p.index][0],
+            taken,
+            now,
+        )
+        for p in planned
+    ]
+    return await _insert_alerts(session, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A plan decided for an event, and the row of its decision in the batch."""
+
+    index: int
+    plan: Plan
+    event: Event
+    detail: dict[str, Any]
+
+
+def _decide(
+    events: Sequence[Event],
+    data: _Batch,
+    by_event_type: dict[str, list[AlertTypeSpec]],
+    centre: CentreView,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[_Planned]]:
+    """Every event against every alert type it triggers (pure: the rules engine)."""
     decisions: list[dict[str, Any]] = []
-    plans: list[tuple[int, Plan, Event, dict[str, Any]]] = []  # (decision row index, ...)
+    planned: list[_Planned] = []
     for event in events:
         specs = by_event_type.get(event.event_type, [])
         customer_id = event.customer_id
@@ -243,11 +286,8 @@ async def _evaluate_batch(
                 if not specs
                 else f"no customer owns account {event.account_id}"
             )
-            decisions.append(
-                _decision_row(
-                    event, NO_TYPE, "skip", reason, {"kind": "skip", "reason": reason}, now
-                )
-            )
+            skipped: dict[str, Any] = {"kind": "skip", "reason": reason}
+            decisions.append(_decision_row(event, NO_TYPE, "skip", reason, skipped, now))
             continue
         facts = event_view(event)
         for spec in specs:
@@ -264,55 +304,55 @@ async def _evaluate_batch(
             outcome = "alert" if isinstance(decision, Plan) else "skip"
             decisions.append(_decision_row(event, spec.key, outcome, decision.reason, detail, now))
             if isinstance(decision, Plan):
-                plans.append((len(decisions) - 1, decision, event, detail))
+                planned.append(_Planned(len(decisions) - 1, decision, event, detail))
                 data.recent[customer_id].append(
                     RecentAlert(decision.dedupe_key, decision.alert_type, now)
                 )
-    if plans:  # a key raised since the recent alerts were read (another evaluator)?
-        windows = {
-            spec.key: spec.dedupe.window_seconds
-            for specs in by_event_type.values()
-            for spec in specs
-        }
-        keys = [plan.dedupe_key for _, plan, _, _ in plans]
-        taken = dict(
-            (
-                await session.exec(
-                    select(Alert.dedupe_key, Alert.created_at).where(
-                        col(Alert.dedupe_key).in_(keys)
-                    )
-                )
-            ).all()
-        )
-        kept = []
-        for index, plan, event, detail in plans:
-            raised = taken.get(plan.dedupe_key)
-            window = timedelta(seconds=windows.get(plan.alert_type, 0))
-            if raised is not None and raised > now - window:
-                reason = (
-                    f"{plan.alert_type}: duplicate of the alert {plan.dedupe_key!r} raised "
-                    f"{raised:%Y-%m-%d %H:%M:%S} UTC, within the dedupe window"
-                )
-                decisions[index] = _decision_row(
-                    event, plan.alert_type, "skip", reason, {**detail, "kind": "skip"}, now
-                )
-            else:
-                kept.append((index, plan, event, detail))
-        plans = kept
-    else:
-        taken = {}
-    decision_ids = (
-        await session.exec(
-            insert(Decision).returning(col(Decision.id), sort_by_parameter_order=True),
-            params=decisions,
-        )
-    ).all()
-    if not plans:
-        return []
-    rows = []
-    for index, plan, event, _detail in plans:
-        customer = data.customers[event.customer_id or 0]
-        rows.append(_alert_row(plan, event, customer, decision_ids[index][0], set(taken), now))
+    return decisions, planned
+
+
+async def _drop_raised_meanwhile(
+    session: AsyncSession,
+    decisions: list[dict[str, Any]],
+    planned: list[_Planned],
+    by_event_type: dict[str, list[AlertTypeSpec]],
+    now: datetime,
+) -> tuple[list[_Planned], set[str]]:
+    """A key raised since the recent alerts were read (another evaluator) within its window
+    makes the decision a skip; returns the plans kept and the keys that exist (older)."""
+    if not planned:
+        return [], set()
+    windows = {s.key: s.dedupe.window_seconds for specs in by_event_type.values() for s in specs}
+    keys = [p.plan.dedupe_key for p in planned]
+    taken = dict(
+        (
+            await session.exec(
+                select(Alert.dedupe_key, Alert.created_at).where(col(Alert.dedupe_key).in_(keys))
+            )
+        ).all()
+    )
+    kept = []
+    for p in planned:
+        raised = taken.get(p.plan.dedupe_key)
+        window = timedelta(seconds=windows.get(p.plan.alert_type, 0))
+        if raised is not None and raised > now - window:
+            reason = (
+                f"{p.plan.alert_type}: duplicate of the alert {p.plan.dedupe_key!r} raised "
+                f"{raised:%Y-%m-%d %H:%M:%S} UTC, within the dedupe window"
+            )
+            decisions[p.index] = _decision_row(
+                p.event, p.plan.alert_type, "skip", reason, {**p.detail, "kind": "skip"}, now
+            )
+        else:
+            kept.append(p)
+    return kept, set(taken)
+
+
+async def _insert_alerts(
+    session: AsyncSession, rows: list[dict[str, Any]]
+) -> list[tuple[int, str, datetime | None]]:
+    """Insert the alerts in one statement; one raised by another evaluator between our check
+    and our insert is left out, and its decision says so."""
     table = Alert.__table__  # type: ignore[attr-defined]
     stmt = (
         _insert(session, table)
@@ -321,7 +361,6 @@ async def _evaluate_batch(
     )
     inserted = (await session.exec(stmt, params=rows)).all()
     if len(inserted) < len(rows):
-        # Raised by another evaluator between our check and our insert: say so on the decision.
         made = {row[3] for row in inserted}
         for row in rows:
             if row["dedupe_key"] not in made:
