@@ -11,6 +11,7 @@ from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from alerts.lifecycle import move_handoff
 from alerts.models import ContactPoint, HandOff
+from alerts.responses.values import update_context
 from callcentre.state import load_hours
 from channels.base import ChannelError, OutboundMessage
 from channels.masking import mask
@@ -51,11 +52,11 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
         if not hours.is_open(now):
             opens = hours.next_opening(now)
             handoff.kind = "callback"
-            handoff.context = {
-                **handoff.context,
-                "callback_at": opens.isoformat() if opens else None,
-                "why": "the call centre was closed when the customer asked to be called now",
-            }
+            update_context(
+                handoff,
+                callback_at=opens,
+                why="the call centre was closed when the customer asked to be called now",
+            )
             session.add(handoff)
             await session.commit()
             when = f" when it opens ({opens:%A %H:%M} {hours.tz})" if opens else ""
@@ -75,7 +76,7 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
             row = await session.get(HandOff, handoff_id)
             if row is not None:
                 row.kind = "callback"
-                row.context = {**row.context, "call_error": str(exc)}
+                update_context(row, call_error=str(exc))
                 session.add(row)
                 await session.commit()
         return CallResult(
@@ -85,7 +86,7 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
         row = await session.get(HandOff, handoff_id)
         if row is not None:
             move_handoff(session, row, "offer", reason="calling the customer now", now=utcnow())
-            row.context = {**row.context, "call_sid": receipt.provider_sid}
+            update_context(row, call_sid=receipt.provider_sid)
             session.add(row)
             await session.commit()
     logger.info(
