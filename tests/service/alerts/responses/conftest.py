@@ -62,6 +62,8 @@ async def send_alert(
     customer = await make_customer(deps, ref=ref, name=name, phone=phone, account=f"NL{ref}")
     event = await make_event(deps, account=f"NL{ref}", event_id=f"E-{ref}")
     async with deps.sessions() as session:
+        event.customer_id = customer.id
+        session.add(event)
         alert = Alert(
             dedupe_key=f"large_debit:{ref}",
             alert_type="large_debit",
@@ -74,7 +76,16 @@ async def send_alert(
                 {"channel": "sms", "address": phone or ""},
                 {"channel": "email", "address": EMAIL},
             ],
-            context={"amount": "750.00", "currency": "EUR", "merchant": "Shop Ltd"},
+            context={
+                "customer_name": name,
+                "amount": "750.00",
+                "currency": "EUR",
+                "description": "Shop Ltd",
+                "merchant": "Shop Ltd",
+                "account_ending": "4300",
+                "booking_date": "",
+                "data": {},
+            },
         )
         session.add(alert)
         await session.flush()
