@@ -152,6 +152,8 @@ class Channel(Protocol):
     4. `verify` checks a webhook's signature; `parse_status` / `parse_inbound` turn webhook
        parameters into StatusUpdate / InboundMessage.
     5. Add it to the explicit registry in `herald/wiring.py`, chosen by settings.
+    6. A channel customers answer on (voice, SMS) is also an `AnsweringChannel` (below): it
+       names its signature header and renders Herald's answers to its webhooks.
     """
 
     key: str
