@@ -18,6 +18,7 @@ from alerts.links import LinkError, ResponseLink
 from alerts.models import Alert, DeliveryAttempt, Response
 from alerts.responses.actions import perform
 from alerts.responses.record import record_response
+from alerts.responses.values import option_for, options_of
 from callcentre.calls import call_customer_now
 
 logger = logging.getLogger(__name__)
@@ -130,10 +131,8 @@ async def _alert_summary(deps: AlertDeps, link: ResponseLink) -> tuple[dict[str,
     summary = {
         key: str(context.get(key, "")) for key in ("amount", "currency", "merchant", "booking_date")
     }
-    chosen = next((o for o in alert.options or [] if o.get("intent") == link.option), None)
-    summary["option_words"] = (
-        str(chosen["label"]) if chosen else OPTION_WORDS.get(link.option, link.option)
-    )
+    chosen = option_for(options_of(alert), link.option)
+    summary["option_words"] = chosen.label if chosen else OPTION_WORDS.get(link.option, link.option)
     return summary, earlier.intent if earlier else None
 
 
@@ -216,6 +215,19 @@ async def respond(
         placed = await call_customer_now(deps=deps, handoff_id=outcome.handoff.id)
         if not placed.called:
             return _thanks(request, deps, placed.message)
+    if outcome.late and not outcome.duplicate:
+        return page(
+            request,
+            "response_message.html",
+            _base(
+                deps,
+                title="We already have your answer",
+                heading="We already have your answer",
+                message="This alert was already answered, so nothing was changed. If you still "
+                f"need help, call us on {deps.callcentre_number}.",
+                problem=False,
+            ),
+        )
     if outcome.duplicate:
         return page(
             request,

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
+
+from channels.scripts import TextReply, VoiceScript, WebhookReply
 
 # What a provider's error code says about the contact point itself (a number that does not
 # exist, a landline for SMS, a carrier-level STOP), so no plan uses it that way again.
@@ -111,12 +113,29 @@ class StatusUpdate:
     contact_problem: ContactProblem | None = None
 
 
+# How a transfer to an agent ended: they talked; the caller hung up first; nobody answered;
+# the transfer could not be made.
+TransferEnd = Literal["talked", "abandoned", "unanswered", "failed"]
+
+
 @dataclass(frozen=True, slots=True)
 class InboundMessage:
-    provider_sid: str
-    from_address: str
-    to_address: str
-    body: str
+    """A provider's request about something the customer did: an SMS they sent, keys they
+    pressed in a call, a call of theirs being answered or transferred."""
+
+    provider_sid: str  # the message, or the call the request is about
+    from_address: str  # the customer's number
+    to_address: str  # Herald's number
+    body: str  # the SMS text; for a call, the keys pressed (the same as ``digits``)
+    digits: str = ""  # keypad input in a call ("" for silence, and for an SMS)
+    answered_by: str | None = None  # a call: "human", or "machine_..." for a voicemail
+    # A request about a leg Herald's call dialled (the agent's phone): the call it came from.
+    parent_sid: str | None = None
+    transfer: TransferEnd | None = None  # a transfer's end, when the request reports one
+
+    @property
+    def text(self) -> str:
+        return self.body
 
 
 class Channel(Protocol):
@@ -133,6 +152,8 @@ class Channel(Protocol):
     4. `verify` checks a webhook's signature; `parse_status` / `parse_inbound` turn webhook
        parameters into StatusUpdate / InboundMessage.
     5. Add it to the explicit registry in `herald/wiring.py`, chosen by settings.
+    6. A channel customers answer on (voice, SMS) is also an `AnsweringChannel` (below): it
+       names its signature header and renders Herald's answers to its webhooks.
     """
 
     key: str
@@ -149,3 +170,30 @@ class Channel(Protocol):
     def parse_inbound(self, params: Mapping[str, str]) -> InboundMessage: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class AnsweringChannel(Channel, Protocol):
+    """A channel customers answer on (voice, SMS): its webhooks carry their keys and replies,
+    and it renders Herald's answer to them on its own wire.
+
+    To make a channel answerable, on top of the steps of ``Channel``:
+    1. `signature_header` names the HTTP header carrying the webhook signature `verify` checks.
+    2. `parse_inbound` fills every field of InboundMessage the provider sends (keys pressed,
+       answered-by, the parent call of a dialled leg, how a transfer ended).
+    3. `reply` renders a VoiceScript (a call) or a TextReply (an SMS) in the provider's format
+       (`channels.twiml` for Twilio); the alert domain only ever builds those two.
+    """
+
+    signature_header: str
+
+    def reply(self, what: VoiceScript | TextReply) -> WebhookReply: ...
+
+
+def answering(channel: Channel) -> AnsweringChannel:
+    """``channel`` as one customers answer on; a failover group answers as its first provider
+    (its providers share one wire format, as they share ``parse_inbound``)."""
+    for candidate in (channel, *getattr(channel, "providers", ())):
+        if isinstance(candidate, AnsweringChannel):
+            return candidate
+    raise TypeError(f"channel {channel.key!r} cannot take answers: no reply or signature_header")

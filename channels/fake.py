@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime
 
 from channels.base import (
@@ -11,17 +13,29 @@ from channels.base import (
     OutboundMessage,
     Receipt,
     StatusUpdate,
+    TransferEnd,
 )
+from channels.scripts import TextReply, VoiceScript, WebhookReply
+
+TRANSFER_ENDS: dict[str, TransferEnd] = {
+    "talked": "talked",
+    "abandoned": "abandoned",
+    "unanswered": "unanswered",
+    "failed": "failed",
+}
 
 
 class FakeChannel:
     """Sends succeed unless `failures` holds errors to raise first (one per send)."""
+
+    signature_header = "X-Fake-Signature"
 
     def __init__(self, kind: str = "sms", key: str = "fake") -> None:
         self.kind = kind
         self.key = key
         self.sent: list[OutboundMessage] = []
         self.failures: list[ChannelError] = []
+        self.replies: list[VoiceScript | TextReply] = []
 
     async def send(self, message: OutboundMessage) -> Receipt:
         if self.failures:
@@ -51,8 +65,18 @@ class FakeChannel:
             provider_sid=params.get("sid", ""),
             from_address=params["from"],
             to_address=params.get("to", ""),
-            body=params.get("body", ""),
+            body=params.get("body", params.get("digits", "")),
+            digits=params.get("digits", ""),
+            answered_by=params.get("answered_by"),
+            parent_sid=params.get("parent"),
+            transfer=TRANSFER_ENDS.get(params.get("transfer", "")),
         )
+
+    def reply(self, what: VoiceScript | TextReply) -> WebhookReply:
+        """The script or replies as JSON (and kept in `replies` for the test to read)."""
+        self.replies.append(what)
+        body = {"type": type(what).__name__, **asdict(what)}
+        return WebhookReply(body=json.dumps(body), media_type="application/json")
 
     async def close(self) -> None:
         """Nothing to close."""

@@ -1,11 +1,13 @@
-"""Twilio SMS channel: send, message-status callbacks, inbound replies."""
+"""Twilio SMS channel: send, message-status callbacks, inbound replies and the answers to them."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
 
+from channels import twiml
 from channels.base import InboundMessage, OutboundMessage, Receipt, StatusUpdate
+from channels.scripts import TextReply, VoiceScript, WebhookReply
 from channels.twilio_common import TwilioAccount, classify, contact_problem, describe_error
 
 MESSAGE_STATUS = {
@@ -25,6 +27,7 @@ MESSAGE_STATUS = {
 class TwilioSmsChannel:
     key = "twilio_sms"
     kind = "sms"
+    signature_header = "X-Twilio-Signature"
 
     def __init__(self, account: TwilioAccount) -> None:
         self.account = account
@@ -84,6 +87,10 @@ class TwilioSmsChannel:
             to_address=params.get("To", ""),
             body=(params.get("Body") or "").strip(),
         )
+
+    def reply(self, what: VoiceScript | TextReply) -> WebhookReply:
+        """The <Message> replies to an inbound SMS (TwiML)."""
+        return twiml.render(what)
 
     async def close(self) -> None:
         """The shared TwilioAccount is closed by the voice channel or the composition root."""

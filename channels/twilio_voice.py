@@ -1,11 +1,14 @@
-"""Twilio voice channel: place calls, call-status callbacks, keypad input (TwiML: alerts)."""
+"""Twilio voice channel: place calls, call-status callbacks, keypad input and transfers, the
+call scripts as TwiML (``channels.twiml``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
 
-from channels.base import InboundMessage, OutboundMessage, Receipt, StatusUpdate
+from channels import twiml
+from channels.base import InboundMessage, OutboundMessage, Receipt, StatusUpdate, TransferEnd
+from channels.scripts import TextReply, VoiceScript, WebhookReply
 from channels.twilio_common import TwilioAccount, classify, contact_problem, describe_error
 
 CALL_STATUS = {
@@ -19,11 +22,42 @@ CALL_STATUS = {
     "failed": "failed",
     "canceled": "canceled",
 }
+# <Dial action>: DialCallStatus of the dialled leg. "canceled": the caller hung up while it rang.
+DIAL_END: dict[str, TransferEnd] = {
+    "completed": "talked",
+    "answered": "talked",
+    "busy": "unanswered",
+    "no-answer": "unanswered",
+    "failed": "failed",
+    "canceled": "abandoned",
+}
+# <Enqueue action>: QueueResult, why the caller left the queue.
+QUEUE_END: dict[str, TransferEnd] = {
+    "bridged": "talked",
+    "redirected-from-bridged": "talked",
+    "hangup": "abandoned",
+    "leave": "unanswered",
+    "redirected": "unanswered",
+    "queue-full": "failed",
+    "error": "failed",
+    "system-error": "failed",
+}
+
+
+def transfer_end(params: Mapping[str, str]) -> TransferEnd | None:
+    """How the transfer a <Dial> or <Enqueue> action reports ended (None: not such a request,
+    or an outcome Twilio added since)."""
+    if "DialCallStatus" in params:
+        return DIAL_END.get(params["DialCallStatus"])
+    if "QueueResult" in params:
+        return QUEUE_END.get(params["QueueResult"])
+    return None
 
 
 class TwilioVoiceChannel:
     key = "twilio_voice"
     kind = "voice"
+    signature_header = "X-Twilio-Signature"
 
     def __init__(self, account: TwilioAccount, *, ring_timeout: int = 30) -> None:
         self.account = account
@@ -80,13 +114,22 @@ class TwilioVoiceChannel:
         )
 
     def parse_inbound(self, params: Mapping[str, str]) -> InboundMessage:
-        """Keypad input from <Gather>: the digits are the body."""
+        """A request in a call: keys from <Gather>, the answered call's TwiML fetch, a dialled
+        leg's whisper (ParentCallSid), the end of a <Dial> or <Enqueue>."""
+        digits = params.get("Digits", "")
         return InboundMessage(
             provider_sid=params.get("CallSid", ""),
             from_address=params.get("To", ""),  # outbound call: the customer is `To`
             to_address=params.get("From", ""),
-            body=params.get("Digits", ""),
+            body=digits,
+            digits=digits,
+            answered_by=params.get("AnsweredBy") or None,
+            parent_sid=params.get("ParentCallSid") or None,
+            transfer=transfer_end(params),
         )
+
+    def reply(self, what: VoiceScript | TextReply) -> WebhookReply:
+        return twiml.render(what)
 
     async def close(self) -> None:
         await self.account.close()

@@ -12,6 +12,7 @@ from twilio.request_validator import RequestValidator
 from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.deps import AlertDeps
 from alerts.models import Customer, DeliveryAttempt, Event
+from alerts.plans import PlannedStep
 from herald.config import Settings
 
 
@@ -107,3 +108,17 @@ async def set_delivery(deps: AlertDeps, key: str = "large_debit", **changes: Any
         data = spec.as_json()
         data["delivery"] = {**data["delivery"], **changes}  # type: ignore[dict-item]
         await save_spec(session, data, actor="test")
+
+
+def planned_step(channel: str, address: str, *, contact_point_id: str = "") -> PlannedStep:
+    """A plan step as the rules engine writes one (due 2024-05-01 10:00 UTC, one hour to start)."""
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2024, 5, 1, 10, tzinfo=UTC)
+    return PlannedStep(
+        channel=channel,  # type: ignore[arg-type]
+        contact_point_id=contact_point_id,
+        address=address,
+        not_before=start,
+        deadline=start + timedelta(hours=1),
+    )

@@ -35,6 +35,7 @@ from alerts.lifecycle import move_alert, move_handoff
 from alerts.models import Alert, ContactPoint, Customer, HandOff, Response
 from alerts.plans import PlannedStep
 from alerts.responses.handoffs import hand_off
+from alerts.responses.values import AlertOption, option_for, options_of, update_context
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ async def perform(
         alert = await session.get(Alert, response.alert_id)
         if alert is None:
             return ActionResult(None)
-        option = next((o for o in alert.options if o.get("intent") == response.intent), None)
+        option = option_for(options_of(alert), response.intent)
         if response.intent == "transaction":
             return await _transaction(deps, session, alert, response, option, now, http)
     return ActionResult(None)  # copies were planned with the answer (alerts.responses.record)
@@ -75,18 +76,18 @@ async def _transaction(
     session: AsyncSession,
     alert: Alert,
     response: Response,
-    option: dict[str, Any] | None,
+    option: AlertOption | None,
     now: datetime,
     http: httpx.AsyncClient | None,
 ) -> ActionResult:
-    endpoint = (option or {}).get("endpoint")
+    endpoint = option.endpoint if option else None
     customer = await session.get(Customer, alert.customer_id)
     payload = {
         "request_id": f"herald-response-{response.id}",  # idempotency key for the endpoint
         "alert_id": alert.id,
         "alert_type": alert.alert_type,
         "customer_ref": customer.external_ref if customer else None,
-        "option": {k: (option or {}).get(k) for k in ("key", "label")},
+        "option": {"key": option and option.key, "label": option and option.label},
         "channel": response.channel,
         "context": {k: v for k, v in alert.context.items() if k != "data"},
         "at": now.isoformat(),
@@ -101,7 +102,7 @@ async def _transaction(
     handoff = await hand_off(session=session, response=response, kind="task", now=now)
     if problem is None:
         move_handoff(session, handoff, "complete", reason=f"done automatically: {say}", now=now)
-        handoff.context = {**handoff.context, "task": f"done automatically: {say}"}
+        update_context(handoff, task=f"done automatically: {say}")
         session.add(handoff)
         await session.commit()
         logger.info("transaction done alert_id=%s response_id=%s", alert.id, response.id)
@@ -109,7 +110,7 @@ async def _transaction(
     logger.warning(
         "transaction failed alert_id=%s response_id=%s: %s", alert.id, response.id, problem
     )
-    handoff.context = {**handoff.context, "task": f"complete the transaction: {problem}"}
+    update_context(handoff, task=f"complete the transaction: {problem}")
     session.add(handoff)
     await session.commit()
     return ActionResult(say or FAILED_TRANSACTION, ok=False)
@@ -227,11 +228,7 @@ async def schedule_callback(
             else:
                 chosen = "as soon as we are open"
             at = hours.next_opening(at or now)
-        handoff.context = {
-            **handoff.context,
-            "callback_at": at.isoformat() if at else None,
-            "callback_keyed": keyed or None,
-        }
+        update_context(handoff, callback_at=at, callback_keyed=keyed or None)
         session.add(handoff)
         await session.commit()
     if at is None:

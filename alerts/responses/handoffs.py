@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -12,58 +11,64 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.lifecycle import HANDOFF_OPEN
 from alerts.models import Alert, Customer, Event, HandOff, Response
+from alerts.responses.values import (
+    AlertView,
+    AnswerView,
+    CustomerView,
+    EventView,
+    HandOffContext,
+    HandOffKind,
+)
 
 logger = logging.getLogger(__name__)
 
 
-async def build_context(*, session: AsyncSession, response: Response) -> dict[str, Any]:
+async def build_context(*, session: AsyncSession, response: Response) -> HandOffContext:
     """The agent's screen: who, which alert about what, how they answered, and when."""
-    context: dict[str, Any] = {
-        "answer": {
+    answer = AnswerView.model_validate(
+        {
             "channel": response.channel,
             "key": response.key,
             "intent": response.intent,
             "text": response.text,
-            "at": response.created_at.isoformat(),
-        },
-    }
-    if response.customer_id:
-        customer = await session.get(Customer, response.customer_id)
-        if customer:
-            context["customer"] = {
-                "ref": customer.external_ref,
-                "name": customer.name,
-                "locale": customer.locale,
-                "timezone": customer.timezone,
-            }
-    if response.alert_id:
-        alert = await session.get(Alert, response.alert_id)
-        if alert:
-            context["alert"] = {
+            "at": response.created_at,
+        }
+    )
+    customer = await session.get(Customer, response.customer_id) if response.customer_id else None
+    alert = await session.get(Alert, response.alert_id) if response.alert_id else None
+    event = await session.get(Event, alert.event_id) if alert and alert.event_id else None
+    fields: dict[str, object] = {"answer": answer}
+    if customer:
+        fields["customer"] = CustomerView(
+            ref=customer.external_ref,
+            name=customer.name,
+            locale=customer.locale,
+            timezone=customer.timezone,
+        )
+    if alert:
+        fields["alert"] = AlertView.model_validate(
+            {
                 "id": alert.id,
                 "type": alert.alert_type,
                 "status": alert.status,
-                "raised_at": alert.created_at.isoformat(),
+                "raised_at": alert.created_at,
                 **alert.context,
             }
-            if alert.event_id:
-                event = await session.get(Event, alert.event_id)
-                if event:
-                    context["event"] = {
-                        "type": event.event_type,
-                        "account": event.account_id,
-                        "amount": str(event.amount) if event.amount is not None else None,
-                        "currency": event.currency,
-                        "description": event.description,
-                        "booking_date": event.booking_date.isoformat()
-                        if event.booking_date
-                        else None,
-                    }
-    return context
+        )
+    if event:
+        fields["event"] = EventView(
+            type=event.event_type,
+            account=event.account_id,
+            amount=str(event.amount) if event.amount is not None else None,
+            currency=event.currency,
+            description=event.description,
+            booking_date=event.booking_date.isoformat() if event.booking_date else None,
+        )
+    return HandOffContext.model_validate(fields)
 
 
 async def hand_off(
-    *, session: AsyncSession, response: Response, kind: str, now: datetime
+    *, session: AsyncSession, response: Response, kind: HandOffKind, now: datetime
 ) -> HandOff:
     """Create (once per response) the hand-off record the agent console shows."""
     assert response.id is not None
@@ -72,12 +77,13 @@ async def hand_off(
     ).first()
     if existing:
         return existing
+    context = await build_context(session=session, response=response)
     handoff = HandOff(
         response_id=response.id,
         alert_id=response.alert_id,
         customer_id=response.customer_id,
         kind=kind,
-        context=await build_context(session=session, response=response),
+        context=context.dump(),
         created_at=now,
     )
     try:

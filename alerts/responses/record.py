@@ -1,11 +1,23 @@
-"""Customer answers: interpret the key/reply/click, record it once, close or hand off the alert."""
+"""Customer answers: interpret the key/reply/click, record it once, close or hand off the alert.
+
+``record_response`` reads top-down as the steps of one answer:
+
+1. an answer already recorded under the same provider identity is returned as it was
+   (a provider retrying its webhook, a customer clicking twice);
+2. find the alert the answer is about (through the attempt it answered, or as matched);
+3. interpret it among the alert's options, unless the caller knows the intent (STOP...);
+4. an answer to an alert that no longer takes answers is *late*: stored, and nothing else;
+5. store it once (a concurrent copy of the same answer loses the race and reads the winner);
+6. act: hand off to the call centre, plan a copy, opt out, close the alert;
+7. commit, then enqueue the copy it planned (the sweep finds it if that enqueue is lost).
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -18,6 +30,13 @@ from alerts.lifecycle import ALERT_OPEN, move_alert
 from alerts.models import Alert, ContactPoint, DeliveryAttempt, HandOff, Response
 from alerts.responses.actions import plan_copy
 from alerts.responses.handoffs import hand_off
+from alerts.responses.values import (
+    AlertOption,
+    HandOffKind,
+    option_for,
+    options_of,
+    update_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +51,7 @@ INTENT_TEXT = {
     "sms_copy": "asked for a copy by SMS",
     "email_copy": "asked for a copy by email",
     "unknown": "sent an answer Herald could not match",
+    "late": "answered after the alert had its answer; nothing more was done",
     "stop": "texted STOP: no more SMS to this number",
     "start": "texted START: SMS back on",
     "help": "asked for help by SMS",
@@ -41,12 +61,19 @@ CLOSING = frozenset({"agent", "confirm", "call_me", "callback", "opt_out", "tran
 # Answers that become work for the call centre, and the kind of hand-off.
 # A transaction's task is created with the answer and closed once the endpoint has done it, so
 # a crash between the two leaves an agent a task, never a silently lost request.
-AGENT_TASKS = {
+AGENT_TASKS: dict[str, HandOffKind] = {
     "agent": "callback",
     "callback": "callback",
     "call_me": "call_now",
     "transaction": "task",
 }
+COPIES = frozenset({"sms_copy", "email_copy"})
+# Carrier keywords are about the number, not an answer to the alert: never late.
+KEYWORDS = frozenset({"stop", "start", "help"})
+UNFINISHED_TRANSACTION = (
+    "the automated transaction was requested; if this stays open, it did not complete: "
+    "do it for the customer"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,16 +83,37 @@ class Outcome:
     duplicate: bool
     handoff: HandOff | None = None
 
+    @property
+    def late(self) -> bool:
+        """The alert already had its answer: this one was recorded and nothing was done."""
+        return self.intent == "late"
 
-def interpret(channel: str, key: str, options: list[dict[str, Any]]) -> str:
+
+@dataclass(frozen=True, slots=True)
+class _Acted:
+    handoff: HandOff | None = None
+    copy: tuple[int, str] | None = None  # (step index, channel) of a planned copy
+
+
+def interpret(channel: str, key: str, options: list[AlertOption]) -> str:
     """The intent of ``key`` among the alert's options on ``channel`` ("unknown" if none).
     An email link carries the intent itself (it was signed when the email was built)."""
     key = key.strip().lower()
-    offered = channel_options(options, "email" if channel == "email" else channel)  # type: ignore[arg-type]
-    for option in offered:
+    kind: Literal["voice", "sms", "email"] = (
+        "email" if channel == "email" else "voice" if channel == "voice" else "sms"
+    )
+    for option in channel_options([o.dump() for o in options], kind):
         if (option["intent"] if channel == "email" else option["key"].lower()) == key:
             return option["intent"]
     return "unknown"
+
+
+def takes_answer(alert: Alert, intent: str) -> bool:
+    """Whether ``alert`` still acts on an answer meaning ``intent``: an open alert does; one
+    that was answered still sends the copy the customer asks for (alerts.lifecycle)."""
+    if intent in KEYWORDS or alert.status in ALERT_OPEN:
+        return True
+    return alert.status == "closed" and intent in COPIES
 
 
 async def record_response(
@@ -84,21 +132,13 @@ async def record_response(
     """Record an answer exactly once (by provider identity) and act on it. `intent` overrides
     the alert's options (carrier keywords such as STOP are not an answer to the alert)."""
     async with deps.sessions() as session:
-        found = (
-            await session.exec(select(Response).where(Response.dedupe_key == dedupe_key))
-        ).first()
-        if found:
-            handoff = (
-                await session.exec(select(HandOff).where(HandOff.response_id == found.id))
-            ).first()
-            return Outcome(found, found.intent, duplicate=True, handoff=handoff)
-        attempt = await session.get(DeliveryAttempt, attempt_id) if attempt_id else None
-        alert = (
-            await session.get(Alert, attempt.alert_id if attempt else alert_id)
-            if (attempt or alert_id)
-            else None
-        )
-        intent = intent or interpret(channel, key, alert.options if alert else [])
+        earlier = await _earlier_answer(session, dedupe_key)
+        if earlier is not None:
+            return earlier
+        alert = await _alert_answered(session, attempt_id, alert_id)
+        intent = intent or interpret(channel, key, options_of(alert))
+        if alert is not None and not takes_answer(alert, intent):
+            intent = "late"
         response = Response(
             dedupe_key=dedupe_key,
             alert_id=alert.id if alert else None,
@@ -110,63 +150,111 @@ async def record_response(
             text=text,
             created_at=now,
         )
-        try:
-            async with session.begin_nested():
-                session.add(response)
-                await session.flush()
-        except IntegrityError:
-            return await record_response(
-                intent=intent,
-                deps=deps,
-                dedupe_key=dedupe_key,
-                attempt_id=attempt_id,
-                channel=channel,
-                key=key,
-                text=text,
-                now=now,
-                alert_id=alert_id,
-                customer_id=customer_id,
-            )
-        handoff = None
-        if intent in AGENT_TASKS or (intent == "unknown" and channel == "sms"):
-            kind = AGENT_TASKS.get(intent, "callback")
-            if channel == "voice" and intent == "agent":
-                kind = "live_transfer"
-            handoff = await hand_off(session=session, response=response, kind=kind, now=now)
-        if handoff is not None and intent == "transaction":
-            handoff.context = {
-                **handoff.context,
-                "task": "the automated transaction was requested; if this stays open, it did "
-                "not complete: do it for the customer",
-            }
-            session.add(handoff)
-        copy: tuple[int, str] | None = None
-        if alert is not None and intent in ("sms_copy", "email_copy"):
-            planned = await plan_copy(session, alert, intent, now)
-            if isinstance(planned, str):  # no usable phone or email: an agent sends it
-                handoff = await hand_off(session=session, response=response, kind="task", now=now)
-                handoff.context = {**handoff.context, "task": planned}
-                session.add(handoff)
-            else:
-                copy = planned
-        if alert is not None and intent == "opt_out":
-            await _opt_out(session, alert, channel, now)
-        if alert is not None and intent in CLOSING:
-            label = next((o["label"] for o in alert.options if o.get("intent") == intent), None)
-            said = f" ('{label}')" if label else ""
-            _close(session, alert, f"customer {INTENT_TEXT[intent]}{said} by {channel}", now)
+        if not await _store_once(session, response):
+            winner = await _earlier_answer(session, dedupe_key)
+            assert winner is not None, "a unique dedupe_key lost its race to a stored answer"
+            return winner
+        acted = await _act(session, alert, response, intent, now) if intent != "late" else _Acted()
         await session.commit()
-        if copy is not None and alert is not None and alert.id is not None:
-            # Committed first: if this enqueue is lost, the sweep finds the due step.
-            await deps.queue.enqueue_step(alert_id=alert.id, step_index=copy[0], channel=copy[1])
-        logger.info(
-            "response recorded response_id=%s alert_id=%s channel=%s intent=%s",
-            response.id,
-            response.alert_id,
-            channel,
-            intent,
-        )
-        return Outcome(response, intent, duplicate=False, handoff=handoff)
+        await _enqueue_copy(deps, alert, acted.copy)
+    logger.info(
+        "response recorded response_id=%s alert_id=%s channel=%s intent=%s",
+        response.id,
+        response.alert_id,
+        channel,
+        intent,
+    )
+    return Outcome(response, intent, duplicate=False, handoff=acted.handoff)
+
+
+async def _earlier_answer(session: AsyncSession, dedupe_key: str) -> Outcome | None:
+    """The answer already stored under this provider identity, as a duplicate."""
+    found = (await session.exec(select(Response).where(Response.dedupe_key == dedupe_key))).first()
+    if found is None:
+        return None
+    handoff = (await session.exec(select(HandOff).where(HandOff.response_id == found.id))).first()
+    return Outcome(found, found.intent, duplicate=True, handoff=handoff)
+
+
+async def _alert_answered(
+    session: AsyncSession, attempt_id: int | None, alert_id: int | None
+) -> Alert | None:
+    """The alert of the attempt that was answered, else the alert the caller matched."""
+    attempt = await session.get(DeliveryAttempt, attempt_id) if attempt_id else None
+    wanted = attempt.alert_id if attempt else alert_id
+    return await session.get(Alert, wanted) if wanted else None
+
+
+async def _store_once(session: AsyncSession, response: Response) -> bool:
+    """Insert the answer; False when the same answer was stored meanwhile (unique key)."""
+    try:
+        async with session.begin_nested():
+            session.add(response)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def _act(
+    session: AsyncSession, alert: Alert | None, response: Response, intent: str, now: datetime
+) -> _Acted:
+    """What the answer does, in the answer's own transaction."""
+    handoff = await _hand_off_work(session, response, intent, now)
+    if alert is None:
+        return _Acted(handoff)
+    copy = None
+    if intent in COPIES:
+        copy, task = await _plan_copy(session, alert, response, intent, now)
+        handoff = task or handoff
+    if intent == "opt_out":
+        await _opt_out(session, alert, response.channel, now)
+    if intent in CLOSING:
+        _close(session, alert, _closing_reason(alert, intent, response.channel), now)
+    return _Acted(handoff, copy)
+
+
+async def _hand_off_work(
+    session: AsyncSession, response: Response, intent: str, now: datetime
+) -> HandOff | None:
+    """The call centre's part: a live transfer, a callback, a call now, or a task; an SMS
+    nobody could match is read by an agent."""
+    if intent not in AGENT_TASKS and not (intent == "unknown" and response.channel == "sms"):
+        return None
+    kind = AGENT_TASKS.get(intent, "callback")
+    if response.channel == "voice" and intent == "agent":
+        kind = "live_transfer"
+    handoff = await hand_off(session=session, response=response, kind=kind, now=now)
+    if intent == "transaction":
+        update_context(handoff, task=UNFINISHED_TRANSACTION)
+        session.add(handoff)
+    return handoff
+
+
+async def _plan_copy(
+    session: AsyncSession, alert: Alert, response: Response, intent: str, now: datetime
+) -> tuple[tuple[int, str] | None, HandOff | None]:
+    """Plan the copy the customer asked for; without a usable phone or email, an agent sends
+    it (a task)."""
+    planned = await plan_copy(session, alert, intent, now)
+    if not isinstance(planned, str):
+        return planned, None
+    task = await hand_off(session=session, response=response, kind="task", now=now)
+    update_context(task, task=planned)
+    session.add(task)
+    return None, task
+
+
+def _closing_reason(alert: Alert, intent: str, channel: str) -> str:
+    option = option_for(options_of(alert), intent)
+    said = f" ('{option.label}')" if option else ""
+    return f"customer {INTENT_TEXT[intent]}{said} by {channel}"
+
+
+async def _enqueue_copy(deps: AlertDeps, alert: Alert | None, copy: tuple[int, str] | None) -> None:
+    """Committed first: if this enqueue is lost, the sweep finds the due step."""
+    if copy is not None and alert is not None and alert.id is not None:
+        await deps.queue.enqueue_step(alert_id=alert.id, step_index=copy[0], channel=copy[1])
 
 
 async def _opt_out(session: AsyncSession, alert: Alert, channel: str, now: datetime) -> None:

@@ -15,6 +15,8 @@ E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _KEYS = re.compile(r"^[0-9*#]*$")
 
 AnswerMode = Literal["human", "machine", "no-answer", "busy", "failed"]
+# What a caller held in a queue (<Enqueue>) does: hang up after a while, or be taken by an agent.
+QueueMode = Literal["hangup", "bridged"]
 DeliveryMode = Literal["delivered", "undelivered", "failed"]
 
 
@@ -32,10 +34,12 @@ class _Strict(BaseModel):
 
 
 class VoiceBehaviour(_Strict):
-    """How the recipient handles an outbound call."""
+    """How the recipient handles an outbound call (and a call <Dial>led to their number:
+    `answer` decides the DialCallStatus), and what they do when held in a queue."""
 
     answer: AnswerMode = "human"
     presses: tuple[str, ...] = ()
+    in_queue: QueueMode = "hangup"
 
     @field_validator("presses", mode="before")
     @classmethod

@@ -174,13 +174,24 @@ class Simulator:
             call.answered_by = "human" if voice.answer == "human" else machine
         call.set_status("in-progress")
         await progress("answered", "in-progress")
-        presses = list(voice.presses) if voice.answer == "human" else None
-        flow = CallFlow(call=call, presses=presses, sender=self.sender, delay=self.config.delay)
+        flow = self._flow(call, voice)
         await flow.run()
         await asyncio.sleep(self.config.delay)
         self._finish_call(call, "completed", flow.duration)
         minutes = str(-(-flow.duration // 60))
         await progress("completed", "completed", CallDuration=str(flow.duration), Duration=minutes)
+
+    def _flow(self, call: CallRecord, voice: VoiceBehaviour) -> CallFlow:
+        """The answered call's flow: the recipient's presses (a machine presses nothing), how
+        the numbers it dials answer, what the caller does in a queue."""
+        return CallFlow(
+            call=call,
+            presses=list(voice.presses) if voice.answer == "human" else None,
+            sender=self.sender,
+            delay=self.config.delay,
+            dialled=lambda number: self.scenario.behaviour_for(number).voice.answer,
+            in_queue=voice.in_queue,
+        )
 
     @staticmethod
     def _finish_call(call: CallRecord, status: str, duration: int) -> None:

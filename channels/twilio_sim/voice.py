@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from channels.twilio_sim.scenario import AnswerMode, QueueMode
 from channels.twilio_sim.state import API_VERSION, CallRecord, new_sid
 from channels.twilio_sim.twiml import TwimlError, parse_twiml, text_of
 from channels.twilio_sim.webhooks import WebhookSender
@@ -21,6 +22,14 @@ ENQUEUE_SECONDS = 30
 PLAY_SECONDS = 5
 RETRIEVAL_FAILURE = 11200
 PARSE_FAILURE = 12100
+# The DialCallStatus of a dialled number, by how its owner answers (a machine answers too).
+DIAL_STATUS = {
+    "human": "completed",
+    "machine": "completed",
+    "no-answer": "no-answer",
+    "busy": "busy",
+    "failed": "failed",
+}
 
 
 class _Flow(enum.Enum):
@@ -53,6 +62,8 @@ class CallFlow:
     """Runs one answered call: fetches TwiML, executes verbs, posts Gather/Dial actions.
 
     `presses` is the recipient's script of <Gather> inputs ("" for silence); None for a machine.
+    `dialled` says how the owner of a number this call <Dial>s answers (everyone answers when
+    not given); `in_queue` what the caller does when <Enqueue>d.
     """
 
     def __init__(
@@ -62,11 +73,15 @@ class CallFlow:
         presses: list[str] | None,
         sender: WebhookSender,
         delay: float,
+        dialled: Callable[[str], AnswerMode] | None = None,
+        in_queue: QueueMode = "hangup",
     ) -> None:
         self.call = call
         self.presses = presses
         self.sender = sender
         self.delay = delay
+        self.dialled = dialled or (lambda _number: "human")
+        self.in_queue = in_queue
         self.seconds = 0.0
         self.documents = 0
         self._verbs: dict[str, Callable[[ET.Element, Document], Awaitable[Step]]] = {
@@ -252,28 +267,55 @@ class CallFlow:
             elif child.tag in ("Client", "Sip", "Queue", "Conference"):
                 others.setdefault(child.tag.lower(), text_of(child))
         caller_id = verb.get("callerId")
-        self._record("Dial", number=number, caller_id=caller_id, status="completed", **others)
-        if whisper_url:
-            # The dialled party answers: Twilio plays the <Number url> TwiML to them alone.
-            whisper = await self._fetch("whisper", whisper_url, "POST", self.params())
-            if whisper is not None:
-                for said in whisper.root:
-                    if said.tag == "Say":
-                        self._record("Whisper", text=text_of(said))
-        self.seconds += DIAL_SECONDS
+        status = DIAL_STATUS[self.dialled(number)] if number else "completed"
+        self._record("Dial", number=number, caller_id=caller_id, status=status, **others)
+        leg = new_sid("CA")
+        if whisper_url and status == "completed":
+            await self._whisper(whisper_url, leg, number or "", caller_id)
+        answered = status == "completed"
+        self.seconds += DIAL_SECONDS if answered else 0
         if not verb.get("action"):
             return NEXT_VERB
         action = self._resolve(document, verb.get("action"), "<Dial> action")
-        extra = {
-            "DialCallStatus": "completed",
-            "DialCallSid": new_sid("CA"),
-            "DialCallDuration": str(DIAL_SECONDS),
-        }
+        extra = {"DialCallStatus": status, "DialCallSid": leg}
+        if answered:
+            extra["DialCallDuration"] = str(DIAL_SECONDS)
         return await self._fetch("dial", action, verb.get("method"), self.params(**extra))
 
-    async def _enqueue(self, verb: ET.Element, _document: Document) -> Step:
+    async def _whisper(self, url: str, leg: str, number: str, caller_id: str | None) -> None:
+        """The dialled party answered: Twilio plays the <Number url> TwiML to them alone, in a
+        request about their own leg (its CallSid) that names this call as ParentCallSid."""
+        params = self.params(
+            CallSid=leg,
+            ParentCallSid=self.call.sid,
+            Direction="outbound-dial",
+            To=number,
+            Called=number,
+            From=caller_id or self.call.from_,
+            Caller=caller_id or self.call.from_,
+        )
+        params.pop("AnsweredBy", None)
+        whisper = await self._fetch("whisper", url, "POST", params)
+        if whisper is not None:
+            for said in whisper.root:
+                if said.tag == "Say":
+                    self._record("Whisper", text=text_of(said))
+
+    async def _enqueue(self, verb: ET.Element, document: Document) -> Step:
         self._record("Enqueue", queue=text_of(verb), wait_url=verb.get("waitUrl"))
         self.seconds += ENQUEUE_SECONDS
+        if not verb.get("action"):
+            return None
+        # The caller leaves the queue: hung up while waiting, or bridged to an agent (Twilio
+        # requests the action once the bridged call is over). Either way the caller is gone:
+        # the action's TwiML is fetched, not played.
+        action = self._resolve(document, verb.get("action"), "<Enqueue> action")
+        extra = {
+            "QueueResult": self.in_queue,
+            "QueueSid": new_sid("QU"),
+            "QueueTime": str(ENQUEUE_SECONDS),
+        }
+        await self._fetch("enqueue", action, verb.get("method"), self.params(**extra))
         return None
 
     async def _hangup(self, _verb: ET.Element, _document: Document) -> Step:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -12,25 +11,14 @@ from sqlmodel import func, select
 
 from alerts.links import LinkSigner, ResponseLink
 from alerts.models import Account, Alert, Customer, DeliveryAttempt, Event, HandOff, Response
-from alerts.plans import PlannedStep
 from herald.runtime import Runtime
+from tests.factories import planned_step
 
 
 @dataclass(frozen=True)
 class Sent:
     alert_id: int
     attempt_id: int
-
-
-def planned(channel: str, address: str) -> PlannedStep:
-    start = datetime(2024, 5, 1, 10, tzinfo=UTC)
-    return PlannedStep(
-        channel=channel,  # type: ignore[arg-type]
-        contact_point_id="",
-        address=address,
-        not_before=start,
-        deadline=start + timedelta(hours=1),
-    )
 
 
 @pytest.fixture
@@ -70,8 +58,8 @@ async def sent(runtime: Runtime) -> Sent:
             event_id=event.id,
             status="delivering",
             plan=[
-                planned("voice", "+447700900123"),
-                planned("email", "ada@example.com"),
+                planned_step("voice", "+447700900123"),
+                planned_step("email", "ada@example.com"),
             ],
             current_step=1,
             context={

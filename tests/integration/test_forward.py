@@ -6,11 +6,11 @@ import re
 
 import httpx
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
-from alerts.models import Alert, Response
+from alerts.models import Alert, HandOff, Response, StatusChange
 from herald.worker import drain
 from tests.conftest import Stack
 from tests.factories import make_customer, make_event
@@ -79,19 +79,95 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
     dials = [t for t in call.transcript if t.get("verb") == "Dial"]
     assert dials and dials[0]["number"] == stack.settings.callcentre.phone_number
     async with deps.sessions() as session:
-        from alerts.models import HandOff
-
         [handoff] = (await session.exec(select(HandOff))).all()
         alert = await session.get(Alert, alert_id)
-    assert handoff.kind == "call_now" and handoff.status == "offered"
+    # Offered while Herald called, connected when Ann answered and was put through, completed
+    # when the transfer to the centre reported that they talked.
+    assert handoff.kind == "call_now" and handoff.status == "completed"
+    assert await moves(stack, handoff.id) == [
+        ("queued", "offer", "offered"),
+        ("offered", "connect", "connected"),
+        ("connected", "complete", "completed"),
+    ]
     assert handoff.context["call_sid"] == call.sid
+    assert handoff.closed_at is not None
     assert alert is not None and alert.status == "closed"
+    [whisper] = [t for t in call.transcript if t.get("verb") == "Whisper"]
+    assert "They pressed" in whisper["text"]
+
+
+async def moves(stack: Stack, handoff_id: int | None) -> list[tuple[str, str, str]]:
+    """The hand-off's applied status moves, in order."""
+    async with stack.runtime.deps.sessions() as session:
+        rows = await session.exec(
+            select(StatusChange)
+            .where(StatusChange.entity == "handoff", StatusChange.entity_id == handoff_id)
+            .order_by(col(StatusChange.id))
+        )
+        return [(c.from_status, c.event, c.to_status) for c in rows.all() if c.applied]
+
+
+async def _ask_to_be_called(stack: Stack, phone: str = "+15550005555") -> int:
+    """Ann's email went out; she presses "Call me now" on its page. The alert's id."""
+    deps = stack.runtime.deps
+    await make_customer(deps, phone=phone, email="ann@example.com", order=("email",))
+    await make_event(deps)
+    [alert_id] = await evaluate_pending(deps=deps, now=utcnow())
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+    text = stack.sink.messages[0].get_body(preferencelist=("plain",)).get_content()
+    link = re.search(r"Call me now: (\S+)", text)
+    assert link
+    async with httpx.AsyncClient(timeout=10) as client:
+        done = await client.post(link.group(1), data={"confirm": "yes"})
+    assert done.status_code == 200 and "calling you now" in done.text
+    await stack.sim.wait_idle(10)
+    return alert_id
+
+
+async def _only_handoff(stack: Stack) -> HandOff:
+    async with stack.runtime.deps.sessions() as session:
+        [handoff] = (await session.exec(select(HandOff))).all()
+        return handoff
+
+
+@pytest.mark.parametrize("answer", ["no-answer", "busy"])
+async def test_call_me_now_not_answered_goes_back_to_the_agents(stack: Stack, answer: str) -> None:
+    stack.set_scenario({"recipients": {"+15550005555": {"voice": {"answer": answer}}}})
+    await _ask_to_be_called(stack)
+    handoff = await _only_handoff(stack)
+    assert (handoff.kind, handoff.status) == ("callback", "queued")
+    assert await moves(stack, handoff.id) == [
+        ("queued", "offer", "offered"),
+        ("offered", "release", "queued"),
+    ]
+    expected = "did not answer" if answer == "no-answer" else "line was busy"
+    assert expected in handoff.context["why"]
+
+
+async def test_call_me_now_answered_by_a_voicemail_is_not_put_through(stack: Stack) -> None:
+    stack.set_scenario({"recipients": {"+15550005555": {"voice": {"answer": "machine"}}}})
+    await _ask_to_be_called(stack)
+    [call] = stack.sim.state.calls.values()
+    assert not [t for t in call.transcript if t.get("verb") == "Dial"]
+    handoff = await _only_handoff(stack)
+    assert (handoff.kind, handoff.status) == ("callback", "queued")
+    assert "voicemail" in handoff.context["why"]
+
+
+async def test_a_call_me_now_call_that_fails_fails_the_handoff(stack: Stack) -> None:
+    stack.set_scenario({"recipients": {"+15550005555": {"voice": {"answer": "failed"}}}})
+    await _ask_to_be_called(stack)
+    handoff = await _only_handoff(stack)
+    assert handoff.status == "failed" and handoff.closed_at is not None
+    assert await moves(stack, handoff.id) == [
+        ("queued", "offer", "offered"),
+        ("offered", "fail", "failed"),
+    ]
 
 
 async def test_call_me_now_while_the_centre_is_closed_becomes_a_callback(stack: Stack) -> None:
     from datetime import UTC, datetime
 
-    from alerts.models import HandOff
     from callcentre.models import CentreConfig
     from callcentre.state import DAYS
 

@@ -14,12 +14,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI, Request
-from sqlmodel import select
+from sqlmodel import col, select
 
 from alerts.alert_types.store import get_spec, save_spec
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
-from alerts.models import Alert, DeliveryAttempt, HandOff, Preference, PreferenceChange
+from alerts.models import (
+    Alert,
+    DeliveryAttempt,
+    HandOff,
+    Preference,
+    PreferenceChange,
+    StatusChange,
+)
 from alerts.responses.actions import FAILED_TRANSACTION, callback_time
 from channels.twilio_sim import LoopbackServer
 from herald.worker import drain
@@ -156,6 +163,39 @@ async def test_agent_transfer_dials_the_centre_and_whispers_the_alert(stack: Sta
     assert "pressed 1" in whisper["text"]
     [handoff] = await _handoffs(stack)
     assert handoff.kind == "live_transfer"
+    # Queued when the customer pressed 1, connected when the agent answered (the whisper),
+    # completed when the transfer reported that they talked.
+    assert handoff.status == "completed" and handoff.closed_at is not None
+    assert await _moves(stack, handoff) == [
+        ("queued", "connect", "connected"),
+        ("connected", "complete", "completed"),
+    ]
+
+
+async def test_nobody_answering_the_transfer_leaves_a_callback_for_an_agent(stack: Stack) -> None:
+    centre = stack.settings.callcentre.phone_number
+    await _options(stack)
+    stack.set_scenario(
+        {
+            "recipients": {
+                PHONE: {"voice": {"answer": "human", "presses": ["1"]}},
+                centre: {"voice": {"answer": "no-answer"}},
+            }
+        }
+    )
+    deps = stack.runtime.deps
+    await make_customer(deps, phone=PHONE, order=("voice",))
+    await make_event(deps)
+    await evaluate_pending(deps=deps, now=utcnow())
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+    [dial] = _transcript(stack, "Dial")
+    assert dial["status"] == "no-answer" and _transcript(stack, "Whisper") == []
+    said = [t["text"] for t in _transcript(stack, "Say")]
+    assert said[-1].startswith("Sorry, no agent could take your call. We will call you back")
+    [handoff] = await _handoffs(stack)
+    assert (handoff.kind, handoff.status) == ("callback", "queued")
+    assert "no agent answered the transfer (unanswered)" in handoff.context["why"]
+    assert await _moves(stack, handoff) == []
 
 
 async def test_queue_mode_enqueues_the_customer(stack: Stack) -> None:
@@ -165,6 +205,35 @@ async def test_queue_mode_enqueues_the_customer(stack: Stack) -> None:
     [enqueue] = _transcript(stack, "Enqueue")
     assert enqueue["queue"] == "card-fraud"
     assert _transcript(stack, "Dial") == []
+    # Nobody took the caller from the queue before they hung up.
+    [handoff] = await _handoffs(stack)
+    assert handoff.status == "abandoned"
+    assert await _moves(stack, handoff) == [("queued", "abandon", "abandoned")]
+
+
+async def test_queue_mode_caller_taken_by_an_agent_completes(stack: Stack) -> None:
+    stack.runtime.deps.transfer_queue = "card-fraud"
+    await _options(stack)
+    stack.set_scenario(
+        {"recipients": {PHONE: {"voice": {"presses": ["1"], "in_queue": "bridged"}}}}
+    )
+    deps = stack.runtime.deps
+    await make_customer(deps, phone=PHONE, order=("voice",))
+    await make_event(deps)
+    await evaluate_pending(deps=deps, now=utcnow())
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+    [handoff] = await _handoffs(stack)
+    assert handoff.status == "completed"
+
+
+async def _moves(stack: Stack, handoff: HandOff) -> list[tuple[str, str, str]]:
+    async with stack.runtime.deps.sessions() as session:
+        rows = await session.exec(
+            select(StatusChange)
+            .where(StatusChange.entity == "handoff", StatusChange.entity_id == handoff.id)
+            .order_by(col(StatusChange.id))
+        )
+        return [(c.from_status, c.event, c.to_status) for c in rows.all() if c.applied]
 
 
 async def test_copy_by_sms_sends_the_alert_as_a_text(stack: Stack) -> None:

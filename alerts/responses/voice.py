@@ -1,0 +1,215 @@
+"""The alert's call as the customer goes through it: the script when they answer, what each
+key they press does, and the callback time they key in.
+
+Each request is first matched to the attempt's own call (alerts.responses.matching): a request
+about another call, or addressed to an attempt that is not a call, is refused before anything
+is recorded. An answer to an alert that already has one is late: the caller hears that their
+answer is already in, and nothing else happens.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from alerts.alert_types.content import AlertContent
+from alerts.alert_types.recordings import Segment, message_segments, segment_renderer
+from alerts.delivery.messages import voice_content
+from alerts.deps import AlertDeps, Tts
+from alerts.models import HandOff
+from alerts.responses import voice_script
+from alerts.responses.actions import perform, schedule_callback
+from alerts.responses.matching import Mismatch, call_of_attempt
+from alerts.responses.record import Outcome, record_response
+from alerts.responses.transfers import transfer_script
+from channels.base import InboundMessage
+from channels.scripts import VoiceScript
+
+logger = logging.getLogger(__name__)
+
+VOICE_GOODBYES = {
+    "confirm": "Thank you. We have noted your confirmation. Goodbye.",
+    "callback": "Thank you. We will call you back as soon as an agent is free. Goodbye.",
+    "opt_out": "You will no longer receive these alerts. Goodbye.",
+    "transaction": "Thank you. Our team will take care of your request. Goodbye.",
+    "sms_copy": "Thank you. We will send you this message by text. Goodbye.",
+    "email_copy": "Thank you. We will send you this message by email. Goodbye.",
+    "late": voice_script.ALREADY_ANSWERED,
+}
+# Answers whose words come from doing them (the endpoint's answer, the copy planned).
+PERFORMED = frozenset({"transaction", "sms_copy", "email_copy"})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCall:
+    """The call being answered: its alert's voice content and how it sounds."""
+
+    attempt_id: int
+    alert_id: int
+    content: AlertContent
+    context: dict[str, Any]  # template context (a real boundary: the alert's rendered values)
+    tts: Tts
+    base: str  # where this call's webhooks live
+
+    def render(self, name: str) -> str:
+        return self.content.render(name, self.context)
+
+
+async def alert_call(
+    deps: AlertDeps,
+    *,
+    attempt_id: int,
+    inbound: InboundMessage,
+    what: str,
+    now: datetime,
+) -> AlertCall:
+    """The voice attempt the request is about, or Mismatch (404 / 409, recorded as ignored)."""
+    async with deps.sessions() as session:
+        attempt, alert = await call_of_attempt(
+            session,
+            attempt_id=attempt_id,
+            call_sid=inbound.provider_sid,
+            what=what,
+            now=now,
+        )
+        content, context = await voice_content(deps, session, alert, attempt)
+    return AlertCall(
+        attempt_id=attempt_id,
+        alert_id=alert.id or 0,
+        content=content,
+        context=context,
+        tts=deps.tts(content.locale),
+        base=f"{deps.public_url}/webhooks/twilio/voice/{attempt_id}",
+    )
+
+
+async def call_script(
+    *,
+    deps: AlertDeps,
+    attempt_id: int,
+    inbound: InboundMessage,
+    n: int,
+    reprompt: bool,
+    now: datetime,
+) -> VoiceScript:
+    """What the call says when it is answered: the message and its menu (a voicemail gets the
+    voicemail text only); ``reprompt`` after silence."""
+    call = await alert_call(
+        deps, attempt_id=attempt_id, inbound=inbound, what="call script", now=now
+    )
+    if (inbound.answered_by or "").startswith("machine"):
+        return voice_script.voicemail(text=call.render("voicemail"), tts=call.tts)
+    prompt = call.render("prompt")
+    if reprompt:
+        return voice_script.reprompt(base=call.base, prompt=prompt, n=n, tts=call.tts)
+    message = await _message(deps, call)
+    return voice_script.main_menu(base=call.base, message=message, prompt=prompt, n=n, tts=call.tts)
+
+
+async def _message(deps: AlertDeps, call: AlertCall) -> str | list[Segment]:
+    """The message as text, or as recorded segments and speech when recordings are served."""
+    if deps.media is None:
+        return call.render("message")
+    locale = call.content.locale
+    async with deps.sessions() as session:
+        segments = await message_segments(
+            session,
+            spec=call.content.spec,
+            locale=locale,
+            render=segment_renderer(call.context, where=f"content.{locale}.voice.message"),
+            public_url=deps.public_url,
+            signer=deps.media,
+        )
+    logger.info(
+        "voice script attempt_id=%s: %s",
+        call.attempt_id,
+        "; ".join(f"{s.index}: {s.why}" for s in segments),
+    )
+    return segments
+
+
+async def keypress(
+    *,
+    deps: AlertDeps,
+    attempt_id: int,
+    inbound: InboundMessage,
+    n: int,
+    tries: int,
+    now: datetime,
+) -> VoiceScript:
+    """The key pressed at the ``n``-th menu of the call, recorded once; what the caller hears
+    next."""
+    call = await alert_call(deps, attempt_id=attempt_id, inbound=inbound, what="keypress", now=now)
+    result = await record_response(
+        deps=deps,
+        dedupe_key=f"voice:{inbound.provider_sid}:{n}",
+        attempt_id=attempt_id,
+        channel="voice",
+        key=inbound.digits,
+        text=None,
+        now=now,
+    )
+    return await _after_answer(
+        deps, call, result, n=n, tries=tries, pressed=bool(inbound.digits), now=now
+    )
+
+
+async def _after_answer(
+    deps: AlertDeps,
+    call: AlertCall,
+    result: Outcome,
+    *,
+    n: int,
+    tries: int,
+    pressed: bool,
+    now: datetime,
+) -> VoiceScript:
+    """What the caller hears after their key: a transfer, the callback-time menu, the words of
+    what was done, goodbye, the message again, or another chance after an invalid key."""
+    intent, fresh = result.intent, not result.duplicate
+    if intent == "agent":
+        return transfer_script(deps, result.handoff.id if result.handoff else None, call.tts)
+    if intent == "callback" and result.handoff is not None and fresh:
+        action = f"{call.base}/callback?handoff={result.handoff.id}"
+        return voice_script.ask_callback_time(action=action, tts=call.tts)
+    if intent in PERFORMED and fresh:
+        done = await perform(deps=deps, response_id=result.response.id or 0, now=now)
+        return voice_script.goodbye(text=done.text or VOICE_GOODBYES[intent], tts=call.tts)
+    if intent in VOICE_GOODBYES:
+        return voice_script.goodbye(text=VOICE_GOODBYES[intent], tts=call.tts)
+    if intent == "repeat" and n <= voice_script.MAX_REPEATS * 2:
+        return voice_script.repeat(base=call.base, n=n)
+    if tries < voice_script.MAX_INVALID:
+        return voice_script.reprompt(
+            base=call.base,
+            prompt=call.render("prompt"),
+            n=n,
+            tts=call.tts,
+            lead=voice_script.INVALID if pressed else None,
+            tries=tries + 1,
+        )
+    return voice_script.goodbye(text=voice_script.GOODBYE, tts=call.tts)
+
+
+async def callback_keyed(
+    *,
+    deps: AlertDeps,
+    attempt_id: int,
+    handoff_id: int,
+    inbound: InboundMessage,
+    now: datetime,
+) -> VoiceScript:
+    """The time the customer keyed in for their callback (nothing: the first free slot)."""
+    call = await alert_call(
+        deps, attempt_id=attempt_id, inbound=inbound, what="callback time", now=now
+    )
+    async with deps.sessions() as session:
+        handoff = await session.get(HandOff, handoff_id)
+    if handoff is None or handoff.alert_id != call.alert_id or handoff.kind != "callback":
+        raise Mismatch(404, f"no callback hand-off {handoff_id} for attempt {attempt_id}")
+    _, text = await schedule_callback(
+        deps=deps, handoff_id=handoff_id, keyed=inbound.digits, now=now
+    )
+    return voice_script.goodbye(text=text + " Goodbye.", tts=call.tts)

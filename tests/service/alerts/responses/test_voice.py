@@ -1,0 +1,176 @@
+"""The alert's call: its script, each key, refusals of requests about another call."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from alerts.columns import utcnow
+from alerts.models import AttemptEvent, DeliveryAttempt, Response
+from alerts.responses import voice
+from alerts.responses.matching import Mismatch
+from alerts.responses.voice_script import ALREADY_ANSWERED
+from channels.base import InboundMessage
+from channels.scripts import AskForKeys, ContinueAt, EndCall, Speak, TransferToNumber
+from tests.service.alerts.responses.conftest import Sent
+
+
+async def call_sid(sent: Sent) -> str:
+    async with sent.deps.sessions() as session:
+        attempt = await session.get(DeliveryAttempt, sent.voice)
+        assert attempt is not None and attempt.provider_sid is not None
+        return attempt.provider_sid
+
+
+def keys(sid: str, digits: str = "", answered_by: str | None = None) -> InboundMessage:
+    return InboundMessage(
+        provider_sid=sid,
+        from_address="+15550001111",
+        to_address="+15550000000",
+        body=digits,
+        digits=digits,
+        answered_by=answered_by,
+    )
+
+
+async def test_the_call_says_the_message_and_asks_for_a_key(sent: Sent) -> None:
+    script = await voice.call_script(
+        deps=sent.deps,
+        attempt_id=sent.voice,
+        inbound=keys(await call_sid(sent)),
+        n=0,
+        reprompt=False,
+        now=utcnow(),
+    )
+    ask, then = script.steps
+    assert isinstance(ask, AskForKeys) and ask.action.endswith(f"/{sent.voice}/gather?n=1&tries=0")
+    assert any("750.00 EUR" in p.text for p in ask.prompts if isinstance(p, Speak))
+    assert isinstance(then, ContinueAt) and then.url.endswith("/twiml?n=1&reprompt=1")
+
+
+async def test_a_voicemail_hears_no_account_data(sent: Sent) -> None:
+    script = await voice.call_script(
+        deps=sent.deps,
+        attempt_id=sent.voice,
+        inbound=keys(await call_sid(sent), answered_by="machine_start"),
+        n=0,
+        reprompt=False,
+        now=utcnow(),
+    )
+    spoken, end = script.steps
+    assert isinstance(spoken, Speak) and "750" not in spoken.text and isinstance(end, EndCall)
+
+
+async def test_a_key_is_recorded_once_and_agent_transfers(sent: Sent) -> None:
+    sid = await call_sid(sent)
+    for _ in range(2):
+        script = await voice.keypress(
+            deps=sent.deps,
+            attempt_id=sent.voice,
+            inbound=keys(sid, "1"),
+            n=1,
+            tries=0,
+            now=utcnow(),
+        )
+        assert isinstance(script.steps[-1], TransferToNumber)
+    async with sent.deps.sessions() as session:
+        [response] = (await session.exec(select(Response))).all()
+    assert response.dedupe_key == f"voice:{sid}:1" and response.intent == "agent"
+
+
+async def test_a_key_after_the_answer_hears_it_is_already_in(sent: Sent) -> None:
+    sid = await call_sid(sent)
+    await voice.keypress(
+        deps=sent.deps, attempt_id=sent.voice, inbound=keys(sid, "2"), n=1, tries=0, now=utcnow()
+    )
+    late = await voice.keypress(
+        deps=sent.deps, attempt_id=sent.voice, inbound=keys(sid, "1"), n=2, tries=0, now=utcnow()
+    )
+    assert late.steps[0] == Speak(ALREADY_ANSWERED, "Polly.Amy", "en-GB")
+
+
+async def test_an_invalid_key_asks_again_then_says_goodbye(sent: Sent) -> None:
+    sid = await call_sid(sent)
+    again = await voice.keypress(
+        deps=sent.deps, attempt_id=sent.voice, inbound=keys(sid, "7"), n=1, tries=0, now=utcnow()
+    )
+    assert [type(s).__name__ for s in again.steps] == ["Speak", "AskForKeys", "Speak", "EndCall"]
+    assert again.steps[0] == Speak("Sorry, that is not a valid choice.", "Polly.Amy", "en-GB")
+    bye = await voice.keypress(
+        deps=sent.deps, attempt_id=sent.voice, inbound=keys(sid, "8"), n=2, tries=2, now=utcnow()
+    )
+    assert bye.steps[0].text == "We did not receive an answer. Goodbye."  # type: ignore[union-attr]
+
+
+async def test_a_call_not_stored_yet_is_its_attempts_but_another_attempts_is_not(
+    sent: Sent,
+) -> None:
+    async with sent.deps.sessions() as session:
+        attempt = await session.get(DeliveryAttempt, sent.voice)
+        assert attempt is not None
+        others = attempt.provider_sid
+        attempt.provider_sid = None  # the worker has not committed the provider's answer yet
+        session.add(attempt)
+        await session.commit()
+    script = await voice.call_script(
+        deps=sent.deps,
+        attempt_id=sent.voice,
+        inbound=keys("CAnew"),
+        n=0,
+        reprompt=False,
+        now=utcnow(),
+    )
+    assert isinstance(script.steps[0], AskForKeys)
+    async with sent.deps.sessions() as session:
+        sms = await session.get(DeliveryAttempt, sent.sms)
+        assert sms is not None
+        sms.provider_sid = others  # now some other attempt holds that call
+        session.add(sms)
+        await session.commit()
+    with pytest.raises(Mismatch) as refused:
+        await voice.keypress(
+            deps=sent.deps,
+            attempt_id=sent.voice,
+            inbound=keys(others or "", "1"),
+            n=1,
+            tries=0,
+            now=utcnow(),
+        )
+    assert refused.value.status == 409
+    async with sent.deps.sessions() as session:
+        [ignored] = (
+            await session.exec(select(AttemptEvent).where(AttemptEvent.attempt_id == sent.voice))
+        ).all()
+        assert (await session.exec(select(Response))).all() == []
+    assert (ignored.status, ignored.provider_status, ignored.applied) == (
+        "ignored",
+        "keypress",
+        False,
+    )
+
+
+async def test_the_callback_time_belongs_to_the_calls_own_callback(sent: Sent) -> None:
+    sid = await call_sid(sent)
+    asked = await voice.keypress(
+        deps=sent.deps, attempt_id=sent.voice, inbound=keys(sid, "5"), n=1, tries=0, now=utcnow()
+    )
+    [ask] = asked.steps
+    assert isinstance(ask, AskForKeys) and ask.end_key == "#" and ask.submit_empty
+    handoff_id = int(ask.action.rsplit("handoff=", 1)[1])
+    said = await voice.callback_keyed(
+        deps=sent.deps,
+        attempt_id=sent.voice,
+        handoff_id=handoff_id,
+        inbound=keys(sid, "1430"),
+        now=utcnow(),
+    )
+    assert said.steps[0].text.startswith("Thank you. We will call you back")  # type: ignore[union-attr]
+    with pytest.raises(Mismatch) as refused:
+        await voice.callback_keyed(
+            deps=sent.deps,
+            attempt_id=sent.voice,
+            handoff_id=handoff_id + 1,
+            inbound=keys(sid, "9"),
+            now=utcnow(),
+        )
+    assert refused.value.status == 404
