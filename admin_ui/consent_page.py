@@ -8,9 +8,9 @@ from starlette.responses import HTMLResponse
 from admin_ui.rendering import page
 from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
-from alerts.customers.consent import confirm
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
+from alerts.responses.consent import confirm
 
 router = APIRouter(include_in_schema=False)
 

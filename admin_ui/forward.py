@@ -14,10 +14,11 @@ from starlette.responses import HTMLResponse
 from admin_ui.rendering import page
 from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
+from alerts.delivery.direct import direct_alert, direct_step, enqueue_current
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
 from alerts.models import Alert, Customer, DeliveryAttempt, Response
-from channels.base import ChannelError, OutboundMessage
+from alerts.plans import StepContent
 from channels.masking import mask
 
 logger = logging.getLogger(__name__)
@@ -184,6 +185,7 @@ async def forward(
     )
     number = done + 1
     key = f"forward:{attempt.id}:{number}"
+    now = utcnow()
     async with deps.sessions() as session:
         response = Response(
             dedupe_key=key,
@@ -194,46 +196,43 @@ async def forward(
             key="forward",
             intent="forward",
             text=f"to {mask(to)}: {note}"[:1600],
-            created_at=utcnow(),
+            created_at=now,
         )
         session.add(response)
         try:
-            await session.commit()  # claim the slot first: a double submit sends once
+            await session.flush()  # claim the slot first: a double submit sends once
         except IntegrityError:
             return _message(
                 request, deps, "Already sent", "This forward was already sent.", 200, problem=False
             )
-    try:
-        await deps.channels["email"].send(
-            OutboundMessage(
-                attempt_id=attempt.id,
-                alert_id=alert.id,
-                to=to,
-                subject=subject,
-                text=text,
-                html=html,
-                message_id=f"<forward-{attempt.id}-{number}@herald>",
-            )
+        # The copy is delivered like any alert: an attempt row, retries, statuses, history.
+        step = direct_step(
+            kind="forward",
+            channel="email",
+            address=to,
+            now=now,
+            locale=alert.locale,
+            reason=f"the customer forwarded alert {alert.id} to {mask(to)}",
+            content=StepContent(subject=subject, text=text, html=html),
         )
-    except ChannelError as exc:
-        async with deps.sessions() as session:
-            row = (await session.exec(select(Response).where(Response.dedupe_key == key))).one()
-            await session.delete(row)
-            await session.commit()
-        logger.warning("forward failed attempt_id=%s: %s", attempt.id, exc)
-        return _message(
-            request,
-            deps,
-            "We could not send it right now",
-            "Nothing was sent. Please try again in a few minutes.",
-            503,
+        copy = await direct_alert(
+            session,
+            customer_id=alert.customer_id,
+            step=step,
+            dedupe_key=key,
+            now=now,
+            context={"forwarded_alert": alert.id, "note": note},
         )
+        await session.commit()
+    if copy is not None:
+        await enqueue_current(deps, copy)
     logger.info("alert forwarded attempt_id=%s to=%s", attempt.id, mask(to))
     return _message(
         request,
         deps,
-        "Sent",
-        f"We sent the alert and your note to {to}. The copy cannot be used to act on your account.",
+        "On its way",
+        f"We are sending the alert and your note to {to}. The copy cannot be used to act on "
+        "your account.",
         200,
         problem=False,
     )

@@ -1,10 +1,11 @@
 """Outbound calls that connect a customer to an agent ("call me now").
 
-The hand-off is ``offered`` while Herald calls the customer; the call's own webhooks move it on
-(alerts.responses.transfers): ``connected`` when they answer and are put through, back to
-``queued`` as a callback when they do not answer, ``failed`` when the call fails. When the call
-cannot be placed at all (no phone, the centre closed, the provider refused), the hand-off stays
-queued as a callback, with the reason, so nobody is forgotten.
+The call is a step of the alert (alerts.delivery.direct), placed by the voice worker like any
+other. The hand-off is ``offered`` while Herald calls the customer; ``connected`` when they answer
+and are put through (alerts.responses.transfers), and the call's final status moves it on:
+back to ``queued`` as a callback when they do not answer, ``failed`` when the call fails,
+``completed`` when it ends. When the call cannot be placed at all (no phone, the centre closed),
+the hand-off stays queued as a callback, with the reason, so nobody is forgotten.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
+from alerts.delivery.direct import direct_alert, direct_step, enqueue_current
 from alerts.deps import AlertDeps
 from alerts.lifecycle import move_handoff
-from alerts.models import ContactPoint, HandOff
+from alerts.models import Alert, ContactPoint, HandOff
 from alerts.responses.values import update_context
 from callcentre.state import load_hours
-from channels.base import ChannelError, OutboundMessage
 from channels.masking import mask
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,10 @@ class CallResult:
 
 
 async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
-    """Place the call whose script connects the customer to the call centre; if it cannot be
-    placed, the hand-off becomes a callback task so nobody is forgotten."""
+    """Call the customer now and put them through to an agent: a voice step of the alert (an
+    attempt row, statuses, retries and history like any send), queued at once; if the call
+    cannot be placed, the hand-off becomes a callback task so nobody is forgotten."""
+    now = utcnow()
     async with deps.sessions() as session:
         handoff = await session.get(HandOff, handoff_id)
         if handoff is None or handoff.customer_id is None:
@@ -43,44 +46,38 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
         refused = await _cannot_call(session, handoff)
         if isinstance(refused, CallResult):
             return refused
-        number, alert_id = refused, handoff.alert_id or 0
-    hooks = f"{deps.public_url}/webhooks/twilio/voice/connect/{handoff_id}"
-    try:
-        receipt = await deps.channels["voice"].send(
-            OutboundMessage(
-                attempt_id=0,
-                alert_id=alert_id,
-                to=number,
-                text="",
-                twiml_url=hooks,
-                status_callback=f"{hooks}/status",
-            )
+        phone = refused
+        asked_from = await session.get(Alert, handoff.alert_id) if handoff.alert_id else None
+        step = direct_step(
+            kind="call_now",
+            channel="voice",
+            address=phone.address,
+            contact_point_id=str(phone.id),
+            now=now,
+            locale=asked_from.locale if asked_from else "en",
+            reason="the customer asked to be called now",
+            handoff_id=handoff_id,
         )
-    except ChannelError as exc:
-        logger.warning("call-me-now failed handoff_id=%s: %s", handoff_id, exc)
-        await _as_callback(deps, handoff_id, call_error=str(exc))
-        return CallResult(
-            False, "We could not call you right now; an agent will call you back shortly."
+        call = await direct_alert(
+            session,
+            customer_id=handoff.customer_id,
+            step=step,
+            dedupe_key=f"call_now:handoff-{handoff_id}",
+            now=now,
+            context={"handoff_id": handoff_id, "asked_from_alert": handoff.alert_id},
         )
-    async with deps.sessions() as session:
-        row = await session.get(HandOff, handoff_id)
-        if row is not None:
-            if row.status == "queued":  # the call's own webhooks may have moved it already
-                move_handoff(session, row, "offer", reason="calling the customer now", now=utcnow())
-            update_context(row, call_sid=receipt.provider_sid)
-            session.add(row)
-            await session.commit()
-    logger.info(
-        "calling customer now handoff_id=%s to=%s provider_sid=%s",
-        handoff_id,
-        mask(number),
-        receipt.provider_sid,
-    )
-    return CallResult(True, f"We are calling you now on {mask(number)}.")
+        if call is None:
+            return CallResult(True, f"We are already calling you on {mask(phone.address)}.")
+        if handoff.status == "queued":
+            move_handoff(session, handoff, "offer", reason="calling the customer now", now=now)
+        await session.commit()
+        await enqueue_current(deps, call)
+    logger.info("calling customer now handoff_id=%s to=%s", handoff_id, mask(phone.address))
+    return CallResult(True, f"We are calling you now on {mask(phone.address)}.")
 
 
-async def _cannot_call(session: AsyncSession, handoff: HandOff) -> str | CallResult:
-    """The number to call now, or why not (the hand-off already turned into a callback)."""
+async def _cannot_call(session: AsyncSession, handoff: HandOff) -> ContactPoint | CallResult:
+    """The phone to call now, or why not (the hand-off already turned into a callback)."""
     phone = (
         await session.exec(
             select(ContactPoint).where(
@@ -98,7 +95,7 @@ async def _cannot_call(session: AsyncSession, handoff: HandOff) -> str | CallRes
     now = utcnow()
     hours = (await load_hours(session)).to_hours()
     if hours.is_open(now):
-        return phone.address
+        return phone
     opens = hours.next_opening(now)
     handoff.kind = "callback"
     update_context(
@@ -112,13 +109,3 @@ async def _cannot_call(session: AsyncSession, handoff: HandOff) -> str | CallRes
     return CallResult(
         False, f"Our call centre is closed right now; an agent will call you back{when}."
     )
-
-
-async def _as_callback(deps: AlertDeps, handoff_id: int, *, call_error: str) -> None:
-    async with deps.sessions() as session:
-        row = await session.get(HandOff, handoff_id)
-        if row is not None:
-            row.kind = "callback"
-            update_context(row, call_error=call_error)
-            session.add(row)
-            await session.commit()

@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 from alerts.api.deps import ActorDep, DepsDep, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
-from alerts.customers.consent import ConfirmationError, request_confirmation
 from alerts.customers.preferences import (
     ConsentIn,
     PreferenceIn,
@@ -33,6 +32,7 @@ from alerts.customers.preferences import (
 )
 from alerts.customers.records import ContactPointNotFound, CustomerNotFound, get_own_contact
 from alerts.models import ContactPoint
+from alerts.responses.consent import ConfirmationError, request_confirmation
 
 logger = logging.getLogger(__name__)
 router = APIRouter(

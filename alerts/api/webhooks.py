@@ -122,20 +122,6 @@ async def voice_connect(handoff_id: int, request: Request, deps: DepsDep) -> Htt
     return await answer(channel, script)
 
 
-@router.post("/voice/connect/{handoff_id}/status")
-async def voice_connect_status(handoff_id: int, request: Request, deps: DepsDep) -> dict[str, str]:
-    """Call status of the "call me now" call (not answered, busy, failed, ended)."""
-    channel = deps.channels["voice"]
-    params = await verified_form(request, deps, channel)
-    try:
-        result = await transfers.call_now_status(
-            deps=deps, handoff_id=handoff_id, update=channel.parse_status(params), now=utcnow()
-        )
-    except Mismatch as refused:
-        raise HTTPException(refused.status, refused.reason) from None
-    return {"result": result}
-
-
 @router.post("/voice/whisper/{handoff_id}")
 async def voice_whisper(handoff_id: int, request: Request, deps: DepsDep) -> HttpResponse:
     """Heard by the agent only, when they answer the transferred call."""

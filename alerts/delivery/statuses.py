@@ -118,7 +118,7 @@ async def _pass_on(
     result = outcome(attempt.channel, attempt.status, update.answered_by)
     if result != "pending" and attempt.step_index < len(alert.plan):
         step = alert.plan[attempt.step_index]
-        await call_ended(session, attempt, step, reached=result == "reached", now=now)
+        await call_ended(session, attempt, step, now=now, answered_by=update.answered_by)
     if alert.current_step != attempt.step_index or result == "pending":
         await session.commit()
         return

@@ -21,13 +21,14 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.delivery.direct import MACHINE_ANSWERED
 from alerts.deps import AlertDeps, Tts
 from alerts.lifecycle import move_handoff
 from alerts.models import DeliveryAttempt, HandOff, Response
 from alerts.responses import voice_script
 from alerts.responses.matching import Mismatch, handoff_of_call
 from alerts.responses.values import HandOffContext, context_of, update_context
-from channels.base import InboundMessage, StatusUpdate, TransferEnd
+from channels.base import InboundMessage, TransferEnd
 from channels.scripts import EndCall, VoiceScript
 
 logger = logging.getLogger(__name__)
@@ -38,13 +39,6 @@ NO_AGENT_CALLBACK = (
 )
 NO_AGENT = "Sorry, no agent could take your call. Please call us on {number}. Goodbye."
 ABANDONED = "the customer hung up before an agent answered"
-MACHINE_ANSWERED = "the call-me-now call was answered by a voicemail"
-# A "call me now" call's status that means the customer was not reached.
-NOT_REACHED = {
-    "busy": "the customer's line was busy",
-    "no_answer": "the customer did not answer",
-    "canceled": "the call was canceled",
-}
 
 
 def _webhook(deps: AlertDeps, path: str) -> str:
@@ -219,49 +213,3 @@ def _record_end(
         move_handoff(session, handoff, "fail", reason=f"no agent answered ({ended})", now=now)
         return NO_AGENT.format(number=number)
     return None
-
-
-def call_now_event(
-    status: str | None, answered_by: str | None, handoff_status: str
-) -> tuple[str, str] | None:
-    """What a status of the "call me now" call does to its hand-off: ("release", why) back to
-    the agents, ("fail", why), ("complete", why), or None (nothing yet)."""
-    waiting = handoff_status in ("queued", "offered")
-    if status in NOT_REACHED and waiting:
-        return "release", NOT_REACHED[status]
-    if status == "completed" and (answered_by or "").startswith("machine") and waiting:
-        return "release", MACHINE_ANSWERED
-    if status == "failed":
-        return "fail", "the call to the customer failed"
-    if status == "completed" and waiting:
-        return "release", "the call ended before the customer was put through"
-    if status == "completed" and handoff_status == "connected":
-        return "complete", "the call ended"
-    return None
-
-
-async def call_now_status(
-    *, deps: AlertDeps, handoff_id: int, update: StatusUpdate, now: datetime
-) -> str:
-    """The status of the "call me now" call: not reached puts the hand-off back to the agents
-    as a callback, a failed call fails it; a call that ended keeps what its transfer said."""
-    async with deps.sessions() as session:
-        handoff = await handoff_of_call(
-            session,
-            handoff_id=handoff_id,
-            call_sid=update.provider_sid,
-            what=f"call {update.provider_status}",
-            now=now,
-            adopt=True,
-        )
-        found = call_now_event(update.status, update.answered_by, handoff.status)
-        if found is None:
-            return "noted"
-        event, why = found
-        if event == "release":
-            _back_to_agents(session, handoff, why, now)
-        else:
-            move_handoff(session, handoff, event, reason=why, now=now)
-        await session.commit()
-    logger.info("call-me-now %s handoff_id=%s: %s", event, handoff_id, why)
-    return "applied"

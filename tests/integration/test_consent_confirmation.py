@@ -13,6 +13,7 @@ from alerts.alert_types.store import get_spec, save_spec
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import ContactPoint, Customer, Decision, PreferenceChange
+from herald.worker import drain
 from tests.conftest import Stack
 from tests.factories import api_headers, make_customer, make_event
 
@@ -51,7 +52,13 @@ async def test_marketing_waits_for_the_customers_confirmation(stack: Stack) -> N
         )
         assert sent.status_code == 202, sent.text
         assert "/c/" not in sent.text  # only the customer gets the link
-        [mail] = [m for m in stack.sink.messages if m["To"] == EMAIL]
+        # The confirmation is delivered like an alert: the email worker sends it.
+        await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+        [mail] = [
+            m
+            for m in stack.sink.messages
+            if m["To"] == EMAIL and "please confirm" in str(m["Subject"])
+        ]
         body = mail.get_body(preferencelist=("plain",))
         assert body is not None
         link = re.search(r"(https?://\S+/c/\S+)", body.get_content())

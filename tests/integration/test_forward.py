@@ -13,7 +13,7 @@ from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Alert, HandOff, Response, StatusChange
 from herald.worker import drain
 from tests.conftest import Stack
-from tests.factories import make_customer, make_event
+from tests.factories import attempts_of, make_customer, make_event
 
 pytestmark = pytest.mark.integration
 
@@ -42,6 +42,8 @@ async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
             await client.post(link.group(1), data={"confirm": "yes", "to": "x@example.com"})
         fourth = await client.post(link.group(1), data={"confirm": "yes", "to": "y@example.com"})
         assert fourth.status_code == 429
+    # Each copy is a step of the alert, sent by the email worker like any other.
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
     copies = [m for m in stack.sink.messages if m["To"] == "dad@example.com"]
     assert len(copies) == 1
     body = copies[0].get_body(preferencelist=("plain",)).get_content()
@@ -57,6 +59,24 @@ async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
         alert = await session.get(Alert, alert_id)
     assert [r.intent for r in responses] == ["forward"] * 3
     assert alert is not None and alert.status == "delivered"  # forwarding does not answer it
+    # Each copy is an alert of its own, delivered like any other (an attempt, its statuses).
+    async with deps.sessions() as session:
+        copies_sent = (
+            await session.exec(
+                select(Alert).where(Alert.alert_type == "forward").order_by(col(Alert.id))
+            )
+        ).all()
+    sent_to = [
+        (a.channel, a.address, a.status)
+        for c in copies_sent
+        for a in await attempts_of(deps, c.id or 0)
+    ]
+    assert sent_to == [
+        ("email", "dad@example.com", "sent"),
+        ("email", "x@example.com", "sent"),
+        ("email", "x@example.com", "sent"),
+    ]
+    assert [c.context["forwarded_alert"] for c in copies_sent] == [alert_id] * 3
 
 
 async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> None:
@@ -73,7 +93,7 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
         assert "Call me now" in page.text and not stack.sim.state.calls  # GET does nothing
         done = await client.post(link.group(1), data={"confirm": "yes"})
     assert done.status_code == 200 and "calling you now" in done.text
-    await stack.sim.wait_idle(10)
+    await _calls_placed(stack)
     [call] = stack.sim.state.calls.values()
     assert call.to == "+15550005555"
     dials = [t for t in call.transcript if t.get("verb") == "Dial"]
@@ -92,6 +112,12 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
     assert handoff.context["call_sid"] == call.sid
     assert handoff.closed_at is not None
     assert alert is not None and alert.status == "closed"
+    # The call is an alert of its own, delivered like any other: an attempt with its statuses.
+    async with deps.sessions() as session:
+        [placed] = (await session.exec(select(Alert).where(Alert.alert_type == "call_now"))).all()
+    assert placed.plan[0].handoff_id == handoff.id and placed.status == "delivered"
+    [attempt] = await attempts_of(deps, placed.id or 0)
+    assert (attempt.provider_sid, attempt.status) == (call.sid, "completed")
     [whisper] = [t for t in call.transcript if t.get("verb") == "Whisper"]
     assert "They pressed" in whisper["text"]
 
@@ -120,8 +146,14 @@ async def _ask_to_be_called(stack: Stack, phone: str = "+15550005555") -> int:
     async with httpx.AsyncClient(timeout=10) as client:
         done = await client.post(link.group(1), data={"confirm": "yes"})
     assert done.status_code == 200 and "calling you now" in done.text
-    await stack.sim.wait_idle(10)
+    await _calls_placed(stack)
     return alert_id
+
+
+async def _calls_placed(stack: Stack) -> None:
+    """The voice worker places the call (a step like any other); its callbacks come in."""
+    await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
+    await stack.sim.wait_idle(10)
 
 
 async def _only_handoff(stack: Stack) -> HandOff:

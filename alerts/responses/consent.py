@@ -12,10 +12,12 @@ import logging
 from datetime import datetime
 
 from alerts.customers.preferences import ConsentIn, consent_view, set_consent
+from alerts.delivery.direct import direct_alert, direct_step, enqueue_current
 from alerts.deps import AlertDeps
 from alerts.links import address_tag
 from alerts.models import ContactPoint, Customer
-from channels.base import ChannelError, OutboundMessage
+from alerts.plans import StepContent
+from rules.vocabulary import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -25,8 +27,9 @@ class ConfirmationError(ValueError):
 
 
 async def request_confirmation(*, deps: AlertDeps, contact_id: int, now: datetime) -> str:
-    """Send the confirmation link to the contact point; returns the channel it went by. The link
-    itself goes only to the customer: whoever clicks it confirms in their name."""
+    """Send the confirmation link to the contact point (queued as an alert of its own: attempt,
+    retries, statuses, history); returns the channel it goes by. The link itself goes only to
+    the customer: whoever clicks it confirms in their name."""
     async with deps.sessions() as session:
         contact = await session.get(ContactPoint, contact_id)
         if contact is None:
@@ -36,26 +39,38 @@ async def request_confirmation(*, deps: AlertDeps, contact_id: int, now: datetim
     if contact.invalid_at is not None:
         raise ConfirmationError(f"contact point {contact_id} was reported invalid; fix it first")
     link = f"{deps.public_url}/c/{deps.links.sign_consent(contact_id, contact.address)}"
-    channel = "email" if contact.kind == "email" else "sms"
+    channel: Channel = "email" if contact.kind == "email" else "sms"
     if channel == "sms" and (contact.sms_opted_out_at or not contact.sms_capable):
         raise ConfirmationError(f"contact point {contact_id} cannot receive texts")
     text = (
         f"Hello {name}, please confirm that {deps.brand} may send you offers here: {link} "
         "(ignore this message if you did not ask for them)."
     )
-    message = OutboundMessage(
-        attempt_id=0,
-        alert_id=0,
-        to=contact.address,
-        text=text,
-        subject=f"{deps.brand}: please confirm you want our offers" if channel == "email" else None,
-        message_id=f"<consent-{contact_id}-{int(now.timestamp())}@herald>",
+    subject = f"{deps.brand}: please confirm you want our offers" if channel == "email" else None
+    step = direct_step(
+        kind="consent_confirmation",
+        channel=channel,
+        address=contact.address,
+        contact_point_id=str(contact_id),
+        now=now,
+        locale=customer.locale if customer else "en",
+        reason="the double opt-in confirmation for marketing",
+        content=StepContent(text=text, subject=subject),
     )
-    try:
-        await deps.channels[channel].send(message)
-    except ChannelError as exc:
-        raise ConfirmationError(f"the confirmation could not be sent: {exc}") from exc
-    logger.info("consent confirmation sent contact_id=%s channel=%s", contact_id, channel)
+    async with deps.sessions() as session:
+        # One confirmation per contact point and minute: a double click sends once.
+        alert = await direct_alert(
+            session,
+            customer_id=contact.customer_id,
+            step=step,
+            dedupe_key=f"consent_confirmation:{contact_id}:{now:%Y-%m-%dT%H:%M}",
+            now=now,
+            context={"contact_point_id": contact_id},
+        )
+        await session.commit()
+    if alert is not None:
+        await enqueue_current(deps, alert)
+    logger.info("consent confirmation queued contact_id=%s channel=%s", contact_id, channel)
     return channel
 
 
