@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.phase:
-        fn = {
+        fn: Callable[[], dict[str, Any]] = {
             "baseline": lambda: phase_baseline(args.file),
             "baseline_tag": lambda: phase_baseline_tag(args.file),
             "map": lambda: phase_map(args.file),

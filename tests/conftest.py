@@ -53,6 +53,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         missing_infrastructure("HERALD_TEST_POSTGRES_URL is not set (PostgreSQL tests)")
     import psycopg
 
+    assert PG_ADMIN_URL is not None
     name = f"herald_test_{uuid.uuid4().hex[:10]}"
     try:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
@@ -69,7 +70,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 def redis_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One real private Redis server for the session (the same binary `herald` embeds)."""
     base = Path("/tmp") / f"herald-test-{uuid.uuid4().hex[:8]}"  # per run; short for a socket
-    settings = Settings(_env_file=None, data_dir=base, redis_url=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=base, redis_url=None)
     try:
         server = PrivateRedis.ensure(settings)
     except Exception as exc:
@@ -95,16 +96,16 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
     start (so two runs of the suite can share a machine), nothing read from a .env file."""
     api_port = free_port()
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         data_dir=tmp_path / "data",
         database_url=database_url,
         redis_url=redis_url,
         public_url=f"http://127.0.0.1:{api_port}",
         api_port=api_port,
-        api_token="test-api-token",  # type: ignore[arg-type]
-        secret_key="test-secret-key-0123456789",  # type: ignore[arg-type]
-        twilio={"simulator_port": free_port()},  # type: ignore[arg-type]
-        smtp={"sink_port": free_port(), "bounce_port": free_port()},  # type: ignore[arg-type]
+        api_token="test-api-token",
+        secret_key="test-secret-key-0123456789",
+        twilio={"simulator_port": free_port()},
+        smtp={"sink_port": free_port(), "bounce_port": free_port()},
     )
 
 
@@ -152,7 +153,7 @@ class Stack:
         return self.sim.simulator.idle if hasattr(self.sim.simulator, "idle") else True
 
     def set_scenario(self, data: dict[str, Any]) -> None:
-        self.sim.simulator.scenario = parse_scenario(data)  # type: ignore[attr-defined]
+        self.sim.simulator.scenario = parse_scenario(data)
 
 
 def sim_config(settings: Settings, scenario: Scenario) -> SimulatorConfig:

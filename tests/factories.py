@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from sqlmodel import select
+from sqlmodel import col, select
 from twilio.request_validator import RequestValidator
 
 from alerts.customers.records import CustomerIn, upsert_customer
@@ -93,7 +93,7 @@ async def attempts_of(deps: AlertDeps, alert_id: int) -> list[DeliveryAttempt]:
         rows = await session.exec(
             select(DeliveryAttempt)
             .where(DeliveryAttempt.alert_id == alert_id)
-            .order_by(DeliveryAttempt.step_index)
+            .order_by(col(DeliveryAttempt.step_index))
         )
         return list(rows.all())
 
@@ -116,9 +116,16 @@ def planned_step(channel: str, address: str, *, contact_point_id: str = "") -> P
 
     start = datetime(2024, 5, 1, 10, tzinfo=UTC)
     return PlannedStep(
-        channel=channel,  # type: ignore[arg-type]
+        channel=channel,
         contact_point_id=contact_point_id,
         address=address,
         not_before=start,
         deadline=start + timedelta(hours=1),
     )
+
+
+def mail_text(mail: Any, subtype: str = "plain") -> str:
+    """The text of an email's plain (or html) part, which a test expects to be there."""
+    body = mail.get_body(preferencelist=(subtype,))
+    assert body is not None, f"the email has no {subtype} part"
+    return str(body.get_content())

@@ -206,7 +206,7 @@ def described(doc: dict[str, Any], schema: dict[str, Any]) -> bool:
     """Whether ``schema`` says what the body holds: not {} nor "any object"."""
     schema = resolve(doc, schema)
     if "anyOf" in schema or "oneOf" in schema:
-        return all(described(doc, s) for s in schema.get("anyOf", schema.get("oneOf")))
+        return all(described(doc, s) for s in schema.get("anyOf", schema.get("oneOf")) or [])
     if schema.get("type") == "array":
         return described(doc, schema.get("items", {}))
     if schema.get("type") == "object" or "properties" in schema:

@@ -94,7 +94,7 @@ async def test_ambiguous_errors_never_send_a_second_text(
     await _raise_alerts(stack)
     real = deps.channels["sms"]
     proxy = FlakyProxy(real, lose_callbacks=lose_callbacks)
-    deps.channels["sms"] = proxy  # type: ignore[assignment]
+    deps.channels["sms"] = proxy
     try:
         await drain(stack.runtime, wait_deferred=True, timeout=90, idle_check=stack.idle)
     finally:

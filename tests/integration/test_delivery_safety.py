@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
@@ -59,7 +59,7 @@ async def _attempts(stack: Stack, alert_id: int) -> list[DeliveryAttempt]:
         rows = await session.exec(
             select(DeliveryAttempt)
             .where(DeliveryAttempt.alert_id == alert_id)
-            .order_by(DeliveryAttempt.step_index)
+            .order_by(col(DeliveryAttempt.step_index))
         )
         return list(rows.all())
 
@@ -79,7 +79,7 @@ async def test_worker_killed_after_provider_accepted_sends_once(
     alert_id = await _one_alert(stack, order=(channel,))
     deps = stack.runtime.deps
     real = deps.channels[channel]
-    deps.channels[channel] = DiesAfterSend(real, lose_callbacks=lose_callbacks)  # type: ignore[assignment]
+    deps.channels[channel] = DiesAfterSend(real, lose_callbacks=lose_callbacks)
     with pytest.raises(WorkerKilled):
         await run_step(deps=deps, alert_id=alert_id, step_index=0, now=utcnow())
     deps.channels[channel] = real

@@ -13,7 +13,7 @@ from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Alert, HandOff, Response, StatusChange
 from herald.worker import drain
 from tests.conftest import Stack
-from tests.factories import attempts_of, make_customer, make_event
+from tests.factories import attempts_of, mail_text, make_customer, make_event
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
     [alert_id] = await evaluate_pending(deps=deps, now=utcnow())
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
     [mail] = stack.sink.messages
-    text = mail.get_body(preferencelist=("plain",)).get_content()
+    text = mail_text(mail)
     link = re.search(r"Forward this alert to someone, with a note: (\S+)", text)
     assert link
     async with httpx.AsyncClient(timeout=10) as client:
@@ -46,13 +46,12 @@ async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
     copies = [m for m in stack.sink.messages if m["To"] == "dad@example.com"]
     assert len(copies) == 1
-    body = copies[0].get_body(preferencelist=("plain",)).get_content()
+    body = mail_text(copies[0])
     assert "Ann shared an alert" in copies[0]["Subject"]
     assert "Dad, did you buy a car?" in body and "750.00 EUR" in body and "Prime Motors" in body
     assert "NL91" not in body and "4300" not in body  # no account number, not even its end
-    assert (
-        "/r/" not in body
-        and "/r/" not in copies[0].get_body(preferencelist=("html",)).get_content()
+    assert "/r/" not in body and "/r/" not in mail_text(
+        copies[0], "html"
     )  # nothing in it can act on the account
     async with deps.sessions() as session:
         responses = (await session.exec(select(Response))).all()
@@ -85,7 +84,7 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
     await make_event(deps)
     [alert_id] = await evaluate_pending(deps=deps, now=utcnow())
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
-    text = stack.sink.messages[0].get_body(preferencelist=("plain",)).get_content()
+    text = mail_text(stack.sink.messages[0])
     link = re.search(r"Call me now: (\S+)", text)
     assert link
     async with httpx.AsyncClient(timeout=10) as client:
@@ -140,7 +139,7 @@ async def _ask_to_be_called(stack: Stack, phone: str = "+15550005555") -> int:
     await make_event(deps)
     [alert_id] = await evaluate_pending(deps=deps, now=utcnow())
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
-    text = stack.sink.messages[0].get_body(preferencelist=("plain",)).get_content()
+    text = mail_text(stack.sink.messages[0])
     link = re.search(r"Call me now: (\S+)", text)
     assert link
     async with httpx.AsyncClient(timeout=10) as client:
@@ -208,7 +207,7 @@ async def test_call_me_now_while_the_centre_is_closed_becomes_a_callback(stack: 
     await make_event(deps)
     await evaluate_pending(deps=deps, now=utcnow())
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
-    text = stack.sink.messages[0].get_body(preferencelist=("plain",)).get_content()
+    text = mail_text(stack.sink.messages[0])
     link = re.search(r"Call me now: (\S+)", text)
     assert link
     # The email went out while the centre was open; it has closed since (open 2-3 hours ahead).

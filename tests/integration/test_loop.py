@@ -32,7 +32,7 @@ from herald.demo import tune_for_demo
 from herald.demo_bank import DemoBank, running_bank
 from herald.worker import drain
 from tests.conftest import REPO, Stack
-from tests.factories import api_headers
+from tests.factories import api_headers, mail_text
 
 pytestmark = pytest.mark.integration
 # The simulated recipients of `herald demo`, so that this test and the demo cannot drift apart.
@@ -81,7 +81,7 @@ def _calls_to(stack: Stack, phone: str, verb: str) -> list[dict[str, Any]]:
 async def _email_link(stack: Stack, to: str, label: str) -> str:
     mails = [m for m in stack.sink.messages if m["To"] == to]
     assert len(mails) == 1
-    text = mails[0].get_body(preferencelist=("plain",)).get_content()
+    text = mail_text(mails[0])
     link = re.search(rf"{re.escape(label)}: (\S+)", text)
     assert link, f"no {label!r} link in the email to {to}"
     return link.group(1)
@@ -107,7 +107,7 @@ async def _by_customer(
                 await session.exec(
                     select(DeliveryAttempt)
                     .where(DeliveryAttempt.alert_id == alert.id)
-                    .order_by(DeliveryAttempt.step_index)
+                    .order_by(col(DeliveryAttempt.step_index))
                 )
             ).all()
         )
@@ -263,7 +263,7 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
         assert sent.status_code == 200 and "yui@example.com" in sent.text
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
     [copy_mail] = [m for m in stack.sink.messages if m["To"] == "yui@example.com"]
-    text = copy_mail.get_body(preferencelist=("plain",)).get_content()
+    text = mail_text(copy_mail)
     assert "Did you pay this?" in text and "1350.00 EUR" in text and "/r/" not in text
     alert, attempts, responses, handoffs = await _by_customer(stack, "C-1011")
     assert [(r.channel, r.intent) for r in responses] == [("email", "forward")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
@@ -38,10 +38,10 @@ async def _state(
             await session.exec(
                 select(DeliveryAttempt)
                 .where(DeliveryAttempt.alert_id == alert_id)
-                .order_by(DeliveryAttempt.step_index)
+                .order_by(col(DeliveryAttempt.step_index))
             )
         ).all()
-        responses = (await session.exec(select(Response).order_by(Response.id))).all()
+        responses = (await session.exec(select(Response).order_by(col(Response.id)))).all()
         handoffs = (await session.exec(select(HandOff))).all()
     return alert, list(attempts), list(responses), list(handoffs)
 

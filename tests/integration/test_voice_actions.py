@@ -82,7 +82,7 @@ async def _options(stack: Stack, endpoint: str | None = None) -> None:
     async with stack.runtime.deps.sessions() as session:
         spec = await get_spec(session, "large_debit")
         assert spec is not None
-        data = spec.as_json()
+        data: dict[str, Any] = spec.as_json()
         data["options"] = [{k: v for k, v in o.items() if v is not None} for o in options]
         data["mandatory"] = False  # so that "stop these alerts" can take effect
         await save_spec(session, data, actor="test")
@@ -325,7 +325,7 @@ async def test_the_call_speaks_the_customers_language_with_its_voice(stack: Stac
     async with stack.runtime.deps.sessions() as session:
         spec = await get_spec(session, "large_debit")
         assert spec is not None
-        data = spec.as_json()
+        data: dict[str, Any] = spec.as_json()
         data["content"]["nl"] = {
             "voice": {
                 "message": "Er is {{ amount }} {{ currency }} afgeschreven bij {{ description }}.",

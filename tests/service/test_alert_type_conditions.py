@@ -6,6 +6,8 @@ wrong; nothing is stored.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from alerts.alert_types.store import AlertTypeError, get_spec, save_spec
@@ -43,7 +45,7 @@ async def test_a_mistyped_condition_is_refused_when_saved(
     async with runtime.deps.sessions() as session:
         spec = await get_spec(session, "large_debit")
         assert spec is not None
-        data = spec.as_json()
+        data: dict[str, Any] = spec.as_json()
         data["trigger"] = {**data["trigger"], "condition": condition}
         with pytest.raises(AlertTypeError) as caught:
             await save_spec(session, data, actor="test")
@@ -57,7 +59,7 @@ async def test_a_well_typed_condition_is_saved(runtime: Runtime) -> None:
     async with runtime.deps.sessions() as session:
         spec = await get_spec(session, "large_debit")
         assert spec is not None
-        data = spec.as_json()
+        data: dict[str, Any] = spec.as_json()
         data["trigger"] = {**data["trigger"], "condition": condition}
         saved = await save_spec(session, data, actor="test")
         assert saved.trigger.condition == condition

@@ -828,7 +828,7 @@ async def test_a_paced_call_is_deferred_to_its_slot_and_then_placed(wired: Wired
     assert wired.voice.sent == []
     alert = await load_alert(wired.deps, alert.id)
     slot = next_at(alert)
-    assert slot > T0 and at(alert.plan[0].released_at) == slot
+    assert slot > T0 and alert.plan[0].released_at == slot
     enqueued = wired.queue.calls[-1]
     assert (enqueued["step_index"], enqueued["channel"]) == (0, "voice")
     assert enqueued["defer_seconds"] == pytest.approx((slot - T0).total_seconds())

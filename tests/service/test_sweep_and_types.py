@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -66,7 +67,7 @@ async def test_the_condition_is_data_an_administrator_changes(runtime: Runtime) 
     async with deps.sessions() as session:
         spec = await get_spec(session, "large_debit")
         assert spec is not None
-        data = spec.as_json()
+        data: dict[str, Any] = spec.as_json()
         data["trigger"] = {**data["trigger"], "condition": "event.amount >= 1000"}
         saved = await save_spec(session, data, actor="test", note="raise the threshold")
     assert saved.version == spec.version + 1
@@ -84,7 +85,7 @@ async def test_a_broken_template_is_refused_when_saved(runtime: Runtime) -> None
     async with runtime.deps.sessions() as session:
         spec = await get_spec(session, "large_debit")
         assert spec is not None
-        data = spec.as_json()
+        data: dict[str, Any] = spec.as_json()
         data["content"]["en"]["sms"]["body"] = "Balance: {{ balance }}"
         with pytest.raises(AlertTypeError) as caught:
             await save_spec(session, data, actor="test")

@@ -57,7 +57,7 @@ def imports_in(source: str, where: str, modules: set[str]) -> set[tuple[str, str
             ]
         for name in names:
             if name.split(".")[0] in OURS:
-                found.add((name, f"{where}:{node.lineno}"))
+                found.add((name, f"{where}:{getattr(node, 'lineno', 0)}"))
     return found
 
 

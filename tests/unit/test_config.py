@@ -17,7 +17,7 @@ from herald.runtime import Runtime
 
 
 def test_defaults_are_the_embedded_setup(tmp_path: object) -> None:
-    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    s = Settings(_env_file=None)
     assert s.twilio.simulated and s.twilio_api_base.startswith("http://127.0.0.1:")
     assert s.resolved_database_url.startswith("sqlite+aiosqlite:///")
     assert s.redis_url is None and s.smtp.host is None
@@ -25,7 +25,7 @@ def test_defaults_are_the_embedded_setup(tmp_path: object) -> None:
 
 def test_production_refuses_placeholder_secrets() -> None:
     with pytest.raises(ValidationError, match="HERALD_API_TOKEN is a placeholder"):
-        Settings(_env_file=None, environment="production")  # type: ignore[call-arg]
+        Settings(_env_file=None, environment="production")
 
 
 def test_production_needs_real_twilio() -> None:
@@ -33,7 +33,7 @@ def test_production_needs_real_twilio() -> None:
         Settings(
             _env_file=None,
             environment="production",
-            api_token="x" * 32,  # type: ignore[call-arg]
+            api_token="x" * 32,
             secret_key="y" * 32,
         )
 
@@ -48,14 +48,14 @@ def test_production_needs_real_twilio() -> None:
 )
 def test_wrong_values_say_what_to_do(field: str, value: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        Settings(_env_file=None, **{field: value})  # type: ignore[call-arg, arg-type]
+        Settings(_env_file=None, **{field: value})  # type: ignore[arg-type]
 
 
 def test_env_nested_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERALD_TWILIO__ACCOUNT_SID", "AC" + "1" * 32)
     monkeypatch.setenv("HERALD_TWILIO__AUTH_TOKEN", "secret")
     monkeypatch.setenv("HERALD_CALLCENTRE__AVERAGE_HANDLE_SECONDS", "250.5")
-    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    s = Settings(_env_file=None)
     assert not s.twilio.simulated and s.twilio_api_base == "https://api.twilio.com"
     assert s.callcentre.average_handle_seconds == 250.5
 
@@ -96,7 +96,7 @@ def production_env(monkeypatch: pytest.MonkeyPatch, **changes: str | None) -> No
 
 def production(monkeypatch: pytest.MonkeyPatch, **changes: str | None) -> Settings:
     production_env(monkeypatch, **changes)
-    return Settings(_env_file=None)  # type: ignore[call-arg]
+    return Settings(_env_file=None)
 
 
 def test_production_without_anything_embedded_starts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,7 +123,7 @@ def test_production_lists_every_problem_in_one_message(monkeypatch: pytest.Monke
         monkeypatch.delenv(key)
     monkeypatch.setenv("HERALD_ENVIRONMENT", "production")
     with pytest.raises(ValidationError) as info:
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
     [error] = info.value.errors()
     lines = str(error["msg"]).splitlines()
     assert lines[0].endswith("HERALD_ENVIRONMENT=production refuses to start:")
@@ -184,7 +184,7 @@ def test_the_alert_services_get_brand_and_transaction_secret_only_from_configura
     for name in ("brand", "transaction_secret"):
         assert fields[name].default is dataclasses.MISSING, name
         assert fields[name].default_factory is dataclasses.MISSING, name
-    assert Settings(_env_file=None).brand == "Herald Bank"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).brand == "Herald Bank"
 
 
 async def test_the_runtime_wires_brand_and_transaction_secret(settings: Settings) -> None:
@@ -207,6 +207,6 @@ async def test_the_runtime_wires_brand_and_transaction_secret(settings: Settings
 
 def test_brand_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HERALD_BRAND", "Acme Savings")
-    assert Settings(_env_file=None).brand == "Acme Savings"  # type: ignore[call-arg]
+    assert Settings(_env_file=None).brand == "Acme Savings"
     with pytest.raises(ValidationError, match="brand"):
-        Settings(_env_file=None, brand="")  # type: ignore[call-arg]
+        Settings(_env_file=None, brand="")

@@ -117,7 +117,8 @@ async def test_a_requeue_while_sending_goes_back_to_the_queue(runtime: Runtime) 
             session, attempt, "requeue", provider_status=None, detail="refused", now=now
         )
         await session.commit()
-        assert (attempt.status, attempt.sending_started_at) == ("queued", None)
+        assert attempt.status == "queued"
+        assert getattr(attempt, "sending_started_at") is None  # noqa: B009 (cleared by the move)
 
 
 async def test_a_handoff_carries_the_time_of_every_move(runtime: Runtime) -> None:

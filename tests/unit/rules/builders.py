@@ -23,7 +23,7 @@ EVER = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc, arg-type]
 
 
 def make_event(event_type: str = "debit_posted", **kw: Any) -> EventView:

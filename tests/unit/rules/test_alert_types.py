@@ -222,7 +222,7 @@ def test_a_missing_amount_does_not_trigger_large_debit() -> None:
 def test_a_stored_spec_reads_back_a_condition_saved_before_the_type_checks() -> None:
     """Saving type-checks the condition; reading a stored spec back (validation context
     ``{"stored": True}``) only compiles it, so an alert type saved earlier is not lost."""
-    data = spec().as_json()
+    data: dict[str, Any] = spec().as_json()
     data["trigger"]["condition"] = "event.amount > 5 and event.description"
     with pytest.raises(ValidationError) as info:
         AlertTypeSpec.model_validate(data)

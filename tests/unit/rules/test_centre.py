@@ -36,7 +36,7 @@ HOURS = CentreHours(
 
 
 def ams(*args: int) -> datetime:
-    return datetime(*args, tzinfo=AMS).astimezone(UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=AMS).astimezone(UTC)  # type: ignore[misc, arg-type]
 
 
 OPEN = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -150,7 +151,9 @@ EVALUATIONS = [
 
 
 @pytest.mark.parametrize(("text", "ev", "cu", "matched", "words"), EVALUATIONS)
-def test_evaluate(text: str, ev: dict, cu: dict, matched: bool, words: str) -> None:
+def test_evaluate(
+    text: str, ev: dict[str, Any], cu: dict[str, Any], matched: bool, words: str
+) -> None:
     result = evaluate(text, event=make_event(**ev), customer=make_customer(**cu), now=T0)
     assert result.matched is matched
     assert words in result.reason

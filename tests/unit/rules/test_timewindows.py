@@ -17,7 +17,7 @@ NYC = ZoneInfo("America/New_York")
 def local(zone: ZoneInfo, *args: int, fold: int = 0) -> datetime:
     """A wall-clock time in ``zone`` as a UTC instant (aware datetimes in one zone compare by
     wall clock, ignoring fold, so tests compare UTC instants)."""
-    return datetime(*args, tzinfo=zone).replace(fold=fold).astimezone(UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=zone).replace(fold=fold).astimezone(UTC)  # type: ignore[misc, arg-type]
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,10 @@ def test_the_fast_walk_agrees_with_lxml_xpath(tree: str, sources: list[str]) -> 
     for source, path, first, every in zip(sources, compiled, first_slots, every_slots, strict=True):
         reference = etree.XPath(source, namespaces=NS)(root)
         assert isinstance(reference, list)
-        expected = [str(n) if isinstance(n, str) else string_value(n) for n in reference]
+        expected = [
+            str(n) if isinstance(n, str) else string_value(n)  # type: ignore[arg-type]
+            for n in reference
+        ]
         hit = found[first]
         assert (text_of(path, hit) if hit is not None else None) == (
             expected[0] if expected else None
