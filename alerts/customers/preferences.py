@@ -5,6 +5,9 @@ Each stored preference is a ``PreferenceIn``: every field left out inherits (per
 default, then the alert type). ``load_preferences`` turns the rows, the contact points and their
 consent into ``rules.preferences.CustomerPreferences``. ``save_preference`` and ``set_consent``
 record every change (who, through what, before and after) in ``preference_changes``.
+
+It is past 400 lines because the API's service functions for preferences and consent (read,
+change, reset, the change log) live beside the rules they apply, which they share.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ current specification, the call centre's state and the customer's recent alerts.
 (skip or plan, with every reason) is stored; a plan becomes an alert whose first step is queued
 for its not-before time.
 
+Past 400 lines because one batch is read in bulk, decided and written in bulk here, in named
+steps (claim, load, decide, drop keys raised meanwhile, insert): splitting the bulk reads from
+the writes they feed would only move the batch's shape into a second module.
+
 Work goes in batches: a batch of events is claimed (``evaluated`` set in the same transaction,
 so a concurrent evaluator skips them), everything the rules need for its customers is read in
 a handful of queries, the decisions are made in memory (alerts raised earlier in the batch count

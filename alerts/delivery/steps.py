@@ -5,6 +5,9 @@
 (an interrupted or ambiguous earlier send is looked up at the provider first, never sent twice),
 may the contact point still be used, then the send and its outcome. It is safe to run any number
 of times, and after a crash at any point: rows are committed before and after the provider call.
+
+Past 400 lines on purpose: it is the one place a send's outcome is decided (sent, adopted,
+retried, held, failed), and keeping those stages together is what lets it be read top-down.
 """
 
 from __future__ import annotations
