@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -172,7 +173,11 @@ def may_move(current: str, new: str) -> bool:
     return ATTEMPT.next_state(current, new) == new
 
 
-def outcome(channel: str, status: str, answered_by: str | None = None) -> str:
+# What an attempt's status means for the plan.
+Reach = Literal["reached", "not_reached", "pending"]
+
+
+def outcome(channel: str, status: str, answered_by: str | None = None) -> Reach:
     """What an attempt's status means for the plan: "reached", "not_reached" or "pending"."""
     if status in ("busy", "no_answer", "failed", "undelivered", "canceled"):
         return "not_reached"
