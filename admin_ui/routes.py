@@ -293,6 +293,7 @@ def _handoff_row(handoff: HandOff) -> dict[str, Any]:
         "ref": customer.get("ref"),
         "name": customer.get("name"),
         "kind": handoff.kind,
+        "status": handoff.status,
         "intent": answer.get("intent"),
         "channel": answer.get("channel"),
         "text": answer.get("text"),
@@ -311,12 +312,22 @@ def _when(value: object) -> datetime | None:
 
 
 @router.get("/admin/handoffs")
-async def handoffs(request: Request, user: CurrentAdmin, session: SessionDep) -> HTMLResponse:
+async def handoffs(
+    request: Request,
+    user: CurrentAdmin,
+    session: SessionDep,
+    page_arg: Annotated[str, Query(alias="page")] = "1",
+) -> HTMLResponse:
+    """Every open hand-off, longest waiting first, a page at a time (none is left out)."""
+    page_no = max(1, int(page_arg)) if page_arg.isdigit() else 1
+    is_open = col(HandOff.status).in_(HANDOFF_OPEN)
+    total = (await session.exec(select(func.count()).select_from(HandOff).where(is_open))).one()
     open_ones = (
         await session.exec(
             select(HandOff)
-            .where(col(HandOff.status).in_(HANDOFF_OPEN))
-            .order_by(col(HandOff.created_at).desc(), col(HandOff.id).desc())
+            .where(is_open)
+            .order_by(col(HandOff.created_at), col(HandOff.id))
+            .offset((page_no - 1) * HANDOFF_LIMIT)
             .limit(HANDOFF_LIMIT)
         )
     ).all()
@@ -330,5 +341,8 @@ async def handoffs(request: Request, user: CurrentAdmin, session: SessionDep) ->
             alarms=await _alarms(session),
             rows=[_handoff_row(h) for h in open_ones],
             limit=HANDOFF_LIMIT,
+            total=int(total),
+            page_no=page_no,
+            pages=max(1, -(-int(total) // HANDOFF_LIMIT)),
         ),
     )
