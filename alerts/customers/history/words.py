@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from alerts.customers.history.views import DecisionStep
@@ -20,38 +20,44 @@ PREFERENCE_FIELDS = (
 )
 
 
+def _channels(value: Any, contacts: Mapping[int, str]) -> str:
+    return " > ".join(
+        f"{c.get('channel')} to {contacts.get(c.get('contact_point_id', 0), '?')}" for c in value
+    )
+
+
+def _quiet_hours(value: Any, _contacts: Mapping[int, str]) -> str:
+    return ", ".join(
+        str(q.get("window"))
+        + (f" ({', '.join(q['channels'])})" if len(q.get("channels", [])) < 3 else "")
+        for q in value
+    )
+
+
+def _caps(value: Any, _contacts: Mapping[int, str]) -> str:
+    return ", ".join(
+        f"{c.get('max_alerts')} per {c.get('period_seconds')} s"
+        + (f" of {c['alert_type']}" if c.get("alert_type") else "")
+        for c in value
+    )
+
+
+# The fields that are lists of objects, each in its own words ("none" when empty).
+_LISTS: dict[str, Callable[[Any, Mapping[int, str]], str]] = {
+    "channels": _channels,
+    "quiet_hours": _quiet_hours,
+    "caps": _caps,
+}
+
+
 def _words(key: str, value: Any, contacts: Mapping[int, str]) -> str:
     """One preference or consent field as a person reads it."""
     if value is None:
         return "inherited" if key in PREFERENCE_FIELDS else "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if key == "channels":
-        return (
-            " > ".join(
-                f"{c.get('channel')} to {contacts.get(c.get('contact_point_id', 0), '?')}"
-                for c in value
-            )
-            or "none"
-        )
-    if key == "quiet_hours":
-        return (
-            ", ".join(
-                str(q.get("window"))
-                + (f" ({', '.join(q['channels'])})" if len(q.get("channels", [])) < 3 else "")
-                for q in value
-            )
-            or "none"
-        )
-    if key == "caps":
-        return (
-            ", ".join(
-                f"{c.get('max_alerts')} per {c.get('period_seconds')} s"
-                + (f" of {c['alert_type']}" if c.get("alert_type") else "")
-                for c in value
-            )
-            or "none"
-        )
+    if key in _LISTS:
+        return _LISTS[key](value, contacts) or "none"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none"
     return str(value)
