@@ -73,7 +73,7 @@ class PageInfo(BaseModel):
     def summary(self) -> str:
         if self.total == 0:
             return f"No {self.noun}"
-        if self.newer == 0:
+        if self.newer == 0 or self.shown == 0:  # the first page, or one past the last
             return f"Showing {self.shown} of {self.total} {self.noun}"
         first, last = self.newer + 1, self.newer + self.shown
         return f"Showing {first} to {last} of {self.total} {self.noun}"

@@ -198,6 +198,8 @@ async def test_the_newest_alerts_come_first_and_the_cursor_reads_every_older_one
     third = await read(runtime, "C-30", limit=12, before=second.pages.alerts.older)
     assert third.pages.alerts.summary == "Showing 25 to 30 of 30 alerts"
     assert third.pages.alerts.older is None  # the last page
+    past = await read(runtime, "C-30", limit=12, before=min(alerts_of(third)))
+    assert alerts_of(past) == [] and past.pages.alerts.summary == "Showing 0 of 30 alerts"
     every = seen + alerts_of(second) + alerts_of(third)
     async with runtime.deps.sessions() as session:
         stored = (await session.exec(select(Alert.id))).all()
