@@ -32,7 +32,7 @@ from admin_ui.security import (
 )
 from admin_ui.unsubscribe import router as unsubscribe_router
 from admin_ui.users import authenticate
-from alerts.customers.history import customer_history
+from alerts.customers.history import HistoryQuery, customer_history
 from alerts.delivery.alarms import list_alarms
 from alerts.lifecycle import HANDOFF_OPEN
 from alerts.models import Account, Alert, ChannelAlarm, Customer, HandOff
@@ -245,9 +245,17 @@ async def customers(
 
 @router.get("/admin/customers/{ref}")
 async def customer_detail(
-    ref: str, request: Request, user: CurrentAdmin, session: SessionDep
+    ref: str,
+    request: Request,
+    user: CurrentAdmin,
+    session: SessionDep,
+    query: Annotated[HistoryQuery, Query()],
 ) -> HTMLResponse:
-    history = await customer_history(session=session, external_ref=ref, mask_contacts=False)
+    """The single view, one page of it: ``?before=`` (alerts), ``?skips_before=`` (events
+    without an alert) and ``?changes_before=`` move each list to its next, older page."""
+    history = await customer_history(
+        session=session, external_ref=ref, mask_contacts=False, query=query
+    )
     if history is None:
         return page(
             request,
@@ -262,16 +270,17 @@ async def customer_detail(
             ),
             status_code=404,
         )
-    customer = history["customer"]
+    customer = history.customer
     return page(
         request,
         "customer.html",
         _ctx(
             request,
             user,
-            title=f"{customer['name']} ({customer['ref']})",
+            title=f"{customer.name} ({customer.ref})",
             h=history,
-            tz=customer["timezone"],
+            query=query,
+            tz=customer.timezone,
         ),
     )
 

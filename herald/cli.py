@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +21,9 @@ from herald.cli_common import (
 from herald.cli_ingest import register_ingestion
 from herald.embedded import EmbeddedServiceError
 from herald.logs import configure
+
+if TYPE_CHECKING:
+    from alerts.customers.history import CustomerHistory, HistoryQuery
 
 app = typer.Typer(
     help="Herald: proactive alerts by voice, SMS and email.",
@@ -108,29 +112,76 @@ def users_create(
     console.print(f"user {username!r} created ({role})")
 
 
-@app.command()
-def history(customer_ref: str, as_json: JsonOpt = False) -> None:
-    """Everything about one customer: events, decisions, alerts, attempts, responses, hand-offs."""
-    settings = load_settings()
+HISTORY_FLAGS = {
+    "limit": "--limit",
+    "before": "--before",
+    "skips_before": "--skips-before",
+    "changes_before": "--changes-before",
+}
 
-    async def main() -> dict[str, Any] | None:
+
+@app.command()
+def history(
+    customer_ref: str,
+    as_json: JsonOpt = False,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="Alerts (and so on) per page.")] = 20,
+    before: Annotated[
+        int | None, typer.Option(min=1, help="Only alerts older than this alert id.")
+    ] = None,
+    skips_before: Annotated[
+        int | None,
+        typer.Option(min=1, help="Only events without an alert older than this event id."),
+    ] = None,
+    changes_before: Annotated[
+        int | None,
+        typer.Option(min=1, help="Only preference changes older than this change id."),
+    ] = None,
+) -> None:
+    """One customer, a page at a time: the newest alerts with their events, decisions, attempts,
+    responses and hand-offs; the newest events without an alert and preference changes."""
+    from alerts.customers.history import HistoryQuery
+
+    settings = load_settings()
+    query = HistoryQuery(
+        limit=limit, before=before, skips_before=skips_before, changes_before=changes_before
+    )
+
+    async def main() -> CustomerHistory | None:
         from alerts.customers.history import customer_history
 
         async with running(settings) as rt, rt.deps.sessions() as session:
             return await customer_history(
-                session=session, external_ref=customer_ref, mask_contacts=not as_json
+                session=session, external_ref=customer_ref, mask_contacts=not as_json, query=query
             )
 
     data = run(main)
     if data is None:
         fail(f"no customer {customer_ref!r}", 1)
-    if as_json:
-        print(json.dumps(data, indent=2, default=str))
-        return
     assert data is not None
+    if as_json:
+        print(data.model_dump_json(indent=2, by_alias=True))
+        return
     from herald.report import print_history
 
-    print_history(console, data)
+    print_history(console, data.model_dump(mode="json", by_alias=True))
+    _print_pages(customer_ref, query, data)
+
+
+def _print_pages(ref: str, query: HistoryQuery, data: CustomerHistory) -> None:
+    """ "Showing 20 of 134 alerts", and the command that shows the next, older page."""
+    pages = data.pages
+    console.print()
+    for info, cursor in (
+        (pages.alerts, "before"),
+        (pages.events_without_alert, "skips_before"),
+        (pages.preference_changes, "changes_before"),
+    ):
+        line = f"{info.summary}."
+        if info.older is not None:
+            given = query.model_copy(update={cursor: info.older}).given()
+            flags = " ".join(f"{HISTORY_FLAGS[k]} {v}" for k, v in given.items())
+            line += f" Older: herald history {shlex.quote(ref)} {flags}"
+        console.print(line, markup=False, highlight=False)
 
 
 @app.command()

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
 from alerts.customers.history import customer_history
+from alerts.customers.history.views import AlertView, HandOffView, ResponseView
 from alerts.customers.records import import_customers
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.ingestion.files import expand_paths, ingest_file
@@ -118,53 +119,53 @@ async def click_email_link(
     return f"GET {page.status_code}, POST {answered.status_code}"
 
 
-def _answer(r: dict[str, Any]) -> str:
-    if r["intent"] == "forward":  # text: "to k***@example.com: the note"
-        to, _, note = (r["text"] or "").removeprefix("to ").partition(": ")
+def _answer(r: ResponseView) -> str:
+    if r.intent == "forward":  # text: "to k***@example.com: the note"
+        to, _, note = (r.text or "").removeprefix("to ").partition(": ")
         return f"forwarded it by email to {to}" + (f" with the note {note!r}" if note else "")
-    said = r["text"] if r["channel"] == "sms" and r["text"] else r["key"]
-    return f"answered {said!r} by {r['channel']} ({r['intent']})"
+    said = r.text if r.channel == "sms" and r.text else r.key
+    return f"answered {said!r} by {r.channel} ({r.intent})"
 
 
-def _handoff(h: dict[str, Any], tz: str, intents: dict[Any, str]) -> str:
-    if intents.get(h["response_id"]) == "unknown":
+def _handoff(h: HandOffView, tz: str, intents: dict[int, str]) -> str:
+    if intents.get(h.response_id) == "unknown":
         return "a task for an agent: read the message and call back"
-    words = HANDOFF_WORDS.get(h["kind"], f"{h['kind'].replace('_', ' ')} to the call centre")
-    at = (h.get("context") or {}).get("callback_at")
-    if at:
+    words = HANDOFF_WORDS.get(h.kind, f"{h.kind.replace('_', ' ')} to the call centre")
+    at = h.context.get("callback_at")
+    if isinstance(at, str) and at:
         local = datetime.fromisoformat(at).astimezone(ZoneInfo(tz))
         words += f" at {local:%H:%M} their time ({local:%a %d %b})"
     return words
 
 
+def _alert_story(alert: AlertView, tz: str) -> str:
+    steps = " then ".join(f"{t.channel} {t.status.replace('_', ' ')}" for t in alert.attempts)
+    answers = ", ".join(_answer(r) for r in alert.responses)
+    intents = {r.id: r.intent for r in alert.responses}
+    handoffs = ", ".join(_handoff(h, tz, intents) for h in alert.handoffs)
+    return "; ".join(p for p in (steps, answers, handoffs) if p)
+
+
 async def customer_story(session: AsyncSession, ref: str, *, notes: Sequence[str] = ()) -> str:
-    """One line per demo customer: the decision, the attempts, the answers, what Herald did."""
+    """One line per demo customer: the decision, the attempts, the answers, what Herald did
+    (the first page of their history: a demo customer has a few alerts)."""
     data = await customer_history(session=session, external_ref=ref, mask_contacts=True)
     if data is None:
         return f"{ref}: not found"
-    tz = data["customer"]["timezone"]
-    parts = []
-    for event in data["events"]:
-        for alert in event["alerts"]:
-            steps = " then ".join(
-                f"{t['channel']} {t['status'].replace('_', ' ')}" for t in alert["attempts"]
-            )
-            answers = ", ".join(_answer(r) for r in alert["responses"])
-            intents = {r["id"]: r["intent"] for r in alert["responses"]}
-            handoffs = ", ".join(_handoff(h, tz, intents) for h in alert["handoffs"])
-            parts.append("; ".join(p for p in (steps, answers, handoffs) if p))
-        if not event["alerts"]:
-            parts.extend(f"no alert ({d['reason']})" for d in event["decisions"])
+    tz = data.customer.timezone
+    parts: list[str] = []
+    for event in data.events:
+        parts.extend(_alert_story(alert, tz) for alert in event.alerts)
+        if not event.alerts:
+            parts.extend(f"no alert ({d.reason})" for d in event.decisions)
     parts.extend(
-        f"{c['subject']} changed by {c['actor']} ({c['summary']})"
-        for c in data["preference_changes"]
-        if c["actor"].startswith("customer")
+        f"{c.subject} changed by {c.actor} ({c.summary})"
+        for c in data.preference_changes
+        if c.actor.startswith("customer")
     )
-    parts.extend(
-        f"no more SMS to {c['address']}" for c in data["customer"]["contacts"] if c["sms_opted_out"]
-    )
+    parts.extend(f"no more SMS to {c.address}" for c in data.customer.contacts if c.sms_opted_out)
     parts.extend(notes)
-    return f"{ref} {data['customer']['name']}: " + " | ".join(parts)
+    return f"{ref} {data.customer.name}: " + " | ".join(parts)
 
 
 def demo_options(bank_url: str) -> list[dict[str, str]]:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alerts.api.deps import DepsDep, require_token
 from alerts.api.errors import ApiError, error_responses
-from alerts.customers.history import customer_history, find_alert
+from alerts.customers.history import CustomerHistory, HistoryQuery, customer_history, find_alert
 from alerts.customers.records import CustomerIn, save_customer
 from alerts.responses.handoffs import list_handoffs
 
@@ -82,152 +82,6 @@ class ProviderState(BaseModel):
     last_problem: str | None = None
 
 
-# The single view (GET /customers/{ref}/history), as alerts.customers.history builds it. Keys
-# added there are passed through (extra="allow") until they are described here.
-
-
-class _View(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class Contact(_View):
-    kind: str
-    address: str
-    id: int | None
-    label: str
-    consent_source: str | None
-    consent_at: str | None
-    consent_withdrawn_at: str | None
-    sms_opted_out: bool
-    sms_capable: bool
-    invalid: bool
-
-
-class CustomerRecord(_View):
-    ref: str
-    name: str
-    locale: str
-    timezone: str
-    channel_order: list[str]
-    accounts: list[str]
-    contacts: list[Contact]
-
-
-class StoredPreference(_View):
-    alert_type: str
-    subject: str
-    data: dict[str, Any]
-    summary: str
-
-
-class PreferenceChangeEntry(_View):
-    id: int | None
-    at: str | None
-    actor: str
-    alert_type: str
-    subject: str
-    summary: str
-    before: dict[str, Any]
-    after: dict[str, Any]
-
-
-class PlanStep(_View):
-    channel: str | None
-    to: str
-    not_before: str | None
-    deadline: str | None
-    reason: str | None
-
-
-class DecisionEntry(_View):
-    alert_type: str
-    outcome: str
-    reason: str
-    at: str | None
-    steps: list[PlanStep]
-    notes: list[str]
-
-
-class StatusEntry(_View):
-    status: str
-    provider_status: str | None
-    detail: str | None
-    applied: bool
-    at: str | None
-
-
-class AttemptEntry(_View):
-    id: int | None
-    step: int
-    channel: str
-    to: str
-    status: str
-    provider_sid: str | None
-    error: str | None
-    created_at: str | None
-    history: list[StatusEntry]
-
-
-class ResponseEntry(_View):
-    id: int | None
-    channel: str
-    key: str | None
-    intent: str
-    text: str | None
-    attempt_id: int | None
-    at: str | None
-
-
-class HandOffEntry(_View):
-    id: int | None
-    kind: str
-    status: str
-    response_id: int
-    at: str | None
-    context: dict[str, Any]
-
-
-class AlertEntry(_View):
-    id: int | None
-    type: str
-    status: str
-    closed_reason: str | None
-    created_at: str | None
-    context: dict[str, Any]
-    plan: list[dict[str, Any]]
-    current_step: int
-    attempts: list[AttemptEntry]
-    responses: list[ResponseEntry]
-    handoffs: list[HandOffEntry]
-
-
-class EventEntry(_View):
-    id: int | None
-    source: str
-    source_event_id: str
-    type: str
-    account: str
-    amount: str | None = Field(description="exact decimal as a string")
-    currency: str | None
-    status: str | None
-    booking_date: str | None
-    description: str | None
-    received_at: str | None
-    decisions: list[DecisionEntry]
-    alerts: list[AlertEntry]
-
-
-class CustomerHistory(_View):
-    """Everything Herald knows and did for one customer, newest event first."""
-
-    customer: CustomerRecord
-    preferences: list[StoredPreference]
-    preference_changes: list[PreferenceChangeEntry]
-    events: list[EventEntry]
-    unmatched_responses: list[ResponseEntry]
-    handoffs_without_alert: list[HandOffEntry]
-
-
 @router.post("/customers", status_code=201, responses=error_responses(409))
 async def create_customer(data: CustomerIn, deps: DepsDep) -> CustomerSaved:
     """Create a customer, or update the one with this ``external_ref``."""
@@ -241,13 +95,18 @@ async def create_customer(data: CustomerIn, deps: DepsDep) -> CustomerSaved:
 
 
 @router.get("/customers/{ref}/history", responses=error_responses(404))
-async def history(ref: str, deps: DepsDep) -> CustomerHistory:
-    """The single view: events, decisions, alerts, attempts, answers, hand-offs, changes."""
+async def history(
+    ref: str, deps: DepsDep, page: Annotated[HistoryQuery, Query()]
+) -> CustomerHistory:
+    """The single view, one page: the newest ``limit`` alerts with their events, decisions,
+    attempts, answers and hand-offs, the newest events without an alert and the newest
+    preference changes; ``pages`` counts each list and gives the cursor of its next, older
+    page (``before``, ``skips_before``, ``changes_before``)."""
     async with deps.sessions() as session:
-        data = await customer_history(session=session, external_ref=ref)
+        data = await customer_history(session=session, external_ref=ref, query=page)
     if data is None:
         raise ApiError(404, f"no customer {ref!r}")
-    return CustomerHistory.model_validate(data)
+    return data
 
 
 @router.get("/alerts/{alert_id}", responses=error_responses(404))

@@ -26,6 +26,7 @@ from alerts.models import (
 )
 from alerts.plans import PlannedStep
 from herald.runtime import Runtime
+from tests.service.alerts.customers.test_history import seed
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)  # 14:00 CEST in Europe/Berlin
@@ -359,6 +360,32 @@ async def test_unknown_customer_is_a_404_page(client: httpx.AsyncClient, staff: 
     response = await client.get("/admin/customers/NOPE-1")
     assert response.status_code == 404
     assert "Customer not found" in response.text and "NOPE-1" in response.text
+
+
+async def test_customer_page_shows_the_newest_alerts_and_links_to_older_ones(
+    client: httpx.AsyncClient, staff: None, runtime: Runtime
+) -> None:
+    await seed(runtime, ref="C-PAGED", account="NL01HIST0000000025", alerts=25, skips=2, changes=3)
+    await login(client)
+    first = (await client.get("/admin/customers/C-PAGED")).text
+    assert "Showing 20 of 25 alerts" in first
+    shown = [int(n) for n in re.findall(r"Alert #(\d+) ", first)]
+    assert len(shown) == 20 and shown == sorted(shown, reverse=True)
+    link = re.search(r'<a class="button" href="\?([^"#]*)#alerts">Older alerts', first)
+    assert link and link.group(1) == f"before={shown[-1]}"
+    assert "Newest alerts" not in first
+    older = (await client.get(f"/admin/customers/C-PAGED?{link.group(1)}")).text
+    assert "Showing 21 to 25 of 25 alerts" in older
+    rest = [int(n) for n in re.findall(r"Alert #(\d+) ", older)]
+    assert len(rest) == 5 and max(rest) < min(shown)
+    assert "Older alerts" not in older
+    assert '<a class="button light" href="?#alerts">← Newest alerts</a>' in older
+    # The events without an alert and the changes are lists of their own, on every page.
+    for html in (first, older):
+        assert "Showing 2 of 2 events without an alert" in html
+        assert "Showing 3 of 3 preference changes" in html
+    # A hand-off's moves, with the agent who moved it and the late move that was refused.
+    assert "by agent ann" in first and "refused: claim from completed" in first
 
 
 async def test_search_finds_customers_by_reference_or_name(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from herald.worker import drain
 from tests.conftest import Stack, missing_infrastructure
 from tests.factories import mail_text
 from tests.integration.test_loop import DEMO_SCENARIO, _load_demo
+from tests.service.alerts.customers.test_history import seed
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -74,6 +76,47 @@ async def test_admin_logs_in_and_sees_the_single_view(stack: Stack, browser: Any
     # ended when her call did (completed), and Daniel has not clicked yet.
     assert "Which shop is this? I never ordered furniture" in text
     assert "Alice Martin" not in text and "Daniel Okafor" not in text
+
+
+async def _log_in(page: Any, url: str) -> None:
+    await page.goto(url)
+    await page.get_by_label("Username").fill("ops")
+    await page.get_by_label("Password").fill("correct horse battery")
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(re.compile(r".*/admin/customers/C-LONG$"))
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])
+async def test_admin_reads_a_long_history_page_by_page(
+    stack: Stack, browser: Any, tmp_path: Path, width: int, height: int
+) -> None:
+    await seed(stack.runtime, ref="C-LONG", account="NL01HIST0000000025", alerts=25, skips=3)
+    async with stack.runtime.deps.sessions() as session:
+        await create_user(session=session, username="ops", password="correct horse battery")
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    page = await context.new_page()
+    await _log_in(page, f"{stack.api.url}/admin/customers/C-LONG")
+    text = await page.inner_text("body")
+    assert "Showing 20 of 25 alerts" in text and "Showing 3 of 3 events without an alert" in text
+    assert len(await page.get_by_role("heading", name=re.compile(r"^Alert #")).all()) == 20
+    await page.screenshot(path=tmp_path / f"customer-{width}.png")
+    await page.get_by_role("link", name="Older alerts").scroll_into_view_if_needed()
+    await page.screenshot(path=tmp_path / f"customer-pager-{width}.png")
+    await page.get_by_role("link", name="Older alerts").click()
+    await page.wait_for_url(re.compile(r".*/admin/customers/C-LONG\?before=\d+#alerts$"))
+    text = await page.inner_text("body")
+    assert "Showing 21 to 25 of 25 alerts" in text
+    assert len(await page.get_by_role("heading", name=re.compile(r"^Alert #")).all()) == 5
+    await page.screenshot(path=tmp_path / f"older-alerts-{width}.png")
+    await page.get_by_role("link", name="Newest alerts").scroll_into_view_if_needed()
+    await page.screenshot(path=tmp_path / f"older-alerts-pager-{width}.png")
+    await page.screenshot(path=tmp_path / f"older-alerts-full-{width}.png", full_page=True)
+    # Nothing wider than the screen: a phone scrolls down, never sideways.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width
+    await page.get_by_role("link", name="Newest alerts").click()
+    await page.wait_for_url(re.compile(r".*/admin/customers/C-LONG\?#alerts$"))
+    assert "Showing 20 of 25 alerts" in await page.inner_text("body")
+    await context.close()
 
 
 async def test_customer_answers_an_email_alert_in_the_browser(stack: Stack, browser: Any) -> None:

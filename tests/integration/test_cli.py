@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from herald.config import Settings
 from herald.embedded import free_port
+from herald.runtime import Runtime
 from tests.conftest import REPO
+from tests.service.alerts.customers.test_history import seed
 
 pytestmark = pytest.mark.integration
 HERALD = str(Path(sys.executable).parent / "herald")
@@ -157,6 +160,31 @@ def test_demo_runs_the_whole_loop_and_exits(
     assert callback["context"]["callback_keyed"] == "1430"
     julia = json.loads(herald(data_dir / "demo", "history", "C-1010", "--json").stdout)
     assert julia["preference_changes"][0]["actor"] == "customer (voice answer)"
+
+
+async def test_history_shows_a_page_and_the_command_for_the_older_one(
+    runtime: Runtime, settings: Settings, data_dir: Path
+) -> None:
+    await seed(runtime, ref="C-CLI", account="NL01HIST0000000003", alerts=3, skips=1)
+    env = {
+        "HERALD_DATABASE_URL": str(settings.database_url),
+        "HERALD_REDIS_URL": str(settings.redis_url),
+    }
+    first = herald(data_dir, "history", "C-CLI", "--limit", "2", env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("  alert #") == 2
+    assert "Showing 1 of 1 events without an alert." in first.stdout
+    found = re.search(r"Showing 2 of 3 alerts\. Older: herald (history C-CLI .*)", first.stdout)
+    assert found, first.stdout
+    assert found.group(1).startswith("history C-CLI --limit 2 --before ")
+    older = herald(data_dir, *found.group(1).split(), env=env)  # the command as printed
+    assert older.stdout.count("  alert #") == 1
+    assert "Showing 3 to 3 of 3 alerts.\n" in older.stdout
+    data = json.loads(herald(data_dir, *found.group(1).split(), "--json", env=env).stdout)
+    assert data["pages"]["alerts"]["newer"] == 2 and data["pages"]["alerts"]["older"] is None
+    refused = herald(data_dir, "history", "C-CLI", "--limit", "0", env=env)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--limit" in refused.stderr
 
 
 @contextlib.contextmanager
