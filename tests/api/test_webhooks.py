@@ -105,7 +105,8 @@ async def ignored_in_history(runtime: Runtime, customer: Customer, attempt_id: i
     async with runtime.deps.sessions() as session:
         history = await customer_history(session=session, external_ref=customer.ref)
     assert history is not None
-    [alert] = [a for event in history["events"] for a in event["alerts"]]
+    view = history.model_dump(mode="json")
+    [alert] = [a for event in view["events"] for a in event["alerts"]]
     [attempt] = [a for a in alert["attempts"] if a["id"] == attempt_id]
     return [h["detail"] for h in attempt["history"] if not h["applied"]]
 
@@ -316,11 +317,8 @@ async def test_a_call_me_now_request_of_another_call_is_refused(
         {"CallSid": BOB_CALL, "CallStatus": "in-progress", "AnsweredBy": "human"},
     )
     assert answered.status_code == 409
-    status = await twilio.post(
-        f"/webhooks/twilio/voice/connect/{handoff.id}/status",
-        {"CallSid": BOB_CALL, "CallStatus": "no-answer"},
-    )
-    assert status.status_code == 409
+    # (The call's statuses go to its own attempt, checked like any other: see the mismatch
+    # tests of /voice/{attempt}/status above.)
     async with runtime.deps.sessions() as session:
         again = await session.get(HandOff, handoff.id)
     assert again is not None and (again.kind, again.status) == ("call_now", "offered")
