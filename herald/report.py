@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.models import Alert, Decision, DeliveryAttempt, Event, HandOff, Response
@@ -23,7 +23,27 @@ async def summary(session: AsyncSession) -> dict[str, Any]:
     return {
         "events": await count(Event),
         "decisions": dict(Counter((await session.exec(select(Decision.outcome))).all())),
-        "alerts": dict(Counter((await session.exec(select(Alert.status))).all())),
+        # Alerts raised from events; what customers asked Herald to send (a forward, a call now)
+        # is delivered as an alert of its own, counted apart.
+        "alerts": dict(
+            Counter(
+                await session.exec(select(Alert.status).where(col(Alert.event_id).is_not(None)))
+            )
+        ),
+        "requested_sends": {
+            f"{t}/{st}": n
+            for (t, st), n in sorted(
+                Counter(
+                    (
+                        await session.exec(
+                            select(Alert.alert_type, Alert.status).where(
+                                col(Alert.event_id).is_(None)
+                            )
+                        )
+                    ).all()
+                ).items()
+            )
+        },
         "attempts": {f"{c}/{s}": n for (c, s), n in sorted(Counter(attempts).items())},
         "responses": {f"{c}/{i}": n for (c, i), n in sorted(Counter(responses).items())},
         "handoffs": dict(Counter((await session.exec(select(HandOff.kind))).all())),
@@ -36,9 +56,12 @@ def print_summary(console: Console, data: dict[str, Any]) -> None:
     table.add_column("detail")
     table.add_column("count", justify="right")
     table.add_row("events", "ingested", str(data["events"]))
-    for section in ("decisions", "alerts", "attempts", "responses", "handoffs"):
-        for key, n in sorted(data[section].items()):
-            table.add_row(section.rstrip("s") if section != "alerts" else "alert", key, str(n))
+    for section in ("decisions", "alerts", "requested_sends", "attempts", "responses", "handoffs"):
+        label = {"alerts": "alert", "requested_sends": "sent on request"}.get(
+            section, section.rstrip("s")
+        )
+        for key, n in sorted(data.get(section, {}).items()):
+            table.add_row(label, key, str(n))
     console.print(table)
 
 

@@ -122,10 +122,12 @@ def test_demo_runs_the_whole_loop_and_exits(
     # Delivered, not closed: Eva (payment received), Hana (asked for a copy), Kenji (forwarded
     # it), Marco (texted STOP), Nora (a question for an agent).
     assert summary["alerts"] == {"closed": 9, "delivered": 5}
+    # Kenji's forward and Lena's "call me now" are delivered like alerts, counted apart.
+    assert summary["requested_sends"] == {"call_now/delivered": 1, "forward/delivered": 1}
     assert summary["attempts"] == {
-        "email/sent": 3,
+        "email/sent": 4,  # 3 alerts and the forwarded copy
         "sms/delivered": 5,
-        "voice/completed": 7,
+        "voice/completed": 8,  # 7 alerts and the call to Lena
         "voice/no_answer": 1,
     }
     # One customer (at least) for every kind of answer, on every channel.
