@@ -32,7 +32,9 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
+
+from pydantic import JsonValue
 
 from callcentre.outcomes import CallOutcome, OutcomeWindow
 from callcentre.pacing import CentreState, Pacer, PacingPolicy, decide_release_rate
@@ -95,7 +97,7 @@ class Scenario:
         if self.patience_mean_s <= 0 or self.handle_time_cv <= 0:
             raise ValueError("patience_mean_s and handle_time_cv must be > 0")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         data = asdict(self)
         data["answer_delay_s"] = list(self.answer_delay_s)
         return data
@@ -300,10 +302,10 @@ def run_day(scenario: Scenario, pacing: bool) -> DayReport:
     )
 
 
-def compare(scenario: Scenario | None = None) -> dict[str, Any]:
+def compare(scenario: Scenario | None = None) -> dict[str, dict[str, JsonValue]]:
     """Run the day with pacing off and on; a JSON-able summary of both and of the scenario."""
     scenario = scenario if scenario is not None else Scenario()
-    result: dict[str, Any] = {"scenario": scenario.to_dict()}
+    result = {"scenario": scenario.to_dict()}
     for pacing, key in ((False, "pacing_off"), (True, "pacing_on")):
         started = time.perf_counter()
         report = run_day(scenario, pacing)

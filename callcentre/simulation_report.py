@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+
+from pydantic import JsonValue
 
 __all__ = ["DayReport", "build_report"]
 
@@ -47,7 +48,7 @@ class DayReport:
     def transfers_per_hour_total(self) -> int:
         return sum(self.transfers_per_hour)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, JsonValue]:
         """A JSON-able dict (lists for tuples), rounded for people to read."""
         data = asdict(self)
         for key, value in data.items():

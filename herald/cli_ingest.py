@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -18,11 +18,24 @@ from rich.progress import (
 
 from herald.cli_common import JsonOpt, console, fail, load_settings, run, running
 
+if TYPE_CHECKING:
+    from alerts.ingestion.files import IngestReport, IngestReportDict
+    from alerts.ingestion.quarantine import QuarantineRow, RetryReportDict
+
+    class IngestedFile(IngestReportDict):
+        """A file's report, and how many alerts the whole run created."""
+
+        alerts_created_total: int
+
+    class RetryOutcome(RetryReportDict):
+        alerts_created: int
+
+
 AdapterOpt = Annotated[str | None, typer.Option(help="Adapter key; detected if unset.")]
 quarantine_app = typer.Typer(help="Records set aside during ingestion.", no_args_is_help=True)
 
 
-def print_report(r: dict[str, Any]) -> None:
+def print_report(r: IngestReportDict) -> None:
     colour = "red" if r["status"] == "failed" else "green"
     console.print(
         f"[{colour}]{r['status']}[/] {r['filename']} ({r['adapter']}): {r['records']} records, "
@@ -46,7 +59,7 @@ def ingest(
     """Ingest back-office XML files and decide which events become alerts."""
     settings = load_settings()
 
-    async def main() -> list[dict[str, Any]]:
+    async def main() -> list[IngestedFile]:
         from alerts.columns import utcnow
         from alerts.decisions.evaluate import evaluate_pending
         from alerts.ingestion.files import expand_paths, ingest_file
@@ -55,7 +68,7 @@ def ingest(
         for path in files:
             if not path.exists():
                 raise FileNotFoundError(f"{path}: no such file")
-        reports = []
+        reports: list[IngestReport] = []
         async with running(settings) as rt:
             with Progress(
                 TextColumn("{task.description}"),
@@ -82,11 +95,9 @@ def ingest(
                             store_dir=settings.files_dir,
                             progress=progress,
                         )
-                    reports.append(report.as_dict())
+                    reports.append(report)
             created = await evaluate_pending(deps=rt.deps, now=utcnow())
-        for r in reports:
-            r["alerts_created_total"] = len(created)
-        return reports
+        return [{**r.as_dict(), "alerts_created_total": len(created)} for r in reports]
 
     reports = run(main)
     if as_json:
@@ -114,7 +125,7 @@ def watch(
     async def main() -> None:
         from alerts.columns import utcnow
         from alerts.decisions.evaluate import evaluate_pending
-        from alerts.ingestion.files import IngestReport, ingest_file
+        from alerts.ingestion.files import ingest_file
         from alerts.ingestion.watch import DropFolder
 
         folder = DropFolder(directory, settle_seconds=settle)
@@ -147,7 +158,7 @@ def quarantine_list(
     """Records set aside, with file, line, record id, field, value and reason."""
     settings = load_settings()
 
-    async def main() -> list[dict[str, Any]]:
+    async def main() -> list[QuarantineRow]:
         from alerts.ingestion.quarantine import list_quarantine
 
         async with running(settings) as rt, rt.deps.sessions() as session:
@@ -174,7 +185,7 @@ def quarantine_retry(
     mapping corrected); records that now pass become events, without duplicates."""
     settings = load_settings()
 
-    async def main() -> dict[str, Any]:
+    async def main() -> RetryOutcome:
         from alerts.columns import utcnow
         from alerts.decisions.evaluate import evaluate_pending
         from alerts.ingestion.quarantine import retry_quarantine

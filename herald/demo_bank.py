@@ -15,7 +15,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -28,15 +28,30 @@ logger = logging.getLogger(__name__)
 BLOCK_CARD_PATH = "/cards/block"
 
 
+class BankReply(TypedDict):
+    """What the bank answers Herald: done, and the words to say to the customer."""
+
+    ok: bool
+    say: str
+
+
+class BankRecord(TypedDict):
+    """One request the bank carried out (values as the request sent them)."""
+
+    customer_ref: object
+    option: object
+    reply: BankReply
+
+
 @dataclass
 class DemoBank:
     """Answers signed transaction requests; keeps what it did, for the demo's report."""
 
     secret: str
-    done: dict[str, dict[str, Any]] = field(default_factory=dict)  # request_id -> record
+    done: dict[str, BankRecord] = field(default_factory=dict)  # request_id -> record
     refused: int = 0
 
-    def answer(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, payload: dict[str, Any]) -> BankReply:
         ending = str((payload.get("context") or {}).get("account_ending") or "")
         return {
             "ok": True,

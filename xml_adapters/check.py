@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from xml_adapters.base import AccountEvent, Adapter, IngestError, record_as_dict
 from xml_adapters.mapping import MappingAdapter
@@ -14,19 +14,69 @@ from xml_adapters.registry import ADAPTERS, MAPPINGS_DIR, read_file
 MAX_PROBLEMS_LISTED = 1000
 
 
-def describe_adapters(adapters: Mapping[str, Adapter] | None = None) -> list[dict[str, Any]]:
+class FormatInfo(TypedDict):
+    """A root element an adapter reads, and every namespace URI accepted for it."""
+
+    root: str
+    namespaces: list[str]
+
+
+class RecordInfo(TypedDict):
+    """One record kind of a mapping adapter."""
+
+    kind: str
+    element: str
+    contexts: list[str]
+    event_type: str | None
+    event_id: str | None
+
+
+class AdapterInfo(TypedDict):
+    """What `herald adapters list` shows of one adapter (mapping adapters say more)."""
+
+    key: str
+    title: str
+    description: str | None
+    formats: NotRequired[list[FormatInfo]]
+    versions: NotRequired[list[str]]
+    records: NotRequired[list[RecordInfo]]
+    source: NotRequired[str]
+    builtin: bool
+
+
+class FileCheck(TypedDict):
+    """What `herald adapters check` found in one file (see `check_file`)."""
+
+    file: str
+    adapter: str | None
+    title: str | None
+    records: int
+    events: int
+    problems: int
+    event_types: dict[str, int]
+    first_events: list[dict[str, object]]
+    problem_messages: list[str]
+    error: str | None
+    ok: bool
+
+
+def describe_adapters(adapters: Mapping[str, Adapter] | None = None) -> list[AdapterInfo]:
     """One JSON-ready dict per adapter: key, title, description, the roots and namespaces it
     reads, its record kinds, and the mapping file it comes from (`builtin` when shipped)."""
-    described = []
+    described: list[AdapterInfo] = []
     for key, adapter in (ADAPTERS if adapters is None else adapters).items():
-        entry: dict[str, Any] = {"key": key, "title": adapter.title}
+        entry: AdapterInfo
         if isinstance(adapter, MappingAdapter):
             spec = adapter.spec
-            entry.update(
-                description=" ".join((spec.description or "").split()) or None,
-                formats=adapter.formats(),
-                versions=list(adapter.versions),
-                records=[
+            entry = {
+                "key": key,
+                "title": adapter.title,
+                "description": " ".join((spec.description or "").split()) or None,
+                "formats": [
+                    {"root": f["root"], "namespaces": f["namespaces"]} for f in adapter.formats()
+                ],
+                "versions": list(adapter.versions),
+                "records": [
                     {
                         "kind": r.kind,
                         "element": r.element,
@@ -36,11 +86,16 @@ def describe_adapters(adapters: Mapping[str, Adapter] | None = None) -> list[dic
                     }
                     for r in spec.records
                 ],
-                source=adapter.source,
-                builtin=os.path.dirname(os.path.abspath(adapter.source)) == str(MAPPINGS_DIR),
-            )
+                "source": adapter.source,
+                "builtin": os.path.dirname(os.path.abspath(adapter.source)) == str(MAPPINGS_DIR),
+            }
         else:
-            entry.update(description=(adapter.__doc__ or "").strip() or None, builtin=True)
+            entry = {
+                "key": key,
+                "title": adapter.title,
+                "description": (adapter.__doc__ or "").strip() or None,
+                "builtin": True,
+            }
         described.append(entry)
     return described
 
@@ -51,7 +106,7 @@ def check_file(
     limit: int = 5,
     *,
     adapters: Mapping[str, Adapter] | None = None,
-) -> dict[str, Any]:
+) -> FileCheck:
     """Read a file as ingestion would, store nothing, and say what it holds.
 
     Returns a JSON-ready dict: `file`; `adapter` and `title` (None if no adapter reads it);
@@ -61,7 +116,7 @@ def check_file(
     no problem). Never raises for a bad file: that is what `error` is for.
     """
     name = os.fspath(path)
-    result: dict[str, Any] = {
+    result: FileCheck = {
         "file": name,
         "adapter": None,
         "title": None,

@@ -69,7 +69,7 @@ class EventData(dict[str, str]):
 
 
 # Long but realistic values: a template that fits with these fits in practice.
-SAMPLE_CONTEXT: dict[str, Any] = {
+SAMPLE_CONTEXT: dict[str, str] = {
     "customer_name": "Alexandra Montgomery-Smith",
     "amount": "12345.67",
     "currency": "EUR",

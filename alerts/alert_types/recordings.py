@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import sqlalchemy as sa
 from jinja2 import StrictUndefined, TemplateSyntaxError
@@ -348,6 +348,18 @@ async def _remove_if_unused(session: AsyncSession, files_dir: Path, stored_path:
         (files_dir / stored_path).unlink(missing_ok=True)
 
 
+class _UploadFields(TypedDict):
+    """The columns an upload sets on its `Recording` row."""
+
+    segment_text: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    stored_path: str
+    uploaded_by: str
+    created_at: datetime
+
+
 async def save_recording(
     session: AsyncSession,
     *,
@@ -371,7 +383,7 @@ async def save_recording(
     sha256 = hashlib.sha256(data).hexdigest()
     stored_path = f"{RECORDINGS_DIR}/{sha256}.{ext}"
     await asyncio.to_thread(_write_atomically, files_dir / stored_path, data)
-    fields: dict[str, Any] = {
+    fields: _UploadFields = {
         "segment_text": source,
         "content_type": canonical,
         "size_bytes": len(data),
@@ -385,7 +397,7 @@ async def save_recording(
     if row is None:
         row = Recording(alert_type=alert_type, locale=locale, segment=segment, **fields)
     else:
-        row.sqlmodel_update(fields)
+        row.sqlmodel_update(dict(fields))
     session.add(row)
     try:
         await session.commit()

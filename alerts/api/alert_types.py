@@ -15,10 +15,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.store import (
@@ -57,7 +57,7 @@ class AlertTypeCurrent(BaseModel):
     """The current specification; the version is also the response's ETag."""
 
     key: str
-    spec: dict[str, Any] = Field(description="the rules.alert_types.AlertTypeSpec as JSON")
+    spec: dict[str, JsonValue] = Field(description="the rules.alert_types.AlertTypeSpec as JSON")
     version: int
     updated_by: str
     updated_at: datetime
@@ -74,7 +74,7 @@ class VersionOut(VersionSummary):
     """One saved version's specification, as it was."""
 
     key: str
-    spec: dict[str, Any]
+    spec: dict[str, JsonValue]
 
 
 router = APIRouter(
@@ -94,7 +94,7 @@ ExpectedVersion = Annotated[
 ]
 Note = Annotated[str, Query(description="why the change was made (kept with the version)")]
 
-_SPEC_BODY: dict[str, Any] = {
+_SPEC_BODY: dict[str, JsonValue] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -108,7 +108,7 @@ _SPEC_BODY: dict[str, Any] = {
         },
     }
 }
-_PATCH_BODY: dict[str, Any] = {
+_PATCH_BODY: dict[str, JsonValue] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -133,7 +133,7 @@ async def _session(deps: AlertDeps) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
+async def _json_object(request: Request) -> dict[str, JsonValue]:
     raw = await request.body()
     hint = "send a JSON object with Content-Type: application/json"
     if not raw.strip():
@@ -212,7 +212,7 @@ def _conflict(row: AlertType, expected: int) -> ApiError:
     )
 
 
-def _with_key(data: dict[str, Any], key: str) -> dict[str, Any]:
+def _with_key(data: dict[str, JsonValue], key: str) -> dict[str, JsonValue]:
     """``data`` naming ``key`` (taken from the path when absent); 422 if it names another."""
     named = data.get("key", key)
     if named != key:
@@ -229,7 +229,7 @@ def _with_key(data: dict[str, Any], key: str) -> dict[str, Any]:
 async def _save(
     session: AsyncSession,
     key: str,
-    data: dict[str, Any],
+    data: dict[str, JsonValue],
     *,
     actor: str,
     note: str,
@@ -273,15 +273,15 @@ async def _save(
         raise await _not_found(session, key) from exc
 
 
-def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def _merge(base: dict[str, JsonValue], patch: dict[str, JsonValue]) -> dict[str, JsonValue]:
     """JSON merge patch (RFC 7396): objects merge recursively, other values replace, null
     removes the field."""
     merged = dict(base)
     for name, value in patch.items():
         if value is None:
             merged.pop(name, None)
-        elif isinstance(value, dict) and isinstance(merged.get(name), dict):
-            merged[name] = _merge(merged[name], value)
+        elif isinstance(value, dict) and isinstance(current := merged.get(name), dict):
+            merged[name] = _merge(current, value)
         else:
             merged[name] = value
     return merged

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
 from alerts.api.deps import ActorDep, DepsDep, require_token
 from alerts.api.errors import ApiError, error_responses
@@ -43,7 +43,7 @@ router = APIRouter(
 )
 
 StoredFields = Annotated[
-    dict[str, Any],
+    dict[str, JsonValue],
     Field(description="the stored fields of a preference (PreferenceIn); one left out inherits"),
 ]
 
@@ -105,8 +105,8 @@ class PreferenceChangeOut(BaseModel):
     id: int | None
     alert_type: str = Field(description='"*" (default), an alert type, or "contact:<id>"')
     actor: str
-    before: dict[str, Any]
-    after: dict[str, Any]
+    before: dict[str, JsonValue]
+    after: dict[str, JsonValue]
     at: datetime
 
 
@@ -134,7 +134,7 @@ def contact_view(contact: ContactPoint) -> ContactOut:
     )
 
 
-def _stored(preference: PreferenceIn | None) -> dict[str, Any]:
+def _stored(preference: PreferenceIn | None) -> dict[str, JsonValue]:
     return preference.model_dump(mode="json", exclude_none=True) if preference else {}
 
 

@@ -15,11 +15,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse, PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,7 +66,7 @@ media_router = APIRouter(tags=["media"])
 
 Locale = Annotated[str, Path(max_length=20, description="a locale of the alert type, e.g. en")]
 SegmentIndex = Annotated[int, Path(ge=0, description="0-based paragraph of the voice message")]
-_AUDIO_BODY: dict[str, Any] = {
+_AUDIO_BODY: dict[str, JsonValue] = {
     "requestBody": {
         "required": True,
         "content": {
@@ -168,27 +168,27 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-def _fields(row: Recording, *, current: bool) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "alert_type": row.alert_type,
-        "locale": row.locale,
-        "segment": row.segment,
-        "segment_text": row.segment_text,
-        "content_type": row.content_type,
-        "size_bytes": row.size_bytes,
-        "sha256": row.sha256,
-        "uploaded_by": row.uploaded_by,
-        "created_at": row.created_at,
-        "current": current,
-    }
+def _fields(row: Recording, *, current: bool) -> RecordingFields:
+    return RecordingFields(
+        id=row.id,
+        alert_type=row.alert_type,
+        locale=row.locale,
+        segment=row.segment,
+        segment_text=row.segment_text,
+        content_type=row.content_type,
+        size_bytes=row.size_bytes,
+        sha256=row.sha256,
+        uploaded_by=row.uploaded_by,
+        created_at=row.created_at,
+        current=current,
+    )
 
 
 def _public(
     row: Recording, *, public_url: str, signer: MediaSigner, current: bool = True
 ) -> RecordingOut:
     return RecordingOut(
-        **_fields(row, current=current),
+        **_fields(row, current=current).model_dump(),
         listen_url=media_url(public_url, signer, row),  # signed, expires in an hour
     )
 
@@ -322,7 +322,7 @@ async def remove_recording(
             raise ApiError(
                 404, str(exc), hint=f"GET /api/v1/alert-types/{key}/recordings lists them"
             ) from exc
-    return RecordingDeleted(deleted=RecordingFields(**_fields(row, current=False)))
+    return RecordingDeleted(deleted=_fields(row, current=False))
 
 
 @media_router.api_route(MEDIA_PATH + "/{token}", methods=["GET", "HEAD"], include_in_schema=False)

@@ -13,10 +13,11 @@ import shutil
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,6 +33,48 @@ logger = logging.getLogger(__name__)
 BATCH = 1000
 PROGRESS_EVERY = 5000
 ProgressFn = Callable[[int, int], None]  # (bytes read, records read)
+
+
+class IngestReportDict(TypedDict):
+    """An `IngestReport` as JSON: its fields and the two rates."""
+
+    filename: str
+    sha256: str
+    adapter: str | None
+    status: str
+    records: int
+    events_created: int
+    duplicates: int
+    quarantined: int
+    unknown_accounts: int
+    problems: list[str]
+    error: str | None
+    file_id: int | None
+    bytes: int
+    seconds: float
+    mb_per_s: float
+    records_per_s: float
+
+
+class _EventRow(TypedDict):
+    """The columns of one `Event` row as inserted."""
+
+    source: str
+    source_event_id: str
+    file_id: int
+    event_type: str
+    account_id: str
+    customer_id: int | None
+    amount: Decimal | None
+    currency: str | None
+    credit_debit: str | None
+    status: str | None
+    booking_date: date | None
+    description: str | None
+    line: int | None
+    data: dict[str, str]
+    evaluated: bool
+    created_at: datetime
 
 
 @dataclass
@@ -59,9 +102,22 @@ class IngestReport:
     def records_per_s(self) -> float:
         return self.records / self.seconds if self.seconds else 0.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> IngestReportDict:
         return {
-            **asdict(self),
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "adapter": self.adapter,
+            "status": self.status,
+            "records": self.records,
+            "events_created": self.events_created,
+            "duplicates": self.duplicates,
+            "quarantined": self.quarantined,
+            "unknown_accounts": self.unknown_accounts,
+            "problems": list(self.problems),
+            "error": self.error,
+            "file_id": self.file_id,
+            "bytes": self.bytes,
+            "seconds": self.seconds,
             "mb_per_s": round(self.mb_per_s, 2),
             "records_per_s": round(self.records_per_s, 1),
         }
@@ -111,7 +167,7 @@ async def _store_events(
     if not batch:
         return
     await _owners(session, {e.account_id for e in batch}, owners)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    rows: dict[tuple[str, str], _EventRow] = {}
     for e in batch:
         key = (e.source, e.source_event_id)
         if key in rows:

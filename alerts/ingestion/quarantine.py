@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,9 +18,40 @@ from alerts.models import Account, Decision, Event, IngestFile, QuarantinedRecor
 logger = logging.getLogger(__name__)
 
 
+class QuarantineRow(TypedDict):
+    """A quarantined record as listed: where it was, which field, and why."""
+
+    id: int | None
+    file_id: int
+    file: str
+    line: int | None
+    record_id: str | None
+    field: str | None
+    value: str | None
+    reason: str
+    status: str
+    at: str
+
+
+class RetriedFile(TypedDict):
+    """What re-reading one kept file gave (or why it could not be re-read)."""
+
+    file_id: int | None
+    file: str
+    error: NotRequired[str]
+    events_created: NotRequired[int]
+    still_quarantined: NotRequired[int]
+
+
+class RetryReportDict(TypedDict):
+    accounts_resolved: int
+    files: list[RetriedFile]
+    still_open: int
+
+
 async def list_quarantine(
     *, session: AsyncSession, status: str = "open", file_id: int | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> list[QuarantineRow]:
     query = (
         select(QuarantinedRecord, IngestFile.filename)
         .join(IngestFile, col(IngestFile.id) == QuarantinedRecord.file_id)
@@ -50,10 +81,10 @@ async def list_quarantine(
 @dataclass
 class RetryReport:
     accounts_resolved: int = 0
-    files: list[dict[str, Any]] = field(default_factory=list)
+    files: list[RetriedFile] = field(default_factory=list)
     still_open: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RetryReportDict:
         return {
             "accounts_resolved": self.accounts_resolved,
             "files": self.files,

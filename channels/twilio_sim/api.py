@@ -8,20 +8,51 @@ import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
+from typing_extensions import TypedDict
 
 from channels.twilio_sim.scenario import E164
 from channels.twilio_sim.simulation import Simulator
-from channels.twilio_sim.state import API_VERSION, CallRecord, MessageRecord
+from channels.twilio_sim.state import (
+    API_VERSION,
+    CallRecord,
+    CallResource,
+    MessageRecord,
+    MessageResource,
+)
 
 MAX_BODY = 1600
 CALL_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
+
+_Record = TypeVar("_Record", CallRecord, MessageRecord)
+_Item = TypeVar("_Item")
+
+
+class Paging(TypedDict):
+    """Twilio's paging envelope, beside the page's list."""
+
+    page: int
+    page_size: int
+    uri: str
+    first_page_uri: str
+    next_page_uri: str | None
+    previous_page_uri: str | None
+    start: int
+    end: int
+
+
+class CallPage(Paging):
+    calls: list[CallResource]
+
+
+class MessagePage(Paging):
+    messages: list[MessageResource]
 
 
 class TwilioApiError(Exception):
@@ -145,8 +176,8 @@ def _date_filters(request: Request, name: str) -> list[_DateFilter]:
     return checks
 
 
-def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Twilio's paging envelope around one page of `items` (newest first)."""
+def _page(request: Request, items: list[_Item]) -> tuple[list[_Item], Paging]:
+    """One page of `items` (newest first) and Twilio's paging envelope around it."""
     query = request.query_params
     try:
         size = min(max(int(query.get("PageSize", "50")), 1), 1000)
@@ -160,8 +191,7 @@ def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, 
 
     start = number * size
     chunk = items[start : start + size]
-    return {
-        key: chunk,
+    return chunk, {
         "page": number,
         "page_size": size,
         "uri": uri(number),
@@ -174,11 +204,11 @@ def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, 
 
 
 def _matching(
-    records: Iterable[CallRecord | MessageRecord],
+    records: Iterable[_Record],
     request: Request,
     date_name: str,
-    moment: Callable[[Any], datetime],
-) -> list[dict[str, Any]]:
+    moment: Callable[[_Record], datetime],
+) -> list[_Record]:
     query = request.query_params
     checks = _date_filters(request, date_name)
     found = []
@@ -190,7 +220,7 @@ def _matching(
         if query.get("Status") and record.status != query["Status"]:
             continue
         if all(check(moment(record)) for check in checks):
-            found.append(record.resource())
+            found.append(record)
     return found
 
 
@@ -235,15 +265,16 @@ async def create_call(request: Request, sim: SimulatorDep) -> JSONResponse:
 
 
 @router.get("/Calls.json")
-async def list_calls(request: Request, sim: SimulatorDep) -> dict[str, Any]:
+async def list_calls(request: Request, sim: SimulatorDep) -> CallPage:
     calls = _matching(
         sim.state.calls.values(), request, "StartTime", lambda c: c.start_time or c.date_created
     )
-    return _page(request, "calls", calls)
+    chunk, paging = _page(request, calls)
+    return {"calls": [call.resource() for call in chunk], **paging}
 
 
 @router.get("/Calls/{sid}.json")
-async def fetch_call(sid: str, request: Request, sim: SimulatorDep) -> dict[str, Any]:
+async def fetch_call(sid: str, request: Request, sim: SimulatorDep) -> CallResource:
     call = sim.state.calls.get(sid)
     if call is None:
         raise TwilioApiError(404, 20404, f"The requested resource {request.url.path} was not found")
@@ -286,15 +317,16 @@ async def create_message(request: Request, sim: SimulatorDep) -> JSONResponse:
 
 
 @router.get("/Messages.json")
-async def list_messages(request: Request, sim: SimulatorDep) -> dict[str, Any]:
+async def list_messages(request: Request, sim: SimulatorDep) -> MessagePage:
     messages = _matching(
         sim.state.messages.values(), request, "DateSent", lambda m: m.date_sent or m.date_created
     )
-    return _page(request, "messages", messages)
+    chunk, paging = _page(request, messages)
+    return {"messages": [message.resource() for message in chunk], **paging}
 
 
 @router.get("/Messages/{sid}.json")
-async def fetch_message(sid: str, request: Request, sim: SimulatorDep) -> dict[str, Any]:
+async def fetch_message(sid: str, request: Request, sim: SimulatorDep) -> MessageResource:
     message = sim.state.messages.get(sid)
     if message is None:
         raise TwilioApiError(404, 20404, f"The requested resource {request.url.path} was not found")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from channels.twilio_sim.api import SimulatorDep
 from channels.twilio_sim.scenario import E164, ScenarioError, parse_scenario
+from channels.twilio_sim.state import CallDebug, MessageDebug
 
 router = APIRouter(prefix="/_sim", tags=["simulator control"])
 
@@ -25,19 +26,19 @@ class InboundSms(BaseModel):
 
 
 @router.get("/calls")
-async def list_calls(sim: SimulatorDep) -> dict[str, Any]:
+async def list_calls(sim: SimulatorDep) -> dict[str, list[CallDebug]]:
     """Every call with its transcript, notes, and the requests sent to Herald."""
     return {"calls": [call.debug() for call in sim.state.calls.values()]}
 
 
 @router.get("/messages")
-async def list_messages(sim: SimulatorDep) -> dict[str, Any]:
+async def list_messages(sim: SimulatorDep) -> dict[str, list[MessageDebug]]:
     """Every message (outbound, inbound, TwiML replies) with the requests sent to Herald."""
     return {"messages": [message.debug() for message in sim.state.messages.values()]}
 
 
 @router.post("/inbound-sms")
-async def inbound_sms(sms: InboundSms, sim: SimulatorDep) -> dict[str, Any]:
+async def inbound_sms(sms: InboundSms, sim: SimulatorDep) -> dict[str, MessageDebug]:
     """Deliver an SMS from a recipient to Herald now; answers once Herald's webhook has replied."""
     message = await sim.receive_sms(from_=sms.from_, to=sms.to, body=sms.body)
     return {"message": message.debug()}
@@ -46,7 +47,7 @@ async def inbound_sms(sms: InboundSms, sim: SimulatorDep) -> dict[str, Any]:
 @router.put("/scenario", response_model=None)
 async def replace_scenario(
     sim: SimulatorDep, data: dict[str, Any] = Body(...)
-) -> dict[str, Any] | JSONResponse:
+) -> dict[str, dict[str, object]] | JSONResponse:
     """Replace the scenario (same shape as the YAML file); calls already created keep theirs."""
     try:
         sim.scenario = parse_scenario(data, source="PUT /_sim/scenario")

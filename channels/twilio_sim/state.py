@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
+from typing_extensions import TypedDict
+
 API_VERSION = "2010-04-01"
 FINAL_CALL_STATUSES = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
 
@@ -55,6 +57,111 @@ def format_number(number: str) -> str:
     return number
 
 
+class SentRequestInfo(TypedDict):
+    """A `SentRequest` as the control API shows it."""
+
+    kind: str
+    method: str
+    url: str
+    params: dict[str, str]
+    signature: str
+    status: int | None
+    body: str
+    error: str | None
+
+
+CallResource = TypedDict(
+    "CallResource",
+    {
+        "sid": str,
+        "date_created": str | None,
+        "date_updated": str | None,
+        "parent_call_sid": None,
+        "account_sid": str,
+        "to": str,
+        "to_formatted": str,
+        "from": str,
+        "from_formatted": str,
+        "phone_number_sid": None,
+        "status": str,
+        "start_time": str | None,
+        "end_time": str | None,
+        "duration": str | None,
+        "price": None,
+        "price_unit": str,
+        "direction": str,
+        "answered_by": str | None,
+        "api_version": str,
+        "forwarded_from": None,
+        "group_sid": None,
+        "caller_name": None,
+        "queue_time": str,
+        "trunk_sid": None,
+        "uri": str,
+        "subresource_uris": dict[str, str],
+    },
+)
+"""A call as Twilio's 2010 API renders it."""
+
+
+class CallRequestInfo(TypedDict):
+    """The parameters the call was created with."""
+
+    url: str | None
+    method: str
+    twiml: str | None
+    status_callback: str | None
+    status_callback_method: str
+    status_callback_events: list[str]
+    machine_detection: str | None
+    timeout: int
+
+
+class CallDebug(CallResource):
+    """A call as the control API shows it: the resource, its request, transcript and notes."""
+
+    request: CallRequestInfo
+    transcript: list[dict[str, Any]]
+    requests: list[SentRequestInfo]
+    notes: list[str]
+
+
+MessageResource = TypedDict(
+    "MessageResource",
+    {
+        "body": str,
+        "num_segments": str,
+        "direction": str,
+        "from": str | None,
+        "to": str,
+        "date_updated": str | None,
+        "price": None,
+        "error_message": str | None,
+        "uri": str,
+        "account_sid": str,
+        "num_media": str,
+        "status": str,
+        "messaging_service_sid": str | None,
+        "sid": str,
+        "date_sent": str | None,
+        "date_created": str | None,
+        "error_code": int | None,
+        "price_unit": str,
+        "api_version": str,
+        "subresource_uris": dict[str, str],
+    },
+)
+"""A message as Twilio's 2010 API renders it."""
+
+
+class MessageDebug(MessageResource):
+    """A message as the control API shows it: the resource, its callback, requests and notes."""
+
+    status_callback: str | None
+    requests: list[SentRequestInfo]
+    notes: list[str]
+
+
 @dataclass
 class SentRequest:
     """One HTTP request the simulator made to Herald, and what came back."""
@@ -62,13 +169,13 @@ class SentRequest:
     kind: str
     method: str
     url: str
-    params: dict[str, Any]
+    params: dict[str, str]
     signature: str
     status: int | None = None
     body: str = ""
     error: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> SentRequestInfo:
         return {
             "kind": self.kind,
             "method": self.method,
@@ -116,7 +223,7 @@ class CallRecord:
     def uri(self) -> str:
         return f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.sid}.json"
 
-    def resource(self) -> dict[str, Any]:
+    def resource(self) -> CallResource:
         base = self.uri[: -len(".json")]
         subresources = ("notifications", "recordings", "payments", "events", "siprec", "streams")
         return {
@@ -148,7 +255,7 @@ class CallRecord:
             "subresource_uris": {name: f"{base}/{name.title()}.json" for name in subresources},
         }
 
-    def debug(self) -> dict[str, Any]:
+    def debug(self) -> CallDebug:
         return {
             **self.resource(),
             "request": {
@@ -196,7 +303,7 @@ class MessageRecord:
     def uri(self) -> str:
         return f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.sid}.json"
 
-    def resource(self) -> dict[str, Any]:
+    def resource(self) -> MessageResource:
         return {
             "body": self.body,
             "num_segments": str(segments(self.body)),
@@ -222,7 +329,7 @@ class MessageRecord:
             "subresource_uris": {"media": self.uri[: -len(".json")] + "/Media.json"},
         }
 
-    def debug(self) -> dict[str, Any]:
+    def debug(self) -> MessageDebug:
         return {
             **self.resource(),
             "status_callback": self.status_callback,
