@@ -8,6 +8,9 @@ cannot say this customer's amount or name; otherwise the recording plays when th
 that locale and segment and it was recorded for the segment's current wording, else the text is
 spoken. Audio is stored once by SHA-256 under ``files_dir/recordings`` and served to Twilio at
 signed URLs that expire (``MediaSigner``).
+
+Past 400 lines: the rule, the table and the stored audio are one feature an administrator uses
+as one (upload, see which segment plays, replace); the next split is audio storage on its own.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """HTTP API for alert types as versioned data: list, read, replace, patch, create, history.
 
+Past 400 lines because each of its nine operations carries its own response model and error
+declarations for the OpenAPI document; the logic is in ``alerts.alert_types.store``.
+
 Every change is a new stored version (``alerts.alert_types.store.save_spec``); history is never
 rewritten, a restore saves the old specification again as the newest version. Optimistic
 concurrency: send the version you edited as ``If-Match: "3"`` (the ETag of GET) or
