@@ -225,6 +225,38 @@ def _record(
         logger.info("%s %s: %s refused in status %s (%s)", entity, entity_id, event, before, reason)
 
 
+def _move(
+    session: AsyncSession,
+    table: Lifecycle,
+    row: Alert | HandOff,
+    event: str,
+    *,
+    reason: str,
+    now: datetime,
+    actor: str,
+) -> str | None:
+    """Look ``event`` up in ``table`` for ``row`` and record the move or its refusal; returns
+    the new state (set on the row and added to the session), or None when refused."""
+    before = row.status
+    after = table.next_state(before, event)
+    _record(
+        session,
+        entity=table.name,
+        entity_id=row.id,
+        before=before,
+        event=event,
+        after=after,
+        reason=reason,
+        actor=actor,
+        now=now,
+    )
+    if after is not None:
+        row.status = after
+        row.updated_at = now
+        session.add(row)
+    return after
+
+
 def move_alert(
     session: AsyncSession,
     alert: Alert,
@@ -236,25 +268,7 @@ def move_alert(
 ) -> bool:
     """Move ``alert`` by ``event`` if its table allows it (added to the session, not committed);
     False, and the refusal recorded, when it does not."""
-    before = alert.status
-    after = ALERT.next_state(before, event)
-    _record(
-        session,
-        entity="alert",
-        entity_id=alert.id,
-        before=before,
-        event=event,
-        after=after,
-        reason=reason,
-        actor=actor,
-        now=now,
-    )
-    if after is None:
-        return False
-    alert.status = after
-    alert.updated_at = now
-    session.add(alert)
-    return True
+    return _move(session, ALERT, alert, event, reason=reason, now=now, actor=actor) is not None
 
 
 def move_handoff(
@@ -268,27 +282,10 @@ def move_handoff(
 ) -> bool:
     """Move ``handoff`` by ``event`` if its table allows it; the move (or its refusal) is
     recorded with its time, so every hand-off carries the timestamps of its whole life."""
-    before = handoff.status
-    after = HANDOFF.next_state(before, event)
-    _record(
-        session,
-        entity="handoff",
-        entity_id=handoff.id,
-        before=before,
-        event=event,
-        after=after,
-        reason=reason,
-        actor=actor,
-        now=now,
-    )
-    if after is None:
-        return False
-    handoff.status = after
-    handoff.updated_at = now
+    after = _move(session, HANDOFF, handoff, event, reason=reason, now=now, actor=actor)
     if after in HANDOFF.terminal:
         handoff.closed_at = now
-    session.add(handoff)
-    return True
+    return after is not None
 
 
 async def move_attempt(
