@@ -68,5 +68,9 @@ async def test_outage_moves_sms_to_the_backup_account(
     assert delivered == [f"+1555000{i:04d}" for i in range(4)]  # each exactly once
     async with httpx.AsyncClient(base_url=stack.api.url) as client:
         status = (await client.get("/api/v1/providers", headers=api_headers(stack.settings))).json()
-    assert [p["state"] for p in status["sms"]] == ["demoted", "healthy"]
-    assert "503" in status["sms"][0]["last_problem"]
+    primary, backup = status["sms"]
+    # Demoted after the outage; once its 30 s cool-down has passed (the retries wait 20-30 s, so
+    # a slow machine gets there) it is "recovering" with a small share. Either way not healthy.
+    assert primary["state"] in ("demoted", "recovering") and primary["share"] < 1.0
+    assert backup["state"] == "healthy"
+    assert "503" in primary["last_problem"]
