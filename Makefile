@@ -30,12 +30,14 @@ dev: $(VENV)/.installed-dev node_modules/.installed
 demo: install
 	$(BIN)/herald demo
 
-## Lint, type-check and run the whole test suite.
+## Lint, type-check and run the whole test suite. The tests mostly wait on servers, workers and
+## subprocesses, so four pytest workers keep two cores busy (TEST_WORKERS=0 runs them in one).
+TEST_WORKERS ?= 4
 test: dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: dev
 	$(BIN)/ruff check .
