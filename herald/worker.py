@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,8 @@ from typing import Any
 
 from arq import cron
 from arq.worker import Worker, func
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from alerts.delivery.jobs import run_step_job, sweep_job
 from herald.runtime import DEFAULT_QUEUE, QUEUES, Runtime, redis_settings
@@ -19,6 +22,11 @@ logger = logging.getLogger(__name__)
 
 # An alert type retries a transient provider error at most 10 times (max_provider_retries).
 MAX_JOB_TRIES = 12
+# The longest a step can take: two providers (failover) at their 15 s HTTP timeout, the database.
+# arq keeps a job's in-progress lock for its timeout + 10 s, so a step of a worker killed mid-way
+# runs again after at most STEP_TIMEOUT_S + 10 s (looked up at the provider first, never resent).
+STEP_TIMEOUT_S = 40
+SWEEP_TIMEOUT_S = 120  # the sweep runs on the default queue only
 
 
 def build_workers(
@@ -44,15 +52,15 @@ def build_workers(
                     second=set(range(0, 60, every)) if every < 60 else {0},
                     run_at_startup=True,
                     unique=True,
-                    timeout=120,
+                    timeout=SWEEP_TIMEOUT_S,
                 )
             ]
+        functions = [func(run_step_job, name="run_step", max_tries=tries, timeout=STEP_TIMEOUT_S)]
+        if name == DEFAULT_QUEUE:
+            functions.append(func(sweep_job, name="sweep", timeout=SWEEP_TIMEOUT_S))
         workers.append(
             Worker(
-                functions=[
-                    func(run_step_job, name="run_step", max_tries=tries),
-                    func(sweep_job, name="sweep"),
-                ],
+                functions=functions,
                 queue_name=name,
                 cron_jobs=crons,
                 redis_settings=redis_settings(settings),
@@ -62,20 +70,63 @@ def build_workers(
                 keep_result=0,
                 max_jobs=10,
                 poll_delay=0.2,
-                job_timeout=120,
+                job_timeout=STEP_TIMEOUT_S,
                 max_burst_jobs=-1,
             )
         )
     return workers
 
 
+# What a Redis restart or outage raises out of arq's poll loop, job bookkeeping or start-up.
+REDIS_LOST = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
+RECONNECT_FIRST_S = 0.5
+RECONNECT_MAX_S = 15.0
+STABLE_AFTER_S = 60.0  # a worker that ran this long before losing Redis starts backing off anew
+
+
+async def supervise(
+    make: Callable[[], Worker],
+    *,
+    name: str,
+    first_wait: float = RECONNECT_FIRST_S,
+    max_wait: float = RECONNECT_MAX_S,
+) -> None:
+    """Run the worker ``make`` builds; when Redis goes away (a restart, an outage of minutes),
+    log it, wait (doubling up to ``max_wait``), build a fresh worker and carry on. Any other
+    error is a bug and ends the process as before. A job cut off mid-way is run again when its
+    in-progress lock expires; every step is idempotent, so nothing is sent twice."""
+    wait = first_wait
+    while True:
+        worker = make()
+        started = time.monotonic()
+        try:
+            await worker.async_run()
+            return
+        except REDIS_LOST as exc:
+            if time.monotonic() - started >= STABLE_AFTER_S:
+                wait = first_wait
+            logger.warning(
+                "worker %s lost Redis (%s: %s); reconnecting in %.1fs",
+                name,
+                type(exc).__name__,
+                exc,
+                wait,
+            )
+        finally:
+            with contextlib.suppress(Exception):  # closing over a dead connection may fail too
+                await worker.close()
+        await asyncio.sleep(wait)
+        wait = min(wait * 2, max_wait)
+
+
 async def run_workers(runtime: Runtime, *, queues: list[str] | None = None) -> None:
-    workers = build_workers(runtime, queues=queues)
-    try:
-        await asyncio.gather(*(w.async_run() for w in workers))
-    finally:
-        for w in workers:
-            await w.close()
+    """One supervised worker per queue until cancelled; a Redis blink never ends the process."""
+    names = queues or [*QUEUES.values(), DEFAULT_QUEUE]
+
+    def maker(queue: str) -> Callable[[], Worker]:
+        return lambda: build_workers(runtime, queues=[queue])[0]
+
+    await asyncio.gather(*(supervise(maker(q), name=q) for q in names))
 
 
 async def _due_jobs(runtime: Runtime) -> int:

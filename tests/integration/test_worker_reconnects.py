@@ -1,0 +1,141 @@
+"""Workers outlive Redis: a restart of the Redis server, or an outage of many seconds, is logged
+and waited out; the same process then delivers what is raised afterwards, once."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from alerts.columns import utcnow
+from alerts.decisions.evaluate import evaluate_pending
+from herald.config import Settings
+from herald.embedded import PrivateRedis
+from herald.runtime import DEFAULT_QUEUE, QUEUES
+from herald.worker import (
+    STEP_TIMEOUT_S,
+    SWEEP_TIMEOUT_S,
+    build_workers,
+    run_workers,
+    supervise,
+)
+from tests.conftest import Stack
+from tests.factories import make_customer, make_event
+
+pytestmark = pytest.mark.integration
+
+
+class OwnRedis:
+    """A Redis server this test may stop and start again on the same socket."""
+
+    def __init__(self) -> None:
+        self.base = Path("/tmp") / f"herald-blink-{uuid.uuid4().hex[:8]}"  # short: a socket path
+        self.settings = Settings(_env_file=None, data_dir=self.base, redis_url=None)
+        self.server: PrivateRedis | None = None
+
+    def start(self) -> Path:
+        self.server = PrivateRedis.ensure(self.settings)
+        assert self.server is not None and self.server.process is not None
+        return self.server.socket_path
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    redis = OwnRedis()
+    redis.start()
+    yield redis
+    redis.stop()
+    shutil.rmtree(redis.base, ignore_errors=True)
+
+
+@pytest.fixture
+def redis_url(own_redis: OwnRedis) -> str:  # the settings of this module use the own server
+    assert own_redis.server is not None
+    return f"unix://{own_redis.server.socket_path}"
+
+
+async def _texts(stack: Stack, count: int, timeout: float) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sent = sorted(m.to for m in stack.sim.state.messages.values())
+        if len(sent) >= count:
+            return sent
+        await asyncio.sleep(0.2)
+    return sorted(m.to for m in stack.sim.state.messages.values())
+
+
+@pytest.mark.parametrize("outage_s", [1.0, 12.0], ids=["restart", "outage"])
+async def test_workers_carry_on_after_redis_comes_back(
+    stack: Stack, own_redis: OwnRedis, outage_s: float, caplog: pytest.LogCaptureFixture
+) -> None:
+    deps = stack.runtime.deps
+    workers = asyncio.create_task(run_workers(stack.runtime))
+    try:
+        await make_customer(
+            deps, ref="C-1", account="NL00BANK0000000001", phone="+15550000001", order=("sms",)
+        )
+        await make_event(deps, account="NL00BANK0000000001", event_id="E-before")
+        assert len(await evaluate_pending(deps=deps, now=utcnow())) == 1
+        assert await _texts(stack, 1, 30) == ["+15550000001"]
+
+        own_redis.stop()
+        await asyncio.sleep(outage_s)
+        assert not workers.done(), "the workers ended while Redis was away"
+        own_redis.start()
+
+        await make_customer(
+            deps, ref="C-2", account="NL00BANK0000000002", phone="+15550000002", order=("sms",)
+        )
+        await make_event(deps, account="NL00BANK0000000002", event_id="E-after")
+        assert len(await evaluate_pending(deps=deps, now=utcnow())) == 1
+        assert await _texts(stack, 2, 45) == ["+15550000001", "+15550000002"]  # once each
+        assert not workers.done()
+        assert "lost Redis" in caplog.text and "reconnecting in" in caplog.text
+    finally:
+        workers.cancel()
+        await asyncio.gather(workers, return_exceptions=True)
+
+
+async def test_a_bug_still_ends_the_worker() -> None:
+    """Only a lost Redis is waited out: any other error is not retried for ever."""
+    made = 0
+
+    class Broken:
+        async def async_run(self) -> None:
+            raise ValueError("a bug")
+
+        async def close(self) -> None:
+            pass
+
+    def make() -> Broken:
+        nonlocal made
+        made += 1
+        return Broken()
+
+    with pytest.raises(ValueError, match="a bug"):
+        await supervise(make, name="test")  # type: ignore[arg-type]
+    assert made == 1
+
+
+async def test_a_killed_workers_steps_are_free_again_within_a_minute(stack: Stack) -> None:
+    """arq holds a job's in-progress lock for the longest timeout of the worker's functions
+    plus 10 s: the delivery queues must not inherit the sweep's two minutes."""
+    workers = build_workers(stack.runtime, sweep_cron=False)
+    try:
+        locks = {w.queue_name: w.in_progress_timeout_s for w in workers}
+        for queue in QUEUES.values():
+            assert locks[queue] <= STEP_TIMEOUT_S + 10 <= 60
+        assert locks[DEFAULT_QUEUE] >= SWEEP_TIMEOUT_S  # the sweep may take its time
+    finally:
+        for w in workers:
+            await w.close()
