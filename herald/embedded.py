@@ -97,8 +97,13 @@ class PrivateRedis:
                 str(sock.parent),
                 "--save",
                 "",
+                # Queued and deferred jobs survive a restart of this Redis: an append-only file
+                # in the data directory, written every second (at most a second of enqueues is
+                # lost to a crash of the machine, and the start-up sweep finds those again).
                 "--appendonly",
-                "no",
+                "yes",
+                "--appendfsync",
+                "everysec",
                 "--daemonize",
                 "no",
             ],

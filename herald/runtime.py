@@ -7,6 +7,10 @@ from dataclasses import dataclass
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alerts.deps import DEFAULT_VOICES, AlertDeps, Tts
@@ -30,9 +34,16 @@ DEFAULT_QUEUE = "herald:default"
 
 
 def redis_settings(settings: Settings) -> RedisSettings:
-    if settings.redis_url:
-        return RedisSettings.from_dsn(settings.redis_url)
-    return RedisSettings(unix_socket_path=str(settings.redis_socket), conn_retries=3)
+    """Where Redis is, and how a command rides out a restart: a connection found dead is
+    dropped and the command tried again on a new one (three times, backing off to 2 s)."""
+    base = (
+        RedisSettings.from_dsn(settings.redis_url)
+        if settings.redis_url
+        else RedisSettings(unix_socket_path=str(settings.redis_socket), conn_retries=3)
+    )
+    base.retry = Retry(ExponentialBackoff(cap=2.0, base=0.2), retries=3)
+    base.retry_on_error = [RedisConnectionError, RedisTimeoutError, ConnectionError, OSError]
+    return base
 
 
 def _twilio_account(settings: Settings, cfg: TwilioSettings) -> TwilioAccount:
