@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from pydantic import JsonValue
 from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, StatusChange
+from alerts.outbox import ALERT_KINDS, emit
 
 logger = logging.getLogger(__name__)
 
@@ -254,7 +256,46 @@ def _move(
         row.status = after
         row.updated_at = now
         session.add(row)
+        _tell_the_crm(session, table, row, event=event, before=before, after=after, now=now)
     return after
+
+
+def _tell_the_crm(
+    session: AsyncSession,
+    table: Lifecycle,
+    row: Alert | HandOff,
+    *,
+    event: str,
+    before: str,
+    after: str,
+    now: datetime,
+) -> None:
+    """The moves a CRM hears about go to the outbox with the move (alerts.outbox)."""
+    if after == before:
+        return
+    if isinstance(row, HandOff):
+        kind: str | None = f"handoff.{after}"
+        data: dict[str, JsonValue] = {
+            "handoff_id": row.id,
+            "kind": row.kind,
+            "alert_id": row.alert_id,
+            "from": before,
+            "status": after,
+            "move": event,
+        }
+    else:
+        kind = ALERT_KINDS.get(after)
+        data = {"alert_id": row.id, "alert_type": row.alert_type, "from": before, "status": after}
+    if kind is not None:
+        emit(
+            session,
+            kind=kind,
+            entity=table.name,
+            entity_id=row.id,
+            customer_id=row.customer_id,
+            data=data,
+            now=now,
+        )
 
 
 def move_alert(

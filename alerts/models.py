@@ -354,3 +354,59 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     role: str = Field(default="admin", max_length=20)
     created_at: datetime = _created()
+
+
+# --- back to the CRM: the outbox and outbound webhooks (alerts.crm) -----------------------------
+
+
+class OutboxEvent(SQLModel, table=True):
+    """Something a CRM wants to hear about, written in the same transaction as the change itself
+    (a response, a hand-off's move, an alert's end, a preference change), so a crash loses none."""
+
+    __tablename__ = "outbox_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40, index=True)  # e.g. "handoff.completed"
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    entity: str = Field(max_length=20)  # "alert" | "handoff" | "response" | "preference"
+    entity_id: int | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = _created()
+    # Set once a delivery row exists for every subscription that wanted it.
+    fanned_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class WebhookSubscription(SQLModel, table=True):
+    """A company's endpoint for the outbox's events, signed with its own secret."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=500)
+    events: list[str] = Field(default_factory=list, sa_type=sa.JSON)  # kinds, or ["*"]
+    secret: str = Field(max_length=200)
+    active: bool = True
+    created_by: str = Field(default="api", max_length=100)
+    created_at: datetime = _created()
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One outbox event for one subscription: tried until delivered or given up after a day."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "event_id"),
+        sa.Index("ix_webhook_deliveries_due", "status", "next_try_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="webhook_subscriptions.id", index=True)
+    event_id: int = Field(foreign_key="outbox_events.id", index=True)
+    customer_id: int | None = Field(default=None, index=True)  # the order is kept per customer
+    status: str = Field(default="pending", max_length=20)  # pending | delivered | failed
+    tries: int = 0
+    next_try_at: datetime = _created()
+    last_error: str = Field(default="", max_length=500)
+    last_status_code: int | None = None
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = _created()

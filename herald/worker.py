@@ -14,6 +14,7 @@ from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from alerts.crm.deliver import dispatch_job
 from alerts.delivery.jobs import run_step_job, sweep_job
 from herald.runtime import DEFAULT_QUEUE, QUEUES, Runtime, redis_settings
 
@@ -27,6 +28,7 @@ MAX_JOB_TRIES = 12
 # runs again after at most STEP_TIMEOUT_S + 10 s (looked up at the provider first, never resent).
 STEP_TIMEOUT_S = 40
 SWEEP_TIMEOUT_S = 120  # the sweep runs on the default queue only
+CRM_EVERY_S = 5  # how often the outbox is fanned out and due webhooks posted
 
 
 def build_workers(
@@ -53,7 +55,13 @@ def build_workers(
                     run_at_startup=True,
                     unique=True,
                     timeout=SWEEP_TIMEOUT_S,
-                )
+                ),
+                cron(  # outbound webhooks to the CRM (alerts.crm)
+                    dispatch_job,
+                    second=set(range(0, 60, CRM_EVERY_S)),
+                    unique=True,
+                    timeout=SWEEP_TIMEOUT_S,
+                ),
             ]
         functions = [func(run_step_job, name="run_step", max_tries=tries, timeout=STEP_TIMEOUT_S)]
         if name == DEFAULT_QUEUE:

@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.alert_types.store import load_specs
 from alerts.customers.records import get_customer, get_own_contact
 from alerts.models import ContactPoint, Customer, Preference, PreferenceChange
+from alerts.outbox import emit
 from rules import preferences as rp
 from rules.alert_types import AlertTypeSpec
 from rules.timewindows import DailyWindow
@@ -222,7 +223,8 @@ async def save_preference(
     row = row or Preference(customer_id=customer_id, alert_type=alert_type)
     row.data, row.updated_at = after, now
     session.add(row)
-    session.add(
+    _log_change(
+        session,
         PreferenceChange(
             customer_id=customer_id,
             alert_type=alert_type,
@@ -230,10 +232,29 @@ async def save_preference(
             before=before,
             after=after,
             created_at=now,
-        )
+        ),
     )
     await session.flush()
     return True
+
+
+def _log_change(session: AsyncSession, change: PreferenceChange) -> None:
+    """Keep the change in the customer's history and tell the CRM (alerts.outbox)."""
+    session.add(change)
+    emit(
+        session,
+        kind="preference.changed",
+        entity="preference",
+        entity_id=None,
+        customer_id=change.customer_id,
+        data={
+            "alert_type": change.alert_type,
+            "actor": change.actor,
+            "before": change.before,
+            "after": change.after,
+        },
+        now=change.created_at,
+    )
 
 
 class ConsentIn(_In):
@@ -273,7 +294,8 @@ async def set_consent(
     after = consent_view(contact)
     session.add(contact)
     if before != after:
-        session.add(
+        _log_change(
+            session,
             PreferenceChange(
                 customer_id=contact.customer_id,
                 alert_type=f"contact:{contact.id}",
@@ -281,7 +303,7 @@ async def set_consent(
                 before=before,
                 after=after,
                 created_at=now,
-            )
+            ),
         )
     await session.flush()
 
@@ -324,7 +346,8 @@ async def reset_preference(
     ).first()
     if row is None:
         return False
-    session.add(
+    _log_change(
+        session,
         PreferenceChange(
             customer_id=customer_id,
             alert_type=alert_type,
@@ -332,7 +355,7 @@ async def reset_preference(
             before=dict(row.data),
             after={},
             created_at=now,
-        )
+        ),
     )
     await session.delete(row)
     await session.flush()

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.lifecycle import HANDOFF_OPEN
 from alerts.models import Alert, Customer, Event, HandOff, Response
+from alerts.outbox import emit
 from alerts.responses.values import (
     AlertView,
     AnswerView,
@@ -95,6 +96,21 @@ async def hand_off(
             await session.exec(select(HandOff).where(HandOff.response_id == response.id))
         ).one()
         return found
+    emit(
+        session,
+        kind="handoff.created",
+        entity="handoff",
+        entity_id=handoff.id,
+        customer_id=handoff.customer_id,
+        data={
+            "handoff_id": handoff.id,
+            "kind": kind,
+            "alert_id": handoff.alert_id,
+            "response_id": response.id,
+            "status": handoff.status,
+        },
+        now=now,
+    )
     logger.info(
         "hand-off created handoff_id=%s kind=%s alert_id=%s", handoff.id, kind, response.alert_id
     )

@@ -28,6 +28,7 @@ from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert
 from alerts.models import Alert, ContactPoint, DeliveryAttempt, HandOff, Response
+from alerts.outbox import emit
 from alerts.responses.actions import plan_copy
 from alerts.responses.handoffs import hand_off
 from alerts.responses.values import (
@@ -154,6 +155,22 @@ async def record_response(
             winner = await _earlier_answer(session, dedupe_key)
             assert winner is not None, "a unique dedupe_key lost its race to a stored answer"
             return winner
+        emit(
+            session,
+            kind="response.recorded",
+            entity="response",
+            entity_id=response.id,
+            customer_id=response.customer_id,
+            data={
+                "response_id": response.id,
+                "alert_id": response.alert_id,
+                "alert_type": alert.alert_type if alert else None,
+                "channel": channel,
+                "key": response.key,
+                "intent": intent,
+            },
+            now=now,
+        )
         acted = await _act(session, alert, response, intent, now) if intent != "late" else _Acted()
         await session.commit()
         await _enqueue_copy(deps, alert, acted.copy)
