@@ -211,7 +211,7 @@ async def tune_for_demo(
     }
     note = "demo: one call, quick fallback"
     if bank_url is not None:
-        data["options"] = demo_options(bank_url)
+        data["options"] = [dict(o) for o in demo_options(bank_url)]
         data["mandatory"] = False
         note += ", a key for every kind of answer"
     await save_spec(session, data, actor="demo", note=note)

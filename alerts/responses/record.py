@@ -28,10 +28,10 @@ from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert
 from alerts.models import Alert, ContactPoint, DeliveryAttempt, HandOff, Response
+from alerts.plans import AlertOption
 from alerts.responses.actions import plan_copy
 from alerts.responses.handoffs import hand_off
 from alerts.responses.values import (
-    AlertOption,
     HandOffKind,
     option_for,
     options_of,
