@@ -16,7 +16,6 @@ import socket
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -34,7 +33,7 @@ from alerts.models import ContactPoint, Customer, HandOff
 from herald.config import Settings
 from herald.demo_bank import DemoBank, running_bank
 from herald.embedded import free_port
-from herald.report import print_summary, summary
+from herald.report import Summary, print_summary, summary
 from herald.stack import Stack, embedded_stack
 from herald.worker import drain
 
@@ -262,7 +261,7 @@ async def act_on_emails(stack: Stack) -> list[str]:
 
 async def run_demo(
     settings: Settings, console: Console, *, serve: bool, quiet: bool = False
-) -> dict[str, Any]:
+) -> Summary:
     settings = demo_settings(settings)
     say = (lambda *_a, **_k: None) if quiet else console.print
     async with (
