@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
+from pydantic import JsonValue
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -285,35 +286,63 @@ async def customer_detail(
     )
 
 
-def _handoff_row(handoff: HandOff) -> dict[str, Any]:
+class _HandOffRow(TypedDict):
+    """One line of the open hand-offs table (templates/handoffs.html)."""
+
+    id: int | None
+    at: datetime
+    tz: str | None
+    ref: str | None
+    name: str | None
+    kind: str
+    status: str
+    intent: str | None
+    channel: str | None
+    text: str | None
+    alert_type: str | None
+    summary: str
+    callback_at: datetime | None
+    task: str | None
+
+
+def _handoff_row(handoff: HandOff) -> _HandOffRow:
+    # Read leniently, not through alerts.responses.values.context_of: the console lists every
+    # open hand-off, and one whose context lacks a field still shows with what it has.
     context = handoff.context or {}
-    customer = context.get("customer") or {}
-    alert = context.get("alert") or {}
-    answer = context.get("answer") or {}
+    customer, alert, answer = (_part(context, name) for name in ("customer", "alert", "answer"))
     summary = ""
     if alert.get("amount"):
-        summary = f"{alert.get('amount')} {alert.get('currency', '')}".strip()
+        summary = f"{alert.get('amount')} {alert.get('currency') or ''}".strip()
         if alert.get("merchant"):
             summary += f" to {alert['merchant']}"
     return {
         "id": handoff.id,
         "at": handoff.created_at,
-        "tz": customer.get("timezone"),
-        "ref": customer.get("ref"),
-        "name": customer.get("name"),
+        "tz": _text(customer.get("timezone")),
+        "ref": _text(customer.get("ref")),
+        "name": _text(customer.get("name")),
         "kind": handoff.kind,
         "status": handoff.status,
-        "intent": answer.get("intent"),
-        "channel": answer.get("channel"),
-        "text": answer.get("text"),
-        "alert_type": alert.get("type"),
+        "intent": _text(answer.get("intent")),
+        "channel": _text(answer.get("channel")),
+        "text": _text(answer.get("text")),
+        "alert_type": _text(alert.get("type")),
         "summary": summary,
         "callback_at": _when(context.get("callback_at")),
-        "task": context.get("task") or context.get("why") or context.get("call_error"),
+        "task": _text(context.get("task") or context.get("why") or context.get("call_error")),
     }
 
 
-def _when(value: object) -> datetime | None:
+def _part(context: dict[str, JsonValue], name: str) -> dict[str, JsonValue]:
+    value = context.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: JsonValue) -> str | None:
+    return None if value is None else str(value)
+
+
+def _when(value: JsonValue) -> datetime | None:
     try:
         return datetime.fromisoformat(str(value)) if value else None
     except ValueError:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, JsonValue, TypeAdapter
 from sqlalchemy.engine import Dialect
 
 
@@ -70,6 +70,26 @@ class ModelList(sa.types.TypeDecorator[list[Any]]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> list[Any] | None:
         return None if value is None else self._adapter.validate_python(value)
+
+
+class ModelJSON(sa.types.TypeDecorator[BaseModel]):
+    """A JSON object that is one pydantic model: validated when written (a dict or the model)
+    and read back as the model; ``ModelList``'s single-value sibling."""
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        super().__init__()
+        self.model = model
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dict[str, JsonValue] | None:
+        if value is None:
+            return None
+        return self.model.model_validate(value).model_dump(mode="json", by_alias=True)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> BaseModel | None:
+        return None if value is None else self.model.model_validate(value)
 
 
 def utcnow() -> datetime:

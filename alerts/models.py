@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import JsonValue
 from sqlmodel import Field, SQLModel
 
-from alerts.columns import DecimalText, ModelList, UTCDateTime, utcnow
-from alerts.plans import PlannedStep
+from alerts.columns import DecimalText, ModelJSON, ModelList, UTCDateTime, utcnow
+from alerts.plans import AlertOption, PlannedStep, StoredWindows
 
 
 def _created() -> Any:
@@ -77,7 +78,10 @@ class AlertType(SQLModel, table=True):
     name: str = Field(max_length=200)
     enabled: bool = True
     version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
-    spec: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # The JSON document of the spec, read through alerts.alert_types.store.stored_spec: a spec
+    # saved under older rules must still load (and an unreadable one is logged and skipped),
+    # so the column keeps the document and the store validates it.
+    spec: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)
     updated_by: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
     updated_at: datetime = _created()
 
@@ -91,7 +95,7 @@ class AlertTypeVersion(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64, index=True)
     version: int
-    spec: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    spec: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)  # as AlertType.spec
     changed_by: str = Field(default="", max_length=100)
     note: str = Field(default="", max_length=500)
     created_at: datetime = _created()
@@ -100,8 +104,9 @@ class AlertTypeVersion(SQLModel, table=True):
 class Preference(SQLModel, table=True):
     """A customer's preference for one alert type, or their default (alert_type "*").
 
-    ``data`` holds the fields of alerts.customers.preferences.PreferenceIn; a field absent or
-    null inherits from the default, then from the alert type.
+    ``data`` holds the fields of alerts.customers.preferences.PreferenceIn (its JSON, the
+    fields that were set; that module validates it where it reads it); a field absent or null
+    inherits from the default, then from the alert type.
     """
 
     __tablename__ = "preferences"
@@ -110,7 +115,7 @@ class Preference(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customers.id", index=True)
     alert_type: str = Field(max_length=64)
-    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    data: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)
     updated_at: datetime = _created()
 
 
@@ -123,8 +128,9 @@ class PreferenceChange(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id", index=True)
     alert_type: str = Field(max_length=64)  # "*" default, a key, or "contact:<id>" for consent
     actor: str = Field(max_length=100)  # "customer (preferences page)", "api", "sms STOP", ...
-    before: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    after: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # A PreferenceIn's JSON, or for consent the contact point's consent (preferences.consent_view).
+    before: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)
+    after: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = _created()
 
 
@@ -209,7 +215,7 @@ class Decision(SQLModel, table=True):
     outcome: str = Field(max_length=10)  # "alert" | "skip"
     reason: str = Field(sa_type=sa.Text)
     # rules.engine.decision_as_dict: every step with its reason, and the notes of each check.
-    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    detail: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = _created()
 
 
@@ -226,10 +232,10 @@ class Alert(SQLModel, table=True):
     alert_type_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     # Ordered delivery steps as rules.engine decided them (alerts.plans.PlannedStep).
     plan: list[PlannedStep] = Field(default_factory=list, sa_type=ModelList(PlannedStep))
-    # What the customer may answer (after the call-centre linkage): [{"key", "intent", "label"}].
-    options: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
-    # The customer's quiet hours and legal windows (rules.timewindows.SendWindows.as_dict).
-    windows: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # What the customer may answer (after the call-centre linkage).
+    options: list[AlertOption] = Field(default_factory=list, sa_type=ModelList(AlertOption))
+    # The customer's quiet hours and legal windows (rules.timewindows.SendWindows).
+    windows: StoredWindows = Field(default_factory=StoredWindows, sa_type=ModelJSON(StoredWindows))
     locale: str = Field(default="en", max_length=20, sa_column_kwargs={"server_default": "en"})
     priority: int = Field(default=50, sa_column_kwargs={"server_default": "50"})
     category: str = Field(
@@ -239,7 +245,8 @@ class Alert(SQLModel, table=True):
     provider_retries: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     current_step: int = 0
     next_step_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
-    # Context rendered into every channel's content (amount, merchant, customer name...).
+    # Context rendered into every channel's content (amount, merchant, customer name...): the
+    # template context, a real boundary (an alert type's templates may use any of its keys).
     context: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     closed_reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = _created()
@@ -305,8 +312,9 @@ class HandOff(SQLModel, table=True):
     kind: str = Field(max_length=20)  # "live_transfer" | "callback" | "task"
     # alerts.lifecycle.HANDOFF: queued -> offered / claimed -> connected -> completed, ...
     status: str = Field(default="queued", max_length=20, index=True)
-    # Everything the agent needs on screen: customer, alert, event, answer, history summary.
-    context: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # Everything the agent needs on screen: customer, alert, event, answer, history summary;
+    # read and written as alerts.responses.values.HandOffContext (context_of, store_context).
+    context: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = _created()
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -370,7 +378,7 @@ class OutboxEvent(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
     entity: str = Field(max_length=20)  # "alert" | "handoff" | "response" | "preference"
     entity_id: int | None = None
-    data: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    data: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = _created()
     # Set once a delivery row exists for every subscription that wanted it.
     fanned_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)

@@ -1,8 +1,10 @@
-"""A delivery plan's steps as stored on the alert: typed, validated when written and when read.
+"""A delivery plan as stored on the alert: its steps, the answers it offers and the customer's
+send windows; typed, validated when written and when read.
 
 The rules engine plans steps (``rules.engine.PlanStep``); the alert keeps them as JSON in
 ``alerts.plan``, and every reader gets ``PlannedStep`` objects (``step.channel``, not
-``step["channel"]``). A step changed later (moved out of quiet hours, paced, a copy the customer
+``step["channel"]``), and likewise ``AlertOption`` for ``alerts.options`` and ``StoredWindows``
+for ``alerts.windows``. A step changed later (moved out of quiet hours, paced, a copy the customer
 asked for) is a new object made with ``model_copy(update=...)``: steps are frozen.
 """
 
@@ -14,7 +16,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from rules.engine import PlanStep
-from rules.vocabulary import Channel
+from rules.timewindows import Block, DailyWindow, SendWindows
+from rules.vocabulary import CHANNELS, Channel, Intent
 
 
 def _aware(value: datetime) -> datetime:
@@ -91,4 +94,64 @@ class PlannedStep(BaseModel):
             deadline=self.deadline,
             locale=self.locale,
             reason=self.reason,
+        )
+
+
+class AlertOption(BaseModel):
+    """One answer the alert offers: the key to press or reply, what it means, its words."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    intent: Intent
+    label: str
+    # A transaction's endpoint (rules.alert_types.ResponseOption.endpoint).
+    endpoint: str | None = None
+
+    def dump(self) -> dict[str, str | None]:
+        """As stored: only the fields that were set (an old row without ``endpoint`` keeps
+        its shape)."""
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+class WindowBlock(BaseModel):
+    """A daily window in which some channels must not be used, and why (quiet hours, law)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: str  # "21:30-07:30" in the customer's zone (rules.timewindows.DailyWindow)
+    channels: list[Channel]
+    why: str
+
+
+class StoredWindows(BaseModel):
+    """The customer's quiet hours and legal windows as stored on the alert
+    (``rules.timewindows.SendWindows``: ``from_rules`` and ``for_rules``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tz: str = "UTC"
+    blocks: list[WindowBlock] = Field(default_factory=list)
+
+    @classmethod
+    def from_rules(cls, windows: SendWindows) -> StoredWindows:
+        return cls(
+            tz=windows.tz,
+            blocks=[
+                WindowBlock(
+                    window=b.window.describe(),
+                    channels=[c for c in CHANNELS if c in b.channels],
+                    why=b.why,
+                )
+                for b in windows.blocks
+            ],
+        )
+
+    def for_rules(self) -> SendWindows:
+        return SendWindows(
+            tz=self.tz,
+            blocks=tuple(
+                Block(DailyWindow.parse(b.window), frozenset(b.channels), b.why)
+                for b in self.blocks
+            ),
         )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,6 +25,8 @@ from herald.logs import configure
 
 if TYPE_CHECKING:
     from alerts.customers.history import CustomerHistory, HistoryQuery
+    from alerts.customers.records import ImportReport
+    from herald.worker import Drained
 
 app = typer.Typer(
     help="Herald: proactive alerts by voice, SMS and email.",
@@ -63,7 +66,7 @@ def customers_import(file: Path, as_json: JsonOpt = False) -> None:
     """Import customers from CSV or JSON; bad rows are reported and skipped."""
     settings = load_settings()
 
-    async def main() -> dict[str, Any]:
+    async def main() -> ImportReport:
         from alerts.customers.records import import_customers
 
         if not file.exists():
@@ -74,19 +77,18 @@ def customers_import(file: Path, as_json: JsonOpt = False) -> None:
                     report = await import_customers(session=session, path=file)
                 except (ValueError, UnicodeDecodeError) as exc:
                     raise UserInputError(f"{file}: cannot read customers ({exc})") from exc
-            return {"imported": report.imported, "updated": report.updated, "errors": report.errors}
+            return report
 
     result = run(main)
     if as_json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(asdict(result), indent=2))
     else:
         console.print(
-            f"imported {result['imported']}, updated {result['updated']}, "
-            f"rejected {len(result['errors'])}"
+            f"imported {result.imported}, updated {result.updated}, rejected {len(result.errors)}"
         )
-        for e in result["errors"]:
+        for e in result.errors:
             console.print(f"  row {e['row']}: {e['error']}")
-    if result["errors"]:
+    if result.errors:
         raise typer.Exit(1)
 
 
@@ -216,7 +218,7 @@ def run_cmd(
         fail("use `herald worker` to run continuously, or `herald run --burst`")
     settings = load_settings()
 
-    async def main() -> dict[str, Any]:
+    async def main() -> Drained:
         from herald.worker import drain
 
         async with running(settings) as rt:

@@ -16,7 +16,6 @@ import socket
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -34,7 +33,7 @@ from alerts.models import ContactPoint, Customer, HandOff
 from herald.config import Settings
 from herald.demo_bank import DemoBank, running_bank
 from herald.embedded import free_port
-from herald.report import print_summary, summary
+from herald.report import Summary, print_summary, summary
 from herald.stack import Stack, embedded_stack
 from herald.worker import drain
 
@@ -211,7 +210,7 @@ async def tune_for_demo(
     }
     note = "demo: one call, quick fallback"
     if bank_url is not None:
-        data["options"] = demo_options(bank_url)
+        data["options"] = [dict(o) for o in demo_options(bank_url)]
         data["mandatory"] = False
         note += ", a key for every kind of answer"
     await save_spec(session, data, actor="demo", note=note)
@@ -262,7 +261,7 @@ async def act_on_emails(stack: Stack) -> list[str]:
 
 async def run_demo(
     settings: Settings, console: Console, *, serve: bool, quiet: bool = False
-) -> dict[str, Any]:
+) -> Summary:
     settings = demo_settings(settings)
     say = (lambda *_a, **_k: None) if quiet else console.print
     async with (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from rich.console import Console
 from rich.table import Table
@@ -14,7 +14,24 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.models import Alert, Decision, DeliveryAttempt, Event, HandOff, Response
 
 
-async def summary(session: AsyncSession) -> dict[str, Any]:
+class Summary(TypedDict):
+    """What the demo did, counted: events, then decisions, alerts, ... by outcome or status."""
+
+    events: int
+    decisions: dict[str, int]
+    alerts: dict[str, int]
+    requested_sends: dict[str, int]
+    attempts: dict[str, int]
+    responses: dict[str, int]
+    handoffs: dict[str, int]
+
+
+SECTIONS: tuple[
+    Literal["decisions", "alerts", "requested_sends", "attempts", "responses", "handoffs"], ...
+] = ("decisions", "alerts", "requested_sends", "attempts", "responses", "handoffs")
+
+
+async def summary(session: AsyncSession) -> Summary:
     async def count(model: Any) -> int:
         return int((await session.exec(select(func.count()).select_from(model))).one())
 
@@ -50,17 +67,17 @@ async def summary(session: AsyncSession) -> dict[str, Any]:
     }
 
 
-def print_summary(console: Console, data: dict[str, Any]) -> None:
+def print_summary(console: Console, data: Summary) -> None:
     table = Table(title="Herald demo summary", show_lines=False)
     table.add_column("what")
     table.add_column("detail")
     table.add_column("count", justify="right")
     table.add_row("events", "ingested", str(data["events"]))
-    for section in ("decisions", "alerts", "requested_sends", "attempts", "responses", "handoffs"):
+    for section in SECTIONS:
         label = {"alerts": "alert", "requested_sends": "sent on request"}.get(
             section, section.rstrip("s")
         )
-        for key, n in sorted(data.get(section, {}).items()):
+        for key, n in sorted(data[section].items()):
             table.add_row(label, key, str(n))
     console.print(table)
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TypedDict
 
 from arq import cron
 from arq.worker import Worker, func
@@ -210,6 +210,13 @@ async def _work_left(runtime: Runtime, *, wait_deferred: bool, idle: bool) -> st
     return "; ".join(left)
 
 
+class Drained(TypedDict):
+    """What ``drain`` reports: how long it took, and the jobs still deferred."""
+
+    seconds: float
+    jobs_left: int
+
+
 async def drain(
     runtime: Runtime,
     *,
@@ -217,7 +224,7 @@ async def drain(
     timeout: float = 300.0,
     quiet_for: float = 1.0,
     idle_check: Callable[[], Awaitable[bool]] | None = None,
-) -> dict[str, Any]:
+) -> Drained:
     """Run the sweep, then all workers until no job is due (or none at all, with wait_deferred)
     and `idle_check` (e.g. the simulator has no call in progress) has held for `quiet_for` s.
 

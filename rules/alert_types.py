@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -251,7 +252,7 @@ class AlertTypeSpec(_Spec):
                 return candidate
         return self.fallback_locale
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self) -> dict[str, JsonValue]:
         return self.model_dump(mode="json")
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, NamedTuple
 
+from pydantic import JsonValue
+
 from rules.alert_types import AlertTypeSpec, ResponseOption
 from rules.centre import CentreView, link
 from rules.conditions import evaluate
@@ -270,7 +272,7 @@ def decide(
     )
 
 
-def decision_as_dict(decision: Decision) -> dict[str, object]:
+def decision_as_dict(decision: Decision) -> dict[str, JsonValue]:
     """A JSON-ready dict of a decision (ISO 8601 UTC times), for the decisions/alerts rows."""
     if isinstance(decision, Skip):
         return {

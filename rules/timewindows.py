@@ -11,10 +11,12 @@ can change: the window's edges on the surrounding days (both folds) and the zone
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from pydantic import JsonValue
 
 from rules.facts import as_utc, zone_of
 from rules.vocabulary import CHANNELS, Channel
@@ -174,7 +176,7 @@ class SendWindows:
         ends = [enter(b.window, zone, start) for b in self.blocks if channel in b.channels]
         return min(ends, default=None)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> dict[str, JsonValue]:
         return {
             "tz": self.tz,
             "blocks": [
@@ -188,7 +190,7 @@ class SendWindows:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> SendWindows:
+    def from_dict(cls, data: Mapping[str, object]) -> SendWindows:
         blocks = data.get("blocks", [])
         assert isinstance(blocks, list)
         return cls(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -11,8 +12,9 @@ from twilio.request_validator import RequestValidator
 
 from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.deps import AlertDeps
-from alerts.models import Customer, DeliveryAttempt, Event
+from alerts.models import Customer, DeliveryAttempt, Event, HandOff
 from alerts.plans import PlannedStep
+from alerts.responses.values import context_of
 from herald.config import Settings
 
 
@@ -129,3 +131,10 @@ def mail_text(mail: Any, subtype: str = "plain") -> str:
     body = mail.get_body(preferencelist=(subtype,))
     assert body is not None, f"the email has no {subtype} part"
     return str(body.get_content())
+
+
+def callback_at_of(handoff: HandOff) -> datetime:
+    """When the call centre is to call the customer back (the hand-off's context)."""
+    at = context_of(handoff).callback_at
+    assert at is not None, handoff.context
+    return at

@@ -11,9 +11,8 @@ limit is refused at edit time, not discovered at send time.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -118,7 +117,7 @@ async def load_specs(session: AsyncSession) -> list[AlertTypeSpec]:
 
 async def save_spec(
     session: AsyncSession,
-    data: dict[str, Any],
+    data: dict[str, JsonValue],
     *,
     actor: str,
     note: str = "",
@@ -186,7 +185,7 @@ async def list_keys(*, session: AsyncSession) -> list[str]:
 async def save_version(
     *,
     session: AsyncSession,
-    data: dict[str, Any],
+    data: dict[str, JsonValue],
     actor: str,
     note: str = "",
     create: bool = False,

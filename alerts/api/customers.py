@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from alerts.api.deps import DepsDep, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.customers.history import CustomerHistory, HistoryQuery, customer_history, find_alert
 from alerts.customers.records import CustomerIn, save_customer
+from alerts.plans import AlertOption, PlannedStep, StoredWindows
 from alerts.responses.handoffs import list_handoffs
 
 router = APIRouter(
@@ -41,18 +42,18 @@ class AlertOut(BaseModel):
     decision_id: int | None
     status: str
     alert_type_version: int
-    plan: list[dict[str, Any]] = Field(description="ordered delivery steps")
-    options: list[dict[str, Any]] = Field(description="what the customer may answer")
-    windows: dict[str, Any] = Field(description="quiet hours and legal windows")
+    plan: list[PlannedStep] = Field(description="ordered delivery steps")
+    options: list[AlertOption] = Field(description="what the customer may answer")
+    windows: StoredWindows = Field(description="quiet hours and legal windows")
     locale: str
     priority: int
     category: str
     expires_at: datetime | None
     provider_retries: int
     current_step: int
-    step_token: str
     next_step_at: datetime | None
-    context: dict[str, Any] = Field(description="what the content is rendered with")
+    # The template context: open by design (an alert type's templates may use any key).
+    context: dict[str, JsonValue] = Field(description="what the content is rendered with")
     closed_reason: str | None
     created_at: datetime
     updated_at: datetime
@@ -69,7 +70,7 @@ class HandOffOut(BaseModel):
     customer_id: int | None
     kind: str = Field(description="live_transfer or callback")
     status: str
-    context: dict[str, Any] = Field(description="everything the agent needs on screen")
+    context: dict[str, JsonValue] = Field(description="everything the agent needs on screen")
     created_at: datetime
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     field_validator,
     model_validator,
 )
@@ -217,7 +217,7 @@ async def save_preference(
         )
     ).first()
     after = data.model_dump(mode="json", exclude_none=True)
-    before: dict[str, Any] = dict(row.data) if row else {}
+    before: dict[str, JsonValue] = dict(row.data) if row else {}
     if before == after:
         return False
     row = row or Preference(customer_id=customer_id, alert_type=alert_type)
@@ -265,7 +265,7 @@ class ConsentIn(_In):
     withdrawn: bool = False
 
 
-def consent_view(contact: ContactPoint) -> dict[str, Any]:
+def consent_view(contact: ContactPoint) -> dict[str, JsonValue]:
     return {
         "source": contact.consent_source,
         "given_at": contact.consent_at.isoformat() if contact.consent_at else None,

@@ -8,10 +8,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, Field, JsonValue, ValidationError, field_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,11 +90,18 @@ class CustomerIn(BaseModel):
         return values
 
 
+class RowError(TypedDict):
+    """A row that was not imported: its number (as a person counts) and why."""
+
+    row: int
+    error: str
+
+
 @dataclass
 class ImportReport:
     imported: int = 0
     updated: int = 0
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
 
 
 def _split(value: Any) -> list[str]:
@@ -105,8 +112,9 @@ def _split(value: Any) -> list[str]:
     return [p for p in re.split(r"[;|]", str(value)) if p.strip()]
 
 
-def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """Rows of a CSV or JSON customer file, numbered as a person would count them."""
+def read_rows(path: Path) -> list[tuple[int, dict[str, JsonValue]]]:
+    """Rows of a CSV or JSON customer file, numbered as a person would count them (raw: each
+    is validated as a CustomerIn by the importer)."""
     text = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() == ".json":
         data = json.loads(text)
@@ -116,14 +124,13 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             raise ValueError(f"{path}: expected a JSON list of customers")
         return [(i, dict(item)) for i, item in enumerate(data, start=1)]
     reader = csv.DictReader(io.StringIO(text))
-    rows = []
+    rows: list[tuple[int, dict[str, JsonValue]]] = []
     for i, row in enumerate(reader, start=2):  # line 1 is the header
-        clean = {k.strip(): v for k, v in row.items() if k}
+        clean: dict[str, JsonValue] = {k.strip(): v for k, v in row.items() if k}
         for key in ("accounts", "phones", "emails", "channel_order"):
-            clean[key] = _split(clean.get(key))
-        clean["attributes"] = dict(
-            part.split("=", 1) for part in _split(clean.get("attributes")) if "=" in part
-        )
+            clean[key] = list[JsonValue](_split(clean.get(key)))
+        pairs = (p.partition("=") for p in _split(clean.get("attributes")) if "=" in p)
+        clean["attributes"] = dict[str, JsonValue]((name, value) for name, _, value in pairs)
         if not clean.get("segment"):
             clean.pop("segment", None)
         rows.append((i, clean))

@@ -25,8 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypedDict
 
+from pydantic import JsonValue
 from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
@@ -36,7 +37,7 @@ from alerts.alert_types.store import load_specs
 from alerts.customers.preferences import build_preferences
 from alerts.deps import AlertDeps
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
-from alerts.plans import PlannedStep
+from alerts.plans import AlertOption, PlannedStep, StoredWindows
 from rules.alert_types import AlertTypeSpec
 from rules.centre import CentreView
 from rules.engine import Plan, RecentAlert, decide, decision_as_dict
@@ -247,8 +248,8 @@ async def _evaluate_batch(
     ).all()
     if not planned:
         return []
-    rows = [
-        _alert_row(
+    alerts = [
+        _new_alert(
             p.plan,
             p.event,
             data.customers[p.event.customer_id or 0],
@@ -258,7 +259,7 @@ async def _evaluate_batch(
         )
         for p in planned
     ]
-    return await _insert_alerts(session, rows)
+    return await _insert_alerts(session, alerts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +269,19 @@ class _Planned:
     index: int
     plan: Plan
     event: Event
-    detail: dict[str, Any]
+    detail: dict[str, JsonValue]
+
+
+class _DecisionRow(TypedDict):
+    """One row of the bulk insert into ``decisions`` (its columns, as the statement takes them)."""
+
+    event_id: int | None
+    alert_type: str
+    customer_id: int | None
+    outcome: str
+    reason: str
+    detail: dict[str, JsonValue]
+    created_at: datetime
 
 
 def _decide(
@@ -277,9 +290,9 @@ def _decide(
     by_event_type: dict[str, list[AlertTypeSpec]],
     centre: CentreView,
     now: datetime,
-) -> tuple[list[dict[str, Any]], list[_Planned]]:
+) -> tuple[list[_DecisionRow], list[_Planned]]:
     """Every event against every alert type it triggers (pure: the rules engine)."""
-    decisions: list[dict[str, Any]] = []
+    decisions: list[_DecisionRow] = []
     planned: list[_Planned] = []
     for event in events:
         specs = by_event_type.get(event.event_type, [])
@@ -290,7 +303,7 @@ def _decide(
                 if not specs
                 else f"no customer owns account {event.account_id}"
             )
-            skipped: dict[str, Any] = {"kind": "skip", "reason": reason}
+            skipped: dict[str, JsonValue] = {"kind": "skip", "reason": reason}
             decisions.append(_decision_row(event, NO_TYPE, "skip", reason, skipped, now))
             continue
         facts = event_view(event)
@@ -317,7 +330,7 @@ def _decide(
 
 async def _drop_raised_meanwhile(
     session: AsyncSession,
-    decisions: list[dict[str, Any]],
+    decisions: list[_DecisionRow],
     planned: list[_Planned],
     by_event_type: dict[str, list[AlertTypeSpec]],
     now: datetime,
@@ -353,7 +366,7 @@ async def _drop_raised_meanwhile(
 
 
 async def _insert_alerts(
-    session: AsyncSession, rows: list[dict[str, Any]]
+    session: AsyncSession, alerts: list[Alert]
 ) -> list[tuple[int, str, datetime | None]]:
     """Insert the alerts in one statement; one raised by another evaluator between our check
     and our insert is left out, and its decision says so."""
@@ -363,21 +376,22 @@ async def _insert_alerts(
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table.c.id, table.c.plan, table.c.next_step_at, table.c.dedupe_key)
     )
+    rows = [alert.model_dump(exclude={"id"}) for alert in alerts]
     inserted = (await session.exec(stmt, params=rows)).all()
-    if len(inserted) < len(rows):
+    if len(inserted) < len(alerts):
         made = {row[3] for row in inserted}
-        for row in rows:
-            if row["dedupe_key"] not in made:
+        for alert in alerts:
+            if alert.dedupe_key not in made:
                 await session.exec(
                     update(Decision)
-                    .where(col(Decision.id) == row["decision_id"])
+                    .where(col(Decision.id) == alert.decision_id)
                     .values(
                         outcome="skip",
-                        reason=f"{row['alert_type']}: duplicate of the alert "
-                        f"{row['dedupe_key']!r} raised at the same moment by another evaluation",
+                        reason=f"{alert.alert_type}: duplicate of the alert "
+                        f"{alert.dedupe_key!r} raised at the same moment by another evaluation",
                     )
                 )
-        logger.info("%s alert(s) already raised by another evaluator", len(rows) - len(inserted))
+        logger.info("%s alert(s) already raised by another evaluator", len(alerts) - len(inserted))
     return [(row[0], row[1][0].channel, row[2]) for row in inserted]
 
 
@@ -387,8 +401,13 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 
 
 def _decision_row(
-    event: Event, alert_type: str, outcome: str, reason: str, detail: dict[str, Any], now: datetime
-) -> dict[str, Any]:
+    event: Event,
+    alert_type: str,
+    outcome: str,
+    reason: str,
+    detail: dict[str, JsonValue],
+    now: datetime,
+) -> _DecisionRow:
     return {
         "event_id": event.id,
         "alert_type": alert_type,
@@ -400,18 +419,18 @@ def _decision_row(
     }
 
 
-def _alert_row(
+def _new_alert(
     plan: Plan,
     event: Event,
     customer: Customer,
     decision_id: int,
     taken: set[str],
     now: datetime,
-) -> dict[str, Any]:
+) -> Alert:
     key = plan.dedupe_key
     if key in taken:  # an alert with this key exists but is older than the window
         key = f"{key}{_RENAMED}{now:%Y-%m-%dT%H:%M:%S}Z"
-    alert = Alert(
+    return Alert(
         dedupe_key=key,
         alert_type=plan.alert_type,
         alert_type_version=plan.alert_type_version,
@@ -420,8 +439,11 @@ def _alert_row(
         decision_id=decision_id,
         status="pending",
         plan=[PlannedStep.from_engine(s) for s in plan.steps],
-        options=[o.model_dump(mode="json") for o in plan.options],
-        windows=plan.windows.as_dict(),
+        options=[
+            AlertOption(key=o.key, intent=o.intent, label=o.label, endpoint=o.endpoint)
+            for o in plan.options
+        ],
+        windows=StoredWindows.from_rules(plan.windows),
         locale=plan.content_locale,
         priority=plan.priority,
         category=plan.category,
@@ -432,4 +454,3 @@ def _alert_row(
         created_at=now,
         updated_at=now,
     )
-    return alert.model_dump(exclude={"id"})

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.deps import AlertDeps
 from alerts.lifecycle import move_handoff
 from alerts.models import Alert, DeliveryAttempt, HandOff
-from alerts.plans import PlannedStep, StepContent, StepKind
+from alerts.plans import PlannedStep, StepContent, StepKind, StoredWindows
 from rules.vocabulary import Channel
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ async def direct_alert(
         status="pending",
         plan=[step],
         # Asked for now by the customer: no quiet hours hold it (rules.timewindows.SendWindows).
-        windows={"tz": "UTC", "blocks": []},
+        windows=StoredWindows(tz="UTC"),
         locale=step.locale,
         category="service",
         expires_at=now + timedelta(days=1),

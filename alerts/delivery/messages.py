@@ -38,7 +38,7 @@ def content_context(deps: AlertDeps, alert: Alert, channel: Channel) -> dict[str
             deps, f"/p/{deps.links.sign_preferences(alert.customer_id)}"
         ),
     }
-    return render_context(base, alert.options, channel)
+    return render_context(base, [o.dump() for o in alert.options], channel)
 
 
 def step_locale(alert: Alert, step_index: int) -> str:
@@ -128,7 +128,7 @@ def _email(
     assert attempt.id is not None
     ctx = content_context(deps, alert, "email")
     links = {}
-    for option in channel_options(alert.options, "email"):
+    for option in channel_options([o.dump() for o in alert.options], "email"):
         intent = option["intent"]
         token = deps.links.sign(ResponseLink(attempt_id=attempt.id, option=intent))
         links[intent] = webhook_url(deps, f"/r/f/{token}" if intent == "forward" else f"/r/{token}")

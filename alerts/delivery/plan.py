@@ -21,7 +21,6 @@ from alerts.plans import PlannedStep
 from channels.base import ContactProblem
 from rules import retry
 from rules.alert_types import DeliveryPolicy
-from rules.timewindows import SendWindows
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ async def advance_plan(
         ended_index=alert.current_step,
         outcome=outcome,
         policy=await delivery_policy(session, alert),
-        windows=SendWindows.from_dict(alert.windows),
+        windows=alert.windows.for_rules(),
         expires_at=alert.expires_at or now + timedelta(days=1),
         now=now,
         jitter=random.random(),
@@ -164,7 +163,7 @@ async def reslot(
     the customer's windows allow, before the alert expires (returns where to), or stop (None)."""
     assert alert.id is not None
     step = alert.plan[index]
-    windows = SendWindows.from_dict(alert.windows)
+    windows = alert.windows.for_rules()
     shift = windows.earliest(step.channel, now)
     expires = alert.expires_at or now + timedelta(days=1)
     if shift.at is None or shift.at >= expires:
@@ -191,7 +190,7 @@ async def pace_voice(
     pacer = deps.pacer
     if pacer is None or step.channel != "voice":
         return None
-    if not any(o.get("intent") == "agent" for o in alert.options):
+    if not any(o.intent == "agent" for o in alert.options):
         return None
     if step.released_at:  # this step already holds a slot: it is its time now
         return None

@@ -33,9 +33,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.deps import AlertDeps
 from alerts.lifecycle import move_alert, move_handoff
 from alerts.models import Alert, ContactPoint, Customer, HandOff, Response
-from alerts.plans import PlannedStep
+from alerts.plans import AlertOption, PlannedStep
 from alerts.responses.handoffs import hand_off
-from alerts.responses.values import AlertOption, option_for, options_of, update_context
+from alerts.responses.values import option_for, options_of, update_context
 
 logger = logging.getLogger(__name__)
 

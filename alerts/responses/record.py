@@ -29,10 +29,10 @@ from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert
 from alerts.models import Alert, ContactPoint, DeliveryAttempt, HandOff, Response
 from alerts.outbox import emit
+from alerts.plans import AlertOption
 from alerts.responses.actions import plan_copy
 from alerts.responses.handoffs import hand_off
 from alerts.responses.values import (
-    AlertOption,
     HandOffKind,
     option_for,
     options_of,

@@ -1,7 +1,8 @@
 """Typed values the answers work with, validated where they are read and written: the options
-an alert offers (``Alert.options``) and what the agent sees of a hand-off (``HandOff.context``).
+an alert offers (``Alert.options``, typed by its column as ``alerts.plans.AlertOption``) and what
+the agent sees of a hand-off (``HandOff.context``).
 
-Both are stored as JSON where they always were; these models are the only way the code of this
+Both are stored as JSON where they always were; these helpers are the only way the code of this
 package reads or writes them, so a reader sees ``option.intent`` and ``context.customer.name``,
 and a stored value that does not fit is an error where it is read, not a ``KeyError`` later.
 ``dump`` keeps exactly the keys that were set, so what is stored keeps the shape other readers
@@ -17,9 +18,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, JsonValue
 
 from alerts.models import Alert, HandOff
+from alerts.plans import AlertOption
 from rules.vocabulary import Intent
 
 # What an answer meant: an option's intent, the email-only extras, carrier keywords, or neither.
@@ -39,28 +41,19 @@ HandOffKind = Literal["live_transfer", "callback", "call_now", "task"]
 class _Value(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def dump(self) -> dict[str, Any]:
+    def dump(self) -> dict[str, JsonValue]:
         """As stored: JSON types, only the fields that were set."""
         return self.model_dump(mode="json", exclude_unset=True)
 
 
-class AlertOption(_Value):
-    """One answer the alert offers: the key to press or reply, what it means, its words."""
-
-    key: str
-    intent: Intent
-    label: str
-    # A transaction's endpoint (rules.alert_types.ResponseOption.endpoint).
-    endpoint: str | None = None
-
-
 def options_of(alert: Alert | None) -> list[AlertOption]:
-    """The alert's options, validated (none without an alert)."""
-    return [AlertOption.model_validate(o) for o in alert.options] if alert else []
+    """The alert's options (the column validates them: alerts.plans.AlertOption); none
+    without an alert."""
+    return list(alert.options) if alert else []
 
 
 def store_options(alert: Alert, options: Sequence[AlertOption]) -> None:
-    alert.options = [o.dump() for o in options]
+    alert.options = list(options)
 
 
 def option_for(options: Sequence[AlertOption], intent: str) -> AlertOption | None:

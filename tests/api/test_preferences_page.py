@@ -7,9 +7,10 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
+from pydantic import JsonValue
 from sqlmodel import col, select
 
-from alerts.customers.preferences import load_preferences
+from alerts.customers.preferences import PreferenceIn, load_preferences
 from alerts.customers.records import find_customer
 from alerts.links import LinkSigner
 from alerts.models import Preference, PreferenceChange
@@ -97,7 +98,7 @@ async def changes(runtime: Runtime) -> list[PreferenceChange]:
         )
 
 
-async def preferences(runtime: Runtime) -> dict[str, dict[str, object]]:
+async def preferences(runtime: Runtime) -> dict[str, dict[str, JsonValue]]:
     async with runtime.deps.sessions() as session:
         return {p.alert_type: p.data for p in (await session.exec(select(Preference))).all()}
 
@@ -143,7 +144,8 @@ async def test_changing_quiet_hours_is_saved_recorded_and_confirmed(
     assert (change.actor, change.alert_type, change.before) == (ACTOR, "*", {})
     assert change.after["quiet_hours"] == [{"window": "22:00-06:30", "channels": ["voice", "sms"]}]
     # The imported channel order the customer saw is kept, not silently dropped.
-    assert [c["channel"] for c in change.after["channels"]] == ["voice", "sms", "email"]
+    after = PreferenceIn.model_validate(change.after)
+    assert [c.channel for c in after.channels or []] == ["voice", "sms", "email"]
     stored = await preferences(runtime)
     assert set(stored) == {"*"}  # the untouched alert types still inherit
 

@@ -11,6 +11,7 @@ from sqlmodel import func, select
 
 from alerts.links import LinkSigner, ResponseLink
 from alerts.models import Account, Alert, Customer, DeliveryAttempt, Event, HandOff, Response
+from alerts.plans import AlertOption
 from herald.runtime import Runtime
 from tests.factories import planned_step
 
@@ -51,8 +52,8 @@ async def sent(runtime: Runtime) -> Sent:
             dedupe_key="large_debit:camt054:NTF-42",
             alert_type="large_debit",
             options=[
-                {"key": "1", "intent": "agent", "label": "Speak to an agent"},
-                {"key": "2", "intent": "confirm", "label": "This payment was mine"},
+                AlertOption(key="1", intent="agent", label="Speak to an agent"),
+                AlertOption(key="2", intent="confirm", label="This payment was mine"),
             ],
             customer_id=customer.id,
             event_id=event.id,

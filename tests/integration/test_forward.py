@@ -11,9 +11,10 @@ from sqlmodel import col, select
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Alert, HandOff, Response, StatusChange
+from alerts.responses.values import context_of
 from herald.worker import drain
 from tests.conftest import Stack
-from tests.factories import attempts_of, mail_text, make_customer, make_event
+from tests.factories import attempts_of, callback_at_of, mail_text, make_customer, make_event
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +109,7 @@ async def test_call_me_now_places_a_call_that_reaches_an_agent(stack: Stack) -> 
         ("offered", "connect", "connected"),
         ("connected", "complete", "completed"),
     ]
-    assert handoff.context["call_sid"] == call.sid
+    assert context_of(handoff).call_sid == call.sid
     assert handoff.closed_at is not None
     assert alert is not None and alert.status == "closed"
     # The call is an alert of its own, delivered like any other: an attempt with its statuses.
@@ -172,7 +173,7 @@ async def test_call_me_now_not_answered_goes_back_to_the_agents(stack: Stack, an
         ("offered", "release", "queued"),
     ]
     expected = "did not answer" if answer == "no-answer" else "line was busy"
-    assert expected in handoff.context["why"]
+    assert expected in (context_of(handoff).why or "")
 
 
 async def test_call_me_now_answered_by_a_voicemail_is_not_put_through(stack: Stack) -> None:
@@ -182,7 +183,7 @@ async def test_call_me_now_answered_by_a_voicemail_is_not_put_through(stack: Sta
     assert not [t for t in call.transcript if t.get("verb") == "Dial"]
     handoff = await _only_handoff(stack)
     assert (handoff.kind, handoff.status) == ("callback", "queued")
-    assert "voicemail" in handoff.context["why"]
+    assert "voicemail" in (context_of(handoff).why or "")
 
 
 async def test_a_call_me_now_call_that_fails_fails_the_handoff(stack: Stack) -> None:
@@ -225,4 +226,4 @@ async def test_call_me_now_while_the_centre_is_closed_becomes_a_callback(stack: 
     async with deps.sessions() as session:
         [handoff] = (await session.exec(select(HandOff))).all()
     assert handoff.kind == "callback"
-    assert datetime.fromisoformat(handoff.context["callback_at"]).hour == start
+    assert callback_at_of(handoff).hour == start

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,17 +27,19 @@ from alerts.models import (
     PreferenceChange,
     Response,
 )
+from alerts.responses.values import context_of
 from herald.demo import tune_for_demo
 from herald.demo_bank import DemoBank, running_bank
 from herald.worker import drain
 from tests.conftest import REPO, Stack
-from tests.factories import api_headers, mail_text
+from tests.factories import api_headers, callback_at_of, mail_text
 
 pytestmark = pytest.mark.integration
 # The simulated recipients of `herald demo`, so that this test and the demo cannot drift apart.
 DEMO_SCENARIO: dict[str, Any] = yaml.safe_load(
     (REPO / "examples" / "scenario-demo.yaml").read_text()
 )
+
 FEEDS = REPO / "examples" / "feeds"
 DEMO_FEEDS = ["camt054-demo.xml", "camt054-demo-responses.xml"]
 
@@ -134,8 +135,8 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
     assert [a.channel for a in attempts] == ["voice"]
     assert [(r.channel, r.key, r.intent) for r in responses] == [("voice", "1", "agent")]
     assert [h.kind for h in handoffs] == ["live_transfer"]
-    assert handoffs[0].context["event"]["amount"] == "1249.99"
-    assert handoffs[0].context["customer"]["name"] == "Alice Martin"
+    assert (event := context_of(handoffs[0]).event) and event.amount == "1249.99"
+    assert (customer := context_of(handoffs[0]).customer) and customer.name == "Alice Martin"
     dials = _calls_to(stack, "+15550000001", "Dial")
     assert dials and dials[0]["number"] == stack.settings.callcentre.phone_number
     says = " ".join(t.get("text", "") for t in _calls_to(stack, "+15550000001", "Say"))
@@ -193,10 +194,8 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
     alert, attempts, responses, handoffs = await _by_customer(stack, "C-1009")
     assert [r.intent for r in responses] == ["callback"]
     [handoff] = handoffs
-    assert handoff.kind == "callback" and handoff.context["callback_keyed"] == "1430"
-    at = datetime.fromisoformat(handoff.context["callback_at"]).astimezone(
-        ZoneInfo("Europe/Berlin")
-    )
+    assert handoff.kind == "callback" and context_of(handoff).callback_keyed == "1430"
+    at = callback_at_of(handoff).astimezone(ZoneInfo("Europe/Berlin"))
     assert at.strftime("%H:%M") == "14:30"
     said = [t["text"] for t in _calls_to(stack, "+15550000009", "Say")]
     assert said[-1].startswith("Thank you. We will call you back at the time you chose")

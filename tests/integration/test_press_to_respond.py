@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Alert, DeliveryAttempt, HandOff, Response
+from alerts.responses.values import context_of
 from herald.worker import drain
 from tests.conftest import Stack
 from tests.factories import make_customer, make_event, signed_post
@@ -108,7 +109,7 @@ async def test_sms_reply_1_asks_for_a_callback(stack: Stack) -> None:
     alert, _, responses, handoffs = await _state(stack, alert_id)
     assert [(r.channel, r.intent) for r in responses] == [("sms", "agent")]
     assert [h.kind for h in handoffs] == ["callback"]
-    assert handoffs[0].context["answer"]["text"] == "1"
+    assert context_of(handoffs[0]).answer.text == "1"
     assert alert.status == "closed"
     replies = [m for m in stack.sim.state.messages.values() if m.direction == "outbound-reply"]
     assert replies and "An agent will call you back" in replies[0].body
@@ -123,7 +124,7 @@ async def test_free_text_reply_becomes_a_task_with_the_text(stack: Stack) -> Non
     alert, _, responses, handoffs = await _state(stack, alert_id)
     assert [r.intent for r in responses] == ["unknown"]
     assert handoffs[0].kind == "callback"
-    assert handoffs[0].context["answer"]["text"] == "I never bought this, call me after 6"
+    assert context_of(handoffs[0]).answer.text == "I never bought this, call me after 6"
     assert alert.status == "delivered"  # still open: an agent decides
 
 

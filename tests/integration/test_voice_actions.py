@@ -28,10 +28,11 @@ from alerts.models import (
     StatusChange,
 )
 from alerts.responses.actions import FAILED_TRANSACTION, callback_time
+from alerts.responses.values import context_of
 from channels.twilio_sim import LoopbackServer
 from herald.worker import drain
 from tests.conftest import Stack
-from tests.factories import make_customer, make_event
+from tests.factories import callback_at_of, make_customer, make_event
 
 pytestmark = pytest.mark.integration
 PHONE = "+15550004444"
@@ -137,7 +138,7 @@ async def test_transaction_endpoint_result_is_spoken(stack: Stack, bank: tuple[B
     assert (await _alert(stack, alert_id)).status == "closed"
     [task] = await _handoffs(stack)  # created with the answer, closed once the bank did it
     assert task.kind == "task" and task.status == "completed"
-    assert task.context["task"].startswith("done automatically: Done. 200 euros")
+    assert (context_of(task).task or "").startswith("done automatically: Done. 200 euros")
 
 
 async def test_a_failed_transaction_becomes_a_task_for_an_agent(
@@ -150,7 +151,7 @@ async def test_a_failed_transaction_becomes_a_task_for_an_agent(
     said = [t["text"] for t in _transcript(stack, "Say")]
     assert said[-1] == FAILED_TRANSACTION
     [handoff] = await _handoffs(stack)
-    assert handoff.kind == "task" and "HTTP 503" in handoff.context["task"]
+    assert handoff.kind == "task" and "HTTP 503" in (context_of(handoff).task or "")
 
 
 async def test_agent_transfer_dials_the_centre_and_whispers_the_alert(stack: Stack) -> None:
@@ -194,7 +195,7 @@ async def test_nobody_answering_the_transfer_leaves_a_callback_for_an_agent(stac
     assert said[-1].startswith("Sorry, no agent could take your call. We will call you back")
     [handoff] = await _handoffs(stack)
     assert (handoff.kind, handoff.status) == ("callback", "queued")
-    assert "no agent answered the transfer (unanswered)" in handoff.context["why"]
+    assert "no agent answered the transfer (unanswered)" in (context_of(handoff).why or "")
     assert await _moves(stack, handoff) == []
 
 
@@ -264,8 +265,8 @@ async def test_callback_at_the_time_keyed_in(stack: Stack) -> None:
     await _options(stack)
     await _call(stack, ["5", "1430#"])
     [handoff] = await _handoffs(stack)
-    assert handoff.kind == "callback" and handoff.context["callback_keyed"] == "1430"
-    at = datetime.fromisoformat(handoff.context["callback_at"])
+    assert handoff.kind == "callback" and context_of(handoff).callback_keyed == "1430"
+    at = callback_at_of(handoff)
     assert at.astimezone(ZoneInfo("UTC")).strftime("%H:%M") == "14:30"  # customer zone: UTC
     said = [t["text"] for t in _transcript(stack, "Say")]
     assert said[-1].startswith("Thank you. We will call you back at the time you chose")
@@ -275,7 +276,7 @@ async def test_callback_with_nothing_keyed_goes_to_the_first_open_slot(stack: St
     await _options(stack)
     await _call(stack, ["5", "#"])
     [handoff] = await _handoffs(stack)
-    assert handoff.context["callback_at"] is not None  # the centre is open: right away
+    assert context_of(handoff).callback_at is not None  # the centre is open: right away
     said = [t["text"] for t in _transcript(stack, "Say")]
     assert "as soon as we are open" in said[-1]
 

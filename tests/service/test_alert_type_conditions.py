@@ -77,10 +77,9 @@ async def test_a_stored_type_saved_before_the_type_checks_keeps_running(runtime:
     async with runtime.deps.sessions() as session:
         await load_specs(session)  # seeds the catalogue
         row = (await session.exec(select(AlertType).where(AlertType.key == "large_debit"))).one()
-        row.spec = {
-            **row.spec,
-            "trigger": {**row.spec["trigger"], "condition": "event.amount >> 5"},
-        }
+        trigger = row.spec["trigger"]
+        assert isinstance(trigger, dict)
+        row.spec = {**row.spec, "trigger": {**trigger, "condition": "event.amount >> 5"}}
         session.add(row)
         await session.commit()
         spec = await get_spec(session, "large_debit")

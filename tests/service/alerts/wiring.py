@@ -191,6 +191,13 @@ async def load_alert(deps: AlertDeps, alert_id: int | None) -> Alert:
         return alert
 
 
+def notes_of(decision: Decision) -> list[str]:
+    """The notes of each check, as the decision stored them (rules.engine.decision_as_dict)."""
+    notes = decision.detail["notes"]
+    assert isinstance(notes, list)
+    return [str(n) for n in notes]
+
+
 async def decision_of(deps: AlertDeps, alert_type: str, event_id: str) -> Decision:
     async with deps.sessions() as session:
         return (

@@ -30,6 +30,7 @@ from tests.service.alerts.wiring import (
     decision_of,
     make_person,
     next_at,
+    notes_of,
     office_hours,
     phone_of,
     prefer,
@@ -95,7 +96,7 @@ async def test_opting_out_of_a_mandatory_type_still_alerts_with_a_note(wired: Wi
 
     decision = await decision_of(wired.deps, "large_debit", "E-1")
     assert decision.outcome == "alert" and alert.decision_id == decision.id
-    notes = decision.detail["notes"]
+    notes = notes_of(decision)
     assert "the customer opted out of large_debit, but large_debit is mandatory" in notes
 
 
@@ -116,7 +117,7 @@ async def test_a_contact_point_whose_consent_was_withdrawn_is_not_used(wired: Wi
 
     assert channels_of(alert) == ["email"]
     assert all(step.contact_point_id != str(phone.id) for step in alert.plan)
-    notes = (await decision_of(wired.deps, "large_debit", "E-1")).detail["notes"]
+    notes = notes_of(await decision_of(wired.deps, "large_debit", "E-1"))
     for channel in ("voice", "sms"):
         assert any(
             note.startswith(f"{channel} to phone {phone.id}") and "consent withdrawn" in note
@@ -211,7 +212,7 @@ async def test_a_frequency_cap_does_not_hold_back_a_mandatory_alert(wired: Wired
     )
 
     assert alert.alert_type == "large_debit"
-    notes = (await decision_of(wired.deps, "large_debit", "E-2")).detail["notes"]
+    notes = notes_of(await decision_of(wired.deps, "large_debit", "E-2"))
     assert "large_debit is mandatory: frequency caps do not hold it back" in notes
 
 
@@ -247,12 +248,12 @@ async def test_closed_centre_turns_the_agent_option_into_a_callback(wired: Wired
 
     alert = await raise_alert(wired, CLOSED, amount="750.00", event_id="E-1")
 
-    assert [(o["key"], o["intent"]) for o in alert.options] == [
+    assert [(o.key, o.intent) for o in alert.options] == [
         ("1", "callback"),
         ("2", "confirm"),
         ("9", "repeat"),
     ]
-    assert alert.options[0]["label"] == "Ask us to call you back"
+    assert alert.options[0].label == "Ask us to call you back"
     decision = await decision_of(wired.deps, "large_debit", "E-1")
     assert decision.detail["centre_action"] == "callback_instead"
     assert at(alert.plan[0].not_before) == CLOSED  # not held: sent now, with a callback
@@ -269,7 +270,7 @@ async def test_closed_centre_with_hold_waits_for_the_opening_spread(wired: Wired
     first = at(alert.plan[0].not_before)
     assert first == NEXT_OPENING + timedelta(seconds=spread)
     assert NEXT_OPENING <= first < NEXT_OPENING + timedelta(seconds=1800)
-    assert any(o["intent"] == "agent" for o in alert.options)  # held so an agent can answer
+    assert any(o.intent == "agent" for o in alert.options)  # held so an agent can answer
     [enqueued] = wired.queue.calls
     assert enqueued["defer_seconds"] == (first - CLOSED).total_seconds()
 
@@ -282,8 +283,8 @@ async def test_overloaded_centre_offers_a_callback_instead_of_an_agent(wired: Wi
 
     decision = await decision_of(wired.deps, "large_debit", "E-1")
     assert decision.detail["centre_action"] == "callback_instead"
-    assert "centre overloaded" in " ".join(decision.detail["notes"])
-    assert [o["intent"] for o in alert.options] == ["callback", "confirm", "repeat"]
+    assert "centre overloaded" in " ".join(notes_of(decision))
+    assert [o.intent for o in alert.options] == ["callback", "confirm", "repeat"]
 
 
 async def test_overloaded_centre_with_hold_waits_the_recheck_time_plus_spread(wired: Wired) -> None:

@@ -16,6 +16,8 @@ from alerts.customers.preferences import (
 )
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Alert, ContactPoint, Customer, DeliveryAttempt
+from alerts.plans import StoredWindows, WindowBlock
+from alerts.responses.values import context_of
 from callcentre.live_pacing import PAUSED_RECHECK_S, VoicePacer
 from channels.base import ContactProblem, PermanentChannelError, StatusUpdate
 from channels.twilio_sms import TwilioSmsChannel
@@ -33,6 +35,7 @@ from tests.service.alerts.wiring import (
     load_alert,
     make_person,
     next_at,
+    notes_of,
     phone_of,
     prefer,
     push_load,
@@ -132,7 +135,7 @@ async def text_first(wired: Wired) -> tuple[Customer, Alert]:
 async def later_alert(wired: Wired) -> tuple[Alert, list[str]]:
     later = T0 + timedelta(hours=1)
     alert = await raise_alert(wired, later, amount="800.00", event_id="E-2")
-    notes = (await decision_of(wired.deps, "large_debit", "E-2")).detail["notes"]
+    notes = notes_of(await decision_of(wired.deps, "large_debit", "E-2"))
     return alert, notes
 
 
@@ -305,7 +308,7 @@ async def test_the_pacer_pauses_while_no_agent_is_logged_in(wired: Wired, runtim
 async def test_a_paused_call_looks_again_instead_of_going_after_the_pause(wired: Wired) -> None:
     await make_person(wired.deps)
     alert = await raise_alert(wired, T0, amount="750.00", event_id="E-1")
-    assert any(o["intent"] == "agent" for o in alert.options)
+    assert any(o.intent == "agent" for o in alert.options)
     await push_load(wired.deps, T0, logged_in=0, available=0, queue=0)  # the shift ended
     assert await run(wired, alert, 0, T0) == "deferred"
     recheck = T0 + timedelta(seconds=PAUSED_RECHECK_S)
@@ -320,7 +323,7 @@ async def test_a_paced_call_is_deferred_to_its_slot_and_then_placed(wired: Wired
     await push_load(wired.deps, T0, logged_in=2, available=2, queue=0)
     await make_person(wired.deps)
     alert = await raise_alert(wired, T0, amount="750.00", event_id="E-1")
-    assert any(o["intent"] == "agent" for o in alert.options)
+    assert any(o.intent == "agent" for o in alert.options)
     pacer = wired.deps.pacer
     assert isinstance(pacer, VoicePacer)
     async with wired.deps.sessions() as session:  # another call of this type just went out
@@ -439,12 +442,12 @@ async def test_a_rescheduled_paced_step_asks_the_pacer_again(wired: Wired) -> No
         assert row is not None
         step = row.plan[0].model_copy(update={"released_at": T0, "deadline": T0})
         row.plan = [step, *row.plan[1:]]
-        row.windows = {
-            "tz": "UTC",
-            "blocks": [
-                {"window": "10:00-12:00", "channels": ["voice"], "why": "quiet hours 10:00-12:00"}
+        row.windows = StoredWindows(
+            tz="UTC",
+            blocks=[
+                WindowBlock(window="10:00-12:00", channels=["voice"], why="quiet hours 10:00-12:00")
             ],
-        }
+        )
         session.add(row)
         await session.commit()
     assert await run(wired, alert, 0, T0 + timedelta(minutes=5)) == "deferred"
@@ -475,9 +478,9 @@ async def test_an_answer_commits_its_follow_up_with_it(wired: Wired) -> None:
         )  # ... and the process dies here, before alerts.responses.actions.perform runs
     async with wired.deps.sessions() as session:
         [task] = (await session.exec(select(HandOff))).all()
-    assert (task.kind, task.status) == ("task", "queued") and "did not complete" in task.context[
-        "task"
-    ]
+    assert (task.kind, task.status) == ("task", "queued") and "did not complete" in str(
+        context_of(task).task
+    )
     copied = await load_alert(wired.deps, alert.id)
     assert copied.plan[-1].channel == "sms" and copied.plan[-1].is_copy is True
     assert copied.current_step == len(copied.plan) - 1 and next_at(copied) == T0

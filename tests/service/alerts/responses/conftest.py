@@ -11,19 +11,20 @@ import pytest
 
 from alerts.deps import AlertDeps
 from alerts.models import Alert, DeliveryAttempt
+from alerts.plans import AlertOption
 from herald.runtime import Runtime
 from tests.factories import make_customer, make_event, planned_step
 
 PHONE = "+15550001111"
 EMAIL = "test@example.com"
 OPTIONS = [
-    {"key": "1", "intent": "agent", "label": "Speak to an agent"},
-    {"key": "2", "intent": "confirm", "label": "This payment was mine"},
-    {"key": "3", "intent": "transaction", "label": "Block my card"},
-    {"key": "4", "intent": "sms_copy", "label": "Send me this by text"},
-    {"key": "5", "intent": "callback", "label": "Call me back later"},
-    {"key": "6", "intent": "opt_out", "label": "Stop these alerts"},
-    {"key": "9", "intent": "repeat", "label": "Hear this again"},
+    AlertOption(key="1", intent="agent", label="Speak to an agent"),
+    AlertOption(key="2", intent="confirm", label="This payment was mine"),
+    AlertOption(key="3", intent="transaction", label="Block my card"),
+    AlertOption(key="4", intent="sms_copy", label="Send me this by text"),
+    AlertOption(key="5", intent="callback", label="Call me back later"),
+    AlertOption(key="6", intent="opt_out", label="Stop these alerts"),
+    AlertOption(key="9", intent="repeat", label="Hear this again"),
 ]
 
 
