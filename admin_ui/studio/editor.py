@@ -155,11 +155,11 @@ async def publish(key: str, request: Request, user: CanPublish, session: Session
             four_eyes=_four_eyes(request),
         )
     except FourEyesRefused as exc:
-        flash(request, f"Not published. {exc}")
+        flash(request, f"Not published. {exc}", error=True)
     except AlertTypeError as exc:
-        flash(request, "Not published: " + "; ".join(exc.lines))
+        flash(request, "Not published: " + "; ".join(exc.lines), error=True)
     except (DraftError, SimultaneousSave, LookupError) as exc:
-        flash(request, f"Not published: {exc}")
+        flash(request, f"Not published: {exc}", error=True)
     else:
         flash(request, f"Published as version {row.version}. New events now use it.")
     return RedirectResponse(f"{BASE}/{key}", status_code=303)

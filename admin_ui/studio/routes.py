@@ -107,7 +107,7 @@ async def switch(
     try:
         row = await set_enabled(session=session, key=key, enabled=on, actor=user.username)
     except (DraftError, AlertTypeError, SimultaneousSave, LookupError) as exc:
-        flash(request, f"Not changed: {exc}")
+        flash(request, f"Not changed: {exc}", error=True)
     else:
         state = "on: new events can raise it" if on else "off: no new alert is raised"
         flash(request, f"{row.name} is now {state} (version {row.version}).")
@@ -124,7 +124,7 @@ async def delete_draft(
     try:
         await discard_draft(session=session, key=key, actor=user.username)
     except DraftError as exc:
-        flash(request, str(exc))
+        flash(request, str(exc), error=True)
         return RedirectResponse(BASE, status_code=303)
     if published is None:
         flash(request, f"The draft “{key}” is deleted.")
@@ -182,7 +182,7 @@ async def restore(
     try:
         await restore_as_draft(session=session, key=key, version=number, actor=user.username)
     except DraftError as exc:
-        flash(request, str(exc))
+        flash(request, str(exc), error=True)
         return RedirectResponse(f"{BASE}/{key}/versions", status_code=303)
     flash(
         request,

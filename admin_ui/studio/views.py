@@ -66,6 +66,7 @@ def studio_page(
         "languages": LANGUAGES,
         "language_name": language_name,
         "channel_words": CHANNEL_WORDS,
+        "field_words": field_words,
         **values,
     }
     response = page(request, f"studio/{template}", context, status_code=status_code)
@@ -73,8 +74,36 @@ def studio_page(
     return response
 
 
-def flash(request: Request, message: str) -> None:
-    request.session[FLASH] = message
+_FIELD_WORDS = {
+    "name": "Name",
+    "description": "What it is for",
+    "enabled": "On or off",
+    "trigger.condition": "Only when (condition)",
+    "trigger.event_types": "Kinds of event",
+    "delivery.channel_order": "Channels, in order",
+    "priority": "Priority",
+    "mandatory": "Cannot be turned off by the customer",
+}
+
+
+def field_words(field: str) -> str:
+    """A field of a specification in the administrator's words ("Dutch SMS: Text message")."""
+    found = _FIELD.fullmatch(field)
+    if found:
+        locale, channel, name = found.groups()
+        labels = {
+            n: text for c, fields in TEMPLATE_FIELDS.items() if c == channel for n, text in fields
+        }
+        label = labels.get(name, name).split(" (")[0]
+        what = "SMS" if channel == "sms" else CHANNEL_WORDS[channel]
+        return f"{language_name(locale)} {what}: {label}"
+    head = re.sub(r"\[\d+\]", "", field)
+    return _FIELD_WORDS.get(field) or _FIELD_WORDS.get(head) or field
+
+
+def flash(request: Request, message: str, *, error: bool = False) -> None:
+    """A message for the next page: a notice, or (``error``) what was refused and why."""
+    request.session[FLASH] = {"text": message, "error": error}
 
 
 def spec_from_form(base: Mapping[str, Any], form: FormData) -> dict[str, Any]:
