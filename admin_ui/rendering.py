@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse
 from alerts.responses.record import INTENT_TEXT
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent / "static"  # Herald's own scripts (the studio's)
 
 # Pages carry their own inline CSS and nothing else: no scripts, no external resources.
 SECURITY_HEADERS = {

@@ -418,3 +418,26 @@ class WebhookDelivery(SQLModel, table=True):
     last_status_code: int | None = None
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
+
+
+# --- the administrators' studio ---------------------------------------------------------------
+
+
+class AlertTypeDraft(SQLModel, table=True):
+    """An alert type being edited in the studio, not yet published: one per alert type.
+
+    ``base_version`` is the published version the draft started from (0 for a new type), so
+    publishing refuses a draft whose type was changed meanwhile; ``editors`` are the usernames
+    that changed it (the four-eyes rule keeps them from publishing it).
+    """
+
+    __tablename__ = "alert_type_drafts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=64, unique=True)
+    spec: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    base_version: int = 0
+    editors: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    updated_by: str = Field(default="", max_length=100)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()

@@ -7,10 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from admin_ui.preferences_page import router as preferences_page_router
+from admin_ui.rendering import STATIC_DIR
 from admin_ui.routes import router as admin_router
+from admin_ui.studio.access import StudioForbidden, forbidden_page
+from admin_ui.studio.routes import router as studio_router
 from alerts.api.alert_types import router as alert_types_router
 from alerts.api.channels import router as channels_router
 from alerts.api.customers import router as api_router
@@ -82,6 +86,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(callcentre_router)
     app.include_router(webhook_router)
     app.include_router(admin_router)
+    app.include_router(studio_router)
+    app.add_exception_handler(StudioForbidden, forbidden_page)
+    # Herald's own browser scripts (the studio's), served by Herald: nothing from a CDN.
+    app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     transaction_secret: SecretStr | None = None
     # The name customers know the sender by: in every message, page and voice prompt.
     brand: str = Field(default="Herald Bank", min_length=1, max_length=60)
+    # The studio's four-eyes rule: whoever edited an alert type's draft cannot publish it.
+    four_eyes: bool = False
     sweep_interval_seconds: int = 30
     # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
     mappings_dir: Path | None = None

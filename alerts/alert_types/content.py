@@ -250,3 +250,18 @@ def check_spec_content(spec: AlertTypeSpec) -> list[str]:
             except ContentError as exc:
                 problems.append(str(exc))
     return problems
+
+
+def render_template(source: str, context: Mapping[str, Any]) -> str:
+    """One template text rendered as a message is (ContentError saying why it cannot be)."""
+    try:
+        return _ENV.from_string(source).render(**context).strip()
+    except TemplateError as exc:
+        raise ContentError(str(exc)) from exc
+
+
+def long_sample_context(options: Sequence[Mapping[str, Any]], channel: Channel) -> dict[str, Any]:
+    """The long sample values ``check_spec_content`` checks a template with."""
+    ctx = render_context(sample_context(), options, channel)
+    ctx["data"] = _SampleData()
+    return ctx

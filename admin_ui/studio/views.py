@@ -1,0 +1,213 @@
+"""View code of the studio: the editor form as a specification, sample values, page headers."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse
+
+from admin_ui.rendering import page
+from admin_ui.security import StaffUser, csrf_token
+from alerts.alert_types.drafts import CHANNEL_WORDS, LANGUAGES, language_name
+from alerts.decisions.evaluate import alert_context
+from alerts.deps import AlertDeps
+from alerts.models import Customer, Event
+from rules.alert_types import OPTIONAL_TEMPLATES, REQUIRED_TEMPLATES
+from rules.catalogue import default_catalogue
+from rules.vocabulary import CHANNELS, Channel
+
+# The studio's pages run one script of Herald's own (studio.js) and frame the email preview.
+STUDIO_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+# The email preview, framed by the preview page: the email's own inline styles, nothing else.
+EMAIL_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+FLASH = "studio_flash"
+_FIELD = re.compile(r"content\.([A-Za-z0-9-]+)\.(voice|sms|email)\.([a-z_]+)")
+# The templates the editor shows per channel, in order, with their labels.
+TEMPLATE_FIELDS: dict[Channel, list[tuple[str, str]]] = {
+    "sms": [("body", "Text message")],
+    "voice": [
+        ("message", "What the call says (a blank line starts a new part)"),
+        ("prompt", "Menu (asked after the message; empty: the answers)"),
+        ("voicemail", "Voicemail (left when an answering machine picks up)"),
+    ],
+    "email": [
+        ("subject", "Subject"),
+        ("text", "Text"),
+        ("html", "HTML body (empty: made from the text)"),
+    ],
+}
+
+
+def studio_page(
+    request: Request,
+    template: str,
+    user: StaffUser,
+    *,
+    status_code: int = 200,
+    **values: Any,
+) -> HTMLResponse:
+    flash = request.session.pop(FLASH, None)
+    context = {
+        "user": user,
+        "csrf_token": csrf_token(request),
+        "flash": flash,
+        "languages": LANGUAGES,
+        "language_name": language_name,
+        "channel_words": CHANNEL_WORDS,
+        "field_words": field_words,
+        **values,
+    }
+    response = page(request, f"studio/{template}", context, status_code=status_code)
+    response.headers["Content-Security-Policy"] = STUDIO_CSP
+    return response
+
+
+_FIELD_WORDS = {
+    "name": "Name",
+    "description": "What it is for",
+    "enabled": "On or off",
+    "trigger.condition": "Only when (condition)",
+    "trigger.event_types": "Kinds of event",
+    "delivery.channel_order": "Channels, in order",
+    "priority": "Priority",
+    "mandatory": "Cannot be turned off by the customer",
+}
+
+
+def field_words(field: str) -> str:
+    """A field of a specification in the administrator's words ("Dutch SMS: Text message")."""
+    found = _FIELD.fullmatch(field)
+    if found:
+        locale, channel, name = found.groups()
+        labels = {
+            n: text for c, fields in TEMPLATE_FIELDS.items() if c == channel for n, text in fields
+        }
+        label = labels.get(name, name).split(" (")[0]
+        what = "SMS" if channel == "sms" else CHANNEL_WORDS[channel]
+        return f"{language_name(locale)} {what}: {label}"
+    head = re.sub(r"\[\d+\]", "", field)
+    return _FIELD_WORDS.get(field) or _FIELD_WORDS.get(head) or field
+
+
+def flash(request: Request, message: str, *, error: bool = False) -> None:
+    """A message for the next page: a notice, or (``error``) what was refused and why."""
+    request.session[FLASH] = {"text": message, "error": error}
+
+
+def spec_from_form(base: Mapping[str, Any], form: FormData) -> dict[str, Any]:
+    """The draft as submitted: ``base`` with the editor's fields replaced (the rest kept)."""
+    spec = copy.deepcopy(dict(base))
+    spec["name"] = str(form.get("name", spec.get("name", ""))).strip()
+    spec["description"] = str(form.get("description", spec.get("description", ""))).strip()
+    trigger = dict(spec.get("trigger") or {})
+    trigger["event_types"] = [str(v) for v in form.getlist("event_types")]
+    trigger["condition"] = _text(form.get("condition", trigger.get("condition", ""))).strip()
+    spec["trigger"] = trigger
+    content: dict[str, dict[str, dict[str, str]]] = {}
+    for field, value in form.multi_items():
+        found = _FIELD.fullmatch(field)
+        text = _text(value)
+        if found and text.strip():
+            locale, channel, name = found.groups()
+            content.setdefault(locale, {}).setdefault(channel, {})[name] = text
+    for locale, channels in (base.get("content") or {}).items():  # what the form does not show
+        for channel, templates in channels.items():
+            if "audio_url" in templates and channel in content.get(locale, {}):
+                content[locale][channel]["audio_url"] = templates["audio_url"]
+    spec["content"] = content
+    return spec
+
+
+def _text(value: object) -> str:
+    return str(value).replace("\r\n", "\n") if isinstance(value, str) else ""
+
+
+def add_language(spec: dict[str, Any], locale: str) -> dict[str, Any]:
+    """``spec`` with ``locale`` added as a copy of the fallback language's texts, to translate."""
+    content = dict(spec.get("content") or {})
+    if locale and locale not in content:
+        fallback = str(spec.get("fallback_locale") or "en")
+        content[locale] = copy.deepcopy(content.get(fallback, {}))
+    return {**spec, "content": content}
+
+
+def editor_locales(spec: Mapping[str, Any]) -> list[str]:
+    """The languages of ``spec``, its fallback language first."""
+    fallback = str(spec.get("fallback_locale") or "en")
+    others = sorted(k for k in (spec.get("content") or {}) if k != fallback)
+    return [fallback, *others]
+
+
+def template_names() -> dict[Channel, frozenset[str]]:
+    return {c: REQUIRED_TEMPLATES[c] | OPTIONAL_TEMPLATES[c] for c in CHANNELS}
+
+
+async def event_types(session: AsyncSession, spec: Mapping[str, Any]) -> list[str]:
+    """The event types to pick from: the catalogue's, those received, and the draft's own."""
+    known = {t for s in default_catalogue() for t in s.trigger.event_types}
+    known |= set((await session.exec(select(Event.event_type).distinct())).all())
+    known |= set((spec.get("trigger") or {}).get("event_types") or [])
+    return sorted(known)
+
+
+def example_values(deps: AlertDeps) -> dict[str, Any]:
+    """Made-up but ordinary values for the preview."""
+    return {
+        "customer_name": "Sam Jansen",
+        "amount": "750.00",
+        "currency": "EUR",
+        "description": "Electro World",
+        "merchant": "Electro World",
+        "account_ending": "4300",
+        "booking_date": datetime.now(UTC).date().isoformat(),
+        "data": {},
+        **_delivery_values(deps),
+    }
+
+
+def _delivery_values(deps: AlertDeps) -> dict[str, Any]:
+    return {
+        "brand": deps.brand,
+        "callcentre_number": deps.callcentre_number,
+        "link_preferences": f"{deps.public_url}/p/preview",
+    }
+
+
+def _masked_name(name: str) -> str:
+    first, _, rest = name.partition(" ")
+    return f"{first} {rest[:1]}." if rest else first
+
+
+async def latest_event_values(
+    session: AsyncSession, deps: AlertDeps, event_types_: list[str]
+) -> tuple[dict[str, Any], str] | None:
+    """The newest real event of these types with a customer, masked; and what it was."""
+    row = (
+        await session.exec(
+            select(Event, Customer)
+            .join(Customer, col(Customer.id) == col(Event.customer_id))
+            .where(col(Event.event_type).in_(event_types_))
+            .order_by(col(Event.id).desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    event, customer = row
+    values = alert_context(event, customer)
+    values["customer_name"] = _masked_name(customer.name)
+    values.update(_delivery_values(deps))
+    what = f"event #{event.id} ({event.event_type}, received {event.created_at:%Y-%m-%d %H:%M} UTC)"
+    return values, what

@@ -1,0 +1,111 @@
+"""The studio's pages over HTTP: the list, the editor's draft and its inline problems, the SMS
+counter, CSRF and roles, preview, trial, publishing (and the four-eyes rule), versions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from admin_ui.users import create_user
+from herald.config import Settings
+from herald.runtime import Runtime
+from tests.api.test_admin_ui import csrf_of
+
+PASSWORD = "correct horse battery"
+EDITOR = "/admin/alert-types/large_debit"
+
+
+async def _login(client: httpx.AsyncClient, runtime: Runtime, name: str, role: str) -> str:
+    async with runtime.deps.sessions() as session:
+        await create_user(session=session, username=name, password=PASSWORD, role=role)
+    form = await client.get("/admin/login")
+    data = {"username": name, "password": PASSWORD, "csrf_token": csrf_of(form.text)}
+    assert (await client.post("/admin/login", data=data)).status_code == 303
+    return csrf_of((await client.get("/admin/alert-types")).text)
+
+
+def _form(html: str) -> dict[str, Any]:
+    """The editor's fields as the browser would send them (textareas and inputs)."""
+    data: dict[str, Any] = {}
+    for name, value in re.findall(
+        r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S
+    ):
+        data[name] = value.replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
+    for name in ("name", "description", "condition"):
+        found = re.search(rf'name="{name}" value="([^"]*)"', html)
+        data[name] = (found.group(1) if found else "").replace("&#34;", '"').replace("&gt;", ">")
+    data["event_types"] = ["debit_posted"]
+    data["csrf_token"] = csrf_of(html)
+    return data
+
+
+async def test_edit_preview_trial_and_publish_a_dutch_sms(
+    client: httpx.AsyncClient, runtime: Runtime, settings: Settings
+) -> None:
+    csrf = await _login(client, runtime, "ann", "admin")
+    listing = await client.get("/admin/alert-types")
+    assert listing.status_code == 200 and "Large debit" in listing.text
+    assert "script-src 'self'" in listing.headers["content-security-policy"]
+    page = await client.get(EDITOR)
+    assert page.status_code == 200 and "Published version" in page.text
+
+    refused = await client.post(f"{EDITOR}/draft", data={"name": "x"})
+    assert refused.status_code == 403  # no CSRF token
+
+    data = _form(page.text)
+    data["action"], data["add_locale"] = "add_language", "nl"
+    assert (await client.post(f"{EDITOR}/draft", data=data)).status_code == 303
+    page = await client.get(EDITOR)
+    assert "Dutch (nl)" in page.text and "You are looking at a <strong>draft</strong>" in page.text
+    assert "Dutch has no" not in page.text  # copied from English: SMS, call and email
+
+    data = _form(page.text)
+    data["content.nl.sms.body"] = "{{ brand }}: betaling {{ amount }} {{ onbekend }}"
+    data["condition"] = "event.amount >= 500 and customer.segmnt != 'x'"
+    assert (await client.post(f"{EDITOR}/draft", data=data)).status_code == 303
+    page = await client.get(EDITOR)
+    assert "onbekend&#39; is undefined" in page.text and "did you mean" in page.text
+    assert 'aria-invalid="true"' in page.text
+    assert re.search(r"<button type=\"submit\" disabled>Publish</button>", page.text)
+
+    data = _form(page.text)
+    data["content.nl.sms.body"] = "{{ brand }}: betaling van {{ amount }} {{ currency }} herkend?"
+    data["condition"] = "event.amount >= 500"
+    await client.post(f"{EDITOR}/draft", data=data)
+
+    count = await client.post(f"{EDITOR}/sms-length", data={"csrf_token": csrf, "text": "Hé ✓"})
+    assert count.json()["encoding"] == "UCS-2" and "“✓”" in count.json()["cost_note"]
+
+    preview = await client.get(f"{EDITOR}/preview?locale=nl")
+    assert "betaling van 750.00 EUR herkend?" in preview.text
+    assert "Text-to-speech" in preview.text
+    email = await client.get(f"{EDITOR}/preview/email?locale=nl")
+    assert (
+        email.status_code == 200
+        and "frame-ancestors 'self'" in email.headers["content-security-policy"]
+    )
+    trial = await client.get(f"{EDITOR}/trial")
+    assert trial.status_code == 200 and "0 of 0 events" in trial.text
+
+    settings.four_eyes = True
+    page = await client.get(EDITOR)
+    done = await client.post(f"{EDITOR}/publish", data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 303
+    assert "someone else must publish" in (await client.get(EDITOR)).text
+    settings.four_eyes = False
+    await client.post(f"{EDITOR}/publish", data={"csrf_token": csrf, "note": "Dutch SMS"})
+    page = await client.get(EDITOR)
+    assert "Published version 2" in page.text or "Published version" in page.text
+    versions = await client.get(f"{EDITOR}/versions")
+    assert "content.nl.sms.body" in versions.text and "Dutch SMS" in versions.text
+
+
+async def test_a_viewer_may_look_but_not_edit(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    csrf = await _login(client, runtime, "vic", "agent")
+    assert (await client.get(EDITOR)).status_code == 200
+    refused = await client.post(f"{EDITOR}/draft", data={"csrf_token": csrf})
+    assert refused.status_code == 403 and "may look at alert types" in refused.text
+    new = await client.get("/admin/alert-types/new")
+    assert new.status_code == 403
