@@ -108,11 +108,13 @@ def record(
     origin: Origin | None = None,
 ) -> AuditEntry | None:
     """Add one entry to `session` (the caller commits it with the change); None when no staff
-    member or token is acting (a customer's own change, the worker)."""
+    member or token is acting (a customer's own change, the worker) or nothing changed."""
     who = origin or current_origin()
     if who is None:
         return None
     old, new = diff(before, after)
+    if before is not None and after is not None and not old and not new:
+        return None  # saved as it was: nothing changed
     entry = AuditEntry(
         at=utcnow(),
         actor=who.actor[:100],
