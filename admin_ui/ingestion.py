@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
-from admin_ui.security import CurrentAdmin, SessionDep, csrf_token
+from admin_ui.security import CanView, SessionDep, csrf_token
 from alerts.ingestion.quarantine import list_quarantine
 from alerts.models import IngestFile
 
@@ -17,7 +17,7 @@ FILE_LIMIT = 100
 
 @router.get("/admin/ingestion")
 async def ingestion(
-    request: Request, user: CurrentAdmin, session: SessionDep, file_id: int | None = None
+    request: Request, user: CanView, session: SessionDep, file_id: int | None = None
 ) -> HTMLResponse:
     files = (
         await session.exec(select(IngestFile).order_by(col(IngestFile.id).desc()).limit(FILE_LIMIT))

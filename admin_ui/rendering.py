@@ -12,6 +12,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import HTMLResponse
 
+from alerts.access import allowed
 from alerts.responses.record import INTENT_TEXT
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -52,6 +53,11 @@ def intent_words(intent: str | None) -> str:
     return INTENT_TEXT.get(intent or "", intent or "no answer")
 
 
+def can(user: Any, capability: str) -> bool:
+    """In templates: does the logged-in staff user's role hold `capability`?"""
+    return user is not None and allowed(str(user.role), capability)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
@@ -62,6 +68,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["local_time"] = local_time
     env.filters["intent_words"] = intent_words
+    env.globals["can"] = can
     return env
 
 

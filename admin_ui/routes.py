@@ -1,4 +1,5 @@
-"""Admin UI pages: login/logout, customer search, the customer's single view, open hand-offs."""
+"""Admin UI pages: login/logout, customer search, the customer's single view, open hand-offs;
+the 403 pages of a refused role or CSRF token."""
 
 from __future__ import annotations
 
@@ -22,15 +23,18 @@ from admin_ui.rendering import page
 from admin_ui.responses import router as response_router
 from admin_ui.security import (
     HOME,
-    CurrentAdmin,
+    CanView,
+    CsrfRefused,
+    PageForbidden,
     SessionDep,
     StaffUser,
     csrf_ok,
     csrf_token,
-    current_admin,
     log_in,
+    require_page,
     safe_next,
 )
+from admin_ui.staff import router as staff_router
 from admin_ui.unsubscribe import router as unsubscribe_router
 from admin_ui.users import authenticate
 from alerts.customers.history import HistoryQuery, customer_history
@@ -45,6 +49,7 @@ router.include_router(ingestion_router)
 router.include_router(forward_router)
 router.include_router(unsubscribe_router)
 router.include_router(consent_router)
+router.include_router(staff_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200
@@ -78,15 +83,55 @@ def csrf_refused(request: Request, user: StaffUser | None = None) -> HTMLRespons
     )
 
 
+async def page_forbidden(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, PageForbidden)
+    return page(
+        request,
+        "message.html",
+        _ctx(
+            request,
+            exc.user,
+            title="Not allowed",
+            heading="Your role does not allow this",
+            message=f"You are logged in as {exc.user.username} ({exc.user.role}). This needs "
+            f"the “{exc.capability.replace('_', ' ')}” permission: ask an administrator if "
+            "you need it.",
+        ),
+        status_code=403,
+    )
+
+
+async def csrf_handler(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, CsrfRefused)
+    return csrf_refused(request, exc.user)
+
+
+PAGE_HANDLERS: dict[type[Exception], Any] = {
+    PageForbidden: page_forbidden,
+    CsrfRefused: csrf_handler,
+}
+
+EXPIRED_MESSAGE = "Your session ended after {minutes} minutes without activity. Log in again."
+
+
 # --- login / logout --------------------------------------------------------------------------
 
 
 @router.get("/admin/login")
-async def login_form(request: Request, next: str = HOME) -> HTMLResponse:
+async def login_form(request: Request, next: str = HOME, expired: str = "") -> HTMLResponse:
+    minutes = request.app.state.settings.admin_session_minutes
     return page(
         request,
         "login.html",
-        _ctx(request, None, title="Log in", error=None, next=safe_next(next), username=""),
+        _ctx(
+            request,
+            None,
+            title="Log in",
+            error=None,
+            notice=EXPIRED_MESSAGE.format(minutes=minutes) if expired else None,
+            next=safe_next(next),
+            username="",
+        ),
     )
 
 
@@ -112,6 +157,7 @@ async def login(
                 None,
                 title="Log in",
                 error="Wrong username or password.",
+                notice=None,
                 next=safe_next(next),
                 username=username,
             ),
@@ -122,7 +168,7 @@ async def login(
     return RedirectResponse(safe_next(next), status_code=303)
 
 
-@router.post("/admin/logout", response_model=None)
+@router.post("/admin/logout", response_model=None, dependencies=[Depends(require_page("view"))])
 async def logout(
     request: Request, csrf_token_field: Annotated[str, Form(alias="csrf_token")] = ""
 ) -> HTMLResponse | RedirectResponse:
@@ -135,7 +181,7 @@ async def logout(
 # --- pages -----------------------------------------------------------------------------------
 
 
-@router.get("/admin", dependencies=[Depends(current_admin)])
+@router.get("/admin", dependencies=[Depends(require_page("view"))])
 async def admin_home() -> RedirectResponse:
     return RedirectResponse(HOME, status_code=303)
 
@@ -157,7 +203,7 @@ def _like(q: str) -> str:
 @router.get("/admin/customers")
 async def customers(
     request: Request,
-    user: CurrentAdmin,
+    user: CanView,
     session: SessionDep,
     q: str = "",
     page_arg: Annotated[str, Query(alias="page")] = "1",
@@ -248,7 +294,7 @@ async def customers(
 async def customer_detail(
     ref: str,
     request: Request,
-    user: CurrentAdmin,
+    user: CanView,
     session: SessionDep,
     query: Annotated[HistoryQuery, Query()],
 ) -> HTMLResponse:
@@ -352,7 +398,7 @@ def _when(value: JsonValue) -> datetime | None:
 @router.get("/admin/handoffs")
 async def handoffs(
     request: Request,
-    user: CurrentAdmin,
+    user: CanView,
     session: SessionDep,
     page_arg: Annotated[str, Query(alias="page")] = "1",
 ) -> HTMLResponse:

@@ -362,6 +362,11 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     role: str = Field(default="admin", max_length=20)
     created_at: datetime = _created()
+    # --- staff: roles, tokens, audit (0010) ---
+    disabled: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Raised on a password reset, a role change or disabling: sessions of an older one end.
+    auth_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 # --- back to the CRM: the outbox and outbound webhooks (alerts.crm) -----------------------------
@@ -441,3 +446,36 @@ class AlertTypeDraft(SQLModel, table=True):
     updated_by: str = Field(default="", max_length=100)
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+class ApiToken(SQLModel, table=True):
+    """A personal API token: only its sha256 is kept; it acts as its user, with the user's role."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=100)
+    token_sha256: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # the first characters, to tell tokens apart
+    created_at: datetime = _created()
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change made by staff or a token, append-only: who, when, from where, what, the diff."""
+
+    __tablename__ = "audit_entries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    actor: str = Field(max_length=100, index=True)  # a username, "shared-token", "cli"
+    role: str = Field(default="", max_length=20)
+    via: str = Field(default="", max_length=120)  # "session", "token: <name>", "shared token"
+    ip: str | None = Field(default=None, max_length=45)
+    kind: str = Field(max_length=40, index=True)  # "user", "api_token", "alert_type", ...
+    entity_id: str = Field(max_length=200)
+    action: str = Field(max_length=40)
+    before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, model_validator
 
-from alerts.api.deps import DepsDep, require_token
+from alerts.api.deps import DepsDep, require, require_token
 from alerts.api.errors import error_responses
 from alerts.columns import utcnow
 from callcentre.models import LoadSnapshot
@@ -15,7 +15,7 @@ router = APIRouter(
     prefix="/api/v1/callcentre",
     dependencies=[Depends(require_token)],
     tags=["call centre"],
-    responses=error_responses(401, 422, 500, 503),
+    responses=error_responses(401, 403, 422, 500, 503),
 )
 
 
@@ -36,14 +36,14 @@ class LoadReceived(BaseModel):
     received_at: str = Field(description="when Herald received it (ISO 8601, UTC)")
 
 
-@router.put("/hours")
+@router.put("/hours", dependencies=[Depends(require("call_centre"))])
 async def put_hours(hours: HoursIn, deps: DepsDep) -> HoursIn:
     """Replace the opening hours: weekly openings per day, holidays."""
     async with deps.sessions() as session:
         return await save_hours(session=session, hours=hours, now=utcnow())
 
 
-@router.post("/load", status_code=201)
+@router.post("/load", status_code=201, dependencies=[Depends(require("call_centre"))])
 async def post_load(load: LoadIn, deps: DepsDep) -> LoadReceived:
     """The live load, as the telephony platform sees it; used while under 5 minutes old."""
     async with deps.sessions() as session:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts import audit
 from alerts.customers.records import IanaZone
 from callcentre.models import CentreConfig, LoadSnapshot
 from rules.centre import CentreHours, CentreView, Opening
@@ -102,8 +103,17 @@ class StoredCentre:
 async def save_hours(*, session: AsyncSession, hours: HoursIn, now: datetime) -> HoursIn:
     """Store the opening hours (the one configuration row) and commit."""
     row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
+    before = dict(row.hours) if row else None
     row = row or CentreConfig()
     row.hours = hours.model_dump(mode="json")
+    audit.record(
+        session,
+        kind="call_centre_hours",
+        entity_id="opening hours",
+        action="save",
+        before=before,
+        after=row.hours,
+    )
     row.updated_at = now
     session.add(row)
     await session.commit()

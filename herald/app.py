@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin_ui.preferences_page import router as preferences_page_router
 from admin_ui.rendering import STATIC_DIR
+from admin_ui.routes import PAGE_HANDLERS
 from admin_ui.routes import router as admin_router
 from admin_ui.studio.access import StudioForbidden, forbidden_page
 from admin_ui.studio.routes import router as studio_router
@@ -24,10 +26,26 @@ from alerts.api.preferences import router as preferences_router
 from alerts.api.recordings import media_router as recordings_media_router
 from alerts.api.recordings import router as recordings_router
 from alerts.api.webhooks import router as webhook_router
+from alerts.audit import audit_scope
 from callcentre.api import router as callcentre_router
 from herald.config import Settings
 from herald.migrate import SchemaNotCurrentError, ensure_schema
 from herald.runtime import Runtime
+
+
+class AuditScope:
+    """Each request starts with no one acting (alerts.audit): the authentication dependencies
+    say who is, so nothing carries over from one request to the next."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with audit_scope():
+            await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -62,6 +80,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     for exception, handler in HANDLERS.items():  # the error envelope, under /api/ only
         app.add_exception_handler(exception, handler)
+    for exception, handler in PAGE_HANDLERS.items():  # the admin pages' 403s
+        app.add_exception_handler(exception, handler)
     app.state.settings = settings
     app.state.background = set()  # running background ingestions (strong references)
     app.state.api_token = settings.api_token.get_secret_value()
@@ -75,6 +95,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )
+    app.add_middleware(AuditScope)
     app.include_router(api_router)
     app.include_router(alert_types_router)
     app.include_router(channels_router)

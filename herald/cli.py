@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from dataclasses import asdict
 from pathlib import Path
@@ -96,13 +97,19 @@ def customers_import(file: Path, as_json: JsonOpt = False) -> None:
 def users_create(
     username: str,
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-    role: Annotated[str, typer.Option(help="admin, agent or supervisor")] = "admin",
+    role: Annotated[
+        str, typer.Option(help="admin, publisher, editor, supervisor, agent or viewer")
+    ] = "admin",
 ) -> None:
     """Create a user for the admin UI (password stored as an argon2 hash)."""
     settings = load_settings()
 
     async def main() -> None:
         from admin_ui.users import create_user
+        from alerts import audit
+
+        who = os.environ.get("USER") or "unknown"
+        audit.set_origin(audit.Origin(actor=f"cli: {who}"[:100], via="herald CLI"))
 
         async with running(settings) as rt, rt.deps.sessions() as session:
             try:

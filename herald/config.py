@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The shared API token (deprecated: staff create personal tokens in the admin UI); an empty
+    # value switches it off. A call with it acts as the pseudo-user "shared-token" (admin role).
     api_token: SecretStr = SecretStr("dev-api-token")
     secret_key: SecretStr = SecretStr("dev-secret-key")
     # Signs requests to transaction endpoints (X-Herald-Signature); give it to the endpoint's
@@ -113,6 +115,8 @@ class Settings(BaseSettings):
     # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
     mappings_dir: Path | None = None
     log_level: str = "INFO"
+    # An admin session ends after this many minutes without a request.
+    admin_session_minutes: int = Field(default=30, ge=1, le=24 * 60)
 
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     # A second Twilio account (or sub-account / region) to fail over to; unset = none.
@@ -172,8 +176,11 @@ class Settings(BaseSettings):
             f"HERALD_{name.upper()} is a placeholder or shorter than 16 characters: set a long "
             "random value (e.g. `openssl rand -hex 32`)"
             for name in ("api_token", "secret_key")
-            if getattr(self, name).get_secret_value() in PLACEHOLDER_SECRETS
-            or len(getattr(self, name).get_secret_value()) < 16
+            if (name == "secret_key" or getattr(self, name).get_secret_value())  # "": no token
+            and (
+                getattr(self, name).get_secret_value() in PLACEHOLDER_SECRETS
+                or len(getattr(self, name).get_secret_value()) < 16
+            )
         ]
         for exception, wrong, fix in self._embedded_parts():
             if wrong and exception not in self.production_allow:

@@ -1,9 +1,9 @@
 """Who may do what in the studio: ``CanView``, ``CanEdit``, ``CanPublish``.
 
-The one place the studio's routes are guarded, so they can be pointed at the roles and
-permission table of ``admin_ui.security`` in one edit. For now each is the logged-in staff user
-(``current_admin``) with a check of their role: viewers read, editors also edit drafts,
-publishers and administrators also publish and switch alert types on or off.
+The one place the studio's routes are guarded, on the permission table (alerts.access) through
+``admin_ui.security.require_page``: ``view`` to read, ``edit_drafts`` to change a draft,
+``publish`` to publish, restore and switch alert types on or off (each post also checks the
+session's CSRF token). A role without the permission gets a 403 page saying what to ask for.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ from fastapi import Depends, Request
 from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
-from admin_ui.security import CurrentAdmin, StaffUser, csrf_token, current_admin
-
-EDIT_ROLES = frozenset({"editor", "publisher", "admin"})
-PUBLISH_ROLES = frozenset({"publisher", "admin"})
+from admin_ui.security import StaffUser, csrf_token, require_page
 
 
 class StudioForbidden(Exception):
@@ -28,27 +25,9 @@ class StudioForbidden(Exception):
         self.user, self.message = user, message
 
 
-async def _can_edit(user: CurrentAdmin) -> StaffUser:
-    if user.role not in EDIT_ROLES:
-        raise StudioForbidden(
-            user, f"Your role ({user.role}) may look at alert types but not change them."
-        )
-    return user
-
-
-async def _can_publish(user: CurrentAdmin) -> StaffUser:
-    if user.role not in PUBLISH_ROLES:
-        raise StudioForbidden(
-            user,
-            f"Your role ({user.role}) may not publish alert types or switch them on or off. "
-            "Ask a publisher or an administrator.",
-        )
-    return user
-
-
-CanView = Annotated[StaffUser, Depends(current_admin)]
-CanEdit = Annotated[StaffUser, Depends(_can_edit)]
-CanPublish = Annotated[StaffUser, Depends(_can_publish)]
+CanView = Annotated[StaffUser, Depends(require_page("view"))]
+CanEdit = Annotated[StaffUser, Depends(require_page("edit_drafts"))]
+CanPublish = Annotated[StaffUser, Depends(require_page("publish"))]
 
 
 async def forbidden_page(request: Request, exc: Exception) -> HTMLResponse:

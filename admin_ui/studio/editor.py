@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, Response
 
 from admin_ui.rendering import SECURITY_HEADERS
 from admin_ui.routes import csrf_refused
-from admin_ui.security import SessionDep, csrf_ok, current_admin
+from admin_ui.security import SessionDep, csrf_ok, require_page
 from admin_ui.studio.access import CanEdit, CanPublish, CanView
 from admin_ui.studio.views import (
     EMAIL_CSP,
@@ -165,7 +165,7 @@ async def publish(key: str, request: Request, user: CanPublish, session: Session
     return RedirectResponse(f"{BASE}/{key}", status_code=303)
 
 
-@router.post(f"{BASE}/{{key}}/sms-length", dependencies=[Depends(current_admin)])
+@router.post(f"{BASE}/{{key}}/sms-length", dependencies=[Depends(require_page("edit_drafts"))])
 async def sms_length_of(key: str, request: Request, session: SessionDep) -> JSONResponse:
     """The live counter: the SMS text being typed, filled in and counted as carriers bill it."""
     form = await request.form()
@@ -275,7 +275,7 @@ async def preview(
     )
 
 
-@router.get(f"{BASE}/{{key}}/preview/email", dependencies=[Depends(current_admin)])
+@router.get(f"{BASE}/{{key}}/preview/email", dependencies=[Depends(require_page("view"))])
 async def preview_email_page(
     key: str,
     request: Request,

@@ -34,6 +34,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts import audit
 from alerts.alert_types.content import ContentError
 from alerts.alert_types.store import get_spec
 from alerts.columns import UTCDateTime, utcnow
@@ -363,6 +364,10 @@ class _UploadFields(TypedDict):
     created_at: datetime
 
 
+def _audited(row: Recording) -> dict[str, Any]:
+    return {"sha256": row.sha256, "content_type": row.content_type, "size_bytes": row.size_bytes}
+
+
 async def save_recording(
     session: AsyncSession,
     *,
@@ -397,6 +402,14 @@ async def save_recording(
     }
     row = await get_recording(session, alert_type, locale, segment)
     previous = row.stored_path if row else None
+    audit.record(
+        session,
+        kind="recording",
+        entity_id=f"{alert_type} {locale} segment {segment}",
+        action="replace" if row else "upload",
+        before=_audited(row) if row else None,
+        after={"sha256": sha256, "content_type": canonical, "size_bytes": len(data)},
+    )
     if row is None:
         row = Recording(alert_type=alert_type, locale=locale, segment=segment, **fields)
     else:
@@ -434,6 +447,13 @@ async def delete_recording(
         raise RecordingNotFound(
             f"alert type {alert_type} has no recording for segment {segment} in locale {locale!r}"
         )
+    audit.record(
+        session,
+        kind="recording",
+        entity_id=f"{alert_type} {locale} segment {segment}",
+        action="delete",
+        before=_audited(row),
+    )
     await session.delete(row)
     await session.commit()
     await _remove_if_unused(session, files_dir, row.stored_path)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts import audit
 from alerts.alert_types.content import check_spec_content
 from alerts.columns import utcnow
 from alerts.models import AlertType, AlertTypeVersion
@@ -146,7 +147,16 @@ async def save_spec(
             ]
         )
     spec = validate_spec({**data, "version": current + 1})
+    before = dict(row.spec) if row else None
     _store(session, row, spec, actor, note)
+    audit.record(
+        session,
+        kind="alert_type",
+        entity_id=key,
+        action=_audit_action(before, spec),
+        before=before,
+        after=spec.as_json(),
+    )
     await session.commit()
     logger.info("alert type %s saved as version %s by %s", key, spec.version, actor)
     return spec
@@ -180,6 +190,14 @@ async def list_rows(*, session: AsyncSession) -> list[AlertType]:
 async def list_keys(*, session: AsyncSession) -> list[str]:
     """The keys of the stored alert types, sorted."""
     return list((await session.exec(select(AlertType.key).order_by(col(AlertType.key)))).all())
+
+
+def _audit_action(before: dict[str, JsonValue] | None, spec: AlertTypeSpec) -> str:
+    if before is None:
+        return "create"
+    if bool(before.get("enabled", True)) != spec.enabled:
+        return "enable" if spec.enabled else "disable"
+    return "save"
 
 
 async def save_version(

@@ -34,7 +34,7 @@ from alerts.alert_types.store import (
     seed_catalogue,
     versions,
 )
-from alerts.api.deps import ActorDep, DepsDep, require_token
+from alerts.api.deps import ActorDep, DepsDep, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.deps import AlertDeps
 from alerts.models import AlertType, AlertTypeVersion
@@ -84,7 +84,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["alert types"],
-    responses=error_responses(401, 404, 422, 500, 503),
+    responses=error_responses(401, 403, 404, 422, 500, 503),
 )
 
 IfMatchHeader = Annotated[
@@ -324,7 +324,12 @@ async def get_alert_type(key: str, deps: DepsDep, response: Response) -> AlertTy
         return _current(await _existing(session, key), response)
 
 
-@router.put("/alert-types/{key}", openapi_extra=_SPEC_BODY, responses=error_responses(409))
+@router.put(
+    "/alert-types/{key}",
+    openapi_extra=_SPEC_BODY,
+    responses=error_responses(409),
+    dependencies=[Depends(require("publish"))],
+)
 async def put_alert_type(
     key: str,
     request: Request,
@@ -343,7 +348,12 @@ async def put_alert_type(
         return _current(row, response)
 
 
-@router.patch("/alert-types/{key}", openapi_extra=_PATCH_BODY, responses=error_responses(409))
+@router.patch(
+    "/alert-types/{key}",
+    openapi_extra=_PATCH_BODY,
+    responses=error_responses(409),
+    dependencies=[Depends(require("publish"))],
+)
 async def patch_alert_type(
     key: str,
     request: Request,
@@ -370,7 +380,11 @@ async def patch_alert_type(
 
 
 @router.post(
-    "/alert-types", status_code=201, openapi_extra=_SPEC_BODY, responses=error_responses(409)
+    "/alert-types",
+    status_code=201,
+    openapi_extra=_SPEC_BODY,
+    responses=error_responses(409),
+    dependencies=[Depends(require("publish"))],
 )
 async def create_alert_type(
     request: Request,
@@ -427,7 +441,11 @@ async def get_version(key: str, number: int, deps: DepsDep) -> VersionOut:
     return VersionOut(key=key, spec=v.spec, **_version_summary(v).model_dump())
 
 
-@router.post("/alert-types/{key}/versions/{number}/restore", responses=error_responses(409))
+@router.post(
+    "/alert-types/{key}/versions/{number}/restore",
+    responses=error_responses(409),
+    dependencies=[Depends(require("publish"))],
+)
 async def restore_version(
     key: str,
     number: int,

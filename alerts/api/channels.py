@@ -15,7 +15,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["channels"],
-    responses=error_responses(401, 422, 500, 503),
+    responses=error_responses(401, 403, 422, 500, 503),
 )
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from alerts.api.deps import DepsDep, require_token
+from alerts.api.deps import DepsDep, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.customers.history import CustomerHistory, HistoryQuery, customer_history, find_alert
 from alerts.customers.records import CustomerIn, save_customer
@@ -19,7 +19,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["api"],
-    responses=error_responses(401, 422, 500, 503),
+    responses=error_responses(401, 403, 422, 500, 503),
 )
 
 
@@ -83,7 +83,12 @@ class ProviderState(BaseModel):
     last_problem: str | None = None
 
 
-@router.post("/customers", status_code=201, responses=error_responses(409))
+@router.post(
+    "/customers",
+    status_code=201,
+    responses=error_responses(409),
+    dependencies=[Depends(require("edit_customers"))],
+)
 async def create_customer(data: CustomerIn, deps: DepsDep) -> CustomerSaved:
     """Create a customer, or update the one with this ``external_ref``."""
     async with deps.sessions() as session:

@@ -51,6 +51,7 @@ CODES: dict[int, str] = {
 DESCRIPTIONS: dict[int, str] = {
     400: "The request is malformed (e.g. an empty body)",
     401: "Missing or wrong API token",
+    403: "The token's user may not do this (their role lacks the permission)",
     404: "No such resource",
     409: "Conflict with the current state (e.g. a stale edit)",
     413: "The body is over the size limit",

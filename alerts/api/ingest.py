@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from alerts.api.deps import DepsDep, FilesDirDep, require_token
+from alerts.api.deps import DepsDep, FilesDirDep, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
@@ -30,7 +30,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["ingest"],
-    responses=error_responses(401, 422, 500, 503),
+    responses=error_responses(401, 403, 422, 500, 503),
 )
 
 
@@ -183,8 +183,18 @@ _INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/ingest", response_model=IngestResult, responses=_INGEST_RESPONSES)
-@router.post("/ingest/{adapter}", response_model=IngestResult, responses=_INGEST_RESPONSES)
+@router.post(
+    "/ingest",
+    response_model=IngestResult,
+    responses=_INGEST_RESPONSES,
+    dependencies=[Depends(require("ingest"))],
+)
+@router.post(
+    "/ingest/{adapter}",
+    response_model=IngestResult,
+    responses=_INGEST_RESPONSES,
+    dependencies=[Depends(require("ingest"))],
+)
 async def ingest(
     request: Request, response: Response, deps: DepsDep, store: FilesDirDep, adapter: str = "auto"
 ) -> IngestResult | JSONResponse:
@@ -239,7 +249,7 @@ async def quarantine(deps: DepsDep, file_id: int | None = None) -> list[Quaranti
     return [QuarantinedOut.model_validate(r) for r in rows]
 
 
-@router.post("/quarantine/retry")
+@router.post("/quarantine/retry", dependencies=[Depends(require("ingest"))])
 async def quarantine_retry(deps: DepsDep, file_id: int | None = None) -> RetryResult:
     """Re-decide events of accounts now known and re-read files that had bad records."""
     async with deps.sessions() as session:

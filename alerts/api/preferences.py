@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, JsonValue
 
-from alerts.api.deps import ActorDep, DepsDep, require_token
+from alerts.api.deps import ActorDep, DepsDep, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.customers.preferences import (
@@ -39,7 +39,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["api"],
-    responses=error_responses(401, 404, 422, 500, 503),
+    responses=error_responses(401, 403, 404, 422, 500, 503),
 )
 
 StoredFields = Annotated[
@@ -166,7 +166,9 @@ async def get_preferences(ref: str, deps: DepsDep) -> PreferencesOut:
     )
 
 
-@router.put("/customers/{ref}/preferences/{alert_type}")
+@router.put(
+    "/customers/{ref}/preferences/{alert_type}", dependencies=[Depends(require("edit_customers"))]
+)
 async def put_preference(
     ref: str, alert_type: str, body: PreferenceIn, deps: DepsDep, actor: ActorDep
 ) -> PreferenceSavedOut:
@@ -199,7 +201,9 @@ async def put_preference(
     )
 
 
-@router.delete("/customers/{ref}/preferences/{alert_type}")
+@router.delete(
+    "/customers/{ref}/preferences/{alert_type}", dependencies=[Depends(require("edit_customers"))]
+)
 async def delete_preference(
     ref: str, alert_type: str, deps: DepsDep, actor: ActorDep
 ) -> PreferenceReset:
@@ -212,7 +216,10 @@ async def delete_preference(
     return PreferenceReset(alert_type=alert_type, changed=changed)
 
 
-@router.put("/customers/{ref}/contact-points/{contact_id}/consent")
+@router.put(
+    "/customers/{ref}/contact-points/{contact_id}/consent",
+    dependencies=[Depends(require("edit_customers"))],
+)
 async def put_consent(
     ref: str, contact_id: int, body: ConsentIn, deps: DepsDep, actor: ActorDep
 ) -> ContactOut:
@@ -230,7 +237,11 @@ async def put_consent(
     return contact_view(contact)
 
 
-@router.post("/customers/{ref}/contact-points/{contact_id}/consent/confirmation", status_code=202)
+@router.post(
+    "/customers/{ref}/contact-points/{contact_id}/consent/confirmation",
+    status_code=202,
+    dependencies=[Depends(require("edit_customers"))],
+)
 async def request_consent_confirmation(
     ref: str, contact_id: int, deps: DepsDep
 ) -> ConfirmationSent:

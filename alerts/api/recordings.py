@@ -45,7 +45,7 @@ from alerts.alert_types.recordings import (
     voice_locales,
 )
 from alerts.alert_types.store import get_spec, seed_catalogue
-from alerts.api.deps import ActorDep, DepsDep, FilesDirDep, require_token
+from alerts.api.deps import ActorDep, DepsDep, FilesDirDep, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.deps import AlertDeps
 from alerts.links import MediaLinkError, MediaSigner
@@ -60,7 +60,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["recordings"],
-    responses=error_responses(401, 404, 422, 500, 503),
+    responses=error_responses(401, 403, 404, 422, 500, 503),
 )
 media_router = APIRouter(tags=["media"])
 
@@ -201,6 +201,7 @@ def _public(
         200: {"description": "replaced"},
         **error_responses(409, 413, 415),
     },
+    dependencies=[Depends(require("publish"))],
 )
 async def put_recording(
     key: str,
@@ -303,7 +304,9 @@ async def list_recordings(key: str, deps: DepsDep, signer: SignerDep) -> Recordi
     return RecordingsListing(key=key, locales=locales, unplaced=leftover)
 
 
-@router.delete("/alert-types/{key}/recordings/{locale}/{segment}")
+@router.delete(
+    "/alert-types/{key}/recordings/{locale}/{segment}", dependencies=[Depends(require("publish"))]
+)
 async def remove_recording(
     key: str,
     locale: Locale,

@@ -28,6 +28,7 @@ from pydantic import (
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts import audit
 from alerts.alert_types.store import load_specs
 from alerts.customers.records import get_customer, get_own_contact
 from alerts.models import ContactPoint, Customer, Preference, PreferenceChange
@@ -234,6 +235,15 @@ async def save_preference(
             created_at=now,
         ),
     )
+    # Staff and tokens' changes also go to the audit log (a customer's own do not: no origin).
+    audit.record(
+        session,
+        kind="preference",
+        entity_id=f"customer {customer_id}: {alert_type}",
+        action="save",
+        before=before or None,
+        after=after,
+    )
     await session.flush()
     return True
 
@@ -305,6 +315,14 @@ async def set_consent(
                 created_at=now,
             ),
         )
+        audit.record(
+            session,
+            kind="consent",
+            entity_id=f"customer {contact.customer_id}: contact point {contact.id}",
+            action="withdraw" if consent.withdrawn else "save",
+            before=before,
+            after=after,
+        )
     await session.flush()
 
 
@@ -356,6 +374,13 @@ async def reset_preference(
             after={},
             created_at=now,
         ),
+    )
+    audit.record(
+        session,
+        kind="preference",
+        entity_id=f"customer {customer_id}: {alert_type}",
+        action="reset",
+        before=dict(row.data),
     )
     await session.delete(row)
     await session.flush()

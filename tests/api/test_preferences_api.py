@@ -177,7 +177,7 @@ async def test_delete_goes_back_to_inheriting_and_is_recorded(
     log = (await client.get("/api/v1/customers/C-7/preference-changes")).json()
     assert [(c["actor"], c["alert_type"], c["after"]) for c in log] == [
         ("crm", "low_balance", {}),
-        ("api", "low_balance", {"opted_out": True, "language": "en"}),
+        ("shared-token", "low_balance", {"opted_out": True, "language": "en"}),
     ]
     assert log[0]["before"] == {"opted_out": True, "language": "en"}
 
@@ -206,7 +206,7 @@ async def test_consent_is_recorded_withdrawn_and_logged(
     assert (await client.put(theirs, json={"source": "x"})).status_code == 404
     log = (await client.get("/api/v1/customers/C-7/preference-changes")).json()
     assert [(c["actor"], c["alert_type"]) for c in log] == [
-        ("api", f"contact:{contacts['email']}"),
+        ("shared-token", f"contact:{contacts['email']}"),
         ("web: signup", f"contact:{contacts['email']}"),
     ]
     assert log[0]["before"]["withdrawn_at"] is None and log[0]["after"]["withdrawn_at"]
@@ -264,7 +264,7 @@ async def test_history_shows_changes_and_the_decision_plan(
 
     history = (await client.get("/api/v1/customers/C-7/history")).json()
     [change] = history["preference_changes"]
-    assert change["actor"] == "api" and change["subject"] == "default preference"
+    assert change["actor"] == "shared-token" and change["subject"] == "default preference"
     assert "quiet_hours: inherited → 22:00-07:00" in change["summary"]
     assert "opted_out_channels: inherited → voice" in change["summary"]
     [default] = history["preferences"]

@@ -145,7 +145,7 @@ async def test_upload_list_replace_and_delete(
     second = tiny_wav(frames=160, level=1000)
     replaced = await upload(client, second)
     assert replaced.status_code == 200, replaced.text
-    assert replaced.json()["id"] == row["id"] and replaced.json()["uploaded_by"] == "api"
+    assert replaced.json()["id"] == row["id"] and replaced.json()["uploaded_by"] == "shared-token"
     [path] = stored(settings)  # the first audio is gone with the recording that used it
     assert path.read_bytes() == second
 

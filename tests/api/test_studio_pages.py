@@ -106,6 +106,6 @@ async def test_a_viewer_may_look_but_not_edit(client: httpx.AsyncClient, runtime
     csrf = await _login(client, runtime, "vic", "agent")
     assert (await client.get(EDITOR)).status_code == 200
     refused = await client.post(f"{EDITOR}/draft", data={"csrf_token": csrf})
-    assert refused.status_code == 403 and "may look at alert types" in refused.text
+    assert refused.status_code == 403 and "edit drafts" in refused.text
     new = await client.get("/admin/alert-types/new")
     assert new.status_code == 403
