@@ -440,7 +440,7 @@ class AlertTypeDraft(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=64, unique=True)
-    spec: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    spec: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)  # AlertTypeSpec's
     base_version: int = 0
     editors: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     updated_by: str = Field(default="", max_length=100)

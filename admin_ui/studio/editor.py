@@ -4,11 +4,11 @@ against recent events and the preview of every channel."""
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from pydantic import ValidationError
+from pydantic import JsonValue, ValidationError
 from starlette.responses import HTMLResponse, Response
 
 from admin_ui.rendering import SECURITY_HEADERS
@@ -23,6 +23,7 @@ from admin_ui.studio.views import (
     event_types,
     example_values,
     flash,
+    json_object,
     latest_event_values,
     spec_from_form,
     studio_page,
@@ -40,6 +41,8 @@ from alerts.alert_types.drafts import (
 )
 from alerts.alert_types.review import (
     PLACEHOLDERS,
+    SmsReport,
+    VoicePart,
     preview_email,
     preview_sms,
     preview_voice,
@@ -57,6 +60,16 @@ router = APIRouter(include_in_schema=False)
 BASE = "/admin/alert-types"
 
 
+class _Previews(TypedDict):
+    """What the preview page shows: each channel as sent, and what could not be rendered."""
+
+    sms: str | None
+    email: tuple[str, str, str] | None
+    voice: list[VoicePart]
+    errors: list[str]
+    sms_report: NotRequired[SmsReport]
+
+
 async def _current(session: Any, key: str) -> tuple[AlertType | None, AlertTypeDraft | None]:
     return await get_row(session, key), await get_draft(session, key)
 
@@ -70,7 +83,7 @@ async def editor(key: str, request: Request, user: CanView, session: SessionDep)
     row, draft = await _current(session, key)
     if row is None and draft is None:
         return _missing(request, user, key)
-    spec: dict[str, Any] = dict(draft.spec if draft else row.spec if row else {})
+    spec: dict[str, JsonValue] = dict(draft.spec if draft else row.spec if row else {})
     problems = check(spec)
     by_field: dict[str, list[Problem]] = {}
     for problem in problems:
@@ -79,8 +92,8 @@ async def editor(key: str, request: Request, user: CanView, session: SessionDep)
     base = example_values(deps)
     sms = {
         loc: sms_report(body, spec_data=spec, base=base)
-        for loc, channels in (spec.get("content") or {}).items()
-        if (body := channels.get("sms", {}).get("body")) is not None
+        for loc, channels in json_object(spec.get("content")).items()
+        if isinstance(body := json_object(json_object(channels).get("sms")).get("body"), str)
     }
     return studio_page(
         request,
@@ -115,7 +128,7 @@ async def save(key: str, request: Request, user: CanEdit, session: SessionDep) -
     row, draft = await _current(session, key)
     if row is None and draft is None:
         return _missing(request, user, key)
-    base: dict[str, Any] = dict(draft.spec if draft else row.spec if row else {})
+    base: dict[str, JsonValue] = dict(draft.spec if draft else row.spec if row else {})
     spec = spec_from_form(base, form)
     action = str(form.get("action", "save"))
     if action == "add_language":
@@ -172,7 +185,7 @@ async def sms_length_of(key: str, request: Request, session: SessionDep) -> JSON
     if not csrf_ok(request, str(form.get("csrf_token", ""))):
         return JSONResponse({"error": "the form expired: reload the page"}, status_code=403)
     row, draft = await _current(session, key)
-    spec: dict[str, Any] = dict(draft.spec if draft else row.spec if row else {})
+    spec: dict[str, JsonValue] = dict(draft.spec if draft else row.spec if row else {})
     text = str(form.get("text", "")).replace("\r\n", "\n")
     report = sms_report(text, spec_data=spec, base=example_values(get_deps(request)))
     return JSONResponse(report.as_json())
@@ -181,7 +194,7 @@ async def sms_length_of(key: str, request: Request, session: SessionDep) -> JSON
 async def _draft_spec(session: Any, key: str) -> tuple[AlertTypeSpec | None, list[Problem]]:
     """The draft (or the published version) as a spec, or the problems that stop it being one."""
     row, draft = await _current(session, key)
-    data: dict[str, Any] = dict(draft.spec if draft else row.spec if row else {})
+    data: dict[str, JsonValue] = dict(draft.spec if draft else row.spec if row else {})
     if not data:
         return None, [Problem("general", f"There is no alert type “{key}”.")]
     problems = [p for p in check(data) if p.blocking]
@@ -244,7 +257,7 @@ async def preview(
             base, sample_from = found[0], f"the latest real {found[1]}, masked"
         else:
             sample_from = "made-up example values (no event of this type received yet)"
-    out: dict[str, Any] = {"sms": None, "email": None, "voice": [], "errors": []}
+    out: _Previews = {"sms": None, "email": None, "voice": [], "errors": []}
     used = {c: spec.content_locale(locale, c) for c in ("sms", "email", "voice")}
     has = {c: c in spec.content.get(used[c], {}) for c in used}
     try:

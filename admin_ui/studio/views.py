@@ -6,9 +6,10 @@ import copy
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from fastapi import Request
+from pydantic import JsonValue
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import FormData
@@ -106,27 +107,58 @@ def flash(request: Request, message: str, *, error: bool = False) -> None:
     request.session[FLASH] = {"text": message, "error": error}
 
 
-def spec_from_form(base: Mapping[str, Any], form: FormData) -> dict[str, Any]:
+class PreviewValues(TypedDict):
+    """The values a preview fills the templates with (made up, or a real event's, masked)."""
+
+    customer_name: str
+    amount: str
+    currency: str
+    description: str
+    merchant: str
+    account_ending: str
+    booking_date: str
+    data: dict[str, JsonValue]
+    brand: str
+    callcentre_number: str
+    link_preferences: str
+
+
+class _DeliveryValues(TypedDict):
+    brand: str
+    callcentre_number: str
+    link_preferences: str
+
+
+def json_object(value: JsonValue | None) -> dict[str, JsonValue]:
+    """``value`` if it is a JSON object (a part of a draft's spec), else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def spec_from_form(base: Mapping[str, JsonValue], form: FormData) -> dict[str, JsonValue]:
     """The draft as submitted: ``base`` with the editor's fields replaced (the rest kept)."""
     spec = copy.deepcopy(dict(base))
     spec["name"] = str(form.get("name", spec.get("name", ""))).strip()
     spec["description"] = str(form.get("description", spec.get("description", ""))).strip()
-    trigger = dict(spec.get("trigger") or {})
+    trigger = dict(json_object(spec.get("trigger")))
     trigger["event_types"] = [str(v) for v in form.getlist("event_types")]
     trigger["condition"] = _text(form.get("condition", trigger.get("condition", ""))).strip()
     spec["trigger"] = trigger
-    content: dict[str, dict[str, dict[str, str]]] = {}
+    content: dict[str, dict[str, dict[str, JsonValue]]] = {}
     for field, value in form.multi_items():
         found = _FIELD.fullmatch(field)
         text = _text(value)
         if found and text.strip():
             locale, channel, name = found.groups()
             content.setdefault(locale, {}).setdefault(channel, {})[name] = text
-    for locale, channels in (base.get("content") or {}).items():  # what the form does not show
-        for channel, templates in channels.items():
-            if "audio_url" in templates and channel in content.get(locale, {}):
-                content[locale][channel]["audio_url"] = templates["audio_url"]
-    spec["content"] = content
+    for locale, channels in json_object(base.get("content")).items():  # what the form lacks
+        for channel, templates in json_object(channels).items():
+            kept = json_object(templates)
+            if "audio_url" in kept and channel in content.get(locale, {}):
+                content[locale][channel]["audio_url"] = kept["audio_url"]
+    spec["content"] = {
+        locale: {channel: dict(templates) for channel, templates in channels.items()}
+        for locale, channels in content.items()
+    }
     return spec
 
 
@@ -134,9 +166,9 @@ def _text(value: object) -> str:
     return str(value).replace("\r\n", "\n") if isinstance(value, str) else ""
 
 
-def add_language(spec: dict[str, Any], locale: str) -> dict[str, Any]:
+def add_language(spec: dict[str, JsonValue], locale: str) -> dict[str, JsonValue]:
     """``spec`` with ``locale`` added as a copy of the fallback language's texts, to translate."""
-    content = dict(spec.get("content") or {})
+    content = dict(json_object(spec.get("content")))
     if locale and locale not in content:
         fallback = str(spec.get("fallback_locale") or "en")
         content[locale] = copy.deepcopy(content.get(fallback, {}))
@@ -162,7 +194,7 @@ async def event_types(session: AsyncSession, spec: Mapping[str, Any]) -> list[st
     return sorted(known)
 
 
-def example_values(deps: AlertDeps) -> dict[str, Any]:
+def example_values(deps: AlertDeps) -> PreviewValues:
     """Made-up but ordinary values for the preview."""
     return {
         "customer_name": "Sam Jansen",
@@ -177,7 +209,7 @@ def example_values(deps: AlertDeps) -> dict[str, Any]:
     }
 
 
-def _delivery_values(deps: AlertDeps) -> dict[str, Any]:
+def _delivery_values(deps: AlertDeps) -> _DeliveryValues:
     return {
         "brand": deps.brand,
         "callcentre_number": deps.callcentre_number,
@@ -192,7 +224,7 @@ def _masked_name(name: str) -> str:
 
 async def latest_event_values(
     session: AsyncSession, deps: AlertDeps, event_types_: list[str]
-) -> tuple[dict[str, Any], str] | None:
+) -> tuple[PreviewValues, str] | None:
     """The newest real event of these types with a customer, masked; and what it was."""
     row = (
         await session.exec(
@@ -206,8 +238,17 @@ async def latest_event_values(
     if row is None:
         return None
     event, customer = row
-    values = alert_context(event, customer)
-    values["customer_name"] = _masked_name(customer.name)
-    values.update(_delivery_values(deps))
+    real = alert_context(event, customer)
+    values: PreviewValues = {
+        "customer_name": _masked_name(customer.name),
+        "amount": real["amount"],
+        "currency": real["currency"],
+        "description": real["description"],
+        "merchant": real["merchant"],
+        "account_ending": real["account_ending"],
+        "booking_date": real["booking_date"],
+        "data": real["data"],
+        **_delivery_values(deps),
+    }
     what = f"event #{event.id} ({event.event_type}, received {event.created_at:%Y-%m-%d %H:%M} UTC)"
     return values, what

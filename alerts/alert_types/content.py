@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import Any, TypedDict
 
 from jinja2 import StrictUndefined
 from jinja2.exceptions import TemplateError
@@ -68,8 +68,40 @@ class EventData(dict[str, str]):
         return ""
 
 
+class _SampleValues(TypedDict):
+    customer_name: str
+    amount: str
+    currency: str
+    description: str
+    merchant: str
+    account_ending: str
+    booking_date: str
+    brand: str
+    callcentre_number: str
+    link_preferences: str
+
+
+class SampleContext(_SampleValues):
+    """The long sample values, with a ``data`` that has a value for any field."""
+
+    data: _SampleData
+
+
+class _OptionValues(TypedDict):
+    """What a template sees of the alert's options, on one channel."""
+
+    options: list[Mapping[str, Any]]
+    options_prompt: str
+    options_text: str
+    options_links: str
+
+
+class LongSampleContext(SampleContext, _OptionValues):
+    """A template's variables with the long sample values (what content checks render with)."""
+
+
 # Long but realistic values: a template that fits with these fits in practice.
-SAMPLE_CONTEXT: dict[str, str] = {
+SAMPLE_CONTEXT: _SampleValues = {
     "customer_name": "Alexandra Montgomery-Smith",
     "amount": "12345.67",
     "currency": "EUR",
@@ -84,7 +116,7 @@ SAMPLE_CONTEXT: dict[str, str] = {
 SAMPLE_LINK = "https://alerts.example.com/r/" + "x" * 80
 
 
-def sample_context() -> dict[str, Any]:
+def sample_context() -> SampleContext:
     return {**SAMPLE_CONTEXT, "data": _SampleData()}
 
 
@@ -209,11 +241,17 @@ def render_context(
     base: Mapping[str, Any], options: Sequence[Mapping[str, Any]], channel: Channel
 ) -> dict[str, Any]:
     """The variables a ``channel`` template sees: the alert's context plus its options."""
-    chosen = channel_options(options, channel)
     data = base.get("data") or {}
     return {
         **base,
         "data": EventData({str(k): str(v) for k, v in dict(data).items()}),
+        **_option_values(options, channel),
+    }
+
+
+def _option_values(options: Sequence[Mapping[str, Any]], channel: Channel) -> _OptionValues:
+    chosen = channel_options(options, channel)
+    return {
         "options": list(options),
         "options_prompt": options_prompt(chosen),
         "options_text": options_text(chosen),
@@ -260,8 +298,8 @@ def render_template(source: str, context: Mapping[str, Any]) -> str:
         raise ContentError(str(exc)) from exc
 
 
-def long_sample_context(options: Sequence[Mapping[str, Any]], channel: Channel) -> dict[str, Any]:
+def long_sample_context(
+    options: Sequence[Mapping[str, Any]], channel: Channel
+) -> LongSampleContext:
     """The long sample values ``check_spec_content`` checks a template with."""
-    ctx = render_context(sample_context(), options, channel)
-    ctx["data"] = _SampleData()
-    return ctx
+    return {**sample_context(), **_option_values(options, channel)}

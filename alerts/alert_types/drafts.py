@@ -14,8 +14,8 @@ import copy
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from pydantic import JsonValue
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -78,17 +78,21 @@ def _field_of(line: str) -> tuple[str, str]:
     return "general", line
 
 
-def check(data: dict[str, Any]) -> list[Problem]:
+def _object(value: JsonValue | None) -> dict[str, JsonValue]:
+    return value if isinstance(value, dict) else {}
+
+
+def check(data: dict[str, JsonValue]) -> list[Problem]:
     """Everything that would stop ``data`` from being published, plus warnings, by field."""
     problems: list[Problem] = []
-    condition = str((data.get("trigger") or {}).get("condition", ""))
+    condition = str(_object(data.get("trigger")).get("condition", ""))
     try:
         compile_condition(condition, typed=True)
     except ConditionError as exc:
         problems.append(Problem("trigger.condition", str(exc), exc.position))
     # The rest is checked with the condition left out, so a wrong condition does not hide
     # a problem in the texts (the condition's own problem, with its position, is above).
-    trigger = {**(data.get("trigger") or {}), "condition": ""}
+    trigger = {**_object(data.get("trigger")), "condition": ""}
     try:
         spec = validate_spec({**data, "trigger": trigger, "version": 1})
     except AlertTypeError as exc:
@@ -187,7 +191,7 @@ async def new_draft(
     return draft
 
 
-def starter_spec(key: str, name: str) -> dict[str, Any]:
+def starter_spec(key: str, name: str) -> dict[str, JsonValue]:
     """A new alert type to start from: English SMS and email, disabled until published."""
     return {
         "key": key,
@@ -211,7 +215,7 @@ def starter_spec(key: str, name: str) -> dict[str, Any]:
 
 
 async def save_draft(
-    *, session: AsyncSession, key: str, spec: dict[str, Any], actor: str
+    *, session: AsyncSession, key: str, spec: dict[str, JsonValue], actor: str
 ) -> tuple[AlertTypeDraft, list[Problem]]:
     """Keep ``spec`` as the draft of ``key`` (problems and all) and say what is wrong with it."""
     draft = await start_draft(session=session, key=key, actor=actor)

@@ -72,7 +72,7 @@ async def test_a_draft_is_kept_then_published_as_the_next_version(runtime: Runti
         assert draft.base_version == before and draft.editors == ["ann"]
     async with deps.sessions() as session:  # kept across requests
         kept = await get_draft(session, "large_debit")
-        assert kept is not None and kept.spec["content"]["nl"]["sms"]["body"] == DUTCH
+        assert kept is not None and _at(kept.spec, "content", "nl", "sms", "body") == DUTCH
         row = await get_row(session, "large_debit")
         assert row is not None
         live = _at(row.spec, "content")
