@@ -29,10 +29,10 @@ from admin_ui.security import (
     SessionDep,
     StaffUser,
     csrf_ok,
-    csrf_token,
     log_in,
     require_page,
     safe_next,
+    staff_context,
 )
 from admin_ui.staff import router as staff_router
 from admin_ui.unsubscribe import router as unsubscribe_router
@@ -58,8 +58,7 @@ CSRF_MESSAGE = (
 )
 
 
-def _ctx(request: Request, user: StaffUser | None, **values: Any) -> dict[str, Any]:
-    return {"user": user, "csrf_token": csrf_token(request), **values}
+_ctx = staff_context
 
 
 async def _alarms(session: AsyncSession) -> list[ChannelAlarm]:

@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
@@ -176,3 +176,8 @@ CanView = Annotated[StaffUser, Depends(require_page("view"))]
 CanManageUsers = Annotated[StaffUser, Depends(require_page("manage_users"))]
 CanUseTokens = Annotated[StaffUser, Depends(require_page("own_tokens"))]
 CanAudit = Annotated[StaffUser, Depends(require_page("audit"))]
+
+
+def staff_context(request: Request, user: StaffUser | None, **values: Any) -> dict[str, Any]:
+    """What every staff page's template gets: the user, this session's CSRF token, the rest."""
+    return {"user": user, "csrf_token": csrf_token(request), **values}

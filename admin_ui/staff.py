@@ -16,8 +16,8 @@ from admin_ui.security import (
     CanUseTokens,
     SessionDep,
     StaffUser,
-    csrf_token,
     require_page,
+    staff_context,
 )
 from admin_ui.users import change_role, create_user, list_users, reset_password, set_disabled
 from alerts.access import ROLE_WORDS, ROLES, allowed
@@ -38,8 +38,7 @@ NOTICES = {
 }
 
 
-def _ctx(request: Request, user: StaffUser, **values: Any) -> dict[str, Any]:
-    return {"user": user, "csrf_token": csrf_token(request), **values}
+_ctx = staff_context
 
 
 # --- users -------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import JsonValue
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -71,24 +72,30 @@ def current_origin() -> Origin | None:
     return scope.origin if scope else None
 
 
-def _plain(value: Any) -> Any:
-    """JSON-ready: datetimes as ISO text, everything else as given (already JSON)."""
+def _plain(value: object) -> JsonValue:
+    """JSON-ready: datetimes as ISO text, containers walked, other scalars as text."""
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
-    return value
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return str(value)
+
+
+def _object(value: Mapping[str, object]) -> dict[str, JsonValue]:
+    return {str(k): _plain(v) for k, v in value.items()}
 
 
 def diff(
-    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
-) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    before: Mapping[str, object] | None, after: Mapping[str, object] | None
+) -> tuple[dict[str, JsonValue] | None, dict[str, JsonValue] | None]:
     """Only the top-level fields that changed, on both sides (None for a side that is absent)."""
     if before is None or after is None:
-        return (_plain(before) if before is not None else None), (
-            _plain(after) if after is not None else None
+        return (_object(before) if before is not None else None), (
+            _object(after) if after is not None else None
         )
     keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
     return (

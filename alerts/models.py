@@ -477,5 +477,5 @@ class AuditEntry(SQLModel, table=True):
     kind: str = Field(max_length=40, index=True)  # "user", "api_token", "alert_type", ...
     entity_id: str = Field(max_length=200)
     action: str = Field(max_length=40)
-    before: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
-    after: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    before: dict[str, JsonValue] | None = Field(default=None, sa_type=sa.JSON)
+    after: dict[str, JsonValue] | None = Field(default=None, sa_type=sa.JSON)
