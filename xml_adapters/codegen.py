@@ -11,12 +11,10 @@ identifiers and numbers generated here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-
-from lxml import etree
 
 from xml_adapters.convert import ConversionError
 from xml_adapters.evaluate import (
@@ -25,12 +23,10 @@ from xml_adapters.evaluate import (
     Getter,
     Pipeline,
     Reader,
-    Values,
+    Run,
     invalid,
 )
 from xml_adapters.paths import CompiledPath, PathSet
-
-Run = Callable[[etree._Element, Values], Fault | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +69,8 @@ def compile_run(paths: PathSet, fields: Sequence[FieldCode], title: str) -> Run:
     source = _Source()
     walk = source.constant("WALK", paths.walk)
     source.lines += [
-        "def run(element, values):",
-        f"    found = {walk}(element)",
+        "def run(element, values, part=None):",
+        f"    found = {walk}(element, part)",
         "    fault = None",
     ]
     for i, field in enumerate(f for f in fields if f.plain is not None):

@@ -24,7 +24,7 @@ from xml_adapters.fields import (
     references,
 )
 from xml_adapters.mapping_schema import FIELD_NAME, ROOT_NAMESPACE, MappingSpec
-from xml_adapters.paths import PathError, PathSet, Template, compile_template
+from xml_adapters.paths import PathError, PathSet, Template, compile_path, compile_template
 
 _QNAME = re.compile(r"(?:(?P<prefix>[A-Za-z_][\w.\-]*):)?(?P<local>[A-Za-z_][\w.\-]*)")
 
@@ -55,6 +55,7 @@ class CompiledRecord:
     event_type: Template
     event_id: Template
     record_id: Template | None
+    parts: tuple[tuple[tuple[str, bool], ...], ...] = ()  # child steps to the parts, per path
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,7 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
             known=known,
             taken=set(inherited),
             used_by_events=used_by_events,
+            parts=bool(rec.parts),
         )
         defined = set(inherited) | {f.name for f in fields}
         if "account_id" not in defined:
@@ -161,6 +163,10 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
                 if rec.record_id is not None
                 else None
             ),
+            parts=tuple(
+                _part_steps(text, namespaces, source, f"{where}.parts[{i}]")
+                for i, text in enumerate(rec.parts)
+            ),
         )
     return Plan(records, contexts)
 
@@ -180,3 +186,19 @@ def _tag(qname: str, namespaces: Mapping[str, str], source: str, key: str) -> st
         )
     uri = namespaces[prefix]
     return f"{{{uri}}}{local}" if uri else local
+
+
+def _part_steps(
+    text: str, namespaces: Mapping[str, str], source: str, key: str
+) -> tuple[tuple[str, bool], ...]:
+    try:
+        path = compile_path(text, namespaces)
+    except PathError as exc:
+        raise MappingError(f"bad path {text!r}: {exc}", source=source, key=key) from None
+    if not path.is_fast or path.part or path.attribute is not None or not path.steps:
+        raise MappingError(
+            f"{text!r} is not a path of child elements like c:NtryDtls/c:TxDtls",
+            source=source,
+            key=key,
+        )
+    return path.steps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,7 +29,7 @@ from xml_adapters.convert import Value
 from xml_adapters.evaluate import Fault, Values
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
-from xml_adapters.parse import detect_root, iterparse_records
+from xml_adapters.parse import detect_root, iterparse_records, line_of
 from xml_adapters.validation import RecordValidator, SchemaSetupError, validator_for
 
 
@@ -203,7 +204,12 @@ class MappingAdapter:
                         merged.update(state.values())
                         fault = fault or state.fault
                 base = inherited[record.kind] = (merged, fault)
-            yield _build(self.key, record, element, event.line, position, base[0].copy(), base[1])
+            if record.parts:
+                yield from _split(self.key, record, element, event.line, position, base)
+            else:
+                yield _build(
+                    self.key, record, element, event.line, position, base[0].copy(), base[1]
+                )
         missing = [c for c in plan.contexts.values() if c.required and c.name not in seen_contexts]
         if missing:
             needed = " and ".join(split_tag(c.tag)[1] for c in missing)
@@ -234,6 +240,49 @@ class _OpenContext:
         return self._values
 
 
+def _parts_of(
+    element: etree._Element, paths: tuple[tuple[tuple[str, bool], ...], ...]
+) -> list[Any]:
+    found: list[Any] = []
+    for steps in paths:
+        level: list[Any] = [element]
+        for tag, only_first in steps:
+            below: list[Any] = []
+            for parent in level:
+                if only_first:
+                    below.extend(itertools.islice(parent.iterchildren(tag), 1))
+                else:
+                    below.extend(parent.iterchildren(tag))
+            level = below
+        found.extend(level)
+    return found
+
+
+def _split(
+    key: str,
+    record: CompiledRecord,
+    element: etree._Element,
+    line: int | None,
+    position: int,
+    base: tuple[Values, Fault | None],
+) -> Iterator[AccountEvent | RecordProblem]:
+    """The events of a record with `parts`: one ("single") with at most one part, else one
+    for the record ("batch") and one per part ("item", `$part` its number from 1)."""
+    parts = _parts_of(element, record.parts)
+    inherited, fault = base
+    count = str(len(parts))
+    if len(parts) <= 1:
+        values = {**inherited, "$role": "single", "$parts": count, "$part": None}
+        part = parts[0] if parts else None
+        yield _build(key, record, element, line, position, values, fault, part)
+        return
+    values = {**inherited, "$role": "batch", "$parts": count, "$part": None}
+    yield _build(key, record, element, line, position, values, fault)
+    for number, part in enumerate(parts, start=1):
+        values = {**inherited, "$role": "item", "$parts": count, "$part": str(number)}
+        yield _build(key, record, element, line_of(part) or line, position, values, fault, part)
+
+
 def _build(
     key: str,
     record: CompiledRecord,
@@ -242,12 +291,13 @@ def _build(
     position: int,
     values: Values,
     fault: Fault | None,
+    part: etree._Element | None = None,
 ) -> AccountEvent | RecordProblem:
     if record.uses_position:
         values["$position"] = str(position)
     if record.uses_line:
         values["$line"] = str(line) if line is not None else None
-    own = record.evaluation.run(element, values)
+    own = record.evaluation.run(element, values, part)
     fault = fault or own
     event_type = event_id = None
     if fault is None:

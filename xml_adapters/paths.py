@@ -17,6 +17,9 @@ _STEP = re.compile(rf"(?:(?P<prefix>{_NAME}):)?(?P<local>{_NAME})(?P<first>\[1\]
 _ATTRIBUTE = re.compile(rf"@(?:(?P<prefix>{_NAME}):)?(?P<local>{_NAME})")
 
 
+PART = "$part"  # a path starting `$part/` is read from the record's current part
+
+
 class PathError(ValueError):
     """A path or template that cannot be compiled; the message says why."""
 
@@ -37,6 +40,7 @@ class CompiledPath:
     steps: tuple[tuple[str, bool], ...]  # (Clark tag, only the first such child) per step
     attribute: str | None  # Clark name of a final @attribute step
     xpath: etree.XPath | None  # the general case
+    part: bool = False  # `$part/...`: relative to the record's current part (see PathSet)
 
     @property
     def is_fast(self) -> bool:
@@ -48,6 +52,15 @@ def compile_path(source: str, namespaces: Mapping[str, str]) -> CompiledPath:
     text = source.strip()
     if not text:
         raise PathError("the path is empty")
+    if text == PART or text.startswith(PART + "/"):
+        inner = text[len(PART) + 1 :] or "."
+        fast = _fast_steps(inner, namespaces)
+        if fast is None:
+            raise PathError(
+                f"a {PART}/ path must be plain child steps (a/b/@c, optional [1] per step)"
+            )
+        label = re.sub(rf"(?<![\w.\-]){_NAME}:(?=[A-Za-z_*])", "", inner)
+        return CompiledPath(text, label, fast[0], fast[1], None, part=True)
     label = re.sub(rf"(?<![\w.\-]){_NAME}:(?=[A-Za-z_*])", "", text)
     fast = _fast_steps(text, namespaces)
     if fast is not None:
@@ -106,10 +119,13 @@ class PathSet:
     path leads through, and notes for each path the first element it reaches (for `every`
     paths: all of them). That is XPath's answer for every path at once, for a fraction of the
     cost of one XPath call per path. The walk is generated code (see `xml_adapters.walk`).
+    Paths marked `part` (`$part/...`) are walked from the part element handed to `walk`, into
+    the same result list.
     """
 
     def __init__(self) -> None:
         self._root = PathNode()
+        self._part_root = PathNode()
         self._slots: dict[tuple[str, bool], int] = {}
         self._every_slots: set[int] = set()
         self._walk: Walk | None = None
@@ -124,7 +140,7 @@ class PathSet:
         self._slots[(path.source, every)] = slot
         if every:
             self._every_slots.add(slot)
-        node = self._root
+        node = self._part_root if path.part else self._root
         for tag, only_first in path.steps:
             children = node.first if only_first else node.every
             node = children.setdefault(tag, PathNode())
@@ -134,12 +150,15 @@ class PathSet:
             node.attributes.append((path.attribute, slot))
         return slot
 
-    def walk(self, element: etree._Element) -> list[Any]:
-        """By slot: the first element reached, or None (a list of all of them for `every`)."""
+    def walk(self, element: etree._Element, part: etree._Element | None = None) -> list[Any]:
+        """By slot: the first element reached, or None (a list of all of them for `every`);
+        `part` paths are read from `part` (they find nothing without one)."""
         walk = self._walk
         if walk is None:
-            walk = self._walk = generate(self._root, self._every_slots, len(self._slots))
-        return walk(element)
+            walk = self._walk = generate(
+                self._root, self._every_slots, len(self._slots), self._part_root
+            )
+        return walk(element, part)
 
 
 def text_of(path: CompiledPath, element: etree._Element) -> str:
