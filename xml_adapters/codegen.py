@@ -137,6 +137,29 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
         out.append(f"    if raw is not None and raw in {empty}: raw = None")
     if pipeline.default is not None:
         out.append(f"    if raw is None: raw = {source.constant(f'DEFAULT_{i}', pipeline.default)}")
+    missing = None
+    if pipeline.required:
+        missing = source.constant(
+            f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
+        )
+    if pipeline.code_map is None:
+        # Nothing found: no conversion to run (most optional fields of most records).
+        out += ["    if raw is None:", f"        values[{name}] = None"]
+        if missing is not None:
+            out.append(f"        if fault is None: fault = {missing}")
+        out.append("    else:")
+        tail: list[str] = []
+        _pipeline(source, i, field, name, missing, tail)
+        out += ["    " + line for line in tail]
+    else:
+        _pipeline(source, i, field, name, missing, out)
+
+
+def _pipeline(
+    source: _Source, i: int, field: FieldCode, name: str, missing: str | None, out: list[str]
+) -> None:
+    """Code: convert and check `raw` into `value` and store it (one level of indentation)."""
+    pipeline = field.pipeline
     out.append("    value = raw")
     if pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
         out.append("    try:")
@@ -169,10 +192,7 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
     if field.text_only:
         out.append('    if value == "": value = None')
     out.append(f"    values[{name}] = value")
-    if pipeline.required:
-        missing = source.constant(
-            f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
-        )
+    if missing is not None:
         out.append(f"    if value is None and fault is None: fault = {missing}")
 
 
@@ -182,24 +202,31 @@ def _read_fast_paths(
     """Code: the first non-blank of the paths (else "" if one matched blank, else None)."""
     out = source.lines
     out += ["    raw = where = blank = None", f"    label = {label}"]
+    body: list[str] = []
     for j, (path, slot) in enumerate(paths):
         path_label = source.constant(f"LABEL_{i}_{j}", path.label)
         pad = "    " if j == 0 else "        "
         if j:
-            out.append("    if raw is None:")
-        out += [f"{pad}hit = found[{slot}]", f"{pad}if hit is not None:"]
+            body.append("    if raw is None:")
+        body += [f"{pad}hit = found[{slot}]", f"{pad}if hit is not None:"]
         if path.attribute is not None:
             attribute = source.constant(f"ATTR_{i}_{j}", path.attribute)
-            out.append(f"{pad}    text = hit.get({attribute})")
+            body.append(f"{pad}    text = hit.get({attribute})")
         else:
-            out.append(f'{pad}    text = "".join(hit.itertext()) if len(hit) else hit.text')
-        out += [
+            body.append(f'{pad}    text = "".join(hit.itertext()) if len(hit) else hit.text')
+        body += [
             f"{pad}    if text and not text.isspace():",
             f'{pad}        raw, where, label = " ".join(text.split()), hit, {path_label}',
             f"{pad}    elif blank is None:",
             f"{pad}        blank = (hit, {path_label})",
         ]
-    out.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
+    body.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
+    if len(paths) == 1:
+        out += body
+        return
+    # Most alternatives of most fields find nothing: one test skips them all.
+    out.append(f"    if {' or '.join(f'found[{slot}] is not None' for _path, slot in paths)}:")
+    out += ["    " + line for line in body]
 
 
 def _read_joined(
