@@ -38,6 +38,7 @@ class CompiledContext:
     required: bool
     fields: tuple[CompiledField, ...]
     evaluation: Evaluation
+    empty_warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,12 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
             ctx.fields, namespaces, source, where, paths, known=set(DOCUMENT_BUILTINS)
         )
         compiled = CompiledContext(
-            name, tag, ctx.required, fields, evaluation(fields, paths, f"context {name}")
+            name,
+            tag,
+            ctx.required,
+            fields,
+            evaluation(fields, paths, f"context {name}"),
+            ctx.empty_warning,
         )
         if tag in contexts:
             raise MappingError(

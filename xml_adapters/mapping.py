@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -31,6 +32,8 @@ from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
 from xml_adapters.parse import detect_root, iterparse_records, line_of
 from xml_adapters.validation import RecordValidator, SchemaSetupError, validator_for
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,11 @@ class MappingAdapter:
             plan = compile_plan(self.spec, source=self.source, root_namespace=namespace)
             self._plans[namespace] = plan
         return plan
+
+    def plan(self) -> Plan:
+        """The compiled plan for the first namespace accepted (every namespace's plan has the
+        same record kinds and fields)."""
+        return self._plan(self._sample_namespace())
 
     def _validators(self, plan: Plan, found: RootMatch) -> dict[str, RecordValidator]:
         """Per record kind, the XSD check the mapping asks for (`schema`), if any."""
@@ -180,6 +188,10 @@ class MappingAdapter:
                     for kind in scoped[context.name]:
                         positions[kind] = 0
                 else:
+                    if context.empty_warning and not any(
+                        positions[k] for k in scoped[context.name]
+                    ):
+                        logger.warning("%s, line %s: %s", path, event.line, context.empty_warning)
                     open_contexts[context.name] = None
                 inherited.clear()
                 continue

@@ -143,6 +143,8 @@ class ContextSpec(_Strict):
 
     element: str
     required: bool = False  # a document without this element is refused
+    # Logged as a warning (with the file and line) for such an element holding no record.
+    empty_warning: str | None = None
     fields: Fields = {}
 
 
