@@ -43,6 +43,8 @@ class FieldCode:
     label: str
     text_only: bool  # the value can be "" (no value); typed conversions never give ""
     plain: tuple[int, str | None] | None  # (slot, attribute) of a plain one-path text field
+    # A `switch` read inline: the switch field, case -> target field, and the lazy targets.
+    switch: tuple[str, Mapping[str, str], Mapping[str, Getter]] | None = None
 
 
 class _Source:
@@ -108,6 +110,9 @@ def _plain(source: _Source, i: int, field: FieldCode) -> None:
         f"        text = {text}",
         f'        values[{name}] = (" ".join(text.split()) or None) if text else None',
     ]
+    if field.pipeline.empty_values:
+        empty = source.constant(f"PLAIN_EMPTY{i}", field.pipeline.empty_values)
+        source.lines.append(f"        if values[{name}] in {empty}: values[{name}] = None")
 
 
 def _field(source: _Source, i: int, field: FieldCode) -> None:
@@ -119,6 +124,8 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
         _read_fast_paths(source, i, field.fast_paths, label)
     elif field.fast_paths:
         _read_joined(source, i, field.fast_paths, field.join or "", label)
+    elif field.switch is not None:
+        _read_switch(source, i, field.switch, label)
     elif field.reader is not None:
         reader = source.constant(f"READER_{i}", field.reader)
         out.append(f"    raw, where, label = {reader}(found, element, values)")
@@ -194,6 +201,30 @@ def _pipeline(
     out.append(f"    values[{name}] = value")
     if missing is not None:
         out.append(f"    if value is None and fault is None: fault = {missing}")
+
+
+def _read_switch(
+    source: _Source,
+    i: int,
+    switch: tuple[str, Mapping[str, str], Mapping[str, Getter]],
+    label: str,
+) -> None:
+    """Code: the value of the field the switch field's value names (a lazy one computed now)."""
+    name, cases, getters = switch
+    out = source.lines
+    out += [
+        "    raw = where = None",
+        f"    label = {label}",
+        f"    chosen = values.get({source.constant(f'SWITCH_{i}', name)})",
+    ]
+    for j, (case, target) in enumerate(cases.items()):
+        keyword = "if" if j == 0 else "elif"
+        out.append(f"    {keyword} chosen == {source.constant(f'CASE_{i}_{j}', case)}:")
+        if target in getters:
+            get = source.constant(f"GET_{i}_c{j}", getters[target])
+            out.append(f"        raw = {get}(found, element, values)")
+        else:
+            out.append(f"        raw = values.get({source.constant(f'TARGET_{i}_{j}', target)})")
 
 
 def _read_fast_paths(

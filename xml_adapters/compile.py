@@ -8,8 +8,9 @@ themselves are compiled by `xml_adapters.fields`.
 from __future__ import annotations
 
 import contextlib
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from xml_adapters.base import MappingError
@@ -57,6 +58,9 @@ class CompiledRecord:
     event_id: Template
     record_id: Template | None
     parts: tuple[tuple[tuple[str, bool], ...], ...] = ()  # child steps to the parts, per path
+    # The data fields' values from a record's values, in data_fields order (all are set once
+    # a record is evaluated: eager fields always store a value, None included).
+    data_values: Callable[[Mapping[str, object]], tuple[object, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,13 +155,15 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
                 key=f"{where}.fields",
             )
         all_fields = (*inherited.values(), *fields)
+        data_fields = tuple(f.name for f in all_fields if f.in_data)
         records[tag] = CompiledRecord(
             kind=rec.kind,
             tag=tag,
             contexts=tuple(rec.contexts),
             fields=fields,
             evaluation=evaluation(fields, paths, f"record {rec.kind}"),
-            data_fields=tuple(f.name for f in all_fields if f.in_data),
+            data_fields=data_fields,
+            data_values=_values_getter(data_fields),
             uses_position="$position" in references(rec.fields.values(), used_by_events),
             uses_line="$line" in references(rec.fields.values(), used_by_events),
             event_type=checked_template(
@@ -192,6 +198,16 @@ def _tag(qname: str, namespaces: Mapping[str, str], source: str, key: str) -> st
         )
     uri = namespaces[prefix]
     return f"{{{uri}}}{local}" if uri else local
+
+
+def _values_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
+    if len(names) == 1:
+        one = operator.itemgetter(names[0])
+        return lambda values: (one(values),)
+    if not names:
+        return lambda _values: ()
+    getter: Callable[[Mapping[str, object]], tuple[object, ...]] = operator.itemgetter(*names)
+    return getter
 
 
 def _part_steps(

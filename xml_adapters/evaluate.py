@@ -184,9 +184,9 @@ class Pipeline:
 
     @property
     def is_plain(self) -> bool:
+        """Nothing to do but clean up the text (and drop `empty_values`)."""
         return not (
-            self.empty_values
-            or self.default is not None
+            self.default is not None
             or self.steps
             or self.code_map is not None
             or self.negate is not None

@@ -230,6 +230,7 @@ def _compile_field(
     label = spec.label or (paths[0][0].label if paths else name)
     all_fast = bool(paths) and all(slot >= 0 for _path, slot in paths)
     reader: Reader | None = None  # for sources not read inline by the generated code
+    switch = None
     if paths and not all_fast:
         reader = path_reader(paths, spec.join, from_)
         from_ = ()  # the reader falls back to them
@@ -243,6 +244,11 @@ def _compile_field(
         for case, target in spec.cases.items():
             refer(target, f"cases.{case}")
         reader = switch_reader(refer(spec.switch, "switch"), dict(spec.cases), label, getters)
+        switch = (
+            spec.switch,
+            dict(spec.cases),
+            {t: getters[t] for t in spec.cases.values() if t in getters},
+        )
     elif spec.value is not None:
         reader = constant_reader(spec.value, label)
     negate = None
@@ -289,6 +295,7 @@ def _compile_field(
         label=label,
         text_only=not typed or pipeline.code_map is not None,
         plain=plain,
+        switch=switch,
     )
     return CompiledField(
         name=name,

@@ -257,6 +257,13 @@ def _parts_of(
 ) -> list[Any]:
     found: list[Any] = []
     for steps in paths:
+        if len(steps) == 1 and not steps[0][1]:  # the common shapes, quickly
+            found.extend(element.iterchildren(steps[0][0]))
+            continue
+        if len(steps) == 2 and not (steps[0][1] or steps[1][1]):
+            outer, inner = steps[0][0], steps[1][0]
+            found.extend(p for d in element.iterchildren(outer) for p in d.iterchildren(inner))
+            continue
         level: list[Any] = [element]
         for tag, only_first in steps:
             below: list[Any] = []
@@ -332,11 +339,16 @@ def _build(
             reason=fault.reason,
         )
     amount, booking_date = values.get("amount"), values.get("booking_date")
-    get = values.get
+    try:
+        found = record.data_values(values) if record.data_values else None
+    except KeyError:  # not every field was evaluated; read them one by one
+        found = None
+    if found is None:
+        found = tuple(values.get(name) for name in record.data_fields)
     data = {
-        name: value if value.__class__ is str else _text(value)
-        for name in record.data_fields
-        if (value := get(name)) is not None
+        name: value if value.__class__ is str else _text(value)  # type: ignore[arg-type]
+        for name, value in zip(record.data_fields, found, strict=True)
+        if value is not None
     }
     return AccountEvent(
         source=key,
