@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from xml_adapters.evaluate import Fault, Values
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
 from xml_adapters.parse import detect_root, iterparse_records, line_of
+from xml_adapters.paths import children_at
 from xml_adapters.validation import RecordValidator, SchemaSetupError, validator_for
 
 logger = logging.getLogger(__name__)
@@ -252,31 +252,6 @@ class _OpenContext:
         return self._values
 
 
-def _parts_of(
-    element: etree._Element, paths: tuple[tuple[tuple[str, bool], ...], ...]
-) -> list[Any]:
-    found: list[Any] = []
-    for steps in paths:
-        if len(steps) == 1 and not steps[0][1]:  # the common shapes, quickly
-            found.extend(element.iterchildren(steps[0][0]))
-            continue
-        if len(steps) == 2 and not (steps[0][1] or steps[1][1]):
-            outer, inner = steps[0][0], steps[1][0]
-            found.extend(p for d in element.iterchildren(outer) for p in d.iterchildren(inner))
-            continue
-        level: list[Any] = [element]
-        for tag, only_first in steps:
-            below: list[Any] = []
-            for parent in level:
-                if only_first:
-                    below.extend(itertools.islice(parent.iterchildren(tag), 1))
-                else:
-                    below.extend(parent.iterchildren(tag))
-            level = below
-        found.extend(level)
-    return found
-
-
 def _split(
     key: str,
     record: CompiledRecord,
@@ -287,7 +262,7 @@ def _split(
 ) -> Iterator[AccountEvent | RecordProblem]:
     """The events of a record with `parts`: one ("single") with at most one part, else one
     for the record ("batch") and one per part ("item", `$part` its number from 1)."""
-    parts = _parts_of(element, record.parts)
+    parts = children_at(element, record.parts)
     inherited, fault = base
     count = str(len(parts))
     if len(parts) <= 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -159,6 +160,33 @@ class PathSet:
                 self._root, self._every_slots, len(self._slots), self._part_root
             )
         return walk(element, part)
+
+
+def children_at(
+    element: etree._Element, paths: tuple[tuple[tuple[str, bool], ...], ...]
+) -> list[Any]:
+    """The elements each path of child steps reaches below `element` (a record's parts), path
+    after path, in document order within each."""
+    found: list[Any] = []
+    for steps in paths:
+        if len(steps) == 1 and not steps[0][1]:  # the common shapes, quickly
+            found.extend(element.iterchildren(steps[0][0]))
+            continue
+        if len(steps) == 2 and not (steps[0][1] or steps[1][1]):
+            outer, inner = steps[0][0], steps[1][0]
+            found.extend(p for d in element.iterchildren(outer) for p in d.iterchildren(inner))
+            continue
+        level: list[Any] = [element]
+        for tag, only_first in steps:
+            below: list[Any] = []
+            for parent in level:
+                if only_first:
+                    below.extend(itertools.islice(parent.iterchildren(tag), 1))
+                else:
+                    below.extend(parent.iterchildren(tag))
+            level = below
+        found.extend(level)
+    return found
 
 
 def text_of(path: CompiledPath, element: etree._Element) -> str:
