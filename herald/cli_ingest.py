@@ -52,7 +52,13 @@ def print_report(r: IngestReportDict) -> None:
 
 
 def ingest(
-    paths: Annotated[list[str], typer.Argument(help="XML files, directories or glob patterns.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="XML files, directories (their *.xml files; sub-directories are not read) or "
+            "glob patterns ('DIR/**/*.xml' reads sub-directories)."
+        ),
+    ],
     adapter: AdapterOpt = None,
     as_json: JsonOpt = False,
 ) -> None:

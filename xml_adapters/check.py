@@ -29,6 +29,7 @@ class RecordInfo(TypedDict):
     contexts: list[str]
     event_type: str | None
     event_id: str | None
+    fields: list[str]  # what its events carry in `data` (conditions read event.data["name"])
 
 
 class AdapterInfo(TypedDict):
@@ -68,6 +69,7 @@ def describe_adapters(adapters: Mapping[str, Adapter] | None = None) -> list[Ada
         entry: AdapterInfo
         if isinstance(adapter, MappingAdapter):
             spec = adapter.spec
+            data_fields = {r.kind: list(r.data_fields) for r in adapter.plan().records.values()}
             entry = {
                 "key": key,
                 "title": adapter.title,
@@ -83,6 +85,7 @@ def describe_adapters(adapters: Mapping[str, Adapter] | None = None) -> list[Ada
                         "contexts": list(r.contexts),
                         "event_type": r.event_type,
                         "event_id": r.event_id,
+                        "fields": data_fields.get(r.kind, []),
                     }
                     for r in spec.records
                 ],

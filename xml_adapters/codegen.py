@@ -11,12 +11,10 @@ identifiers and numbers generated here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-
-from lxml import etree
 
 from xml_adapters.convert import ConversionError
 from xml_adapters.evaluate import (
@@ -25,12 +23,10 @@ from xml_adapters.evaluate import (
     Getter,
     Pipeline,
     Reader,
-    Values,
+    Run,
     invalid,
 )
 from xml_adapters.paths import CompiledPath, PathSet
-
-Run = Callable[[etree._Element, Values], Fault | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +43,8 @@ class FieldCode:
     label: str
     text_only: bool  # the value can be "" (no value); typed conversions never give ""
     plain: tuple[int, str | None] | None  # (slot, attribute) of a plain one-path text field
+    # A `switch` read inline: the switch field, case -> target field, and the lazy targets.
+    switch: tuple[str, Mapping[str, str], Mapping[str, Getter]] | None = None
 
 
 class _Source:
@@ -73,8 +71,8 @@ def compile_run(paths: PathSet, fields: Sequence[FieldCode], title: str) -> Run:
     source = _Source()
     walk = source.constant("WALK", paths.walk)
     source.lines += [
-        "def run(element, values):",
-        f"    found = {walk}(element)",
+        "def run(element, values, part=None):",
+        f"    found = {walk}(element, part)",
         "    fault = None",
     ]
     for i, field in enumerate(f for f in fields if f.plain is not None):
@@ -112,6 +110,9 @@ def _plain(source: _Source, i: int, field: FieldCode) -> None:
         f"        text = {text}",
         f'        values[{name}] = (" ".join(text.split()) or None) if text else None',
     ]
+    if field.pipeline.empty_values:
+        empty = source.constant(f"PLAIN_EMPTY{i}", field.pipeline.empty_values)
+        source.lines.append(f"        if values[{name}] in {empty}: values[{name}] = None")
 
 
 def _field(source: _Source, i: int, field: FieldCode) -> None:
@@ -123,6 +124,8 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
         _read_fast_paths(source, i, field.fast_paths, label)
     elif field.fast_paths:
         _read_joined(source, i, field.fast_paths, field.join or "", label)
+    elif field.switch is not None:
+        _read_switch(source, i, field.switch, label)
     elif field.reader is not None:
         reader = source.constant(f"READER_{i}", field.reader)
         out.append(f"    raw, where, label = {reader}(found, element, values)")
@@ -141,6 +144,29 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
         out.append(f"    if raw is not None and raw in {empty}: raw = None")
     if pipeline.default is not None:
         out.append(f"    if raw is None: raw = {source.constant(f'DEFAULT_{i}', pipeline.default)}")
+    missing = None
+    if pipeline.required:
+        missing = source.constant(
+            f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
+        )
+    if pipeline.code_map is None:
+        # Nothing found: no conversion to run (most optional fields of most records).
+        out += ["    if raw is None:", f"        values[{name}] = None"]
+        if missing is not None:
+            out.append(f"        if fault is None: fault = {missing}")
+        out.append("    else:")
+        tail: list[str] = []
+        _pipeline(source, i, field, name, missing, tail)
+        out += ["    " + line for line in tail]
+    else:
+        _pipeline(source, i, field, name, missing, out)
+
+
+def _pipeline(
+    source: _Source, i: int, field: FieldCode, name: str, missing: str | None, out: list[str]
+) -> None:
+    """Code: convert and check `raw` into `value` and store it (one level of indentation)."""
+    pipeline = field.pipeline
     out.append("    value = raw")
     if pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
         out.append("    try:")
@@ -173,11 +199,32 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
     if field.text_only:
         out.append('    if value == "": value = None')
     out.append(f"    values[{name}] = value")
-    if pipeline.required:
-        missing = source.constant(
-            f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
-        )
+    if missing is not None:
         out.append(f"    if value is None and fault is None: fault = {missing}")
+
+
+def _read_switch(
+    source: _Source,
+    i: int,
+    switch: tuple[str, Mapping[str, str], Mapping[str, Getter]],
+    label: str,
+) -> None:
+    """Code: the value of the field the switch field's value names (a lazy one computed now)."""
+    name, cases, getters = switch
+    out = source.lines
+    out += [
+        "    raw = where = None",
+        f"    label = {label}",
+        f"    chosen = values.get({source.constant(f'SWITCH_{i}', name)})",
+    ]
+    for j, (case, target) in enumerate(cases.items()):
+        keyword = "if" if j == 0 else "elif"
+        out.append(f"    {keyword} chosen == {source.constant(f'CASE_{i}_{j}', case)}:")
+        if target in getters:
+            get = source.constant(f"GET_{i}_c{j}", getters[target])
+            out.append(f"        raw = {get}(found, element, values)")
+        else:
+            out.append(f"        raw = values.get({source.constant(f'TARGET_{i}_{j}', target)})")
 
 
 def _read_fast_paths(
@@ -186,24 +233,31 @@ def _read_fast_paths(
     """Code: the first non-blank of the paths (else "" if one matched blank, else None)."""
     out = source.lines
     out += ["    raw = where = blank = None", f"    label = {label}"]
+    body: list[str] = []
     for j, (path, slot) in enumerate(paths):
         path_label = source.constant(f"LABEL_{i}_{j}", path.label)
         pad = "    " if j == 0 else "        "
         if j:
-            out.append("    if raw is None:")
-        out += [f"{pad}hit = found[{slot}]", f"{pad}if hit is not None:"]
+            body.append("    if raw is None:")
+        body += [f"{pad}hit = found[{slot}]", f"{pad}if hit is not None:"]
         if path.attribute is not None:
             attribute = source.constant(f"ATTR_{i}_{j}", path.attribute)
-            out.append(f"{pad}    text = hit.get({attribute})")
+            body.append(f"{pad}    text = hit.get({attribute})")
         else:
-            out.append(f'{pad}    text = "".join(hit.itertext()) if len(hit) else hit.text')
-        out += [
+            body.append(f'{pad}    text = "".join(hit.itertext()) if len(hit) else hit.text')
+        body += [
             f"{pad}    if text and not text.isspace():",
             f'{pad}        raw, where, label = " ".join(text.split()), hit, {path_label}',
             f"{pad}    elif blank is None:",
             f"{pad}        blank = (hit, {path_label})",
         ]
-    out.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
+    body.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
+    if len(paths) == 1:
+        out += body
+        return
+    # Most alternatives of most fields find nothing: one test skips them all.
+    out.append(f"    if {' or '.join(f'found[{slot}] is not None' for _path, slot in paths)}:")
+    out += ["    " + line for line in body]
 
 
 def _read_joined(

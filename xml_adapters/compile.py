@@ -8,8 +8,9 @@ themselves are compiled by `xml_adapters.fields`.
 from __future__ import annotations
 
 import contextlib
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from xml_adapters.base import MappingError
@@ -24,7 +25,7 @@ from xml_adapters.fields import (
     references,
 )
 from xml_adapters.mapping_schema import FIELD_NAME, ROOT_NAMESPACE, MappingSpec
-from xml_adapters.paths import PathError, PathSet, Template, compile_template
+from xml_adapters.paths import PathError, PathSet, Template, compile_path, compile_template
 
 _QNAME = re.compile(r"(?:(?P<prefix>[A-Za-z_][\w.\-]*):)?(?P<local>[A-Za-z_][\w.\-]*)")
 
@@ -38,6 +39,7 @@ class CompiledContext:
     required: bool
     fields: tuple[CompiledField, ...]
     evaluation: Evaluation
+    empty_warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,10 @@ class CompiledRecord:
     event_type: Template
     event_id: Template
     record_id: Template | None
+    parts: tuple[tuple[tuple[str, bool], ...], ...] = ()  # child steps to the parts, per path
+    # The data fields' values from a record's values, in data_fields order (all are set once
+    # a record is evaluated: eager fields always store a value, None included).
+    data_values: Callable[[Mapping[str, object]], tuple[object, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +94,12 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
             ctx.fields, namespaces, source, where, paths, known=set(DOCUMENT_BUILTINS)
         )
         compiled = CompiledContext(
-            name, tag, ctx.required, fields, evaluation(fields, paths, f"context {name}")
+            name,
+            tag,
+            ctx.required,
+            fields,
+            evaluation(fields, paths, f"context {name}"),
+            ctx.empty_warning,
         )
         if tag in contexts:
             raise MappingError(
@@ -133,6 +144,7 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
             known=known,
             taken=set(inherited),
             used_by_events=used_by_events,
+            parts=bool(rec.parts),
         )
         defined = set(inherited) | {f.name for f in fields}
         if "account_id" not in defined:
@@ -143,13 +155,15 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
                 key=f"{where}.fields",
             )
         all_fields = (*inherited.values(), *fields)
+        data_fields = tuple(f.name for f in all_fields if f.in_data)
         records[tag] = CompiledRecord(
             kind=rec.kind,
             tag=tag,
             contexts=tuple(rec.contexts),
             fields=fields,
             evaluation=evaluation(fields, paths, f"record {rec.kind}"),
-            data_fields=tuple(f.name for f in all_fields if f.in_data),
+            data_fields=data_fields,
+            data_values=_values_getter(data_fields),
             uses_position="$position" in references(rec.fields.values(), used_by_events),
             uses_line="$line" in references(rec.fields.values(), used_by_events),
             event_type=checked_template(
@@ -160,6 +174,10 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
                 checked_template(rec.record_id, defined | known, source, f"{where}.record_id")
                 if rec.record_id is not None
                 else None
+            ),
+            parts=tuple(
+                _part_steps(text, namespaces, source, f"{where}.parts[{i}]")
+                for i, text in enumerate(rec.parts)
             ),
         )
     return Plan(records, contexts)
@@ -180,3 +198,29 @@ def _tag(qname: str, namespaces: Mapping[str, str], source: str, key: str) -> st
         )
     uri = namespaces[prefix]
     return f"{{{uri}}}{local}" if uri else local
+
+
+def _values_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
+    if len(names) == 1:
+        one = operator.itemgetter(names[0])
+        return lambda values: (one(values),)
+    if not names:
+        return lambda _values: ()
+    getter: Callable[[Mapping[str, object]], tuple[object, ...]] = operator.itemgetter(*names)
+    return getter
+
+
+def _part_steps(
+    text: str, namespaces: Mapping[str, str], source: str, key: str
+) -> tuple[tuple[str, bool], ...]:
+    try:
+        path = compile_path(text, namespaces)
+    except PathError as exc:
+        raise MappingError(f"bad path {text!r}: {exc}", source=source, key=key) from None
+    if not path.is_fast or path.part or path.attribute is not None or not path.steps:
+        raise MappingError(
+            f"{text!r} is not a path of child elements like c:NtryDtls/c:TxDtls",
+            source=source,
+            key=key,
+        )
+    return path.steps

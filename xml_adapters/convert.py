@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from xml_adapters.iso20022 import AMOUNT_PATTERN, parse_datetime_date
+from xml_adapters.iso20022 import AMOUNT_PATTERN, parse_date, parse_datetime_date
 
 Value = str | Decimal | date
 ConverterName = Literal[
@@ -97,7 +97,10 @@ def _currency(value: Value) -> Value:
     raise ConversionError("the currency is not an ISO 4217 code like EUR")
 
 
-_BAD_DATE = "not a valid date (expected 2024-01-31 or 2024-01-31T13:15:00+01:00)"
+_BAD_DATE = (
+    "not a valid date (expected an ISO date like 2024-01-31 or 2024-01-31+01:00, or a "
+    "date-time like 2024-01-31T13:15:00.5+01:00)"
+)
 
 
 def _iso_date(value: Value) -> Value:
@@ -108,9 +111,8 @@ def _iso_date(value: Value) -> Value:
     text: str = value
     try:
         if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.isascii():
-            return date.fromisoformat(text)
-        if "T" in text:
-            return parse_datetime_date(text)
+            return date.fromisoformat(text)  # the common case, quickly
+        return parse_datetime_date(text) if "T" in text else parse_date(text)
     except ValueError:
         pass
     raise ConversionError(_BAD_DATE)
@@ -137,7 +139,7 @@ def _datetime(value: Value) -> Value:
     text = _text(value)
     if _DATETIME_ZONED.fullmatch(text):
         try:
-            datetime.fromisoformat(text)
+            parse_datetime_date(text)
         except ValueError:
             pass
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from lxml import etree
 
@@ -184,9 +184,9 @@ class Pipeline:
 
     @property
     def is_plain(self) -> bool:
+        """Nothing to do but clean up the text (and drop `empty_values`)."""
         return not (
-            self.empty_values
-            or self.default is not None
+            self.default is not None
             or self.steps
             or self.code_map is not None
             or self.negate is not None
@@ -212,6 +212,15 @@ def invalid(
     )
 
 
+class Run(Protocol):
+    """A record kind's (or context's) generated evaluation: fills `values`, returns the first
+    fault. `part` is the record's current part (`$part/` paths read from it), if any."""
+
+    def __call__(
+        self, element: etree._Element, values: Values, part: etree._Element | None = None, /
+    ) -> Fault | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Evaluation:
     """The fields of one record kind (or context), compiled into one function.
@@ -222,4 +231,4 @@ class Evaluation:
     """
 
     paths: PathSet
-    run: Callable[[etree._Element, Values], Fault | None]
+    run: Run

@@ -39,7 +39,7 @@ from xml_adapters.paths import (
 )
 
 DOCUMENT_BUILTINS: Final = ("$version", "$namespace", "$root")
-RECORD_BUILTINS: Final = ("$position", "$line", "$kind")
+RECORD_BUILTINS: Final = ("$position", "$line", "$kind", "$role", "$part", "$parts")
 
 # AccountEvent attributes a field of that name fills; every other field goes into `data`.
 EVENT_ATTRIBUTES: Final = (
@@ -98,6 +98,7 @@ def compile_fields(
     known: set[str],
     taken: set[str] | None = None,
     used_by_events: frozenset[str] | None = None,
+    parts: bool = False,
 ) -> tuple[CompiledField, ...]:
     """Compile `specs` in order. With `used_by_events` (the names the record's event templates
     use), helpers that can be computed on demand are made lazy (see `_lazy_names`)."""
@@ -119,7 +120,16 @@ def compile_fields(
                 "a context of this record already defines this field", source=source, key=key
             )
         field = _compile_field(
-            name, spec, namespaces, source, key, known, path_set, getters, lazy=name in lazy
+            name,
+            spec,
+            namespaces,
+            source,
+            key,
+            known,
+            path_set,
+            getters,
+            lazy=name in lazy,
+            parts=parts,
         )
         if field.lazy is not None:
             getters[name] = field.lazy
@@ -186,6 +196,7 @@ def _compile_field(
     getters: Mapping[str, Getter],
     *,
     lazy: bool = False,
+    parts: bool = False,
 ) -> CompiledField:
     def refer(ref: str, sub_key: str) -> str:
         if ref not in known:
@@ -206,6 +217,12 @@ def _compile_field(
             raise MappingError(
                 f"bad XPath {text!r}: {exc}", source=source, key=f"{key}.{sub_key}"
             ) from None
+        if compiled.part and not parts:
+            raise MappingError(
+                f"{text!r} reads a part, but this record declares no `parts`",
+                source=source,
+                key=f"{key}.{sub_key}",
+            )
         return compiled, (path_set.add(compiled, every=every) if compiled.is_fast else -1)
 
     paths = tuple(path(p, f"path[{i}]") for i, p in enumerate(spec.path))
@@ -213,6 +230,7 @@ def _compile_field(
     label = spec.label or (paths[0][0].label if paths else name)
     all_fast = bool(paths) and all(slot >= 0 for _path, slot in paths)
     reader: Reader | None = None  # for sources not read inline by the generated code
+    switch = None
     if paths and not all_fast:
         reader = path_reader(paths, spec.join, from_)
         from_ = ()  # the reader falls back to them
@@ -226,6 +244,11 @@ def _compile_field(
         for case, target in spec.cases.items():
             refer(target, f"cases.{case}")
         reader = switch_reader(refer(spec.switch, "switch"), dict(spec.cases), label, getters)
+        switch = (
+            spec.switch,
+            dict(spec.cases),
+            {t: getters[t] for t in spec.cases.values() if t in getters},
+        )
     elif spec.value is not None:
         reader = constant_reader(spec.value, label)
     negate = None
@@ -272,6 +295,7 @@ def _compile_field(
         label=label,
         text_only=not typed or pipeline.code_map is not None,
         plain=plain,
+        switch=switch,
     )
     return CompiledField(
         name=name,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, timedelta
 from decimal import Decimal
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:"
@@ -14,7 +14,13 @@ _NAMESPACE = re.compile(
 # ActiveOrHistoricCurrencyAndAmount: non-negative, at most 5 fractional digits.
 AMOUNT_PATTERN = r"[0-9]{1,18}(?:\.[0-9]{1,5})?"
 _AMOUNT = re.compile(AMOUNT_PATTERN)
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ZONE = r"(?P<zone>Z|[+-][0-9]{2}:[0-9]{2})?"
+_XS_DATE = re.compile(r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})" + _ZONE)
+# xs:dateTime needs seconds; ISO 20022 exports without them (13:15) are accepted too.
+_XS_DATETIME = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
+    r"(?::(?P<second>[0-9]{2})(?P<fraction>\.[0-9]+)?)?" + _ZONE
+)
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -51,17 +57,40 @@ def parse_amount(text: str) -> Decimal:
 
 
 def parse_date(text: str) -> date:
-    """An ISODate (`2024-01-31`) or ValueError."""
-    if not _DATE.fullmatch(text):
+    """The calendar date of an ISODate, i.e. any lexical xs:date: `2024-01-31`, with or without
+    a zone (`2024-01-31Z`, `2024-01-31+02:00`); ValueError otherwise.
+
+    The date is kept as written: `2017-04-01+02:00` is the first of April where the bank is.
+    """
+    match = _XS_DATE.fullmatch(text)
+    if match is None or not _zone_ok(match["zone"]):
         raise ValueError(text)
-    return date.fromisoformat(text)
+    return date.fromisoformat(match["date"])
 
 
 def parse_datetime_date(text: str) -> date:
-    """The calendar date, as written, of an ISODateTime (`2024-01-31T13:15:00+01:00`)."""
-    if not _DATE.match(text) or "T" not in text:
+    """The calendar date, as written (in the offset given, not UTC), of an ISODateTime: any
+    lexical xs:dateTime (`2024-01-31T13:15:00`, fractions of a second, `Z` or `+01:00`, and
+    `24:00:00`, the end of the day, which is the next day) or ValueError."""
+    match = _XS_DATETIME.fullmatch(text)
+    if match is None or not _zone_ok(match["zone"]):
         raise ValueError(text)
-    return datetime.fromisoformat(text).date()
+    day = date.fromisoformat(match["date"])
+    hour, minute, second = int(match["hour"]), int(match["minute"]), match["second"] or "00"
+    end_of_day = minute == 0 and int(second) == 0 and not (match["fraction"] or "").strip(".0")
+    if hour == 24 and end_of_day:
+        return day + timedelta(days=1)
+    if hour > 23 or minute > 59 or int(second) > 59:
+        raise ValueError(text)
+    return day
+
+
+def _zone_ok(zone: str | None) -> bool:
+    """An xs time-zone: absent, `Z`, or +/-hh:mm from -14:00 to +14:00."""
+    if zone is None or zone == "Z":
+        return True
+    hours, minutes = int(zone[1:3]), int(zone[4:6])
+    return minutes < 60 and (hours < 14 or (hours == 14 and minutes == 0))
 
 
 def is_currency(text: str) -> bool:

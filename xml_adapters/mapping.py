@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -28,8 +29,11 @@ from xml_adapters.convert import Value
 from xml_adapters.evaluate import Fault, Values
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
-from xml_adapters.parse import detect_root, iterparse_records
+from xml_adapters.parse import detect_root, iterparse_records, line_of
+from xml_adapters.paths import children_at
 from xml_adapters.validation import RecordValidator, SchemaSetupError, validator_for
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,11 @@ class MappingAdapter:
             plan = compile_plan(self.spec, source=self.source, root_namespace=namespace)
             self._plans[namespace] = plan
         return plan
+
+    def plan(self) -> Plan:
+        """The compiled plan for the first namespace accepted (every namespace's plan has the
+        same record kinds and fields)."""
+        return self._plan(self._sample_namespace())
 
     def _validators(self, plan: Plan, found: RootMatch) -> dict[str, RecordValidator]:
         """Per record kind, the XSD check the mapping asks for (`schema`), if any."""
@@ -179,6 +188,10 @@ class MappingAdapter:
                     for kind in scoped[context.name]:
                         positions[kind] = 0
                 else:
+                    if context.empty_warning and not any(
+                        positions[k] for k in scoped[context.name]
+                    ):
+                        logger.warning("%s, line %s: %s", path, event.line, context.empty_warning)
                     open_contexts[context.name] = None
                 inherited.clear()
                 continue
@@ -203,7 +216,12 @@ class MappingAdapter:
                         merged.update(state.values())
                         fault = fault or state.fault
                 base = inherited[record.kind] = (merged, fault)
-            yield _build(self.key, record, element, event.line, position, base[0].copy(), base[1])
+            if record.parts:
+                yield from _split(self.key, record, element, event.line, position, base)
+            else:
+                yield _build(
+                    self.key, record, element, event.line, position, base[0].copy(), base[1]
+                )
         missing = [c for c in plan.contexts.values() if c.required and c.name not in seen_contexts]
         if missing:
             needed = " and ".join(split_tag(c.tag)[1] for c in missing)
@@ -234,6 +252,31 @@ class _OpenContext:
         return self._values
 
 
+def _split(
+    key: str,
+    record: CompiledRecord,
+    element: etree._Element,
+    line: int | None,
+    position: int,
+    base: tuple[Values, Fault | None],
+) -> Iterator[AccountEvent | RecordProblem]:
+    """The events of a record with `parts`: one ("single") with at most one part, else one
+    for the record ("batch") and one per part ("item", `$part` its number from 1)."""
+    parts = children_at(element, record.parts)
+    inherited, fault = base
+    count = str(len(parts))
+    if len(parts) <= 1:
+        values = {**inherited, "$role": "single", "$parts": count, "$part": None}
+        part = parts[0] if parts else None
+        yield _build(key, record, element, line, position, values, fault, part)
+        return
+    values = {**inherited, "$role": "batch", "$parts": count, "$part": None}
+    yield _build(key, record, element, line, position, values, fault)
+    for number, part in enumerate(parts, start=1):
+        values = {**inherited, "$role": "item", "$parts": count, "$part": str(number)}
+        yield _build(key, record, element, line_of(part) or line, position, values, fault, part)
+
+
 def _build(
     key: str,
     record: CompiledRecord,
@@ -242,12 +285,13 @@ def _build(
     position: int,
     values: Values,
     fault: Fault | None,
+    part: etree._Element | None = None,
 ) -> AccountEvent | RecordProblem:
     if record.uses_position:
         values["$position"] = str(position)
     if record.uses_line:
         values["$line"] = str(line) if line is not None else None
-    own = record.evaluation.run(element, values)
+    own = record.evaluation.run(element, values, part)
     fault = fault or own
     event_type = event_id = None
     if fault is None:
@@ -270,11 +314,16 @@ def _build(
             reason=fault.reason,
         )
     amount, booking_date = values.get("amount"), values.get("booking_date")
-    get = values.get
+    try:
+        found = record.data_values(values) if record.data_values else None
+    except KeyError:  # not every field was evaluated; read them one by one
+        found = None
+    if found is None:
+        found = tuple(values.get(name) for name in record.data_fields)
     data = {
-        name: value if value.__class__ is str else _text(value)
-        for name in record.data_fields
-        if (value := get(name)) is not None
+        name: value if value.__class__ is str else _text(value)  # type: ignore[arg-type]
+        for name, value in zip(record.data_fields, found, strict=True)
+        if value is not None
     }
     return AccountEvent(
         source=key,

@@ -143,6 +143,8 @@ class ContextSpec(_Strict):
 
     element: str
     required: bool = False  # a document without this element is refused
+    # Logged as a warning (with the file and line) for such an element holding no record.
+    empty_warning: str | None = None
     fields: Fields = {}
 
 
@@ -155,6 +157,10 @@ class RecordSpec(_Strict):
     event_type: str
     event_id: str
     record_id: str | None = None  # names the record in problems; default "<kind> <position>"
+    # Child steps to the record's parts (camt: "c:NtryDtls/c:TxDtls"). A record with two or
+    # more parts becomes one event of its own ($role "batch") and one per part ($role "item");
+    # with one part or none it stays one event ($role "single"). `$part/...` paths read the part.
+    parts: StrList = []  # several paths: their parts in this order
     fields: Fields
 
 

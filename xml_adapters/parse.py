@@ -41,6 +41,13 @@ _BOMLESS = (
     (b"\0<\0?", "utf-16-be"),
 )
 _WHITESPACE = " \t\r\n"
+# XInclude elements (the 2001 namespace and the draft's): lxml would ignore them, so a file made
+# of includes would read as empty. They are refused like a DOCTYPE.
+XINCLUDE_TAGS = frozenset(
+    f"{{{ns}}}{local}"
+    for ns in ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
+    for local in ("include", "fallback")
+)
 _POSITION_SUFFIX = re.compile(r", line \d+, column \d+$")
 _FIX_EXPORT = "Fix the export (or ask its owner to) and send the file again."
 
@@ -129,12 +136,23 @@ def iterparse_records(
         raise ValueError("record_tags must be non-empty and disjoint from context_tags")
     stream.seek(0)
     _check_prolog(stream, path)
-    parser = _new_parser(("start", "end") if contexts else ("end",), records | contexts)
+    parser = _new_parser(
+        ("start", "end") if contexts else ("end",), records | contexts | XINCLUDE_TAGS
+    )
     checked = False
     unreleased, last_line = 0, None  # input bytes since the last release, and its line
+    since_markup, in_tag = 0, False  # bytes since the last < or >, and whether < came last
     while True:
         chunk = stream.read(READ_CHUNK_BYTES)
         unreleased += len(chunk)
+        last_open, last_close = chunk.rfind(b"<"), chunk.rfind(b">")
+        if last_open < 0 and last_close < 0:
+            since_markup += len(chunk)
+        else:
+            since_markup, in_tag = (
+                len(chunk) - 1 - max(last_open, last_close),
+                last_open > last_close,
+            )
         error: XmlInputError | None = None
         try:
             if chunk:
@@ -149,6 +167,8 @@ def iterparse_records(
             if not checked:
                 _refuse_doctype(element, path)
                 checked = True
+            if element.tag in XINCLUDE_TAGS:
+                _refuse_xinclude(element, path)
             if event == "start":
                 if element.tag in contexts:
                     yield XmlEvent("start", element, line_of(element))
@@ -159,6 +179,14 @@ def iterparse_records(
             unreleased = 0
         if error is not None:
             raise error
+        if unreleased > max_record_bytes and since_markup > MAX_TEXT_BYTES:
+            # libxml2 has not finished the value yet; it would refuse it anyway.
+            what = "an attribute value (or a name)" if in_tag else "a text"
+            raise XmlInputError(
+                f"{what} is larger than Herald accepts ({MAX_TEXT_BYTES:,} bytes for text and "
+                f"attribute values). {_FIX_EXPORT}",
+                path=path,
+            )
         if unreleased > max_record_bytes:
             after = f" after line {last_line}" if last_line else ""
             raise XmlInputError(
@@ -289,6 +317,17 @@ def _refuse_doctype(element: etree._Element, path: str) -> None:
             "Remove the <!DOCTYPE ...> declaration from the export.",
             path=path,
         )
+
+
+def _refuse_xinclude(element: etree._Element, path: str) -> None:
+    logger.warning("refused %s: XInclude at line %s", path, line_of(element))
+    raise XmlInputError(
+        "the document uses XInclude (an xi:include element). Herald refuses XInclude like a "
+        "DOCTYPE: it would read other files or URLs, and camt and UBL documents never need it. "
+        "Send the complete document with the included content in place.",
+        path=path,
+        line=line_of(element),
+    )
 
 
 def _translate(exc: etree.XMLSyntaxError, path: str) -> XmlInputError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ from xml_adapters.walk import PathNode, Walk, generate
 _NAME = r"[A-Za-z_][\w.\-]*"
 _STEP = re.compile(rf"(?:(?P<prefix>{_NAME}):)?(?P<local>{_NAME})(?P<first>\[1\])?")
 _ATTRIBUTE = re.compile(rf"@(?:(?P<prefix>{_NAME}):)?(?P<local>{_NAME})")
+
+
+PART = "$part"  # a path starting `$part/` is read from the record's current part
 
 
 class PathError(ValueError):
@@ -37,6 +41,7 @@ class CompiledPath:
     steps: tuple[tuple[str, bool], ...]  # (Clark tag, only the first such child) per step
     attribute: str | None  # Clark name of a final @attribute step
     xpath: etree.XPath | None  # the general case
+    part: bool = False  # `$part/...`: relative to the record's current part (see PathSet)
 
     @property
     def is_fast(self) -> bool:
@@ -48,6 +53,15 @@ def compile_path(source: str, namespaces: Mapping[str, str]) -> CompiledPath:
     text = source.strip()
     if not text:
         raise PathError("the path is empty")
+    if text == PART or text.startswith(PART + "/"):
+        inner = text[len(PART) + 1 :] or "."
+        fast = _fast_steps(inner, namespaces)
+        if fast is None:
+            raise PathError(
+                f"a {PART}/ path must be plain child steps (a/b/@c, optional [1] per step)"
+            )
+        label = re.sub(rf"(?<![\w.\-]){_NAME}:(?=[A-Za-z_*])", "", inner)
+        return CompiledPath(text, label, fast[0], fast[1], None, part=True)
     label = re.sub(rf"(?<![\w.\-]){_NAME}:(?=[A-Za-z_*])", "", text)
     fast = _fast_steps(text, namespaces)
     if fast is not None:
@@ -106,10 +120,13 @@ class PathSet:
     path leads through, and notes for each path the first element it reaches (for `every`
     paths: all of them). That is XPath's answer for every path at once, for a fraction of the
     cost of one XPath call per path. The walk is generated code (see `xml_adapters.walk`).
+    Paths marked `part` (`$part/...`) are walked from the part element handed to `walk`, into
+    the same result list.
     """
 
     def __init__(self) -> None:
         self._root = PathNode()
+        self._part_root = PathNode()
         self._slots: dict[tuple[str, bool], int] = {}
         self._every_slots: set[int] = set()
         self._walk: Walk | None = None
@@ -124,7 +141,7 @@ class PathSet:
         self._slots[(path.source, every)] = slot
         if every:
             self._every_slots.add(slot)
-        node = self._root
+        node = self._part_root if path.part else self._root
         for tag, only_first in path.steps:
             children = node.first if only_first else node.every
             node = children.setdefault(tag, PathNode())
@@ -134,12 +151,42 @@ class PathSet:
             node.attributes.append((path.attribute, slot))
         return slot
 
-    def walk(self, element: etree._Element) -> list[Any]:
-        """By slot: the first element reached, or None (a list of all of them for `every`)."""
+    def walk(self, element: etree._Element, part: etree._Element | None = None) -> list[Any]:
+        """By slot: the first element reached, or None (a list of all of them for `every`);
+        `part` paths are read from `part` (they find nothing without one)."""
         walk = self._walk
         if walk is None:
-            walk = self._walk = generate(self._root, self._every_slots, len(self._slots))
-        return walk(element)
+            walk = self._walk = generate(
+                self._root, self._every_slots, len(self._slots), self._part_root
+            )
+        return walk(element, part)
+
+
+def children_at(
+    element: etree._Element, paths: tuple[tuple[tuple[str, bool], ...], ...]
+) -> list[Any]:
+    """The elements each path of child steps reaches below `element` (a record's parts), path
+    after path, in document order within each."""
+    found: list[Any] = []
+    for steps in paths:
+        if len(steps) == 1 and not steps[0][1]:  # the common shapes, quickly
+            found.extend(element.iterchildren(steps[0][0]))
+            continue
+        if len(steps) == 2 and not (steps[0][1] or steps[1][1]):
+            outer, inner = steps[0][0], steps[1][0]
+            found.extend(p for d in element.iterchildren(outer) for p in d.iterchildren(inner))
+            continue
+        level: list[Any] = [element]
+        for tag, only_first in steps:
+            below: list[Any] = []
+            for parent in level:
+                if only_first:
+                    below.extend(itertools.islice(parent.iterchildren(tag), 1))
+                else:
+                    below.extend(parent.iterchildren(tag))
+            level = below
+        found.extend(level)
+    return found
 
 
 def text_of(path: CompiledPath, element: etree._Element) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from lxml import etree
 
-Walk = Callable[["etree._Element"], list[Any]]
+Walk = Callable[["etree._Element", "etree._Element | None"], list[Any]]
 
 
 class PathNode:
@@ -111,18 +111,26 @@ class _Generator:
             out.append(f"{pad}pass")
 
 
-def generate(root: PathNode, every_slots: set[int], size: int) -> Walk:
+def generate(
+    root: PathNode, every_slots: set[int], size: int, part_root: PathNode | None = None
+) -> Walk:
     """Compile the walk of the trie below `root` (the record or context element itself).
 
     The walk returns a list indexed by slot: the first element each path reaches (None when
-    none), or for `every_slots` the list of all of them.
+    none), or for `every_slots` the list of all of them. The trie below `part_root` is walked
+    from the `part` element given to the walk, when there is one.
     """
     generator = _Generator(every_slots)
     entry = generator.node(root)
+    parts = ""
+    if part_root is not None and (
+        part_root.every or part_root.first or part_root.ends or part_root.attributes
+    ):
+        parts = f"    if part is not None: {generator.node(part_root)}(part, found)\n"
     source = "\n\n".join("\n".join(body) for body in generator.functions)
     source += (
-        f"\n\ndef walk(element):\n    found = [None] * {size}\n"
-        f"    {entry}(element, found)\n    return found\n"
+        f"\n\ndef walk(element, part=None):\n    found = [None] * {size}\n"
+        f"    {entry}(element, found)\n{parts}    return found\n"
     )
     namespace: dict[str, Any] = dict(generator.constants)
     exec(compile(source, "<mapping path walk>", "exec"), namespace)

@@ -446,16 +446,32 @@ async def read_ahead(make: Callable[[], Iterator[list[Item]]]) -> AsyncIterator[
 
 
 def expand_paths(paths: Iterable[str]) -> list[Path]:
-    """Files, directories (their *.xml files) and glob patterns, in a stable order."""
+    """Files, directories (the *.xml files directly in them) and glob patterns (`**` matches
+    sub-directories), in a stable order.
+
+    A directory's sub-directories are not read: name them too, or use `DIR/**/*.xml`. A
+    directory without any *.xml file, or a pattern matching nothing, is FileNotFoundError.
+    """
     out: list[Path] = []
     for p in paths:
-        matches = sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
+        matches = sorted(glob.glob(p, recursive=True)) if any(c in p for c in "*?[") else [p]
         if not matches:
             raise FileNotFoundError(f"{p}: no file matches")
         for match in matches:
             path = Path(match)
-            if path.is_dir():
-                out.extend(sorted(q for q in path.iterdir() if q.suffix.lower() == ".xml"))
-            else:
+            if not path.is_dir():
                 out.append(path)
+                continue
+            found = sorted(q for q in path.iterdir() if q.suffix.lower() == ".xml" and q.is_file())
+            if not found and len(matches) == 1:
+                below = any(q.is_dir() for q in path.iterdir())
+                hint = (
+                    f" (sub-directories are not read: name them, or use '{path}/**/*.xml')"
+                    if below
+                    else ""
+                )
+                raise FileNotFoundError(f"{path}: no *.xml file in this directory{hint}")
+            out.extend(found)
+    if not out:
+        raise FileNotFoundError(f"{' '.join(paths)}: no XML file to ingest")
     return out

@@ -338,6 +338,13 @@ def test_users_and_errors_are_clear(data_dir: Path, tmp_path: Path) -> None:
     assert "broken.xml, line 1" in failed.stdout and "Traceback" not in failed.stdout
     missing = herald(data_dir, "ingest", str(tmp_path / "nope.xml"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
+    empty = tmp_path / "inbox"
+    (empty / "2024").mkdir(parents=True)
+    (empty / "2024" / "export.xml").write_text("<x/>")
+    nothing = herald(data_dir, "ingest", str(empty))
+    assert nothing.returncode == 2, nothing.stdout + nothing.stderr
+    assert "no *.xml file in this directory" in nothing.stderr
+    assert "sub-directories are not read" in nothing.stderr and "Traceback" not in nothing.stderr
     env_bad = subprocess.run(
         [HERALD, "migrate"],
         capture_output=True,

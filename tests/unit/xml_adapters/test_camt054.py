@@ -54,7 +54,7 @@ def test_recognises_family_and_version_from_the_root_namespace(version: str) -> 
 @pytest.mark.parametrize(
     "root",
     [
-        "{urn:iso:std:iso:20022:tech:xsd:camt.054.001.06}Document",  # unsupported version
+        "{urn:iso:std:iso:20022:tech:xsd:camt.054.001.99}Document",  # unpublished version
         "{urn:iso:std:iso:20022:tech:xsd:camt.053.001.02}Document",  # statement, not notification
         "{urn:iso:std:iso:20022:tech:xsd:camt.054.001.08}BkToCstmrDbtCdtNtfctn",  # not the root
         "{urn:oasis:names:specification:ubl:schema:xsd:Invoice-2}Invoice",

@@ -199,3 +199,34 @@ def test_mangled_samples_never_crash(data: st.DataObject) -> None:
         list(records)
     except IngestError as error:
         assert "mangled.xml" in str(error)
+
+
+XINCLUDE_DOC = (
+    b'<?xml version="1.0"?>\n<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"'
+    b' xmlns:xi="http://www.w3.org/2001/XInclude"><BkToCstmrDbtCdtNtfctn>\n'
+    b'<xi:include href="/etc/passwd" parse="text"/>\n<xi:include href="part2.xml"/>\n'
+    b"</BkToCstmrDbtCdtNtfctn></Document>\n"
+)
+
+
+def test_xinclude_is_refused_like_a_doctype() -> None:
+    _adapter, records = read_file(io.BytesIO(XINCLUDE_DOC), path="includes.xml")
+    with pytest.raises(XmlInputError) as caught:
+        list(records)
+    assert "includes.xml, line 3" in str(caught.value)
+    assert "XInclude" in str(caught.value) and "refuses" in str(caught.value)
+
+
+def test_a_20_mb_attribute_gets_the_attribute_size_message() -> None:
+    head = (
+        b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
+        b'<BkToCstmrDbtCdtNtfctn><Ntfctn><Id>N</Id><Ntry note="'
+    )
+    data = head + b"a" * 20_000_000 + b'"><Amt Ccy="EUR">1</Amt></Ntry></Ntfctn>'
+    data += b"</BkToCstmrDbtCdtNtfctn></Document>"
+    _adapter, records = read_file(io.BytesIO(data), path="big.xml")
+    with pytest.raises(XmlInputError) as caught:
+        list(records)
+    message = str(caught.value)
+    assert "an attribute value" in message and "10,000,000 bytes" in message
+    assert "without a complete record" not in message

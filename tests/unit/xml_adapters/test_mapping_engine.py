@@ -225,7 +225,8 @@ def test_numbers_dates_and_signs(tmp_path: Path) -> None:
             "<DtTm>2024-02-30T10:00:00Z</DtTm>",
             "DtTm",
             "2024-02-30T10:00:00Z",
-            "not a valid date (expected 2024-01-31 or 2024-01-31T13:15:00+01:00)",
+            "not a valid date (expected an ISO date like 2024-01-31 or 2024-01-31+01:00, or a "
+            "date-time like 2024-01-31T13:15:00.5+01:00)",
         ),
         (
             'day = { path = "f:Dt", convert = "date", date_format = "%d.%m.%Y" }',
