@@ -123,6 +123,10 @@ async def supervise(
         finally:
             with contextlib.suppress(Exception):  # closing over a dead connection may fail too
                 await worker.close()
+            pool = getattr(worker, "_pool", None)  # and then leave its sockets open: drop them
+            if pool is not None:
+                with contextlib.suppress(Exception):
+                    await pool.connection_pool.disconnect(inuse_connections=True)
         await asyncio.sleep(wait)
         wait = min(wait * 2, max_wait)
 
