@@ -98,6 +98,7 @@ async def supervise(
     name: str,
     first_wait: float = RECONNECT_FIRST_S,
     max_wait: float = RECONNECT_MAX_S,
+    reachable: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """Run the worker ``make`` builds; when Redis goes away (a restart, an outage of minutes),
     log it, wait (doubling up to ``max_wait``), build a fresh worker and carry on. Any other
@@ -109,8 +110,19 @@ async def supervise(
         started = time.monotonic()
         try:
             await worker.async_run()
-            return
-        except REDIS_LOST as exc:
+            if worker.burst:
+                return
+            # A long-running worker only returns when its poll loop gave up: start it again.
+            raise RedisConnectionError("the worker's poll loop stopped")
+        except (Exception, asyncio.CancelledError) as exc:
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and (task is None or task.cancelling()):
+                raise  # we are being stopped
+            # arq may surface a lost Redis as another error (a job's bookkeeping, a cancelled
+            # shield): an error while Redis does not answer is the outage; any other is a bug.
+            lost = isinstance(exc, REDIS_LOST) or (reachable is not None and not await reachable())
+            if not lost:
+                raise
             if time.monotonic() - started >= STABLE_AFTER_S:
                 wait = first_wait
             logger.warning(
@@ -138,7 +150,13 @@ async def run_workers(runtime: Runtime, *, queues: list[str] | None = None) -> N
     def maker(queue: str) -> Callable[[], Worker]:
         return lambda: build_workers(runtime, queues=[queue])[0]
 
-    await asyncio.gather(*(supervise(maker(q), name=q) for q in names))
+    async def reachable() -> bool:
+        try:
+            return bool(await asyncio.wait_for(runtime.pool.ping(), timeout=5))
+        except Exception:
+            return False
+
+    await asyncio.gather(*(supervise(maker(q), name=q, reachable=reachable) for q in names))
 
 
 async def _due_jobs(runtime: Runtime) -> int:
