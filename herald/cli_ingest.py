@@ -43,6 +43,8 @@ def print_report(r: IngestReportDict) -> None:
         f"{r['quarantined']} quarantined, {r['unknown_accounts']} unknown accounts "
         f"({r['seconds']:.2f}s, {r['mb_per_s']} MB/s, {r['records_per_s']:.0f} records/s)"
     )
+    for w in r["warnings"][:20]:
+        console.print(f"  [yellow]warning:[/] {w}")
     for p in r["problems"][:20]:
         console.print(f"  quarantined: {p}")
     if len(r["problems"]) > 20:

@@ -10,7 +10,7 @@ specifications are refused when saved, with a message that says which field and 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Self
+from typing import Annotated, Final, Literal, Self
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, TemplateSyntaxError
@@ -54,11 +54,32 @@ class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+BatchChoice = Literal["entries", "transactions", "both"]
+BATCH_CHOICES: Final[dict[str, str]] = {
+    "entries": "once per booking (a batch booking alerts once, with its total)",
+    "transactions": "once per transaction (each payment of a batch booking alerts on its own)",
+    "both": "for the booking and for each of its transactions",
+}
+
+
+def batch_skip(batches: str, batch_role: str | None) -> str | None:
+    """Why an event with ``batch_role`` is not for a trigger choosing ``batches``, or None."""
+    if batches == "entries" and batch_role == "item":
+        return "a transaction of a batch booking, and the alert type alerts once per booking"
+    if batches == "transactions" and batch_role == "batch":
+        return "a batch booking, and the alert type alerts on each of its transactions"
+    return None
+
+
 class Trigger(_Spec):
     """Which events raise the alert: one of ``event_types`` and ``condition`` holding."""
 
     event_types: list[Annotated[str, Field(pattern=_KEY)]] = Field(min_length=1)
     condition: str = ""  # rule-engine expression over event, customer, now; empty = always
+    # A bank's batch booking arrives as one event for the entry (data batch_role "batch") and one
+    # per transaction in it ("item"); other events have no role or "single". By default an alert
+    # type alerts once per entry; "transactions" alerts on each transaction instead, "both" on all.
+    batches: BatchChoice = "entries"
 
     @field_validator("condition")
     @classmethod

@@ -23,7 +23,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import JsonValue
 
-from rules.alert_types import AlertTypeSpec, ResponseOption
+from rules.alert_types import AlertTypeSpec, ResponseOption, batch_skip
 from rules.centre import CentreView, link
 from rules.conditions import evaluate
 from rules.facts import CustomerView, EventView, as_utc, bounded_key, render_key, zone_of
@@ -188,6 +188,9 @@ def decide(
         return skip("the alert type is disabled")
     if event.event_type not in spec.trigger.event_types:
         return skip(f"{event.event_type} is not one of {', '.join(spec.trigger.event_types)}")
+    not_this_part = batch_skip(spec.trigger.batches, event.data.get("batch_role"))
+    if not_this_part is not None:
+        return skip(not_this_part)
     condition = evaluate(spec.trigger.condition, event=event, customer=customer, now=now)
     notes.append(condition.reason)
     if not condition.matched:

@@ -52,6 +52,7 @@ async def make_event(
     event_id: str = "E-1",
     event_type: str = "debit_posted",
     description: str = "Shop Ltd",
+    data: dict[str, str] | None = None,
 ) -> Event:
     async with deps.sessions() as session:
         event = Event(
@@ -64,6 +65,7 @@ async def make_event(
             credit_debit="DBIT" if event_type.startswith("debit") else "CRDT",
             status="BOOK",
             description=description,
+            data=data or {},
         )
         session.add(event)
         await session.commit()

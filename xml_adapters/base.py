@@ -47,6 +47,21 @@ class RecordProblem:
         return f"{where}{rid}{fld}: {self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something about the file a person should know that is not a bad record (nothing is
+    quarantined): e.g. a statement holding neither balances nor entries."""
+
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+Record = AccountEvent | RecordProblem | Notice
+
+
 class IngestError(Exception):
     """Base of the ingestion errors a user can cause."""
 
@@ -105,7 +120,8 @@ class Adapter(Protocol):
        (`{namespace}local`) is this format.
     3. `iter_records(stream, path)` streams the document through
        `xml_adapters.parse.iterparse_records` (the single hardened parse site) and yields an
-       AccountEvent or a RecordProblem per record.
+       AccountEvent or a RecordProblem per record (and a Notice for what a person should know
+       about the file that is not a record, such as an empty statement).
     4. Register it in `xml_adapters.registry.ADAPTERS`.
 
     Most formats need no code at all: a mapping file (see `examples/mappings/README-example.toml`)
@@ -119,13 +135,14 @@ class Adapter(Protocol):
 
     def accepts(self, root_tag: str) -> bool: ...
 
-    def iter_records(
-        self, stream: BinaryIO, path: str
-    ) -> Iterator[AccountEvent | RecordProblem]: ...
+    def iter_records(self, stream: BinaryIO, path: str) -> Iterator[Record]: ...
 
 
-def record_as_dict(record: AccountEvent | RecordProblem) -> dict[str, object]:
-    """A JSON-ready dict of a record: `kind` ("event" / "problem"), Decimal as text, ISO dates."""
+def record_as_dict(record: Record) -> dict[str, object]:
+    """A JSON-ready dict of a record: `kind` ("event" / "problem" / "notice"), Decimal as text,
+    ISO dates."""
+    if isinstance(record, Notice):
+        return {"kind": "notice", "line": record.line, "message": record.message}
     if isinstance(record, RecordProblem):
         return {
             "kind": "problem",

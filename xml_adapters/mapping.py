@@ -16,6 +16,8 @@ from xml_adapters.base import (
     AccountEvent,
     InvalidDocumentError,
     MappingError,
+    Notice,
+    Record,
     RecordProblem,
     UnknownFormatError,
 )
@@ -138,7 +140,7 @@ class MappingAdapter:
         found = self.match(root_tag)
         return found.version if found else None
 
-    def iter_records(self, stream: BinaryIO, path: str) -> Iterator[AccountEvent | RecordProblem]:
+    def iter_records(self, stream: BinaryIO, path: str) -> Iterator[Record]:
         root_tag = detect_root(stream, path)
         found = self.match(root_tag)
         if found is None:
@@ -152,9 +154,7 @@ class MappingAdapter:
             )
         return self._records(stream, path, found)
 
-    def _records(
-        self, stream: BinaryIO, path: str, found: RootMatch
-    ) -> Iterator[AccountEvent | RecordProblem]:
+    def _records(self, stream: BinaryIO, path: str, found: RootMatch) -> Iterator[Record]:
         plan = self._plan(found.namespace)
         document: Values = {
             "$version": found.version,
@@ -192,6 +192,7 @@ class MappingAdapter:
                         positions[k] for k in scoped[context.name]
                     ):
                         logger.warning("%s, line %s: %s", path, event.line, context.empty_warning)
+                        yield Notice(event.line, context.empty_warning)
                     open_contexts[context.name] = None
                 inherited.clear()
                 continue
@@ -259,7 +260,7 @@ def _split(
     line: int | None,
     position: int,
     base: tuple[Values, Fault | None],
-) -> Iterator[AccountEvent | RecordProblem]:
+) -> Iterator[Record]:
     """The events of a record with `parts`: one ("single") with at most one part, else one
     for the record ("batch") and one per part ("item", `$part` its number from 1)."""
     parts = children_at(element, record.parts)

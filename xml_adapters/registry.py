@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from xml_adapters.base import (
-    AccountEvent,
     Adapter,
     MappingError,
-    RecordProblem,
+    Record,
     UnknownFormatError,
 )
 from xml_adapters.mapping import MappingAdapter, describe_root
@@ -125,7 +124,7 @@ def read_file(
     *,
     path: str | None = None,
     adapters: Mapping[str, Adapter] | None = None,
-) -> tuple[Adapter, Iterator[AccountEvent | RecordProblem]]:
+) -> tuple[Adapter, Iterator[Record]]:
     """Open a back-office XML file and stream its records.
 
     `source` is a filesystem path or a seekable binary file object (read from its start; the
@@ -172,8 +171,6 @@ def _choose(
     return adapter
 
 
-def _read_path(
-    adapter: Adapter, source: str | os.PathLike[str], name: str
-) -> Iterator[AccountEvent | RecordProblem]:
+def _read_path(adapter: Adapter, source: str | os.PathLike[str], name: str) -> Iterator[Record]:
     with open(source, "rb") as stream:
         yield from adapter.iter_records(stream, name)

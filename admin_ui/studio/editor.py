@@ -54,7 +54,7 @@ from alerts.columns import utcnow
 from alerts.decisions.trial import TRIAL_EVENTS, trial_run
 from alerts.models import AlertType, AlertTypeDraft
 from alerts.responses.voice_script import INVALID
-from rules.alert_types import AlertTypeSpec
+from rules.alert_types import BATCH_CHOICES, AlertTypeSpec
 
 router = APIRouter(include_in_schema=False)
 BASE = "/admin/alert-types"
@@ -110,6 +110,7 @@ async def editor(key: str, request: Request, user: CanView, session: SessionDep)
         locales=editor_locales(spec),
         fields=TEMPLATE_FIELDS,
         event_types=await event_types(session, spec),
+        batch_choices=BATCH_CHOICES,
         placeholders=PLACEHOLDERS,
         sms=sms,
         four_eyes=_four_eyes(request),

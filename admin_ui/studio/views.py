@@ -81,6 +81,7 @@ _FIELD_WORDS = {
     "enabled": "On or off",
     "trigger.condition": "Only when (condition)",
     "trigger.event_types": "Kinds of event",
+    "trigger.batches": "Batch bookings",
     "delivery.channel_order": "Channels, in order",
     "priority": "Priority",
     "mandatory": "Cannot be turned off by the customer",
@@ -142,6 +143,7 @@ def spec_from_form(base: Mapping[str, JsonValue], form: FormData) -> dict[str, J
     trigger = dict(json_object(spec.get("trigger")))
     trigger["event_types"] = [str(v) for v in form.getlist("event_types")]
     trigger["condition"] = _text(form.get("condition", trigger.get("condition", ""))).strip()
+    trigger["batches"] = _text(form.get("batches", trigger.get("batches", "entries"))).strip()
     spec["trigger"] = trigger
     content: dict[str, dict[str, dict[str, JsonValue]]] = {}
     for field, value in form.multi_items():

@@ -32,11 +32,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
 from alerts.models import Account, Customer, Event, IngestFile, QuarantinedRecord
-from xml_adapters.base import AccountEvent, IngestError, RecordProblem
+from xml_adapters.base import AccountEvent, IngestError, Notice, Record, RecordProblem
 from xml_adapters.registry import detect_adapter, get_adapter
 
 logger = logging.getLogger(__name__)
 BATCH = 1000
+WARNING = "warning: "  # how a file-level warning is kept among an ingest file's problems
 PROGRESS_EVERY = 5000
 ProgressFn = Callable[[int, int], None]  # (bytes read, records read)
 
@@ -54,6 +55,7 @@ class IngestReportDict(TypedDict):
     quarantined: int
     unknown_accounts: int
     problems: list[str]
+    warnings: list[str]
     error: str | None
     file_id: int | None
     bytes: int
@@ -95,6 +97,7 @@ class IngestReport:
     quarantined: int = 0
     unknown_accounts: int = 0
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # about the file, nothing quarantined
     error: str | None = None
     file_id: int | None = None
     bytes: int = 0
@@ -120,6 +123,7 @@ class IngestReport:
             "quarantined": self.quarantined,
             "unknown_accounts": self.unknown_accounts,
             "problems": list(self.problems),
+            "warnings": list(self.warnings),
             "error": self.error,
             "file_id": self.file_id,
             "bytes": self.bytes,
@@ -341,9 +345,11 @@ async def ingest_file(
                 for item in batch:
                     if isinstance(item, RecordProblem):
                         problems.append(item)
+                    elif isinstance(item, Notice):
+                        report.warnings.append(str(item))
                     else:
                         events.append(item)
-                report.records += len(batch)
+                report.records += len(events) + len(problems)
                 await _store_events(session, events, row.id, owners, report, now)
                 await _quarantine(session, row.id, problems, report, now)
                 await session.commit()
@@ -364,7 +370,7 @@ async def ingest_file(
     row.duplicates = report.duplicates
     row.quarantined = report.quarantined
     row.unknown_accounts = report.unknown_accounts
-    row.problems = report.problems[:1000]
+    row.problems = [f"{WARNING}{w}" for w in report.warnings[:100]] + report.problems[:1000]
     row.error = report.error
     row.seconds = round(report.seconds, 3)
     row.finished_at = utcnow()
@@ -385,7 +391,7 @@ async def ingest_file(
     return report
 
 
-Item = AccountEvent | RecordProblem
+Item = Record
 
 
 def batches(items: Iterator[Item]) -> Iterator[list[Item]]:

@@ -31,3 +31,20 @@ async def test_ingestion_page_shows_reports_and_quarantine(
     assert "no customer has account BE68539007547034" in text
     only = await client.get("/admin/ingestion", params={"file_id": 999})
     assert "Nothing in quarantine" in only.text
+
+
+async def test_ingestion_page_shows_a_file_warning(
+    client: httpx.AsyncClient,
+    staff: None,  # noqa: F811
+    runtime: Runtime,
+    tmp_path: Path,
+) -> None:
+    from tests.unit.xml_adapters.test_camt_entries import statement
+
+    path = tmp_path / "empty.xml"
+    path.write_bytes(statement("", version="08"))
+    async with runtime.deps.sessions() as session:
+        await ingest_file(session=session, path=path, display_name="empty.xml")
+    await login(client)
+    text = (await client.get("/admin/ingestion")).text
+    assert "Warning: line 3:" in text and "neither balances (Bal) nor entries" in text

@@ -109,3 +109,23 @@ async def test_a_viewer_may_look_but_not_edit(client: httpx.AsyncClient, runtime
     assert refused.status_code == 403 and "edit drafts" in refused.text
     new = await client.get("/admin/alert-types/new")
     assert new.status_code == 403
+
+
+async def test_the_editor_chooses_batch_bookings_or_their_transactions(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _login(client, runtime, "bea", "editor")
+    page = await client.get(EDITOR)
+    assert re.search(r'<option value="entries" selected>Alert once per booking', page.text)
+
+    data = _form(page.text)
+    data["batches"] = "transactions"
+    assert (await client.post(f"{EDITOR}/draft", data=data)).status_code == 303
+    page = await client.get(EDITOR)
+    assert '<option value="transactions" selected>' in page.text
+
+    data = _form(page.text)
+    data["batches"] = "payments"
+    await client.post(f"{EDITOR}/draft", data=data)
+    page = await client.get(EDITOR)
+    assert "Batch bookings" in page.text and "&#39;entries&#39;" in page.text

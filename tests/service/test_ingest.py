@@ -61,3 +61,20 @@ async def test_bespoke_feed_finds_customers_by_reference(runtime: Runtime) -> No
         events = (await session.exec(select(Event).where(Event.account_id == "C-1001"))).all()
     assert report.adapter == "shipment_status" and report.quarantined == 1
     assert events and all(e.customer_id is not None for e in events)
+
+
+async def test_a_statement_with_neither_balances_nor_entries_is_reported_as_a_warning(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    from tests.unit.xml_adapters.test_camt_entries import statement
+
+    path = tmp_path / "empty-statement.xml"
+    path.write_bytes(statement("", version="08"))
+    async with runtime.deps.sessions() as session:
+        report = await ingest_file(session=session, path=path)
+        [row] = (await session.exec(select(IngestFile))).all()
+    assert (report.status, report.records, report.quarantined) == ("done", 0, 0)
+    [warning] = report.warnings
+    assert warning.startswith("line 3: ") and "neither balances (Bal) nor entries" in warning
+    assert row.problems == [f"warning: {warning}"]
+    assert report.as_dict()["warnings"] == [warning]

@@ -233,3 +233,36 @@ def test_a_very_long_dedupe_key_is_bounded_and_still_distinct() -> None:
     long_a, long_b = "k:" + "a" * 400, "k:" + "a" * 399 + "b"
     assert len(bounded_key(long_a)) == 260 and bounded_key(long_a) != bounded_key(long_b)
     assert bounded_key(long_a) == bounded_key(long_a) and bounded_key("short") == "short"
+
+
+def _trigger(batches: str | None) -> dict[str, Any]:
+    trigger: dict[str, Any] = {"event_types": ["debit_posted"], "condition": "event.amount >= 500"}
+    if batches is not None:
+        trigger["batches"] = batches
+    return trigger
+
+
+@pytest.mark.parametrize(
+    ("batches", "fires_for"),
+    [
+        (None, {"single", "batch", None}),  # the default: once per booking
+        ("entries", {"single", "batch", None}),
+        ("transactions", {"single", "item", None}),
+        ("both", {"single", "batch", "item", None}),
+    ],
+)
+def test_an_alert_type_chooses_batch_bookings_or_their_transactions(
+    batches: str | None, fires_for: set[str | None]
+) -> None:
+    alert = spec(trigger=_trigger(batches))
+    for role in ("single", "batch", "item", None):
+        data = {} if role is None else {"batch_role": role}
+        decision = run(alert=alert, data=data)
+        assert isinstance(decision, Plan) == (role in fires_for), (batches, role, decision)
+        if role not in fires_for:
+            assert "batch booking" in skipped(decision)
+
+
+def test_an_unknown_batch_choice_is_refused_with_the_choices() -> None:
+    with pytest.raises(ValueError, match="entries"):
+        spec(trigger=_trigger("payments"))

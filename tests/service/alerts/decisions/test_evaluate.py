@@ -28,6 +28,7 @@ from tests.service.alerts.wiring import (
     change_spec,
     channels_of,
     decision_of,
+    load_alert,
     make_person,
     next_at,
     notes_of,
@@ -298,3 +299,40 @@ async def test_overloaded_centre_with_hold_waits_the_recheck_time_plus_spread(wi
 
     spread = spread_offset(alert.dedupe_key, 1800)
     assert at(alert.plan[0].not_before) == T0 + timedelta(seconds=300 + spread)
+
+
+# --- batch bookings -------------------------------------------------------------------------
+
+
+async def _batch_of_two(wired: Wired) -> None:
+    await make_person(wired.deps)
+    await make_event(wired.deps, amount="1500.00", event_id="B-1", data={"batch_role": "batch"})
+    for n, amount in ((1, "900.00"), (2, "600.00")):
+        await make_event(
+            wired.deps, amount=amount, event_id=f"B-1/{n}", data={"batch_role": "item"}
+        )
+
+
+async def test_a_batch_booking_alerts_once_with_its_total_by_default(wired: Wired) -> None:
+    await _batch_of_two(wired)
+
+    [created] = await evaluate_pending(deps=wired.deps, now=T0)
+
+    alert = await load_alert(wired.deps, created)
+    assert alert.alert_type == "large_debit"
+    skipped = await decision_of(wired.deps, "large_debit", "B-1/1")
+    assert skipped.outcome == "skip"
+    assert "a transaction of a batch booking" in skipped.reason
+
+
+async def test_an_alert_type_can_alert_on_each_transaction_of_a_batch(wired: Wired) -> None:
+    await change_spec(
+        wired.deps, "large_debit", lambda d: d["trigger"].update(batches="transactions")
+    )
+    await _batch_of_two(wired)
+
+    created = await evaluate_pending(deps=wired.deps, now=T0)
+
+    alerts = [await load_alert(wired.deps, a) for a in created]
+    assert sorted(str(a.alert_type) for a in alerts) == ["large_debit", "large_debit"]
+    assert (await decision_of(wired.deps, "large_debit", "B-1")).outcome == "skip"
