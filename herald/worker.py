@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -133,14 +132,32 @@ async def supervise(
                 wait,
             )
         finally:
-            with contextlib.suppress(Exception):  # closing over a dead connection may fail too
-                await worker.close()
-            pool = getattr(worker, "_pool", None)  # and then leave its sockets open: drop them
-            if pool is not None:
-                with contextlib.suppress(Exception):
-                    await pool.connection_pool.disconnect(inuse_connections=True)
+            await _close_quietly(worker)
         await asyncio.sleep(wait)
         wait = min(wait * 2, max_wait)
+
+
+async def _close_quietly(worker: Worker) -> None:
+    """Close a worker that lost Redis. Closing over a dead connection may fail too, and arq's
+    close() gathers its job tasks, whose shielded bookkeeping ends in CancelledError when the
+    connection died under it: neither may end the supervisor (only our own cancellation may).
+    Then drop the sockets of its pool, which arq leaves open."""
+    for close in (
+        worker.close,
+        lambda: _disconnect(getattr(worker, "_pool", None)),
+    ):
+        try:
+            await close()
+        except (Exception, asyncio.CancelledError) as exc:
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise
+            logger.debug("closing worker %s: %s: %s", worker.queue_name, type(exc).__name__, exc)
+
+
+async def _disconnect(pool: object) -> None:
+    if pool is not None:
+        await pool.connection_pool.disconnect(inuse_connections=True)  # type: ignore[attr-defined]
 
 
 async def run_workers(runtime: Runtime, *, queues: list[str] | None = None) -> None:
