@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +51,18 @@ def local_time(value: datetime | str | None, tz: str | None = None) -> str:
 
 def intent_words(intent: str | None) -> str:
     return INTENT_TEXT.get(intent or "", intent or "no answer")
+
+
+def form_day(value: str) -> date | None:
+    """A date typed in a form (YYYY-MM-DD), or None when it is empty or not a date."""
+    try:
+        return date.fromisoformat(value.strip()) if value.strip() else None
+    except ValueError:
+        return None
+
+
+def not_a_day(value: str) -> str:
+    return f"“{value}” is not a date: use the form 2025-01-31"
 
 
 def can(user: Any, capability: str) -> bool:

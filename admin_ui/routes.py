@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse
 from admin_ui.consent_page import router as consent_router
 from admin_ui.forward import router as forward_router
 from admin_ui.ingestion import router as ingestion_router
+from admin_ui.integrations import router as integrations_router
 from admin_ui.rendering import page
 from admin_ui.responses import router as response_router
 from admin_ui.security import (
@@ -50,6 +51,7 @@ router.include_router(forward_router)
 router.include_router(unsubscribe_router)
 router.include_router(consent_router)
 router.include_router(staff_router)
+router.include_router(integrations_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import HTMLResponse, Response
 
-from admin_ui.rendering import page
+from admin_ui.rendering import form_day, not_a_day, page
 from admin_ui.security import (
     CanAudit,
     CanManageUsers,
@@ -261,22 +261,15 @@ async def tokens_revoke(
 # --- audit log (read-only: no route changes it) ------------------------------------------------
 
 
-def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip()) if value.strip() else None
-    except ValueError:
-        return None
-
-
 def _audit_query(
     who: str, kind: str, since: str, until: str, before: int | None, limit: int
 ) -> tuple[AuditQuery, list[str]]:
     problems = []
-    start, end = _day(since), _day(until)
+    start, end = form_day(since), form_day(until)
     if since.strip() and start is None:
-        problems.append(f"“{since}” is not a date: use the form 2025-01-31")
+        problems.append(not_a_day(since))
     if until.strip() and end is None:
-        problems.append(f"“{until}” is not a date: use the form 2025-01-31")
+        problems.append(not_a_day(until))
     query = AuditQuery(
         actor=who,
         kind=kind,

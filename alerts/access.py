@@ -25,13 +25,15 @@ CAPABILITIES: Final = {
     "manage_tokens": "see and revoke every user's API tokens",
     "manage_users": "create users, change roles, disable users, reset passwords",
     "audit": "read and export the audit log",
+    "integrations": "subscribe the CRM to webhooks, read the delivery log, replay deliveries",
+    "export": "export responses and hand-offs as CSV (personal data, for the CRM)",
 }
 
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(CAPABILITIES),
     "publisher": frozenset({"view", "edit_drafts", "publish", "own_tokens"}),
     "editor": frozenset({"view", "edit_drafts", "own_tokens"}),
-    "supervisor": frozenset({"view", "edit_customers", "call_centre", "own_tokens"}),
+    "supervisor": frozenset({"view", "edit_customers", "call_centre", "export", "own_tokens"}),
     "agent": frozenset({"view", "edit_customers", "own_tokens"}),
     "viewer": frozenset({"view", "own_tokens"}),
 }

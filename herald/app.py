@@ -19,6 +19,8 @@ from admin_ui.studio.access import StudioForbidden, forbidden_page
 from admin_ui.studio.routes import router as studio_router
 from alerts.api.alert_types import router as alert_types_router
 from alerts.api.channels import router as channels_router
+from alerts.api.crm import router as crm_router
+from alerts.api.crm import webhooks as crm_webhooks
 from alerts.api.customers import router as api_router
 from alerts.api.errors import HANDLERS
 from alerts.api.ingest import router as ingest_router
@@ -105,6 +107,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(preferences_page_router)
     app.include_router(ingest_router)
     app.include_router(callcentre_router)
+    app.include_router(crm_router)
+    app.webhooks.include_router(crm_webhooks)  # documented in the OpenAPI, sent by Herald
     app.include_router(webhook_router)
     app.include_router(admin_router)
     app.include_router(studio_router)

@@ -19,6 +19,7 @@ from pydantic import JsonValue
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts import audit
 from alerts.crm.signing import EVENT_HEADER, HEADER, sign
 from alerts.deps import AlertDeps
 from alerts.models import Customer, OutboxEvent, WebhookDelivery, WebhookSubscription
@@ -201,6 +202,14 @@ async def replay(session: AsyncSession, *, delivery_id: int, now: datetime) -> W
     delivery = await session.get(WebhookDelivery, delivery_id)
     if delivery is None:
         raise KeyError(delivery_id)
+    audit.record(
+        session,
+        kind="webhook_delivery",
+        entity_id=delivery_id,
+        action="replay",
+        before={"status": delivery.status, "tries": delivery.tries},
+        after={"status": "pending", "tries": delivery.tries},
+    )
     delivery.status, delivery.next_try_at = "pending", now
     delivery.created_at = now  # a fresh day of retries
     session.add(delivery)

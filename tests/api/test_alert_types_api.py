@@ -178,7 +178,11 @@ async def test_patch_merges_into_the_current_spec(client: httpx.AsyncClient) -> 
     )
     assert raised.status_code == 200, raised.text
     trigger = raised.json()["spec"]["trigger"]
-    assert trigger == {"event_types": ["credit_posted"], "condition": "event.amount >= 1000"}
+    assert trigger == {
+        "event_types": ["credit_posted"],
+        "condition": "event.amount >= 1000",
+        "batches": "entries",  # the default, kept
+    }
     assert raised.json()["spec"]["enabled"] is False  # the earlier change is kept
 
     dutch = {"sms": {"body": "{{ brand }}: {{ amount }} {{ currency }} ontvangen."}}

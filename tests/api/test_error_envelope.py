@@ -246,6 +246,11 @@ async def test_openapi_declares_the_envelope_and_every_response(
         successes = [code for code in responses if code.startswith("2")]
         assert successes, f"{method} {path} declares no success"
         for code in successes:
+            content = responses[code].get("content", {})
+            if "text/csv" in content:  # an export: CSV text, no JSON
+                if content["text/csv"].get("schema", {}).get("type") != "string":
+                    undescribed.append(f"{method} {path} {code}")
+                continue
             if not described(doc, json_schema(responses[code])):
                 undescribed.append(f"{method} {path} {code}")
         assert {"401", "422", "500"} <= set(responses), f"{method} {path}: {sorted(responses)}"
