@@ -109,6 +109,10 @@ class ResponseOption(_Spec):
     key: str = Field(pattern=r"^[0-9*#]$")  # the keypad digit, SMS reply and email button order
     intent: Intent
     label: str = Field(min_length=1, max_length=80)
+    # The label in other languages (locale -> label); a language without one uses ``label``.
+    labels: dict[str, Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+        default_factory=dict
+    )
     # For "transaction": the HTTP endpoint Herald POSTs the request to (signed); its answer is
     # read back to the customer. Without one, the request becomes a task for an agent.
     endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
@@ -125,6 +129,11 @@ class ResponseOption(_Spec):
             if not parts.hostname:
                 raise ValueError(f"{value!r} has no host")
         return value
+
+    def in_locale(self, locale: str) -> ResponseOption:
+        """This option with its label in ``locale`` (or its base language), else as it is."""
+        label = self.labels.get(locale) or self.labels.get(locale.split("-")[0])
+        return self.model_copy(update={"label": label}) if label else self
 
     @model_validator(mode="after")
     def _endpoint_only_for_transactions(self) -> Self:

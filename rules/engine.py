@@ -265,7 +265,7 @@ def decide(
         expires_at=expires_at,
         reason=reason,
         content_locale=head.locale,
-        options=decision.options,
+        options=tuple(o.in_locale(head.locale) for o in decision.options),
         priority=spec.priority,
         category=spec.category,
         windows=windows,

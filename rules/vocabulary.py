@@ -21,6 +21,17 @@ Intent = Literal[
     "agent", "confirm", "repeat", "callback", "sms_copy", "email_copy", "opt_out", "transaction"
 ]
 INTENTS: Final[tuple[Intent, ...]] = get_args(Intent)
+# What each does, in an administrator's words (the studio's option editor).
+INTENT_WORDS: Final[dict[Intent, str]] = {
+    "agent": "Put through to an agent",
+    "confirm": "Confirm (it was me / noted)",
+    "repeat": "Repeat the message",
+    "callback": "Ask for a call back",
+    "sms_copy": "Text me a copy",
+    "email_copy": "Email me a copy",
+    "opt_out": "Stop these alerts (opt out)",
+    "transaction": "Do a transaction in the back office",
+}
 
 # What the centre linkage does to an alert that offers an agent when the centre is closed or
 # overloaded.

@@ -55,6 +55,7 @@ from alerts.decisions.trial import TRIAL_EVENTS, trial_run
 from alerts.models import AlertType, AlertTypeDraft
 from alerts.responses.voice_script import INVALID
 from rules.alert_types import BATCH_CHOICES, AlertTypeSpec
+from rules.vocabulary import INTENT_WORDS
 
 router = APIRouter(include_in_schema=False)
 BASE = "/admin/alert-types"
@@ -111,6 +112,7 @@ async def editor(key: str, request: Request, user: CanView, session: SessionDep)
         fields=TEMPLATE_FIELDS,
         event_types=await event_types(session, spec),
         batch_choices=BATCH_CHOICES,
+        intent_words=INTENT_WORDS,
         placeholders=PLACEHOLDERS,
         sms=sms,
         four_eyes=_four_eyes(request),
@@ -140,6 +142,9 @@ async def save(key: str, request: Request, user: CanEdit, session: SessionDep) -
         return RedirectResponse(f"{BASE}/{key}/trial", status_code=303)
     if action == "preview":
         return RedirectResponse(f"{BASE}/{key}/preview", status_code=303)
+    if action.startswith("opt_"):
+        flash(request, "Response options saved in the draft.")
+        return RedirectResponse(f"{BASE}/{key}#options", status_code=303)
     if action == "add_language":
         locale = str(form.get("add_locale", ""))
         flash(request, f"{language_name(locale)} added with the English texts: translate them.")

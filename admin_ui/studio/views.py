@@ -145,6 +145,8 @@ def spec_from_form(base: Mapping[str, JsonValue], form: FormData) -> dict[str, J
     trigger["condition"] = _text(form.get("condition", trigger.get("condition", ""))).strip()
     trigger["batches"] = _text(form.get("batches", trigger.get("batches", "entries"))).strip()
     spec["trigger"] = trigger
+    if "opt_key" in form:
+        spec["options"] = options_from_form(form, editor_locales(base))
     content: dict[str, dict[str, dict[str, JsonValue]]] = {}
     for field, value in form.multi_items():
         found = _FIELD.fullmatch(field)
@@ -162,6 +164,44 @@ def spec_from_form(base: Mapping[str, JsonValue], form: FormData) -> dict[str, J
         for locale, channels in content.items()
     }
     return spec
+
+
+def options_from_form(form: FormData, locales: list[str]) -> list[JsonValue]:
+    """The response options as listed in the form, in its order (each row sends every field:
+    the browser's drag and drop only moves rows), then one moved, removed or added when the
+    button pressed says so ("opt_up:2", "opt_down:0", "opt_remove:1", "opt_add")."""
+    keys = [_text(v).strip() for v in form.getlist("opt_key")]
+
+    def column(name: str) -> list[str]:
+        values = [_text(v).strip() for v in form.getlist(name)]
+        return values + [""] * (len(keys) - len(values))
+
+    intents, labels, endpoints = column("opt_intent"), column("opt_label"), column("opt_endpoint")
+    others = {loc: column(f"opt_label_{loc}") for loc in locales[1:]}
+    rows: list[dict[str, JsonValue]] = []
+    for i, key in enumerate(keys):
+        row: dict[str, JsonValue] = {"key": key, "intent": intents[i], "label": labels[i]}
+        if endpoints[i]:
+            row["endpoint"] = endpoints[i]
+        translated: dict[str, JsonValue] = {
+            loc: values[i] for loc, values in others.items() if values[i]
+        }
+        if translated:
+            row["labels"] = translated
+        rows.append(row)
+    verb, _, where = str(form.get("action", "")).partition(":")
+    at = int(where) if where.isdigit() and int(where) < len(rows) else None
+    if verb == "opt_up" and at:
+        rows[at - 1], rows[at] = rows[at], rows[at - 1]
+    elif verb == "opt_down" and at is not None and at + 1 < len(rows):
+        rows[at], rows[at + 1] = rows[at + 1], rows[at]
+    elif verb == "opt_remove" and at is not None:
+        del rows[at]
+    elif verb == "opt_add":
+        used = {r["key"] for r in rows}
+        free = next((k for k in "1234567890*#" if k not in used), "")
+        rows.append({"key": free, "intent": "confirm", "label": "New option"})
+    return list(rows)
 
 
 def _text(value: object) -> str:

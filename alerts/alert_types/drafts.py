@@ -90,6 +90,7 @@ def check(data: dict[str, JsonValue]) -> list[Problem]:
         compile_condition(condition, typed=True)
     except ConditionError as exc:
         problems.append(Problem("trigger.condition", str(exc), exc.position))
+    problems.extend(option_key_problems(data.get("options")))
     # The rest is checked with the condition left out, so a wrong condition does not hide
     # a problem in the texts (the condition's own problem, with its position, is above).
     trigger = {**_object(data.get("trigger")), "condition": ""}
@@ -100,6 +101,30 @@ def check(data: dict[str, JsonValue]) -> list[Problem]:
             problems.append(Problem(*_field_of(line)))
         return problems
     problems.extend(missing_languages(spec))
+    return problems
+
+
+RESERVED_KEYS = {
+    "#": "# ends the keypad input on a call (Twilio's finishOnKey), so it cannot choose"
+}
+
+
+def option_key_problems(options: JsonValue | None) -> list[Problem]:
+    """A key used twice or reserved, at the option that has it (the second of two)."""
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, option in enumerate(options if isinstance(options, list) else []):
+        key = str(_object(option).get("key", ""))
+        if key in RESERVED_KEYS:
+            problems.append(Problem(f"options.{i}.key", f"Key {key}: {RESERVED_KEYS[key]}."))
+        elif key in seen:
+            problems.append(
+                Problem(
+                    f"options.{i}.key",
+                    f"Key {key} is already option {seen[key] + 1}: each option needs its own key.",
+                )
+            )
+        seen.setdefault(key, i)
     return problems
 
 

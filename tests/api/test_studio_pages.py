@@ -129,3 +129,69 @@ async def test_the_editor_chooses_batch_bookings_or_their_transactions(
     await client.post(f"{EDITOR}/draft", data=data)
     page = await client.get(EDITOR)
     assert "Batch bookings" in page.text and "&#39;entries&#39;" in page.text
+
+
+def _options_form(html: str) -> dict[str, Any]:
+    """The editor's fields plus its response option rows, in page order."""
+    data = _form(html)
+    for name in ("opt_key", "opt_intent", "opt_label", "opt_endpoint", "opt_label_nl"):
+        if name == "opt_intent":
+            values = re.findall(
+                r'<select[^>]*name="opt_intent"[^>]*>.*?<option value="([^"]+)" selected',
+                html,
+                re.S,
+            )
+        else:
+            values = re.findall(rf'name="{name}" value="([^"]*)"', html)
+        if values:
+            data[name] = [v.replace("&#39;", "'").replace("&amp;", "&") for v in values]
+    return data
+
+
+async def _keys(client: httpx.AsyncClient) -> list[str]:
+    return re.findall(r'name="opt_key" value="([^"]*)"', (await client.get(EDITOR)).text)
+
+
+async def test_response_options_move_translate_and_refuse_a_duplicate_key(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _login(client, runtime, "olga", "editor")
+    assert await _keys(client) == ["1", "2", "9"]
+
+    data = _options_form((await client.get(EDITOR)).text)
+    data["action"] = "opt_down:0"
+    moved = await client.post(f"{EDITOR}/draft", data=data)
+    assert moved.status_code == 303 and moved.headers["location"].endswith("#options")
+    assert await _keys(client) == ["2", "1", "9"]
+
+    page = await client.get(EDITOR)
+    data = _options_form(page.text)
+    data["action"], data["add_locale"] = "add_language", "nl"
+    await client.post(f"{EDITOR}/draft", data=data)
+    data = _options_form((await client.get(EDITOR)).text)
+    assert data["opt_label_nl"] == ["", "", ""]  # until translated, the English label is used
+    data["opt_label_nl"] = ["Deze betaling was van mij", "Spreek een medewerker", ""]
+    data["action"] = "save"
+    await client.post(f"{EDITOR}/draft", data=data)
+    data = _options_form((await client.get(EDITOR)).text)
+    assert data["opt_label_nl"] == ["Deze betaling was van mij", "Spreek een medewerker", ""]
+
+    data["opt_key"] = ["2", "1", "1"]
+    data["action"] = "save"
+    await client.post(f"{EDITOR}/draft", data=data)
+    page = await client.get(EDITOR)
+    assert "Key 1 is already option 2: each option needs its own key." in page.text
+    assert re.search(r'id="opt-2-key"[^>]*aria-invalid="true"', page.text)
+
+    data = _options_form(page.text)
+    data["opt_key"] = ["2", "1", "#"]
+    await client.post(f"{EDITOR}/draft", data=data)
+    assert "Key #: # ends the keypad input on a call" in (await client.get(EDITOR)).text
+
+    data = _options_form((await client.get(EDITOR)).text)
+    data["opt_key"], data["action"] = ["2", "1", "9"], "opt_remove:2"
+    await client.post(f"{EDITOR}/draft", data=data)
+    data = _options_form((await client.get(EDITOR)).text)
+    data["action"] = "opt_add"
+    await client.post(f"{EDITOR}/draft", data=data)
+    assert await _keys(client) == ["2", "1", "3"]

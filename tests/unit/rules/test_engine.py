@@ -266,3 +266,34 @@ def test_an_alert_type_chooses_batch_bookings_or_their_transactions(
 def test_an_unknown_batch_choice_is_refused_with_the_choices() -> None:
     with pytest.raises(ValueError, match="entries"):
         spec(trigger=_trigger("payments"))
+
+
+def test_response_options_are_offered_in_the_customers_language() -> None:
+    alert = spec(
+        options=[
+            {
+                "key": "1",
+                "intent": "agent",
+                "label": "Speak to an agent",
+                "labels": {"nl": "Spreek een medewerker"},
+            },
+            {"key": "2", "intent": "confirm", "label": "It was me"},
+        ],
+        content={
+            "en": {
+                "sms": {"body": "Payment of {{ amount }}"},
+                "voice": {"message": "Hello"},
+                "email": {"subject": "Payment", "text": "Payment"},
+            },
+            "nl": {
+                "sms": {"body": "Betaling van {{ amount }}"},
+                "voice": {"message": "Hallo"},
+                "email": {"subject": "Betaling", "text": "Betaling"},
+            },
+        },
+    )
+    dutch = planned(run(alert=alert, customer={"locale": "nl-BE"}))
+    assert dutch.content_locale == "nl"
+    assert [o.label for o in dutch.options] == ["Spreek een medewerker", "It was me"]
+    english = planned(run(alert=alert))
+    assert [o.label for o in english.options] == ["Speak to an agent", "It was me"]
