@@ -55,50 +55,52 @@
   });
 }());
 
-// Response options: drag a row by its handle to reorder (the Up and Down buttons do the same
-// from the keyboard, through the server). Letting go saves the draft in the new order.
+// Response options and the channels' order: drag a row by its handle to reorder (the Up and
+// Down buttons do the same from the keyboard, through the server). Letting go saves the draft.
 (function () {
   "use strict";
-  var list = document.querySelector("[data-sortable]");
-  if (!list) { return; }
-  var dragged = null, before = "";
-  function order() {
-    return Array.prototype.map.call(list.querySelectorAll("[data-row] input[name=opt_key]"),
-      function (input) { return input.value; }).join(",");
-  }
-  list.addEventListener("dragover", function (e) { if (dragged) { e.preventDefault(); } });
-  list.addEventListener("drop", function (e) { if (dragged) { e.preventDefault(); } });
-  list.querySelectorAll("[data-row]").forEach(function (row) {
-    var intent = row.querySelector("select[name=opt_intent]");
-    var endpoint = row.querySelector("[data-endpoint]");
-    intent.addEventListener("change", function () {  // the address is for transactions only
-      endpoint.hidden = intent.value !== "transaction" && !endpoint.querySelector("input").value;
-    });
-    var fromHandle = false;
-    row.setAttribute("draggable", "true");
-    row.addEventListener("mousedown", function (e) {
-      fromHandle = !!e.target.closest(".handle");
-    });
-    row.addEventListener("dragstart", function (e) {
-      if (!fromHandle) { e.preventDefault(); return; }  // a row moves by its handle only
-      dragged = row;
-      before = order();
-      row.classList.add("dragging");
-      e.dataTransfer.effectAllowed = "move";
-      e.dataTransfer.setData("text/plain", "option");
-    });
-    row.addEventListener("dragover", function (e) {
-      if (!dragged || dragged === row) { return; }
-      var box = row.getBoundingClientRect();
-      list.insertBefore(dragged, e.clientY > box.top + box.height / 2 ? row.nextSibling : row);
-    });
-    row.addEventListener("dragend", function () {
-      row.classList.remove("dragging");
-      dragged = null;
-      if (order() !== before) {
-        var form = document.getElementById("editor");
-        form.requestSubmit(form.querySelector('button[name="action"][value="save"]'));
+  document.querySelectorAll("[data-sortable]").forEach(function (list) {
+    var dragged = null, before = "";
+    function order() {
+      return Array.prototype.map.call(list.querySelectorAll("[data-row]"),
+        function (row) { return row.querySelector("input").value; }).join(",");
+    }
+    list.addEventListener("dragover", function (e) { if (dragged) { e.preventDefault(); } });
+    list.addEventListener("drop", function (e) { if (dragged) { e.preventDefault(); } });
+    list.querySelectorAll("[data-row]").forEach(function (row) {
+      var intent = row.querySelector("select[name=opt_intent]");
+      var endpoint = row.querySelector("[data-endpoint]");
+      if (intent && endpoint) {
+        intent.addEventListener("change", function () {  // the address is for transactions
+          endpoint.hidden = intent.value !== "transaction" && !endpoint.querySelector("input").value;
+        });
       }
+      var fromHandle = false;
+      row.setAttribute("draggable", "true");
+      row.addEventListener("mousedown", function (e) {
+        fromHandle = !!e.target.closest(".handle");
+      });
+      row.addEventListener("dragstart", function (e) {
+        if (!fromHandle) { e.preventDefault(); return; }  // a row moves by its handle only
+        dragged = row;
+        before = order();
+        row.classList.add("dragging");
+        e.dataTransfer.effectAllowed = "move";
+        e.dataTransfer.setData("text/plain", "row");
+      });
+      row.addEventListener("dragover", function (e) {
+        if (!dragged || dragged === row) { return; }
+        var box = row.getBoundingClientRect();
+        list.insertBefore(dragged, e.clientY > box.top + box.height / 2 ? row.nextSibling : row);
+      });
+      row.addEventListener("dragend", function () {
+        row.classList.remove("dragging");
+        dragged = null;
+        if (order() !== before) {
+          var form = document.getElementById("editor");
+          form.requestSubmit(form.querySelector('button[name="action"][value="save"]'));
+        }
+      });
     });
   });
 }());

@@ -142,6 +142,9 @@ async def save(key: str, request: Request, user: CanEdit, session: SessionDep) -
         return RedirectResponse(f"{BASE}/{key}/trial", status_code=303)
     if action == "preview":
         return RedirectResponse(f"{BASE}/{key}/preview", status_code=303)
+    if action.startswith("ch_"):
+        flash(request, "Delivery policy saved in the draft.")
+        return RedirectResponse(f"{BASE}/{key}#delivery", status_code=303)
     if action.startswith("opt_"):
         flash(request, "Response options saved in the draft.")
         return RedirectResponse(f"{BASE}/{key}#options", status_code=303)

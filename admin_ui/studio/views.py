@@ -68,12 +68,27 @@ def studio_page(
         "language_name": language_name,
         "channel_words": CHANNEL_WORDS,
         "field_words": field_words,
+        "outcome_words": OUTCOME_WORDS,
+        "centre_words": CENTRE_WORDS,
+        "all_channels": CHANNELS,
         **values,
     }
     response = page(request, f"studio/{template}", context, status_code=status_code)
     response.headers["Content-Security-Policy"] = STUDIO_CSP
     return response
 
+
+OUTCOME_WORDS = {
+    "no_answer": "no answer",
+    "busy": "busy",
+    "voicemail": "voicemail",
+    "provider_error": "provider error",
+}
+CENTRE_WORDS = {
+    "hold": "hold the alert until the centre can take the calls",
+    "callback_instead": "offer a call back instead of an agent",
+    "send_unchanged": "send it anyway, as it is",
+}
 
 _FIELD_WORDS = {
     "name": "Name",
@@ -84,6 +99,10 @@ _FIELD_WORDS = {
     "trigger.batches": "Batch bookings",
     "delivery.channel_order": "Channels, in order",
     "priority": "Priority",
+    "ttl_seconds": "Time to live",
+    "dedupe.window_seconds": "Not twice within",
+    "delivery.fallback_wait_seconds": "Wait before the next channel",
+    "category": "Kind of message",
     "mandatory": "Cannot be turned off by the customer",
 }
 
@@ -147,6 +166,8 @@ def spec_from_form(base: Mapping[str, JsonValue], form: FormData) -> dict[str, J
     spec["trigger"] = trigger
     if "opt_key" in form:
         spec["options"] = options_from_form(form, editor_locales(base))
+    if "ch_order" in form:
+        policy_from_form(spec, form)
     content: dict[str, dict[str, dict[str, JsonValue]]] = {}
     for field, value in form.multi_items():
         found = _FIELD.fullmatch(field)
@@ -202,6 +223,63 @@ def options_from_form(form: FormData, locales: list[str]) -> list[JsonValue]:
         free = next((k for k in "1234567890*#" if k not in used), "")
         rows.append({"key": free, "intent": "confirm", "label": "New option"})
     return list(rows)
+
+
+def _number(form: FormData, name: str, scale: int, current: JsonValue) -> JsonValue:
+    """A whole number typed in the form times ``scale`` (minutes -> seconds), else as typed
+    (so that the validation names the field and the value), or ``current`` when absent."""
+    raw = _text(form.get(name, "")).strip()
+    if not raw:
+        return current
+    try:
+        return round(float(raw) * scale)
+    except ValueError:
+        return raw
+
+
+def policy_from_form(spec: dict[str, JsonValue], form: FormData) -> None:
+    """The delivery policy fields of the editor into ``spec``: the channels in the order of the
+    form (moved by drag and drop, or by the Up/Down buttons: "ch_up:sms", "ch_down:voice"),
+    each with its attempts, interval and outcomes; the time to live, dedupe window, priority,
+    category and what to do when the call centre is closed or overloaded."""
+    order = [c for c in (_text(v) for v in form.getlist("ch_order")) if c in CHANNELS]
+    verb, _, which = str(form.get("action", "")).partition(":")
+    if which in order:
+        at = order.index(which)
+        if verb == "ch_up" and at > 0:
+            order[at - 1], order[at] = order[at], order[at - 1]
+        elif verb == "ch_down" and at + 1 < len(order):
+            order[at], order[at + 1] = order[at + 1], order[at]
+    delivery = dict(json_object(spec.get("delivery")))
+    delivery["channel_order"] = [c for c in order if form.get(f"ch_use_{c}")]
+    channels = dict(json_object(delivery.get("channels")))
+    for c in order:
+        policy = dict(json_object(channels.get(c)))
+        policy["attempts"] = _number(form, f"ch_{c}_attempts", 1, policy.get("attempts", 1))
+        policy["interval_seconds"] = _number(
+            form, f"ch_{c}_interval", 60, policy.get("interval_seconds", 900)
+        )
+        policy["retry_on"] = [_text(v) for v in form.getlist(f"ch_{c}_retry_on")]
+        policy["fallback_on"] = [_text(v) for v in form.getlist(f"ch_{c}_fallback_on")]
+        channels[c] = policy
+    delivery["channels"] = channels
+    delivery["fallback_wait_seconds"] = _number(
+        form, "fallback_wait", 60, delivery.get("fallback_wait_seconds", 300)
+    )
+    spec["delivery"] = delivery
+    spec["ttl_seconds"] = _number(form, "ttl_hours", 3600, spec.get("ttl_seconds", 86400))
+    dedupe = dict(json_object(spec.get("dedupe")))
+    dedupe["window_seconds"] = _number(
+        form, "dedupe_hours", 3600, dedupe.get("window_seconds", 86400)
+    )
+    spec["dedupe"] = dedupe
+    spec["priority"] = _number(form, "priority", 1, spec.get("priority", 50))
+    spec["category"] = _text(form.get("category", spec.get("category", "service")))
+    centre = dict(json_object(spec.get("centre")))
+    for name in ("when_closed", "when_overloaded"):
+        if name in form:
+            centre[name] = _text(form.get(name))
+    spec["centre"] = centre
 
 
 def _text(value: object) -> str:

@@ -195,3 +195,71 @@ async def test_response_options_move_translate_and_refuse_a_duplicate_key(
     data["action"] = "opt_add"
     await client.post(f"{EDITOR}/draft", data=data)
     assert await _keys(client) == ["2", "1", "3"]
+
+
+def _policy_form(html: str) -> dict[str, Any]:
+    """The editor's fields with the delivery policy as the page shows it."""
+    data = _options_form(html)
+    data["ch_order"] = re.findall(r'name="ch_order" value="([^"]+)"', html)
+    for name, value in re.findall(
+        r'<input type="checkbox" name="(ch_[^"]+)" value="([^"]+)" checked', html
+    ):
+        data.setdefault(name, []).append(value)
+    for name, value in re.findall(r'type="number" id="[^"]+" name="([^"]+)" value="([^"]*)"', html):
+        data[name] = value
+    for name in ("category", "when_closed", "when_overloaded"):
+        found = re.search(rf'name="{name}">.*?<option value="([^"]+)" selected', html, re.S)
+        assert found, name
+        data[name] = found.group(1)
+    return data
+
+
+async def _saved_spec(runtime: Runtime) -> dict[str, Any]:
+    from alerts.alert_types.drafts import get_draft
+
+    async with runtime.deps.sessions() as session:
+        draft = await get_draft(session, "large_debit")
+    assert draft is not None
+    return dict(draft.spec)
+
+
+async def test_the_delivery_policy_is_edited_in_words(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _login(client, runtime, "petra", "editor")
+    page = await client.get(EDITOR)
+    data = _policy_form(page.text)
+    assert data["ch_order"] == ["voice", "sms", "email"] and data["ch_use_email"] == ["yes"]
+
+    data["action"] = "ch_up:sms"
+    moved = await client.post(f"{EDITOR}/draft", data=data)
+    assert moved.headers["location"].endswith("#delivery")
+    spec = await _saved_spec(runtime)
+    assert spec["delivery"]["channel_order"] == ["sms", "voice", "email"]
+
+    data = _policy_form((await client.get(EDITOR)).text)
+    assert data["ch_order"] == ["sms", "voice", "email"]
+    del data["ch_use_email"]  # no email for this alert
+    data.update(ch_voice_attempts="3", ch_voice_interval="20", ttl_hours="12", dedupe_hours="2")
+    data["ch_voice_retry_on"] = ["no_answer", "busy"]
+    data["ch_voice_fallback_on"] = ["no_answer"]
+    data.update(priority="80", when_closed="callback_instead", action="save")
+    await client.post(f"{EDITOR}/draft", data=data)
+    spec = await _saved_spec(runtime)
+    assert spec["delivery"]["channel_order"] == ["sms", "voice"]
+    voice = spec["delivery"]["channels"]["voice"]
+    assert (voice["attempts"], voice["interval_seconds"]) == (3, 1200)
+    assert (voice["retry_on"], voice["fallback_on"]) == (["no_answer", "busy"], ["no_answer"])
+    assert (spec["ttl_seconds"], spec["dedupe"]["window_seconds"]) == (43200, 7200)
+    assert (spec["priority"], spec["centre"]["when_closed"]) == (80, "callback_instead")
+    page = await client.get(EDITOR)
+    assert 'name="ch_voice_interval" value="20"' in page.text and 'value="12"' in page.text
+
+    data = _policy_form(page.text)
+    data.update(ch_voice_attempts="0", action="save")
+    await client.post(f"{EDITOR}/draft", data=data)
+    page = await client.get(EDITOR)
+    assert re.search(
+        r'name="ch_voice_attempts" value="0" min="1" max="10" aria-describedby', page.text
+    )
+    assert "greater than or equal to 1" in page.text

@@ -1,5 +1,6 @@
-"""Real Chromium: an editor reorders the response options of "Large debit" by drag and drop and
-then by keyboard alone (Tab to the Down button, Enter); each order is kept in the draft."""
+"""Real Chromium: an editor reorders the response options of "Large debit", then its channels,
+by drag and drop and by keyboard alone (focus an Up/Down button, Enter); each order is kept in
+the draft."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ async def test_an_editor_reorders_options_by_drag_and_drop_and_by_keyboard(
     await page.locator("#options").scroll_into_view_if_needed()
     await _shots(page, tmp_path, "options")
 
-    rows = page.locator("li.option")
+    rows = page.locator("#options li.option")
+    await rows.nth(2).scroll_into_view_if_needed()
     handle = await rows.nth(2).locator(".handle").bounding_box()
     target = await rows.nth(0).bounding_box()
     assert handle is not None and target is not None
@@ -66,4 +68,25 @@ async def test_an_editor_reorders_options_by_drag_and_drop_and_by_keyboard(
     for width in (1280, 390):
         await page.set_viewport_size({"width": width, "height": 900})
         await page.locator("#options").screenshot(path=tmp_path / f"options-list-{width}.png")
+
+    channels = page.locator("#delivery li.option")
+    await channels.nth(1).scroll_into_view_if_needed()
+    handle = await channels.nth(1).locator(".handle").bounding_box()  # SMS
+    target = await channels.nth(0).bounding_box()
+    assert handle is not None and target is not None
+    async with page.expect_navigation():
+        await page.mouse.move(handle["x"] + 5, handle["y"] + 10)
+        await page.mouse.down()
+        await page.mouse.move(handle["x"] + 5, handle["y"] - 10, steps=5)
+        await page.mouse.move(target["x"] + 40, target["y"] + 5, steps=10)
+        await page.mouse.up()
+    order = page.locator("#delivery input[name=ch_order]")
+    assert [await o.input_value() for o in await order.all()] == ["sms", "voice", "email"]
+    await page.get_by_role("button", name="Move email up").focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(re.compile(rf".*{EDITOR}#delivery$"))
+    assert [await o.input_value() for o in await order.all()] == ["sms", "email", "voice"]
+    for width in (1280, 390):
+        await page.set_viewport_size({"width": width, "height": 900})
+        await page.locator("#delivery").screenshot(path=tmp_path / f"delivery-{width}.png")
     await ctx.close()
