@@ -7,7 +7,7 @@ from html import escape
 from typing import Any, NotRequired, TypedDict
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import JsonValue, ValidationError
 from starlette.responses import HTMLResponse, Response
 
@@ -39,6 +39,7 @@ from alerts.alert_types.drafts import (
     publish_draft,
     save_draft,
 )
+from alerts.alert_types.recordings import Recording, media_url
 from alerts.alert_types.review import (
     PLACEHOLDERS,
     SmsReport,
@@ -48,10 +49,13 @@ from alerts.alert_types.review import (
     preview_voice,
     sms_report,
 )
+from alerts.alert_types.speech import APPROXIMATION, SpeechUnavailable, synthesise
+from alerts.alert_types.speech import available as speech_available
 from alerts.alert_types.store import AlertTypeError, SimultaneousSave, get_row, stored_spec
 from alerts.api.deps import get_deps
 from alerts.columns import utcnow
 from alerts.decisions.trial import TRIAL_EVENTS, trial_run
+from alerts.links import MediaSigner
 from alerts.models import AlertType, AlertTypeDraft
 from alerts.responses.voice_script import INVALID
 from rules.alert_types import BATCH_CHOICES, AlertTypeSpec
@@ -234,6 +238,57 @@ async def trial(key: str, request: Request, user: CanView, session: SessionDep) 
     )
 
 
+async def _sample(
+    request: Request, session: SessionDep, spec: AlertTypeSpec, sample: str
+) -> tuple[dict[str, Any], str]:
+    """The values a preview is filled in with, and where they come from, in words."""
+    deps = get_deps(request)
+    if sample == "latest":
+        found = await latest_event_values(session, deps, spec.trigger.event_types)
+        if found is not None:
+            return dict(found[0]), f"the latest real {found[1]}, masked"
+        return dict(example_values(deps)), (
+            "made-up example values (no event of this type received yet)"
+        )
+    return dict(example_values(deps)), "made-up example values"
+
+
+@router.get(f"{BASE}/{{key}}/preview/voice.wav", dependencies=[Depends(require_page("view"))])
+async def preview_voice_audio(
+    key: str,
+    request: Request,
+    session: SessionDep,
+    locale: str = "en",
+    sample: str = "example",
+    part: int = 0,
+) -> Response:
+    """One part of the call as the preview lists it: a recording as it is, spoken text
+    synthesised on the server (an approximation of the provider's voice)."""
+    spec, _ = await _draft_spec(session, key)
+    if spec is None:
+        return PlainTextResponse("This draft cannot be previewed yet.", status_code=422)
+    used = spec.content_locale(locale, "voice")
+    base, _ = await _sample(request, session, spec, sample)
+    try:
+        parts = await preview_voice(session, spec, used, base)
+    except ContentError as exc:
+        return PlainTextResponse(str(exc), status_code=422)
+    if not 0 <= part < len(parts):
+        return PlainTextResponse(f"The call has {len(parts)} parts.", status_code=404)
+    chosen = parts[part]
+    if chosen.recording_id is not None:
+        row = await session.get(Recording, chosen.recording_id)
+        if row is not None:
+            settings = request.app.state.settings
+            signer = MediaSigner(settings.secret_key.get_secret_value())
+            return RedirectResponse(media_url("", signer, row), status_code=307)
+    try:
+        audio = await synthesise(chosen.text, used)
+    except SpeechUnavailable as exc:
+        return PlainTextResponse(f"No audio: {exc}.", status_code=503)
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})
+
+
 @router.get(f"{BASE}/{{key}}/preview")
 async def preview(
     key: str,
@@ -258,14 +313,7 @@ async def preview(
         )
     locales = editor_locales(spec.as_json())
     locale = locale if locale in locales else locales[-1]
-    deps = get_deps(request)
-    base, sample_from = example_values(deps), "made-up example values"
-    if sample == "latest":
-        found = await latest_event_values(session, deps, spec.trigger.event_types)
-        if found is not None:
-            base, sample_from = found[0], f"the latest real {found[1]}, masked"
-        else:
-            sample_from = "made-up example values (no event of this type received yet)"
+    base, sample_from = await _sample(request, session, spec, sample)
     out: _Previews = {"sms": None, "email": None, "voice": [], "errors": []}
     used = {c: spec.content_locale(locale, c) for c in ("sms", "email", "voice")}
     has = {c: c in spec.content.get(used[c], {}) for c in used}
@@ -294,6 +342,7 @@ async def preview(
         out=out,
         invalid_key=INVALID,
         used=used,
+        speech=APPROXIMATION if speech_available() else None,
     )
 
 
@@ -309,11 +358,7 @@ async def preview_email_page(
     spec, _ = await _draft_spec(session, key)
     if spec is None:
         return HTMLResponse("<p>This draft cannot be previewed yet.</p>", status_code=422)
-    deps = get_deps(request)
-    base = example_values(deps)
-    if sample == "latest":
-        found = await latest_event_values(session, deps, spec.trigger.event_types)
-        base = found[0] if found else base
+    base, _ = await _sample(request, session, spec, sample)
     try:
         _, _, html = preview_email(spec, spec.content_locale(locale, "email"), base)
     except ContentError as exc:

@@ -28,7 +28,8 @@ from rules.vocabulary import CHANNELS, Channel
 # The studio's pages run one script of Herald's own (studio.js) and frame the email preview.
 STUDIO_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; frame-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "img-src 'self' data:; media-src 'self'; frame-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; "
     "base-uri 'none'"
 )
 # The email preview, framed by the preview page: the email's own inline styles, nothing else.

@@ -243,6 +243,7 @@ class VoicePart:
     how: str  # "Recording" | "Text-to-speech"
     text: str
     why: str
+    recording_id: int | None = None  # the recording played, for "Recording"
 
 
 async def preview_voice(
@@ -257,7 +258,8 @@ async def preview_voice(
     segments = split_segments(template)
     recorded: dict[int, str] = {}
     outdated: set[int] = set()
-    for index, row in (await recordings_for(session, spec.key, used)).items():
+    rows = await recordings_for(session, spec.key, used)
+    for index, row in rows.items():
         if is_current(row, segments):
             recorded[index] = row.segment_text
         else:
@@ -267,7 +269,8 @@ async def preview_voice(
     for seg in plan_segments(template, render, recorded, outdated=outdated):
         kind = "Recording" if seg.kind == "play" else "Text-to-speech"
         text = segments[seg.index] if seg.kind == "play" else seg.value
-        parts.append(VoicePart(f"Message, part {seg.index + 1}", kind, text, seg.why))
+        played = rows[seg.index].id if seg.kind == "play" else None
+        parts.append(VoicePart(f"Message, part {seg.index + 1}", kind, text, seg.why, played))
     content = AlertContent(spec, locale, "voice")
     for name, label in (("prompt", "Menu (asked after the message)"), ("voicemail", "Voicemail")):
         parts.append(VoicePart(label, "Text-to-speech", content.render(name, ctx), SPOKEN))
