@@ -124,20 +124,23 @@ async def percentiles(
 
     PostgreSQL computes them itself (``percentile_cont``); SQLite has no percentile function,
     so its values are read sorted and interpolated the same way."""
-    label = (group if group is not None else sa.literal("")).label("g")
     if dialect(session) == "postgresql":
         columns = [sa.func.percentile_cont(q).within_group(seconds) for q in qs]
+        keys = [group] if group is not None else []
         stmt = (
-            sa.select(label, *columns, sa.func.count())
+            sa.select(*keys, *columns, sa.func.count(seconds))
             .select_from(select_from)
             .where(*where)
-            .group_by(label)
+            .group_by(*keys)
         )
-        rows = await fetch(session, stmt)
-        return {
-            str(r[0] or ""): [None if v is None else float(v) for v in r[1:-1]] + [float(r[-1])]
-            for r in rows
-        }
+        out: dict[str, list[float | None]] = {}
+        for r in await fetch(session, stmt):
+            key, values = (str(r[0] or ""), r[1:]) if keys else ("", r)
+            if values[-1]:
+                out[key] = [None if v is None else float(v) for v in values[:-1]]
+                out[key].append(float(values[-1]))
+        return out
+    label = (group if group is not None else sa.literal("")).label("g")
     stmt = sa.select(label, seconds).select_from(select_from).where(*where).order_by(label, seconds)
     found: dict[str, list[float]] = {}
     for g, value in await fetch(session, stmt):

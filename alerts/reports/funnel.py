@@ -12,7 +12,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.models import Alert, Customer, Decision, DeliveryAttempt, HandOff, Response, StatusChange
+from alerts.models import (
+    Alert,
+    Customer,
+    Decision,
+    DeliveryAttempt,
+    HandOff,
+    Response,
+    StatusChange,
+)
 from alerts.reports.base import DateRange, ReportInputError, fetch, share
 
 GroupBy = Literal["", "channel", "language", "segment"]
@@ -193,19 +201,15 @@ def alert_flags() -> dict[str, ColumnElement[int]]:
         col(StatusChange.applied).is_(True),
     )
     sent = sa.exists().where(
-        col(DeliveryAttempt.alert_id) == col(Alert.id), col(DeliveryAttempt.provider_sid).isnot(None)
+        col(DeliveryAttempt.alert_id) == col(Alert.id),
+        col(DeliveryAttempt.provider_sid).isnot(None),
     )
     # A transaction the bank's endpoint completed is self-service, not work for an agent.
-    automated = sa.and_(
-        col(Response.intent) == "transaction", col(HandOff.status) == "completed"
-    )
-    routed = (
-        sa.exists()
-        .where(
-            col(HandOff.alert_id) == col(Alert.id),
-            col(Response.id) == col(HandOff.response_id),
-            sa.not_(automated),
-        )
+    automated = sa.and_(col(Response.intent) == "transaction", col(HandOff.status) == "completed")
+    routed = sa.exists().where(
+        col(HandOff.alert_id) == col(Alert.id),
+        col(Response.id) == col(HandOff.response_id),
+        sa.not_(automated),
     )
     completed = sa.exists().where(
         col(HandOff.alert_id) == col(Alert.id), col(HandOff.status) == "completed"

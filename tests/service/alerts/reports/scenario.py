@@ -10,7 +10,7 @@ a duplicate, an opt-out). The alerts:
   4  B nl business voice refused (21211), email sent,        sent delivered responded routed
                   agent, hand-off still queued
   5  C en retail  nothing sent, expired                      (expired)
-  6  C en retail  voice busy, failed                         sent (failed)
+  6  C en retail  voice busy, voice again: no answer; failed sent (failed)
 
 Outside the range: a large_debit alert on 2026-10-15 (counts nowhere). payment_received: one
 alert (customer A), email sent and delivered, nobody answered.
@@ -56,10 +56,19 @@ async def seed_november(session: AsyncSession) -> Seeder:
         provider_retries=2,
     )
     await s.alert(c, t, day(6), status="expired")
-    await s.alert(c, t, day(7), Try("voice", "busy", after=25), status="failed")
+    await s.alert(
+        c,
+        t,
+        day(7),
+        Try("voice", "busy", after=25),
+        Try("voice", "no_answer", after=625),
+        status="failed",
+    )
     await s.skip(a, t, day(8), "does not hold (event.amount = 12.00 >= 250)")
     await s.skip(b, t, day(8), "does not hold (event.amount = 40.00 >= 250)")
-    await s.skip(c, t, day(9), "duplicate of the alert 'x' raised 2026-11-09, within the 1 h window")
+    await s.skip(
+        c, t, day(9), "duplicate of the alert 'x' raised 2026-11-09, within the 1 h window"
+    )
     await s.skip(b, t, day(9), "the customer opted out of large_debit")
     await s.alert(a, t, day(15, month=10), Try("voice", "completed"))
     await s.alert(a, "payment_received", day(10), Try("email", "sent", after=8))

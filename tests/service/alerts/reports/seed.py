@@ -94,7 +94,9 @@ class Seeder:
         await self.session.flush()
         return decision
 
-    async def skip(self, customer: Customer | None, alert_type: str, at: datetime, why: str) -> None:
+    async def skip(
+        self, customer: Customer | None, alert_type: str, at: datetime, why: str
+    ) -> None:
         await self.decision(customer, alert_type, at, outcome="skip", reason=f"{alert_type}: {why}")
 
     async def alert(
@@ -151,6 +153,7 @@ class Seeder:
                         from_status="delivering",
                         event="reach",
                         to_status="delivered",
+                        reason=f"{t.channel} {t.status}",
                         created_at=started + timedelta(seconds=5),
                     )
                 )
