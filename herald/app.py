@@ -25,6 +25,7 @@ from alerts.api.ingest import router as ingest_router
 from alerts.api.preferences import router as preferences_router
 from alerts.api.recordings import media_router as recordings_media_router
 from alerts.api.recordings import router as recordings_router
+from alerts.api.reports import router as reports_api_router
 from alerts.api.webhooks import router as webhook_router
 from alerts.audit import audit_scope
 from callcentre.api import router as callcentre_router
@@ -105,6 +106,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(preferences_page_router)
     app.include_router(ingest_router)
     app.include_router(callcentre_router)
+    app.include_router(reports_api_router)
     app.include_router(webhook_router)
     app.include_router(admin_router)
     app.include_router(studio_router)

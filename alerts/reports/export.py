@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.reports.base import DateRange, ReportInputError, date_range
@@ -28,18 +28,21 @@ REPORTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ReportQuery:
-    """The filters every report reads (each report uses the ones it has)."""
+class ReportQuery(BaseModel):
+    """The filters every report reads (each report uses the ones it has); all optional."""
 
-    since: str = ""
-    until: str = ""
-    alert_type: str = ""
-    channel: str = ""
-    language: str = ""
-    segment: str = ""
-    group_by: str = ""
-    cost_per_call: str = ""
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    since: str = Field(
+        "", max_length=10, description="first day, YYYY-MM-DD (default: 30 days ago)"
+    )
+    until: str = Field("", max_length=10, description="last day, YYYY-MM-DD (default: today, UTC)")
+    alert_type: str = Field("", max_length=64, description="one alert type's key")
+    channel: str = Field("", max_length=10, description="funnel: voice, sms or email (first tried)")
+    language: str = Field("", max_length=20, description="funnel: the customer's language")
+    segment: str = Field("", max_length=40, description="funnel: the customer segment")
+    group_by: str = Field("", max_length=10, description="funnel: channel, language or segment")
+    cost_per_call: str = Field("", max_length=12, description="calls avoided: e.g. 4.50")
 
     def period(self, today: date) -> DateRange:
         return date_range(self.since, self.until, today=today)
