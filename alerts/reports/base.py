@@ -81,10 +81,10 @@ def rate_or_none(part: int, whole: int) -> float | None:
     return part / whole if whole >= MIN_ALERTS_FOR_RATE else None
 
 
-async def fetch(session: AsyncSession, stmt: sa.Executable) -> Sequence[sa.Row[Any]]:
-    """The rows of a core SELECT (the reports read tuples, not model objects)."""
+async def fetch(session: AsyncSession, stmt: sa.Executable) -> list[tuple[Any, ...]]:
+    """The rows of a core SELECT as tuples (the reports read numbers, not model objects)."""
     conn = await session.connection()
-    return (await conn.execute(stmt)).all()
+    return [tuple(row) for row in (await conn.execute(stmt)).all()]
 
 
 def dialect(session: AsyncSession) -> str:
@@ -146,7 +146,8 @@ async def percentiles(
     for g, value in await fetch(session, stmt):
         if value is not None:
             found.setdefault(str(g or ""), []).append(float(value))
-    return {
-        g: [interpolate(values, q) for q in qs] + [float(len(values))]
-        for g, values in found.items()
-    }
+    result: dict[str, list[float | None]] = {}
+    for g, ordered in found.items():
+        result[g] = [interpolate(ordered, q) for q in qs]
+        result[g].append(float(len(ordered)))
+    return result

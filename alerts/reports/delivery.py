@@ -157,12 +157,12 @@ async def _retries_and_fallbacks(
     """Attempts after the alert's first: on a channel tried before (a retry) or not (a fallback).
     Steps after the customer's first answer (the copies they asked for) are neither."""
     earlier = aliased(DeliveryAttempt)
-    before = [
-        earlier.alert_id == col(DeliveryAttempt.alert_id),
-        earlier.step_index < col(DeliveryAttempt.step_index),
+    before: list[ColumnElement[bool]] = [
+        col(earlier.alert_id) == col(DeliveryAttempt.alert_id),
+        col(earlier.step_index) < col(DeliveryAttempt.step_index),
     ]
     any_before = sa.exists().where(*before)
-    same_channel = sa.exists().where(*before, earlier.channel == col(DeliveryAttempt.channel))
+    same_channel = sa.exists().where(*before, col(earlier.channel) == col(DeliveryAttempt.channel))
     after_answer = sa.exists().where(
         col(Response.alert_id) == col(DeliveryAttempt.alert_id),
         col(Response.created_at) < col(DeliveryAttempt.created_at),

@@ -176,7 +176,7 @@ def skip_category() -> ColumnElement[str]:
 def first_channel() -> Any:
     """The channel of an alert's first attempt (None before any attempt)."""
     return (
-        sa.select(DeliveryAttempt.channel)
+        sa.select(col(DeliveryAttempt.channel))
         .where(col(DeliveryAttempt.alert_id) == col(Alert.id))
         .order_by(col(DeliveryAttempt.step_index))
         .limit(1)

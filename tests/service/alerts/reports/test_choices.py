@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+
+from pydantic import JsonValue
 
 from alerts.models import PreferenceChange
 from alerts.reports.base import DateRange
@@ -15,7 +17,7 @@ async def test_opt_outs_opt_ins_and_consent_per_day_type_and_actor(runtime: Runt
     async with runtime.deps.sessions() as session:
         c = await Seeder(session).customer("P")
         assert c.id is not None
-        changes = [
+        changes: list[tuple[datetime, str, str, dict[str, JsonValue], dict[str, JsonValue]]] = [
             (day(2), "large_debit", "customer (preferences page)", {}, {"opted_out": True}),
             (day(2), "large_debit", "customer (voice answer)", {}, {"opted_out": True}),
             (day(3), "large_debit", "ops", {"opted_out": True}, {"opted_out": False}),
