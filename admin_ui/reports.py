@@ -26,7 +26,7 @@ from alerts.reports.calls import (
 )
 from alerts.reports.choices import KIND_WORDS, KINDS
 from alerts.reports.export import REPORTS, ReportQuery, build, table_names, to_csv
-from alerts.reports.funnel import GROUPS, STEP_WORDS, STEPS
+from alerts.reports.funnel import GROUPS, STEP_SHORT, STEP_WORDS, STEPS
 
 router = APIRouter(include_in_schema=False)
 CanReport = Annotated[StaffUser, Depends(require_page("reports"))]
@@ -96,7 +96,7 @@ def _funnel_bars(data: dict[str, Any]) -> list[dict[str, Any]]:
         if n is None:
             continue
         share = total["share_of_previous_step"][step]
-        text = f"{n:,}" + (f" · {pct(share)} of the step before" if share is not None else "")
+        text = f"{n:,}" + (f" · {pct(share)}" if share is not None else "")
         bars.append(bar(STEP_WORDS[step], n, top, text, "good" if step == "resolved" else ""))
     return bars
 
@@ -240,6 +240,7 @@ async def _report_page(
             groups=GROUPS,
             steps=STEPS,
             step_words=STEP_WORDS,
+            step_short=STEP_SHORT,
             kinds=KINDS,
             kind_words=KIND_WORDS,
             min_alerts=MIN_ALERTS_FOR_RATE,

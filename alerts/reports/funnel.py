@@ -59,6 +59,15 @@ SKIP_CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("call centre closed or overloaded", ("%: centre closed%", "%: centre overloaded%")),
     ("would expire before it could be sent", ("%expires before then%", "%no step can start%")),
 )
+STEP_SHORT = {
+    "events": "Events",
+    "alerts": "Alerts",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "responded": "Responded",
+    "routed": "Routed",
+    "resolved": "Resolved",
+}
 CONDITION_NOT_MET = "condition not met"
 
 
