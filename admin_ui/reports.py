@@ -106,7 +106,8 @@ def _rate_bars(data: dict[str, Any]) -> list[dict[str, Any]]:
     for c in data["channels"]:
         label = CHANNEL_WORDS.get(c["channel"], c["channel"])
         if c["response_rate"] is None:
-            text = f"fewer than {MIN_ALERTS_FOR_RATE} alerts ({c['alerts_reached']})"
+            n = c["alerts_reached"]
+            text = f"{n} alert{'' if n == 1 else 's'}: too few for a rate (needs {MIN_ALERTS_FOR_RATE})"
             bars.append(bar(label, None, 1, text))
         else:
             text = f"{pct(c['response_rate'])} of {c['alerts_reached']:,} alerts"
