@@ -21,6 +21,7 @@ from herald.cli_common import (
     running,
 )
 from herald.cli_ingest import register_ingestion
+from herald.cli_reports import register_reports
 from herald.embedded import EmbeddedServiceError
 from herald.logs import configure
 
@@ -40,6 +41,7 @@ users_app = typer.Typer(help="Manage admin-UI users.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 app.add_typer(users_app, name="users")
 register_ingestion(app)
+register_reports(app)
 
 
 @app.command()
