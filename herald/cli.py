@@ -312,7 +312,7 @@ def simulate(
 
 @app.command()
 def bench(
-    which: Annotated[str, typer.Argument(help="ingest, centre or rules")] = "ingest",
+    which: Annotated[str, typer.Argument(help="ingest, centre, rules or reports")] = "ingest",
     mb: Annotated[int, typer.Option(help="Size of the generated camt.054 file.")] = 256,
 ) -> None:
     """Run a benchmark from the source tree's benchmarks/ (what `make bench` runs)."""
@@ -326,9 +326,10 @@ def bench(
         "ingest": "benchmarks.ingest",
         "centre": "benchmarks.simulate_centre",
         "rules": "benchmarks.evaluate",
+        "reports": "benchmarks.reports",
     }.get(which)
     if module is None:
-        fail(f"unknown benchmark {which!r}: use ingest, centre or rules")
+        fail(f"unknown benchmark {which!r}: use ingest, centre, rules or reports")
     args = ["--mb", str(mb)] if which == "ingest" else []
     raise typer.Exit(subprocess.call([sys.executable, "-m", str(module), *args], cwd=root))
 
