@@ -107,7 +107,8 @@ def _rate_bars(data: dict[str, Any]) -> list[dict[str, Any]]:
         label = CHANNEL_WORDS.get(c["channel"], c["channel"])
         if c["response_rate"] is None:
             n = c["alerts_reached"]
-            text = f"{n} alert{'' if n == 1 else 's'}: too few for a rate (needs {MIN_ALERTS_FOR_RATE})"
+            alerts = "1 alert" if n == 1 else f"{n} alerts"
+            text = f"{alerts}: too few for a rate (needs {MIN_ALERTS_FOR_RATE})"
             bars.append(bar(label, None, 1, text))
         else:
             text = f"{pct(c['response_rate'])} of {c['alerts_reached']:,} alerts"

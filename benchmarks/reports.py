@@ -86,7 +86,7 @@ def _statements(q: _Sql, alerts: int) -> list[tuple[str, str]]:
     events = alerts + alerts // 4
     customers = max(1, alerts // 50)
     span = DAYS * 86400 - 3600  # the last event an hour before the 60 days end
-    at = f"CAST(n AS BIGINT) * {span} / {events}"  # seconds after START, spread evenly over the 60 days
+    at = f"CAST(n AS BIGINT) * {span} / {events}"  # seconds after START, spread evenly
     kinds = " ".join(f"WHEN {i} THEN '{t}'" for i, t in enumerate(TYPES))
     alert_type = f"CASE n % {len(TYPES)} {kinds} END"
     channel = "CASE n % 3 WHEN 0 THEN 'voice' WHEN 1 THEN 'sms' ELSE 'email' END"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import JsonValue
 
 from admin_ui.users import create_user
 from alerts.models import PreferenceChange
@@ -43,11 +44,12 @@ async def server(settings: Settings, runtime: Runtime) -> AsyncIterator[str]:
             await s.alert(
                 low, "low_balance", day(11 + i // 2), Try("sms", "delivered"), answers=answers
             )
-        for d, after in (
+        changes: list[tuple[int, dict[str, JsonValue]]] = [
             (2, {"opted_out": True}),
             (2, {"opted_out": True}),
             (9, {"language": "nl"}),
-        ):
+        ]
+        for d, after in changes:
             session.add(
                 PreferenceChange(
                     customer_id=customer_id,
@@ -151,7 +153,7 @@ async def test_a_supervisor_reads_each_report(
     calls = await _chart(page, "calls")
     assert calls == ["20.0 calls a day", "14.0 calls a day"]
     row = await page.get_by_role("row", name=re.compile("Large debit")).first.inner_text()
-    assert "180" in row and "900.00" in row  # 20 × 30 expected − 420 received, at 5.00
+    assert "180" in row and "900.00" in row  # 20 a day for 30 days expected, 420 received, at 5.00
     assert await page.get_by_role("button", name="Import call counts").count() == 0
     await _shots(page, tmp_path, "calls-avoided")
 
