@@ -27,6 +27,13 @@ from alerts.reports.calls import (
 from alerts.reports.choices import KIND_WORDS, KINDS
 from alerts.reports.export import REPORTS, ReportQuery, build, table_names, to_csv
 from alerts.reports.funnel import GROUPS, STEP_SHORT, STEP_WORDS, STEPS
+from alerts.reports.handoffs import (
+    ABANDONED_TARGET,
+    QUEUES,
+    SERVICE_LEVEL_TARGET,
+    TARGET_ANSWER_SECONDS,
+)
+from callcentre.staffing import agents_needed
 
 router = APIRouter(include_in_schema=False)
 CanReport = Annotated[StaffUser, Depends(require_page("reports"))]
@@ -42,6 +49,8 @@ SUMMARIES = {
     "calls-avoided": "Inbound calls before each alert type went live against after, and what "
     "that saves.",
     "choices": "Opt-outs, opt-ins, withdrawn consent and other preference changes over time.",
+    "handoffs": "Transfers, callbacks and tasks per queue: answered within the target, "
+    "abandoned against 3%, handle time, the agents the busiest hour needs.",
 }
 TEMPLATES = {name: f"reports/{name}.html" for name in REPORTS}
 
@@ -196,7 +205,25 @@ def _charts(name: str, data: dict[str, Any], names: dict[str, str]) -> dict[str,
         return {"failures": _failure_bars(data), "latency": _latency_bars(data)}
     if name == "calls-avoided":
         return {"calls": _calls_bars(data, names)}
+    if name == "handoffs":
+        return {"handoffs": _queue_bars(data)}
     return {"opt_outs": _choice_columns(data)}
+
+
+def _queue_bars(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per queue, the share answered within the target (no bar when none was answered)."""
+    return [
+        bar(
+            QUEUES.get(q["queue"], q["queue"]),
+            q["answered_within_target_share"],
+            1,
+            f"{pct(q['answered_within_target_share'])} of {q['answered']:,} answered"
+            if q["answered"]
+            else "none answered yet",
+            "good" if (q["answered_within_target_share"] or 0) >= SERVICE_LEVEL_TARGET else "bad",
+        )
+        for q in data["queues"]
+    ]
 
 
 async def _report_page(
@@ -214,7 +241,9 @@ async def _report_page(
     error = None
     data: dict[str, Any] | None = None
     try:
-        data = await build(session=session, name=name, query=query, today=_today())
+        data = await build(
+            session=session, name=name, query=query, today=_today(), staffing=agents_needed
+        )
     except ReportInputError as exc:
         error = str(exc)
         status_code = 400
@@ -252,6 +281,10 @@ async def _report_page(
             optional_columns=OPTIONAL,
             notice=notice,
             upload_error=upload_error,
+            queues=QUEUES,
+            target_answer=TARGET_ANSWER_SECONDS,
+            service_level=SERVICE_LEVEL_TARGET,
+            abandoned_target=ABANDONED_TARGET,
         ),
         status_code=status_code,
     )
@@ -276,7 +309,9 @@ def _add(name: str) -> None:
         _: CanReport, session: SessionDep, query: QueryDep, table: str = table_names(name)[0]
     ) -> Response:
         try:
-            data = await build(session=session, name=name, query=query, today=_today())
+            data = await build(
+                session=session, name=name, query=query, today=_today(), staffing=agents_needed
+            )
             body = to_csv(name, table, data)
         except ReportInputError as exc:
             return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8")

@@ -29,6 +29,7 @@ from alerts.api.reports import router as reports_api_router
 from alerts.api.webhooks import router as webhook_router
 from alerts.audit import audit_scope
 from callcentre.api import router as callcentre_router
+from callcentre.staffing import agents_needed
 from herald.config import Settings
 from herald.migrate import SchemaNotCurrentError, ensure_schema
 from herald.runtime import Runtime
@@ -86,6 +87,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.background = set()  # running background ingestions (strong references)
     app.state.api_token = settings.api_token.get_secret_value()
+    app.state.report_staffing = agents_needed  # the reports' Erlang C (alerts.reports.export)
     if runtime is not None:
         app.state.deps = runtime.deps
         app.state.runtime = runtime

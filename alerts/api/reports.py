@@ -30,20 +30,25 @@ def _today() -> Any:
     return datetime.now(UTC).date()
 
 
-async def _json(deps: DepsDep, name: str, query: ReportQuery) -> dict[str, Any]:
+async def _json(request: Request, deps: DepsDep, name: str, query: ReportQuery) -> dict[str, Any]:
+    staffing = getattr(request.app.state, "report_staffing", None)
     try:
         async with deps.sessions() as session:
-            return await build(session=session, name=name, query=query, today=_today())
+            return await build(
+                session=session, name=name, query=query, today=_today(), staffing=staffing
+            )
     except ReportInputError as exc:
         raise HTTPException(400, str(exc)) from None
 
 
 def _add(name: str, title: str) -> None:
-    async def as_json(deps: DepsDep, query: QueryDep) -> dict[str, Any]:
-        return await _json(deps, name, query)
+    async def as_json(request: Request, deps: DepsDep, query: QueryDep) -> dict[str, Any]:
+        return await _json(request, deps, name, query)
 
-    async def as_csv(deps: DepsDep, query: QueryDep, table: str = table_names(name)[0]) -> Response:
-        data = await _json(deps, name, query)
+    async def as_csv(
+        request: Request, deps: DepsDep, query: QueryDep, table: str = table_names(name)[0]
+    ) -> Response:
+        data = await _json(request, deps, name, query)
         try:
             body = to_csv(name, table, data)
         except ReportInputError as exc:

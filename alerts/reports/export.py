@@ -17,6 +17,7 @@ from alerts.reports.calls import calls_avoided, cost_per_call
 from alerts.reports.choices import customer_choices
 from alerts.reports.delivery import delivery_health
 from alerts.reports.funnel import STEPS, FunnelFilters, funnel
+from alerts.reports.handoffs import SERVICE_LEVEL_TARGET, TARGET_ANSWER_SECONDS, handoff_report
 from alerts.reports.responses import response_rates
 
 REPORTS = {
@@ -25,7 +26,11 @@ REPORTS = {
     "delivery": "Delivery health",
     "calls-avoided": "Calls avoided",
     "choices": "Customers' choices",
+    "handoffs": "Hand-offs and service level",
 }
+# Agents needed for a service level (arrival rate per s, handle time s, target s, level): the
+# call centre's Erlang C, handed in by the composition root (alerts does not import callcentre).
+Staffing = Callable[[float, float, float, float], int | None]
 
 
 class ReportQuery(BaseModel):
@@ -49,7 +54,12 @@ class ReportQuery(BaseModel):
 
 
 async def build(
-    *, session: AsyncSession, name: str, query: ReportQuery, today: date
+    *,
+    session: AsyncSession,
+    name: str,
+    query: ReportQuery,
+    today: date,
+    staffing: Staffing | None = None,
 ) -> dict[str, Any]:
     """The report ``name`` as JSON; ``ReportInputError`` for a filter it cannot use."""
     period = query.period(today)
@@ -76,9 +86,24 @@ async def build(
         return (await calls_avoided(session=session, period=period, cost=cost)).as_json()
     if name == "choices":
         return (await customer_choices(session=session, period=period)).as_json()
+    if name == "handoffs":
+        report = (await handoff_report(session=session, period=period)).as_json()
+        for queue in report["queues"]:
+            queue["agents_needed_in_busiest_hour"] = _agents(queue, staffing)
+        return report
     raise KeyError(name)
 
 
+def _agents(queue: dict[str, Any], staffing: Staffing | None) -> int | None:
+    """Erlang C agents for the busiest hour's live calls, at the measured handle time."""
+    handle = queue["mean_handle_seconds"]
+    if staffing is None or queue["queue"] not in LIVE_QUEUES or not handle:
+        return None
+    rate = queue["busiest_hour_handoffs"] / 3600
+    return staffing(rate, float(handle), TARGET_ANSWER_SECONDS, SERVICE_LEVEL_TARGET)
+
+
+LIVE_QUEUES = ("live_transfer", "call_now")  # an agent must answer while the customer waits
 Rows = list[dict[str, Any]]
 
 
@@ -130,6 +155,7 @@ TABLES: dict[str, dict[str, Callable[[dict[str, Any]], Rows]]] = {
         "by_alert_type": lambda d: list(d["alert_types"]),
         "by_actor": lambda d: list(d["actors"]),
     },
+    "handoffs": {"queues": lambda d: list(d["queues"])},
 }
 
 

@@ -24,6 +24,7 @@ from herald.runtime import Runtime
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the Chromium fixture)
 from tests.service.alerts.reports.scenario import seed_november
 from tests.service.alerts.reports.seed import Answer, Try, day
+from tests.service.alerts.reports.test_handoffs import seed_handoffs
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"
@@ -69,6 +70,7 @@ async def server(settings: Settings, runtime: Runtime) -> AsyncIterator[str]:
             f"{date(2026, 11, 1) + timedelta(days=i)},card query,14,large_debit" for i in range(30)
         ]
         await import_calls(session=session, text="\n".join(lines) + "\n", filename="seed.csv")
+    await seed_handoffs(runtime)
     api = LoopbackServer(create_app(settings, runtime), port=settings.api_port)
     async with api:
         yield api.url
@@ -166,6 +168,15 @@ async def test_a_supervisor_reads_each_report(
     summary = await page.get_by_role("region", name="Customers' choices").inner_text()
     assert "Opted out\n2" in summary
     await _shots(page, tmp_path, "choices")
+
+    await page.goto(f"{server}/admin/reports/handoffs?{NOV}")
+    queues = await _chart(page, "handoffs")
+    # November's two hand-offs (no agent yet) and seed_handoffs': 2 of 3 live transfers
+    # answered within 20 s; the callback claimed after 10 minutes.
+    assert queues == ["67% of 3 answered", "0% of 1 answered"]
+    row = await page.get_by_role("row", name=re.compile("Live transfers")).inner_text()
+    assert "25.0%" in row and "over 3%" in row and "3 in 2026-11-02 10:00" in row
+    await _shots(page, tmp_path, "handoffs")
     await ctx.close()
 
 
