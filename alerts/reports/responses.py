@@ -80,54 +80,67 @@ def _in_range(period: DateRange, alert_type: str) -> list[ColumnElement[bool]]:
     return where
 
 
-async def _counts(
-    session: AsyncSession, period: DateRange, alert_type: str, channel: str
-) -> dict[str, tuple[int, int]]:
-    """{alert type: (reached on channel, answered on channel)}."""
+def _reached(channel: str) -> ColumnElement[bool]:
     # The move that marks an alert reached names the channel and status ("sms delivered").
-    reached = sa.exists().where(
+    return sa.exists().where(
         col(StatusChange.entity) == "alert",
         col(StatusChange.entity_id) == col(Alert.id),
         col(StatusChange.event) == "reach",
         col(StatusChange.applied).is_(True),
         col(StatusChange.reason).like(f"{channel} %"),
     )
-    answered = sa.exists().where(
+
+
+def _answered(channel: str) -> ColumnElement[bool]:
+    return sa.exists().where(
         col(Response.alert_id) == col(Alert.id),
         col(Response.channel) == channel,
         col(Response.intent).not_in(NOT_ANSWERS),
     )
+
+
+async def _counts(
+    session: AsyncSession, period: DateRange, alert_type: str
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """{(alert type, channel): (reached on channel, answered on channel)}, in one pass."""
+    sums = []
+    for channel in CHANNELS:
+        reached = _reached(channel)
+        sums.append(sa.func.sum(sa.case((reached, 1), else_=0)))
+        sums.append(sa.func.sum(sa.case((sa.and_(reached, _answered(channel)), 1), else_=0)))
     stmt = (
-        sa.select(
-            col(Alert.alert_type),
-            sa.func.sum(sa.case((reached, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(reached, answered), 1), else_=0)),
-        )
+        sa.select(col(Alert.alert_type), *sums)
         .where(*_in_range(period, alert_type))
         .group_by(col(Alert.alert_type))
     )
-    return {str(t): (int(r or 0), int(a or 0)) for t, r, a in await fetch(session, stmt)}
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for row in await fetch(session, stmt):
+        for i, channel in enumerate(CHANNELS):
+            out[(str(row[0]), channel)] = (int(row[1 + 2 * i] or 0), int(row[2 + 2 * i] or 0))
+    return out
 
 
 async def _times(
-    session: AsyncSession, period: DateRange, alert_type: str, channel: str, *, by_type: bool
+    session: AsyncSession, period: DateRange, alert_type: str, *, by_type: bool
 ) -> dict[str, list[float | None]]:
-    """Seconds from the attempt's start to each answer on it, median and p90."""
+    """Seconds from the attempt's start to each answer on it, median and p90, per channel (and
+    alert type: the key is ``"<alert type>|<channel>"``)."""
     started = sa.func.coalesce(
         col(DeliveryAttempt.sending_started_at), col(DeliveryAttempt.created_at)
     )
+    channel = col(Response.channel)
     return await percentiles(
         session,
         seconds_between(session, col(Response.created_at), started),
         [
             *_in_range(period, alert_type),
-            col(Response.channel) == channel,
+            channel.in_(CHANNELS),
             col(Response.intent).not_in(NOT_ANSWERS),
         ],
         select_from=sa.join(
             Response, DeliveryAttempt, col(Response.attempt_id) == col(DeliveryAttempt.id)
         ).join(Alert, col(Alert.id) == col(Response.alert_id)),
-        group=col(Alert.alert_type) if by_type else None,
+        group=col(Alert.alert_type) + "|" + channel if by_type else channel,
         qs=TIME_QUANTILES,
     )
 
@@ -136,28 +149,19 @@ async def response_rates(
     *, session: AsyncSession, period: DateRange, alert_type: str = ""
 ) -> ResponseRates:
     """Per channel: alerts reached on it, answered on it, the rate, and how long answers took."""
-    totals: list[ChannelRate] = []
+    counts = await _counts(session, period, alert_type)
+    per_type = await _times(session, period, alert_type, by_type=True)
+    overall = await _times(session, period, alert_type, by_type=False)
     rows: list[ChannelRate] = []
-    for channel in CHANNELS:
-        counts = await _counts(session, period, alert_type, channel)
-        per_type = await _times(session, period, alert_type, channel, by_type=True)
-        overall = (await _times(session, period, alert_type, channel, by_type=False)).get("")
-        for key in sorted(counts):
-            reached, responded = counts[key]
-            if not reached and not responded:
-                continue
-            median, p90, _ = per_type.get(key, [None, None, 0.0])
+    for (key, channel), (reached, responded) in sorted(counts.items()):
+        if reached or responded:
+            median, p90, _ = per_type.get(f"{key}|{channel}", [None, None, 0.0])
             rows.append(ChannelRate(key, channel, reached, responded, median, p90))
-        median, p90, _ = overall or [None, None, 0.0]
-        totals.append(
-            ChannelRate(
-                "all",
-                channel,
-                sum(r for r, _ in counts.values()),
-                sum(a for _, a in counts.values()),
-                median,
-                p90,
-            )
-        )
+    totals = []
+    for channel in CHANNELS:
+        median, p90, _ = overall.get(channel, [None, None, 0.0])
+        reached = sum(r for (_, c), (r, _a) in counts.items() if c == channel)
+        responded = sum(a for (_, c), (_r, a) in counts.items() if c == channel)
+        totals.append(ChannelRate("all", channel, reached, responded, median, p90))
     rows.sort(key=lambda r: (r.alert_type, CHANNELS.index(r.channel)))
     return ResponseRates(range=period, alert_type=alert_type, totals=totals, rows=rows)

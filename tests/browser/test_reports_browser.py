@@ -175,7 +175,7 @@ async def test_a_supervisor_reads_each_report(
     # answered within 20 s; the callback claimed after 10 minutes.
     assert queues == ["67% of 3 answered", "0% of 1 answered"]
     row = await page.get_by_role("row", name=re.compile("Live transfers")).inner_text()
-    assert "25.0%" in row and "over 3%" in row and "3 in 2026-11-02 10:00" in row
+    assert "25.0%" in row and "over 3%" in row and "busiest: 3 from 2026-11-02 10:00 UTC" in row
     await _shots(page, tmp_path, "handoffs")
     await ctx.close()
 
