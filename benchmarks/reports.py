@@ -30,6 +30,7 @@ from alerts.reports.calls import calls_avoided
 from alerts.reports.choices import customer_choices
 from alerts.reports.delivery import delivery_health
 from alerts.reports.funnel import FunnelFilters, funnel
+from alerts.reports.handoffs import handoff_report
 from alerts.reports.responses import response_rates
 from herald.db import make_engine, make_sessionmaker
 from herald.migrate import upgrade
@@ -229,6 +230,7 @@ async def time_reports(engine: AsyncEngine) -> tuple[dict[str, float], dict[str,
     await timed("delivery health", lambda s: delivery_health(session=s, period=period))
     await timed("calls avoided", lambda s: calls_avoided(session=s, period=period))
     await timed("customers' choices", lambda s: customer_choices(session=s, period=period))
+    await timed("hand-offs", lambda s: handoff_report(session=s, period=period))
     whole = await timed(
         "funnel, all 60 days",
         lambda s: funnel(session=s, period=everything, filters=FunnelFilters()),

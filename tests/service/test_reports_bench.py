@@ -19,6 +19,7 @@ async def test_the_short_benchmark_generates_and_times_every_report(database_url
         "delivery health",
         "calls avoided",
         "customers' choices",
+        "hand-offs",
         "funnel, all 60 days",
     }
     assert all(s >= 0 for s in result.seconds.values())
