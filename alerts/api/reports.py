@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from alerts.api.deps import DepsDep, require
 from alerts.api.errors import error_responses
+from alerts.api.report_models import MODELS, CallImportOut
 from alerts.reports.base import ReportInputError
 from alerts.reports.calls import CallImportError, import_calls
 from alerts.reports.export import REPORTS, ReportQuery, build, table_names, to_csv
@@ -59,21 +60,19 @@ def _add(name: str, title: str) -> None:
             headers={"Content-Disposition": f'attachment; filename="herald-{name}-{table}.csv"'},
         )
 
-    tables = ", ".join(table_names(name))
+    tables = ", ".join(f"`{t}`" for t in table_names(name))
     router.add_api_route(
         f"/{name}",
         as_json,
         methods=["GET"],
         summary=title,
-        description=f"{title} (docs/reports.md).",
+        response_model=MODELS[name],
+        description=f"{title}; docs/reports.md says how each figure is computed. Each table as "
+        f"CSV, with the same numbers: `GET /api/v1/reports/{name}.csv?table=` one of {tables} "
+        "(the same filters; `text/csv`).",
     )
-    router.add_api_route(
-        f"/{name}.csv",
-        as_csv,
-        methods=["GET"],
-        summary=f"{title}: one table as CSV",
-        description=f"`table`: one of {tables} (the same numbers as the JSON).",
-        response_class=Response,
+    router.add_api_route(  # CSV, not JSON: described on the JSON route above
+        f"/{name}.csv", as_csv, methods=["GET"], response_class=Response, include_in_schema=False
     )
 
 
@@ -85,6 +84,8 @@ for _name, _title in REPORTS.items():
     "/inbound-calls",
     dependencies=[Depends(require("ingest"))],
     summary="Import the telephony system's inbound call counts (CSV body)",
+    response_model=CallImportOut,
+    responses=error_responses(413),
 )
 async def inbound_calls(request: Request, deps: DepsDep, filename: str = "api") -> dict[str, Any]:
     """Columns ``date, reason, calls`` and optionally ``alert_type`` (docs/reports.md); a day and
