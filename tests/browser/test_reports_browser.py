@@ -167,6 +167,8 @@ async def test_a_supervisor_reads_each_report(
     assert len(heights) == 30 and max(heights) > 50 and sorted(heights)[-2] == 0
     summary = await page.get_by_role("region", name="Customers' choices").inner_text()
     assert "Opted out\n2" in summary
+    days = page.get_by_role("table", name="Days with opt-outs or withdrawn consent")
+    assert "2026-11-02\t2\t0\t0" in await days.inner_text()
     await _shots(page, tmp_path, "choices")
 
     await page.goto(f"{server}/admin/reports/handoffs?{NOV}")
