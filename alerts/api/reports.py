@@ -86,6 +86,18 @@ for _name, _title in REPORTS.items():
     summary="Import the telephony system's inbound call counts (CSV body)",
     response_model=CallImportOut,
     responses=error_responses(413),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "date,reason,calls,alert_type\n"
+                    "2026-11-02,card payment query,41,large_debit\n",
+                }
+            },
+        }
+    },
 )
 async def inbound_calls(request: Request, deps: DepsDep, filename: str = "api") -> dict[str, Any]:
     """Columns ``date, reason, calls`` and optionally ``alert_type`` (docs/reports.md); a day and

@@ -82,8 +82,14 @@ def rate_or_none(part: int, whole: int) -> float | None:
 
 
 async def fetch(session: AsyncSession, stmt: sa.Executable) -> list[tuple[Any, ...]]:
-    """The rows of a core SELECT as tuples (the reports read numbers, not model objects)."""
+    """The rows of a core SELECT as tuples (the reports read numbers, not model objects).
+
+    On PostgreSQL the JIT compiler is off for the report's transaction: the reports are index
+    lookups per alert, which JIT does not speed up, and compiling them cost more than running
+    them (0.6 s of a 0.7 s funnel over 10,000 alerts)."""
     conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SET LOCAL jit = off"))
     return [tuple(row) for row in (await conn.execute(stmt)).all()]
 
 
