@@ -83,9 +83,14 @@ def _parse_row(row: dict[str, str], line: int) -> tuple[date, str, str, int]:
 
 
 async def import_calls(*, session: AsyncSession, text: str, filename: str) -> CallImportReport:
-    """Store every good row of a CSV export (columns ``date, reason, calls[, alert_type]``); a
-    day and reason already imported get the new count. Bad rows are reported by line."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    """Store every good row of a CSV export (columns ``date, reason, calls[, alert_type]``,
+    separated by commas, semicolons or tabs); a day and reason already imported get the new
+    count. Bad rows are reported by line."""
+    text = text.lstrip("\ufeff")
+    first_line = text.split("\n", 1)[0]
+    # Spreadsheets in many countries export with ";" (or a tab) between the columns.
+    delimiter = next((d for d in (",", ";", "\t") if d in first_line), ",")
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:

@@ -48,6 +48,10 @@ async def test_the_import_reports_bad_lines_and_a_second_import_replaces(runtime
         assert (again.imported, again.replaced, again.errors) == (0, 1, [])
         result = await calls_avoided(session=session, period=NOVEMBER)
         assert (result.imported_days, result.imported_calls, result.unlinked_calls) == (2, 27, 27)
+        assert result.first_day == date(2026, 11, 1) and result.last_day == date(2026, 11, 2)
+        semicolons = "date;reason;calls;alert_type\n2026-11-03;card query;4;large_debit\n"
+        third = await import_calls(session=session, text=semicolons, filename="excel.csv")
+        assert (third.imported, third.errors) == (1, [])
         with pytest.raises(CallImportError, match="missing: calls"):
             await import_calls(session=session, text="date,reason\n", filename="c.csv")
 
