@@ -21,6 +21,7 @@ from admin_ui.forward import router as forward_router
 from admin_ui.ingestion import router as ingestion_router
 from admin_ui.integrations import router as integrations_router
 from admin_ui.rendering import page
+from admin_ui.reports import router as reports_router
 from admin_ui.responses import router as response_router
 from admin_ui.security import (
     HOME,
@@ -52,6 +53,7 @@ router.include_router(unsubscribe_router)
 router.include_router(consent_router)
 router.include_router(staff_router)
 router.include_router(integrations_router)
+router.include_router(reports_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200

@@ -27,15 +27,18 @@ CAPABILITIES: Final = {
     "audit": "read and export the audit log",
     "integrations": "subscribe the CRM to webhooks, read the delivery log, replay deliveries",
     "export": "export responses and hand-offs as CSV (personal data, for the CRM)",
+    "reports": "read and export the reports (funnel, response rates, delivery, calls avoided)",
 }
 
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(CAPABILITIES),
-    "publisher": frozenset({"view", "edit_drafts", "publish", "own_tokens"}),
-    "editor": frozenset({"view", "edit_drafts", "own_tokens"}),
-    "supervisor": frozenset({"view", "edit_customers", "call_centre", "export", "own_tokens"}),
+    "publisher": frozenset({"view", "edit_drafts", "publish", "own_tokens", "reports"}),
+    "editor": frozenset({"view", "edit_drafts", "own_tokens", "reports"}),
+    "supervisor": frozenset(
+        {"view", "edit_customers", "call_centre", "export", "own_tokens", "reports"}
+    ),
     "agent": frozenset({"view", "edit_customers", "own_tokens"}),
-    "viewer": frozenset({"view", "own_tokens"}),
+    "viewer": frozenset({"view", "own_tokens", "reports"}),
 }
 ROLES: Final = tuple(PERMISSIONS)  # admin first: the role `herald users create` defaults to
 

@@ -27,9 +27,11 @@ from alerts.api.ingest import router as ingest_router
 from alerts.api.preferences import router as preferences_router
 from alerts.api.recordings import media_router as recordings_media_router
 from alerts.api.recordings import router as recordings_router
+from alerts.api.reports import router as reports_api_router
 from alerts.api.webhooks import router as webhook_router
 from alerts.audit import audit_scope
 from callcentre.api import router as callcentre_router
+from callcentre.staffing import agents_needed
 from herald.config import Settings
 from herald.migrate import SchemaNotCurrentError, ensure_schema
 from herald.runtime import Runtime
@@ -87,6 +89,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.background = set()  # running background ingestions (strong references)
     app.state.api_token = settings.api_token.get_secret_value()
+    app.state.report_staffing = agents_needed  # the reports' Erlang C (alerts.reports.export)
     if runtime is not None:
         app.state.deps = runtime.deps
         app.state.runtime = runtime
@@ -109,6 +112,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(callcentre_router)
     app.include_router(crm_router)
     app.webhooks.include_router(crm_webhooks)  # documented in the OpenAPI, sent by Herald
+    app.include_router(reports_api_router)
     app.include_router(webhook_router)
     app.include_router(admin_router)
     app.include_router(studio_router)

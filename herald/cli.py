@@ -21,6 +21,7 @@ from herald.cli_common import (
     running,
 )
 from herald.cli_ingest import register_ingestion
+from herald.cli_reports import register_reports
 from herald.embedded import EmbeddedServiceError
 from herald.logs import configure
 
@@ -40,6 +41,7 @@ users_app = typer.Typer(help="Manage admin-UI users.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 app.add_typer(users_app, name="users")
 register_ingestion(app)
+register_reports(app)
 
 
 @app.command()
@@ -310,7 +312,7 @@ def simulate(
 
 @app.command()
 def bench(
-    which: Annotated[str, typer.Argument(help="ingest, centre or rules")] = "ingest",
+    which: Annotated[str, typer.Argument(help="ingest, centre, rules or reports")] = "ingest",
     mb: Annotated[int, typer.Option(help="Size of the generated camt.054 file.")] = 256,
 ) -> None:
     """Run a benchmark from the source tree's benchmarks/ (what `make bench` runs)."""
@@ -324,9 +326,10 @@ def bench(
         "ingest": "benchmarks.ingest",
         "centre": "benchmarks.simulate_centre",
         "rules": "benchmarks.evaluate",
+        "reports": "benchmarks.reports",
     }.get(which)
     if module is None:
-        fail(f"unknown benchmark {which!r}: use ingest, centre or rules")
+        fail(f"unknown benchmark {which!r}: use ingest, centre, rules or reports")
     args = ["--mb", str(mb)] if which == "ingest" else []
     raise typer.Exit(subprocess.call([sys.executable, "-m", str(module), *args], cwd=root))
 

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import alerts.alert_types.recordings
 import alerts.models
+import alerts.reports.models
 import callcentre.models  # noqa: F401  (registers the call-centre tables)
 
 METADATA = SQLModel.metadata

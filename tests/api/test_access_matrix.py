@@ -99,7 +99,8 @@ def test_every_role_has_view_and_only_admins_manage_users() -> None:
     assert [r for r, caps in PERMISSIONS.items() if "manage_users" in caps] == ["admin"]
     assert "edit_drafts" in PERMISSIONS["editor"] and "publish" not in PERMISSIONS["editor"]
     assert {"publish", "edit_drafts"} <= PERMISSIONS["publisher"]
-    assert PERMISSIONS["viewer"] == {"view", "own_tokens"}
+    assert PERMISSIONS["viewer"] == {"view", "own_tokens", "reports"}
+    assert [r for r, caps in PERMISSIONS.items() if "reports" not in caps] == ["agent"]
 
 
 @dataclass
