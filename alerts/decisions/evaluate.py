@@ -440,7 +440,13 @@ def _new_alert(
         status="pending",
         plan=[PlannedStep.from_engine(s) for s in plan.steps],
         options=[
-            AlertOption(key=o.key, intent=o.intent, label=o.label, endpoint=o.endpoint)
+            AlertOption(
+                key=o.key,
+                intent=o.intent,
+                label=o.label,
+                endpoint=o.endpoint,
+                **({"queue": o.queue} if o.queue else {}),
+            )
             for o in plan.options
         ],
         windows=StoredWindows.from_rules(plan.windows),
