@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt, Response
 from callcentre.outcomes import OutcomeStats
 from callcentre.pacing import CentreState, Pacer, PacingDecision, PacingPolicy, decide_release_rate
-from callcentre.state import STALE_AFTER, latest_load, load_hours
+from callcentre.state import current_load, load_hours
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ class VoicePacer:
         if cached and (now - cached[1]).total_seconds() < self.refresh_s:
             return cached[0]
         hours = (await load_hours(session)).to_hours()
-        load = await latest_load(session)
-        if load is None or now - load.received_at > STALE_AFTER:
+        load = await current_load(session, now)
+        if load is None:
             decision = PacingDecision(
                 self.policy.calls_per_second if hours.is_open(now) else 0.0,
                 "no fresh call-centre load: limited to the provider's calls per second"

@@ -29,7 +29,9 @@ class CentreConfig(SQLModel, table=True):
         default="main", max_length=40, unique=True, sa_column_kwargs={"server_default": "main"}
     )
     name: str = Field(
-        default="Customer Care", max_length=100, sa_column_kwargs={"server_default": "Customer Care"}
+        default="Customer Care",
+        max_length=100,
+        sa_column_kwargs={"server_default": "Customer Care"},
     )
     default_queue: str = Field(
         default=DEFAULT_QUEUE, max_length=40, sa_column_kwargs={"server_default": DEFAULT_QUEUE}

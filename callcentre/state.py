@@ -1,8 +1,9 @@
 """The call centre's state as the rules read it: opening hours as stored, the latest load.
 
 ``centre_view`` is what ``rules.engine.decide`` gets: open now or not, when it next opens, and
-the live load pushed to ``POST /api/v1/callcentre/load`` (ignored once stale: with no fresh load
-the centre counts as open with capacity, so alerts are not held on missing data).
+the live load pushed to ``POST /api/v1/callcentre/load`` (ignored once stale); without a fresh
+push, the load the agents' consoles give (callcentre.queues.console_load); with neither, the
+centre counts as open with capacity, so alerts are not held on missing data.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts import audit
 from alerts.customers.records import IanaZone
 from callcentre.models import CentreConfig, LoadSnapshot
+from callcentre.queues import console_load
 from rules.centre import CentreHours, CentreView, Opening
 
 STALE_AFTER = timedelta(minutes=5)
@@ -75,11 +77,29 @@ async def latest_load(session: AsyncSession) -> LoadSnapshot | None:
     ).first()
 
 
+async def current_load(session: AsyncSession, now: datetime) -> LoadSnapshot | None:
+    """The load to decide on: the telephony platform's last push while fresh, else what the
+    agents' consoles say (their states, the work waiting), else None (not known)."""
+    load = await latest_load(session)
+    if load is not None and now - load.received_at <= STALE_AFTER:
+        return load
+    console = await console_load(session, now)
+    if console is None:
+        return None
+    return LoadSnapshot(
+        agents_logged_in=console.logged_in,
+        agents_available=console.available,
+        queue_length=console.waiting,
+        longest_wait_seconds=console.longest_wait_seconds,
+        received_at=now,
+    )
+
+
 async def centre_view(session: AsyncSession, now: datetime) -> CentreView:
     """The centre at ``now``: hours from the stored configuration, load from the last push."""
     hours = (await load_hours(session)).to_hours()
-    load = await latest_load(session)
-    if load is None or now - load.received_at > STALE_AFTER:
+    load = await current_load(session, now)
+    if load is None:
         return CentreView.at(hours, now, agents_available=1, queue_length=0, load_known=False)
     return CentreView.at(
         hours,
