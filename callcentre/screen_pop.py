@@ -103,11 +103,7 @@ async def screen_pop(
     if attempt is not None and alert is not None:
         sent_by = attempt.channel
         sent_to = mask(attempt.address) if mask_contacts else attempt.address
-        locale = (
-            alert.plan[attempt.step_index].locale
-            if attempt.step_index < len(alert.plan)
-            else alert.locale
-        )
+        locale = step_locale(alert, attempt.step_index)
         said = await _said(deps, session, alert, attempt.channel, locale)
     return ScreenPop(
         handoff=handoff,
