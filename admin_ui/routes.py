@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import HTMLResponse
 
+from admin_ui.agent import router as agent_router
 from admin_ui.consent_page import router as consent_router
 from admin_ui.forward import router as forward_router
 from admin_ui.ingestion import router as ingestion_router
@@ -50,6 +51,7 @@ router.include_router(forward_router)
 router.include_router(unsubscribe_router)
 router.include_router(consent_router)
 router.include_router(staff_router)
+router.include_router(agent_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200
@@ -164,7 +166,10 @@ async def login(
         )
     log_in(request, user)
     logger.info("login user_id=%s role=%s", user.id, user.role)
-    return RedirectResponse(safe_next(next), status_code=303)
+    target = safe_next(next)
+    if target == HOME and user.role == "agent":
+        target = "/agent"  # an agent starts at their console
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/admin/logout", response_model=None, dependencies=[Depends(require_page("view"))])

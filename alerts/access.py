@@ -25,14 +25,18 @@ CAPABILITIES: Final = {
     "manage_tokens": "see and revoke every user's API tokens",
     "manage_users": "create users, change roles, disable users, reset passwords",
     "audit": "read and export the audit log",
+    "agent_console": "take, work and complete hand-offs in the agent console (/agent)",
+    "any_queue": "take hand-offs of every queue, not only one's skills; see contacts unmasked",
 }
 
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(CAPABILITIES),
     "publisher": frozenset({"view", "edit_drafts", "publish", "own_tokens"}),
     "editor": frozenset({"view", "edit_drafts", "own_tokens"}),
-    "supervisor": frozenset({"view", "edit_customers", "call_centre", "own_tokens"}),
-    "agent": frozenset({"view", "edit_customers", "own_tokens"}),
+    "supervisor": frozenset(
+        {"view", "edit_customers", "call_centre", "own_tokens", "agent_console", "any_queue"}
+    ),
+    "agent": frozenset({"view", "edit_customers", "own_tokens", "agent_console"}),
     "viewer": frozenset({"view", "own_tokens"}),
 }
 ROLES: Final = tuple(PERMISSIONS)  # admin first: the role `herald users create` defaults to
@@ -41,8 +45,8 @@ ROLE_WORDS: Final = {
     "admin": "Administrator: everything, including users and settings",
     "publisher": "Publisher: edits, publishes and restores alert types",
     "editor": "Editor: edits drafts of alert types",
-    "supervisor": "Supervisor: call-centre hours and load, customers' preferences",
-    "agent": "Agent: customers' preferences for the call centre",
+    "supervisor": "Supervisor: call-centre hours, load and queues, the agent console",
+    "agent": "Agent: the agent console (their queues), customers' preferences",
     "viewer": "Viewer: reads everything, changes nothing",
 }
 
