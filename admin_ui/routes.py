@@ -166,10 +166,7 @@ async def login(
         )
     log_in(request, user)
     logger.info("login user_id=%s role=%s", user.id, user.role)
-    target = safe_next(next)
-    if target == HOME and user.role == "agent":
-        target = "/agent"  # an agent starts at their console
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/admin/logout", response_model=None, dependencies=[Depends(require_page("view"))])
