@@ -22,7 +22,7 @@ from tests.service.callcentre.test_agent_console import _pressed_agent
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 _TAG = re.compile(r"<[^>]+>")
-LogIn = Callable[[str], Awaitable[tuple[httpx.AsyncClient, str, httpx.Response]]]
+LogIn = Callable[..., Awaitable[tuple[httpx.AsyncClient, str, httpx.Response]]]
 
 
 def _words(response: httpx.Response) -> str:

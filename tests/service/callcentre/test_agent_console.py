@@ -19,6 +19,7 @@ from alerts.deps import AlertDeps
 from alerts.models import Alert, AuditEntry, HandOff, OutboxEvent, StatusChange, User
 from alerts.plans import AlertOption
 from alerts.responses.record import record_response
+from alerts.responses.values import HandOffContext
 from callcentre.console import Agent, ConsoleError, add_note, claim, complete, work_for
 from callcentre.models import LoadSnapshot
 from callcentre.queues import (
@@ -224,8 +225,8 @@ async def test_notes_and_the_outcome_reach_the_history_the_audit_log_and_the_crm
     moves = [(m.to_status, m.actor, m.reason) for m in shown.timeline if m.applied]
     assert ("claimed", "fiona", "claimed by fiona") in moves
     assert ("completed", "fiona", "outcome: Fraud confirmed") in moves
-    notes = shown.context["notes"]
-    assert isinstance(notes, list) and [n["text"] for n in notes] == [  # type: ignore[index]
+    notes = HandOffContext.model_validate(shown.context).notes
+    assert [n.text for n in notes] == [
         "Customer did not make this payment",
         "Card blocked, new one ordered",
     ]
