@@ -96,7 +96,11 @@ async def _console(
 async def console(
     request: Request, user: CanWork, session: SessionDep, done: str = ""
 ) -> HTMLResponse:
-    notice = "Completed. The next customer is waiting below." if done == "completed" else None
+    notice = (
+        "Completed: the outcome is in the customer's history. You are available again."
+        if done == "completed"
+        else None
+    )
     return await _console(request, user, session, notice=notice)
 
 

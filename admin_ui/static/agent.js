@@ -24,7 +24,7 @@
     box.innerHTML = event.data;
     tick();
   });
-  source.onopen = function () { status.textContent = "Updates live"; status.classList.remove("off"); };
-  source.onerror = function () { status.textContent = "Reconnecting…"; status.classList.add("off"); };
+  source.onopen = function () { status.textContent = "● Updates live"; status.classList.remove("off"); };
+  source.onerror = function () { status.textContent = "Reconnecting… (the list may be out of date)"; status.classList.add("off"); };
   setInterval(tick, 1000);
 })();

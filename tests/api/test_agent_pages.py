@@ -124,7 +124,7 @@ async def test_an_agent_claims_works_and_completes_a_fraud_transfer(
     )
     assert done.status_code == 303 and done.headers["location"] == "/agent?done=completed"
     after = _words(await fiona.get(done.headers["location"]))
-    assert "Completed." in after and "Customer C-1" not in after
+    assert "Completed: the outcome is in" in after and "Customer C-1" not in after
 
     history = _words(await fiona.get("/admin/customers/C-1"))
     assert "outcome: Fraud confirmed" in history and "by fiona" in history

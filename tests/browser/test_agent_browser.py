@@ -183,7 +183,7 @@ async def test_a_fraud_transfer_reaches_only_fraud_agents_one_claims_and_complet
     await winner.get_by_label("Outcome", exact=True).select_option("fraud_confirmed")
     await winner.get_by_role("button", name="Complete").click()
     await winner.wait_for_url(re.compile(r".*/agent\?done=completed$"))
-    assert "Completed." in await winner.inner_text("main")
+    assert "Completed: the outcome is in the customer's history" in await winner.inner_text("main")
     await winner.locator("#work").get_by_text(ALICE).wait_for(state="detached", timeout=5_000)
     await _shots(winner, tmp_path, "agent-console-done")
 
