@@ -12,6 +12,13 @@ from sqlmodel import Field, SQLModel
 from alerts.columns import UTCDateTime, utcnow
 
 DEFAULT_QUEUE = "general"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The hours a centre has until an administrator sets them.
+DEFAULT_HOURS: dict[str, Any] = {
+    "timezone": "UTC",
+    "weekly": {d: ["08:00-20:00"] for d in WEEKDAYS[:5]} | {"sat": ["09:00-17:00"]},
+    "holidays": [],
+}
 
 
 class CentreConfig(SQLModel, table=True):

@@ -25,6 +25,7 @@ from alerts import audit
 from alerts.lifecycle import HANDOFF
 from alerts.models import HandOff, User
 from callcentre.models import (
+    DEFAULT_HOURS,
     DEFAULT_QUEUE,
     AgentSkill,
     AgentState,
@@ -107,8 +108,6 @@ def resolve(queue: str | None, known: Iterable[str], default: str) -> str:
 async def save_queue(*, session: AsyncSession, key: str, queue: QueueIn) -> CallQueue:
     """Create or change a queue of the (first) centre, creating the centre row if there is
     none yet (with the hours the rules already read: nothing changes); commits."""
-    from callcentre.state import DEFAULT_HOURS
-
     centre = await first_centre(session)
     if centre is None:
         centre = CentreConfig(hours=dict(DEFAULT_HOURS))

@@ -14,23 +14,21 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.alert_types.content import AlertContent, ContentError
 from alerts.columns import utcnow
 from alerts.customers.history import HistoryQuery, customer_history
 from alerts.customers.history.views import AlertView, CustomerHistory, ResponseView
-from alerts.delivery.messages import alert_spec, content_context, step_locale
+from alerts.delivery.messages import alert_words, step_locale
 from alerts.deps import AlertDeps
 from alerts.models import Alert, DeliveryAttempt, HandOff, Response
 from alerts.responses.values import HandOffContext, context_of
 from callcentre.console import WorkItem, work_item
 from callcentre.queues import list_queues, resolve
 from channels.masking import mask
-from rules.vocabulary import Channel
+from rules.vocabulary import CHANNELS, Channel
 
 logger = logging.getLogger(__name__)
 
 RECENT_ALERTS = 5
-TEMPLATE_OF: dict[str, str] = {"voice": "message", "sms": "body", "email": "text"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +49,12 @@ async def _said(
     deps: AlertDeps, session: AsyncSession, alert: Alert, channel: str, locale: str
 ) -> str | None:
     """The alert's text in ``channel``, rendered as it was sent (None if it cannot be now)."""
-    template = TEMPLATE_OF.get(channel)
-    if template is None:
+    if channel not in CHANNELS:
         return None
     typed: Channel = "voice" if channel == "voice" else "sms" if channel == "sms" else "email"
     try:
-        spec = await alert_spec(session, alert)
-        content = AlertContent(spec, locale, typed)
-        return content.render(template, content_context(deps, alert, typed))
-    except (ContentError, KeyError) as exc:
+        return await alert_words(deps, session, alert, typed, locale)
+    except (ValueError, KeyError) as exc:  # ContentError is a ValueError
         logger.info("screen-pop: alert_id=%s text not rendered: %s", alert.id, exc)
         return None
 

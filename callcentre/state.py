@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
@@ -18,18 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts import audit
 from alerts.customers.records import IanaZone
-from callcentre.models import CentreConfig, LoadSnapshot
+from callcentre.models import DEFAULT_HOURS, WEEKDAYS, CentreConfig, LoadSnapshot
 from callcentre.queues import console_load
 from rules.centre import CentreHours, CentreView, Opening
 
 STALE_AFTER = timedelta(minutes=5)
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = WEEKDAYS
 SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-DEFAULT_HOURS: dict[str, Any] = {
-    "timezone": "UTC",
-    "weekly": {d: ["08:00-20:00"] for d in DAYS[:5]} | {"sat": ["09:00-17:00"]},
-    "holidays": [],
-}
 
 
 def _opening(span: str) -> Opening:
