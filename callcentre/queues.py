@@ -187,6 +187,22 @@ async def set_skills(*, session: AsyncSession, user: User, queues: Sequence[str]
     return wanted
 
 
+class UnknownAgent(LookupError):
+    pass
+
+
+async def set_skills_of(
+    *, session: AsyncSession, username: str, queues: Sequence[str]
+) -> list[str]:
+    """``set_skills`` for the user called ``username`` (UnknownAgent when there is none)."""
+    user = (
+        await session.exec(select(User).where(User.username == username.strip().lower()))
+    ).first()
+    if user is None:
+        raise UnknownAgent(f"no user {username!r}")
+    return await set_skills(session=session, user=user, queues=queues)
+
+
 async def agent_state(session: AsyncSession, user_id: int) -> AgentState | None:
     return (await session.exec(select(AgentState).where(AgentState.user_id == user_id))).first()
 
