@@ -18,7 +18,16 @@ from admin_ui.security import SessionDep, StaffUser, require_page, staff_context
 from alerts.access import allowed
 from alerts.api.deps import get_deps
 from alerts.columns import utcnow
-from callcentre.console import Agent, ConsoleError, WorkList, add_note, claim, complete, work_for
+from callcentre.console import (
+    Agent,
+    ConsoleError,
+    WorkList,
+    add_note,
+    call_back,
+    claim,
+    complete,
+    work_for,
+)
 from callcentre.queues import (
     AGENT_STATES,
     agent_state,
@@ -177,6 +186,7 @@ async def _pop(
     handoff_id: int,
     *,
     error: str | None = None,
+    notice: str | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     pop = await screen_pop(
@@ -201,6 +211,7 @@ async def _pop(
             outcomes=await list_outcomes(session),
             mine=pop.handoff.claimed_by == user.username,
             error=error,
+            notice=notice,
         ),
         status,
     )
@@ -252,3 +263,15 @@ async def finish(
     except ConsoleError as exc:
         return await _pop(request, user, session, handoff_id, error=str(exc), status=409)
     return RedirectResponse("/agent?done=completed", status_code=303)
+
+
+@router.post("/agent/handoffs/{handoff_id}/call", response_model=None)
+async def click_to_call(
+    handoff_id: int, request: Request, user: CanWork, session: SessionDep
+) -> HTMLResponse:
+    """Call the customer back now (a callback or task the agent claimed)."""
+    try:
+        said = await call_back(deps=get_deps(request), agent=_agent(user), handoff_id=handoff_id)
+    except ConsoleError as exc:
+        return await _pop(request, user, session, handoff_id, error=str(exc), status=409)
+    return await _pop(request, user, session, handoff_id, notice=said)

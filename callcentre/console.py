@@ -22,9 +22,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts import audit
+from alerts.deps import AlertDeps
 from alerts.lifecycle import HANDOFF, HANDOFF_OPEN, claim_handoff, move_handoff
 from alerts.models import HandOff
 from alerts.responses.values import AgentNote, HandOffContext, context_of, update_context
+from callcentre.calls import call_customer_now
 from callcentre.queues import (
     QueueInfo,
     list_outcomes,
@@ -313,3 +315,34 @@ async def complete(
         "hand-off completed handoff_id=%s agent=%s outcome=%s", handoff_id, agent.username, outcome
     )
     return handoff
+
+
+CALLABLE = frozenset({"callback", "call_now", "task"})
+
+
+async def call_back(*, deps: AlertDeps, agent: Agent, handoff_id: int) -> str:
+    """Click-to-call: Herald calls the customer now through the voice channel and, when they
+    answer, puts them through to the centre (callcentre.calls); what the agent is told."""
+    async with deps.sessions() as session:
+        handoff = await _handoff(session, handoff_id)
+        _own(handoff, agent)
+        if handoff.kind not in CALLABLE or handoff.status != "claimed":
+            raise ConsoleError("Only a callback or a task you have claimed can be called.")
+        audit.record(
+            session,
+            kind="handoff",
+            entity_id=handoff_id,
+            action="call",
+            after={"by": agent.username},
+        )
+        await session.commit()
+    placed = await call_customer_now(deps=deps, handoff_id=handoff_id)
+    logger.info(
+        "click-to-call handoff_id=%s agent=%s called=%s", handoff_id, agent.username, placed.called
+    )
+    if placed.called:
+        return (
+            f"Herald is placing the call ({placed.message}). When the customer answers, they are "
+            "put through to the centre's line."
+        )
+    return f"Herald could not call now. The reason, as the customer would hear it: {placed.message}"

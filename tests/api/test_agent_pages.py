@@ -11,12 +11,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from admin_ui.users import create_user
+from alerts.columns import utcnow
+from alerts.models import Alert
+from alerts.responses.record import record_response
 from callcentre.queues import QueueIn, save_queue, set_skills
 from herald.app import create_app
 from herald.config import Settings
 from herald.runtime import Runtime
+from tests.service.alerts.responses.conftest import send_alert
 from tests.service.callcentre.test_agent_console import _pressed_agent
 
 PASSWORD = "correct horse battery"
@@ -147,3 +152,38 @@ async def test_a_viewer_has_no_console_and_states_are_checked(
     assert ok.status_code == 303
     page = _words(await fiona.get("/agent"))
     assert "I am: Available" in page
+
+
+async def test_click_to_call_a_claimed_callback_places_the_call(
+    runtime: Runtime, log_in: LogIn
+) -> None:
+    await _staff(runtime)
+    deps = runtime.deps
+    alert_id, _customer_id, attempts = await send_alert(deps, ref="C-9", name="Ivan Petrov")
+    outcome = await record_response(
+        deps=deps,
+        dedupe_key="voice:C-9:1",
+        attempt_id=attempts["voice"],
+        channel="voice",
+        key="5",  # "call me back later": a callback for the default queue
+        text=None,
+        now=utcnow(),
+    )
+    assert outcome.handoff is not None and outcome.handoff.kind == "callback"
+    handoff_id = outcome.handoff.id
+    gary, csrf, _ = await log_in("gary")
+    early = await gary.post(f"/agent/handoffs/{handoff_id}/call", data={"csrf_token": csrf})
+    assert early.status_code == 409 and "Claim this hand-off first" in early.text
+    await gary.post(f"/agent/handoffs/{handoff_id}/claim", data={"csrf_token": csrf})
+    pop = _words(await gary.get(f"/agent/handoffs/{handoff_id}"))
+    assert "Call Ivan back" in pop and "Call Ivan now" in pop
+    called = await gary.post(f"/agent/handoffs/{handoff_id}/call", data={"csrf_token": csrf})
+    assert called.status_code == 200
+    assert "Herald is placing the call (We are calling you now on +15***11.)" in _words(called)
+    async with deps.sessions() as session:
+        calls = (
+            await session.exec(
+                select(Alert).where(Alert.dedupe_key == f"call_now:handoff-{handoff_id}")
+            )
+        ).all()
+    assert len(calls) == 1 and calls[0].id != alert_id and calls[0].plan[0].channel == "voice"
