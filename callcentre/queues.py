@@ -241,6 +241,7 @@ class QueueLoad:
     available: int
     waiting: int
     longest_wait_seconds: float
+    default: bool = False  # the default queue (serves unrouted and unknown-queue work)
 
 
 async def queue_loads(session: AsyncSession, now: datetime) -> dict[str, QueueLoad]:
@@ -276,7 +277,10 @@ async def queue_loads(session: AsyncSession, now: datetime) -> dict[str, QueueLo
         n0, w0 = queued.get(key, (0, 0.0))
         wait = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
         queued[key] = (n0 + int(n), max(w0, wait))
-    return {k: QueueLoad(k, counts[k][0], counts[k][1], *queued.get(k, (0, 0.0))) for k in keys}
+    return {
+        k: QueueLoad(k, counts[k][0], counts[k][1], *queued.get(k, (0, 0.0)), k == default)
+        for k in keys
+    }
 
 
 async def console_load(session: AsyncSession, now: datetime) -> QueueLoad | None:

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts import audit
 from alerts.customers.records import IanaZone
 from callcentre.models import DEFAULT_HOURS, WEEKDAYS, CentreConfig, LoadSnapshot
-from callcentre.queues import console_load
+from callcentre.queues import console_load, queue_loads
 from rules.centre import CentreHours, CentreView, Opening
 
 STALE_AFTER = timedelta(minutes=5)
@@ -71,15 +71,22 @@ async def latest_load(session: AsyncSession) -> LoadSnapshot | None:
     ).first()
 
 
-async def current_load(session: AsyncSession, now: datetime) -> LoadSnapshot | None:
-    """The load to decide on: the telephony platform's last push while fresh, else what the
-    agents' consoles say (their states, the work waiting), else None (not known)."""
+async def current_load(
+    session: AsyncSession, now: datetime, *, queue: str | None = None
+) -> LoadSnapshot | None:
+    """The load to decide on: the telephony platform's last push while fresh (it knows no
+    queues), else what the agents' consoles say (their states, the work waiting; of ``queue``'s
+    agents and work when given), else None (not known: no console open)."""
     load = await latest_load(session)
     if load is not None and now - load.received_at <= STALE_AFTER:
         return load
     console = await console_load(session, now)
     if console is None:
         return None
+    if queue is not None:
+        loads = await queue_loads(session, now)
+        default = next((k for k, q in loads.items() if q.default), None)
+        console = loads.get(queue) or (loads[default] if default else console)
     return LoadSnapshot(
         agents_logged_in=console.logged_in,
         agents_available=console.available,
@@ -89,10 +96,13 @@ async def current_load(session: AsyncSession, now: datetime) -> LoadSnapshot | N
     )
 
 
-async def centre_view(session: AsyncSession, now: datetime) -> CentreView:
-    """The centre at ``now``: hours from the stored configuration, load from the last push."""
+async def centre_view(
+    session: AsyncSession, now: datetime, *, queue: str | None = None
+) -> CentreView:
+    """The centre at ``now``: hours from the stored configuration; the load from the last
+    push, else from the agents' consoles (only ``queue``'s agents and work, when given)."""
     hours = (await load_hours(session)).to_hours()
-    load = await current_load(session, now)
+    load = await current_load(session, now, queue=queue)
     if load is None:
         return CentreView.at(hours, now, agents_available=1, queue_length=0, load_known=False)
     return CentreView.at(
@@ -110,8 +120,10 @@ class StoredCentre:
     async def hours(self, session: AsyncSession) -> CentreHours:
         return (await load_hours(session)).to_hours()
 
-    async def view(self, session: AsyncSession, now: datetime) -> CentreView:
-        return await centre_view(session, now)
+    async def view(
+        self, session: AsyncSession, now: datetime, queue: str | None = None
+    ) -> CentreView:
+        return await centre_view(session, now, queue=queue)
 
 
 async def save_hours(*, session: AsyncSession, hours: HoursIn, now: datetime) -> HoursIn:
