@@ -10,6 +10,8 @@ from sqlmodel import select
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Alert, Decision
+from callcentre.live_pacing import VoicePacer
+from callcentre.pacing import PacingPolicy
 from callcentre.queues import set_agent_state
 from herald.demo import tune_for_demo
 from herald.runtime import Runtime
@@ -56,3 +58,21 @@ async def test_the_overloaded_rule_reads_the_agent_options_queue(runtime: Runtim
     first = next(o for o in free.options if o.key == "1")
     assert (first.intent, first.queue) == ("agent", "fraud")
     assert why.reason.endswith("centre: normal")
+
+
+async def test_the_voice_pacer_reads_the_agent_options_queue(runtime: Runtime) -> None:
+    deps = runtime.deps
+    async with deps.sessions() as session:
+        await tune_for_demo(session, fallback_wait_seconds=0, bank_url="http://127.0.0.1:9/")
+    fiona = await _agent(deps, "fiona", ["fraud"])
+    gary = await _agent(deps, "gary", ["general"])
+    pacer = VoicePacer(policy=PacingPolicy(), refresh_s=0)
+    async with deps.sessions() as session:
+        await set_agent_state(session=session, user_id=fiona.id, state="away", now=utcnow())
+        await set_agent_state(session=session, user_id=gary.id, state="available", now=utcnow())
+        held = await pacer.rate(session, "large_debit", utcnow())  # routed to fraud: nobody
+        other = await pacer.rate(session, "low_balance", utcnow())  # the general queue: Gary
+        await set_agent_state(session=session, user_id=fiona.id, state="available", now=utcnow())
+        freed = await pacer.rate(session, "large_debit", utcnow())
+    assert (held.rate_per_s, held.limited_by) == (0.0, "no_agents")
+    assert other.rate_per_s > 0 and freed.rate_per_s > 0
