@@ -13,9 +13,10 @@ reason and actor, and told to the CRM through the outbox), and is written to the
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_
 from sqlmodel import col, select
@@ -150,6 +151,15 @@ def _order(item: WorkItem, priority: int) -> tuple[object, ...]:
     )
 
 
+def _in_queues(skills: Sequence[str], known: Mapping[str, QueueInfo], default: str) -> list[Any]:
+    """Hand-offs served by these queues: routed to one of them, or (for the default queue)
+    routed nowhere or to a queue that does not exist."""
+    where: list[Any] = [col(HandOff.queue).in_([s for s in skills if s in known])]
+    if default in skills:
+        where += [col(HandOff.queue).is_(None), col(HandOff.queue).not_in(list(known))]
+    return where
+
+
 async def work_for(
     *, session: AsyncSession, agent: str, skills: Sequence[str], now: datetime
 ) -> WorkList:
@@ -157,25 +167,32 @@ async def work_for(
     queues = await list_queues(session)
     by_key = {q.key: q for q in queues}
     default = next(q.key for q in queues if q.default)
-    rows = (
+    own = (
         await session.exec(
             select(HandOff)
-            .where(
-                col(HandOff.status).in_(HANDOFF_OPEN),
-                or_(col(HandOff.claimed_by).is_(None), col(HandOff.claimed_by) == agent),
-            )
-            .order_by(col(HandOff.created_at), col(HandOff.id))
-            .limit(WORK_LIMIT * 5)
+            .where(col(HandOff.status).in_(HANDOFF_OPEN), col(HandOff.claimed_by) == agent)
+            .order_by(col(HandOff.claimed_at), col(HandOff.id))
         )
     ).all()
-    waiting: list[WorkItem] = []
-    mine: list[WorkItem] = []
-    for row in rows:
-        queue = by_key[resolve(row.queue, by_key, default)]
-        if row.claimed_by == agent:
-            mine.append(work_item(row, queue, now))
-        elif row.status in UNCLAIMED and queue.key in skills:
-            waiting.append(work_item(row, queue, now))
+    mine = [work_item(h, by_key[resolve(h.queue, by_key, default)], now) for h in own]
+    served = [or_(*_in_queues(skills, by_key, default))] if skills else []
+    rows = (
+        (
+            await session.exec(
+                select(HandOff)
+                .where(
+                    col(HandOff.status).in_(UNCLAIMED),
+                    col(HandOff.claimed_by).is_(None),
+                    *served,
+                )
+                .order_by(col(HandOff.created_at), col(HandOff.id))
+                .limit(WORK_LIMIT * 5)  # the oldest: every escalated one is among them
+            )
+        ).all()
+        if served
+        else []
+    )
+    waiting = [work_item(h, by_key[resolve(h.queue, by_key, default)], now) for h in rows]
     waiting.sort(key=lambda w: _order(w, by_key[w.queue].priority))
     return WorkList(waiting=waiting[:WORK_LIMIT], mine=mine, skills=list(skills), queues=queues)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Literal
+from typing import Final
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func
@@ -34,7 +34,6 @@ from callcentre.models import (
     HandOffOutcome,
 )
 
-AgentStateKey = Literal["available", "on_call", "wrap_up", "away"]
 AGENT_STATES: Final[dict[str, str]] = {
     "available": "Available",
     "on_call": "On a call",
