@@ -107,6 +107,12 @@ def resolve(queue: str | None, known: Iterable[str], default: str) -> str:
 async def save_queue(*, session: AsyncSession, key: str, queue: QueueIn) -> CallQueue:
     """Create or change a queue of the (first) centre, creating the centre row if there is
     none yet (with the hours the rules already read: nothing changes); commits."""
+    row = await _store_queue(session, key, queue)
+    await session.commit()
+    return row
+
+
+async def _store_queue(session: AsyncSession, key: str, queue: QueueIn) -> CallQueue:
     centre = await first_centre(session)
     if centre is None:
         centre = CentreConfig(hours=dict(DEFAULT_HOURS))
@@ -127,7 +133,7 @@ async def save_queue(*, session: AsyncSession, key: str, queue: QueueIn) -> Call
         before=before,
         after=_queue_dict(row),
     )
-    await session.commit()
+    await session.flush()
     return row
 
 
@@ -159,14 +165,23 @@ class UnknownQueues(ValueError):
     pass
 
 
-async def set_skills(*, session: AsyncSession, user: User, queues: Sequence[str]) -> list[str]:
-    """Replace the agent's skills with ``queues`` (existing queue keys); commits."""
-    assert user.id is not None
-    wanted = sorted(set(queues))
-    rows = (await session.exec(select(CallQueue).where(col(CallQueue.key).in_(wanted)))).all()
-    missing = set(wanted) - {q.key for q in rows}
+async def check_queues(session: AsyncSession, keys: Sequence[str]) -> None:
+    """UnknownQueues unless every key is a queue (the implicit default queue counts)."""
+    missing = set(keys) - {q.key for q in await list_queues(session)}
     if missing:
         raise UnknownQueues(f"no such queue: {', '.join(sorted(missing))}")
+
+
+async def set_skills(*, session: AsyncSession, user: User, queues: Sequence[str]) -> list[str]:
+    """Replace the agent's skills with ``queues`` (existing queue keys; the default queue is
+    stored on first use if it was only implicit); commits."""
+    assert user.id is not None
+    wanted = sorted(set(queues))
+    await check_queues(session, wanted)
+    default = await default_queue(session)
+    rows = list((await session.exec(select(CallQueue).where(col(CallQueue.key).in_(wanted)))).all())
+    if default in wanted and default not in {q.key for q in rows}:
+        rows.append(await _store_queue(session, default, QueueIn(name=default.capitalize())))
     before = await skills_of(session, user.id)
     for old in (await session.exec(select(AgentSkill).where(AgentSkill.user_id == user.id))).all():
         await session.delete(old)
