@@ -32,6 +32,7 @@ from callcentre.queues import (
     AGENT_STATES,
     agent_state,
     list_outcomes,
+    list_queues,
     seen,
     set_agent_state,
     skills_of,
@@ -57,7 +58,10 @@ def _agent(user: StaffUser) -> Agent:
 
 
 async def _work(session: SessionDep, user: StaffUser) -> WorkList:
+    """The user's work list: their skills' queues; a supervisor without skills sees them all."""
     skills = await skills_of(session, user.id)
+    if not skills and allowed(user.role, "any_queue"):
+        skills = [q.key for q in await list_queues(session)]
     return await work_for(session=session, agent=user.username, skills=skills, now=utcnow())
 
 

@@ -187,3 +187,20 @@ async def test_click_to_call_a_claimed_callback_places_the_call(
             )
         ).all()
     assert len(calls) == 1 and calls[0].id != alert_id and calls[0].plan[0].channel == "voice"
+
+
+async def test_a_supervisor_without_skills_sees_and_takes_every_queues_work(
+    runtime: Runtime, log_in: LogIn
+) -> None:
+    await _staff(runtime)
+    async with runtime.deps.sessions() as session:
+        await create_user(session=session, username="sue", password=PASSWORD, role="supervisor")
+    fraud = await _pressed_agent(runtime.deps, "C-1", "fraud")
+    await _pressed_agent(runtime.deps, "C-2", None)
+    sue, csrf, _ = await log_in("sue")
+    page = _words(await sue.get("/agent"))
+    assert "Customer C-1" in page and "Customer C-2" in page and "My queues: Fraud, General" in page
+    taken = await sue.post(f"/agent/handoffs/{fraud.id}/claim", data={"csrf_token": csrf})
+    assert taken.status_code == 303
+    pop = _words(await sue.get(taken.headers["location"]))
+    assert "+15550001111" in pop  # a supervisor sees contacts in full
