@@ -234,7 +234,7 @@ async def claim(*, session: AsyncSession, agent: Agent, handoff_id: int, now: da
     handoff = await _handoff(session, handoff_id)
     await _may_serve(session, agent, handoff)
     won = await claim_handoff(
-        session, handoff, agent=agent.username, reason=f"claimed by {agent.username}", now=now
+        session, handoff, agent=agent.username, reason="taken in the agent console", now=now
     )
     if not won:
         await session.commit()  # the refused claim is part of its history

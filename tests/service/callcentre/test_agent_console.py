@@ -223,7 +223,7 @@ async def test_notes_and_the_outcome_reach_the_history_the_audit_log_and_the_crm
     assert history is not None
     shown = history.events[0].alerts[0].handoffs[0]
     moves = [(m.to_status, m.actor, m.reason) for m in shown.timeline if m.applied]
-    assert ("claimed", "fiona", "claimed by fiona") in moves
+    assert ("claimed", "fiona", "taken in the agent console") in moves
     assert ("completed", "fiona", "outcome: Fraud confirmed") in moves
     notes = HandOffContext.model_validate(shown.context).notes
     assert [n.text for n in notes] == [
