@@ -19,10 +19,23 @@
       if (!isNaN(since)) { el.textContent = words((now - since) / 1000); }
     });
   }
+  // Screen readers hear how many are waiting when it changes, not every ticking second.
+  var announce = document.getElementById("work-announce");
+  var said = null;
+  function tell() {
+    var count = box.querySelector("#waiting-count");
+    var text = (count ? count.textContent.trim() : "0") + " waiting in your queues";
+    if (announce && text !== said) {
+      if (said !== null) { announce.textContent = text; }
+      said = text;
+    }
+  }
+  tell();
   var source = new EventSource(box.getAttribute("data-stream"));
   source.addEventListener("work", function (event) {
     box.innerHTML = event.data;
     tick();
+    tell();
   });
   source.onopen = function () { status.textContent = "● Updates live"; status.classList.remove("off"); };
   source.onerror = function () { status.textContent = "Reconnecting… (the list may be out of date)"; status.classList.add("off"); };
