@@ -17,6 +17,7 @@ from callcentre.queues import (
     OutcomeIn,
     QueueIn,
     UnknownAgent,
+    UnknownCentre,
     UnknownQueues,
     list_outcomes,
     list_queues,
@@ -25,7 +26,17 @@ from callcentre.queues import (
     save_queue,
     set_skills_of,
 )
-from callcentre.state import CentreStatus, HoursIn, centre_status, record_load, save_hours
+from callcentre.state import (
+    CentreIn,
+    CentreOut,
+    CentreStatus,
+    HoursIn,
+    centre_status,
+    list_centres,
+    record_load,
+    save_centre,
+    save_hours,
+)
 
 router = APIRouter(
     prefix="/api/v1/callcentre",
@@ -82,6 +93,7 @@ async def get_status(deps: DepsDep) -> CentreStatus:
 class QueueOut(BaseModel):
     key: str
     name: str
+    centre: str = Field(description="the centre it belongs to: its hours apply")
     priority: int = Field(description="higher is served first")
     target_answer_seconds: int = Field(description="unclaimed work waiting longer is escalated")
     default: bool = Field(description="serves hand-offs routed to no queue, or to an unknown one")
@@ -101,6 +113,7 @@ async def get_queues(deps: DepsDep) -> list[QueueOut]:
         QueueOut(
             key=q.key,
             name=q.name,
+            centre=q.centre,
             priority=q.priority,
             target_answer_seconds=q.target_answer_seconds,
             default=q.default,
@@ -119,8 +132,28 @@ async def put_queue(
 ) -> QueueIn:
     """Create or change a queue; a response option routes to it with ``"queue": "<key>"``."""
     async with deps.sessions() as session:
-        await save_queue(session=session, key=key, queue=queue)
+        try:
+            await save_queue(session=session, key=key, queue=queue)
+        except UnknownCentre as exc:
+            raise ApiError(422, str(exc), hint="create it first: PUT /centres/{key}") from exc
     return queue
+
+
+@router.get("/centres")
+async def get_centres(deps: DepsDep) -> list[CentreOut]:
+    """The call centres with their hours and queues (the first serves unrouted work)."""
+    async with deps.sessions() as session:
+        return await list_centres(session)
+
+
+@router.put("/centres/{key}", dependencies=[Depends(require("call_centre"))])
+async def put_centre(
+    key: Annotated[str, Path(pattern=QUEUE_KEY)], centre: CentreIn, deps: DepsDep
+) -> CentreIn:
+    """Create or change a call centre: its name and opening hours (zone, weekly, holidays)."""
+    async with deps.sessions() as session:
+        await save_centre(session=session, key=key, centre=centre, now=utcnow())
+    return centre
 
 
 class SkillsIn(BaseModel):

@@ -93,8 +93,9 @@ class VoicePacer:
         cached = self._rates.get(alert_type)
         if cached and (now - cached[1]).total_seconds() < self.refresh_s:
             return cached[0]
-        hours = (await load_hours(session)).to_hours()
-        load = await current_load(session, now, queue=await agent_queue_of(session, alert_type))
+        queue = await agent_queue_of(session, alert_type)
+        hours = (await load_hours(session, queue=queue)).to_hours()
+        load = await current_load(session, now, queue=queue)
         if load is None:
             decision = PacingDecision(
                 self.policy.calls_per_second if hours.is_open(now) else 0.0,

@@ -60,6 +60,15 @@ class QueueIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     priority: int = Field(default=50, ge=0, le=100)
     target_answer_seconds: int = Field(default=60, ge=1, le=86400)
+    centre: str | None = Field(
+        default=None,
+        pattern=QUEUE_KEY,
+        description="the centre it belongs to (its hours); a new queue without one: the first",
+    )
+
+
+class UnknownCentre(ValueError):
+    pass
 
 
 async def first_centre(session: AsyncSession) -> CentreConfig | None:
@@ -113,7 +122,14 @@ async def save_queue(*, session: AsyncSession, key: str, queue: QueueIn) -> Call
 
 
 async def _store_queue(session: AsyncSession, key: str, queue: QueueIn) -> CallQueue:
-    centre = await first_centre(session)
+    if queue.centre is not None:
+        centre = (
+            await session.exec(select(CentreConfig).where(CentreConfig.key == queue.centre))
+        ).first()
+        if centre is None:
+            raise UnknownCentre(f"no such centre: {queue.centre}")
+    else:
+        centre = await first_centre(session)
     if centre is None:
         centre = CentreConfig(hours=dict(DEFAULT_HOURS))
         session.add(centre)
@@ -122,6 +138,8 @@ async def _store_queue(session: AsyncSession, key: str, queue: QueueIn) -> CallQ
     row = (await session.exec(select(CallQueue).where(CallQueue.key == key))).first()
     before = _queue_dict(row) if row else None
     row = row or CallQueue(key=key, centre_id=centre.id, name=queue.name)
+    if queue.centre is not None:
+        row.centre_id = centre.id
     row.name, row.priority = queue.name, queue.priority
     row.target_answer_seconds = queue.target_answer_seconds
     session.add(row)
@@ -139,6 +157,7 @@ async def _store_queue(session: AsyncSession, key: str, queue: QueueIn) -> CallQ
 
 def _queue_dict(row: CallQueue) -> dict[str, object]:
     return {
+        "centre_id": row.centre_id,
         "name": row.name,
         "priority": row.priority,
         "target_answer_seconds": row.target_answer_seconds,

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts import audit
 from alerts.customers.records import IanaZone
-from callcentre.models import DEFAULT_HOURS, WEEKDAYS, CentreConfig, LoadSnapshot
+from callcentre.models import DEFAULT_HOURS, WEEKDAYS, CallQueue, CentreConfig, LoadSnapshot
 from callcentre.queues import console_load, queue_loads
 from rules.centre import CentreHours, CentreView, Opening
 
@@ -60,8 +60,20 @@ class HoursIn(BaseModel):
         return CentreHours(tz=self.timezone, weekly=weekly, holidays=frozenset(self.holidays))
 
 
-async def load_hours(session: AsyncSession) -> HoursIn:
-    row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
+async def load_hours(session: AsyncSession, *, queue: str | None = None) -> HoursIn:
+    """The hours of the centre ``queue`` belongs to; without a queue (or for a queue that does
+    not exist), the first centre's: the one every single-centre set-up has."""
+    row = None
+    if queue is not None:
+        row = (
+            await session.exec(
+                select(CentreConfig)
+                .join(CallQueue, col(CallQueue.centre_id) == col(CentreConfig.id))
+                .where(CallQueue.key == queue)
+            )
+        ).first()
+    if row is None:
+        row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
     return HoursIn.model_validate(row.hours if row else DEFAULT_HOURS)
 
 
@@ -101,7 +113,7 @@ async def centre_view(
 ) -> CentreView:
     """The centre at ``now``: hours from the stored configuration; the load from the last
     push, else from the agents' consoles (only ``queue``'s agents and work, when given)."""
-    hours = (await load_hours(session)).to_hours()
+    hours = (await load_hours(session, queue=queue)).to_hours()
     load = await current_load(session, now, queue=queue)
     if load is None:
         return CentreView.at(hours, now, agents_available=1, queue_length=0, load_known=False)
@@ -144,6 +156,53 @@ async def save_hours(*, session: AsyncSession, hours: HoursIn, now: datetime) ->
     session.add(row)
     await session.commit()
     return hours
+
+
+class CentreIn(BaseModel):
+    """A call centre as an administrator writes it: its name and opening hours (its queues
+    name it: ``PUT /queues/{key}`` with ``"centre": "<key>"``)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    hours: HoursIn = Field(default_factory=lambda: HoursIn.model_validate(DEFAULT_HOURS))
+
+
+class CentreOut(CentreIn):
+    key: str
+    queues: list[str]
+    first: bool = Field(description="the centre whose hours serve work routed to no queue")
+
+
+async def save_centre(*, session: AsyncSession, key: str, centre: CentreIn, now: datetime) -> None:
+    """Create or change a centre (name, hours); commits."""
+    row = (await session.exec(select(CentreConfig).where(CentreConfig.key == key))).first()
+    before = {"name": row.name, "hours": dict(row.hours)} if row else None
+    row = row or CentreConfig(key=key)
+    row.name, row.hours, row.updated_at = centre.name, centre.hours.model_dump(mode="json"), now
+    session.add(row)
+    audit.record(
+        session,
+        kind="call_centre",
+        entity_id=key,
+        action="save",
+        before=before,
+        after={"name": row.name, "hours": row.hours},
+    )
+    await session.commit()
+
+
+async def list_centres(session: AsyncSession) -> list[CentreOut]:
+    rows = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).all()
+    queues = (await session.exec(select(CallQueue).order_by(col(CallQueue.key)))).all()
+    return [
+        CentreOut(
+            key=row.key,
+            name=row.name,
+            hours=HoursIn.model_validate(row.hours or DEFAULT_HOURS),
+            queues=[q.key for q in queues if q.centre_id == row.id],
+            first=index == 0,
+        )
+        for index, row in enumerate(rows)
+    ]
 
 
 async def record_load(*, session: AsyncSession, load: LoadSnapshot) -> LoadSnapshot:

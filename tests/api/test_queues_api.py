@@ -8,7 +8,9 @@ import httpx
 
 from admin_ui.users import create_user
 from alerts.columns import utcnow
+from callcentre.models import WEEKDAYS
 from callcentre.queues import set_agent_state
+from callcentre.state import StoredCentre
 from herald.runtime import Runtime
 from tests.service.callcentre.test_agent_console import _pressed_agent
 
@@ -60,3 +62,32 @@ async def test_queues_skills_and_outcomes(client: httpx.AsyncClient, runtime: Ru
     active = [o["key"] for o in changed.json() if o["active"]]
     assert active == ["resolved", "travel_rebooked"]
     assert any(o["key"] == "fraud_confirmed" and not o["active"] for o in changed.json())
+
+
+async def test_a_queue_of_a_second_centre_follows_that_centres_hours(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    closed = await client.put("/api/v1/callcentre/hours", json={"timezone": "UTC", "weekly": {}})
+    assert closed.status_code == 200
+    always = {"timezone": "UTC", "weekly": {d: ["00:00-24:00"] for d in WEEKDAYS}}
+    night = await client.put(
+        "/api/v1/callcentre/centres/night", json={"name": "Night desk", "hours": always}
+    )
+    assert night.status_code == 200, night.text
+    nowhere = await client.put(
+        "/api/v1/callcentre/queues/fraud", json={"name": "Fraud", "centre": "moon"}
+    )
+    assert nowhere.status_code == 422 and "no such centre: moon" in nowhere.text
+    made = await client.put(
+        "/api/v1/callcentre/queues/fraud", json={"name": "Fraud", "centre": "night"}
+    )
+    assert made.status_code == 200
+    centres = {c["key"]: c for c in (await client.get("/api/v1/callcentre/centres")).json()}
+    assert centres["night"]["queues"] == ["fraud"] and centres["main"]["first"] is True
+    queues = {q["key"]: q for q in (await client.get("/api/v1/callcentre/queues")).json()}
+    assert queues["fraud"]["centre"] == "night" and queues["general"]["centre"] == "main"
+    async with runtime.deps.sessions() as session:
+        centre = StoredCentre()
+        assert (await centre.view(session, utcnow())).open is False  # main: closed all week
+        assert (await centre.view(session, utcnow(), queue="fraud")).open is True
+        assert (await centre.view(session, utcnow(), queue="general")).open is False
