@@ -109,7 +109,7 @@ async def test_an_agent_claims_works_and_completes_a_fraud_transfer(
     assert lost.status_code == 409 and "Too late: fiona took this one." in lost.text
 
     pop = _words(await fiona.get(won.headers["location"]))
-    assert "Pressed 1 — asked to speak to an agent" in pop and "By voice" in pop
+    assert "Pressed 1 — asked to speak to an agent" in pop and "By phone" in pop
     assert "750.00 EUR" in pop and "Shop Ltd" in pop and "Large debit alert" in pop
     assert "+15***11" in pop and "+15550001111" not in pop  # an agent sees contacts masked
     assert "Fraud confirmed" in pop  # the outcome list
@@ -204,3 +204,32 @@ async def test_a_supervisor_without_skills_sees_and_takes_every_queues_work(
     assert taken.status_code == 303
     pop = _words(await sue.get(taken.headers["location"]))
     assert "+15550001111" in pop  # a supervisor sees contacts in full
+
+
+async def test_an_sms_question_pops_with_what_the_customer_wrote(
+    runtime: Runtime, log_in: LogIn
+) -> None:
+    await _staff(runtime)
+    deps = runtime.deps
+    _alert_id, _customer_id, attempts = await send_alert(deps, ref="C-7", name="Nora Berg")
+    outcome = await record_response(
+        deps=deps,
+        dedupe_key="sms:SMnora",
+        attempt_id=attempts["sms"],
+        channel="sms",
+        key="Which shop is this?",
+        text="Which shop is this?",
+        now=utcnow(),
+    )
+    assert outcome.handoff is not None
+    gary, csrf, _ = await log_in("gary")
+    listed = _words(await gary.get("/agent"))
+    assert (
+        "Nora Berg" in listed
+        and "Replied “Which shop is this?” · " in listed
+        and "by SMS" in listed
+    )
+    await gary.post(f"/agent/handoffs/{outcome.handoff.id}/claim", data={"csrf_token": csrf})
+    pop = _words(await gary.get(f"/agent/handoffs/{outcome.handoff.id}"))
+    assert "They wrote: “Which shop is this?”" in pop and "By SMS" in pop
+    assert "What the message said" in pop and "750.00 EUR" in pop

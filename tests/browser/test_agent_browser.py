@@ -171,7 +171,7 @@ async def test_a_fraud_transfer_reaches_only_fraud_agents_one_claims_and_complet
 
     pop = await winner.inner_text("main")
     assert ALICE in pop and "Large debit alert" in pop
-    assert "Pressed 1 — asked to speak to an agent" in pop and "By voice" in pop
+    assert "Pressed 1 — asked to speak to an agent" in pop and "By phone" in pop
     assert "1249.99 EUR" in pop and "Electro World Online" in pop
     assert "What the call said" in pop
     assert "+15***01" in pop and "+15550000001" not in pop  # masked for an agent
