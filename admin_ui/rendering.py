@@ -49,6 +49,21 @@ def local_time(value: datetime | str | None, tz: str | None = None) -> str:
     return f"{shown:%Y-%m-%d %H:%M:%S} {shown.tzname()} ({where.key})"
 
 
+def clock(value: datetime | str | None, tz: str | None = None) -> str:
+    """`14:03 CET`, or `Mon 6 Dec 14:03 CET` when not today: a short time for a busy reader
+    (the agent console), in the customer's zone."""
+    if value is None or value == "":
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    where = zone(tz)
+    shown = moment.astimezone(where)
+    if shown.date() == datetime.now(UTC).astimezone(where).date():
+        return f"{shown:%H:%M} {shown.tzname()}"
+    return f"{shown:%a} {shown.day} {shown:%b %H:%M} {shown.tzname()}"
+
+
 def intent_words(intent: str | None) -> str:
     return INTENT_TEXT.get(intent or "", intent or "no answer")
 
@@ -80,6 +95,7 @@ def _environment() -> jinja2.Environment:
     )
     env.filters["local_time"] = local_time
     env.filters["intent_words"] = intent_words
+    env.filters["clock"] = clock
     env.globals["can"] = can
     return env
 

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import HTMLResponse
 
+from admin_ui.agent import router as agent_router
 from admin_ui.consent_page import router as consent_router
 from admin_ui.forward import router as forward_router
 from admin_ui.ingestion import router as ingestion_router
@@ -54,6 +55,7 @@ router.include_router(consent_router)
 router.include_router(staff_router)
 router.include_router(integrations_router)
 router.include_router(reports_router)
+router.include_router(agent_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200

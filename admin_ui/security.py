@@ -71,8 +71,11 @@ def log_in(request: Request, user: User) -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local admin paths, never another site (no open redirect)."""
-    if not target or not target.startswith("/admin") or any(ord(c) < 32 for c in target):
+    """Only local admin and agent-console paths, never another site (no open redirect)."""
+    if not target or any(ord(c) < 32 for c in target):
+        return HOME
+    agent = target == "/agent" or target.startswith(("/agent/", "/agent?"))
+    if not (target.startswith("/admin") or agent):
         return HOME
     return target
 

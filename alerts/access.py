@@ -28,6 +28,8 @@ CAPABILITIES: Final = {
     "integrations": "subscribe the CRM to webhooks, read the delivery log, replay deliveries",
     "export": "export responses and hand-offs as CSV (personal data, for the CRM)",
     "reports": "read and export the reports (funnel, response rates, delivery, calls avoided)",
+    "agent_console": "take, work and complete hand-offs in the agent console (/agent)",
+    "any_queue": "take hand-offs of every queue, not only one's skills; see contacts unmasked",
 }
 
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
@@ -35,9 +37,18 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
     "publisher": frozenset({"view", "edit_drafts", "publish", "own_tokens", "reports"}),
     "editor": frozenset({"view", "edit_drafts", "own_tokens", "reports"}),
     "supervisor": frozenset(
-        {"view", "edit_customers", "call_centre", "export", "own_tokens", "reports"}
+        {
+            "view",
+            "edit_customers",
+            "call_centre",
+            "export",
+            "own_tokens",
+            "reports",
+            "agent_console",
+            "any_queue",
+        }
     ),
-    "agent": frozenset({"view", "edit_customers", "own_tokens"}),
+    "agent": frozenset({"view", "edit_customers", "own_tokens", "agent_console"}),
     "viewer": frozenset({"view", "own_tokens", "reports"}),
 }
 ROLES: Final = tuple(PERMISSIONS)  # admin first: the role `herald users create` defaults to
@@ -46,8 +57,8 @@ ROLE_WORDS: Final = {
     "admin": "Administrator: everything, including users and settings",
     "publisher": "Publisher: edits, publishes and restores alert types",
     "editor": "Editor: edits drafts of alert types",
-    "supervisor": "Supervisor: call-centre hours and load, customers' preferences",
-    "agent": "Agent: customers' preferences for the call centre",
+    "supervisor": "Supervisor: call-centre hours, load and queues, the agent console",
+    "agent": "Agent: the agent console (their queues), customers' preferences",
     "viewer": "Viewer: reads everything, changes nothing",
 }
 

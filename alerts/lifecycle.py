@@ -282,7 +282,13 @@ def _tell_the_crm(
             "from": before,
             "status": after,
             "move": event,
+            "queue": row.queue,
         }
+        if row.claimed_by:
+            data["agent"] = row.claimed_by
+        outcome = (row.context or {}).get("outcome")
+        if outcome:
+            data["outcome"] = outcome
     else:
         kind = ALERT_KINDS.get(after)
         data = {"alert_id": row.id, "alert_type": row.alert_type, "from": before, "status": after}
@@ -327,6 +333,44 @@ def move_handoff(
     if after in HANDOFF.terminal:
         handoff.closed_at = now
     return after is not None
+
+
+async def claim_handoff(
+    session: AsyncSession, handoff: HandOff, *, agent: str, reason: str, now: datetime
+) -> bool:
+    """``agent`` claims ``handoff``: one compare-and-set UPDATE (legal source status, nobody's
+    claim yet), so when two agents click at once exactly one wins. The winner's move is
+    recorded and told to the CRM like any move; the loser's is recorded as refused."""
+    assert handoff.id is not None
+    before = handoff.status
+    result = await session.exec(
+        update(HandOff)
+        .where(
+            col(HandOff.id) == handoff.id,
+            col(HandOff.status).in_(HANDOFF.sources("claim")),
+            col(HandOff.claimed_by).is_(None),
+        )
+        .values(status="claimed", claimed_by=agent[:100], claimed_at=now, updated_at=now)
+    )
+    won = bool(result.rowcount)
+    await session.flush()
+    await session.refresh(handoff)
+    _record(
+        session,
+        entity=HANDOFF.name,
+        entity_id=handoff.id,
+        before=before if won else handoff.status,
+        event="claim",
+        after="claimed" if won else None,
+        reason=reason if won else f"{reason}; already taken by {handoff.claimed_by or 'nobody'}",
+        actor=agent,
+        now=now,
+    )
+    if won:
+        _tell_the_crm(
+            session, HANDOFF, handoff, event="claim", before=before, after="claimed", now=now
+        )
+    return won
 
 
 async def move_attempt(

@@ -318,6 +318,13 @@ class HandOff(SQLModel, table=True):
     created_at: datetime = _created()
     updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # --- queues and the agent console (0012) ---
+    # The queue it is routed to (the response option's queue key); None or a key no queue has
+    # is served by the centre's default queue (callcentre.queues).
+    queue: str | None = Field(default=None, max_length=40, index=True)
+    # The agent who claimed it (username): set once, by one compare-and-set UPDATE.
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class StatusChange(SQLModel, table=True):

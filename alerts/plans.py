@@ -107,6 +107,8 @@ class AlertOption(BaseModel):
     label: str
     # A transaction's endpoint (rules.alert_types.ResponseOption.endpoint).
     endpoint: str | None = None
+    # The call-centre queue its hand-off goes to (rules.alert_types.ResponseOption.queue).
+    queue: str | None = None
 
     def dump(self) -> dict[str, str | None]:
         """As stored: only the fields that were set (an old row without ``endpoint`` keeps

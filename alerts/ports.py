@@ -21,8 +21,11 @@ class CallCentre(Protocol):
         """The stored opening hours (weekly openings, holidays, zone)."""
         ...
 
-    async def view(self, session: AsyncSession, now: datetime) -> CentreView:
-        """Open now or not, when it next opens, and the last pushed load (if still fresh)."""
+    async def view(
+        self, session: AsyncSession, now: datetime, queue: str | None = None
+    ) -> CentreView:
+        """Open now or not, when it next opens, and the live load: the last pushed one while
+        fresh (the whole centre), else the agents' consoles' (of ``queue`` when given)."""
         ...
 
 

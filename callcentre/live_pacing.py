@@ -2,11 +2,12 @@
 
 Before a voice alert that offers an agent is placed, the worker asks ``VoicePacer.release`` for
 a slot. The release rate comes from ``decide_release_rate`` with the centre's latest pushed load
-(agents logged in and available, queue, longest wait), its opening hours, the configured
-average handle time and answer-time target, the provider's calls-per-second limit, and the
-probabilities learned from this alert type's recent outcomes (answered by a person, asked for
-an agent). Slots are reserved in a token bucket, so waiting calls get distinct, evenly spaced
-release instants instead of waking together.
+(agents logged in and available, queue, longest wait) or, without a fresh push, the load the
+agents' consoles give for the queue the alert type's agent option routes to; its opening hours,
+the configured average handle time and answer-time target, the provider's calls-per-second
+limit, and the probabilities learned from this alert type's recent outcomes (answered by a
+person, asked for an agent). Slots are reserved in a token bucket, so waiting calls get
+distinct, evenly spaced release instants instead of waking together.
 
 The bucket lives in the worker process: run one voice worker per Twilio account, or divide
 ``calls_per_second`` between them (README, "Pacing").
@@ -23,10 +24,10 @@ from sqlalchemy import exists, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.models import Alert, AttemptEvent, DeliveryAttempt, Response
+from alerts.models import Alert, AlertType, AttemptEvent, DeliveryAttempt, Response
 from callcentre.outcomes import OutcomeStats
 from callcentre.pacing import CentreState, Pacer, PacingDecision, PacingPolicy, decide_release_rate
-from callcentre.state import STALE_AFTER, latest_load, load_hours
+from callcentre.state import current_load, load_hours
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,18 @@ async def recent_stats(
     return OutcomeStats(int(calls), int(human), int(chose))
 
 
+async def agent_queue_of(session: AsyncSession, alert_type: str) -> str | None:
+    """The queue the alert type's "speak to an agent" option routes to (None: the default),
+    read leniently from the stored specification."""
+    row = (await session.exec(select(AlertType).where(AlertType.key == alert_type))).first()
+    options = row.spec.get("options") if row else None
+    for option in options if isinstance(options, list) else []:
+        if isinstance(option, dict) and option.get("intent") == "agent":
+            queue = option.get("queue")
+            return queue if isinstance(queue, str) else None
+    return None
+
+
 @dataclass
 class VoicePacer:
     policy: PacingPolicy
@@ -80,9 +93,10 @@ class VoicePacer:
         cached = self._rates.get(alert_type)
         if cached and (now - cached[1]).total_seconds() < self.refresh_s:
             return cached[0]
-        hours = (await load_hours(session)).to_hours()
-        load = await latest_load(session)
-        if load is None or now - load.received_at > STALE_AFTER:
+        queue = await agent_queue_of(session, alert_type)
+        hours = (await load_hours(session, queue=queue)).to_hours()
+        load = await current_load(session, now, queue=queue)
+        if load is None:
             decision = PacingDecision(
                 self.policy.calls_per_second if hours.is_open(now) else 0.0,
                 "no fresh call-centre load: limited to the provider's calls per second"

@@ -1,15 +1,15 @@
 """The call centre's state as the rules read it: opening hours as stored, the latest load.
 
 ``centre_view`` is what ``rules.engine.decide`` gets: open now or not, when it next opens, and
-the live load pushed to ``POST /api/v1/callcentre/load`` (ignored once stale: with no fresh load
-the centre counts as open with capacity, so alerts are not held on missing data).
+the live load pushed to ``POST /api/v1/callcentre/load`` (ignored once stale); without a fresh
+push, the load the agents' consoles give (callcentre.queues.console_load); with neither, the
+centre counts as open with capacity, so alerts are not held on missing data.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
@@ -17,17 +17,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts import audit
 from alerts.customers.records import IanaZone
-from callcentre.models import CentreConfig, LoadSnapshot
+from callcentre.models import DEFAULT_HOURS, WEEKDAYS, CallQueue, CentreConfig, LoadSnapshot
+from callcentre.queues import console_load, queue_loads
 from rules.centre import CentreHours, CentreView, Opening
 
 STALE_AFTER = timedelta(minutes=5)
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAYS = WEEKDAYS
 SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-DEFAULT_HOURS: dict[str, Any] = {
-    "timezone": "UTC",
-    "weekly": {d: ["08:00-20:00"] for d in DAYS[:5]} | {"sat": ["09:00-17:00"]},
-    "holidays": [],
-}
 
 
 def _opening(span: str) -> Opening:
@@ -64,8 +60,20 @@ class HoursIn(BaseModel):
         return CentreHours(tz=self.timezone, weekly=weekly, holidays=frozenset(self.holidays))
 
 
-async def load_hours(session: AsyncSession) -> HoursIn:
-    row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
+async def load_hours(session: AsyncSession, *, queue: str | None = None) -> HoursIn:
+    """The hours of the centre ``queue`` belongs to; without a queue (or for a queue that does
+    not exist), the first centre's: the one every single-centre set-up has."""
+    row = None
+    if queue is not None:
+        row = (
+            await session.exec(
+                select(CentreConfig)
+                .join(CallQueue, col(CallQueue.centre_id) == col(CentreConfig.id))
+                .where(CallQueue.key == queue)
+            )
+        ).first()
+    if row is None:
+        row = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).first()
     return HoursIn.model_validate(row.hours if row else DEFAULT_HOURS)
 
 
@@ -75,11 +83,39 @@ async def latest_load(session: AsyncSession) -> LoadSnapshot | None:
     ).first()
 
 
-async def centre_view(session: AsyncSession, now: datetime) -> CentreView:
-    """The centre at ``now``: hours from the stored configuration, load from the last push."""
-    hours = (await load_hours(session)).to_hours()
+async def current_load(
+    session: AsyncSession, now: datetime, *, queue: str | None = None
+) -> LoadSnapshot | None:
+    """The load to decide on: the telephony platform's last push while fresh (it knows no
+    queues), else what the agents' consoles say (their states, the work waiting; of ``queue``'s
+    agents and work when given), else None (not known: no console open)."""
     load = await latest_load(session)
-    if load is None or now - load.received_at > STALE_AFTER:
+    if load is not None and now - load.received_at <= STALE_AFTER:
+        return load
+    console = await console_load(session, now)
+    if console is None:
+        return None
+    if queue is not None:
+        loads = await queue_loads(session, now)
+        default = next((k for k, q in loads.items() if q.default), None)
+        console = loads.get(queue) or (loads[default] if default else console)
+    return LoadSnapshot(
+        agents_logged_in=console.logged_in,
+        agents_available=console.available,
+        queue_length=console.waiting,
+        longest_wait_seconds=console.longest_wait_seconds,
+        received_at=now,
+    )
+
+
+async def centre_view(
+    session: AsyncSession, now: datetime, *, queue: str | None = None
+) -> CentreView:
+    """The centre at ``now``: hours from the stored configuration; the load from the last
+    push, else from the agents' consoles (only ``queue``'s agents and work, when given)."""
+    hours = (await load_hours(session, queue=queue)).to_hours()
+    load = await current_load(session, now, queue=queue)
+    if load is None:
         return CentreView.at(hours, now, agents_available=1, queue_length=0, load_known=False)
     return CentreView.at(
         hours,
@@ -96,8 +132,10 @@ class StoredCentre:
     async def hours(self, session: AsyncSession) -> CentreHours:
         return (await load_hours(session)).to_hours()
 
-    async def view(self, session: AsyncSession, now: datetime) -> CentreView:
-        return await centre_view(session, now)
+    async def view(
+        self, session: AsyncSession, now: datetime, queue: str | None = None
+    ) -> CentreView:
+        return await centre_view(session, now, queue=queue)
 
 
 async def save_hours(*, session: AsyncSession, hours: HoursIn, now: datetime) -> HoursIn:
@@ -118,6 +156,53 @@ async def save_hours(*, session: AsyncSession, hours: HoursIn, now: datetime) ->
     session.add(row)
     await session.commit()
     return hours
+
+
+class CentreIn(BaseModel):
+    """A call centre as an administrator writes it: its name and opening hours (its queues
+    name it: ``PUT /queues/{key}`` with ``"centre": "<key>"``)."""
+
+    name: str = Field(min_length=1, max_length=100)
+    hours: HoursIn = Field(default_factory=lambda: HoursIn.model_validate(DEFAULT_HOURS))
+
+
+class CentreOut(CentreIn):
+    key: str
+    queues: list[str]
+    first: bool = Field(description="the centre whose hours serve work routed to no queue")
+
+
+async def save_centre(*, session: AsyncSession, key: str, centre: CentreIn, now: datetime) -> None:
+    """Create or change a centre (name, hours); commits."""
+    row = (await session.exec(select(CentreConfig).where(CentreConfig.key == key))).first()
+    before = {"name": row.name, "hours": dict(row.hours)} if row else None
+    row = row or CentreConfig(key=key)
+    row.name, row.hours, row.updated_at = centre.name, centre.hours.model_dump(mode="json"), now
+    session.add(row)
+    audit.record(
+        session,
+        kind="call_centre",
+        entity_id=key,
+        action="save",
+        before=before,
+        after={"name": row.name, "hours": row.hours},
+    )
+    await session.commit()
+
+
+async def list_centres(session: AsyncSession) -> list[CentreOut]:
+    rows = (await session.exec(select(CentreConfig).order_by(col(CentreConfig.id)))).all()
+    queues = (await session.exec(select(CallQueue).order_by(col(CallQueue.key)))).all()
+    return [
+        CentreOut(
+            key=row.key,
+            name=row.name,
+            hours=HoursIn.model_validate(row.hours or DEFAULT_HOURS),
+            queues=[q.key for q in queues if q.centre_id == row.id],
+            first=index == 0,
+        )
+        for index, row in enumerate(rows)
+    ]
 
 
 async def record_load(*, session: AsyncSession, load: LoadSnapshot) -> LoadSnapshot:

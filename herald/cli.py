@@ -102,6 +102,9 @@ def users_create(
     role: Annotated[
         str, typer.Option(help="admin, publisher, editor, supervisor, agent or viewer")
     ] = "admin",
+    skills: Annotated[
+        str, typer.Option(help="the call-centre queues an agent serves, e.g. fraud,general")
+    ] = "",
 ) -> None:
     """Create a user for the admin UI (password stored as an argon2 hash)."""
     settings = load_settings()
@@ -114,13 +117,21 @@ def users_create(
         audit.set_origin(audit.Origin(actor=f"cli: {who}"[:100], via="herald CLI"))
 
         async with running(settings) as rt, rt.deps.sessions() as session:
+            from callcentre.queues import check_queues, set_skills
+
+            queues = [q.strip() for q in skills.split(",") if q.strip()]
             try:
-                await create_user(session=session, username=username, password=password, role=role)
+                await check_queues(session, queues)  # before the user exists
+                user = await create_user(
+                    session=session, username=username, password=password, role=role
+                )
+                if queues:
+                    await set_skills(session=session, user=user, queues=queues)
             except ValueError as exc:
                 raise UserInputError(str(exc)) from exc
 
     run(main)
-    console.print(f"user {username!r} created ({role})")
+    console.print(f"user {username!r} created ({role})" + (f", serves {skills}" if skills else ""))
 
 
 HISTORY_FLAGS = {

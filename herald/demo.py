@@ -170,7 +170,7 @@ async def customer_story(session: AsyncSession, ref: str, *, notes: Sequence[str
 def demo_options(bank_url: str) -> list[dict[str, str]]:
     """large_debit's routing table in the demo: one key for every kind of answer."""
     return [
-        {"key": "1", "intent": "agent", "label": "Speak to an agent"},
+        {"key": "1", "intent": "agent", "label": "Speak to an agent", "queue": "fraud"},
         {"key": "2", "intent": "confirm", "label": "This payment was mine"},
         {"key": "3", "intent": "transaction", "label": "Block my card", "endpoint": bank_url},
         {"key": "4", "intent": "sms_copy", "label": "Send me this by text"},
@@ -178,6 +178,19 @@ def demo_options(bank_url: str) -> list[dict[str, str]]:
         {"key": "6", "intent": "opt_out", "label": "Stop these alerts"},
         {"key": "9", "intent": "repeat", "label": "Hear this again"},
     ]
+
+
+async def demo_queues(session: AsyncSession) -> None:
+    """The demo centre's queues: general (the default) and fraud, where large_debit's
+    "speak to an agent" goes."""
+    from callcentre.queues import QueueIn, save_queue
+
+    await save_queue(session=session, key="general", queue=QueueIn(name="General"))
+    await save_queue(
+        session=session,
+        key="fraud",
+        queue=QueueIn(name="Fraud", priority=80, target_answer_seconds=30),
+    )
 
 
 async def tune_for_demo(
@@ -213,6 +226,7 @@ async def tune_for_demo(
         data["options"] = [dict(o) for o in demo_options(bank_url)]
         data["mandatory"] = False
         note += ", a key for every kind of answer"
+        await demo_queues(session)
     await save_spec(session, data, actor="demo", note=note)
 
 

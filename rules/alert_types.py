@@ -116,6 +116,9 @@ class ResponseOption(_Spec):
     # For "transaction": the HTTP endpoint Herald POSTs the request to (signed); its answer is
     # read back to the customer. Without one, the request becomes a task for an agent.
     endpoint: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
+    # The call-centre queue the work this answer creates goes to (e.g. "fraud"); none, or a
+    # key no queue has, goes to the centre's default queue.
+    queue: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_-]{0,39}$")
 
     @field_validator("endpoint")
     @classmethod

@@ -148,7 +148,9 @@ def callback_options(options: tuple[ResponseOption, ...], label: str) -> tuple[R
         if option.intent != "agent":
             out.append(option)
         elif not has_callback:
-            out.append(ResponseOption(key=option.key, intent="callback", label=label))
+            out.append(
+                ResponseOption(key=option.key, intent="callback", label=label, queue=option.queue)
+            )
     return tuple(out)
 
 

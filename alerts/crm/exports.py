@@ -47,6 +47,9 @@ HANDOFF_COLUMNS = (
     "status",
     "response_channel",
     "response_key",
+    "queue",
+    "claimed_by",
+    "claimed_at",
 )
 
 
@@ -127,6 +130,9 @@ def handoffs_query(start: datetime, end: datetime) -> Any:
             col(HandOff.status),
             col(Response.channel),
             col(Response.key),
+            col(HandOff.queue),
+            col(HandOff.claimed_by),
+            col(HandOff.claimed_at),
         )
         .outerjoin(Customer, col(Customer.id) == col(HandOff.customer_id))
         .outerjoin(Alert, col(Alert.id) == col(HandOff.alert_id))

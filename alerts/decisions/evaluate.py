@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -105,6 +105,26 @@ def base_key(stored: str) -> str:
     return head if sep and tail.endswith("Z") else stored
 
 
+# The call centre as the decisions read it: None is the whole centre; a queue key, the view of
+# that queue (its agents and waiting work) for the alert types whose agent option routes there.
+CentreViews = Mapping[str | None, CentreView]
+
+
+def agent_queue(spec: AlertTypeSpec) -> str | None:
+    """The queue the alert type's "speak to an agent" option routes to (None: the default)."""
+    return next((o.queue for o in spec.options if o.intent == "agent"), None)
+
+
+async def centre_views(
+    deps: AlertDeps, session: AsyncSession, specs: Sequence[AlertTypeSpec], now: datetime
+) -> dict[str | None, CentreView]:
+    """The whole centre, and each queue an agent option of ``specs`` routes to."""
+    views: dict[str | None, CentreView] = {None: await deps.centre.view(session, now)}
+    for queue in sorted({q for q in map(agent_queue, specs) if q}):
+        views[queue] = await deps.centre.view(session, now, queue=queue)
+    return views
+
+
 async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 500) -> list[int]:
     """Decide every unevaluated event; returns the ids of the alerts created (already enqueued)."""
     created: list[int] = []
@@ -113,7 +133,9 @@ async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 500) 
         for spec in await load_specs(session):
             for event_type in spec.trigger.event_types:
                 by_event_type[event_type].append(spec)
-        centre = await deps.centre.view(session, now)
+        centre = await centre_views(
+            deps, session, [s for specs in by_event_type.values() for s in specs], now
+        )
     while True:
         async with deps.sessions() as session:
             new_alerts = await _evaluate_batch(
@@ -226,7 +248,7 @@ async def _evaluate_batch(
     session: AsyncSession,
     *,
     by_event_type: dict[str, list[AlertTypeSpec]],
-    centre: CentreView,
+    centre: CentreViews,
     now: datetime,
     batch: int,
 ) -> list[tuple[int, str, datetime | None]] | None:
@@ -288,7 +310,7 @@ def _decide(
     events: Sequence[Event],
     data: _Batch,
     by_event_type: dict[str, list[AlertTypeSpec]],
-    centre: CentreView,
+    centre: CentreViews,
     now: datetime,
 ) -> tuple[list[_DecisionRow], list[_Planned]]:
     """Every event against every alert type it triggers (pure: the rules engine)."""
@@ -313,7 +335,7 @@ def _decide(
                 customer=data.views[customer_id],
                 preferences=data.preferences[customer_id],
                 alert_type=spec,
-                centre=centre,
+                centre=centre.get(agent_queue(spec), centre[None]),
                 recent_alerts=data.recent[customer_id],
                 now=now,
             )
@@ -440,7 +462,13 @@ def _new_alert(
         status="pending",
         plan=[PlannedStep.from_engine(s) for s in plan.steps],
         options=[
-            AlertOption(key=o.key, intent=o.intent, label=o.label, endpoint=o.endpoint)
+            AlertOption(
+                key=o.key,
+                intent=o.intent,
+                label=o.label,
+                endpoint=o.endpoint,
+                **({"queue": o.queue} if o.queue else {}),
+            )
             for o in plan.options
         ],
         windows=StoredWindows.from_rules(plan.windows),

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.decisions.evaluate import _decide, _DecisionRow, _load
+from alerts.decisions.evaluate import _decide, _DecisionRow, _load, centre_views
 from alerts.deps import AlertDeps
 from alerts.models import Customer, Event
 from rules.alert_types import AlertTypeSpec
@@ -49,7 +49,7 @@ async def trial_run(
     trial = spec.model_copy(update={"enabled": True})
     async with deps.sessions() as session:
         events = await _latest(session, spec.trigger.event_types, limit)
-        centre = await deps.centre.view(session, now)
+        centre = await centre_views(deps, session, [trial], now)
         data = await _load(session, events, now, timedelta(0))
         data.recent = defaultdict(list)
         by_type = {t: [trial] for t in spec.trigger.event_types}

@@ -45,6 +45,19 @@ def step_locale(alert: Alert, step_index: int) -> str:
     return alert.plan[step_index].locale if step_index < len(alert.plan) else alert.locale
 
 
+SPOKEN_OR_READ = {"voice": "message", "sms": "body", "email": "text"}
+
+
+async def alert_words(
+    deps: AlertDeps, session: AsyncSession, alert: Alert, channel: Channel, locale: str
+) -> str:
+    """The alert's main text in ``channel`` as it was sent (the call's message, the SMS, the
+    email's text), for the agent's screen; ContentError when it cannot be rendered now."""
+    spec = await alert_spec(session, alert)
+    content = AlertContent(spec, locale, channel)
+    return content.render(SPOKEN_OR_READ[channel], content_context(deps, alert, channel))
+
+
 async def voice_content(
     deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
 ) -> tuple[AlertContent, dict[str, Any]]:

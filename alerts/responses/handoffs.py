@@ -19,6 +19,8 @@ from alerts.responses.values import (
     EventView,
     HandOffContext,
     HandOffKind,
+    option_for,
+    options_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -68,6 +70,13 @@ async def build_context(*, session: AsyncSession, response: Response) -> HandOff
     return HandOffContext.model_validate(fields)
 
 
+async def _queue_of(session: AsyncSession, response: Response) -> str | None:
+    """The queue the answered option routes to (None: the centre's default queue)."""
+    alert = await session.get(Alert, response.alert_id) if response.alert_id else None
+    option = option_for(options_of(alert), response.intent)
+    return option.queue if option else None
+
+
 async def hand_off(
     *, session: AsyncSession, response: Response, kind: HandOffKind, now: datetime
 ) -> HandOff:
@@ -80,6 +89,7 @@ async def hand_off(
         return existing
     context = await build_context(session=session, response=response)
     handoff = HandOff(
+        queue=await _queue_of(session, response),
         response_id=response.id,
         alert_id=response.alert_id,
         customer_id=response.customer_id,
@@ -108,6 +118,7 @@ async def hand_off(
             "alert_id": handoff.alert_id,
             "response_id": response.id,
             "status": handoff.status,
+            "queue": handoff.queue,
         },
         now=now,
     )

@@ -200,7 +200,9 @@ def _record_end(
     session: AsyncSession, handoff: HandOff, ended: TransferEnd | None, number: str, now: datetime
 ) -> str | None:
     """Move the hand-off by how its transfer ended; what the caller still hears, if anything."""
-    if ended == "talked":
+    if ended == "talked" and handoff.claimed_by:
+        pass  # an agent took it in the console: they complete it, with the outcome
+    elif ended == "talked":
         move_handoff(
             session, handoff, "complete", reason="the customer talked to an agent", now=now
         )

@@ -100,6 +100,14 @@ class EventView(_Value):
     booking_date: str | None = None
 
 
+class AgentNote(_Value):
+    """A note an agent wrote on a hand-off (shown in the customer's history)."""
+
+    at: datetime
+    by: str
+    text: str
+
+
 class HandOffContext(_Value):
     """Everything on the agent's screen for one hand-off, and what happened to it since."""
 
@@ -116,6 +124,10 @@ class HandOffContext(_Value):
     call_sid: str | None = None
     callback_at: datetime | None = None
     callback_keyed: str | None = None
+    # The agent's side (the agent console): their notes and the outcome they closed it with.
+    notes: list[AgentNote] = []
+    outcome: str | None = None
+    outcome_label: str | None = None
 
 
 def context_of(handoff: HandOff) -> HandOffContext:

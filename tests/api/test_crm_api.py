@@ -174,6 +174,9 @@ async def _answers(runtime: Runtime) -> None:
                 status="completed",
                 created_at=DAY,
                 closed_at=DAY + timedelta(minutes=6),
+                queue="fraud",
+                claimed_by="alice",
+                claimed_at=DAY + timedelta(minutes=1),
             )
         )
         await session.commit()
@@ -213,6 +216,11 @@ async def test_exports_stream_the_days_asked_for(
         "C-77",
     )
     assert handoff["closed_at"] == "2026-03-02T09:06:00+00:00"
+    assert (handoff["queue"], handoff["claimed_by"], handoff["claimed_at"]) == (
+        "fraud",
+        "alice",
+        "2026-03-02T09:01:00+00:00",
+    )
 
     backwards = await client.get(
         "/api/v1/exports/handoffs.csv", params={"since": "2026-03-04", "until": "2026-03-02"}

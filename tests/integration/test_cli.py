@@ -331,6 +331,32 @@ def test_users_and_errors_are_clear(data_dir: Path, tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     dup = herald(data_dir, "users", "create", "ops", "--password", "long-enough-pw")
     assert dup.returncode == 2 and "already" in dup.stderr and "Traceback" not in dup.stderr
+    agent = herald(
+        data_dir,
+        "users",
+        "create",
+        "ann",
+        "--role",
+        "agent",
+        "--skills",
+        "general",
+        "--password",
+        "long-enough-pw",
+    )
+    assert agent.returncode == 0 and "serves general" in agent.stdout, agent.stderr
+    unknown = herald(
+        data_dir,
+        "users",
+        "create",
+        "bob",
+        "--role",
+        "agent",
+        "--skills",
+        "fraud",
+        "--password",
+        "long-enough-pw",
+    )
+    assert unknown.returncode == 2 and "no such queue: fraud" in unknown.stderr
     broken = tmp_path / "broken.xml"
     broken.write_text("<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.054.001.08'><Bk>")
     failed = herald(data_dir, "ingest", str(broken))

@@ -21,13 +21,13 @@ from tests.unit.xml_adapters.support import (
     notification,
     write_big_camt054,
 )
-from xml_adapters.base import AccountEvent, RecordProblem, UnknownFormatError
+from xml_adapters.base import AccountEvent, Record, RecordProblem, UnknownFormatError
 from xml_adapters.camt054 import Camt054Adapter
 
 IBAN = "NL91ABNA0417164300"
 
 
-def records(data: bytes) -> list[AccountEvent | RecordProblem]:
+def records(data: bytes) -> list[Record]:
     return list(Camt054Adapter().iter_records(io.BytesIO(data), "test.xml"))
 
 

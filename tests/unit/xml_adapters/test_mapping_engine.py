@@ -13,6 +13,7 @@ from tests.unit.xml_adapters.support import write_mapping
 from xml_adapters.base import (
     AccountEvent,
     InvalidDocumentError,
+    Record,
     RecordProblem,
     UnknownFormatError,
 )
@@ -35,14 +36,12 @@ def adapter(tmp_path: Path, body: str) -> MappingAdapter:
     return MappingAdapter.from_file(write_mapping(tmp_path, HEAD + body))
 
 
-def read(
-    tmp_path: Path, body: str, xml: str, *, ns: str = NS
-) -> list[AccountEvent | RecordProblem]:
+def read(tmp_path: Path, body: str, xml: str, *, ns: str = NS) -> list[Record]:
     data = f'<?xml version="1.0"?>\n<Feed xmlns="{ns}">\n{xml}\n</Feed>\n'.encode()
     return list(adapter(tmp_path, body).iter_records(io.BytesIO(data), "feed.xml"))
 
 
-def events(records: list[AccountEvent | RecordProblem]) -> list[AccountEvent]:
+def events(records: list[Record]) -> list[AccountEvent]:
     assert all(isinstance(r, AccountEvent) for r in records), records
     return [r for r in records if isinstance(r, AccountEvent)]
 

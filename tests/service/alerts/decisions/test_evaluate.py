@@ -225,7 +225,7 @@ async def test_one_low_balance_alert_per_account_per_local_day(wired: Wired) -> 
     low = {"event_type": "balance_closing_booked", "amount": "50.00"}
     # 00:30 and 10:00 on 11 June in Amsterdam: different UTC dates, the same local day.
     first = await raise_alert(wired, amsterdam(2026, 6, 11, 0, 30), event_id="B-1", **low)
-    await make_event(wired.deps, event_id="B-2", **low)
+    await make_event(wired.deps, event_id="B-2", event_type=low["event_type"], amount=low["amount"])
     same_day = await evaluate_pending(deps=wired.deps, now=amsterdam(2026, 6, 11, 10))
     next_day = await raise_alert(wired, amsterdam(2026, 6, 12, 0, 30), event_id="B-3", **low)
 
