@@ -20,11 +20,11 @@ from xml_adapters.convert import ConversionError
 from xml_adapters.evaluate import (
     Evaluator,
     Fault,
-    Getter,
     Pipeline,
     Reader,
     Run,
     invalid,
+    lazy_getter,
 )
 from xml_adapters.paths import CompiledPath, PathSet
 
@@ -39,27 +39,44 @@ class FieldCode:
     fast_paths: tuple[tuple[CompiledPath, int], ...]  # read inline from the walk
     join: str | None  # with fast_paths: every match, joined
     from_names: tuple[str, ...]  # earlier fields, the fallback read inline
-    getters: Mapping[str, Getter]  # lazy fields among `from_names`
+    lazies: Mapping[str, FieldCode]  # lazy fields among `from_names`, computed where used
     label: str
     text_only: bool  # the value can be "" (no value); typed conversions never give ""
     plain: tuple[int, str | None] | None  # (slot, attribute) of a plain one-path text field
     # A `switch` read inline: the switch field, case -> target field, and the lazy targets.
-    switch: tuple[str, Mapping[str, str], Mapping[str, Getter]] | None = None
+    switch: tuple[str, Mapping[str, str], Mapping[str, FieldCode]] | None = None
+
+
+# A lazy helper whose code (its own lazy helpers included) is longer than this is called as a
+# function of its own where it is used, instead of being pasted there.
+MAX_INLINE_LINES = 300
+_UNSET: Any = object()
 
 
 class _Source:
     """Lines of generated code and the constants they refer to."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fresh: bool) -> None:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {
             "ConversionError": ConversionError,
             "Decimal": Decimal,
+            "UNSET": _UNSET,
         }
+        # Lazy fields some code above may have computed. In a record's run (`fresh`) the
+        # first place that asks for one computes it without looking: the code runs top down.
+        self.fresh = fresh
+        self.computed: set[str] = set()
+        self._keys = 0
 
     def constant(self, name: str, value: Any) -> str:
         self.constants[name] = value
         return name
+
+    def key(self) -> str:
+        """A fresh suffix for the constants and locals of one inlined lazy field."""
+        self._keys += 1
+        return f"L{self._keys}"
 
     def compile(self, function: str, filename: str) -> Any:
         exec(compile("\n".join(self.lines), filename, "exec"), self.constants)
@@ -67,31 +84,59 @@ class _Source:
 
 
 def compile_run(paths: PathSet, fields: Sequence[FieldCode], title: str) -> Run:
-    """One function evaluating all non-lazy `fields` of a record kind (or context)."""
-    source = _Source()
+    """One function evaluating all non-lazy `fields` of a record kind (or context); a lazy
+    field's code is inlined where a later field first asks for it."""
+    source = _Source(fresh=True)
     walk = source.constant("WALK", paths.walk)
     source.lines += [
-        "def run(element, values, part=None):",
-        f"    found = {walk}(element, part)",
+        "def run(element, values, part=None, found=None):",
+        f"    if found is None: found = {walk}(element, part)",
         "    fault = None",
     ]
     for i, field in enumerate(f for f in fields if f.plain is not None):
         _plain(source, i, field)
     for i, field in enumerate(f for f in fields if f.plain is None):
-        _field(source, i, field)
+        _field(source, str(i), field)
     source.lines.append("    return fault")
     run: Run = source.compile("run", f"<mapping {title}>")
     return run
 
 
 def compile_field(field: FieldCode) -> Evaluator:
-    """One field as a function of its own (a lazy field's evaluation)."""
-    source = _Source()
+    """One field as a function of its own (a lazy field too long to inline)."""
+    source = _Source(fresh=False)
     source.lines += ["def evaluate(found, element, values):", "    fault = None"]
-    _field(source, 0, field)
+    _field(source, "0", field)
     source.lines.append("    return fault")
     evaluate: Evaluator = source.compile("evaluate", f"<mapping field {field.name}>")
     return evaluate
+
+
+def _lazy(source: _Source, lazy: FieldCode, pad: str) -> list[str]:
+    """Code (indented by `pad`): `raw` = the lazy field's value, computed now if not yet.
+
+    The field's code is pasted here, so it overwrites the reading field's `raw`, `where` and
+    `label`; the asking field has found nothing by then (`raw` is None) and gets its `where` and
+    `label` back. A lazy field cannot fail (see `xml_adapters.fields`), so `fault` is left alone.
+    """
+    known = lazy.name in source.computed or not source.fresh
+    before, computed = source.lines, set(source.computed)
+    source.lines = []
+    key = source.key()
+    _field(source, key, lazy)  # stores the value as values[NAME_<key>]
+    body, source.lines = source.lines, before
+    name = f"NAME_{key}"
+    inner = pad + "    " if known else pad
+    if len(body) > MAX_INLINE_LINES:
+        source.computed = computed | {lazy.name}
+        get = source.constant(f"GET_{key}", lazy_getter(lazy.name, compile_field(lazy)))
+        return [f"{pad}raw = {get}(found, element, values)"]
+    source.computed.add(lazy.name)
+    out = [f"{pad}raw = values.get({name}, UNSET)", f"{pad}if raw is UNSET:"] if known else []
+    out.append(f"{inner}saved_{key} = where, label")
+    out += [inner + line[4:] for line in body]  # the body is indented for a function
+    out += [f"{inner}where, label = saved_{key}", f"{inner}raw = values[{name}]"]
+    return out
 
 
 def _plain(source: _Source, i: int, field: FieldCode) -> None:
@@ -115,7 +160,7 @@ def _plain(source: _Source, i: int, field: FieldCode) -> None:
         source.lines.append(f"        if values[{name}] in {empty}: values[{name}] = None")
 
 
-def _field(source: _Source, i: int, field: FieldCode) -> None:
+def _field(source: _Source, i: str, field: FieldCode) -> None:
     """Append the code of field number `i`; it sets `fault` if it is the first one wrong."""
     pipeline, out = field.pipeline, source.lines
     name = source.constant(f"NAME_{i}", field.name)
@@ -132,9 +177,9 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
     else:
         out += ["    raw = where = None", f"    label = {label}"]
     for j, ref in enumerate(field.from_names):
-        if ref in field.getters:  # a lazy field: computed now if not yet
-            get = source.constant(f"GET_{i}_{j}", field.getters[ref])
-            out.append(f"    if raw is None: raw = {get}(found, element, values)")
+        if ref in field.lazies:  # a lazy field: computed now if not yet
+            out.append("    if raw is None:")
+            out += _lazy(source, field.lazies[ref], "        ")
         else:
             out.append(
                 f"    if raw is None: raw = values.get({source.constant(f'FROM_{i}_{j}', ref)})"
@@ -163,7 +208,7 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
 
 
 def _pipeline(
-    source: _Source, i: int, field: FieldCode, name: str, missing: str | None, out: list[str]
+    source: _Source, i: str, field: FieldCode, name: str, missing: str | None, out: list[str]
 ) -> None:
     """Code: convert and check `raw` into `value` and store it (one level of indentation)."""
     pipeline = field.pipeline
@@ -205,12 +250,12 @@ def _pipeline(
 
 def _read_switch(
     source: _Source,
-    i: int,
-    switch: tuple[str, Mapping[str, str], Mapping[str, Getter]],
+    i: str,
+    switch: tuple[str, Mapping[str, str], Mapping[str, FieldCode]],
     label: str,
 ) -> None:
     """Code: the value of the field the switch field's value names (a lazy one computed now)."""
-    name, cases, getters = switch
+    name, cases, lazies = switch
     out = source.lines
     out += [
         "    raw = where = None",
@@ -220,15 +265,14 @@ def _read_switch(
     for j, (case, target) in enumerate(cases.items()):
         keyword = "if" if j == 0 else "elif"
         out.append(f"    {keyword} chosen == {source.constant(f'CASE_{i}_{j}', case)}:")
-        if target in getters:
-            get = source.constant(f"GET_{i}_c{j}", getters[target])
-            out.append(f"        raw = {get}(found, element, values)")
+        if target in lazies:
+            out += _lazy(source, lazies[target], "        ")
         else:
             out.append(f"        raw = values.get({source.constant(f'TARGET_{i}_{j}', target)})")
 
 
 def _read_fast_paths(
-    source: _Source, i: int, paths: tuple[tuple[CompiledPath, int], ...], label: str
+    source: _Source, i: str, paths: tuple[tuple[CompiledPath, int], ...], label: str
 ) -> None:
     """Code: the first non-blank of the paths (else "" if one matched blank, else None)."""
     out = source.lines
@@ -262,7 +306,7 @@ def _read_fast_paths(
 
 def _read_joined(
     source: _Source,
-    i: int,
+    i: str,
     paths: tuple[tuple[CompiledPath, int], ...],
     join: str,
     label: str,
