@@ -11,12 +11,12 @@ identifiers and numbers generated here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from xml_adapters.convert import ConversionError
+from xml_adapters.convert import MEMO_LIMIT, ConversionError, memo_for
 from xml_adapters.evaluate import (
     Evaluator,
     Fault,
@@ -45,6 +45,9 @@ class FieldCode:
     plain: tuple[int, str | None] | None  # (slot, attribute) of a plain one-path text field
     # A `switch` read inline: the switch field, case -> target field, and the lazy targets.
     switch: tuple[str, Mapping[str, str], Mapping[str, FieldCode]] | None = None
+    # A lazy helper: cannot fail (not required; no conversion, code list or negation that
+    # can refuse a value), so its code keeps no `where` or `label` for a fault.
+    infallible: bool = False
 
 
 # A lazy helper whose code (its own lazy helpers included) is longer than this is called as a
@@ -62,6 +65,7 @@ class _Source:
             "ConversionError": ConversionError,
             "Decimal": Decimal,
             "UNSET": _UNSET,
+            "MEMO_LIMIT": MEMO_LIMIT,
         }
         # Lazy fields some code above may have computed. In a record's run (`fresh`) the
         # first place that asks for one computes it without looking: the code runs top down.
@@ -115,28 +119,35 @@ def compile_field(field: FieldCode) -> Evaluator:
 def _lazy(source: _Source, lazy: FieldCode, pad: str) -> list[str]:
     """Code (indented by `pad`): `raw` = the lazy field's value, computed now if not yet.
 
-    The field's code is pasted here, so it overwrites the reading field's `raw`, `where` and
-    `label`; the asking field has found nothing by then (`raw` is None) and gets its `where` and
-    `label` back. A lazy field cannot fail (see `xml_adapters.fields`), so `fault` is left alone.
+    The field's code is pasted here. A lazy field cannot fail and keeps no `where` or `label`
+    (see `FieldCode.infallible`), so the asking field's are left as they are; it has found
+    nothing by then (`raw` is None), and `raw` is set from the stored value.
     """
     known = lazy.name in source.computed or not source.fresh
-    before, computed = source.lines, set(source.computed)
-    source.lines = []
+    computed = set(source.computed)
     key = source.key()
-    _field(source, key, lazy)  # stores the value as values[NAME_<key>]
-    body, source.lines = source.lines, before
-    name = f"NAME_{key}"
-    inner = pad + "    " if known else pad
+    body = _captured(source, lambda: _field(source, key, lazy))  # sets values[NAME_<key>]
     if len(body) > MAX_INLINE_LINES:
         source.computed = computed | {lazy.name}
         get = source.constant(f"GET_{key}", lazy_getter(lazy.name, compile_field(lazy)))
         return [f"{pad}raw = {get}(found, element, values)"]
     source.computed.add(lazy.name)
-    out = [f"{pad}raw = values.get({name}, UNSET)", f"{pad}if raw is UNSET:"] if known else []
-    out.append(f"{inner}saved_{key} = where, label")
+    inner = pad + "    " if known else pad
+    out = [f"{pad}raw = values.get(NAME_{key}, UNSET)", f"{pad}if raw is UNSET:"] if known else []
     out += [inner + line[4:] for line in body]  # the body is indented for a function
-    out += [f"{inner}where, label = saved_{key}", f"{inner}raw = values[{name}]"]
+    out.append(f"{inner}raw = values[NAME_{key}]")
     return out
+
+
+def _captured(source: _Source, emit: Callable[[], None]) -> list[str]:
+    """The lines `emit` appends to the source, taken out of it."""
+    before = source.lines
+    source.lines = []
+    try:
+        emit()
+        return source.lines
+    finally:
+        source.lines = before
 
 
 def _plain(source: _Source, i: int, field: FieldCode) -> None:
@@ -161,21 +172,43 @@ def _plain(source: _Source, i: int, field: FieldCode) -> None:
 
 
 def _field(source: _Source, i: str, field: FieldCode) -> None:
-    """Append the code of field number `i`; it sets `fault` if it is the first one wrong."""
-    pipeline, out = field.pipeline, source.lines
+    """Append the code of field `i`; it sets `fault` if it is the first one wrong."""
     name = source.constant(f"NAME_{i}", field.name)
+    pipeline = field.pipeline
+    if (
+        not field.fast_paths
+        or field.from_names
+        or pipeline.default is not None
+        or pipeline.required
+        or (pipeline.code_map is not None and pipeline.code_map.otherwise is not None)
+    ):
+        _field_body(source, i, field, name)
+        return
+    # Nothing at any of its paths gives None and no fault (most optional fields of most
+    # records): one test skips the rest.
+    body = _captured(source, lambda: _field_body(source, i, field, name))
+    absent = " and ".join(f"found[{slot}] is None" for _path, slot in field.fast_paths)
+    source.lines += [f"    if {absent}:", f"        values[{name}] = None", "    else:"]
+    source.lines += ["    " + line for line in body]
+
+
+def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
+    pipeline, out, quiet = field.pipeline, source.lines, field.infallible
     label = source.constant(f"LABEL_{i}", field.label)
     if field.fast_paths and field.join is None:
-        _read_fast_paths(source, i, field.fast_paths, label)
+        _read_fast_paths(source, i, field.fast_paths, label, quiet)
     elif field.fast_paths:
-        _read_joined(source, i, field.fast_paths, field.join or "", label)
+        _read_joined(source, i, field.fast_paths, field.join or "", label, quiet)
     elif field.switch is not None:
-        _read_switch(source, i, field.switch, label)
+        _read_switch(source, i, field.switch, label, quiet)
     elif field.reader is not None:
         reader = source.constant(f"READER_{i}", field.reader)
-        out.append(f"    raw, where, label = {reader}(found, element, values)")
+        if quiet:
+            out.append(f"    raw = {reader}(found, element, values)[0]")
+        else:
+            out.append(f"    raw, where, label = {reader}(found, element, values)")
     else:
-        out += ["    raw = where = None", f"    label = {label}"]
+        out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
     for j, ref in enumerate(field.from_names):
         if ref in field.lazies:  # a lazy field: computed now if not yet
             out.append("    if raw is None:")
@@ -195,7 +228,7 @@ def _field(source: _Source, i: str, field: FieldCode) -> None:
             f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
         )
     if pipeline.code_map is None:
-        # Nothing found: no conversion to run (most optional fields of most records).
+        # Nothing found: no conversion to run.
         out += ["    if raw is None:", f"        values[{name}] = None"]
         if missing is not None:
             out.append(f"        if fault is None: fault = {missing}")
@@ -213,12 +246,18 @@ def _pipeline(
     """Code: convert and check `raw` into `value` and store it (one level of indentation)."""
     pipeline = field.pipeline
     out.append("    value = raw")
-    if pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
+    if field.infallible:  # nothing to catch
+        assert pipeline.negate is None and not pipeline.required
+        if pipeline.steps:
+            out.append("    if value is not None:")
+            _steps(source, i, pipeline, out, "        ")
+        if pipeline.code_map is not None:
+            out.append(f"    value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)")
+    elif pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
         out.append("    try:")
         if pipeline.steps:
             out.append("        if value is not None:")
-            for j, step in enumerate(pipeline.steps):
-                out.append(f"            value = {source.constant(f'STEP_{i}_{j}', step)}(value)")
+            _steps(source, i, pipeline, out, "            ")
         if pipeline.code_map is not None:
             out.append(
                 f"        value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)"
@@ -248,20 +287,38 @@ def _pipeline(
         out.append(f"    if value is None and fault is None: fault = {missing}")
 
 
+def _steps(source: _Source, i: str, pipeline: Pipeline, out: list[str], pad: str) -> None:
+    """Code: the conversions of `value` (not None), each looked up first if it keeps results."""
+    for j, step in enumerate(pipeline.steps):
+        call = f"{source.constant(f'STEP_{i}_{j}', step)}(value)"
+        memo = memo_for(step)
+        if memo is None:
+            out.append(f"{pad}value = {call}")
+            continue
+        table = source.constant(f"MEMO_{i}_{j}", memo)
+        out += [
+            f"{pad}converted = {table}.get(value)",
+            f"{pad}if converted is None:",
+            f"{pad}    converted = {call}",
+            f"{pad}    if value.__class__ is str:",
+            f"{pad}        if len({table}) >= MEMO_LIMIT: {table}.clear()",
+            f"{pad}        {table}[value] = converted",
+            f"{pad}value = converted",
+        ]
+
+
 def _read_switch(
     source: _Source,
     i: str,
     switch: tuple[str, Mapping[str, str], Mapping[str, FieldCode]],
     label: str,
+    quiet: bool,
 ) -> None:
     """Code: the value of the field the switch field's value names (a lazy one computed now)."""
     name, cases, lazies = switch
     out = source.lines
-    out += [
-        "    raw = where = None",
-        f"    label = {label}",
-        f"    chosen = values.get({source.constant(f'SWITCH_{i}', name)})",
-    ]
+    out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
+    out.append(f"    chosen = values.get({source.constant(f'SWITCH_{i}', name)})")
     for j, (case, target) in enumerate(cases.items()):
         keyword = "if" if j == 0 else "elif"
         out.append(f"    {keyword} chosen == {source.constant(f'CASE_{i}_{j}', case)}:")
@@ -272,14 +329,22 @@ def _read_switch(
 
 
 def _read_fast_paths(
-    source: _Source, i: str, paths: tuple[tuple[CompiledPath, int], ...], label: str
+    source: _Source,
+    i: str,
+    paths: tuple[tuple[CompiledPath, int], ...],
+    label: str,
+    quiet: bool,
 ) -> None:
-    """Code: the first non-blank of the paths (else "" if one matched blank, else None)."""
+    """Code: the first non-blank of the paths (else "" if one matched blank, else None); and,
+    unless `quiet`, where it was found and the path's label."""
     out = source.lines
-    out += ["    raw = where = blank = None", f"    label = {label}"]
+    if quiet:
+        out.append("    raw = blank = None")
+    else:
+        out += ["    raw = where = blank = None", f"    label = {label}"]
     body: list[str] = []
     for j, (path, slot) in enumerate(paths):
-        path_label = source.constant(f"LABEL_{i}_{j}", path.label)
+        path_label = "" if quiet else source.constant(f"LABEL_{i}_{j}", path.label)
         pad = "    " if j == 0 else "        "
         if j:
             body.append("    if raw is None:")
@@ -289,13 +354,23 @@ def _read_fast_paths(
             body.append(f"{pad}    text = hit.get({attribute})")
         else:
             body.append(f'{pad}    text = "".join(hit.itertext()) if len(hit) else hit.text')
-        body += [
-            f"{pad}    if text and not text.isspace():",
-            f'{pad}        raw, where, label = " ".join(text.split()), hit, {path_label}',
-            f"{pad}    elif blank is None:",
-            f"{pad}        blank = (hit, {path_label})",
-        ]
-    body.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
+        body.append(f"{pad}    if text and not text.isspace():")
+        if quiet:
+            body += [
+                f'{pad}        raw = " ".join(text.split())',
+                f"{pad}    else:",
+                f"{pad}        blank = True",
+            ]
+        else:
+            body += [
+                f'{pad}        raw, where, label = " ".join(text.split()), hit, {path_label}',
+                f"{pad}    elif blank is None:",
+                f"{pad}        blank = (hit, {path_label})",
+            ]
+    if quiet:
+        body.append('    if raw is None and blank is not None: raw = ""')
+    else:
+        body.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
     if len(paths) == 1:
         out += body
         return
@@ -310,13 +385,13 @@ def _read_joined(
     paths: tuple[tuple[CompiledPath, int], ...],
     join: str,
     label: str,
+    quiet: bool,
 ) -> None:
     """Code: every match of the first path with any non-blank text, joined."""
     out = source.lines
     separator = source.constant(f"JOIN_{i}", join)
-    out += ["    raw = where = None", f"    label = {label}"]
+    out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
     for j, (path, slot) in enumerate(paths):
-        path_label = source.constant(f"LABEL_{i}_{j}", path.label)
         pad = "    " if j == 0 else "        "
         if j:
             out.append("    if raw is None:")
@@ -327,7 +402,15 @@ def _read_joined(
         out += [
             f"{pad}hits = found[{slot}]",
             f"{pad}if hits:",
-            f"{pad}    words = [{text}.split() for hit in hits]",
-            f'{pad}    joined = {separator}.join([" ".join(w) for w in words if w])',
-            f"{pad}    if joined: raw, label = joined, {path_label}",
+            f"{pad}    if len(hits) == 1:  # the usual case, without the lists",
+            f"{pad}        hit = hits[0]",
+            f'{pad}        joined = " ".join({text}.split())',
+            f"{pad}    else:",
+            f"{pad}        words = [{text}.split() for hit in hits]",
+            f'{pad}        joined = {separator}.join([" ".join(w) for w in words if w])',
         ]
+        if quiet:
+            out.append(f"{pad}    if joined: raw = joined")
+        else:
+            path_label = source.constant(f"LABEL_{i}_{j}", path.label)
+            out.append(f"{pad}    if joined: raw, label = joined, {path_label}")

@@ -292,6 +292,7 @@ def _compile_field(
         text_only=not typed or pipeline.code_map is not None,
         plain=plain,
         switch=switch,
+        infallible=lazy,
     )
     return CompiledField(
         name=name,
