@@ -11,20 +11,20 @@ identifiers and numbers generated here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from xml_adapters.convert import ConversionError
+from xml_adapters.convert import MEMO_LIMIT, ConversionError, memo_for
 from xml_adapters.evaluate import (
     Evaluator,
     Fault,
-    Getter,
     Pipeline,
     Reader,
     Run,
     invalid,
+    lazy_getter,
 )
 from xml_adapters.paths import CompiledPath, PathSet
 
@@ -39,27 +39,48 @@ class FieldCode:
     fast_paths: tuple[tuple[CompiledPath, int], ...]  # read inline from the walk
     join: str | None  # with fast_paths: every match, joined
     from_names: tuple[str, ...]  # earlier fields, the fallback read inline
-    getters: Mapping[str, Getter]  # lazy fields among `from_names`
+    lazies: Mapping[str, FieldCode]  # lazy fields among `from_names`, computed where used
     label: str
     text_only: bool  # the value can be "" (no value); typed conversions never give ""
     plain: tuple[int, str | None] | None  # (slot, attribute) of a plain one-path text field
     # A `switch` read inline: the switch field, case -> target field, and the lazy targets.
-    switch: tuple[str, Mapping[str, str], Mapping[str, Getter]] | None = None
+    switch: tuple[str, Mapping[str, str], Mapping[str, FieldCode]] | None = None
+    # A lazy helper: cannot fail (not required; no conversion, code list or negation that
+    # can refuse a value), so its code keeps no `where` or `label` for a fault.
+    infallible: bool = False
+
+
+# A lazy helper whose code (its own lazy helpers included) is longer than this is called as a
+# function of its own where it is used, instead of being pasted there.
+MAX_INLINE_LINES = 300
+_UNSET: Any = object()
 
 
 class _Source:
     """Lines of generated code and the constants they refer to."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fresh: bool) -> None:
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {
             "ConversionError": ConversionError,
             "Decimal": Decimal,
+            "UNSET": _UNSET,
+            "MEMO_LIMIT": MEMO_LIMIT,
         }
+        # Lazy fields some code above may have computed. In a record's run (`fresh`) the
+        # first place that asks for one computes it without looking: the code runs top down.
+        self.fresh = fresh
+        self.computed: set[str] = set()
+        self._keys = 0
 
     def constant(self, name: str, value: Any) -> str:
         self.constants[name] = value
         return name
+
+    def key(self) -> str:
+        """A fresh suffix for the constants and locals of one inlined lazy field."""
+        self._keys += 1
+        return f"L{self._keys}"
 
     def compile(self, function: str, filename: str) -> Any:
         exec(compile("\n".join(self.lines), filename, "exec"), self.constants)
@@ -67,31 +88,66 @@ class _Source:
 
 
 def compile_run(paths: PathSet, fields: Sequence[FieldCode], title: str) -> Run:
-    """One function evaluating all non-lazy `fields` of a record kind (or context)."""
-    source = _Source()
+    """One function evaluating all non-lazy `fields` of a record kind (or context); a lazy
+    field's code is inlined where a later field first asks for it."""
+    source = _Source(fresh=True)
     walk = source.constant("WALK", paths.walk)
     source.lines += [
-        "def run(element, values, part=None):",
-        f"    found = {walk}(element, part)",
+        "def run(element, values, part=None, found=None):",
+        f"    if found is None: found = {walk}(element, part)",
         "    fault = None",
     ]
     for i, field in enumerate(f for f in fields if f.plain is not None):
         _plain(source, i, field)
     for i, field in enumerate(f for f in fields if f.plain is None):
-        _field(source, i, field)
+        _field(source, str(i), field)
     source.lines.append("    return fault")
     run: Run = source.compile("run", f"<mapping {title}>")
     return run
 
 
 def compile_field(field: FieldCode) -> Evaluator:
-    """One field as a function of its own (a lazy field's evaluation)."""
-    source = _Source()
+    """One field as a function of its own (a lazy field too long to inline)."""
+    source = _Source(fresh=False)
     source.lines += ["def evaluate(found, element, values):", "    fault = None"]
-    _field(source, 0, field)
+    _field(source, "0", field)
     source.lines.append("    return fault")
     evaluate: Evaluator = source.compile("evaluate", f"<mapping field {field.name}>")
     return evaluate
+
+
+def _lazy(source: _Source, lazy: FieldCode, pad: str) -> list[str]:
+    """Code (indented by `pad`): `raw` = the lazy field's value, computed now if not yet.
+
+    The field's code is pasted here. A lazy field cannot fail and keeps no `where` or `label`
+    (see `FieldCode.infallible`), so the asking field's are left as they are; it has found
+    nothing by then (`raw` is None), and `raw` is set from the stored value.
+    """
+    known = lazy.name in source.computed or not source.fresh
+    computed = set(source.computed)
+    key = source.key()
+    body = _captured(source, lambda: _field(source, key, lazy))  # sets values[NAME_<key>]
+    if len(body) > MAX_INLINE_LINES:
+        source.computed = computed | {lazy.name}
+        get = source.constant(f"GET_{key}", lazy_getter(lazy.name, compile_field(lazy)))
+        return [f"{pad}raw = {get}(found, element, values)"]
+    source.computed.add(lazy.name)
+    inner = pad + "    " if known else pad
+    out = [f"{pad}raw = values.get(NAME_{key}, UNSET)", f"{pad}if raw is UNSET:"] if known else []
+    out += [inner + line[4:] for line in body]  # the body is indented for a function
+    out.append(f"{inner}raw = values[NAME_{key}]")
+    return out
+
+
+def _captured(source: _Source, emit: Callable[[], None]) -> list[str]:
+    """The lines `emit` appends to the source, taken out of it."""
+    before = source.lines
+    source.lines = []
+    try:
+        emit()
+        return source.lines
+    finally:
+        source.lines = before
 
 
 def _plain(source: _Source, i: int, field: FieldCode) -> None:
@@ -115,26 +171,48 @@ def _plain(source: _Source, i: int, field: FieldCode) -> None:
         source.lines.append(f"        if values[{name}] in {empty}: values[{name}] = None")
 
 
-def _field(source: _Source, i: int, field: FieldCode) -> None:
-    """Append the code of field number `i`; it sets `fault` if it is the first one wrong."""
-    pipeline, out = field.pipeline, source.lines
+def _field(source: _Source, i: str, field: FieldCode) -> None:
+    """Append the code of field `i`; it sets `fault` if it is the first one wrong."""
     name = source.constant(f"NAME_{i}", field.name)
+    pipeline = field.pipeline
+    if (
+        not field.fast_paths
+        or field.from_names
+        or pipeline.default is not None
+        or pipeline.required
+        or (pipeline.code_map is not None and pipeline.code_map.otherwise is not None)
+    ):
+        _field_body(source, i, field, name)
+        return
+    # Nothing at any of its paths gives None and no fault (most optional fields of most
+    # records): one test skips the rest.
+    body = _captured(source, lambda: _field_body(source, i, field, name))
+    absent = " and ".join(f"found[{slot}] is None" for _path, slot in field.fast_paths)
+    source.lines += [f"    if {absent}:", f"        values[{name}] = None", "    else:"]
+    source.lines += ["    " + line for line in body]
+
+
+def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
+    pipeline, out, quiet = field.pipeline, source.lines, field.infallible
     label = source.constant(f"LABEL_{i}", field.label)
     if field.fast_paths and field.join is None:
-        _read_fast_paths(source, i, field.fast_paths, label)
+        _read_fast_paths(source, i, field.fast_paths, label, quiet)
     elif field.fast_paths:
-        _read_joined(source, i, field.fast_paths, field.join or "", label)
+        _read_joined(source, i, field.fast_paths, field.join or "", label, quiet)
     elif field.switch is not None:
-        _read_switch(source, i, field.switch, label)
+        _read_switch(source, i, field.switch, label, quiet)
     elif field.reader is not None:
         reader = source.constant(f"READER_{i}", field.reader)
-        out.append(f"    raw, where, label = {reader}(found, element, values)")
+        if quiet:
+            out.append(f"    raw = {reader}(found, element, values)[0]")
+        else:
+            out.append(f"    raw, where, label = {reader}(found, element, values)")
     else:
-        out += ["    raw = where = None", f"    label = {label}"]
+        out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
     for j, ref in enumerate(field.from_names):
-        if ref in field.getters:  # a lazy field: computed now if not yet
-            get = source.constant(f"GET_{i}_{j}", field.getters[ref])
-            out.append(f"    if raw is None: raw = {get}(found, element, values)")
+        if ref in field.lazies:  # a lazy field: computed now if not yet
+            out.append("    if raw is None:")
+            out += _lazy(source, field.lazies[ref], "        ")
         else:
             out.append(
                 f"    if raw is None: raw = values.get({source.constant(f'FROM_{i}_{j}', ref)})"
@@ -150,7 +228,7 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
             f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
         )
     if pipeline.code_map is None:
-        # Nothing found: no conversion to run (most optional fields of most records).
+        # Nothing found: no conversion to run.
         out += ["    if raw is None:", f"        values[{name}] = None"]
         if missing is not None:
             out.append(f"        if fault is None: fault = {missing}")
@@ -163,17 +241,23 @@ def _field(source: _Source, i: int, field: FieldCode) -> None:
 
 
 def _pipeline(
-    source: _Source, i: int, field: FieldCode, name: str, missing: str | None, out: list[str]
+    source: _Source, i: str, field: FieldCode, name: str, missing: str | None, out: list[str]
 ) -> None:
     """Code: convert and check `raw` into `value` and store it (one level of indentation)."""
     pipeline = field.pipeline
     out.append("    value = raw")
-    if pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
+    if field.infallible:  # nothing to catch
+        assert pipeline.negate is None and not pipeline.required
+        if pipeline.steps:
+            out.append("    if value is not None:")
+            _steps(source, i, pipeline, out, "        ")
+        if pipeline.code_map is not None:
+            out.append(f"    value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)")
+    elif pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
         out.append("    try:")
         if pipeline.steps:
             out.append("        if value is not None:")
-            for j, step in enumerate(pipeline.steps):
-                out.append(f"            value = {source.constant(f'STEP_{i}_{j}', step)}(value)")
+            _steps(source, i, pipeline, out, "            ")
         if pipeline.code_map is not None:
             out.append(
                 f"        value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)"
@@ -203,39 +287,64 @@ def _pipeline(
         out.append(f"    if value is None and fault is None: fault = {missing}")
 
 
+def _steps(source: _Source, i: str, pipeline: Pipeline, out: list[str], pad: str) -> None:
+    """Code: the conversions of `value` (not None), each looked up first if it keeps results."""
+    for j, step in enumerate(pipeline.steps):
+        call = f"{source.constant(f'STEP_{i}_{j}', step)}(value)"
+        memo = memo_for(step)
+        if memo is None:
+            out.append(f"{pad}value = {call}")
+            continue
+        table = source.constant(f"MEMO_{i}_{j}", memo)
+        out += [
+            f"{pad}converted = {table}.get(value)",
+            f"{pad}if converted is None:",
+            f"{pad}    converted = {call}",
+            f"{pad}    if value.__class__ is str:",
+            f"{pad}        if len({table}) >= MEMO_LIMIT: {table}.clear()",
+            f"{pad}        {table}[value] = converted",
+            f"{pad}value = converted",
+        ]
+
+
 def _read_switch(
     source: _Source,
-    i: int,
-    switch: tuple[str, Mapping[str, str], Mapping[str, Getter]],
+    i: str,
+    switch: tuple[str, Mapping[str, str], Mapping[str, FieldCode]],
     label: str,
+    quiet: bool,
 ) -> None:
     """Code: the value of the field the switch field's value names (a lazy one computed now)."""
-    name, cases, getters = switch
+    name, cases, lazies = switch
     out = source.lines
-    out += [
-        "    raw = where = None",
-        f"    label = {label}",
-        f"    chosen = values.get({source.constant(f'SWITCH_{i}', name)})",
-    ]
+    out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
+    out.append(f"    chosen = values.get({source.constant(f'SWITCH_{i}', name)})")
     for j, (case, target) in enumerate(cases.items()):
         keyword = "if" if j == 0 else "elif"
         out.append(f"    {keyword} chosen == {source.constant(f'CASE_{i}_{j}', case)}:")
-        if target in getters:
-            get = source.constant(f"GET_{i}_c{j}", getters[target])
-            out.append(f"        raw = {get}(found, element, values)")
+        if target in lazies:
+            out += _lazy(source, lazies[target], "        ")
         else:
             out.append(f"        raw = values.get({source.constant(f'TARGET_{i}_{j}', target)})")
 
 
 def _read_fast_paths(
-    source: _Source, i: int, paths: tuple[tuple[CompiledPath, int], ...], label: str
+    source: _Source,
+    i: str,
+    paths: tuple[tuple[CompiledPath, int], ...],
+    label: str,
+    quiet: bool,
 ) -> None:
-    """Code: the first non-blank of the paths (else "" if one matched blank, else None)."""
+    """Code: the first non-blank of the paths (else "" if one matched blank, else None); and,
+    unless `quiet`, where it was found and the path's label."""
     out = source.lines
-    out += ["    raw = where = blank = None", f"    label = {label}"]
+    if quiet:
+        out.append("    raw = blank = None")
+    else:
+        out += ["    raw = where = blank = None", f"    label = {label}"]
     body: list[str] = []
     for j, (path, slot) in enumerate(paths):
-        path_label = source.constant(f"LABEL_{i}_{j}", path.label)
+        path_label = "" if quiet else source.constant(f"LABEL_{i}_{j}", path.label)
         pad = "    " if j == 0 else "        "
         if j:
             body.append("    if raw is None:")
@@ -245,13 +354,23 @@ def _read_fast_paths(
             body.append(f"{pad}    text = hit.get({attribute})")
         else:
             body.append(f'{pad}    text = "".join(hit.itertext()) if len(hit) else hit.text')
-        body += [
-            f"{pad}    if text and not text.isspace():",
-            f'{pad}        raw, where, label = " ".join(text.split()), hit, {path_label}',
-            f"{pad}    elif blank is None:",
-            f"{pad}        blank = (hit, {path_label})",
-        ]
-    body.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
+        body.append(f"{pad}    if text and not text.isspace():")
+        if quiet:
+            body += [
+                f'{pad}        raw = " ".join(text.split())',
+                f"{pad}    else:",
+                f"{pad}        blank = True",
+            ]
+        else:
+            body += [
+                f'{pad}        raw, where, label = " ".join(text.split()), hit, {path_label}',
+                f"{pad}    elif blank is None:",
+                f"{pad}        blank = (hit, {path_label})",
+            ]
+    if quiet:
+        body.append('    if raw is None and blank is not None: raw = ""')
+    else:
+        body.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
     if len(paths) == 1:
         out += body
         return
@@ -262,17 +381,17 @@ def _read_fast_paths(
 
 def _read_joined(
     source: _Source,
-    i: int,
+    i: str,
     paths: tuple[tuple[CompiledPath, int], ...],
     join: str,
     label: str,
+    quiet: bool,
 ) -> None:
     """Code: every match of the first path with any non-blank text, joined."""
     out = source.lines
     separator = source.constant(f"JOIN_{i}", join)
-    out += ["    raw = where = None", f"    label = {label}"]
+    out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
     for j, (path, slot) in enumerate(paths):
-        path_label = source.constant(f"LABEL_{i}_{j}", path.label)
         pad = "    " if j == 0 else "        "
         if j:
             out.append("    if raw is None:")
@@ -283,7 +402,15 @@ def _read_joined(
         out += [
             f"{pad}hits = found[{slot}]",
             f"{pad}if hits:",
-            f"{pad}    words = [{text}.split() for hit in hits]",
-            f'{pad}    joined = {separator}.join([" ".join(w) for w in words if w])',
-            f"{pad}    if joined: raw, label = joined, {path_label}",
+            f"{pad}    if len(hits) == 1:  # the usual case, without the lists",
+            f"{pad}        hit = hits[0]",
+            f'{pad}        joined = " ".join({text}.split())',
+            f"{pad}    else:",
+            f"{pad}        words = [{text}.split() for hit in hits]",
+            f'{pad}        joined = {separator}.join([" ".join(w) for w in words if w])',
         ]
+        if quiet:
+            out.append(f"{pad}    if joined: raw = joined")
+        else:
+            path_label = source.constant(f"LABEL_{i}_{j}", path.label)
+            out.append(f"{pad}    if joined: raw, label = joined, {path_label}")

@@ -25,7 +25,14 @@ from xml_adapters.fields import (
     references,
 )
 from xml_adapters.mapping_schema import FIELD_NAME, ROOT_NAMESPACE, MappingSpec
-from xml_adapters.paths import PathError, PathSet, Template, compile_path, compile_template
+from xml_adapters.paths import (
+    CompiledPath,
+    PathError,
+    PathSet,
+    Template,
+    compile_path,
+    compile_template,
+)
 
 _QNAME = re.compile(r"(?:(?P<prefix>[A-Za-z_][\w.\-]*):)?(?P<local>[A-Za-z_][\w.\-]*)")
 
@@ -57,7 +64,8 @@ class CompiledRecord:
     event_type: Template
     event_id: Template
     record_id: Template | None
-    parts: tuple[tuple[tuple[str, bool], ...], ...] = ()  # child steps to the parts, per path
+    # The walk's slots of the `parts` paths (each slot: every element the path reaches).
+    part_slots: tuple[int, ...] = ()
     # The data fields' values from a record's values, in data_fields order (all are set once
     # a record is evaluated: eager fields always store a value, None included).
     data_values: Callable[[Mapping[str, object]], tuple[object, ...]] | None = None
@@ -146,6 +154,11 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
             used_by_events=used_by_events,
             parts=bool(rec.parts),
         )
+        # The parts are found by the record's walk, with its fields' paths.
+        part_slots = tuple(
+            paths.add(_part_path(text, namespaces, source, f"{where}.parts[{i}]"), every=True)
+            for i, text in enumerate(rec.parts)
+        )
         defined = set(inherited) | {f.name for f in fields}
         if "account_id" not in defined:
             raise MappingError(
@@ -175,10 +188,7 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
                 if rec.record_id is not None
                 else None
             ),
-            parts=tuple(
-                _part_steps(text, namespaces, source, f"{where}.parts[{i}]")
-                for i, text in enumerate(rec.parts)
-            ),
+            part_slots=part_slots,
         )
     return Plan(records, contexts)
 
@@ -210,9 +220,7 @@ def _values_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, object]], t
     return getter
 
 
-def _part_steps(
-    text: str, namespaces: Mapping[str, str], source: str, key: str
-) -> tuple[tuple[str, bool], ...]:
+def _part_path(text: str, namespaces: Mapping[str, str], source: str, key: str) -> CompiledPath:
     try:
         path = compile_path(text, namespaces)
     except PathError as exc:
@@ -223,4 +231,4 @@ def _part_steps(
             source=source,
             key=key,
         )
-    return path.steps
+    return path

@@ -173,6 +173,23 @@ _SIMPLE: dict[str, Converter] = {
 }
 
 
+# The parsing conversions remember their results by input text: parsing costs several dict
+# look-ups, and a file repeats the same dates and currencies (and an entry's amount in its
+# transaction) over and over. A table holds at most MEMO_LIMIT texts, then starts afresh.
+MEMO_LIMIT = 512
+_MEMOS: dict[Converter, dict[str, Value]] = {
+    convert: {}
+    for convert in (_amount, _decimal, _integer, _currency, _iso_date, _datetime, _time_of_day)
+}
+
+
+def memo_for(convert: Converter) -> dict[str, Value] | None:
+    """The results of `convert` by input text (shared by every use of it), if it keeps them;
+    the generated code reads and fills it (only with str inputs: equal Decimals can differ in
+    how they are written)."""
+    return _MEMOS.get(convert)
+
+
 def converter(name: str, *, date_formats: Sequence[str] = ()) -> Converter:
     """The conversion called `name` in a mapping file (`date_formats` only affect `date`)."""
     if name == "date":

@@ -1,14 +1,14 @@
 """Field evaluation building blocks: faults, readers for the slower sources, pipelines.
 
-The per-record code itself is generated (`xml_adapters.codegen`): paths resolved by the walk
-and `from` fallbacks are read inline; other sources (general XPath, templates, counts,
-switches, constants) go through the small reader closures here. Helpers read only on demand
-are lazy (see `lazy_getter`).
+The per-record code itself is generated (`xml_adapters.codegen`): paths resolved by the walk,
+`from` fallbacks, switches and lazy helpers are read inline; other sources (general XPath,
+templates, counts, constants) go through the small reader closures here. A lazy helper too long
+to inline is called through `lazy_getter`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -138,22 +138,6 @@ def count_reader(path: CompiledPath, slot: int) -> Reader:
     return read
 
 
-def switch_reader(
-    switch: str, cases: Mapping[str, str], label: str, getters: Mapping[str, Getter]
-) -> Reader:
-    def read(found: Found, element: etree._Element, values: Values) -> tuple[Any, Any, str]:
-        chosen = values.get(switch)
-        target = cases.get(chosen) if chosen.__class__ is str else None
-        if target is None:
-            return None, None, label
-        getter = getters.get(target)
-        if getter is not None:
-            return getter(found, element, values), None, label
-        return values.get(target), None, label
-
-    return read
-
-
 def lazy_getter(name: str, evaluate: Evaluator) -> Getter:
     """Evaluate a lazy field the first time a record asks for it; then reuse its value."""
 
@@ -214,10 +198,16 @@ def invalid(
 
 class Run(Protocol):
     """A record kind's (or context's) generated evaluation: fills `values`, returns the first
-    fault. `part` is the record's current part (`$part/` paths read from it), if any."""
+    fault. `part` is the record's current part (`$part/` paths read from it), if any; `found`
+    the result of the walk of element and part, when the caller has made it."""
 
     def __call__(
-        self, element: etree._Element, values: Values, part: etree._Element | None = None, /
+        self,
+        element: etree._Element,
+        values: Values,
+        part: etree._Element | None = None,
+        found: Found | None = None,
+        /,
     ) -> Fault | None: ...
 
 

@@ -14,18 +14,15 @@ from dataclasses import dataclass
 from typing import Final
 
 from xml_adapters.base import MappingError
-from xml_adapters.codegen import FieldCode, compile_field, compile_run
+from xml_adapters.codegen import FieldCode, compile_run
 from xml_adapters.convert import DATE_CONVERTERS, DECIMAL_CONVERTERS, CodeMap, converter
 from xml_adapters.evaluate import (
     Evaluation,
-    Getter,
     Pipeline,
     Reader,
     constant_reader,
     count_reader,
-    lazy_getter,
     path_reader,
-    switch_reader,
     template_reader,
 )
 from xml_adapters.mapping_schema import FIELD_NAME, FieldSpec
@@ -61,7 +58,7 @@ class CompiledField:
     name: str
     in_data: bool  # copied into the event's `data`
     code: FieldCode  # how to generate its evaluation
-    lazy: Getter | None  # set for a helper evaluated only when a later field asks for it
+    lazy: bool  # a helper evaluated only when (and if) a later field asks for it
 
 
 def checked_template(text: str, known: set[str], source: str, key: str) -> Template:
@@ -104,7 +101,7 @@ def compile_fields(
     use), helpers that can be computed on demand are made lazy (see `_lazy_names`)."""
     known = set(known)
     lazy = _lazy_names(specs, used_by_events) if used_by_events is not None else set()
-    getters: dict[str, Getter] = {}
+    lazies: dict[str, FieldCode] = {}
     compiled = []
     for name, spec in specs.items():
         key = f"{where}.fields.{name}"
@@ -127,12 +124,12 @@ def compile_fields(
             key,
             known,
             path_set,
-            getters,
+            lazies,
             lazy=name in lazy,
             parts=parts,
         )
-        if field.lazy is not None:
-            getters[name] = field.lazy
+        if field.lazy:
+            lazies[name] = field.code
         compiled.append(field)
         known.add(name)
     return tuple(compiled)
@@ -193,7 +190,7 @@ def _compile_field(
     key: str,
     known: set[str],
     path_set: PathSet,
-    getters: Mapping[str, Getter],
+    lazies: Mapping[str, FieldCode],
     *,
     lazy: bool = False,
     parts: bool = False,
@@ -243,11 +240,10 @@ def _compile_field(
     elif spec.switch is not None:
         for case, target in spec.cases.items():
             refer(target, f"cases.{case}")
-        reader = switch_reader(refer(spec.switch, "switch"), dict(spec.cases), label, getters)
         switch = (
-            spec.switch,
+            refer(spec.switch, "switch"),
             dict(spec.cases),
-            {t: getters[t] for t in spec.cases.values() if t in getters},
+            {t: lazies[t] for t in spec.cases.values() if t in lazies},
         )
     elif spec.value is not None:
         reader = constant_reader(spec.value, label)
@@ -291,22 +287,23 @@ def _compile_field(
         fast_paths=paths if all_fast else (),
         join=spec.join,
         from_names=from_,
-        getters={ref: getters[ref] for ref in from_ if ref in getters},
+        lazies={ref: lazies[ref] for ref in from_ if ref in lazies},
         label=label,
         text_only=not typed or pipeline.code_map is not None,
         plain=plain,
         switch=switch,
+        infallible=lazy,
     )
     return CompiledField(
         name=name,
         in_data=not spec.internal and name not in EVENT_ATTRIBUTES,
         code=field_code,
-        lazy=lazy_getter(name, compile_field(field_code)) if lazy else None,
+        lazy=lazy,
     )
 
 
 def evaluation(fields: tuple[CompiledField, ...], paths: PathSet, title: str) -> Evaluation:
-    eager = [f.code for f in fields if f.lazy is None]
+    eager = [f.code for f in fields if not f.lazy]
     return Evaluation(paths=paths, run=compile_run(paths, eager, title))
 
 

@@ -32,7 +32,6 @@ from xml_adapters.evaluate import Fault, Values
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
 from xml_adapters.parse import detect_root, iterparse_records, line_of
-from xml_adapters.paths import children_at
 from xml_adapters.validation import RecordValidator, SchemaSetupError, validator_for
 
 logger = logging.getLogger(__name__)
@@ -217,7 +216,7 @@ class MappingAdapter:
                         merged.update(state.values())
                         fault = fault or state.fault
                 base = inherited[record.kind] = (merged, fault)
-            if record.parts:
+            if record.part_slots:
                 yield from _split(self.key, record, element, event.line, position, base)
             else:
                 yield _build(
@@ -260,22 +259,35 @@ def _split(
     line: int | None,
     position: int,
     base: tuple[Values, Fault | None],
-) -> Iterator[Record]:
+) -> tuple[AccountEvent | RecordProblem, ...]:
     """The events of a record with `parts`: one ("single") with at most one part, else one
     for the record ("batch") and one per part ("item", `$part` its number from 1)."""
-    parts = children_at(element, record.parts)
+    paths = record.evaluation.paths
+    found = paths.walk(element)  # the parts are among what it finds, path after path
+    slots = record.part_slots
+    if len(slots) == 1:
+        parts = found[slots[0]] or ()
+    else:
+        parts = [part for slot in slots for part in found[slot] or ()]
     inherited, fault = base
     count = str(len(parts))
     if len(parts) <= 1:
         values = {**inherited, "$role": "single", "$parts": count, "$part": None}
         part = parts[0] if parts else None
-        yield _build(key, record, element, line, position, values, fault, part)
-        return
+        if part is not None:
+            paths.walk_part(part, found)
+        return (_build(key, record, element, line, position, values, fault, part, found),)
     values = {**inherited, "$role": "batch", "$parts": count, "$part": None}
-    yield _build(key, record, element, line, position, values, fault)
+    events = [_build(key, record, element, line, position, values, fault, None, found)]
     for number, part in enumerate(parts, start=1):
         values = {**inherited, "$role": "item", "$parts": count, "$part": str(number)}
-        yield _build(key, record, element, line_of(part) or line, position, values, fault, part)
+        item_found = found[:]  # the record's own paths, walked once; then this part's
+        paths.walk_part(part, item_found)
+        item_line = line_of(part) or line
+        events.append(
+            _build(key, record, element, item_line, position, values, fault, part, item_found)
+        )
+    return tuple(events)
 
 
 def _build(
@@ -287,12 +299,13 @@ def _build(
     values: Values,
     fault: Fault | None,
     part: etree._Element | None = None,
+    walked: list[Any] | None = None,
 ) -> AccountEvent | RecordProblem:
     if record.uses_position:
         values["$position"] = str(position)
     if record.uses_line:
         values["$line"] = str(line) if line is not None else None
-    own = record.evaluation.run(element, values, part)
+    own = record.evaluation.run(element, values, part, walked)
     fault = fault or own
     event_type = event_id = None
     if fault is None:

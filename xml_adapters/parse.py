@@ -167,10 +167,11 @@ def iterparse_records(
             if not checked:
                 _refuse_doctype(element, path)
                 checked = True
-            if element.tag in XINCLUDE_TAGS:
+            tag = element.tag  # lxml builds the string anew on each access
+            if tag in XINCLUDE_TAGS:
                 _refuse_xinclude(element, path)
             if event == "start":
-                if element.tag in contexts:
+                if tag in contexts:
                     yield XmlEvent("start", element, line_of(element))
                 continue
             last_line = line_of(element)

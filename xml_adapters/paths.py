@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any, cast
 from lxml import etree
 
 from xml_adapters.convert import Value, format_value
-from xml_adapters.walk import PathNode, Walk, generate
+from xml_adapters.walk import PartWalk, PathNode, Walk, generate
 
 _NAME = r"[A-Za-z_][\w.\-]*"
 _STEP = re.compile(rf"(?:(?P<prefix>{_NAME}):)?(?P<local>{_NAME})(?P<first>\[1\])?")
@@ -130,6 +129,7 @@ class PathSet:
         self._slots: dict[tuple[str, bool], int] = {}
         self._every_slots: set[int] = set()
         self._walk: Walk | None = None
+        self._walk_part: PartWalk | None = None
 
     def add(self, path: CompiledPath, *, every: bool = False) -> int:
         """Register a fast path; returns its slot in the walk's result."""
@@ -154,39 +154,20 @@ class PathSet:
     def walk(self, element: etree._Element, part: etree._Element | None = None) -> list[Any]:
         """By slot: the first element reached, or None (a list of all of them for `every`);
         `part` paths are read from `part` (they find nothing without one)."""
-        walk = self._walk
-        if walk is None:
-            walk = self._walk = generate(
-                self._root, self._every_slots, len(self._slots), self._part_root
-            )
+        walk = self._walk or self._generate()[0]
         return walk(element, part)
 
+    def walk_part(self, part: etree._Element, found: list[Any]) -> None:
+        """Add what the `part` paths reach from `part` to `found`, a walk's result without one
+        (it must not hold a part's elements yet)."""
+        walk_part = self._walk_part or self._generate()[1]
+        walk_part(part, found)
 
-def children_at(
-    element: etree._Element, paths: tuple[tuple[tuple[str, bool], ...], ...]
-) -> list[Any]:
-    """The elements each path of child steps reaches below `element` (a record's parts), path
-    after path, in document order within each."""
-    found: list[Any] = []
-    for steps in paths:
-        if len(steps) == 1 and not steps[0][1]:  # the common shapes, quickly
-            found.extend(element.iterchildren(steps[0][0]))
-            continue
-        if len(steps) == 2 and not (steps[0][1] or steps[1][1]):
-            outer, inner = steps[0][0], steps[1][0]
-            found.extend(p for d in element.iterchildren(outer) for p in d.iterchildren(inner))
-            continue
-        level: list[Any] = [element]
-        for tag, only_first in steps:
-            below: list[Any] = []
-            for parent in level:
-                if only_first:
-                    below.extend(itertools.islice(parent.iterchildren(tag), 1))
-                else:
-                    below.extend(parent.iterchildren(tag))
-            level = below
-        found.extend(level)
-    return found
+    def _generate(self) -> tuple[Walk, PartWalk]:
+        self._walk, self._walk_part = generate(
+            self._root, self._every_slots, len(self._slots), self._part_root
+        )
+        return self._walk, self._walk_part
 
 
 def text_of(path: CompiledPath, element: etree._Element) -> str:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from lxml import etree
 
 Walk = Callable[["etree._Element", "etree._Element | None"], list[Any]]
+PartWalk = Callable[["etree._Element", list[Any]], None]
 
 
 class PathNode:
@@ -113,26 +114,29 @@ class _Generator:
 
 def generate(
     root: PathNode, every_slots: set[int], size: int, part_root: PathNode | None = None
-) -> Walk:
+) -> tuple[Walk, PartWalk]:
     """Compile the walk of the trie below `root` (the record or context element itself).
 
     The walk returns a list indexed by slot: the first element each path reaches (None when
     none), or for `every_slots` the list of all of them. The trie below `part_root` is walked
-    from the `part` element given to the walk, when there is one.
+    from the `part` element given to the walk, when there is one; the second function walks
+    it alone, from a part into the result of a walk made without one.
     """
     generator = _Generator(every_slots)
     entry = generator.node(root)
-    parts = ""
+    part_walk = "pass"
     if part_root is not None and (
         part_root.every or part_root.first or part_root.ends or part_root.attributes
     ):
-        parts = f"    if part is not None: {generator.node(part_root)}(part, found)\n"
+        part_walk = f"{generator.node(part_root)}(part, found)"
     source = "\n\n".join("\n".join(body) for body in generator.functions)
     source += (
         f"\n\ndef walk(element, part=None):\n    found = [None] * {size}\n"
-        f"    {entry}(element, found)\n{parts}    return found\n"
+        f"    {entry}(element, found)\n"
+        f"    if part is not None: {part_walk}\n"
+        "    return found\n"
+        f"\n\ndef walk_part(part, found):\n    {part_walk}\n"
     )
     namespace: dict[str, Any] = dict(generator.constants)
     exec(compile(source, "<mapping path walk>", "exec"), namespace)
-    walk: Walk = namespace["walk"]
-    return walk
+    return namespace["walk"], namespace["walk_part"]
