@@ -119,7 +119,7 @@ async def supervise(
                 raise  # we are being stopped
             # arq may surface a lost Redis as another error (a job's bookkeeping, a cancelled
             # shield): an error while Redis does not answer is the outage; any other is a bug.
-            lost = isinstance(exc, REDIS_LOST) or (reachable is not None and not await reachable())
+            lost = _redis_lost(exc) or (reachable is not None and not await reachable())
             if not lost:
                 raise
             if time.monotonic() - started >= STABLE_AFTER_S:
@@ -135,6 +135,20 @@ async def supervise(
             await _close_quietly(worker)
         await asyncio.sleep(wait)
         wait = min(wait * 2, max_wait)
+
+
+def _redis_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while handling, a lost connection: redis-py turns a
+    connection dropped under a WATCH into a WatchError raised inside its except clause, and by
+    the time we ask, Redis may answer again."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, REDIS_LOST):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 async def _close_quietly(worker: Worker) -> None:

@@ -179,6 +179,60 @@ async def test_a_cancelled_bookkeeping_while_closing_does_not_end_the_supervisor
     assert made == 2
 
 
+async def test_a_watch_broken_by_a_lost_connection_is_an_outage_not_a_bug() -> None:
+    """redis-py raises WatchError inside its handler of the ConnectionError; Redis may answer
+    again by the time the supervisor asks, so the error's chain decides, not the ping."""
+    from redis.exceptions import WatchError
+
+    made = 0
+
+    class WatchLost:
+        queue_name = "test"
+        burst = True
+
+        def __init__(self, first: bool) -> None:
+            self.first = first
+
+        async def async_run(self) -> None:
+            if self.first:
+                try:
+                    raise ConnectionError("Connection closed by server.")
+                except ConnectionError:
+                    raise WatchError("A ConnectionError occurred on while watching")  # noqa: B904
+
+        async def close(self) -> None:
+            return None
+
+    def make() -> WatchLost:
+        nonlocal made
+        made += 1
+        return WatchLost(first=made == 1)
+
+    async def answers() -> bool:
+        return True
+
+    await supervise(make, name="test", first_wait=0, reachable=answers)  # type: ignore[arg-type]
+    assert made == 2
+
+
+async def test_a_plain_bug_still_ends_the_supervisor() -> None:
+    class Broken:
+        queue_name = "test"
+        burst = True
+
+        async def async_run(self) -> None:
+            raise KeyError("a bug")
+
+        async def close(self) -> None:
+            return None
+
+    async def answers() -> bool:
+        return True
+
+    with pytest.raises(KeyError):
+        await supervise(Broken, name="test", first_wait=0, reachable=answers)  # type: ignore[arg-type]
+
+
 async def test_a_killed_workers_steps_are_free_again_within_a_minute(stack: Stack) -> None:
     """arq holds a job's in-progress lock for the longest timeout of the worker's functions
     plus 10 s: the delivery queues must not inherit the sweep's two minutes."""
