@@ -1,0 +1,95 @@
+"""Real Chromium with axe-core (vendored by npm, run from node_modules): no staff page has a
+serious or critical accessibility violation, at desktop width and at a phone's."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from admin_ui.users import create_user
+from alerts.customers.records import CustomerIn, upsert_customer
+from tests.browser.test_admin_browser import browser  # noqa: F401  (the shared fixture)
+from tests.conftest import Stack, missing_infrastructure
+
+pytestmark = pytest.mark.integration
+PASSWORD = "correct horse battery"
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+STUDIO_PAGES = [
+    "/admin/alert-types",
+    "/admin/alert-types/new",
+    "/admin/alert-types/large_debit",
+    "/admin/alert-types/large_debit/preview",
+    "/admin/alert-types/large_debit/trial",
+    "/admin/alert-types/large_debit/versions",
+]
+STAFF_PAGES = [
+    "/admin/customers",
+    "/admin/customers/C-A11Y",
+    "/admin/handoffs",
+    "/admin/ingestion",
+    "/admin/reports",
+    "/admin/users",
+    "/admin/tokens",
+    "/admin/audit",
+    "/admin/integrations",
+    "/admin/exports",
+    "/agent",
+]
+
+
+def _serious(result: dict[str, Any]) -> list[str]:
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:5])
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def _audit(page: Any, url: str) -> list[str]:
+    response = await page.goto(url)
+    assert response is not None and response.ok, f"{url}: {response and response.status}"
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return [f"{url}: {line}" for line in _serious(json.loads(json.dumps(result)))]
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_no_staff_page_has_a_serious_accessibility_violation(
+    stack: Stack,
+    browser: Any,  # noqa: F811
+    width: int,
+) -> None:
+    if not AXE.exists():
+        missing_infrastructure(f"{AXE} is missing: run `npm ci` (make test does)")
+    deps = stack.runtime.deps
+    async with deps.sessions() as session:
+        await create_user(session=session, username="a11y", password=PASSWORD)
+        await upsert_customer(
+            session=session,
+            data=CustomerIn(
+                external_ref="C-A11Y",
+                name="Ada Lovelace",
+                accounts=["NL91ABNA0417164300"],
+                phones=["+15550001234"],
+            ),
+        )
+        await session.commit()
+    base = stack.api.url
+    # The pages' CSP allows only their own scripts; axe is injected by the test, not the page.
+    context = await browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page = await context.new_page()
+    await page.goto(f"{base}/admin/login")
+    await page.get_by_label("Username").fill("a11y")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(re.compile(r".*/admin/.*"))
+    problems: list[str] = []
+    for path in STUDIO_PAGES + STAFF_PAGES:
+        problems += await _audit(page, base + path)
+    await context.close()
+    assert not problems, "\n".join(problems)
