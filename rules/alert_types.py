@@ -39,7 +39,7 @@ REQUIRED_TEMPLATES: dict[Channel, frozenset[str]] = {
     "email": frozenset({"subject", "text"}),
 }
 OPTIONAL_TEMPLATES: dict[Channel, frozenset[str]] = {
-    "voice": frozenset({"prompt", "voicemail", "audio_url"}),
+    "voice": frozenset({"prompt", "reprompt", "voicemail", "audio_url"}),
     "sms": frozenset(),
     "email": frozenset({"html"}),
 }

@@ -42,6 +42,7 @@ TEMPLATE_FIELDS: dict[Channel, list[tuple[str, str]]] = {
     "voice": [
         ("message", "What the call says (a blank line starts a new part)"),
         ("prompt", "Menu (asked after the message; empty: the answers)"),
+        ("reprompt", "Second chance (after silence or a wrong key; empty: the menu again)"),
         ("voicemail", "Voicemail (left when an answering machine picks up)"),
     ],
     "email": [

@@ -181,6 +181,8 @@ class AlertContent:
             return found
         if (self.channel, name) == ("voice", "prompt"):
             return DEFAULT_PROMPT
+        if (self.channel, name) == ("voice", "reprompt"):
+            return self.template("prompt")  # no second-chance wording: the menu again
         if (self.channel, name) == ("voice", "voicemail"):
             return DEFAULT_VOICEMAIL
         raise ContentError(
@@ -274,7 +276,7 @@ def check_spec_content(spec: AlertTypeSpec) -> list[str]:
                 if channel == "email":
                     content.email(ctx, links)
                 elif channel == "voice":
-                    for name in ("message", "prompt", "voicemail"):
+                    for name in ("message", "prompt", "reprompt", "voicemail"):
                         content.render(name, ctx)
                 else:
                     body = content.render("body", ctx)

@@ -272,7 +272,11 @@ async def preview_voice(
         played = rows[seg.index].id if seg.kind == "play" else None
         parts.append(VoicePart(f"Message, part {seg.index + 1}", kind, text, seg.why, played))
     content = AlertContent(spec, locale, "voice")
-    for name, label in (("prompt", "Menu (asked after the message)"), ("voicemail", "Voicemail")):
+    for name, label in (
+        ("prompt", "Menu (asked after the message)"),
+        ("reprompt", "Second chance (after silence or a wrong key)"),
+        ("voicemail", "Voicemail"),
+    ):
         parts.append(VoicePart(label, "Text-to-speech", content.render(name, ctx), SPOKEN))
     return parts
 

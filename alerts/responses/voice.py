@@ -101,9 +101,10 @@ async def call_script(
     )
     if (inbound.answered_by or "").startswith("machine"):
         return voice_script.voicemail(text=call.render("voicemail"), tts=call.tts)
-    prompt = call.render("prompt")
     if reprompt:
-        return voice_script.reprompt(base=call.base, prompt=prompt, n=n, tts=call.tts)
+        again = call.render("reprompt")
+        return voice_script.reprompt(base=call.base, prompt=again, n=n, tts=call.tts)
+    prompt = call.render("prompt")
     message = await _message(deps, call)
     return voice_script.main_menu(base=call.base, message=message, prompt=prompt, n=n, tts=call.tts)
 
@@ -184,7 +185,7 @@ async def _after_answer(
     if tries < voice_script.MAX_INVALID:
         return voice_script.reprompt(
             base=call.base,
-            prompt=call.render("prompt"),
+            prompt=call.render("reprompt"),
             n=n,
             tts=call.tts,
             lead=voice_script.INVALID if pressed else None,

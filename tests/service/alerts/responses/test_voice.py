@@ -174,3 +174,63 @@ async def test_the_callback_time_belongs_to_the_calls_own_callback(sent: Sent) -
             now=utcnow(),
         )
     assert refused.value.status == 404
+
+
+async def _second_chance(sent: Sent, *, silence: bool) -> list[str]:
+    sid = await call_sid(sent)
+    if silence:
+        script = await voice.call_script(
+            deps=sent.deps,
+            attempt_id=sent.voice,
+            inbound=keys(sid),
+            n=1,
+            reprompt=True,
+            now=utcnow(),
+        )
+    else:
+        script = await voice.keypress(
+            deps=sent.deps,
+            attempt_id=sent.voice,
+            inbound=keys(sid, "7"),
+            n=1,
+            tries=0,
+            now=utcnow(),
+        )
+    said = [s.text for s in script.steps if isinstance(s, Speak)]
+    for step in script.steps:
+        if isinstance(step, AskForKeys):
+            said += [p.text for p in step.prompts if isinstance(p, Speak)]
+    return said
+
+
+async def test_the_second_chance_says_the_reprompt_or_else_the_menu_again(sent: Sent) -> None:
+    from alerts.alert_types.store import get_spec, save_spec
+
+    first = await voice.call_script(
+        deps=sent.deps,
+        attempt_id=sent.voice,
+        inbound=keys(await call_sid(sent)),
+        n=0,
+        reprompt=False,
+        now=utcnow(),
+    )
+    ask = first.steps[0]
+    assert isinstance(ask, AskForKeys) and isinstance(ask.prompts[-1], Speak)
+    menu = ask.prompts[-1].text
+    assert menu in await _second_chance(sent, silence=True)
+
+    async with sent.deps.sessions() as session:
+        spec = await get_spec(session, "large_debit")
+        assert spec is not None
+        data = spec.as_json()
+        data["content"]["en"]["voice"]["reprompt"] = (  # type: ignore[index, call-overload]
+            "Sorry, we did not hear a key. Press 1 for {{ brand }}'s fraud team."
+        )
+        await save_spec(session, data, actor="test")
+        await session.commit()
+    silence = await _second_chance(sent, silence=True)
+    assert any(t.startswith("Sorry, we did not hear a key. Press 1 for ") for t in silence)
+    assert menu not in silence and "{{" not in " ".join(silence)
+    wrong = await _second_chance(sent, silence=False)
+    assert wrong[0] == "Sorry, that is not a valid choice."
+    assert any(t.startswith("Sorry, we did not hear a key.") for t in wrong[1:])
