@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 
-.PHONY: demo test lint fmt bench up clean install dev sizes
+.PHONY: demo test lint fmt bench up clean install dev sizes screenshots
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Herald needs Python 3.11 (set PYTHON=python3.11)")'
@@ -47,6 +47,10 @@ lint: dev
 fmt: dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## The README's screenshots, taken by the browser tests (tests/browser/conftest.py names them).
+screenshots: dev
+	HERALD_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -n $(TEST_WORKERS) tests/browser
 
 ## Throughput and memory figures, with ratios to baselines measured in the same run.
 bench: install
