@@ -354,6 +354,8 @@ class _HandOffRow(TypedDict):
     summary: str
     callback_at: datetime | None
     task: str | None
+    queue: str | None
+    claimed_by: str | None
 
 
 def _handoff_row(handoff: HandOff) -> _HandOffRow:
@@ -381,6 +383,8 @@ def _handoff_row(handoff: HandOff) -> _HandOffRow:
         "summary": summary,
         "callback_at": _when(context.get("callback_at")),
         "task": _text(context.get("task") or context.get("why") or context.get("call_error")),
+        "queue": handoff.queue,
+        "claimed_by": handoff.claimed_by,
     }
 
 

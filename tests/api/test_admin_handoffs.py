@@ -35,6 +35,7 @@ async def test_every_open_handoff_is_listed_page_by_page(
                 handoff.status = "completed"
             if customer.name == "Bea Second":
                 handoff.status = "claimed"
+                handoff.queue, handoff.claimed_by = "fraud", "fay"
             session.add(handoff)
         await session.commit()
     await login(client)
@@ -45,3 +46,5 @@ async def test_every_open_handoff_is_listed_page_by_page(
     assert names.findall(second) == ["Cy Third"]  # nobody is left out; a closed one is gone
     assert "3 open hand-offs, page 1 of 2" in first and 'href="/admin/handoffs?page=2"' in first
     assert "Claimed" in first and "Queued" in first
+    assert "taken by <strong>fay</strong>" in first and "Fraud" in first
+    assert "the default queue" in first and "not taken yet" in first
