@@ -25,6 +25,8 @@ DOCS_SHOTS = {
     "agent-screen-pop-1280.png": "agent-screen-pop.png",
     "agent-screen-pop-390.png": "agent-screen-pop-phone.png",
     "crm-log-1280.png": "crm-webhooks.png",
+    "customer-preferences-390.png": "customer-preferences-phone.png",
+    "customer-answer-390.png": "customer-answer-phone.png",
     "supervisor-board-1280.png": "supervisor-board.png",
     "supervisor-board-390.png": "supervisor-board-phone.png",
     "recordings-1280.png": "studio-recordings.png",

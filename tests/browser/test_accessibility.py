@@ -17,6 +17,12 @@ from tests.conftest import Stack, missing_infrastructure
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"
+# The elements that stick out past the right edge of the screen (to say which one to fix).
+WIDE_JS = """() => [...document.querySelectorAll('body *')]
+  .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
+  .slice(0, 8)
+  .map(el => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}` +
+             `${el.className ? '.' + String(el.className).split(' ').join('.') : ''}`)"""
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 STUDIO_PAGES = [
     "/admin/alert-types",
@@ -91,5 +97,56 @@ async def test_no_staff_page_has_a_serious_accessibility_violation(
     problems: list[str] = []
     for path in STUDIO_PAGES + STAFF_PAGES:
         problems += await _audit(page, base + path)
+    await context.close()
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("width", [320, 390, 1280])
+async def test_no_customer_page_has_a_serious_violation_or_scrolls_sideways(
+    stack: Stack,
+    browser: Any,  # noqa: F811
+    width: int,
+    tmp_path: Path,
+) -> None:
+    from sqlmodel import select
+
+    from alerts.links import ResponseLink
+    from alerts.models import ContactPoint
+    from tests.service.alerts.responses.conftest import send_alert
+
+    if not AXE.exists():
+        missing_infrastructure(f"{AXE} is missing: run `npm ci` (make test does)")
+    deps = stack.runtime.deps
+    _, customer_id, attempts = await send_alert(deps, ref="C-A11Y", name="Ada Lovelace")
+    async with deps.sessions() as session:
+        email = (
+            await session.exec(
+                select(ContactPoint).where(
+                    ContactPoint.customer_id == customer_id, ContactPoint.kind == "email"
+                )
+            )
+        ).first()
+    assert email is not None and email.id is not None
+    links = deps.links
+    pages = {
+        "preferences": f"/p/{links.sign_preferences(customer_id)}",
+        "answer (confirm)": f"/r/{links.sign(ResponseLink(attempts['email'], 'confirm'))}",
+        "unsubscribe": f"/u/{links.sign_unsubscribe(attempts['email'])}",
+        "consent": f"/c/{links.sign_consent(email.id, email.address)}",
+    }
+    context = await browser.new_context(viewport={"width": width, "height": 800}, bypass_csp=True)
+    page = await context.new_page()
+    problems: list[str] = []
+    for name, path in pages.items():
+        problems += [f"{name}: {p}" for p in await _audit(page, stack.api.url + path)]
+        await page.screenshot(
+            path=tmp_path / f"customer-{name.split()[0]}-{width}.png", full_page=True
+        )
+        scroll = await page.evaluate("document.documentElement.scrollWidth")
+        if scroll > width:
+            wide = await page.evaluate(WIDE_JS)
+            problems.append(f"{name}: {scroll} px wide on a {width} px screen: {wide}")
+        if not await page.evaluate("document.documentElement.lang"):
+            problems.append(f"{name}: no lang attribute")
     await context.close()
     assert not problems, "\n".join(problems)
