@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypedDict
@@ -288,7 +289,8 @@ async def drain(
     from alerts.delivery.sweep import sweep
 
     started = time.monotonic()
-    await sweep(deps=runtime.deps, now=utcnow(), grace_seconds=0)
+    # One walk over every due alert (a drain must not leave stranded work for a later sweep).
+    await sweep(deps=runtime.deps, now=utcnow(), grace_seconds=0, limit=sys.maxsize)
     workers = build_workers(runtime, sweep_cron=False)
     tasks = [asyncio.create_task(w.async_run()) for w in workers]
     quiet_since: float | None = None

@@ -9,7 +9,7 @@ from arq import Retry
 
 from alerts.columns import utcnow
 from alerts.delivery.steps import RetryLater, run_step
-from alerts.delivery.sweep import sweep
+from alerts.delivery.sweep import SweepCursor, sweep
 from alerts.deps import AlertDeps
 
 logger = logging.getLogger(__name__)
@@ -39,5 +39,7 @@ async def run_step_job(ctx: dict[str, Any], alert_id: int, step_index: int) -> s
 
 async def sweep_job(ctx: dict[str, Any]) -> str:
     deps: AlertDeps = ctx["deps"]
-    found = await sweep(deps=deps, now=utcnow())
+    # The worker's context lives as long as the worker: each sweep goes on where the last stopped.
+    cursor = ctx.setdefault("sweep_cursor", SweepCursor())
+    found = await sweep(deps=deps, now=utcnow(), cursor=cursor)
     return f"re-enqueued {found}"

@@ -122,3 +122,49 @@ async def test_two_evaluators_at_once_decide_each_event_once(runtime: Runtime) -
     async with deps.sessions() as session:
         decisions = (await session.exec(select(Decision))).all()
     assert len(decisions) == 40  # one large_debit decision per event, none twice
+
+
+async def test_a_sweep_looks_at_a_bounded_number_and_the_next_goes_on(runtime: Runtime) -> None:
+    """Seven stranded alerts, three looked at per sweep: each sweep costs the same, the cursor
+    takes the next one on where the last stopped, and every alert is found within three."""
+    from alerts.delivery.sweep import SweepCursor
+
+    deps = runtime.deps
+    real = deps.queue
+    deps.queue = LostQueue()
+    for i in range(7):
+        await make_customer(deps, ref=f"C-{i}", account=f"NL{i:02d}SWEEP", phone=f"+1555000{i:04d}")
+        await make_event(deps, account=f"NL{i:02d}SWEEP", event_id=f"E-{i}")
+    ids = sorted(await evaluate_pending(deps=deps, now=utcnow()))
+    assert len(ids) == 7
+    later = utcnow() + timedelta(seconds=30)
+    cursor = SweepCursor()
+    seen: list[list[object]] = []
+    for _ in range(3):
+        recording = RecordingQueue()
+        deps.queue = recording
+        assert await sweep(deps=deps, now=later, cursor=cursor, limit=3, page=2) == 3
+        seen.append([c["alert_id"] for c in recording.calls])
+    deps.queue = real
+    assert seen == [ids[0:3], ids[3:6], [ids[6], ids[0], ids[1]]]
+    assert cursor.after_id == ids[1]
+
+
+async def test_a_sweep_that_walks_everything_looks_at_each_alert_once(runtime: Runtime) -> None:
+    from alerts.delivery.sweep import SweepCursor
+
+    deps = runtime.deps
+    real = deps.queue
+    deps.queue = LostQueue()
+    for i in range(4):
+        await make_customer(deps, ref=f"C-{i}", account=f"NL{i:02d}SWEEP", phone=f"+1555000{i:04d}")
+        await make_event(deps, account=f"NL{i:02d}SWEEP", event_id=f"E-{i}")
+    ids = sorted(await evaluate_pending(deps=deps, now=utcnow()))
+    recording = RecordingQueue()
+    deps.queue = recording
+    cursor = SweepCursor(after_id=ids[1])  # a previous sweep stopped half-way
+    later = utcnow() + timedelta(seconds=30)
+    assert await sweep(deps=deps, now=later, cursor=cursor, limit=100, page=3) == 4
+    deps.queue = real
+    assert [c["alert_id"] for c in recording.calls] == [ids[2], ids[3], ids[0], ids[1]]
+    assert cursor.after_id == 0  # the whole table was walked: the next sweep starts afresh
