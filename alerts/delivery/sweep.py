@@ -1,10 +1,10 @@
 """The outbox sweep: find work stranded between a commit and its enqueue, and enqueue it again.
 
-Bounded: due alerts are read a page at a time in id order (keyset, the primary key's index),
-their current attempts in one query per page, and one sweep looks at no more than ``limit``
-alerts. A ``SweepCursor`` (the worker keeps one) makes the next sweep go on after the last alert
-looked at, so a backlog of paced alerts costs each sweep the same, and every due alert is looked
-at within ceil(backlog / limit) sweeps."""
+Bounded: due alerts are read a page at a time in (due time, id) order (keyset over the due-time
+index), their current attempts in one query per page, and one sweep looks at no more than
+``limit`` alerts. A ``SweepCursor`` (the worker keeps one) makes the next sweep go on after the
+last alert looked at, so a backlog of paced alerts costs each sweep the same, and every due
+alert is looked at within ceil(backlog / limit) sweeps."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 
 from alerts.decisions.evaluate import evaluate_pending
@@ -28,9 +29,9 @@ IN_FLIGHT_S = 60  # an attempt "sending" for less than this is probably still on
 
 @dataclass
 class SweepCursor:
-    """Where the next sweep goes on: after this alert id (0: from the start)."""
+    """Where the next sweep goes on: after this (due time, alert id); None: from the start."""
 
-    after_id: int = 0
+    after: tuple[datetime, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,7 @@ class _Due:
     alert_id: int
     step: int
     channel: str
+    due_at: datetime
 
 
 async def sweep(
@@ -54,17 +56,17 @@ async def sweep(
     count = len(created)
     cursor = cursor if cursor is not None else SweepCursor()
     cutoff = now - timedelta(seconds=grace_seconds)
-    start, looked = cursor.after_id, 0
-    # From the cursor to the end of the table, then from the start up to the cursor.
-    for after, upto in ((start, None), (0, start)) if start else ((0, None),):
+    start, looked = cursor.after, 0
+    # From the cursor to the last due alert, then from the first up to the cursor.
+    for after, upto in ((start, None), (None, start)) if start else ((None, None),):
         while looked < limit:
             size = min(page, limit - looked)
-            due = await _due_page(deps, cutoff, after_id=after, upto_id=upto, size=size)
+            due = await _due_page(deps, cutoff, after=after, upto=upto, size=size)
             if not due:
-                cursor.after_id = 0  # walked to the end (of the table, or back to the start)
+                cursor.after = None  # walked to the end (of the due alerts, or the cursor)
                 break
             looked += len(due)
-            after = cursor.after_id = due[-1].alert_id
+            after = cursor.after = (due[-1].due_at, due[-1].alert_id)
             for item in await _stranded(deps, due, now):
                 if await deps.queue.enqueue_step(
                     alert_id=item.alert_id, step_index=item.step, channel=item.channel
@@ -76,32 +78,40 @@ async def sweep(
 
 
 async def _due_page(
-    deps: AlertDeps, cutoff: datetime, *, after_id: int, upto_id: int | None, size: int
+    deps: AlertDeps,
+    cutoff: datetime,
+    *,
+    after: tuple[datetime, int] | None,
+    upto: tuple[datetime, int] | None,
+    size: int,
 ) -> list[_Due]:
+    """Due alerts in (due time, id) order after ``after`` and up to ``upto``: a range scan of
+    the due-time index, so a page costs the same however long the backlog."""
+    at, alert_id = col(Alert.next_step_at), col(Alert.id)
+    # No status in the WHERE: the planner would pick the status index and sort every due alert.
     query = (
-        select(col(Alert.id), col(Alert.current_step), col(Alert.plan))
-        .where(
-            col(Alert.status).in_(ALERT_OPEN),
-            col(Alert.next_step_at).is_not(None),
-            col(Alert.next_step_at) <= cutoff,
-            col(Alert.id) > after_id,
-        )
-        .order_by(col(Alert.id))
+        sa.select(alert_id, col(Alert.current_step), col(Alert.plan), at, col(Alert.status))
+        .where(at.is_not(None), at <= cutoff)
+        .order_by(at, alert_id)
         .limit(size)
     )
-    if upto_id is not None:
-        query = query.where(col(Alert.id) <= upto_id)
+    if after is not None:
+        query = query.where(sa.or_(at > after[0], sa.and_(at == after[0], alert_id > after[1])))
+    if upto is not None:
+        query = query.where(sa.or_(at < upto[0], sa.and_(at == upto[0], alert_id <= upto[1])))
     async with deps.sessions() as session:
-        rows = (await session.exec(query)).all()
+        rows = (await (await session.connection()).execute(query)).all()
     due = []
-    for alert_id, step, plan in rows:
+    for found_id, step, plan, due_at, status in rows:
         steps = [p.channel for p in plan or []]
-        if 0 <= step < len(steps):
-            due.append(_Due(alert_id or 0, step, steps[step]))
-        else:
-            logger.warning(
-                "sweep: alert %s is due at step %s of a %s-step plan", alert_id, step, len(steps)
-            )
+        if due_at is None:
+            continue
+        if status not in ALERT_OPEN or not 0 <= step < len(steps):
+            # A closed alert with a due time left over, or a step past its plan: looked at, and
+            # kept in the page so that the cursor moves past it.
+            due.append(_Due(found_id or 0, -1, "", due_at))
+            continue
+        due.append(_Due(found_id or 0, step, steps[step], due_at))
     return due
 
 
@@ -121,6 +131,8 @@ async def _stranded(deps: AlertDeps, due: list[_Due], now: datetime) -> list[_Du
         attempts.setdefault((alert_id, step), (status, started))  # the step's first attempt
     stranded = []
     for item in due:
+        if item.step < 0:
+            continue
         found = attempts.get((item.alert_id, item.step))
         if found is None:
             stranded.append(item)

@@ -12,7 +12,7 @@ from alerts.alert_types.store import AlertTypeError, get_spec, save_spec, versio
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.delivery.sweep import sweep
-from alerts.models import Decision, Event
+from alerts.models import Alert, Decision, Event
 from herald.runtime import Runtime
 from tests.factories import make_customer, make_event
 
@@ -147,7 +147,7 @@ async def test_a_sweep_looks_at_a_bounded_number_and_the_next_goes_on(runtime: R
         seen.append([c["alert_id"] for c in recording.calls])
     deps.queue = real
     assert seen == [ids[0:3], ids[3:6], [ids[6], ids[0], ids[1]]]
-    assert cursor.after_id == ids[1]
+    assert cursor.after is not None and cursor.after[1] == ids[1]
 
 
 async def test_a_sweep_that_walks_everything_looks_at_each_alert_once(runtime: Runtime) -> None:
@@ -162,9 +162,12 @@ async def test_a_sweep_that_walks_everything_looks_at_each_alert_once(runtime: R
     ids = sorted(await evaluate_pending(deps=deps, now=utcnow()))
     recording = RecordingQueue()
     deps.queue = recording
-    cursor = SweepCursor(after_id=ids[1])  # a previous sweep stopped half-way
+    async with deps.sessions() as session:
+        second = await session.get(Alert, ids[1])
+    assert second is not None and second.next_step_at is not None
+    cursor = SweepCursor(after=(second.next_step_at, ids[1]))  # a sweep stopped half-way
     later = utcnow() + timedelta(seconds=30)
     assert await sweep(deps=deps, now=later, cursor=cursor, limit=100, page=3) == 4
     deps.queue = real
     assert [c["alert_id"] for c in recording.calls] == [ids[2], ids[3], ids[0], ids[1]]
-    assert cursor.after_id == 0  # the whole table was walked: the next sweep starts afresh
+    assert cursor.after is None  # every due alert was looked at: the next sweep starts afresh
