@@ -40,7 +40,8 @@ async def test_a_supervisor_sees_the_board_and_an_agent_does_not(
     assert refused.status_code == 403
     assert "Supervisor board" not in (await fiona.get("/agent")).text  # no menu link
 
-    sam, _, _ = await log_in("sam", "/supervisor")
+    sam, _, landed = await log_in("sam", "/supervisor")
+    assert landed.headers["location"] == "/supervisor"  # back where the login began
     got = await sam.get("/supervisor")
     assert got.status_code == 200
     assert "script-src 'self'" in got.headers["content-security-policy"]
