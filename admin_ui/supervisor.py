@@ -40,7 +40,8 @@ BOARD_CSP = (
 STREAM_SECONDS = 55.0
 POLL_SECONDS = 1.0
 NOTICES = {
-    "paused": "Voice is paused: calls of that alert type go by SMS or email instead.",
+    "paused": "Voice is paused for that alert type: its alerts go by SMS or email instead.",
+    "paused_all": "All voice calls are paused: alerts go by SMS or email instead.",
     "resumed": "Voice resumed: calls are placed again, as the pacer allows.",
     "targets": "The queue's targets are saved.",
     "moved": "The hand-off was moved: the new queue's agents see it now.",
@@ -146,7 +147,8 @@ async def voice_switch(
             reason=reason.strip(),
             now=utcnow(),
         )
-        return RedirectResponse("/supervisor?done=paused", status_code=303)
+        done = "paused_all" if alert_type == ALL_ALERT_TYPES else "paused"
+        return RedirectResponse(f"/supervisor?done={done}", status_code=303)
     if action == "resume":
         await resume_voice(session=session, alert_type=alert_type)
         return RedirectResponse("/supervisor?done=resumed", status_code=303)

@@ -70,7 +70,7 @@ async def test_pause_targets_and_move_are_forms_with_clear_errors(
     )
     assert paused.status_code == 303
     page = _words(await sam.get(paused.headers["location"]))
-    assert "Voice is paused" in page and "All voice calls are paused" in page
+    assert "All voice calls are paused: alerts go by SMS or email instead." in page
     assert "incident" in page and "0 — paused" in page
     unknown = await sam.post(
         "/supervisor/voice", data={"csrf_token": csrf, "alert_type": "nope", "action": "pause"}

@@ -72,7 +72,7 @@ async def test_the_board_changes_live_when_an_agent_does_and_a_transfer_arrives(
 
     await board.get_by_label("Reason (shown on the board and in the audit log)").fill("drill")
     await board.get_by_role("button", name="Pause all voice calls").click()
-    await board.get_by_text("All voice calls are paused").wait_for()
+    await board.get_by_text("All voice calls are paused", exact=True).wait_for()
     await _shots(board, tmp_path, "supervisor-board-paused")
     await board.get_by_role("button", name="Resume all voice calls").click()
     await board.get_by_text("Voice resumed").wait_for()
