@@ -25,6 +25,7 @@ from callcentre.board import (
     move_waiting,
     set_queue_targets,
 )
+from callcentre.forecast import ForecastIn, agents_today, forecast
 from callcentre.live_pacing import VoicePacer
 from callcentre.models import ALL_ALERT_TYPES
 from callcentre.queues import AGENT_STATES
@@ -207,3 +208,78 @@ async def move(
         errors = {"move": str(exc)}
         return await _page(request, user, session, errors=errors, status=409)
     return RedirectResponse("/supervisor?done=moved", status_code=303)
+
+
+FORECAST_WORDS = {
+    "alert_type": "Choose the alert type of the campaign.",
+    "recipients": "Customers to call: a whole number from 1 to 200000.",
+    "agents": "Agents: a whole number from 0 to 5000.",
+    "start": "Start time: hours and minutes, like 09:30 (UTC).",
+}
+
+
+async def _forecast_page(
+    request: Request,
+    user: StaffUser,
+    session: SessionDep,
+    *,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    result: object = None,
+    status: int = 200,
+) -> HTMLResponse:
+    data = await board(session=session, now=utcnow(), pacer=None)
+    ctx = staff_context(
+        request,
+        user,
+        title="Forecast before a launch",
+        alert_types=data.alert_types,
+        values=values,
+        errors=errors or {},
+        result=result,
+    )
+    response = page(request, "supervisor/forecast.html", ctx, status_code=status)
+    response.headers["Content-Security-Policy"] = BOARD_CSP
+    return response
+
+
+@router.get("/supervisor/forecast")
+async def forecast_form(request: Request, user: CanSupervise, session: SessionDep) -> HTMLResponse:
+    now = utcnow()
+    values = {
+        "alert_type": "",
+        "recipients": "1000",
+        "agents": str(await agents_today(session, now)),
+        "start": f"{(now.hour + 1) % 24:02d}:00",
+    }
+    return await _forecast_page(request, user, session, values=values)
+
+
+@router.post("/supervisor/forecast")
+async def forecast_run(
+    request: Request,
+    user: CanSupervise,
+    session: SessionDep,
+    alert_type: Annotated[str, Form()] = "",
+    recipients: Annotated[str, Form()] = "",
+    agents: Annotated[str, Form()] = "",
+    start: Annotated[str, Form()] = "",
+) -> HTMLResponse:
+    values = {
+        "alert_type": alert_type,
+        "recipients": recipients.strip(),
+        "agents": agents.strip(),
+        "start": start.strip(),
+    }
+    try:
+        form = ForecastIn.model_validate(values)
+    except ValidationError as exc:
+        errors = {
+            str(e["loc"][0]): FORECAST_WORDS.get(str(e["loc"][0]), str(e["msg"]))
+            for e in exc.errors()
+        }
+        return await _forecast_page(
+            request, user, session, values=values, errors=errors, status=422
+        )
+    result = await asyncio.to_thread(forecast, form, utcnow())
+    return await _forecast_page(request, user, session, values=values, result=result)

@@ -131,3 +131,40 @@ async def test_an_agent_may_not_open_the_board_or_its_stream(
     await _supervisor(runtime)
     gary, _, _ = await log_in("gary")
     assert (await gary.get(path)).status_code == 403
+
+
+async def test_the_forecast_form_shows_the_day_or_says_what_is_wrong(
+    runtime: Runtime, log_in: LogIn
+) -> None:
+    await _supervisor(runtime)
+    sam, csrf, _ = await log_in("sam", "/supervisor")
+    form = await sam.get("/supervisor/forecast")
+    assert form.status_code == 200 and "Customers to call" in form.text
+    bad = await sam.post(
+        "/supervisor/forecast",
+        data={
+            "csrf_token": csrf,
+            "alert_type": "",
+            "recipients": "lots",
+            "agents": "3",
+            "start": "9h",
+        },
+    )
+    assert bad.status_code == 422 and "Traceback" not in bad.text
+    assert 'id="f-recipients-err">Customers to call: a whole number' in bad.text
+    assert 'id="f-start-err">Start time: hours and minutes' in bad.text
+    assert 'id="f-alert_type-err">Choose the alert type' in bad.text
+    ran = await sam.post(
+        "/supervisor/forecast",
+        data={
+            "csrf_token": csrf,
+            "alert_type": "large_debit",
+            "recipients": "800",
+            "agents": "3",
+            "start": "09:00",
+        },
+    )
+    assert ran.status_code == 200
+    text = _words(ran)
+    assert "Expected day" in text and "Pacing off" in text and "Pacing on" in text
+    assert "<svg" in ran.text and "<polyline" in ran.text
