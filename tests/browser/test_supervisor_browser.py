@@ -76,5 +76,13 @@ async def test_the_board_changes_live_when_an_agent_does_and_a_transfer_arrives(
     await _shots(board, tmp_path, "supervisor-board-paused")
     await board.get_by_role("button", name="Resume all voice calls").click()
     await board.get_by_text("Voice resumed").wait_for()
+
+    await board.get_by_role("link", name="Forecast before a launch").click()
+    await board.get_by_label("Alert type").select_option(label="Large debit")
+    await board.get_by_label("Customers to call").fill("800")
+    await board.get_by_label("Start time (UTC, HH:MM)").fill("09:00")
+    await board.get_by_role("button", name="Run the forecast").click()
+    await board.get_by_role("heading", name="Expected day").wait_for()
+    await _shots(board, tmp_path, "supervisor-forecast")
     await fred_ctx.close()
     await ctx.close()
