@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
 
 from alerts.columns import utcnow
 from alerts.delivery.steps import RetryLater, run_step
-from alerts.models import Alert, AuditEntry, HandOff
+from alerts.models import Alert, HandOff
 from callcentre.board import BoardError, QueueTargetsIn, board, move_waiting, set_queue_targets
 from callcentre.models import ALL_ALERT_TYPES
 from callcentre.queues import set_agent_state
@@ -127,11 +126,6 @@ async def test_paused_voice_falls_back_to_sms_and_resumes(runtime: Runtime, whic
     async with deps.sessions() as session:
         assert await resume_voice(session=session, alert_type=which)
         assert await voice_paused(session, "large_debit") is None
-        kinds = (
-            await session.exec(select(AuditEntry.action).where(AuditEntry.kind == "voice_switch"))
-        ).all()
-    # No staff member acts in a service test: the audit log records only staff changes.
-    assert list(kinds) in ([], ["pause", "resume"])
     again = await _voice_alert(runtime, "C-10")
     # Resumed, the worker places the call again (no Twilio in this test: it would retry later).
     with pytest.raises(RetryLater, match="placing the call"):
