@@ -38,6 +38,7 @@ from admin_ui.security import (
     staff_context,
 )
 from admin_ui.staff import router as staff_router
+from admin_ui.supervisor import router as supervisor_router
 from admin_ui.unsubscribe import router as unsubscribe_router
 from admin_ui.users import authenticate
 from alerts.customers.history import HistoryQuery, customer_history
@@ -56,6 +57,7 @@ router.include_router(staff_router)
 router.include_router(integrations_router)
 router.include_router(reports_router)
 router.include_router(agent_router)
+router.include_router(supervisor_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200

@@ -71,10 +71,13 @@ def log_in(request: Request, user: User) -> None:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local admin and agent-console paths, never another site (no open redirect)."""
+    """Only local admin, agent-console and supervisor-board paths, never another site (no
+    open redirect)."""
     if not target or any(ord(c) < 32 for c in target):
         return HOME
-    agent = target == "/agent" or target.startswith(("/agent/", "/agent?"))
+    agent = any(
+        target == p or target.startswith((f"{p}/", f"{p}?")) for p in ("/agent", "/supervisor")
+    )
     if not (target.startswith("/admin") or agent):
         return HOME
     return target

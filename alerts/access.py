@@ -30,6 +30,7 @@ CAPABILITIES: Final = {
     "reports": "read and export the reports (funnel, response rates, delivery, calls avoided)",
     "agent_console": "take, work and complete hand-offs in the agent console (/agent)",
     "any_queue": "take hand-offs of every queue, not only one's skills; see contacts unmasked",
+    "supervise": "the supervisor board (/supervisor): live queues, pause voice, queue targets",
 }
 
 PERMISSIONS: Final[dict[str, frozenset[str]]] = {
@@ -46,6 +47,7 @@ PERMISSIONS: Final[dict[str, frozenset[str]]] = {
             "reports",
             "agent_console",
             "any_queue",
+            "supervise",
         }
     ),
     "agent": frozenset({"view", "edit_customers", "own_tokens", "agent_console"}),
@@ -57,7 +59,7 @@ ROLE_WORDS: Final = {
     "admin": "Administrator: everything, including users and settings",
     "publisher": "Publisher: edits, publishes and restores alert types",
     "editor": "Editor: edits drafts of alert types",
-    "supervisor": "Supervisor: call-centre hours, load and queues, the agent console",
+    "supervisor": "Supervisor: call-centre hours, load and queues, the board, the agent console",
     "agent": "Agent: the agent console (their queues), customers' preferences",
     "viewer": "Viewer: reads everything, changes nothing",
 }

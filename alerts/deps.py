@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.links import LinkSigner, MediaSigner
-from alerts.ports import CallCentre, Pacer
+from alerts.ports import CallCentre, Pacer, VoiceSwitch
 from channels.base import Channel
 
 
@@ -71,6 +71,8 @@ class AlertDeps:
     transfer_queue: str | None = None
     # Paces voice alerts that offer an agent (callcentre.live_pacing.VoicePacer); None = off.
     pacer: Pacer | None = None
+    # The supervisor's voice kill switch (callcentre.voice_switch.StoredVoiceSwitch); None = none.
+    voice_switch: VoiceSwitch | None = None
 
     def tts(self, locale: str | None = None) -> Tts:
         """The voice for ``locale``: exact, then its base language, then English."""

@@ -38,3 +38,11 @@ class Pacer(Protocol):
         """Seconds until this call may be placed (0 = now), why, and whether that slot is
         reserved for it (False: paused, ask again after the wait)."""
         ...
+
+
+class VoiceSwitch(Protocol):
+    """The supervisor's voice kill switch, read before each call is placed."""
+
+    async def paused(self, session: AsyncSession, alert_type: str) -> str | None:
+        """Why voice is paused for ``alert_type`` (for it, or for every alert type), or None."""
+        ...

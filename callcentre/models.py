@@ -58,6 +58,8 @@ class CallQueue(SQLModel, table=True):
     priority: int = 50  # higher is served first
     target_answer_seconds: int = 60
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # --- the supervisor board (0013): how many agents the supervisor wants on it ---
+    agents_target: int | None = None
 
 
 class AgentSkill(SQLModel, table=True):
@@ -109,3 +111,19 @@ class LoadSnapshot(SQLModel, table=True):
     received_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
     )
+
+
+ALL_ALERT_TYPES = "*"
+
+
+class VoicePause(SQLModel, table=True):
+    """The voice kill switch: while a row exists, no call is placed for its alert type (``*``:
+    for every alert type); the worker moves such a step on to the plan's next channel."""
+
+    __tablename__ = "voice_pauses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_type: str = Field(max_length=100, unique=True)
+    paused_by: str = Field(max_length=100)
+    reason: str = Field(default="", max_length=300)
+    paused_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -355,6 +355,10 @@ def signing_key() -> None:
 def simulate_centre(
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same day).")] = 2026,
     as_json: JsonOpt = False,
+    recipients: Annotated[
+        int | None, typer.Option(min=0, help="Customers called (default: 40000).")
+    ] = None,
+    agents: Annotated[int | None, typer.Option(min=0, help="Agents working (default: 50).")] = None,
 ) -> None:
     """Simulate a day of paced voice alerts against the call centre (pacing off vs on)."""
     from dataclasses import replace
@@ -362,7 +366,15 @@ def simulate_centre(
     from callcentre.simulation import Scenario, compare
     from callcentre.simulation_table import render_table
 
-    result = compare(replace(Scenario(), seed=seed))
+    base = Scenario()
+    result = compare(
+        replace(
+            base,
+            seed=seed,
+            recipients=base.recipients if recipients is None else recipients,
+            agents=base.agents if agents is None else agents,
+        )
+    )
     print(json.dumps(result, indent=2) if as_json else render_table(result))
 
 

@@ -18,6 +18,7 @@ from alerts.links import LinkSigner, MediaSigner
 from callcentre.live_pacing import VoicePacer
 from callcentre.pacing import PacingPolicy
 from callcentre.state import StoredCentre
+from callcentre.voice_switch import StoredVoiceSwitch
 from channels.base import Channel
 from channels.email_smtp import SmtpEmailChannel
 from channels.failover import FailoverChannel
@@ -150,6 +151,7 @@ class Runtime:
             callcentre_number=settings.callcentre.phone_number,
             centre=StoredCentre(),
             pacer=voice_pacer(settings),
+            voice_switch=StoredVoiceSwitch(),
             media=MediaSigner(settings.secret_key.get_secret_value()),
             voices={
                 **DEFAULT_VOICES,

@@ -183,6 +183,51 @@ async def reslot(
     return f"step {index} {why}; moved to {shift.at:%Y-%m-%d %H:%M} UTC"
 
 
+PAUSED_VOICE_RECHECK_S = 60.0  # a paused voice step with no other channel looks again after
+
+
+async def skip_paused_voice(
+    deps: AlertDeps, session: AsyncSession, alert: Alert, step: PlannedStep, now: datetime
+) -> str | None:
+    """While a supervisor has paused voice for this alert type, move a voice step on to the
+    plan's next channel that is not voice (the alert type's fallback order); with none left,
+    hold the step and look again in a minute (None: voice is not paused, go on)."""
+    switch = deps.voice_switch
+    if switch is None or step.channel != "voice":
+        return None
+    why = await switch.paused(session, alert.alert_type)
+    if why is None:
+        return None
+    assert alert.id is not None
+    index = alert.current_step
+    nxt = next(
+        (i for i in range(index + 1, len(alert.plan)) if alert.plan[i].channel != "voice"), None
+    )
+    if nxt is None:
+        at = now + timedelta(seconds=PAUSED_VOICE_RECHECK_S)
+        await hold_step(deps, session, alert, at, now, f"{why}; no other channel in the plan")
+        return f"held: {why}; no other channel in the plan"
+    at = max(now, alert.plan[nxt].not_before)
+    alert.current_step = nxt
+    move_alert(
+        session,
+        alert,
+        "next_step",
+        reason=f"{why}: falls back to {alert.plan[nxt].channel}",
+        now=now,
+    )
+    alert.next_step_at = at
+    await session.commit()
+    await deps.queue.enqueue_step(
+        alert_id=alert.id,
+        step_index=nxt,
+        channel=alert.plan[nxt].channel,
+        defer_seconds=max(0.0, (at - now).total_seconds()),
+    )
+    logger.info("alert_id=%s voice step %s skipped: %s", alert.id, index, why)
+    return f"voice paused ({why}): step {nxt} {alert.plan[nxt].channel} next"
+
+
 async def pace_voice(
     deps: AlertDeps, session: AsyncSession, alert: Alert, step: PlannedStep, now: datetime
 ) -> str | None:

@@ -34,6 +34,7 @@ from alerts.delivery.plan import (
     reached,
     reslot,
     retry_outcome,
+    skip_paused_voice,
     stop,
 )
 from alerts.deps import AlertDeps
@@ -143,6 +144,9 @@ async def _wait_before_first_try(run: _Run) -> StepResult | None:
     if late:
         moved = await reslot(run.deps, run.session, run.alert, index, run.now, late)
         return StepResult("deferred", moved) if moved else StepResult("skipped", late)
+    skipped = await skip_paused_voice(run.deps, run.session, run.alert, run.step, run.now)
+    if skipped:
+        return StepResult("deferred", skipped)
     paced = await pace_voice(run.deps, run.session, run.alert, run.step, run.now)
     return StepResult("deferred", paced) if paced else None
 

@@ -29,6 +29,7 @@ DOCS_SHOTS = {
     "customer-answer-390.png": "customer-answer-phone.png",
     "supervisor-board-1280.png": "supervisor-board.png",
     "supervisor-board-390.png": "supervisor-board-phone.png",
+    "supervisor-forecast-1280.png": "supervisor-forecast.png",
     "recordings-1280.png": "studio-recordings.png",
     "hours-1280.png": "studio-hours.png",
     "phone-1280.png": "studio-phone.png",
