@@ -44,6 +44,8 @@ STAFF_PAGES = [
     "/admin/integrations",
     "/admin/exports",
     "/agent",
+    "/supervisor",
+    "/supervisor/forecast",
 ]
 
 
