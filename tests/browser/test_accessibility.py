@@ -43,6 +43,7 @@ STAFF_PAGES = [
     "/admin/audit",
     "/admin/integrations",
     "/admin/exports",
+    "/admin/hours",
     "/agent",
     "/supervisor",
     "/supervisor/forecast",
