@@ -1,0 +1,89 @@
+"""The studio's "Try it as the customer" phone over HTTP: a trial call driven through Herald's
+real voice webhooks (signed like Twilio's), pressing 1 reaching the agent transfer."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlmodel import col, select
+
+from alerts.models import Alert, DeliveryAttempt, HandOff
+from herald.runtime import Runtime
+from tests.api.test_admin_ui import csrf_of
+from tests.api.test_studio_pages import _login
+
+PHONE = "/admin/alert-types/large_debit/phone"
+
+
+def _hidden(html: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, f"no hidden {name} in the page"
+    return found.group(1).replace("&amp;", "&")
+
+
+async def test_pressing_1_reaches_the_agent_transfer_through_the_real_webhooks(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _login(client, runtime, "ann", "admin")
+    page = await client.get(PHONE)
+    assert page.status_code == 200 and "Start the call" in page.text
+    csrf = csrf_of(page.text)
+
+    refused = await client.post(PHONE, data={})
+    assert refused.status_code == 403  # no CSRF token
+
+    rang = await client.post(PHONE, data={"csrf_token": csrf})
+    assert rang.status_code == 200, rang.text
+    assert "The customer hears" in rang.text and "Press 1" in rang.text
+    assert "Speak to an agent" in rang.text  # the real call script's menu, from the draft
+    action = _hidden(rang.text, "action")
+    assert "/webhooks/twilio/voice/" in action and "/gather" in action
+
+    pressed = await client.post(
+        PHONE,
+        data={
+            "csrf_token": csrf,
+            "attempt": _hidden(rang.text, "attempt"),
+            "action": action,
+            "digits": "1",
+        },
+    )
+    assert pressed.status_code == 200, pressed.text
+    assert "You pressed <strong>1</strong>" in pressed.text
+    assert "Transferred to an agent" in pressed.text
+    assert "The agent hears first" in pressed.text  # the whisper route's own words
+    assert "no agent sees it" in pressed.text
+
+    async with runtime.deps.sessions() as session:
+        alert = (await session.exec(select(Alert).where(col(Alert.trial)))).one()
+        handoff = (
+            await session.exec(select(HandOff).where(col(HandOff.alert_id) == alert.id))
+        ).one()
+        attempt = (
+            await session.exec(
+                select(DeliveryAttempt).where(col(DeliveryAttempt.alert_id) == alert.id)
+            )
+        ).one()
+    # The real keypress handler recorded the answer and made the live transfer; the trial
+    # closed it at once so no agent is offered a pretend customer.
+    assert handoff.kind == "live_transfer" and handoff.closed_at is not None
+    assert attempt.provider_sid and attempt.provider_sid.startswith("CAtrial")
+
+
+async def test_a_forged_action_is_refused_with_a_message(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _login(client, runtime, "ann", "admin")
+    csrf = csrf_of((await client.get(PHONE)).text)
+    bad = await client.post(
+        PHONE,
+        data={
+            "csrf_token": csrf,
+            "attempt": "999",
+            "action": "http://elsewhere/x",
+            "digits": "1",
+        },
+    )
+    assert bad.status_code == 422
+    assert "Start a new call" in bad.text and "Traceback" not in bad.text
