@@ -218,11 +218,10 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
             )
         if digits not in KEYS and digits != "":
             digits = ""
-        attempt, _alert = found
+        attempt, _ = found
         caller = _Caller(request, attempt.provider_sid or "", attempt.address)
         screen = await _read(caller, action, {"Digits": digits})
         attempt_id = attempt.id or 0
-        _ = _alert
     handoffs = []
     if found_alert := await trial_attempt(deps=deps, key=key, attempt_id=attempt_id):
         handoffs = await close_trial_handoffs(
