@@ -19,10 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('alerts') as batch:
-        batch.add_column(sa.Column('trial', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ADD COLUMN (a batch copy of alerts would trip SQLite's foreign keys).
+    op.add_column('alerts', sa.Column('trial', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('alerts') as batch:
-        batch.drop_column('trial')
+    op.drop_column('alerts', 'trial')
