@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Request
@@ -20,7 +20,13 @@ from admin_ui.security import SessionDep, csrf_ok
 from admin_ui.studio.access import CanView
 from admin_ui.studio.editor import draft_spec
 from admin_ui.studio.views import editor_locales, studio_page
-from alerts.alert_types.trial_call import close_trial_handoffs, start_trial_call, trial_attempt
+from alerts.alert_types.trial_call import (
+    TRIAL_PHONE,
+    close_trial_handoffs,
+    send_test,
+    start_trial_call,
+    trial_attempt,
+)
 from alerts.api.deps import get_deps
 from alerts.columns import utcnow
 from channels.twilio_sim.twiml import TwimlError, parse_twiml, text_of
@@ -143,7 +149,15 @@ _DEFAULTS: dict[str, Any] = {
     "locales": [],
     "problems": [],
     "screen": None,
+    "sent": None,
+    "send_error": "",
 }
+TRIAL_EMAIL = "sam.jansen@example.com"
+
+
+def _simulated(request: Request) -> dict[str, bool]:
+    settings = request.app.state.settings
+    return {"sms": bool(settings.twilio.simulated), "email": not settings.smtp.host}
 
 
 def _phone(request: Request, user: Any, key: str, spec: Any, **values: Any) -> HTMLResponse:
@@ -155,6 +169,8 @@ def _phone(request: Request, user: Any, key: str, spec: Any, **values: Any) -> H
         key=key,
         spec=spec,
         keys=KEYS,
+        simulated=_simulated(request),
+        trial_to={"sms": TRIAL_PHONE, "email": TRIAL_EMAIL},
         **{**_DEFAULTS, **values},
     )
 
@@ -239,3 +255,42 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
         pressed=digits,
         handoffs=handoffs,
     )
+
+
+@router.post(f"{BASE}/{{key}}/test-send", response_model=None)
+async def test_send(key: str, request: Request, user: CanView, session: SessionDep) -> Response:
+    """Send the draft once by SMS or email: to a simulated recipient by default, or to the
+    address the administrator gives (their own) when real providers are configured."""
+    form = await request.form()
+    if not csrf_ok(request, str(form.get("csrf_token", ""))):
+        return csrf_refused(request, user)
+    spec, problems = await draft_spec(session, key)
+    if spec is None:
+        return _phone(request, user, key, None, problems=problems)
+    locales = editor_locales(spec.as_json())
+    raw = str(form.get("channel", ""))
+    channel: Literal["sms", "email"] = "email" if raw == "email" else "sms"
+    address = str(form.get("to", "")).strip()
+    error = ""
+    if raw not in ("sms", "email"):
+        error = "Choose SMS or email."
+    elif channel not in spec.content.get(spec.content_locale(locales[-1], channel), {}):
+        error = f"This draft has no {channel.upper() if channel == 'sms' else channel} text yet."
+    elif not address:
+        error = "Give the phone number or email address to send the test to (your own)."
+    elif channel == "email" and "@" not in address:
+        error = f"“{address}” is not an email address, e.g. you@example.com."
+    elif channel == "sms" and not (address.startswith("+") and address[1:].isdigit()):
+        error = f"“{address}” is not a phone number in international form, e.g. +31612345678."
+    if error:
+        return _phone(request, user, key, spec, locales=locales, send_error=error, status_code=422)
+    sent = await send_test(
+        deps=get_deps(request),
+        spec=spec,
+        locale=spec.content_locale(locales[-1], channel),
+        channel=channel,
+        address=address,
+        actor=user.username,
+        now=utcnow(),
+    )
+    return _phone(request, user, key, spec, locales=locales, sent=sent)

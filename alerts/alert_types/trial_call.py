@@ -16,10 +16,13 @@ from sqlmodel import col, select
 
 from alerts import audit
 from alerts.customers.records import CustomerIn, upsert_customer
+from alerts.delivery.messages import build_message
 from alerts.deps import AlertDeps
 from alerts.lifecycle import move_handoff
 from alerts.models import Alert, Customer, DeliveryAttempt, HandOff
 from alerts.plans import AlertOption, PlannedStep
+from channels.base import ChannelError
+from channels.masking import mask
 from rules.alert_types import AlertTypeSpec
 
 TRIAL_REF = "studio-trial"
@@ -67,8 +70,32 @@ async def start_trial_call(
     *, deps: AlertDeps, spec: AlertTypeSpec, locale: str, actor: str, now: datetime
 ) -> TrialCall:
     """A trial alert of ``spec`` (the draft) with one voice attempt, its call answered."""
-    customer = await _trial_customer(deps)
     call_sid = "CAtrial" + secrets.token_hex(13)
+    return await _trial(
+        deps=deps,
+        spec=spec,
+        locale=locale,
+        actor=actor,
+        now=now,
+        channel="voice",
+        address=TRIAL_PHONE,
+        sid=call_sid,
+    )
+
+
+async def _trial(
+    *,
+    deps: AlertDeps,
+    spec: AlertTypeSpec,
+    locale: str,
+    actor: str,
+    now: datetime,
+    channel: str,
+    address: str,
+    sid: str | None,
+) -> TrialCall:
+    customer = await _trial_customer(deps)
+    call_sid = sid or "trial" + secrets.token_hex(13)
     async with deps.sessions() as session:
         alert = Alert(
             dedupe_key=f"{TRIAL_REF}:{spec.key}:{call_sid}",
@@ -79,9 +106,9 @@ async def start_trial_call(
             trial=True,
             plan=[
                 PlannedStep(
-                    channel="voice",
+                    channel=channel,
                     contact_point_id="",
-                    address=TRIAL_PHONE,
+                    address=address,
                     not_before=now,
                     deadline=now,
                     locale=locale,
@@ -113,10 +140,10 @@ async def start_trial_call(
         attempt = DeliveryAttempt(
             alert_id=alert.id or 0,
             step_index=0,
-            channel="voice",
-            address=TRIAL_PHONE,
-            status="in_progress",
-            provider_sid=call_sid,
+            channel=channel,
+            address=address,
+            status="in_progress" if sid else "queued",
+            provider_sid=sid,
             created_at=now,
             updated_at=now,
         )
@@ -126,11 +153,67 @@ async def start_trial_call(
             session,
             kind="alert_type",
             entity_id=spec.key,
-            action="trial_call",
-            after={"alert_id": alert.id, "by": actor},
+            action="trial_call" if channel == "voice" and sid else "test_send",
+            after={"alert_id": alert.id, "by": actor, "channel": channel, "to": mask(address)},
         )
         await session.commit()
-        return TrialCall(alert.id or 0, attempt.id or 0, call_sid, TRIAL_PHONE)
+        return TrialCall(alert.id or 0, attempt.id or 0, call_sid, address)
+
+
+@dataclass(frozen=True, slots=True)
+class TestSend:
+    """What a test send of the draft did: to whom, what, and the provider's answer."""
+
+    channel: str
+    to: str
+    subject: str
+    text: str
+    status: str  # "sent", or "failed"
+    detail: str  # the provider's id, or what went wrong
+
+
+async def send_test(
+    *,
+    deps: AlertDeps,
+    spec: AlertTypeSpec,
+    locale: str,
+    channel: str,
+    address: str,
+    actor: str,
+    now: datetime,
+) -> TestSend:
+    """Send the draft by ``channel`` to ``address`` once, through the channel Herald uses (the
+    simulator and the SMTP sink by default), as a trial alert; audited."""
+    trial = await _trial(
+        deps=deps,
+        spec=spec,
+        locale=locale,
+        actor=actor,
+        now=now,
+        channel=channel,
+        address=address,
+        sid=None,
+    )
+    async with deps.sessions() as session:
+        alert = await session.get(Alert, trial.alert_id)
+        attempt = await session.get(DeliveryAttempt, trial.attempt_id)
+        assert alert is not None and attempt is not None
+        message = await build_message(deps=deps, session=session, alert=alert, attempt=attempt)
+        try:
+            receipt = await deps.channels[channel].send(message)
+        except ChannelError as exc:
+            attempt.status, attempt.error = "failed", str(exc)[:500]
+            result = TestSend(
+                channel, address, message.subject or "", message.text, "failed", str(exc)
+            )
+        else:
+            attempt.status, attempt.provider_sid = "sent", receipt.provider_sid
+            result = TestSend(
+                channel, address, message.subject or "", message.text, "sent", receipt.provider_sid
+            )
+        session.add(attempt)
+        await session.commit()
+    return result
 
 
 async def trial_attempt(

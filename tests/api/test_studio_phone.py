@@ -8,10 +8,11 @@ import re
 import httpx
 from sqlmodel import col, select
 
-from alerts.models import Alert, DeliveryAttempt, HandOff
+from alerts.models import Alert, AuditEntry, DeliveryAttempt, HandOff
 from herald.runtime import Runtime
 from tests.api.test_admin_ui import csrf_of
 from tests.api.test_studio_pages import _login
+from tests.conftest import Stack
 
 PHONE = "/admin/alert-types/large_debit/phone"
 
@@ -87,3 +88,34 @@ async def test_a_forged_action_is_refused_with_a_message(
     )
     assert bad.status_code == 422
     assert "Start a new call" in bad.text and "Traceback" not in bad.text
+
+
+async def test_a_test_send_goes_to_the_simulated_recipient_and_is_audited(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    stack: Stack,  # the Twilio simulator and the SMTP sink, as in the embedded default
+) -> None:
+    await _login(client, runtime, "ann", "admin")
+    csrf = csrf_of((await client.get(PHONE)).text)
+    send = "/admin/alert-types/large_debit/test-send"
+    bad = await client.post(send, data={"csrf_token": csrf, "channel": "sms", "to": "call me"})
+    assert bad.status_code == 422 and "international form" in bad.text
+    sent = await client.post(
+        send, data={"csrf_token": csrf, "channel": "sms", "to": "+15555550100"}
+    )
+    assert sent.status_code == 200, sent.text
+    notice = sent.text[sent.text.find("Send a test") :]
+    assert "Sent</span>" in sent.text and "a pretend recipient" in sent.text, notice
+    async with runtime.deps.sessions() as session:
+        alert = (await session.exec(select(Alert).where(col(Alert.trial)))).one()
+        attempt = (
+            await session.exec(
+                select(DeliveryAttempt).where(col(DeliveryAttempt.alert_id) == alert.id)
+            )
+        ).one()
+        entries = (
+            await session.exec(select(AuditEntry).where(col(AuditEntry.action) == "test_send"))
+        ).all()
+    assert attempt.channel == "sms" and attempt.status == "sent" and attempt.provider_sid
+    assert attempt.provider_sid in sent.text
+    assert [e.actor for e in entries] == ["ann"]
