@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
 from starlette.responses import HTMLResponse, Response
 
 from admin_ui.routes import csrf_refused
-from admin_ui.security import SessionDep, csrf_ok
+from admin_ui.security import SessionDep, csrf_ok, require_page
 from admin_ui.studio.access import CanView
 from admin_ui.studio.editor import draft_spec
 from admin_ui.studio.views import editor_locales, studio_page
+from alerts.alert_types.speech import SpeechUnavailable, synthesise
+from alerts.alert_types.speech import available as speech_available
 from alerts.alert_types.trial_call import (
     TRIAL_PHONE,
     close_trial_handoffs,
@@ -35,6 +38,7 @@ from channels.twilio_sim.webhooks import WebhookSender
 router = APIRouter(include_in_schema=False)
 BASE = "/admin/alert-types"
 MAX_REDIRECTS = 5
+MAX_SPOKEN = 1000
 KEYS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#")
 
 
@@ -151,6 +155,7 @@ _DEFAULTS: dict[str, Any] = {
     "screen": None,
     "sent": None,
     "send_error": "",
+    "locale": "en",
 }
 TRIAL_EMAIL = "sam.jansen@example.com"
 
@@ -170,6 +175,7 @@ def _phone(request: Request, user: Any, key: str, spec: Any, **values: Any) -> H
         spec=spec,
         keys=KEYS,
         simulated=_simulated(request),
+        speech=speech_available(),
         trial_to={"sms": TRIAL_PHONE, "email": TRIAL_EMAIL},
         **{**_DEFAULTS, **values},
     )
@@ -239,7 +245,9 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
         screen = await _read(caller, action, {"Digits": digits})
         attempt_id = attempt.id or 0
     handoffs = []
+    voice_locale = "en"
     if found_alert := await trial_attempt(deps=deps, key=key, attempt_id=attempt_id):
+        voice_locale = found_alert[1].locale
         handoffs = await close_trial_handoffs(
             deps=deps, alert_id=found_alert[1].id or 0, now=utcnow()
         )
@@ -254,6 +262,7 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
         attempt=attempt_id,
         pressed=digits,
         handoffs=handoffs,
+        locale=voice_locale,
     )
 
 
@@ -294,3 +303,18 @@ async def test_send(key: str, request: Request, user: CanView, session: SessionD
         now=utcnow(),
     )
     return _phone(request, user, key, spec, locales=locales, sent=sent)
+
+
+@router.get(f"{BASE}/{{key}}/phone/say.wav", dependencies=[Depends(require_page("view"))])
+async def say_audio(text: str = "", locale: str = "en") -> Response:
+    """One sentence of the trial call, spoken on the server (espeak-ng, an approximation of the
+    provider's voice), like the preview's /preview/voice.wav."""
+    if not text.strip() or len(text) > MAX_SPOKEN:
+        return PlainTextResponse(
+            f"Nothing to say: give 1 to {MAX_SPOKEN} characters of text.", status_code=422
+        )
+    try:
+        audio = await synthesise(text, locale)
+    except SpeechUnavailable as exc:
+        return PlainTextResponse(f"No audio: {exc}.", status_code=503)
+    return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})

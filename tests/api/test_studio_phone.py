@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from alerts.models import Alert, AuditEntry, DeliveryAttempt, HandOff
 from herald.runtime import Runtime
 from tests.api.test_admin_ui import csrf_of
+from tests.api.test_studio_audio import engine  # noqa: F401  (espeak-ng, or fail under CI)
 from tests.api.test_studio_pages import _login
 from tests.conftest import Stack
 
@@ -119,3 +120,21 @@ async def test_a_test_send_goes_to_the_simulated_recipient_and_is_audited(
     assert attempt.channel == "sms" and attempt.status == "sent" and attempt.provider_sid
     assert attempt.provider_sid in sent.text
     assert [e.actor for e in entries] == ["ann"]
+
+
+async def test_each_sentence_of_the_trial_call_can_be_heard(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    engine: None,  # noqa: F811  (espeak-ng, or fail under CI)
+) -> None:
+    await _login(client, runtime, "ann", "admin")
+    rang = await client.post(PHONE, data={"csrf_token": csrf_of((await client.get(PHONE)).text)})
+    sources = re.findall(
+        r'<audio controls preload="none" aria-label="[^"]*" src="([^"]+)"', rang.text
+    )
+    assert sources, "no Listen control beside the sentences"
+    heard = await client.get(sources[0].replace("&amp;", "&"))
+    assert heard.status_code == 200 and heard.headers["content-type"] == "audio/wav"
+    assert heard.content[:4] == b"RIFF" and len(heard.content) > 8000
+    empty = await client.get(f"{PHONE}/say.wav?text=")
+    assert empty.status_code == 422 and "Nothing to say" in empty.text
