@@ -7,6 +7,7 @@ read back (the simulator's parser) into what the phone's screen shows.
 
 from __future__ import annotations
 
+import secrets
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -14,6 +15,7 @@ from typing import Any, Literal
 import httpx
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
+from sqlmodel import col, select
 from starlette.responses import HTMLResponse, Response
 
 from admin_ui.routes import csrf_refused
@@ -32,6 +34,7 @@ from alerts.alert_types.trial_call import (
 )
 from alerts.api.deps import get_deps
 from alerts.columns import utcnow
+from alerts.models import Alert
 from channels.twilio_sim.twiml import TwimlError, parse_twiml, text_of
 from channels.twilio_sim.webhooks import WebhookSender
 
@@ -156,6 +159,8 @@ _DEFAULTS: dict[str, Any] = {
     "sent": None,
     "send_error": "",
     "locale": "en",
+    "sms": None,
+    "sms_error": "",
 }
 TRIAL_EMAIL = "sam.jansen@example.com"
 
@@ -318,3 +323,67 @@ async def say_audio(text: str = "", locale: str = "en") -> Response:
     except SpeechUnavailable as exc:
         return PlainTextResponse(f"No audio: {exc}.", status_code=503)
     return Response(audio, media_type="audio/wav", headers={"Cache-Control": "no-store"})
+
+
+@router.post(f"{BASE}/{{key}}/sms-reply", response_model=None)
+async def sms_reply(key: str, request: Request, user: CanView, session: SessionDep) -> Response:
+    """Reply to the test SMS as the pretend customer: a signed request to Herald's real SMS
+    inbound webhook, and the answer it sends back. Only from the pretend number, so a reply
+    can never act on a real customer's alert."""
+    form = await request.form()
+    if not csrf_ok(request, str(form.get("csrf_token", ""))):
+        return csrf_refused(request, user)
+    spec, problems = await draft_spec(session, key)
+    if spec is None:
+        return _phone(request, user, key, None, problems=problems)
+    locales = editor_locales(spec.as_json())
+    body = str(form.get("body", "")).strip()
+    if not body or len(body) > 160:
+        return _phone(
+            request,
+            user,
+            key,
+            spec,
+            locales=locales,
+            sms_error="Type the reply the customer would send (1 to 160 characters), e.g. 1.",
+            status_code=422,
+        )
+    deps = get_deps(request)
+    caller = _Caller(request, "", TRIAL_PHONE)
+    params = {
+        "MessageSid": "SMtrial" + secrets.token_hex(13),
+        "AccountSid": "ACtrial",
+        "From": TRIAL_PHONE,
+        "To": deps.callcentre_number or "+15555550199",
+        "Body": body,
+    }
+    sent, answer = await caller.sender.send(
+        "trial", f"{deps.public_url}/webhooks/twilio/sms/inbound", params
+    )
+    replies: list[str] = []
+    error = ""
+    if sent.status != 200:
+        error = f"Herald answered {sent.status or 'nothing'}: {sent.body or sent.error or ''}"
+    else:
+        try:
+            replies = [text_of(m) for m in parse_twiml(answer) if m.tag == "Message"]
+        except TwimlError as exc:
+            error = f"Herald's answer is not a text reply: {exc}"
+    async with deps.sessions() as db:
+        alert_ids = (
+            await db.exec(
+                select(col(Alert.id)).where(col(Alert.trial), col(Alert.alert_type) == key)
+            )
+        ).all()
+    handoffs = []
+    for alert_id in alert_ids:
+        handoffs += await close_trial_handoffs(deps=deps, alert_id=alert_id or 0, now=utcnow())
+    return _phone(
+        request,
+        user,
+        key,
+        spec,
+        locales=locales,
+        sms={"body": body, "replies": replies, "error": error},
+        handoffs=handoffs,
+    )

@@ -230,17 +230,15 @@ async def trial_attempt(
 
 async def close_trial_handoffs(*, deps: AlertDeps, alert_id: int, now: datetime) -> list[HandOff]:
     """The hand-offs the trial created, taken off the agents' lists at once (a trial customer
-    must never reach a real agent's queue); returned so the page can show them."""
+    must never reach a real agent's queue); those just closed are returned for the page."""
     async with deps.sessions() as session:
         rows = list(
             (await session.exec(select(HandOff).where(col(HandOff.alert_id) == alert_id))).all()
         )
-        for row in rows:
-            if row.closed_at is None:
-                move_handoff(
-                    session, row, "complete", reason="studio trial: not for agents", now=now
-                )
+        closed = [row for row in rows if row.closed_at is None]
+        for row in closed:
+            move_handoff(session, row, "complete", reason="studio trial: not for agents", now=now)
         await session.commit()
-        for row in rows:
+        for row in closed:
             await session.refresh(row)
-        return rows
+        return closed

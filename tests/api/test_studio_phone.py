@@ -138,3 +138,29 @@ async def test_each_sentence_of_the_trial_call_can_be_heard(
     assert heard.content[:4] == b"RIFF" and len(heard.content) > 8000
     empty = await client.get(f"{PHONE}/say.wav?text=")
     assert empty.status_code == 422 and "Nothing to say" in empty.text
+
+
+async def test_replying_1_to_the_test_sms_gets_the_real_sms_handlers_answer(
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    stack: Stack,
+) -> None:
+    await _login(client, runtime, "ann", "admin")
+    csrf = csrf_of((await client.get(PHONE)).text)
+    sent = await client.post(
+        "/admin/alert-types/large_debit/test-send",
+        data={"csrf_token": csrf, "channel": "sms", "to": "+15555550100"},
+    )
+    assert "Reply as the customer" in sent.text
+    reply = "/admin/alert-types/large_debit/sms-reply"
+    empty = await client.post(reply, data={"csrf_token": csrf, "body": ""})
+    assert empty.status_code == 422 and "Type the reply" in empty.text
+    answered = await client.post(reply, data={"csrf_token": csrf, "body": "1"})
+    assert answered.status_code == 200, answered.text
+    assert "Herald answered</span>" in answered.text, answered.text[-3000:]
+    async with runtime.deps.sessions() as session:
+        handoffs = (await session.exec(select(HandOff))).all()
+    # The real inbound handler took "1" as "speak to an agent" for the trial alert; the trial
+    # closed the hand-off so no agent is offered it.
+    assert len(handoffs) == 1 and handoffs[0].closed_at is not None
+    assert "no agent sees it" in answered.text
