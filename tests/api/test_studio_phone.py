@@ -8,12 +8,15 @@ import re
 import httpx
 from sqlmodel import col, select
 
+from alerts.columns import utcnow
 from alerts.models import Alert, AuditEntry, DeliveryAttempt, HandOff
+from herald.config import Settings
 from herald.runtime import Runtime
 from tests.api.test_admin_ui import csrf_of
 from tests.api.test_studio_audio import engine  # noqa: F401  (espeak-ng, or fail under CI)
 from tests.api.test_studio_pages import _login
 from tests.conftest import Stack
+from tests.factories import api_headers
 
 PHONE = "/admin/alert-types/large_debit/phone"
 
@@ -164,3 +167,26 @@ async def test_replying_1_to_the_test_sms_gets_the_real_sms_handlers_answer(
     # closed the hand-off so no agent is offered it.
     assert len(handoffs) == 1 and handoffs[0].closed_at is not None
     assert "no agent sees it" in answered.text
+
+
+async def test_a_trial_call_is_left_out_of_the_reports(
+    client: httpx.AsyncClient, runtime: Runtime, settings: Settings
+) -> None:
+    await _login(client, runtime, "ann", "admin")
+    csrf = csrf_of((await client.get(PHONE)).text)
+    rang = await client.post(PHONE, data={"csrf_token": csrf})
+    data = {
+        "csrf_token": csrf,
+        "attempt": _hidden(rang.text, "attempt"),
+        "action": _hidden(rang.text, "action"),
+        "digits": "1",
+    }
+    assert "Transferred to an agent" in (await client.post(PHONE, data=data)).text
+    today = utcnow().date().isoformat()
+    funnel = await client.get(
+        "/api/v1/reports/funnel",
+        params={"since": today, "until": today},
+        headers=api_headers(settings),
+    )
+    assert funnel.status_code == 200, funnel.text
+    assert all(row["alerts"] == 0 for row in funnel.json()["rows"]), funnel.json()["rows"]
