@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, Response
 
 from admin_ui.routes import csrf_refused
 from admin_ui.security import SessionDep, csrf_ok, require_page
-from admin_ui.studio.access import CanView
+from admin_ui.studio.access import CanEdit, CanView
 from admin_ui.studio.editor import draft_spec
 from admin_ui.studio.views import editor_locales, studio_page
 from alerts.alert_types.speech import SpeechUnavailable, synthesise
@@ -272,7 +272,7 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
 
 
 @router.post(f"{BASE}/{{key}}/test-send", response_model=None)
-async def test_send(key: str, request: Request, user: CanView, session: SessionDep) -> Response:
+async def test_send(key: str, request: Request, user: CanEdit, session: SessionDep) -> Response:
     """Send the draft once by SMS or email: to a simulated recipient by default, or to the
     address the administrator gives (their own) when real providers are configured."""
     form = await request.form()
