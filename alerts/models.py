@@ -230,6 +230,9 @@ class Alert(SQLModel, table=True):
     decision_id: int | None = Field(default=None, foreign_key="decisions.id")
     status: str = Field(default="pending", max_length=20, index=True)
     alert_type_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # A studio trial ("Try it as the customer"): its content is the alert type's draft, it is
+    # never delivered, and reports leave it out.
+    trial: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # Ordered delivery steps as rules.engine decided them (alerts.plans.PlannedStep).
     plan: list[PlannedStep] = Field(default_factory=list, sa_type=ModelList(PlannedStep))
     # What the customer may answer (after the call-centre linkage).

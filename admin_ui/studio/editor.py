@@ -144,6 +144,8 @@ async def save(key: str, request: Request, user: CanEdit, session: SessionDep) -
     blocking = [p for p in problems if p.blocking]
     if action == "trial":
         return RedirectResponse(f"{BASE}/{key}/trial", status_code=303)
+    if action == "phone":
+        return RedirectResponse(f"{BASE}/{key}/phone", status_code=303)
     if action == "preview":
         return RedirectResponse(f"{BASE}/{key}/preview", status_code=303)
     if action.startswith("ch_"):
@@ -204,7 +206,7 @@ async def sms_length_of(key: str, request: Request, session: SessionDep) -> JSON
     return JSONResponse(report.as_json())
 
 
-async def _draft_spec(session: Any, key: str) -> tuple[AlertTypeSpec | None, list[Problem]]:
+async def draft_spec(session: Any, key: str) -> tuple[AlertTypeSpec | None, list[Problem]]:
     """The draft (or the published version) as a spec, or the problems that stop it being one."""
     row, draft = await _current(session, key)
     data: dict[str, JsonValue] = dict(draft.spec if draft else row.spec if row else {})
@@ -221,7 +223,7 @@ async def _draft_spec(session: Any, key: str) -> tuple[AlertTypeSpec | None, lis
 
 @router.get(f"{BASE}/{{key}}/trial")
 async def trial(key: str, request: Request, user: CanView, session: SessionDep) -> HTMLResponse:
-    spec, problems = await _draft_spec(session, key)
+    spec, problems = await draft_spec(session, key)
     lines = []
     if spec is not None:
         lines = await trial_run(deps=get_deps(request), spec=spec, now=utcnow())
@@ -264,7 +266,7 @@ async def preview_voice_audio(
 ) -> Response:
     """One part of the call as the preview lists it: a recording as it is, spoken text
     synthesised on the server (an approximation of the provider's voice)."""
-    spec, _ = await _draft_spec(session, key)
+    spec, _ = await draft_spec(session, key)
     if spec is None:
         return PlainTextResponse("This draft cannot be previewed yet.", status_code=422)
     used = spec.content_locale(locale, "voice")
@@ -298,7 +300,7 @@ async def preview(
     locale: str = "",
     sample: str = "example",
 ) -> HTMLResponse:
-    spec, problems = await _draft_spec(session, key)
+    spec, problems = await draft_spec(session, key)
     if spec is None:
         return studio_page(
             request,
@@ -355,7 +357,7 @@ async def preview_email_page(
     sample: str = "example",
 ) -> Response:
     """The email's HTML alone, for the preview page's frames (desktop and phone width)."""
-    spec, _ = await _draft_spec(session, key)
+    spec, _ = await draft_spec(session, key)
     if spec is None:
         return HTMLResponse("<p>This draft cannot be previewed yet.</p>", status_code=422)
     base, _ = await _sample(request, session, spec, sample)

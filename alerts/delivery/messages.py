@@ -7,7 +7,8 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.content import AlertContent, ContentError, channel_options, render_context
-from alerts.alert_types.store import get_spec
+from alerts.alert_types.drafts import get_draft
+from alerts.alert_types.store import get_spec, stored_spec
 from alerts.deps import AlertDeps
 from alerts.links import ResponseLink
 from alerts.models import Alert, DeliveryAttempt
@@ -22,6 +23,10 @@ def webhook_url(deps: AlertDeps, path: str) -> str:
 
 
 async def alert_spec(session: AsyncSession, alert: Alert) -> AlertTypeSpec:
+    """The alert type an alert is rendered with: the published one, or for a studio trial the
+    draft being tried (the published version when there is no draft)."""
+    if alert.trial and (draft := await get_draft(session, alert.alert_type)) is not None:
+        return stored_spec({**draft.spec, "version": alert.alert_type_version})
     spec = await get_spec(session, alert.alert_type)
     if spec is None:
         raise ContentError(f"alert type {alert.alert_type!r} no longer exists")

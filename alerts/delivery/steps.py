@@ -90,6 +90,8 @@ async def run_step(
         alert = await session.get(Alert, alert_id)
         if alert is None:
             return StepResult("skipped", f"alert {alert_id} does not exist")
+        if alert.trial:
+            return StepResult("skipped", f"alert {alert_id} is a studio trial: never delivered")
         if (not_due := _not_due(alert, step_index, now)) is not None:
             return StepResult("skipped", not_due)
         run = _Run(deps, session, alert, alert.plan[step_index], now, try_no)

@@ -311,7 +311,7 @@ async def _go_live(session: AsyncSession, period: DateRange) -> dict[str, date]:
     """The day of each alert type's first alert (types with an alert up to the range's end)."""
     stmt = (
         sa.select(col(Alert.alert_type), sa.func.min(col(Alert.created_at)))
-        .where(col(Alert.created_at) < period.end)
+        .where(col(Alert.created_at) < period.end, sa.not_(col(Alert.trial)))
         .group_by(col(Alert.alert_type))
     )
     out: dict[str, date] = {}
@@ -356,6 +356,7 @@ async def _self_served(
         .join(Customer, col(Customer.id) == col(Alert.customer_id))
         .where(
             col(Alert.alert_type) == alert_type,
+            sa.not_(col(Alert.trial)),
             col(Alert.created_at) >= start,
             col(Alert.created_at) < period.end,
             flags["resolved"] == 1,

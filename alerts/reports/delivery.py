@@ -117,6 +117,7 @@ def _attempts_in(period: DateRange, alert_type: str) -> list[ColumnElement[bool]
     where = [
         col(DeliveryAttempt.created_at) >= period.start,
         col(DeliveryAttempt.created_at) < period.end,
+        sa.not_(col(Alert.trial)),
     ]
     if alert_type:
         where.append(col(Alert.alert_type) == alert_type)
@@ -195,7 +196,11 @@ async def _latency(session: AsyncSession, period: DateRange, alert_type: str) ->
     joined = sa.join(Alert, first, first.c.alert_id == col(Alert.id)).join(
         Event, col(Event.id) == col(Alert.event_id)
     )
-    where = [col(Alert.created_at) >= period.start, col(Alert.created_at) < period.end]
+    where = [
+        col(Alert.created_at) >= period.start,
+        col(Alert.created_at) < period.end,
+        sa.not_(col(Alert.trial)),
+    ]
     if alert_type:
         where.append(col(Alert.alert_type) == alert_type)
     seconds = seconds_between(session, first.c.at, col(Event.created_at))
@@ -214,7 +219,11 @@ async def _latency(session: AsyncSession, period: DateRange, alert_type: str) ->
 
 
 async def _endings(session: AsyncSession, period: DateRange, alert_type: str) -> list[EndingRow]:
-    where = [col(Alert.created_at) >= period.start, col(Alert.created_at) < period.end]
+    where = [
+        col(Alert.created_at) >= period.start,
+        col(Alert.created_at) < period.end,
+        sa.not_(col(Alert.trial)),
+    ]
     if alert_type:
         where.append(col(Alert.alert_type) == alert_type)
     stmt = (

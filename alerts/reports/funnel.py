@@ -264,6 +264,7 @@ async def _alert_steps(
     where: list[ColumnElement[bool]] = [
         col(Alert.created_at) >= period.start,
         col(Alert.created_at) < period.end,
+        sa.not_(col(Alert.trial)),
         *_customer_filters(filters),
     ]
     if filters.alert_type:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.models import HandOff, StatusChange
+from alerts.models import Alert, HandOff, StatusChange
 from alerts.reports.base import DateRange, fetch, interpolate, seconds_between, share
 
 TARGET_ANSWER_SECONDS = 20.0  # the call centre's answer target (the voice pacer's, by default)
@@ -96,7 +96,12 @@ def _hour(value: object) -> str:
 
 async def handoff_report(*, session: AsyncSession, period: DateRange) -> HandOffReport:
     """Hand-offs created in ``period``, per kind; times from their recorded status moves."""
-    in_range = [col(HandOff.created_at) >= period.start, col(HandOff.created_at) < period.end]
+    trials = sa.select(col(Alert.id)).where(col(Alert.trial))
+    in_range = [
+        col(HandOff.created_at) >= period.start,
+        col(HandOff.created_at) < period.end,
+        sa.or_(col(HandOff.alert_id).is_(None), col(HandOff.alert_id).not_in(trials)),
+    ]
     stmt = (
         sa.select(col(HandOff.kind), col(HandOff.status), sa.func.count())
         .where(*in_range)

@@ -74,7 +74,11 @@ class ResponseRates:
 
 
 def _in_range(period: DateRange, alert_type: str) -> list[ColumnElement[bool]]:
-    where = [col(Alert.created_at) >= period.start, col(Alert.created_at) < period.end]
+    where = [
+        col(Alert.created_at) >= period.start,
+        col(Alert.created_at) < period.end,
+        sa.not_(col(Alert.trial)),
+    ]
     if alert_type:
         where.append(col(Alert.alert_type) == alert_type)
     return where

@@ -27,8 +27,10 @@ def with_query(url: str, params: dict[str, str]) -> str:
 class WebhookSender:
     """Sends requests the way Twilio does: form-encoded, with a real X-Twilio-Signature."""
 
-    def __init__(self, auth_token: str) -> None:
+    def __init__(self, auth_token: str, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        """``transport`` sends in-process (the studio's trial call posts to Herald's own app)."""
         self._validator = RequestValidator(auth_token)
+        self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
@@ -36,6 +38,7 @@ class WebhookSender:
             self._client = httpx.AsyncClient(
                 timeout=REQUEST_TIMEOUT,
                 follow_redirects=False,
+                transport=self._transport,
                 headers={"User-Agent": "TwilioProxy/1.1 (Herald simulator)"},
             )
         return self._client

@@ -32,8 +32,9 @@ DOCS_SHOTS = {
     "supervisor-forecast-1280.png": "supervisor-forecast.png",
     "recordings-1280.png": "studio-recordings.png",
     "hours-1280.png": "studio-hours.png",
-    "phone-1280.png": "studio-phone.png",
-    "phone-390.png": "studio-phone-phone.png",
+    "phone-agent-1280.png": "studio-phone.png",
+    "phone-agent-390.png": "studio-phone-phone.png",
+    "phone-test-send-1280.png": "studio-test-send.png",
 }
 
 

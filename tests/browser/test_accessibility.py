@@ -31,6 +31,7 @@ STUDIO_PAGES = [
     "/admin/alert-types/large_debit/preview",
     "/admin/alert-types/large_debit/trial",
     "/admin/alert-types/large_debit/versions",
+    "/admin/alert-types/large_debit/phone",
 ]
 STAFF_PAGES = [
     "/admin/customers",
