@@ -19,6 +19,11 @@ def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+# The made-up customer of the studio's trial calls and test sends (alerts.responses.trial):
+# nothing about them goes to the CRM (alerts.crm.deliver.fan_out).
+TRIAL_CUSTOMER_REF = "studio-trial"
+
+
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
 

@@ -22,7 +22,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts import audit
 from alerts.crm.signing import EVENT_HEADER, HEADER, sign
 from alerts.deps import AlertDeps
-from alerts.models import Customer, OutboxEvent, WebhookDelivery, WebhookSubscription
+from alerts.models import (
+    TRIAL_CUSTOMER_REF,
+    Customer,
+    OutboxEvent,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +67,18 @@ async def fan_out(session: AsyncSession, *, now: datetime, limit: int = 1000) ->
     subscriptions = (
         await session.exec(select(WebhookSubscription).where(col(WebhookSubscription.active)))
     ).all()
+    # The studio's trials happen to a made-up customer: the CRM hears nothing of them.
+    trial = set(
+        (
+            await session.exec(
+                select(Customer.id).where(Customer.external_ref == TRIAL_CUSTOMER_REF)
+            )
+        ).all()
+    )
     made = 0
     for event in events:
         assert event.id is not None
-        for sub in subscriptions:
+        for sub in subscriptions if event.customer_id not in trial else ():
             if sub.id is not None and wants(sub, event.kind):
                 session.add(
                     WebhookDelivery(

@@ -19,13 +19,13 @@ from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.delivery.messages import build_message
 from alerts.deps import AlertDeps
 from alerts.lifecycle import move_handoff
-from alerts.models import Alert, Customer, DeliveryAttempt, HandOff
+from alerts.models import TRIAL_CUSTOMER_REF, Alert, Customer, DeliveryAttempt, HandOff
 from alerts.plans import AlertOption, PlannedStep
 from channels.base import ChannelError
 from channels.masking import mask
 from rules.alert_types import AlertTypeSpec
 
-TRIAL_REF = "studio-trial"
+TRIAL_REF = TRIAL_CUSTOMER_REF
 TRIAL_NAME = "Sam Jansen"
 # A number no one has (the range reserved for fiction): nothing can ring anywhere.
 TRIAL_PHONE = "+15555550100"

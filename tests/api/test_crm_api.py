@@ -249,3 +249,34 @@ async def test_the_openapi_describes_every_webhook_with_an_example(
     )
     documented = spec["components"]["schemas"]["WebhookBody"]["properties"]
     assert set(json.loads(sent)) == set(documented) == set(body["example"])
+
+
+async def test_the_studios_trials_never_reach_the_crm(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    from alerts.models import TRIAL_CUSTOMER_REF
+
+    await client.post(
+        "/api/v1/crm/subscriptions", json={"url": "https://crm.example.com/h", "events": ["*"]}
+    )
+    real = await make_customer(runtime.deps, ref="C-REAL")
+    trial = await make_customer(
+        runtime.deps, ref=TRIAL_CUSTOMER_REF, account="NL00TRIAL", phone="+15555550100"
+    )
+    async with runtime.deps.sessions() as session:
+        for who in (real, trial):
+            session.add(
+                OutboxEvent(
+                    kind="response.recorded",
+                    entity="response",
+                    customer_id=who.id,
+                    data={},
+                    created_at=DAY,
+                )
+            )
+        await session.commit()
+        assert await fan_out(session, now=DAY) == 1
+        [delivery] = (await session.exec(select(WebhookDelivery))).all()
+        events = (await session.exec(select(OutboxEvent))).all()
+    assert delivery.customer_id == real.id
+    assert all(e.fanned_out_at is not None for e in events)  # the trial's is done with, too
