@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse
 from admin_ui.agent import router as agent_router
 from admin_ui.consent_page import router as consent_router
 from admin_ui.forward import router as forward_router
+from admin_ui.hours import router as hours_router
 from admin_ui.ingestion import router as ingestion_router
 from admin_ui.integrations import router as integrations_router
 from admin_ui.rendering import page
@@ -56,6 +57,7 @@ router.include_router(staff_router)
 router.include_router(integrations_router)
 router.include_router(reports_router)
 router.include_router(agent_router)
+router.include_router(hours_router)
 
 PAGE_SIZE = 50
 HANDOFF_LIMIT = 200
