@@ -62,7 +62,10 @@ def preview(hours: HoursIn, today: date, days: int = PREVIEW_DAYS) -> list[Previ
             PreviewDay(
                 day=day,
                 open=bool(openings),
-                hours=", ".join(o.describe() for o in openings) or "Closed",
+                hours=", ".join(o.describe() for o in openings).replace(
+                    "00:00-24:00", "Open all day"
+                )
+                or "Closed",
                 why=label,
             )
         )

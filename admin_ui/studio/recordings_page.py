@@ -116,5 +116,5 @@ async def upload(
             message = f"This recording cannot be used: {exc}."
     if message is not None:
         return await _render(request, user, session, {slot: message})
-    flash(request, f"Recording saved for part {segment + 1} ({locale}) of {alert_type}.")
+    flash(request, "Recording saved. Calls play it from now on; listen to it below.")
     return RedirectResponse(f"{PAGE}#slot-{alert_type}-{locale}-{segment}", status_code=303)
