@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, Response
 
 from admin_ui.rendering import page
 from admin_ui.security import SessionDep, StaffUser, require_page, staff_context
+from alerts.alert_types.review import overview
 from alerts.columns import utcnow
 from callcentre.models import WEEKDAYS
 from callcentre.state import (
@@ -44,6 +45,7 @@ class PreviewDay:
     open: bool
     hours: str
     why: str
+    blackout: tuple[str, ...] = ()
 
 
 def preview(hours: HoursIn, today: date, days: int = PREVIEW_DAYS) -> list[PreviewDay]:
@@ -67,6 +69,7 @@ def preview(hours: HoursIn, today: date, days: int = PREVIEW_DAYS) -> list[Previ
                 )
                 or "Closed",
                 why=label,
+                blackout=tuple(sorted(rules_hours.blackouts.get(day, ()))),
             )
         )
     return out
@@ -109,6 +112,24 @@ def parse_form(form: dict[str, str]) -> tuple[HoursIn | None, dict[str, str]]:
                 "for example 2026-12-25."
             )
             break
+    blackouts: dict[date, list[str]] = {}
+    for line in form.get("blackouts", "").splitlines():
+        if not line.strip():
+            continue
+        day_text, _, types_text = line.partition(":")
+        types = [t.strip() for t in types_text.split(",") if t.strip()]
+        try:
+            day = date.fromisoformat(day_text.strip())
+        except ValueError:
+            day = None
+        if day is None or not types:
+            errors["blackouts"] = (
+                f"“{line.strip()}” is not a blackout we understand: write the date, a colon and "
+                "the alert types that send nothing that day, for example "
+                "2026-12-31: large_debit, low_balance."
+            )
+            break
+        blackouts[day] = sorted(set(blackouts.get(day, [])) | set(types))
     if errors:
         return None, errors
     try:
@@ -116,6 +137,7 @@ def parse_form(form: dict[str, str]) -> tuple[HoursIn | None, dict[str, str]]:
             timezone=tz,
             weekly={d: s for d, s in weekly.items() if s},
             holidays=sorted(set(holidays)),
+            blackouts=dict(sorted(blackouts.items())),
         ), {}
     except ValidationError as exc:
         return None, {"timezone": "; ".join(str(e["msg"]) for e in exc.errors())}
@@ -126,6 +148,9 @@ def _fields(hours: HoursIn) -> dict[str, str]:
         "timezone": hours.timezone,
         **{f"day_{d}": ", ".join(hours.weekly.get(d, [])) for d in WEEKDAYS},
         "holidays": "\n".join(d.isoformat() for d in hours.holidays),
+        "blackouts": "\n".join(
+            f"{d.isoformat()}: {', '.join(t)}" for d, t in hours.blackouts.items()
+        ),
     }
 
 
@@ -158,6 +183,7 @@ async def _render(
             days=[(d, DAY_NAMES[d]) for d in WEEKDAYS],
             preview=preview(hours, today),
             saved=saved,
+            type_keys=[r.key for r in await overview(session=session, now=now)],
         ),
         status_code=422 if errors else 200,
     )

@@ -20,6 +20,8 @@ def test_parse_form_reports_each_bad_field() -> None:
     assert "Mars/Olympus" in errors["timezone"]
     assert "17:00-09:00" in errors["day_mon"]
     assert "YYYY-MM-DD" in errors["holidays"]
+    _, errors = parse_form({"timezone": "UTC", "blackouts": "2026-12-31"})
+    assert "is not a blackout we understand" in errors["blackouts"]
 
 
 def test_preview_marks_weekends_and_holidays() -> None:
@@ -37,6 +39,9 @@ def test_preview_marks_weekends_and_holidays() -> None:
     assert days[0].open and days[0].hours == "08:00-12:00, 13:00-17:00"
     assert not days[1].open and days[1].why == "Holiday"
     assert not days[2].open and days[2].hours == "Closed"
+    hours, _ = parse_form({"timezone": "UTC", "blackouts": "2026-12-09: large_debit, low_balance"})
+    assert hours is not None
+    assert preview(hours, date(2026, 12, 7))[2].blackout == ("large_debit", "low_balance")
 
 
 async def test_hours_page_saves_and_shows_errors(
@@ -54,12 +59,18 @@ async def test_hours_page_saves_and_shows_errors(
     assert 'value="17:00-09:00"' in bad.text
     ok = await client.post(
         "/admin/hours",
-        data={"csrf_token": csrf, "timezone": "Europe/Amsterdam", "day_mon": "07:00-19:00"},
+        data={
+            "csrf_token": csrf,
+            "timezone": "Europe/Amsterdam",
+            "day_mon": "07:00-19:00",
+            "blackouts": "2030-01-02: large_debit",
+        },
     )
     assert ok.status_code == 303
     page = await client.get("/admin/hours?saved=1")
     assert "Saved." in page.text and "07:00-19:00" in page.text
     assert 'value="Europe/Amsterdam"' in page.text
+    assert "2030-01-02: large_debit</textarea>" in page.text
 
 
 async def test_hours_page_needs_call_centre(client: httpx.AsyncClient, runtime: Runtime) -> None:
