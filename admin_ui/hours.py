@@ -118,18 +118,19 @@ def parse_form(form: dict[str, str]) -> tuple[HoursIn | None, dict[str, str]]:
             continue
         day_text, _, types_text = line.partition(":")
         types = [t.strip() for t in types_text.split(",") if t.strip()]
+        blackout_day: date | None
         try:
-            day = date.fromisoformat(day_text.strip())
+            blackout_day = date.fromisoformat(day_text.strip())
         except ValueError:
-            day = None
-        if day is None or not types:
+            blackout_day = None
+        if blackout_day is None or not types:
             errors["blackouts"] = (
                 f"“{line.strip()}” is not a blackout we understand: write the date, a colon and "
                 "the alert types that send nothing that day, for example "
                 "2026-12-31: large_debit, low_balance."
             )
             break
-        blackouts[day] = sorted(set(blackouts.get(day, [])) | set(types))
+        blackouts[blackout_day] = sorted(set(blackouts.get(blackout_day, [])) | set(types))
     if errors:
         return None, errors
     try:
