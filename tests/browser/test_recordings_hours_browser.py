@@ -54,9 +54,12 @@ async def test_upload_and_play_a_recording_then_edit_the_hours(
     assert await page.get_by_text("is not a time range we understand").is_visible()
     await _shots(page, tmp_path, "hours-error")
     await page.get_by_label("Monday", exact=True).fill("07:30-19:00")
+    tomorrow = await page.locator("table.preview tr[data-day]").nth(1).get_attribute("data-day")
+    await page.locator("#blackouts").fill(f"{tomorrow}: large_debit")
     await page.get_by_role("button", name="Save hours").click()
     await page.wait_for_url(re.compile(r".*/admin/hours\?saved=1.*"))
     preview = page.locator("table.preview")
     assert await preview.get_by_text("07:30-19:00").count() >= 2
+    assert await preview.get_by_text("Blackout: no large_debit alerts").count() == 1
     await _shots(page, tmp_path, "hours")
     await ctx.close()
