@@ -202,6 +202,17 @@ async def hours_save(request: Request, user: CanSetHours, session: SessionDep) -
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     centre = form.get("centre", "")
     hours, errors = parse_form(form)
+    if hours is not None:
+        known = {r.key for r in await overview(session=session, now=utcnow())}
+        unknown = sorted({t for types in hours.blackouts.values() for t in types} - known)
+        if unknown:
+            hours, errors = (
+                None,
+                {
+                    "blackouts": f"There is no alert type {', '.join(unknown)}. Use the short "
+                    "names listed below the field."
+                },
+            )
     if hours is None:
         return await _render(request, user, session, centre, fields=form, errors=errors)
     centres = await list_centres(session)

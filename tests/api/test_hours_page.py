@@ -57,6 +57,11 @@ async def test_hours_page_saves_and_shows_errors(
     )
     assert bad.status_code == 422 and "is not a time range we understand" in bad.text
     assert 'value="17:00-09:00"' in bad.text
+    unknown = await client.post(
+        "/admin/hours",
+        data={"csrf_token": csrf, "timezone": "UTC", "blackouts": "2030-01-02: larg_debit"},
+    )
+    assert unknown.status_code == 422 and "There is no alert type larg_debit" in unknown.text
     ok = await client.post(
         "/admin/hours",
         data={
