@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 
 from admin_ui.rendering import can, page
 from admin_ui.security import CanView, SessionDep, StaffUser, require_page, staff_context
+from alerts.alert_types.store import list_keys
 from alerts.columns import utcnow
 from callcentre.calendar import DAY_WORDS, hours_as_form, hours_from_form, next_days
 from callcentre.state import (
@@ -84,7 +85,8 @@ async def hours_save(request: Request, user: CanSetHours, session: SessionDep) -
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     centre_key = values.pop("centre", "")
-    hours, errors = hours_from_form(values)
+    keys = frozenset(await list_keys(session=session))
+    hours, errors = hours_from_form(values, alert_types=keys)
     if hours is None:
         return await _page(
             request,

@@ -32,6 +32,7 @@ class DayPreview:
     day: date
     openings: str  # "08:00-20:00" or "" when closed
     why: str  # "Monday", "holiday", ...
+    blackout: tuple[str, ...] = ()  # alert types that send nothing that day
 
     @property
     def closed(self) -> bool:
@@ -44,6 +45,9 @@ def hours_as_form(hours: HoursIn) -> dict[str, str]:
     for day in DAYS:
         values[f"day_{day}"] = ", ".join(hours.weekly.get(day, []))
     values["holidays"] = "\n".join(d.isoformat() for d in sorted(hours.holidays))
+    values["blackouts"] = "\n".join(
+        f"{day.isoformat()}: {', '.join(types)}" for day, types in sorted(hours.blackouts.items())
+    )
     return values
 
 
@@ -63,8 +67,37 @@ def _span(text: str) -> str:
     return f"{h1:02d}:{m1:02d}-{h2:02d}:{m2:02d}"
 
 
-def hours_from_form(values: dict[str, str]) -> tuple[HoursIn | None, dict[str, str]]:
-    """The hours the form describes, or None and the problem of each field."""
+def _blackouts(text: str, known: frozenset[str] | None) -> dict[date, list[str]]:
+    """``2026-12-31: large_debit, low_balance`` lines; ValueError saying which line is wrong."""
+    out: dict[date, list[str]] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        day_text, sep, types_text = line.partition(":")
+        try:
+            day = date.fromisoformat(day_text.strip())
+        except ValueError:
+            raise ValueError(
+                f"“{line.strip()}” does not start with a date: write 2026-12-31: large_debit"
+            ) from None
+        types = [t.strip() for t in types_text.split(",") if t.strip()]
+        if not sep or not types:
+            raise ValueError(f"“{line.strip()}” names no alert type: write {day}: large_debit")
+        unknown = [t for t in types if known is not None and t not in known]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)}: no alert type has this key; use the keys on the "
+                "Alert types page"
+            )
+        out[day] = sorted({*out.get(day, []), *types})
+    return out
+
+
+def hours_from_form(
+    values: dict[str, str], *, alert_types: frozenset[str] | None = None
+) -> tuple[HoursIn | None, dict[str, str]]:
+    """The hours the form describes, or None and the problem of each field (``alert_types``:
+    the keys a blackout may name)."""
     errors: dict[str, str] = {}
     zone = values.get("timezone", "").strip() or "UTC"
     try:
@@ -99,10 +132,17 @@ def hours_from_form(values: dict[str, str]) -> tuple[HoursIn | None, dict[str, s
                 f"“{line.strip()}” is not a date: write one a line, like 2026-12-25"
             )
             break
+    blackouts: dict[date, list[str]] = {}
+    try:
+        blackouts = _blackouts(values.get("blackouts", ""), alert_types)
+    except ValueError as exc:
+        errors["blackouts"] = str(exc)
     if errors:
         return None, errors
     try:
-        hours = HoursIn(timezone=zone, weekly=weekly, holidays=sorted(set(holidays)))
+        hours = HoursIn(
+            timezone=zone, weekly=weekly, holidays=sorted(set(holidays)), blackouts=blackouts
+        )
         hours.to_hours()
     except (ValidationError, ValueError) as exc:
         return None, {"form": str(exc)}
@@ -120,5 +160,6 @@ def next_days(hours: HoursIn, today: date, days: int = 14) -> list[DayPreview]:
             why = "holiday"
         elif why.startswith("special day"):
             why = "special day"
-        out.append(DayPreview(day, ", ".join(o.describe() for o in openings), why))
+        blackout = tuple(sorted(rules.blackouts.get(day, ())))
+        out.append(DayPreview(day, ", ".join(o.describe() for o in openings), why, blackout))
     return out

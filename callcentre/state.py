@@ -41,6 +41,8 @@ class HoursIn(BaseModel):
     timezone: IanaZone = "UTC"
     weekly: dict[str, list[str]] = Field(default_factory=dict)  # "mon": ["08:00-12:00", ...]
     holidays: list[date] = Field(default_factory=list)
+    # Blackout dates: no alerts of the listed alert types on that date (the centre's zone).
+    blackouts: dict[date, list[str]] = Field(default_factory=dict)
 
     @field_validator("weekly")
     @classmethod
@@ -57,7 +59,12 @@ class HoursIn(BaseModel):
         weekly = {
             DAYS.index(day): tuple(_opening(s) for s in spans) for day, spans in self.weekly.items()
         }
-        return CentreHours(tz=self.timezone, weekly=weekly, holidays=frozenset(self.holidays))
+        return CentreHours(
+            tz=self.timezone,
+            weekly=weekly,
+            holidays=frozenset(self.holidays),
+            blackouts={day: frozenset(types) for day, types in self.blackouts.items()},
+        )
 
 
 async def load_hours(session: AsyncSession, *, queue: str | None = None) -> HoursIn:

@@ -52,6 +52,12 @@ class CentreHours:
     weekly: Mapping[int, tuple[Opening, ...]]
     holidays: frozenset[date] = frozenset()
     special_days: Mapping[date, tuple[Opening, ...]] = field(default_factory=dict)
+    # Blackout dates: on these dates (in the centre's zone) these alert types send nothing.
+    blackouts: Mapping[date, frozenset[str]] = field(default_factory=dict)
+
+    def blacked_out(self, now: datetime) -> frozenset[str]:
+        """The alert types that send nothing at ``now`` (a blackout date in the centre's zone)."""
+        return self.blackouts.get(now.astimezone(zone_of(self.tz)).date(), frozenset())
 
     def __post_init__(self) -> None:
         zone_of(self.tz)
@@ -97,6 +103,7 @@ class CentreView:
     longest_wait_seconds: float = 0.0
     next_opening: datetime | None = None  # when closed: when it opens (None: unknown)
     load_known: bool = True  # False: no recent load was pushed (counted as open with capacity)
+    blackout_types: frozenset[str] = frozenset()  # alert types that send nothing today
 
     @classmethod
     def at(
@@ -117,6 +124,7 @@ class CentreView:
             longest_wait_seconds=longest_wait_seconds,
             next_opening=None if is_open else hours.next_opening(now),
             load_known=load_known,
+            blackout_types=hours.blacked_out(now),
         )
 
 

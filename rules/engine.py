@@ -196,6 +196,9 @@ def decide(
     if not condition.matched:
         return skip(condition.reason)
 
+    if key in centre.blackout_types:
+        return skip("a blackout date of the call centre: no alerts of this type today")
+
     dedupe_key = bounded_key(
         render_key(spec.dedupe.key, alert_type=key, event=event, customer=customer, now=now)
     )

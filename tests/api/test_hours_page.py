@@ -50,12 +50,14 @@ async def test_a_supervisor_sets_the_hours_and_the_preview_follows(
             "csrf_token": csrf,
             "timezone": "Europe/Amsterdam",
             "holidays": "",
+            "blackouts": "2026-12-31: no_such_type",
             **_week(mon="17:00-09:00", tue="09:00-17:00"),
         },
     )
     assert wrong.status_code == 422
     said = _words(wrong)
     assert "“17:00-09:00” closes before it opens" in said
+    assert "no_such_type: no alert type has this key" in said
     assert 'value="17:00-09:00"' in wrong.text and 'value="09:00-17:00"' in wrong.text  # kept
     async with runtime.deps.sessions() as session:
         assert await load_hours(session) == before  # nothing saved
@@ -66,6 +68,7 @@ async def test_a_supervisor_sets_the_hours_and_the_preview_follows(
             "csrf_token": csrf,
             "timezone": "Europe/Amsterdam",
             "holidays": "2026-12-25\n2026-12-26",
+            "blackouts": "2026-12-31: large_debit",
             **_week(mon="08:00-12:00, 13:00-17:00", fri="08:00-16:00"),
         },
     )
@@ -81,6 +84,7 @@ async def test_a_supervisor_sets_the_hours_and_the_preview_follows(
     assert hours.weekly == {"mon": ["08:00-12:00", "13:00-17:00"], "fri": ["08:00-16:00"]}
     rules = hours.to_hours()
     assert {d.isoformat() for d in rules.holidays} == {"2026-12-25", "2026-12-26"}
+    assert {d.isoformat(): t for d, t in hours.blackouts.items()} == {"2026-12-31": ["large_debit"]}
     entries = [e for e in audit if e.kind in ("call_centre", "call_centre_hours")]
     assert entries and entries[-1].actor == "sam"
 

@@ -32,6 +32,7 @@ STUDIO_PAGES = [
     "/admin/alert-types/large_debit/trial",
     "/admin/alert-types/large_debit/versions",
     "/admin/alert-types/large_debit/phone",
+    "/admin/recordings",
 ]
 STAFF_PAGES = [
     "/admin/customers",

@@ -55,3 +55,23 @@ def test_the_next_days_show_weekdays_and_holidays() -> None:
     assert days[1].closed and days[1].why == "Sunday"
     assert days[2].closed and days[2].why == "holiday"  # Monday 28 December
     assert days[9].openings == "08:00-20:00"  # Monday 4 January
+
+
+def test_blackouts_name_known_alert_types_and_show_in_the_preview() -> None:
+    known = frozenset({"large_debit", "low_balance"})
+    hours, errors = hours_from_form(
+        form(blackouts="2026-12-31: low_balance, large_debit\n\n2026-12-31: low_balance"),
+        alert_types=known,
+    )
+    assert errors == {} and hours is not None
+    assert hours.blackouts == {date(2026, 12, 31): ["large_debit", "low_balance"]}
+    assert hours_as_form(hours)["blackouts"] == "2026-12-31: large_debit, low_balance"
+    [day] = next_days(hours, date(2026, 12, 31), 1)
+    assert day.blackout == ("large_debit", "low_balance")
+    for text, said in (
+        ("31-12-2026: low_balance", "does not start with a date"),
+        ("2026-12-31", "names no alert type"),
+        ("2026-12-31: marketing_offer", "marketing_offer: no alert type has this key"),
+    ):
+        hours, errors = hours_from_form(form(blackouts=text), alert_types=known)
+        assert hours is None and said in errors["blackouts"], text
