@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.responses import HTMLResponse
 
+from admin_ui.live import sse_event, sse_response
 from admin_ui.rendering import page, templates
 from admin_ui.security import SessionDep, StaffUser, require_page, staff_context
 from alerts.access import allowed
@@ -154,22 +155,14 @@ async def stream(request: Request, user: CanWork) -> StreamingResponse:
                 html = templates.get_template("agent/_work.html").render(
                     work=work, csrf_token=csrf, now=utcnow()
                 )
-                yield (
-                    "event: work\n"
-                    + "".join(f"data: {line}\n" for line in html.splitlines())
-                    + "\n"
-                )
+                yield sse_event("work", html)
             if not live or loop.time() - started > STREAM_SECONDS:
                 return
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL_SECONDS)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(events())
 
 
 @router.post("/agent/handoffs/{handoff_id}/claim", response_model=None)

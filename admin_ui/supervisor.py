@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse
 
+from admin_ui.live import sse_event, sse_response
 from admin_ui.rendering import page, templates
 from admin_ui.security import SessionDep, StaffUser, require_page, staff_context
 from alerts.api.deps import get_deps
@@ -112,18 +113,14 @@ async def stream(request: Request, user: CanSupervise) -> StreamingResponse:
             if data.signature() != last:
                 last = data.signature()
                 html = _live(data, csrf)
-                yield "event: board\n" + "".join(f"data: {x}\n" for x in html.splitlines()) + "\n"
+                yield sse_event("board", html)
             if not live or loop.time() - started > STREAM_SECONDS:
                 return
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL_SECONDS)
 
-    return StreamingResponse(
-        events(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(events())
 
 
 @router.post("/supervisor/voice", response_model=None)

@@ -6,19 +6,7 @@
   var status = document.getElementById("live-status");
   if (!box || !window.EventSource) { return; }
 
-  function words(seconds) {
-    var s = Math.max(0, Math.floor(seconds));
-    if (s < 60) { return s + " s"; }
-    if (s < 3600) { return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s"; }
-    return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
-  }
-  function tick() {
-    var now = Date.now();
-    box.querySelectorAll("time[data-since]").forEach(function (el) {
-      var since = Date.parse(el.getAttribute("data-since"));
-      if (!isNaN(since)) { el.textContent = words((now - since) / 1000); }
-    });
-  }
+  function tick() { window.HeraldLive.tick(box); }
   // Screen readers hear how many are waiting when it changes, not every ticking second.
   var announce = document.getElementById("work-announce");
   var said = null;
