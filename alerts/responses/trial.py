@@ -83,6 +83,57 @@ async def start_trial_call(
     )
 
 
+def _trial_alert(
+    spec: AlertTypeSpec,
+    customer_id: int,
+    locale: str,
+    now: datetime,
+    *,
+    channel: str,
+    address: str,
+    call_sid: str,
+) -> Alert:
+    """The trial alert of the draft ``spec`` for the made-up customer (never delivered)."""
+    return Alert(
+        dedupe_key=f"{TRIAL_REF}:{spec.key}:{call_sid}",
+        alert_type=spec.key,
+        alert_type_version=spec.version,
+        customer_id=customer_id,
+        status="delivering",
+        trial=True,
+        plan=[
+            PlannedStep(
+                channel=channel,
+                contact_point_id="",
+                address=address,
+                not_before=now,
+                deadline=now,
+                locale=locale,
+            )
+        ],
+        options=[
+            AlertOption(
+                key=o.key,
+                intent=o.intent,
+                label=o.label,
+                endpoint=o.endpoint,
+                **({"queue": o.queue} if o.queue else {}),
+            )
+            for o in spec.options
+        ],
+        locale=locale,
+        priority=spec.priority,
+        category=spec.category,
+        context={
+            "customer_name": TRIAL_NAME,
+            "booking_date": now.date().isoformat(),
+            **TRIAL_VALUES,
+        },
+        created_at=now,
+        updated_at=now,
+    )
+
+
 async def _trial(
     *,
     deps: AlertDeps,
@@ -97,43 +148,8 @@ async def _trial(
     customer = await _trial_customer(deps)
     call_sid = sid or "trial" + secrets.token_hex(13)
     async with deps.sessions() as session:
-        alert = Alert(
-            dedupe_key=f"{TRIAL_REF}:{spec.key}:{call_sid}",
-            alert_type=spec.key,
-            alert_type_version=spec.version,
-            customer_id=customer.id or 0,
-            status="delivering",
-            trial=True,
-            plan=[
-                PlannedStep(
-                    channel=channel,
-                    contact_point_id="",
-                    address=address,
-                    not_before=now,
-                    deadline=now,
-                    locale=locale,
-                )
-            ],
-            options=[
-                AlertOption(
-                    key=o.key,
-                    intent=o.intent,
-                    label=o.label,
-                    endpoint=o.endpoint,
-                    **({"queue": o.queue} if o.queue else {}),
-                )
-                for o in spec.options
-            ],
-            locale=locale,
-            priority=spec.priority,
-            category=spec.category,
-            context={
-                "customer_name": TRIAL_NAME,
-                "booking_date": now.date().isoformat(),
-                **TRIAL_VALUES,
-            },
-            created_at=now,
-            updated_at=now,
+        alert = _trial_alert(
+            spec, customer.id or 0, locale, now, channel=channel, address=address, call_sid=call_sid
         )
         session.add(alert)
         await session.flush()
