@@ -45,7 +45,7 @@ from admin_ui.users import authenticate
 from alerts.customers.history import HistoryQuery, customer_history
 from alerts.delivery.alarms import list_alarms
 from alerts.lifecycle import HANDOFF_OPEN
-from alerts.models import Account, Alert, ChannelAlarm, Customer, HandOff
+from alerts.models import TRIAL_CUSTOMER_REF, Account, Alert, ChannelAlarm, Customer, HandOff
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -219,7 +219,8 @@ async def customers(
 ) -> HTMLResponse:
     page_no = max(1, int(page_arg)) if page_arg.isdigit() else 1
     q = q.strip()
-    where = []
+    # The studio's made-up trial customer is nobody's customer: not listed (their page opens).
+    where = [col(Customer.external_ref) != TRIAL_CUSTOMER_REF]
     if q:
         pattern = _like(q)
         where.append(

@@ -482,3 +482,20 @@ async def test_a_callback_shows_when_to_call_and_a_task_what_to_do(
     html = (await client.get("/admin/handoffs")).text
     assert "call back 2024-05-02 14:30:00 CEST (Europe/Berlin)" in html
     assert "the endpoint answered HTTP 503" in html
+
+
+async def test_the_studios_trial_customer_is_not_in_the_customer_list(
+    client: httpx.AsyncClient, staff: None, runtime: Runtime
+) -> None:
+    from alerts.models import TRIAL_CUSTOMER_REF
+    from tests.factories import make_customer
+
+    await seed_customer(runtime, ref="C-REAL", name="Real Person", with_history=False)
+    await make_customer(
+        runtime.deps, ref=TRIAL_CUSTOMER_REF, name="Sam Jansen", account="NL00TRIAL", phone=None
+    )
+    await login(client)
+    listed = (await client.get("/admin/customers")).text
+    searched = (await client.get("/admin/customers", params={"q": "Jansen"})).text
+    assert "Real Person" in listed and "Sam Jansen" not in listed
+    assert "Sam Jansen" not in searched
