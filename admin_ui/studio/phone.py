@@ -23,6 +23,7 @@ from admin_ui.security import SessionDep, csrf_ok, require_page
 from admin_ui.studio.access import CanEdit, CanView
 from admin_ui.studio.editor import draft_spec
 from admin_ui.studio.views import editor_locales, studio_page
+from alerts.access import allowed
 from alerts.alert_types.speech import SpeechUnavailable, synthesise
 from alerts.alert_types.speech import available as speech_available
 from alerts.api.deps import get_deps
@@ -182,6 +183,7 @@ def _phone(request: Request, user: Any, key: str, spec: Any, **values: Any) -> H
         simulated=_simulated(request),
         speech=speech_available(),
         trial_to={"sms": TRIAL_PHONE, "email": TRIAL_EMAIL},
+        may_send=allowed(user.role, "edit_drafts"),
         **{**_DEFAULTS, **values},
     )
 

@@ -190,3 +190,18 @@ async def test_a_trial_call_is_left_out_of_the_reports(
     )
     assert funnel.status_code == 200, funnel.text
     assert all(row["alerts"] == 0 for row in funnel.json()["rows"]), funnel.json()["rows"]
+
+
+async def test_a_viewer_can_try_the_call_but_is_not_offered_the_test_send(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _login(client, runtime, "vic", "viewer")
+    page = await client.get(PHONE)
+    assert page.status_code == 200
+    assert "Start the call" in page.text
+    assert "/test-send" not in page.text and "Sending a test is for editors" in page.text
+    refused = await client.post(
+        "/admin/alert-types/large_debit/test-send",
+        data={"csrf_token": csrf_of(page.text), "channel": "sms", "to": "+15555550100"},
+    )
+    assert refused.status_code == 403
