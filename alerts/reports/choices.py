@@ -13,7 +13,7 @@ from pydantic import JsonValue
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.models import PreferenceChange
+from alerts.models import TRIAL_CUSTOMER_REF, Customer, PreferenceChange
 from alerts.reports.base import DateRange, fetch
 
 KINDS = ("opted_out", "opted_in", "consent_withdrawn", "changed")
@@ -86,6 +86,10 @@ async def customer_choices(*, session: AsyncSession, period: DateRange) -> Custo
         .where(
             col(PreferenceChange.created_at) >= period.start,
             col(PreferenceChange.created_at) < period.end,
+            # The studio's made-up trial customer answering a trial SMS is not a customer's choice.
+            col(PreferenceChange.customer_id).not_in(
+                sa.select(col(Customer.id)).where(col(Customer.external_ref) == TRIAL_CUSTOMER_REF)
+            ),
         )
         .order_by(col(PreferenceChange.created_at))
     )

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import JsonValue
 
-from alerts.models import PreferenceChange
+from alerts.models import TRIAL_CUSTOMER_REF, PreferenceChange
 from alerts.reports.base import DateRange
 from alerts.reports.choices import customer_choices
 from herald.runtime import Runtime
@@ -57,3 +57,30 @@ async def test_opt_outs_opt_ins_and_consent_per_day_type_and_actor(runtime: Runt
     actors = {a["who"]: a for a in result.actors}
     assert actors["customer"]["opted_out"] == 2 and actors["customer"]["consent_withdrawn"] == 1
     assert actors["ops"]["opted_in"] == 1 and actors["api"]["changed"] == 1
+
+
+async def test_the_studio_trial_customers_answers_are_not_customers_choices(
+    runtime: Runtime,
+) -> None:
+    async with runtime.deps.sessions() as session:
+        real, trial = (
+            await Seeder(session).customer("P"),
+            await Seeder(session).customer(TRIAL_CUSTOMER_REF),
+        )
+        for c in (real, trial):
+            assert c.id is not None
+            session.add(
+                PreferenceChange(
+                    customer_id=c.id,
+                    alert_type="large_debit",
+                    actor="customer (sms STOP)",
+                    before={},
+                    after={"opted_out": True},
+                    created_at=day(2),
+                )
+            )
+        await session.commit()
+        result = await customer_choices(
+            session=session, period=DateRange(date(2026, 11, 1), date(2026, 11, 7))
+        )
+    assert result.totals["opted_out"] == 1
