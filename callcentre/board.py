@@ -4,16 +4,17 @@
 minutes), the transfers and other work waiting, today's service level (answered within the
 queue's target, average speed of answer, abandoned live transfers against the 3 % ceiling),
 and, per alert type, the pacer's current rate with its reason and the calls placed today.
-"Today" is since midnight UTC. ``Board.signature`` changes only when a figure does, so the live
-stream sends an update only then.
+"Today" is since midnight in the centre's time zone (its hours say which). ``Board.signature``
+changes only when a figure does, so the live stream sends an update only then.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func
@@ -31,6 +32,7 @@ from callcentre.queues import (
     PRESENT_FOR,
     QueueIn,
     check_queues,
+    first_centre,
     list_queues,
     resolve,
     save_queue,
@@ -101,6 +103,7 @@ class Board:
     alert_types: list[AlertTypeBoard]
     all_paused: str | None
     waiting: list[WaitingItem] = field(default_factory=list)
+    zone: str = "UTC"  # the centre's time zone: "today" starts at its midnight
 
     def signature(self) -> tuple[object, ...]:
         return (
@@ -111,8 +114,21 @@ class Board:
         )
 
 
-def _midnight(now: datetime) -> datetime:
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def _midnight(now: datetime, zone: str) -> datetime:
+    """00:00 of ``now``'s day in ``zone``, as a UTC moment."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    local = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    return local.astimezone(UTC)
+
+
+async def _centre_zone(session: AsyncSession) -> str:
+    centre = await first_centre(session)
+    hours = centre.hours if centre is not None and isinstance(centre.hours, dict) else {}
+    zone = hours.get("timezone")
+    return zone if isinstance(zone, str) and zone else "UTC"
 
 
 async def _agents(session: AsyncSession, now: datetime) -> dict[str, Counter[str]]:
@@ -177,8 +193,10 @@ async def _alert_types(
 
 
 async def board(*, session: AsyncSession, now: datetime, pacer: VoicePacer | None = None) -> Board:
-    """Every queue's figures and every alert type's pacing at ``now`` (today: since 00:00 UTC)."""
-    since = _midnight(now)
+    """Every queue's figures and every alert type's pacing at ``now`` (today: since 00:00 in
+    the centre's time zone)."""
+    zone = await _centre_zone(session)
+    since = _midnight(now, zone)
     queues = await list_queues(session)
     keys = [q.key for q in queues]
     default = next(q.key for q in queues if q.default)
@@ -230,7 +248,7 @@ async def board(*, session: AsyncSession, now: datetime, pacer: VoicePacer | Non
             )
         )
     types, everything = await _alert_types(session, now, since, pacer)
-    return Board(now, since, out, types, everything, waiting)
+    return Board(now, since, out, types, everything, waiting, zone)
 
 
 def _customer(handoff: HandOff) -> str:

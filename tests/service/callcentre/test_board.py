@@ -6,7 +6,7 @@ and moving waiting work are checked and audited."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,8 +14,8 @@ from alerts.columns import utcnow
 from alerts.delivery.steps import RetryLater, run_step
 from alerts.models import Alert, HandOff
 from callcentre.board import BoardError, QueueTargetsIn, board, move_waiting, set_queue_targets
-from callcentre.models import ALL_ALERT_TYPES
-from callcentre.queues import set_agent_state
+from callcentre.models import ALL_ALERT_TYPES, DEFAULT_HOURS
+from callcentre.queues import first_centre, set_agent_state
 from callcentre.voice_switch import pause_voice, resume_voice, voice_paused
 from herald.runtime import Runtime
 from tests.factories import make_customer, planned_step
@@ -161,3 +161,25 @@ async def test_queue_targets_and_moving_waiting_work_are_checked(runtime: Runtim
     fraud = next(q for q in data.queues if q.key == "fraud")
     assert (fraud.target_answer_seconds, fraud.agents_target) == (15, 4)
     assert data.waiting == []
+
+
+async def test_today_starts_at_midnight_in_the_centres_time_zone(runtime: Runtime) -> None:
+    deps = runtime.deps
+    await _queues(deps)
+    late = await _pressed_agent(deps, "C-9", "fraud")
+    now = datetime(2026, 12, 7, 0, 30, tzinfo=UTC)  # 01:30 in Amsterdam
+    async with deps.sessions() as session:
+        centre = await first_centre(session)
+        assert centre is not None
+        centre.hours = {**DEFAULT_HOURS, "timezone": "Europe/Amsterdam"}
+        session.add(centre)
+        row = await session.get(HandOff, late.id)
+        assert row is not None
+        row.created_at = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)  # 00:30 in Amsterdam: today
+        session.add(row)
+        await session.commit()
+        data = await board(session=session, now=now)
+    assert data.zone == "Europe/Amsterdam"
+    assert data.since == datetime(2026, 12, 6, 23, 0, tzinfo=UTC)
+    fraud = next(q for q in data.queues if q.key == "fraud")
+    assert fraud.transfers_today == 1
