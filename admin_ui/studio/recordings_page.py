@@ -1,5 +1,5 @@
 """Recordings page (/admin/recordings): every voice recording per alert type, language and
-part; upload, replace, listen, and what is said when a part has no recording."""
+part; upload, replace, listen, remove, and what is said when a part has no recording."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from alerts.alert_types.recordings import (
     MEDIA_PATH,
     RecordingError,
     RecordingNotFound,
+    delete_recording,
     save_recording,
     sniff_audio,
 )
@@ -117,4 +118,30 @@ async def upload(
     if message is not None:
         return await _render(request, user, session, {slot: message})
     flash(request, "Recording saved. Calls play it from now on; listen to it below.")
+    return RedirectResponse(f"{PAGE}#slot-{alert_type}-{locale}-{segment}", status_code=303)
+
+
+@router.post(f"{PAGE}/remove", response_model=None)
+async def remove(
+    request: Request,
+    user: CanPublish,
+    session: SessionDep,
+    alert_type: Annotated[str, Form()] = "",
+    locale: Annotated[str, Form()] = "",
+    segment: Annotated[int, Form()] = 0,
+) -> Response:
+    """Remove one part's recording: the computer voice reads that part again."""
+    try:
+        await delete_recording(
+            session,
+            files_dir=files_dir(request),
+            alert_type=alert_type,
+            locale=locale,
+            segment=segment,
+        )
+    except RecordingNotFound:
+        slot = f"{alert_type}/{locale}/{segment}"
+        message = "There is no recording here any more (someone may have removed it already)."
+        return await _render(request, user, session, {slot: message})
+    flash(request, "Recording removed. Calls read this part with the computer voice again.")
     return RedirectResponse(f"{PAGE}#slot-{alert_type}-{locale}-{segment}", status_code=303)

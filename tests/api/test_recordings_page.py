@@ -9,8 +9,10 @@ import wave
 
 import httpx
 import pytest
+from sqlmodel import col, select
 
 from alerts.alert_types.audio_checks import check_audio
+from alerts.models import AuditEntry
 from herald.runtime import Runtime
 from tests.api.test_admin_ui import csrf_of
 from tests.api.test_studio_pages import _login
@@ -81,3 +83,34 @@ async def test_a_viewer_sees_but_cannot_upload(client: httpx.AsyncClient, runtim
         data={"csrf_token": csrf_of(page.text), "alert_type": "large_debit", "locale": "en"},
     )
     assert refused.status_code == 403
+
+
+async def test_remove_a_recording_then_the_part_is_spoken_again(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    await _login(client, runtime, "pat", "publisher")
+    page = await client.get("/admin/recordings")
+    form = {"csrf_token": csrf_of(page.text), "alert_type": "large_debit", "locale": "en"}
+    form["segment"] = "0"
+    ok = await client.post(
+        "/admin/recordings/upload", data=form, files={"audio": ("x.wav", wav(), "audio/wav")}
+    )
+    assert ok.status_code == 303
+    page = await client.get("/admin/recordings")
+    assert "Remove the recording" in page.text
+    gone = await client.post("/admin/recordings/remove", data=form)
+    assert gone.status_code == 303
+    page = await client.get("/admin/recordings")
+    assert "Recording removed" in page.text and "<audio" not in page.text
+    assert "Remove the recording" not in page.text
+    again = await client.post("/admin/recordings/remove", data=form)
+    assert again.status_code == 422 and "no recording here any more" in again.text
+    async with runtime.deps.sessions() as session:
+        entries = (
+            await session.exec(
+                select(AuditEntry).where(
+                    col(AuditEntry.kind) == "recording", col(AuditEntry.action) == "delete"
+                )
+            )
+        ).all()
+    assert [e.actor for e in entries] == ["pat"]

@@ -46,6 +46,11 @@ async def test_upload_and_play_a_recording_then_edit_the_hours(
     await page.wait_for_url(re.compile(r".*/admin/recordings#slot-large_debit-en-0$"))
     assert await page.locator("#slot-large_debit-en-0 audio").evaluate(DURATION) > 0.5
     await _shots(page, tmp_path, "recordings")
+    await row.get_by_text("Remove the recording").click()
+    await row.get_by_role("button", name="Yes, remove it").click()
+    await page.wait_for_url(re.compile(r".*/admin/recordings#slot-large_debit-en-0$"))
+    assert "Recording removed" in await page.locator("body").inner_text()
+    assert await page.locator("#slot-large_debit-en-0 audio").count() == 0
 
     await page.get_by_role("link", name="Hours", exact=True).click()
     await page.wait_for_url(re.compile(r".*/admin/hours$"))
