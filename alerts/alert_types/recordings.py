@@ -35,6 +35,7 @@ from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts import audit
+from alerts.alert_types.audio_checks import check_audio
 from alerts.alert_types.content import ContentError
 from alerts.alert_types.store import get_spec
 from alerts.columns import UTCDateTime, utcnow
@@ -293,6 +294,10 @@ def _check_audio(data: bytes, content_type: str) -> tuple[str, str]:
             f"the body is {found} audio but Content-Type says {declared}; send it with "
             f"Content-Type: {found}"
         )
+    try:  # the same checks as the recordings page: rate, length, real frames
+        check_audio(data, canonical)
+    except ValueError as exc:
+        raise RecordingError(f"this audio cannot be played on a call: {exc}") from exc
     return canonical, ext
 
 

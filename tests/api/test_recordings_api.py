@@ -44,14 +44,24 @@ DUTCH = "Dit is Herald Bank met een belangrijke melding.\n\nEr is {{ amount }} a
 WAV = "audio/wav"
 
 
-def tiny_wav(frames: int = 80, level: int = 0) -> bytes:
-    """A real (very short, silent or flat) 8 kHz mono WAV file."""
+def tiny_wav(frames: int = 2000, level: int = 0) -> bytes:
+    """A real (short: 0.25 s by default, silent or flat) 8 kHz mono WAV file."""
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(8000)
         out.writeframes(level.to_bytes(2, "little", signed=True) * frames)
+    return buffer.getvalue()
+
+
+def _wav_at(rate: int) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\0\0" * rate)
     return buffer.getvalue()
 
 
@@ -142,7 +152,7 @@ async def test_upload_list_replace_and_delete(
     assert options["why"] == WHY_NO_RECORDING
     assert segment_of(listing, "nl", 0)["recording"] is None and listing["unplaced"] == []
 
-    second = tiny_wav(frames=160, level=1000)
+    second = tiny_wav(frames=2160, level=1000)
     replaced = await upload(client, second)
     assert replaced.status_code == 200, replaced.text
     assert replaced.json()["id"] == row["id"] and replaced.json()["uploaded_by"] == "shared-token"
@@ -191,11 +201,28 @@ async def test_not_the_audio_it_claims_is_415(
     assert stored(settings) == []
 
 
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (tiny_wav(frames=80), "too short to be heard"),
+        (_wav_at(7000), "the sample rate is 7000 Hz"),
+    ],
+)
+async def test_audio_that_will_not_play_well_on_a_call_is_422(
+    client: httpx.AsyncClient, settings: Settings, data: bytes, says: str
+) -> None:
+    """The API makes the same checks as the recordings page (rate, length)."""
+    refused = await upload(client, data)
+    assert refused.status_code == 422, refused.text
+    assert says in error_of(refused)["message"] and "cannot be played on a call" in refused.text
+    assert stored(settings) == []
+
+
 async def test_x_wav_and_mp3_are_accepted(client: httpx.AsyncClient) -> None:
     assert (
         await upload(client, tiny_wav(), headers={"Content-Type": "audio/x-wav"})
     ).status_code == 201
-    mp3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes([0xFF, 0xFB, 0x90, 0x64]) + b"\x00" * 400
+    mp3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes([0xFF, 0xFB, 0x90, 0x64]) + b"\x00" * 4000
     saved = await upload(client, mp3, segment=2, headers={"Content-Type": "audio/mpeg"})
     assert saved.status_code == 201 and saved.json()["content_type"] == "audio/mpeg"
 
@@ -247,7 +274,7 @@ async def test_uploads_and_listings_need_the_token(anonymous: httpx.AsyncClient)
 async def test_the_media_url_serves_the_audio_without_a_token(
     client: httpx.AsyncClient, anonymous: httpx.AsyncClient, settings: Settings
 ) -> None:
-    audio = tiny_wav(frames=400, level=500)
+    audio = tiny_wav(frames=2400, level=500)
     row = (await upload(client, audio)).json()
     url = row["listen_url"]
     assert url.startswith(f"{settings.public_url}/media/recordings/")
