@@ -26,7 +26,7 @@ from callcentre.board import (
     move_waiting,
     set_queue_targets,
 )
-from callcentre.forecast import ForecastIn, agents_today, forecast
+from callcentre.forecast import ForecastIn, agents_today, forecast, learned_rates
 from callcentre.live_pacing import VoicePacer
 from callcentre.models import ALL_ALERT_TYPES
 from callcentre.queues import AGENT_STATES
@@ -278,5 +278,6 @@ async def forecast_run(
         return await _forecast_page(
             request, user, session, values=values, errors=errors, status=422
         )
-    result = await asyncio.to_thread(forecast, form, utcnow())
+    rates = await learned_rates(session, form.alert_type, utcnow())
+    result = await asyncio.to_thread(forecast, form, utcnow(), rates)
     return await _forecast_page(request, user, session, values=values, result=result)

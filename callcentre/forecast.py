@@ -14,11 +14,37 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff
 from callcentre.models import AgentState
 from callcentre.queues import PRESENT_FOR
 from callcentre.simulation import Scenario, compare
 
 SEED = 2026  # the CLI's default seed: the same inputs give the same day
+LEARN_DAYS = 30  # the history the rates are learned from
+MIN_CALLS = 50  # fewer finished calls than this: Herald's defaults are used instead
+MIN_HANDLED = 10  # fewer handled transfers than this: the default handling time is used
+FINISHED = ("completed", "busy", "no_answer", "failed", "canceled")
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """What one alert type's calls do, learned from its last days of calls (or the defaults)."""
+
+    p_human: float  # a finished call answered by a person
+    p_agent: float  # an answered call where the customer asked for an agent
+    aht_s: float  # an agent's handling time of a transfer
+    calls: int  # the finished calls they were learned from (0: the defaults)
+    handled: int  # the handled transfers the handling time was learned from
+
+    @property
+    def learned(self) -> bool:
+        return self.calls > 0
+
+
+_USUAL = Scenario()
+DEFAULT_RATES = Rates(
+    p_human=_USUAL.p_human, p_agent=_USUAL.p_agent, aht_s=_USUAL.aht_s, calls=0, handled=0
+)
 
 
 class ForecastIn(BaseModel):
@@ -43,9 +69,75 @@ async def agents_today(session: AsyncSession, now: datetime) -> int:
     )
 
 
-def simulate(recipients: int, agents: int, seed: int = SEED) -> dict[str, dict[str, Any]]:
-    """``compare`` for the campaign: what ``herald simulate-centre`` prints as JSON."""
-    return compare(replace(Scenario(), recipients=recipients, agents=agents, seed=seed))
+async def learned_rates(session: AsyncSession, alert_type: str, now: datetime) -> Rates:
+    """``alert_type``'s answer and ask-for-an-agent rates and handling time over the last
+    ``LEARN_DAYS`` days of real (not trial) calls; the defaults when there are too few."""
+    since = now - timedelta(days=LEARN_DAYS)
+    calls = (
+        select(DeliveryAttempt.id, DeliveryAttempt.status, DeliveryAttempt.alert_id)
+        .join(Alert, col(Alert.id) == col(DeliveryAttempt.alert_id))
+        .where(
+            Alert.alert_type == alert_type,
+            col(Alert.trial).is_(False),
+            DeliveryAttempt.channel == "voice",
+            col(DeliveryAttempt.status).in_(FINISHED),
+            col(DeliveryAttempt.created_at) >= since,
+        )
+    )
+    rows = (await session.exec(calls)).all()
+    if len(rows) < MIN_CALLS:
+        return DEFAULT_RATES
+    completed = {r[0] for r in rows if r[1] == "completed"}
+    machines = set(
+        (
+            await session.exec(
+                select(AttemptEvent.attempt_id).where(
+                    col(AttemptEvent.attempt_id).in_(completed),
+                    col(AttemptEvent.detail).like("answered by machine%"),
+                )
+            )
+        ).all()
+    )
+    humans = completed - machines
+    alerts = {r[2] for r in rows if r[0] in humans}
+    transfers = (
+        await session.exec(
+            select(HandOff.alert_id, HandOff.claimed_at, HandOff.closed_at, HandOff.status).where(
+                col(HandOff.alert_id).in_(alerts), HandOff.kind == "live_transfer"
+            )
+        )
+    ).all()
+    asked = {t[0] for t in transfers}
+    handled = [
+        (t[2] - t[1]).total_seconds()
+        for t in transfers
+        if t[3] == "completed" and t[1] is not None and t[2] is not None and t[2] > t[1]
+    ]
+    return Rates(
+        p_human=len(humans) / len(rows),
+        p_agent=len(asked) / len(humans) if humans else 0.0,
+        aht_s=sum(handled) / len(handled) if len(handled) >= MIN_HANDLED else _USUAL.aht_s,
+        calls=len(rows),
+        handled=len(handled) if len(handled) >= MIN_HANDLED else 0,
+    )
+
+
+def simulate(
+    recipients: int, agents: int, seed: int = SEED, rates: Rates = DEFAULT_RATES
+) -> dict[str, dict[str, Any]]:
+    """``compare`` for the campaign: what ``herald simulate-centre`` prints as JSON (with the
+    default rates; learned ones replace them)."""
+    return compare(
+        replace(
+            Scenario(),
+            recipients=recipients,
+            agents=agents,
+            seed=seed,
+            p_human=rates.p_human,
+            p_agent=rates.p_agent,
+            aht_s=rates.aht_s,
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +156,7 @@ class Forecast:
     sides: list[Side]
     hours: int
     peak: int
+    rates: Rates
     width: int = 600
     height: int = 200
 
@@ -76,9 +169,10 @@ def _points(series: list[float], hours: int, peak: int, width: int, height: int)
     )
 
 
-def forecast(form: ForecastIn, day: datetime) -> Forecast:
-    """The campaign started at ``form.start`` on ``day`` (UTC), pacing off and on."""
-    result = simulate(form.recipients, form.agents)
+def forecast(form: ForecastIn, day: datetime, rates: Rates = DEFAULT_RATES) -> Forecast:
+    """The campaign started at ``form.start`` on ``day`` (UTC), pacing off and on, with the
+    alert type's ``rates``."""
+    result = simulate(form.recipients, form.agents, rates=rates)
     start = datetime.combine(day.date(), form.start, tzinfo=day.tzinfo)
     series = {
         k: [float(x) for x in result[k]["transfers_per_hour"]] for k in ("pacing_off", "pacing_on")
@@ -102,4 +196,4 @@ def forecast(form: ForecastIn, day: datetime) -> Forecast:
                 points=_points(series[key], hours, peak, 600, 200),
             )
         )
-    return Forecast(sides=sides, hours=hours, peak=peak)
+    return Forecast(sides=sides, hours=hours, peak=peak, rates=rates)
