@@ -21,6 +21,7 @@ from alerts.deps import AlertDeps
 from alerts.lifecycle import move_handoff
 from alerts.models import TRIAL_CUSTOMER_REF, Alert, Customer, DeliveryAttempt, HandOff
 from alerts.plans import AlertOption, PlannedStep
+from alerts.responses.trial_cleanup import purge_old_trials
 from channels.base import ChannelError
 from channels.masking import mask
 from rules.alert_types import AlertTypeSpec
@@ -148,6 +149,7 @@ async def _trial(
     customer = await _trial_customer(deps)
     call_sid = sid or "trial" + secrets.token_hex(13)
     async with deps.sessions() as session:
+        await purge_old_trials(session, now=now)  # a week of trials is kept, no more
         alert = _trial_alert(
             spec, customer.id or 0, locale, now, channel=channel, address=address, call_sid=call_sid
         )
