@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 from starlette.responses import HTMLResponse
 
-from admin_ui.live import sse_event, sse_response
+from admin_ui.live import live_stream
 from admin_ui.rendering import page, templates
 from admin_ui.security import SessionDep, StaffUser, require_page, staff_context
 from alerts.access import allowed
@@ -49,8 +48,6 @@ AGENT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-STREAM_SECONDS = 55.0  # one stream's life; the browser reconnects at once (proxies, sessions)
-POLL_SECONDS = 1.0
 SEEN_EVERY = 20.0  # how often an open console marks its agent as present
 
 
@@ -136,33 +133,25 @@ async def stream(request: Request, user: CanWork) -> StreamingResponse:
     """Server-sent events: the work list (as HTML) whenever it changes. A client that is not
     an EventSource (no ``Accept: text/event-stream``) gets the current list once."""
     deps = get_deps(request)
-    live = "text/event-stream" in request.headers.get("accept", "")
     csrf = staff_context(request, user)["csrf_token"]
+    loop = asyncio.get_running_loop()
+    marked: float | None = None
 
-    async def events() -> AsyncIterator[str]:
-        last: tuple[object, ...] | None = None
-        loop = asyncio.get_running_loop()
-        started = marked = loop.time()
-        yield f"retry: {int(POLL_SECONDS * 1000)}\n\n"
-        while True:
-            async with deps.sessions() as session:
-                work = await _work(session, user)
-                if loop.time() - marked >= SEEN_EVERY or last is None:
-                    await seen(session=session, user_id=user.id, now=utcnow())
-                    marked = loop.time()
-            if work.signature() != last:
-                last = work.signature()
-                html = templates.get_template("agent/_work.html").render(
-                    work=work, csrf_token=csrf, now=utcnow()
-                )
-                yield sse_event("work", html)
-            if not live or loop.time() - started > STREAM_SECONDS:
-                return
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(POLL_SECONDS)
+    async def read() -> Any:
+        nonlocal marked
+        async with deps.sessions() as session:
+            work = await _work(session, user)
+            if marked is None or loop.time() - marked >= SEEN_EVERY:
+                await seen(session=session, user_id=user.id, now=utcnow())
+                marked = loop.time()
+        return work
 
-    return sse_response(events())
+    def render(work: Any) -> str:
+        return templates.get_template("agent/_work.html").render(
+            work=work, csrf_token=csrf, now=utcnow()
+        )
+
+    return live_stream(request, "work", read, render)
 
 
 @router.post("/agent/handoffs/{handoff_id}/claim", response_model=None)

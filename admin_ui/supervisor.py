@@ -5,7 +5,6 @@ callcentre.board and callcentre.voice_switch."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -13,7 +12,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse
 
-from admin_ui.live import sse_event, sse_response
+from admin_ui.live import live_stream
 from admin_ui.rendering import page, templates
 from admin_ui.security import SessionDep, StaffUser, require_page, staff_context
 from alerts.api.deps import get_deps
@@ -39,8 +38,6 @@ BOARD_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-STREAM_SECONDS = 55.0
-POLL_SECONDS = 1.0
 NOTICES = {
     "paused": "Voice is paused for that alert type: its alerts go by SMS or email instead.",
     "paused_all": "All voice calls are paused: alerts go by SMS or email instead.",
@@ -98,29 +95,14 @@ async def stream(request: Request, user: CanSupervise) -> StreamingResponse:
     """Server-sent events: the board's figures (as HTML) whenever one changes. A client that
     is not an EventSource gets the current board once."""
     deps = get_deps(request)
-    live = "text/event-stream" in request.headers.get("accept", "")
     csrf = staff_context(request, user)["csrf_token"]
     pacer = _pacer(request)
 
-    async def events() -> AsyncIterator[str]:
-        last: tuple[object, ...] | None = None
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        yield f"retry: {int(POLL_SECONDS * 1000)}\n\n"
-        while True:
-            async with deps.sessions() as session:
-                data = await board(session=session, now=utcnow(), pacer=pacer)
-            if data.signature() != last:
-                last = data.signature()
-                html = _live(data, csrf)
-                yield sse_event("board", html)
-            if not live or loop.time() - started > STREAM_SECONDS:
-                return
-            if await request.is_disconnected():
-                return
-            await asyncio.sleep(POLL_SECONDS)
+    async def read() -> Board:
+        async with deps.sessions() as session:
+            return await board(session=session, now=utcnow(), pacer=pacer)
 
-    return sse_response(events())
+    return live_stream(request, "board", read, lambda data: _live(data, csrf))
 
 
 @router.post("/supervisor/voice", response_model=None)
