@@ -8,11 +8,12 @@ from typing import Any
 
 import httpx
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from twilio.request_validator import RequestValidator
 
 from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.deps import AlertDeps
-from alerts.models import Customer, DeliveryAttempt, Event, HandOff
+from alerts.models import Customer, DeliveryAttempt, Event, HandOff, Response
 from alerts.plans import PlannedStep
 from alerts.responses.values import context_of
 from herald.config import Settings
@@ -140,3 +141,30 @@ def callback_at_of(handoff: HandOff) -> datetime:
     at = context_of(handoff).callback_at
     assert at is not None, handoff.context
     return at
+
+
+async def add_transfer(
+    session: AsyncSession, alert_id: int, attempt_id: int, **handoff: Any
+) -> HandOff:
+    """A pressed-1 answer to a call and its completed live-transfer hand-off, straight into the
+    database (not committed); ``handoff`` sets more of the hand-off's fields."""
+    pressed = Response(
+        dedupe_key=f"call-{alert_id}:{attempt_id}:1",
+        alert_id=alert_id,
+        attempt_id=attempt_id,
+        channel="voice",
+        key="1",
+        intent="agent",
+    )
+    session.add(pressed)
+    await session.flush()
+    row = HandOff(
+        response_id=pressed.id or 0,
+        alert_id=alert_id,
+        kind="live_transfer",
+        status="completed",
+        **handoff,
+    )
+    session.add(row)
+    await session.flush()
+    return row

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from alerts.columns import utcnow
-from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, Response
+from alerts.models import Alert, AttemptEvent, DeliveryAttempt
 from callcentre.forecast import DEFAULT_RATES, MIN_CALLS, ForecastIn, forecast, learned_rates
 from herald.runtime import Runtime
-from tests.factories import make_customer
+from tests.factories import add_transfer, make_customer
 
 
 async def _calls(runtime: Runtime, *, alert_type: str, n: int, trial: bool = False) -> None:
@@ -49,25 +49,12 @@ async def _calls(runtime: Runtime, *, alert_type: str, n: int, trial: bool = Fal
                 )
             if kind == "human" and i % 2 == 0:
                 claimed = now - timedelta(hours=1)
-                pressed = Response(
-                    dedupe_key=f"call-{alert.id}:1",
-                    alert_id=alert.id,
-                    attempt_id=attempt.id,
-                    channel="voice",
-                    key="1",
-                    intent="agent",
-                )
-                session.add(pressed)
-                await session.flush()
-                session.add(
-                    HandOff(
-                        response_id=pressed.id or 0,
-                        alert_id=alert.id,
-                        kind="live_transfer",
-                        status="completed",
-                        claimed_at=claimed,
-                        closed_at=claimed + timedelta(seconds=100),
-                    )
+                await add_transfer(
+                    session,
+                    alert.id or 0,
+                    attempt.id or 0,
+                    claimed_at=claimed,
+                    closed_at=claimed + timedelta(seconds=100),
                 )
         await session.commit()
 

@@ -11,7 +11,7 @@ from alerts.columns import utcnow
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, Response
 from alerts.responses.trial_cleanup import TRIAL_KEPT, purge_old_trials
 from herald.runtime import Runtime
-from tests.factories import make_customer
+from tests.factories import add_transfer, make_customer
 
 
 async def _alert(runtime: Runtime, customer_id: int, *, trial: bool, age: timedelta) -> int:
@@ -34,24 +34,7 @@ async def _alert(runtime: Runtime, customer_id: int, *, trial: bool, age: timede
         session.add(attempt)
         await session.flush()
         session.add(AttemptEvent(attempt_id=attempt.id or 0, status="completed"))
-        answer = Response(
-            dedupe_key=f"r:{alert.id}",
-            alert_id=alert.id,
-            attempt_id=attempt.id,
-            channel="voice",
-            key="1",
-            intent="agent",
-        )
-        session.add(answer)
-        await session.flush()
-        session.add(
-            HandOff(
-                response_id=answer.id or 0,
-                alert_id=alert.id,
-                kind="live_transfer",
-                status="completed",
-            )
-        )
+        await add_transfer(session, alert.id or 0, attempt.id or 0)
         await session.commit()
         return alert.id or 0
 
