@@ -55,6 +55,7 @@ screenshots: dev
 ## Throughput and memory figures, with ratios to baselines measured in the same run.
 bench: install
 	$(BIN)/python -m benchmarks.ingest --mb $${BENCH_MB:-256}
+	$(BIN)/python -m benchmarks.ingest_memory --mb 16
 	$(BIN)/python -m benchmarks.simulate_centre
 	$(BIN)/python -m benchmarks.evaluate
 	$(BIN)/python -m benchmarks.sweep

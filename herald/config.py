@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
     mappings_dir: Path | None = None
     log_level: str = "INFO"
+    # At most this many ingests (upload + parse) run at once per API process; beyond, 429.
+    max_concurrent_ingests: int = Field(default=2, ge=1, le=64)
     # An admin session ends after this many minutes without a request.
     admin_session_minutes: int = Field(default=30, ge=1, le=24 * 60)
 

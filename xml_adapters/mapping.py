@@ -31,7 +31,7 @@ from xml_adapters.convert import Value
 from xml_adapters.evaluate import Fault, Values
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
-from xml_adapters.parse import detect_root, iterparse_records, line_of
+from xml_adapters.parse import detect_root, iterparse_records, line_of, record_too_large
 from xml_adapters.validation import RecordValidator, SchemaSetupError, validator_for
 
 logger = logging.getLogger(__name__)
@@ -196,6 +196,17 @@ class MappingAdapter:
                 inherited.clear()
                 continue
             positions[record.kind] = position = positions[record.kind] + 1
+            if event.kind == "refused":
+                reason = record_too_large(element.tag, event.line)
+                logger.warning("%s: %s", path, reason)
+                yield RecordProblem(
+                    line=event.line,
+                    record_id=f"{record.kind} {position}",
+                    field=None,
+                    value=None,
+                    reason=reason,
+                )
+                continue
             validator = validators.get(record.kind)
             if validator is not None and (problem := validator.problem(element)):
                 yield RecordProblem(

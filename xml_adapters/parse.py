@@ -23,6 +23,10 @@ MAX_PROLOG_BYTES = 64 * 1024  # everything before the root element (declaration,
 # Memory is released at each record or context end; this bounds what accumulates in between
 # (one record, or a run of input without any), so a single giant record cannot exhaust memory.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+# lxml spends some hundreds of bytes per element, so a record of many small elements costs ~40x
+# its bytes (a 16 MiB one ~640 MB). A record holding more elements than this is refused (reported
+# as a record problem, the file carries on) and pruned while it streams, so it never builds.
+MAX_RECORD_ELEMENTS = 200_000
 READ_CHUNK_BYTES = 64 * 1024  # bytes fed to the parser at a time (bounds parse-ahead)
 _DETECT_CHUNK_BYTES = 4 * 1024
 
@@ -55,7 +59,7 @@ _FIX_EXPORT = "Fix the export (or ask its owner to) and send the file again."
 class XmlEvent(NamedTuple):
     """A parse event handed to an adapter: `start` of a context element, or `end` of any."""
 
-    kind: Literal["start", "end"]
+    kind: Literal["start", "end", "refused"]
     element: etree._Element
     line: int | None
 
@@ -118,6 +122,7 @@ def iterparse_records(
     record_tags: Collection[str],
     context_tags: Collection[str] = (),
     max_record_bytes: int = MAX_RECORD_BYTES,
+    max_record_elements: int = MAX_RECORD_ELEMENTS,
 ) -> Iterator[XmlEvent]:
     """Stream the document from its start, yielding events for the given Clark tags only.
 
@@ -130,21 +135,24 @@ def iterparse_records(
     siblings deleted, so memory stays constant however many records the file holds; more than
     `max_record_bytes` of input without a record or context end is refused. Hostile or malformed
     input raises XmlInputError (records before the fault have been yielded by then).
+    A record holding more than `max_record_elements` elements is pruned as it streams and
+    yielded as a `refused` event (its start line; see `record_too_large`) instead of `end`.
     """
     records, contexts = frozenset(record_tags), frozenset(context_tags)
     if not records or records & contexts:
         raise ValueError("record_tags must be non-empty and disjoint from context_tags")
     stream.seek(0)
     _check_prolog(stream, path)
-    parser = _new_parser(
-        ("start", "end") if contexts else ("end",), records | contexts | XINCLUDE_TAGS
-    )
+    parser = _new_parser(("start", "end"), records | contexts | XINCLUDE_TAGS)
     checked = False
+    open_record: etree._Element | None = None  # the record being parsed, and how many
+    elements, oversized = 0, False  # elements (start tags, roughly) its input holds so far
     unreleased, last_line = 0, None  # input bytes since the last release, and its line
     since_markup, in_tag = 0, False  # bytes since the last < or >, and whether < came last
     while True:
         chunk = stream.read(READ_CHUNK_BYTES)
         unreleased += len(chunk)
+        elements += chunk.count(b"<") - chunk.count(b"</")
         last_open, last_close = chunk.rfind(b"<"), chunk.rfind(b">")
         if last_open < 0 and last_close < 0:
             since_markup += len(chunk)
@@ -173,11 +181,23 @@ def iterparse_records(
             if event == "start":
                 if tag in contexts:
                     yield XmlEvent("start", element, line_of(element))
+                elif open_record is None:
+                    open_record, elements, oversized = element, 0, False
                 continue
+            if element is open_record:
+                open_record = None
+                if oversized:
+                    yield XmlEvent("refused", element, line_of(element))
+                    _release(element)
+                    unreleased = 0
+                    continue
             last_line = line_of(element)
             yield XmlEvent("end", element, last_line)
             _release(element)
             unreleased = 0
+        if open_record is not None and elements > max_record_elements:
+            oversized = True
+            _prune(open_record)
         if error is not None:
             raise error
         if unreleased > max_record_bytes and since_markup > MAX_TEXT_BYTES:
@@ -207,6 +227,25 @@ def _local(tag: str) -> str:
 def line_of(element: etree._Element) -> int | None:
     """The source line an element starts on (lxml-stubs mistype `sourceline`)."""
     return cast("int | None", element.sourceline)
+
+
+def record_too_large(tag: str, line: int | None, limit: int = MAX_RECORD_ELEMENTS) -> str:
+    """The reason a record over the element limit is refused with."""
+    where = f" starting on line {line}" if line else ""
+    return (
+        f"the {_local(tag)} record{where} holds more than {limit:,} elements; Herald refuses "
+        "records this large to keep memory bounded (the rest of the file is read). Split the "
+        "entry (e.g. a batch of many transactions) into smaller ones and send it again."
+    )
+
+
+def _prune(record: etree._Element) -> None:
+    """Drop the finished part of a record still being parsed: at each level of the open path
+    (the chain of last children) every child but the last one, which alone may be unfinished."""
+    node: etree._Element | None = record
+    while node is not None and len(node):
+        del node[:-1]
+        node = node[-1]
 
 
 def _release(element: etree._Element) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from alerts.models import IngestFile
 logger = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024**3
 BACKGROUND_ABOVE_BYTES = 8 * 1024**2
+RETRY_AFTER_SECONDS = 5  # told to an upload turned away because enough ingests are running
 router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
@@ -163,6 +165,31 @@ async def _ingest(
         path.unlink(missing_ok=True)
 
 
+def _take_slot(state: Any) -> Callable[[], None]:
+    """Count one more running ingest in this process, or answer 429 when the limit is reached
+    (each holds a record tree and a database session); returns the release (idempotent)."""
+    limit: int = state.settings.max_concurrent_ingests
+    running: int = getattr(state, "ingests_running", 0)
+    if running >= limit:
+        raise ApiError(
+            429,
+            f"{limit} ingests are already running in this process (the limit, "
+            "HERALD_MAX_CONCURRENT_INGESTS); nothing of this upload was read or stored",
+            hint=f"send the file again in {RETRY_AFTER_SECONDS} s, or use `herald ingest`",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    state.ingests_running = running + 1
+    released = False
+
+    def release() -> None:
+        nonlocal released
+        if not released:
+            released = True
+            state.ingests_running -= 1
+
+    return release
+
+
 _INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
     202: {"model": IngestAccepted, "description": "large body: ingesting in the background"},
     422: {
@@ -179,7 +206,7 @@ _INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
             }
         },
     },
-    **error_responses(400, 413),
+    **error_responses(400, 413, 429),
 }
 
 
@@ -200,7 +227,12 @@ async def ingest(
 ) -> IngestResult | JSONResponse:
     """Ingest one XML document sent as the body. Small bodies answer with the report; large ones
     with 202 and the report's URL (poll it until `status` is no longer `ingesting`)."""
-    path, sha256, size = await _receive(request, store)
+    release = _take_slot(request.app.state)
+    try:
+        path, sha256, size = await _receive(request, store)
+    except BaseException:
+        release()
+        raise
     name = request.headers.get("X-Filename") or f"upload-{sha256[:12]}.xml"
     key = None if adapter == "auto" else adapter
     report_url = f"/api/v1/ingest/files/{sha256}"
@@ -209,9 +241,13 @@ async def ingest(
         tasks: set[asyncio.Task[tuple[IngestReport, int]]] = request.app.state.background
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+        task.add_done_callback(lambda _task: release())  # the slot lasts until it is done
         accepted = IngestAccepted(sha256=sha256, bytes=size, report_url=report_url)
         return JSONResponse(accepted.model_dump(mode="json"), status_code=202)
-    report, alerts = await _ingest(deps, path, key, name, store)
+    try:
+        report, alerts = await _ingest(deps, path, key, name, store)
+    finally:
+        release()
     if report.status == "failed" and report.records == 0:
         response.status_code = 422  # the report, not the error envelope: the file was recorded
     return IngestResult(**report.as_dict(), alerts_created=alerts, report_url=report_url)

@@ -21,9 +21,15 @@ from tests.unit.xml_adapters.support import (
     entry,
     notification,
 )
-from xml_adapters.base import IngestError, XmlInputError
+from xml_adapters.base import IngestError, RecordProblem, XmlInputError
 from xml_adapters.camt054 import Camt054Adapter
-from xml_adapters.parse import MAX_DEPTH, MAX_TEXT_BYTES, detect_root, iterparse_records
+from xml_adapters.parse import (
+    MAX_DEPTH,
+    MAX_RECORD_ELEMENTS,
+    MAX_TEXT_BYTES,
+    detect_root,
+    iterparse_records,
+)
 from xml_adapters.registry import read_file
 
 DOCTYPE_FILES = [
@@ -230,3 +236,38 @@ def test_a_20_mb_attribute_gets_the_attribute_size_message() -> None:
     message = str(caught.value)
     assert "an attribute value" in message and "10,000,000 bytes" in message
     assert "without a complete record" not in message
+
+
+def test_record_of_too_many_elements_is_refused_and_the_file_carries_on(tmp_path: Path) -> None:
+    """A record of many small elements (lxml ~40x its bytes) is pruned while it streams and
+    reported as a record problem; the records around it are read as usual."""
+    extra = "<NtryDtls>" + "<TxDtls><Refs/></TxDtls>" * 150_000 + "</NtryDtls>"  # ~3.6 MB
+    crowded = tmp_path / "crowded.xml"
+    crowded.write_bytes(
+        document([notification([entry("A"), entry("B", extra=extra), entry("C")], iban="NL01")])
+    )
+    _, records = read_file(crowded)
+    items = list(records)
+    assert [type(i).__name__ for i in items] == ["AccountEvent", "RecordProblem", "AccountEvent"]
+    problem = items[1]
+    assert isinstance(problem, RecordProblem)
+    assert problem.record_id == "entry 2"
+    assert f"holds more than {MAX_RECORD_ELEMENTS:,} elements" in problem.reason
+    assert "Split the entry" in problem.reason and "line" in problem.reason
+
+
+def test_record_element_limit_prunes_as_it_streams() -> None:
+    """Over the limit, the unfinished record keeps only its open path, never the whole tree."""
+    inner = "<TxDtls><Refs/></TxDtls>" * 20_000
+    data = document([notification([entry("A", extra=f"<NtryDtls>{inner}</NtryDtls>")])])
+    tags = {clark("Ntry")}
+    events = list(iterparse_records(io.BytesIO(data), "t", record_tags=tags))
+    assert [e.kind for e in events] == ["end"]
+    kept = [
+        (e.kind, len(e.element.findall(f"{clark('NtryDtls')}/*")))  # before release
+        for e in iterparse_records(
+            io.BytesIO(data), "t", record_tags=tags, max_record_elements=1_000
+        )
+    ]
+    assert kept[0][0] == "refused" and len(kept) == 1
+    assert kept[0][1] < 3_000  # of 20,000: at most one read chunk's worth is ever held
