@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 
-.PHONY: demo test lint fmt bench up clean install dev sizes screenshots
+.PHONY: demo test lint fmt bench up clean install dev sizes screenshots messages-extract messages-update messages-compile
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Herald needs Python 3.11 (set PYTHON=python3.11)")'
@@ -23,8 +23,19 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-install: $(VENV)/.installed
-dev: $(VENV)/.installed-dev node_modules/.installed
+install: $(VENV)/.installed messages-compile
+dev: $(VENV)/.installed-dev node_modules/.installed messages-compile
+
+## Herald's own words in five languages (docs/languages.md): extract the English source strings,
+## merge them into each language's .po, compile the .po files to .mo (not committed).
+LOCALES := channels/locales
+messages-extract: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project Herald \
+		-o $(LOCALES)/messages.pot alerts channels admin_ui
+messages-update: messages-extract
+	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching
+messages-compile: $(VENV)/.installed
+	$(BIN)/pybabel compile -d $(LOCALES) --statistics
 
 ## The main job on the embedded default (SQLite, private Redis, Twilio simulator, SMTP sink).
 demo: install

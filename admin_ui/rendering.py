@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from alerts.access import allowed
 from alerts.responses.record import INTENT_TEXT
+from channels.i18n import LANGUAGES, SOURCE_LANGUAGE, translations
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"  # Herald's own scripts (the studio's)
@@ -85,14 +86,17 @@ def can(user: Any, capability: str) -> bool:
     return user is not None and allowed(str(user.role), capability)
 
 
-def _environment() -> jinja2.Environment:
+def _environment(language: str = SOURCE_LANGUAGE) -> jinja2.Environment:
+    """The templates in one language: ``_()`` and ``{% trans %}`` read its catalogue."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters["local_time"] = local_time
     env.filters["intent_words"] = intent_words
     env.filters["clock"] = clock
@@ -101,14 +105,28 @@ def _environment() -> jinja2.Environment:
 
 
 templates = Jinja2Templates(env=_environment())
+# The customers' pages in each of Herald's languages (staff pages stay in English).
+localised = {language: Jinja2Templates(env=_environment(language)) for language in LANGUAGES}
 
 
 def page(
-    request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    language: str = SOURCE_LANGUAGE,
 ) -> HTMLResponse:
-    """Render one template with the defaults every page needs and the security headers."""
-    ctx: dict[str, Any] = {"user": None, "csrf_token": "", "title": "Herald", **(context or {})}
-    response = templates.TemplateResponse(
+    """Render one template with the defaults every page needs and the security headers, in
+    ``language`` (one of channels.i18n.LANGUAGES: a customer's page; <html lang> says it)."""
+    ctx: dict[str, Any] = {
+        "user": None,
+        "csrf_token": "",
+        "title": "Herald",
+        "lang": language,
+        **(context or {}),
+    }
+    response = localised.get(language, templates).TemplateResponse(
         request, name, ctx, status_code=status_code, headers=SECURITY_HEADERS
     )
     return response

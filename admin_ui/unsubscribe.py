@@ -21,16 +21,39 @@ from alerts.columns import utcnow
 from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
-from alerts.models import Alert, DeliveryAttempt
+from alerts.models import Alert, Customer, DeliveryAttempt
+from channels.i18n import N_, language_for, translations
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
+BROKEN = N_("This link does not work")
+ASK = N_("Stop these messages?")
+ASK_WHY = N_(
+    "Press the button and we will stop sending you these offers. "
+    "Your account alerts are not affected."
+)
+DONE = N_("You are unsubscribed")
+DONE_WHY = N_(
+    "We will not send you these offers again. You can change this at any time from the "
+    "manage-your-alerts link in any email from us."
+)
+NOT_FOUND = N_("we could not find the message this link belongs to")
+
+
 def _page(
-    request: Request, deps: AlertDeps, heading: str, message: str, **extra: Any
+    request: Request,
+    deps: AlertDeps,
+    heading: str,
+    message: str,
+    language: str = "en",
+    **extra: Any,
 ) -> HTMLResponse:
+    """The page in ``language``: ``heading`` and ``message`` are English msgids."""
     status = int(extra.pop("status", 200))
+    _ = translations(language).gettext
+    heading, message = _(heading), _(message)
     return page(
         request,
         "unsubscribe.html",
@@ -43,17 +66,17 @@ def _page(
             **extra,
         },
         status_code=status,
+        language=language,
     )
 
 
 def _broken(request: Request, deps: AlertDeps, why: str) -> HTMLResponse:
-    return _page(
-        request, deps, "This link does not work", why[:1].upper() + why[1:] + ".", status=400
-    )
+    return _page(request, deps, BROKEN, why[:1].upper() + why[1:] + ".", status=400)
 
 
-async def _target(deps: AlertDeps, token: str) -> tuple[int, str] | str:
-    """(customer id, alert type) the token unsubscribes from, or why it cannot."""
+async def _target(deps: AlertDeps, token: str) -> tuple[int, str, str] | str:
+    """(customer id, alert type, the customer's language) the token unsubscribes from, or why
+    it cannot."""
     try:
         attempt_id = deps.links.load_unsubscribe(token)
     except LinkError as exc:
@@ -61,9 +84,10 @@ async def _target(deps: AlertDeps, token: str) -> tuple[int, str] | str:
     async with deps.sessions() as session:
         attempt = await session.get(DeliveryAttempt, attempt_id)
         alert = await session.get(Alert, attempt.alert_id) if attempt else None
+        customer = await session.get(Customer, alert.customer_id) if alert else None
     if alert is None:
-        return "we could not find the message this link belongs to"
-    return alert.customer_id, alert.alert_type
+        return NOT_FOUND
+    return alert.customer_id, alert.alert_type, language_for(customer.locale if customer else None)
 
 
 async def unsubscribe(deps: AlertDeps, customer_id: int, alert_type: str, actor: str) -> bool:
@@ -86,17 +110,8 @@ async def unsubscribe(deps: AlertDeps, customer_id: int, alert_type: str, actor:
 async def unsubscribe_page(token: str, request: Request, deps: DepsDep) -> HTMLResponse:
     target = await _target(deps, token)
     if isinstance(target, str):
-        return _page(
-            request, deps, "This link does not work", target.capitalize() + ".", status=400
-        )
-    return _page(
-        request,
-        deps,
-        "Stop these messages?",
-        "Press the button and we will stop sending you these offers. "
-        "Your account alerts are not affected.",
-        action=f"/u/{token}",
-    )
+        return _page(request, deps, BROKEN, target.capitalize() + ".", status=400)
+    return _page(request, deps, ASK, ASK_WHY, language=target[2], action=f"/u/{token}")
 
 
 @router.post("/u/{token}", response_model=None)
@@ -107,18 +122,10 @@ async def unsubscribe_post(token: str, request: Request, deps: DepsDep) -> Respo
     if isinstance(target, str):
         if one_click:
             return PlainTextResponse(target, status_code=400)
-        return _page(
-            request, deps, "This link does not work", target.capitalize() + ".", status=400
-        )
-    customer_id, alert_type = target
+        return _page(request, deps, BROKEN, target.capitalize() + ".", status=400)
+    customer_id, alert_type, language = target
     actor = "customer (one-click unsubscribe)" if one_click else "customer (unsubscribe page)"
     await unsubscribe(deps, customer_id, alert_type, actor)
     if one_click:
         return PlainTextResponse("unsubscribed")
-    return _page(
-        request,
-        deps,
-        "You are unsubscribed",
-        "We will not send you these offers again. You can change this at any time from the "
-        "manage-your-alerts link in any email from us.",
-    )
+    return _page(request, deps, DONE, DONE_WHY, language=language)

@@ -9,6 +9,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.models import ContactPoint
+from channels.i18n import translations
 from channels.masking import mask
 
 logger = logging.getLogger(__name__)
@@ -32,21 +33,32 @@ def keyword_of(body: str) -> str | None:
     return None
 
 
-def reply_for(keyword: str, *, brand: str, callcentre_number: str, changed: bool) -> str | None:
-    """The one confirmation to send back; None when nothing changed (no repeated confirmations)."""
+def reply_for(
+    keyword: str, *, brand: str, callcentre_number: str, changed: bool, language: str = "en"
+) -> str | None:
+    """The one confirmation to send back, in ``language``; None when nothing changed (no
+    repeated confirmations). The keywords themselves stay STOP / START: carriers act on those."""
+    _ = translations(language).gettext
+    names = {"brand": brand, "number": callcentre_number}
     if keyword == "help":
         return (
-            f"{brand} alerts: we text you about activity on your account. Reply STOP to "
-            f"stop texts, START to resume. Call {callcentre_number} for help."
+            _(
+                "%(brand)s alerts: we text you about activity on your account. Reply STOP to "
+                "stop texts, START to resume. Call %(number)s for help."
+            )
+            % names
         )
     if not changed:
         return None
     if keyword == "stop":
         return (
-            f"{brand}: you will get no more texts from this number. Reply START to "
-            "receive them again."
+            _(
+                "%(brand)s: you will get no more texts from this number. Reply START to "
+                "receive them again."
+            )
+            % names
         )
-    return f"{brand}: texts are back on. Reply STOP at any time to stop them."
+    return _("%(brand)s: texts are back on. Reply STOP at any time to stop them.") % names
 
 
 async def apply_keyword(*, session: AsyncSession, number: str, keyword: str, now: datetime) -> bool:

@@ -9,24 +9,27 @@ from datetime import datetime
 from sqlmodel import select
 
 from alerts.deps import AlertDeps
-from alerts.models import ContactPoint, Response
+from alerts.models import ContactPoint, Customer, Response
 from alerts.responses.actions import perform
 from alerts.responses.keywords import apply_keyword, keyword_of, reply_for
 from alerts.responses.record import match_sms_reply, record_response
 from channels.base import InboundMessage
+from channels.i18n import N_, language_for, translations
 from channels.scripts import TextReply
 
 SMS_REPLIES = {
-    "agent": "Thank you. An agent will call you back shortly.",
-    "callback": "Thank you. We will call you back.",
-    "confirm": "Thank you for confirming. No further action is needed.",
-    "opt_out": "You will no longer receive these alerts. Manage all your alerts from the link "
-    "in any email from us.",
-    "unknown": "Thank you. An agent will read your message and get back to you.",
-    "email_copy": "Thank you. We are sending this to you by email.",
-    "late": "Thank you. We already have your answer to this alert.",
+    "agent": N_("Thank you. An agent will call you back shortly."),
+    "callback": N_("Thank you. We will call you back."),
+    "confirm": N_("Thank you for confirming. No further action is needed."),
+    "opt_out": N_(
+        "You will no longer receive these alerts. Manage all your alerts from the link "
+        "in any email from us."
+    ),
+    "unknown": N_("Thank you. An agent will read your message and get back to you."),
+    "email_copy": N_("Thank you. We are sending this to you by email."),
+    "late": N_("Thank you. We already have your answer to this alert."),
 }
-SMS_TASK_REPLY = "Thank you. Our team will take care of your request."
+SMS_TASK_REPLY = N_("Thank you. Our team will take care of your request.")
 PERFORMED = frozenset({"transaction", "email_copy"})
 
 
@@ -60,11 +63,21 @@ async def text_received(*, deps: AlertDeps, inbound: InboundMessage, now: dateti
     )
     if result.duplicate:
         return TextReply()
-    text = SMS_REPLIES.get(result.intent, SMS_TASK_REPLY)
+    language = await _language(deps, customer_id)
+    text = translations(language).gettext(SMS_REPLIES.get(result.intent, SMS_TASK_REPLY))
     if result.intent in PERFORMED:
         done = await perform(deps=deps, response_id=result.response.id or 0, now=now)
         text = done.text or text
     return TextReply((text,))
+
+
+async def _language(deps: AlertDeps, customer_id: int | None) -> str:
+    """The customer's language (English for a number Herald cannot tie to one customer)."""
+    if customer_id is None:
+        return language_for(None)
+    async with deps.sessions() as session:
+        customer = await session.get(Customer, customer_id)
+    return language_for(customer.locale if customer else None)
 
 
 async def _sole_owner(deps: AlertDeps, number: str) -> bool:
@@ -105,10 +118,18 @@ async def _keyword(
         customer_id=customer_id,
         intent=keyword,
     )
+    language = await _language(deps, customer_id)
     text = reply_for(
-        keyword, brand=deps.brand, callcentre_number=deps.callcentre_number, changed=changed
+        keyword,
+        brand=deps.brand,
+        callcentre_number=deps.callcentre_number,
+        changed=changed,
+        language=language,
     )
     if text and keyword == "help" and customer_id is not None and await _sole_owner(deps, number):
         token = deps.links.sign_preferences(customer_id)
-        text += f" Choose which alerts you get: {deps.public_url}/p/{token}"
+        link = f"{deps.public_url}/p/{token}"
+        text += " " + translations(language).gettext("Choose which alerts you get: %(link)s") % {
+            "link": link
+        }
     return TextReply((text,) if text else ())

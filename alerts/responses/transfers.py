@@ -29,15 +29,16 @@ from alerts.responses import voice_script
 from alerts.responses.matching import Mismatch, handoff_of_call
 from alerts.responses.values import HandOffContext, context_of, update_context
 from channels.base import InboundMessage, TransferEnd
+from channels.i18n import N_
 from channels.scripts import EndCall, VoiceScript
 
 logger = logging.getLogger(__name__)
 
-TAKEN = "An agent is taking your call now."
-NO_AGENT_CALLBACK = (
+TAKEN = N_("An agent is taking your call now.")
+NO_AGENT_CALLBACK = N_(
     "Sorry, no agent could take your call. We will call you back as soon as we can. Goodbye."
 )
-NO_AGENT = "Sorry, no agent could take your call. Please call us on {number}. Goodbye."
+NO_AGENT = N_("Sorry, no agent could take your call. Please call us on %(number)s. Goodbye.")
 ABANDONED = "the customer hung up before an agent answered"
 
 
@@ -168,9 +169,8 @@ async def queue_caller_taken(
             move_handoff(session, found, "connect", reason="an agent took the call", now=now)
         await session.commit()
         context = context_of(found)
-    return voice_script.whisper(
-        summary=TAKEN, tts=deps.tts(context.customer.locale if context.customer else None)
-    )
+    tts = deps.tts(context.customer.locale if context.customer else None)
+    return voice_script.whisper(summary=voice_script.said(TAKEN, tts), tts=tts)
 
 
 async def transfer_ended(
@@ -186,20 +186,21 @@ async def transfer_ended(
             now=now,
         )
         context = context_of(handoff)
-        words = _record_end(session, handoff, inbound.transfer, deps.callcentre_number, now)
+        words = _record_end(session, handoff, inbound.transfer, now)
         await session.commit()
     logger.info("transfer ended handoff_id=%s how=%s", handoff_id, inbound.transfer)
     if words is None:
         return VoiceScript.of(EndCall())
-    return voice_script.goodbye(
-        text=words, tts=deps.tts(context.customer.locale if context.customer else None)
-    )
+    tts = deps.tts(context.customer.locale if context.customer else None)
+    text = voice_script.said(words, tts) % {"number": deps.callcentre_number}
+    return voice_script.goodbye(text=text, tts=tts)
 
 
 def _record_end(
-    session: AsyncSession, handoff: HandOff, ended: TransferEnd | None, number: str, now: datetime
+    session: AsyncSession, handoff: HandOff, ended: TransferEnd | None, now: datetime
 ) -> str | None:
-    """Move the hand-off by how its transfer ended; what the caller still hears, if anything."""
+    """Move the hand-off by how its transfer ended; what the caller still hears, if anything
+    (in English, with the centre's number as ``%(number)s``)."""
     if ended == "talked" and handoff.claimed_by:
         pass  # an agent took it in the console: they complete it, with the outcome
     elif ended == "talked":
@@ -213,5 +214,5 @@ def _record_end(
         return NO_AGENT_CALLBACK
     elif ended is not None:
         move_handoff(session, handoff, "fail", reason=f"no agent answered ({ended})", now=now)
-        return NO_AGENT.format(number=number)
+        return NO_AGENT
     return None

@@ -25,17 +25,18 @@ from alerts.responses.matching import Mismatch, call_of_attempt
 from alerts.responses.record import Outcome, record_response
 from alerts.responses.transfers import transfer_script
 from channels.base import InboundMessage
+from channels.i18n import N_
 from channels.scripts import VoiceScript
 
 logger = logging.getLogger(__name__)
 
 VOICE_GOODBYES = {
-    "confirm": "Thank you. We have noted your confirmation. Goodbye.",
-    "callback": "Thank you. We will call you back as soon as an agent is free. Goodbye.",
-    "opt_out": "You will no longer receive these alerts. Goodbye.",
-    "transaction": "Thank you. Our team will take care of your request. Goodbye.",
-    "sms_copy": "Thank you. We will send you this message by text. Goodbye.",
-    "email_copy": "Thank you. We will send you this message by email. Goodbye.",
+    "confirm": N_("Thank you. We have noted your confirmation. Goodbye."),
+    "callback": N_("Thank you. We will call you back as soon as an agent is free. Goodbye."),
+    "opt_out": N_("You will no longer receive these alerts. Goodbye."),
+    "transaction": N_("Thank you. Our team will take care of your request. Goodbye."),
+    "sms_copy": N_("Thank you. We will send you this message by text. Goodbye."),
+    "email_copy": N_("Thank you. We will send you this message by email. Goodbye."),
     "late": voice_script.ALREADY_ANSWERED,
 }
 # Answers whose words come from doing them (the endpoint's answer, the copy planned).
@@ -177,9 +178,11 @@ async def _after_answer(
         return voice_script.ask_callback_time(action=action, tts=call.tts)
     if intent in PERFORMED and fresh:
         done = await perform(deps=deps, response_id=result.response.id or 0, now=now)
-        return voice_script.goodbye(text=done.text or VOICE_GOODBYES[intent], tts=call.tts)
+        text = done.text or voice_script.said(VOICE_GOODBYES[intent], call.tts)
+        return voice_script.goodbye(text=text, tts=call.tts)
     if intent in VOICE_GOODBYES:
-        return voice_script.goodbye(text=VOICE_GOODBYES[intent], tts=call.tts)
+        text = voice_script.said(VOICE_GOODBYES[intent], call.tts)
+        return voice_script.goodbye(text=text, tts=call.tts)
     if intent == "repeat" and n <= voice_script.MAX_REPEATS * 2:
         return voice_script.repeat(base=call.base, n=n)
     if tries < voice_script.MAX_INVALID:
@@ -191,7 +194,9 @@ async def _after_answer(
             lead=voice_script.INVALID if pressed else None,
             tries=tries + 1,
         )
-    return voice_script.goodbye(text=voice_script.GOODBYE, tts=call.tts)
+    return voice_script.goodbye(
+        text=voice_script.said(voice_script.GOODBYE, call.tts), tts=call.tts
+    )
 
 
 async def callback_keyed(

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from alerts.alert_types.recordings import Segment
 from alerts.deps import Tts
+from channels.i18n import N_, language_for, translations
 from channels.scripts import (
     AskForKeys,
     ContinueAt,
@@ -21,12 +22,24 @@ from channels.scripts import (
     WaitInQueue,
 )
 
-GOODBYE = "We did not receive an answer. Goodbye."
-INVALID = "Sorry, that is not a valid choice."
-CONNECTING = "Connecting you to an agent. Please hold."
-ALREADY_ANSWERED = "We already have your answer to this alert. Thank you. Goodbye."
+# Herald's own spoken lines, in English here; ``said`` speaks them in the call's language.
+GOODBYE = N_("We did not receive an answer. Goodbye.")
+INVALID = N_("Sorry, that is not a valid choice.")
+CONNECTING = N_("Connecting you to an agent. Please hold.")
+ALREADY_ANSWERED = N_("We already have your answer to this alert. Thank you. Goodbye.")
+CALLBACK_TIME = N_(
+    "We will call you back. Key in the time you would like our call, for example "
+    "1 4 3 0 for half past two in the afternoon, then press hash. Or press hash now for "
+    "the first moment we are free."
+)
 MAX_REPEATS = 3
 MAX_INVALID = 2  # an invalid key re-prompts at most twice
+
+
+def said(line: str, tts: Tts) -> str:
+    """One of Herald's own lines in the language of the call's voice, so the words and the
+    text-to-speech voice always match (the voice follows the content's locale)."""
+    return translations(language_for(tts.language)).gettext(line)
 
 
 def _url(base: str, **params: int | str) -> str:
@@ -67,8 +80,9 @@ def reprompt(
     ask = _menu(
         _url(f"{base}/gather", n=n + 1, tries=tries), [Speak(prompt, tts.voice, tts.language)]
     )
-    lead_in = [Speak(lead, tts.voice, tts.language)] if lead else []
-    return VoiceScript.of(*lead_in, ask, Speak(GOODBYE, tts.voice, tts.language), EndCall())
+    lead_in = [Speak(said(lead, tts), tts.voice, tts.language)] if lead else []
+    bye = Speak(said(GOODBYE, tts), tts.voice, tts.language)
+    return VoiceScript.of(*lead_in, ask, bye, EndCall())
 
 
 def goodbye(*, text: str, tts: Tts) -> VoiceScript:
@@ -92,7 +106,7 @@ def transfer(
     """Connect the customer to an agent: dial the centre's number (the agent first hears the
     whisper at ``whisper_url``), or hold them in the centre's named queue. ``done_url`` hears
     how the transfer ended."""
-    hold = Speak(CONNECTING, tts.voice, tts.language)
+    hold = Speak(said(CONNECTING, tts), tts.voice, tts.language)
     if queue:
         return VoiceScript.of(hold, WaitInQueue(queue, wait_url=wait_url, done_url=done_url))
     to = TransferToNumber(number, caller_id=caller_id, whisper_url=whisper_url, done_url=done_url)
@@ -111,13 +125,7 @@ def agent_dequeue(*, queue: str, whisper_url: str) -> VoiceScript:
 
 def ask_callback_time(*, action: str, tts: Tts) -> VoiceScript:
     """Key in the time for the callback (e.g. 1 4 3 0 then hash), or hash for the first slot."""
-    ask = Speak(
-        "We will call you back. Key in the time you would like our call, for example "
-        "1 4 3 0 for half past two in the afternoon, then press hash. Or press hash now for "
-        "the first moment we are free.",
-        tts.voice,
-        tts.language,
-    )
+    ask = Speak(said(CALLBACK_TIME, tts), tts.voice, tts.language)
     return VoiceScript.of(
         AskForKeys(
             action=action,

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 
 from alerts.alert_types.recordings import Segment
-from alerts.deps import Tts
+from alerts.deps import DEFAULT_VOICES, AlertDeps, Tts
 from alerts.responses import voice_script
 from channels import twiml
 from channels.scripts import EndCall, Speak, TextReply, VoiceScript
@@ -122,3 +122,27 @@ def test_speech_is_escaped_not_markup() -> None:
     script = VoiceScript.of(Speak("Tom & Jerry <Hangup/>", "Polly.Amy", "en-GB"), EndCall())
     doc = etree.fromstring(twiml.render(script).body.encode())
     assert [el.tag for el in doc] == ["Say", "Hangup"] and doc[0].text == "Tom & Jerry <Hangup/>"
+
+
+def test_a_french_customers_system_prompts_are_french_twiml_with_the_french_voice() -> None:
+    """The voice follows the customer's locale (fr-BE -> the French voice, the existing TTS
+    rule) and Herald's own lines follow the voice, so Twilio reads French with a French voice."""
+    deps = AlertDeps.__new__(AlertDeps)
+    deps.voices = dict(DEFAULT_VOICES)
+    tts = deps.tts("fr-BE")
+    scripts = [
+        voice_script.reprompt(base=BASE, prompt="…", n=1, tts=tts, lead=voice_script.INVALID),
+        voice_script.transfer(number="+15550009999", tts=tts),
+        voice_script.ask_callback_time(action=f"{BASE}/callback", tts=tts),
+    ]
+    says = [
+        say
+        for script in scripts
+        for say in etree.fromstring(twiml.voice_twiml(script).encode()).iter("Say")
+    ]
+    spoken = [say.text for say in says]
+    assert {(say.get("voice"), say.get("language")) for say in says} == {("Polly.Celine", "fr-FR")}
+    assert "Désolé, ce choix n'est pas valide." in spoken
+    assert "Nous n'avons pas reçu de réponse. Au revoir." in spoken
+    assert "Nous vous mettons en relation avec un conseiller. Veuillez patienter." in spoken
+    assert any(text and text.startswith("Nous allons vous rappeler.") for text in spoken)
