@@ -8,9 +8,9 @@ import logging
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -224,8 +224,16 @@ def file_view(row: IngestFile) -> FileReport:
     )
 
 
+MAX_ID = 2**31 - 1  # the id columns are 32-bit integers: a larger value never reaches SQL
+FileIdQuery = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="only records of this received file")
+]
+
+
 @router.get("/ingest/files")
-async def files(deps: DepsDep, limit: int = 100) -> list[FileReport]:
+async def files(
+    deps: DepsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[FileReport]:
     """The received files' reports, newest first (at most 1000)."""
     async with deps.sessions() as session:
         rows = await list_files(session=session, limit=limit)
@@ -242,7 +250,7 @@ async def get_file(sha256: str, deps: DepsDep) -> FileReport:
 
 
 @router.get("/quarantine")
-async def quarantine(deps: DepsDep, file_id: int | None = None) -> list[QuarantinedOut]:
+async def quarantine(deps: DepsDep, file_id: FileIdQuery = None) -> list[QuarantinedOut]:
     """Records set aside, with the precise reason, oldest first."""
     async with deps.sessions() as session:
         rows = await list_quarantine(session=session, file_id=file_id)
@@ -250,7 +258,7 @@ async def quarantine(deps: DepsDep, file_id: int | None = None) -> list[Quaranti
 
 
 @router.post("/quarantine/retry", dependencies=[Depends(require("ingest"))])
-async def quarantine_retry(deps: DepsDep, file_id: int | None = None) -> RetryResult:
+async def quarantine_retry(deps: DepsDep, file_id: FileIdQuery = None) -> RetryResult:
     """Re-decide events of accounts now known and re-read files that had bad records."""
     async with deps.sessions() as session:
         report = await retry_quarantine(session=session, now=utcnow(), file_id=file_id)
