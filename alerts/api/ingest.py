@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from alerts.api.deps import DepsDep, FilesDirDep, require, require_token
+from alerts.api.deps import MAX_ID, DepsDep, FilesDirDep, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
@@ -224,7 +224,6 @@ def file_view(row: IngestFile) -> FileReport:
     )
 
 
-MAX_ID = 2**31 - 1  # the id columns are 32-bit integers: a larger value never reaches SQL
 FileIdQuery = Annotated[
     int | None, Query(ge=1, le=MAX_ID, description="only records of this received file")
 ]

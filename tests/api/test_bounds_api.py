@@ -17,6 +17,9 @@ from tests.api.envelope import error_of
         ("GET", "/api/v1/quarantine", {"file_id": 2**31}, "query.file_id"),
         ("GET", "/api/v1/quarantine", {"file_id": 0}, "query.file_id"),
         ("POST", "/api/v1/quarantine/retry", {"file_id": 2**63}, "query.file_id"),
+        ("GET", f"/api/v1/alerts/{2**31}", {}, "path.alert_id"),
+        ("GET", "/api/v1/alerts/0", {}, "path.alert_id"),
+        ("POST", f"/api/v1/crm/deliveries/{2**40}/replay", {}, "path.delivery_id"),
     ],
 )
 async def test_out_of_range_numbers_get_the_envelope_not_a_500(
