@@ -42,7 +42,7 @@ router = APIRouter(
     prefix="/api/v1/callcentre",
     dependencies=[Depends(require_token)],
     tags=["call centre"],
-    responses=error_responses(401, 403, 422, 500, 503),
+    responses=error_responses(400, 401, 403, 422, 500, 503),
 )
 
 

@@ -41,7 +41,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["crm"],
-    responses=error_responses(401, 403, 404, 422, 500, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 500, 503),
 )
 CanIntegrate = Depends(require("integrations"))
 CanExport = Depends(require("export"))
