@@ -160,7 +160,11 @@ class SkillsIn(BaseModel):
     queues: list[str] = Field(description="the keys of the queues the agent serves")
 
 
-@router.put("/agents/{username}/skills", dependencies=[Depends(require("call_centre"))])
+@router.put(
+    "/agents/{username}/skills",
+    dependencies=[Depends(require("call_centre"))],
+    responses=error_responses(404),
+)
 async def put_skills(username: str, skills: SkillsIn, deps: DepsDep) -> SkillsIn:
     """Replace the queues an agent serves."""
     async with deps.sessions() as session:
