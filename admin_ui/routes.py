@@ -29,6 +29,7 @@ from admin_ui.security import (
     HOME,
     CanView,
     CsrfRefused,
+    CurrentAdmin,
     PageForbidden,
     SessionDep,
     StaffUser,
@@ -40,8 +41,10 @@ from admin_ui.security import (
 )
 from admin_ui.staff import router as staff_router
 from admin_ui.supervisor import router as supervisor_router
+from admin_ui.throttle import LoginThrottle, too_many_message
 from admin_ui.unsubscribe import router as unsubscribe_router
-from admin_ui.users import authenticate
+from admin_ui.users import authenticate, end_sessions
+from alerts.api.deps import client_ip
 from alerts.customers.history import HistoryQuery, customer_history
 from alerts.delivery.alarms import list_alarms
 from alerts.lifecycle import HANDOFF_OPEN
@@ -144,6 +147,28 @@ async def login_form(request: Request, next: str = HOME, expired: str = "") -> H
     )
 
 
+def _login_again(
+    request: Request, username: str, next: str, error: str, status: int, wait: int = 0
+) -> HTMLResponse:
+    response = page(
+        request,
+        "login.html",
+        _ctx(
+            request,
+            None,
+            title="Log in",
+            error=error,
+            notice=None,
+            next=safe_next(next),
+            username=username,
+        ),
+        status_code=status,
+    )
+    if wait:
+        response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @router.post("/admin/login", response_model=None)
 async def login(
     request: Request,
@@ -155,23 +180,18 @@ async def login(
 ) -> HTMLResponse | RedirectResponse:
     if not csrf_ok(request, csrf_token_field):
         return csrf_refused(request)
+    throttle = LoginThrottle(request.app.state.runtime.pool)
+    address = client_ip(request)
+    wait = await throttle.retry_after(username, address)
+    if wait:
+        logger.warning("login throttled address=%s retry_after=%s", address, wait)
+        return _login_again(request, username, next, too_many_message(wait), 429, wait)
     user = await authenticate(session=session, username=username, password=password)
     if user is None:
         logger.info("login refused")
-        return page(
-            request,
-            "login.html",
-            _ctx(
-                request,
-                None,
-                title="Log in",
-                error="Wrong username or password.",
-                notice=None,
-                next=safe_next(next),
-                username=username,
-            ),
-            status_code=401,
-        )
+        await throttle.failed(username, address)
+        return _login_again(request, username, next, "Wrong username or password.", 401)
+    await throttle.succeeded(username)
     log_in(request, user)
     logger.info("login user_id=%s role=%s", user.id, user.role)
     return RedirectResponse(safe_next(next), status_code=303)
@@ -179,10 +199,14 @@ async def login(
 
 @router.post("/admin/logout", response_model=None, dependencies=[Depends(require_page("view"))])
 async def logout(
-    request: Request, csrf_token_field: Annotated[str, Form(alias="csrf_token")] = ""
+    request: Request,
+    session: SessionDep,
+    user: CurrentAdmin,
+    csrf_token_field: Annotated[str, Form(alias="csrf_token")] = "",
 ) -> HTMLResponse | RedirectResponse:
     if not csrf_ok(request, csrf_token_field):
         return csrf_refused(request)
+    await end_sessions(session=session, user_id=user.id)  # a copied cookie is refused too
     request.session.clear()
     return RedirectResponse("/admin/login", status_code=303)
 

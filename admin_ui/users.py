@@ -178,6 +178,15 @@ async def set_disabled(*, session: AsyncSession, user_id: int, disabled: bool) -
     return user
 
 
+async def end_sessions(*, session: AsyncSession, user_id: int) -> None:
+    """End every session of the user (on logout): each cookie carries the auth_version of its
+    login, and a request whose version is not the stored one goes to the login form."""
+    user = await _get(session, user_id)
+    user.auth_version += 1
+    session.add(user)
+    await session.commit()
+
+
 async def reset_password(
     *, session: AsyncSession, user_id: int, password: str | None = None
 ) -> tuple[User, str]:

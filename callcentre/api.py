@@ -42,7 +42,7 @@ router = APIRouter(
     prefix="/api/v1/callcentre",
     dependencies=[Depends(require_token)],
     tags=["call centre"],
-    responses=error_responses(401, 403, 422, 500, 503),
+    responses=error_responses(400, 401, 403, 422, 500, 503),
 )
 
 
@@ -160,7 +160,11 @@ class SkillsIn(BaseModel):
     queues: list[str] = Field(description="the keys of the queues the agent serves")
 
 
-@router.put("/agents/{username}/skills", dependencies=[Depends(require("call_centre"))])
+@router.put(
+    "/agents/{username}/skills",
+    dependencies=[Depends(require("call_centre"))],
+    responses=error_responses(404),
+)
 async def put_skills(username: str, skills: SkillsIn, deps: DepsDep) -> SkillsIn:
     """Replace the queues an agent serves."""
     async with deps.sessions() as session:

@@ -95,6 +95,60 @@ def customers_import(file: Path, as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
+def _user_change(username: str, change: str) -> str:
+    """Lock, unlock or reset (a generated password) one user; every session of theirs ends."""
+    settings = load_settings()
+    out: list[str] = []
+
+    async def main() -> None:
+        from sqlmodel import select
+
+        from admin_ui.users import normalise_username, reset_password, set_disabled
+        from alerts import audit
+        from alerts.models import User
+
+        who = os.environ.get("USER") or "unknown"
+        audit.set_origin(audit.Origin(actor=f"cli: {who}"[:100], via="herald CLI"))
+        async with running(settings) as rt, rt.deps.sessions() as session:
+            name = normalise_username(username)
+            user = (await session.exec(select(User).where(User.username == name))).first()
+            if user is None or user.id is None:
+                raise UserInputError(
+                    f"there is no user {username!r} (names are not case-sensitive)"
+                )
+            try:
+                if change == "reset":
+                    out.append((await reset_password(session=session, user_id=user.id))[1])
+                else:
+                    await set_disabled(session=session, user_id=user.id, disabled=change == "lock")
+            except ValueError as exc:
+                raise UserInputError(str(exc)) from exc
+
+    run(main)
+    return out[0] if out else ""
+
+
+@users_app.command("lock")
+def users_lock(username: str) -> None:
+    """Lock a user: they cannot log in, and every session of theirs ends now."""
+    _user_change(username, "lock")
+    console.print(f"user {username!r} locked; their sessions have ended")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Unlock a user locked with `herald users lock` (or disabled in the admin UI)."""
+    _user_change(username, "unlock")
+    console.print(f"user {username!r} unlocked")
+
+
+@users_app.command("reset")
+def users_reset(username: str) -> None:
+    """Give a user a new generated password (printed once) and end every session of theirs."""
+    password = _user_change(username, "reset")
+    console.print(f"user {username!r}: new password {password} (hand it over; shown only once)")
+
+
 @users_app.command("create")
 def users_create(
     username: str,

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from alerts import audit
-from alerts.api.deps import ActorDep, DepsDep, require, require_token
+from alerts.api.deps import MAX_ID, ActorDep, DepsDep, IdPath, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.crm import exports
@@ -41,7 +41,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["crm"],
-    responses=error_responses(401, 403, 404, 422, 500, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 500, 503),
 )
 CanIntegrate = Depends(require("integrations"))
 CanExport = Depends(require("export"))
@@ -166,7 +166,7 @@ async def post_subscription(
 
 
 @router.put("/crm/subscriptions/{subscription_id}/active", dependencies=[CanIntegrate])
-async def put_active(subscription_id: int, body: ActiveIn, deps: DepsDep) -> SubscriptionOut:
+async def put_active(subscription_id: IdPath, body: ActiveIn, deps: DepsDep) -> SubscriptionOut:
     """Pause (false) or resume (true): a paused subscription is sent nothing new."""
     async with deps.sessions() as session:
         try:
@@ -180,8 +180,10 @@ async def put_active(subscription_id: int, body: ActiveIn, deps: DepsDep) -> Sub
 async def get_deliveries(
     deps: DepsDep,
     status: Literal["pending", "delivered", "failed"] | None = None,
-    subscription_id: int | None = None,
-    before_id: Annotated[int | None, Query(ge=1, description="the next (older) page")] = None,
+    subscription_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="the next (older) page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeliveryOut]:
     """The delivery log, newest first."""
@@ -197,7 +199,7 @@ async def get_deliveries(
 
 
 @router.post("/crm/deliveries/{delivery_id}/replay", dependencies=[CanIntegrate])
-async def post_replay(delivery_id: int, deps: DepsDep) -> DeliveryOut:
+async def post_replay(delivery_id: IdPath, deps: DepsDep) -> DeliveryOut:
     """Send a delivery again at the next dispatch (within seconds), with a fresh day of retries."""
     async with deps.sessions() as session:
         try:

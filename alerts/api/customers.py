@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from alerts.api.deps import DepsDep, require, require_token
+from alerts.api.deps import MAX_ID, DepsDep, IdPath, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.customers.history import CustomerHistory, HistoryQuery, customer_history, find_alert
 from alerts.customers.records import CustomerIn, save_customer
@@ -116,7 +116,7 @@ async def history(
 
 
 @router.get("/alerts/{alert_id}", responses=error_responses(404))
-async def get_alert(alert_id: int, deps: DepsDep) -> AlertOut:
+async def get_alert(alert_id: IdPath, deps: DepsDep) -> AlertOut:
     async with deps.sessions() as session:
         alert = await find_alert(session=session, alert_id=alert_id)
     if alert is None:
@@ -129,7 +129,7 @@ async def handoffs(
     deps: DepsDep,
     state: Annotated[str, Query(description="only hand-offs in this status")] = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[HandOffOut]:
     """Hand-offs in one status, oldest first."""
     async with deps.sessions() as session:

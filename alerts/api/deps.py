@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from alerts import audit
@@ -150,3 +151,7 @@ def files_dir(request: Request) -> Path:
 
 
 FilesDirDep = Annotated[Path, Depends(files_dir)]
+
+
+MAX_ID = 2**31 - 1  # id columns are 32-bit integers: a larger value must never reach SQL
+IdPath = Annotated[int, PathParam(ge=1, le=MAX_ID, description="a row id")]

@@ -9,13 +9,13 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from alerts.api.deps import DepsDep, FilesDirDep, require, require_token
+from alerts.api.deps import MAX_ID, DepsDep, FilesDirDep, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
@@ -260,8 +260,15 @@ def file_view(row: IngestFile) -> FileReport:
     )
 
 
+FileIdQuery = Annotated[
+    int | None, Query(ge=1, le=MAX_ID, description="only records of this received file")
+]
+
+
 @router.get("/ingest/files")
-async def files(deps: DepsDep, limit: int = 100) -> list[FileReport]:
+async def files(
+    deps: DepsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[FileReport]:
     """The received files' reports, newest first (at most 1000)."""
     async with deps.sessions() as session:
         rows = await list_files(session=session, limit=limit)
@@ -278,7 +285,7 @@ async def get_file(sha256: str, deps: DepsDep) -> FileReport:
 
 
 @router.get("/quarantine")
-async def quarantine(deps: DepsDep, file_id: int | None = None) -> list[QuarantinedOut]:
+async def quarantine(deps: DepsDep, file_id: FileIdQuery = None) -> list[QuarantinedOut]:
     """Records set aside, with the precise reason, oldest first."""
     async with deps.sessions() as session:
         rows = await list_quarantine(session=session, file_id=file_id)
@@ -286,7 +293,7 @@ async def quarantine(deps: DepsDep, file_id: int | None = None) -> list[Quaranti
 
 
 @router.post("/quarantine/retry", dependencies=[Depends(require("ingest"))])
-async def quarantine_retry(deps: DepsDep, file_id: int | None = None) -> RetryResult:
+async def quarantine_retry(deps: DepsDep, file_id: FileIdQuery = None) -> RetryResult:
     """Re-decide events of accounts now known and re-read files that had bad records."""
     async with deps.sessions() as session:
         report = await retry_quarantine(session=session, now=utcnow(), file_id=file_id)

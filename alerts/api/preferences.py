@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, JsonValue
 
-from alerts.api.deps import ActorDep, DepsDep, require, require_token
+from alerts.api.deps import ActorDep, DepsDep, IdPath, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.customers.preferences import (
@@ -221,7 +221,7 @@ async def delete_preference(
     dependencies=[Depends(require("edit_customers"))],
 )
 async def put_consent(
-    ref: str, contact_id: int, body: ConsentIn, deps: DepsDep, actor: ActorDep
+    ref: str, contact_id: IdPath, body: ConsentIn, deps: DepsDep, actor: ActorDep
 ) -> ContactOut:
     """Record where consent to use this contact point came from, or withdraw it."""
     with _refusals():
@@ -243,7 +243,7 @@ async def put_consent(
     dependencies=[Depends(require("edit_customers"))],
 )
 async def request_consent_confirmation(
-    ref: str, contact_id: int, deps: DepsDep
+    ref: str, contact_id: IdPath, deps: DepsDep
 ) -> ConfirmationSent:
     """Send the contact point a link to confirm marketing consent (double opt-in)."""
     with _refusals():

@@ -14,6 +14,7 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response as HttpResponse
+from pydantic import BaseModel
 
 from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
@@ -24,7 +25,19 @@ from channels.base import AnsweringChannel, Channel, InboundMessage, answering
 from channels.scripts import TextReply, VoiceScript
 
 logger = logging.getLogger(__name__)
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+
+
+class WebhookRefusal(BaseModel):
+    """Why a provider callback was refused (these routes are outside /api/ and its envelope)."""
+
+    detail: str
+
+
+router = APIRouter(
+    prefix="/webhooks/twilio",
+    tags=["webhooks"],
+    responses={403: {"model": WebhookRefusal, "description": "not signed by the provider"}},
+)
 
 
 async def verified_form(request: Request, deps: AlertDeps, channel: Channel) -> dict[str, str]:

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -430,3 +431,32 @@ def test_adapters_list_and_check(data_dir: Path) -> None:
         env={**os.environ, "HERALD_MAPPINGS_DIR": str(broken), "HERALD_DATA_DIR": str(data_dir)},
     )
     assert bad.returncode == 2 and "x.toml" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_users_lock_unlock_and_reset(data_dir: Path) -> None:
+    def state() -> tuple[int, int, str]:
+        with sqlite3.connect(data_dir / "herald.db") as db:
+            row = db.execute(
+                "SELECT disabled, auth_version, password_hash FROM users WHERE username = 'ann'"
+            ).fetchone()
+        return int(row[0]), int(row[1]), str(row[2])
+
+    for name, role in (("ops", "admin"), ("ann", "agent")):
+        made = herald(
+            data_dir, "users", "create", name, "--role", role, "--password", "long-pw-123"
+        )
+        assert made.returncode == 0, made.stderr
+    _, version, old_hash = state()
+    locked = herald(data_dir, "users", "lock", "ANN")
+    assert locked.returncode == 0 and "sessions have ended" in locked.stdout, locked.stderr
+    assert state()[:2] == (1, version + 1)
+    unlocked = herald(data_dir, "users", "unlock", "ann")
+    assert unlocked.returncode == 0 and state()[0] == 0, unlocked.stderr
+    reset = herald(data_dir, "users", "reset", "ann")
+    assert reset.returncode == 0 and "new password" in reset.stdout, reset.stderr
+    assert state()[1] == version + 3 and state()[2] != old_hash
+    only = herald(data_dir, "users", "lock", "ops")
+    assert only.returncode == 2 and "only administrator" in only.stderr, only.stderr
+    missing = herald(data_dir, "users", "lock", "nobody")
+    assert missing.returncode == 2 and "there is no user 'nobody'" in missing.stderr
+    assert "Traceback" not in only.stderr + missing.stderr
