@@ -21,6 +21,7 @@ from jinja2.exceptions import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from alerts.alert_types.email_layout import email_document
 from channels.sms_segments import sms_length
 from rules.alert_types import AlertTypeSpec
 from rules.vocabulary import Channel
@@ -221,14 +222,17 @@ class AlertContent:
             footer.append(f'<a href="{escape(preferences)}">Manage your alerts</a>')
         if unsubscribe and escape(unsubscribe) not in body:
             footer.append(f'<a href="{escape(unsubscribe)}">Unsubscribe from these offers</a>')
-        if footer:
-            body += '<p style="font-size:12px;color:#555">' + " &middot; ".join(footer) + "</p>"
-        html = (
-            '<!doctype html><html><head><meta charset="utf-8"></head>'
-            '<body style="font-family:Arial,Helvetica,sans-serif;color:#222222;'
-            f'line-height:1.45;max-width:600px">{body}</body></html>'
+        html = email_document(
+            body, locale=self.locale, preheader=_preheader(text), footer=" &middot; ".join(footer)
         )
         return subject, text, html
+
+
+def _preheader(text: str) -> str:
+    """The first lines of the text part, shortened: what a mail client shows after the subject."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = " ".join(lines[:2])  # a greeting alone says nothing: take the line after it too
+    return first if len(first) <= 100 else first[:99] + "\u2026"
 
 
 def _paragraphs(rendered: str) -> str:

@@ -77,6 +77,17 @@ def test_email_html_is_made_from_the_text_template_escaped_with_buttons() -> Non
     assert "750.00 EUR" in subject
 
 
+def test_email_html_is_a_responsive_single_column_table_shell_in_the_customers_language() -> None:
+    ctx = render_context(BASE, OPTIONS, "email")
+    _, _, html = AlertContent(large_debit(), "nl_NL", "email").email(ctx, LINKS)
+    assert html.startswith('<!doctype html><html lang="nl-NL">')
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    assert "<style" not in html and "<script" not in html and "<link" not in html
+    assert 'role="presentation"' in html and "max-width:600px" in html
+    hidden = html.split('mso-hide:all">')[1].split("</div>")[0]
+    assert hidden.startswith("Dear Ann &lt;b&gt;, A payment of 750.00 EUR")
+
+
 def test_locale_falls_back_to_the_alert_types_fallback_locale() -> None:
     spec = large_debit()
     assert AlertContent(spec, "xx", "sms").template("body") == spec.content["en"]["sms"]["body"]
