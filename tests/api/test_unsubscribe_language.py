@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from alerts.models import Customer
-from herald.app import create_app
-from herald.config import Settings
 from herald.runtime import Runtime
 from tests.service.alerts.responses.conftest import send_alert
-
-
-@pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(settings, runtime))
-    async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as client:
-        yield client
 
 
 async def _link_for(runtime: Runtime, locale: str) -> str:
