@@ -27,6 +27,7 @@ from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -288,6 +289,21 @@ def _keep_copy(path: Path, store_dir: Path | None, sha256: str) -> str | None:
     return str(target)
 
 
+async def _claimed(session: AsyncSession, report: IngestReport) -> bool:
+    """Commit the file's row; False (``report`` says duplicate_file) when the same file, sent at
+    the same moment by another upload, was registered first: that ingest reads it."""
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        other = (
+            await session.exec(select(IngestFile).where(IngestFile.sha256 == report.sha256))
+        ).one()
+        report.status, report.file_id = "duplicate_file", other.id
+        return False
+    return True
+
+
 async def ingest_file(
     *,
     session: AsyncSession,
@@ -333,7 +349,9 @@ async def ingest_file(
         row.stored_path = row.stored_path or _keep_copy(path, store_dir, report.sha256)
         row.status = "ingesting"
         session.add(row)
-        await session.commit()
+        if not await _claimed(session, report):
+            report.seconds = time.perf_counter() - started
+            return report
         assert row.id is not None
         report.file_id = row.id
         events: list[AccountEvent] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,11 +19,13 @@ from tests.factories import api_headers
 from tests.unit.xml_adapters.support import CAMT054_DATA
 
 SAMPLE = (CAMT054_DATA / "camt054.v8.xml").read_bytes()
+APP: Any = None  # the running server's app: its state says how many ingests hold a slot
 
 
 @pytest.fixture
 async def server(settings: Settings, runtime: Runtime) -> AsyncIterator[str]:
-    app = create_app(settings.model_copy(update={"max_concurrent_ingests": 2}), runtime)
+    global APP
+    app = APP = create_app(settings.model_copy(update={"max_concurrent_ingests": 2}), runtime)
     config = uvicorn.Config(app, host="127.0.0.1", port=settings.api_port, lifespan="off")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -56,12 +59,12 @@ async def test_uploads_beyond_the_limit_get_429_with_retry_after(
             )
             for i in range(2)
         ]
-        for _ in range(1000):  # until both uploads are being received by the server
+        for _ in range(1000):  # until both uploads hold their slot in the server
+            if getattr(APP.state, "ingests_running", 0) == 2:
+                break
+            assert not any(t.done() for t in holding), [t.result() for t in holding if t.done()]
             await asyncio.sleep(0.02)
-            if all(not t.done() for t in holding):
-                probe = await client.post("/api/v1/ingest", content=SAMPLE)
-                if probe.status_code == 429:
-                    break
+        probe = await client.post("/api/v1/ingest", content=SAMPLE)
         assert probe.status_code == 429
         assert probe.headers["Retry-After"] == "5"
         error = error_of(probe)
