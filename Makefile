@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 
-.PHONY: demo test lint fmt bench up clean install dev sizes screenshots messages-extract messages-update messages-compile
+.PHONY: demo test lint fmt bench fuzz up clean install dev sizes screenshots messages-extract messages-update messages-compile
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Herald needs Python 3.11 (set PYTHON=python3.11)")'
@@ -62,6 +62,11 @@ fmt: dev
 ## The README's screenshots, taken by the browser tests (tests/browser/conftest.py names them).
 screenshots: dev
 	HERALD_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -n $(TEST_WORKERS) tests/browser
+
+## Schemathesis over the JSON API's OpenAPI document, longer than the suite's run (docs/api-contract.md).
+FUZZ_EXAMPLES ?= 100
+fuzz: dev
+	HERALD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -n 0 tests/contract/test_api_fuzz.py
 
 ## Throughput and memory figures, with ratios to baselines measured in the same run.
 bench: install

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path
 from pydantic import BaseModel, Field, model_validator
 
-from alerts.api.deps import DepsDep, require, require_token
+from alerts.api.deps import DepsDep, UsernamePath, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from callcentre.models import LoadSnapshot
@@ -47,10 +47,10 @@ router = APIRouter(
 
 
 class LoadIn(BaseModel):
-    agents_logged_in: int = Field(ge=0)
-    agents_available: int = Field(ge=0)
-    queue_length: int = Field(ge=0)
-    longest_wait_seconds: float = Field(default=0.0, ge=0)
+    agents_logged_in: int = Field(ge=0, le=100_000)
+    agents_available: int = Field(ge=0, le=100_000)
+    queue_length: int = Field(ge=0, le=1_000_000)
+    longest_wait_seconds: float = Field(default=0.0, ge=0, le=7 * 86400)
 
     @model_validator(mode="after")
     def _available_are_logged_in(self) -> LoadIn:
@@ -128,7 +128,7 @@ async def get_queues(deps: DepsDep) -> list[QueueOut]:
 
 @router.put("/queues/{key}", dependencies=[Depends(require("call_centre"))])
 async def put_queue(
-    key: Annotated[str, Path(pattern=QUEUE_KEY)], queue: QueueIn, deps: DepsDep
+    key: Annotated[str, Path(pattern=QUEUE_KEY, max_length=40)], queue: QueueIn, deps: DepsDep
 ) -> QueueIn:
     """Create or change a queue; a response option routes to it with ``"queue": "<key>"``."""
     async with deps.sessions() as session:
@@ -148,7 +148,7 @@ async def get_centres(deps: DepsDep) -> list[CentreOut]:
 
 @router.put("/centres/{key}", dependencies=[Depends(require("call_centre"))])
 async def put_centre(
-    key: Annotated[str, Path(pattern=QUEUE_KEY)], centre: CentreIn, deps: DepsDep
+    key: Annotated[str, Path(pattern=QUEUE_KEY, max_length=40)], centre: CentreIn, deps: DepsDep
 ) -> CentreIn:
     """Create or change a call centre: its name and opening hours (zone, weekly, holidays)."""
     async with deps.sessions() as session:
@@ -157,7 +157,9 @@ async def put_centre(
 
 
 class SkillsIn(BaseModel):
-    queues: list[str] = Field(description="the keys of the queues the agent serves")
+    queues: list[Annotated[str, Field(max_length=40)]] = Field(
+        max_length=100, description="the keys of the queues the agent serves"
+    )
 
 
 @router.put(
@@ -165,7 +167,7 @@ class SkillsIn(BaseModel):
     dependencies=[Depends(require("call_centre"))],
     responses=error_responses(404),
 )
-async def put_skills(username: str, skills: SkillsIn, deps: DepsDep) -> SkillsIn:
+async def put_skills(username: UsernamePath, skills: SkillsIn, deps: DepsDep) -> SkillsIn:
     """Replace the queues an agent serves."""
     async with deps.sessions() as session:
         try:
@@ -187,7 +189,9 @@ async def get_outcomes(deps: DepsDep) -> list[OutcomeIn]:
 
 
 @router.put("/outcomes", dependencies=[Depends(require("call_centre"))])
-async def put_outcomes(outcomes: list[OutcomeIn], deps: DepsDep) -> list[OutcomeIn]:
+async def put_outcomes(
+    outcomes: Annotated[list[OutcomeIn], Body(max_length=100)], deps: DepsDep
+) -> list[OutcomeIn]:
     """Replace the list, in this order; one left out is switched off, not deleted."""
     async with deps.sessions() as session:
         rows = await save_outcomes(session=session, outcomes=outcomes)

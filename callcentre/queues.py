@@ -63,6 +63,7 @@ class QueueIn(BaseModel):
     centre: str | None = Field(
         default=None,
         pattern=QUEUE_KEY,
+        max_length=40,
         description="the centre it belongs to (its hours); a new queue without one: the first",
     )
 
@@ -349,7 +350,7 @@ async def console_load(session: AsyncSession, now: datetime) -> QueueLoad | None
 
 
 class OutcomeIn(BaseModel):
-    key: str = Field(pattern=QUEUE_KEY)
+    key: str = Field(pattern=QUEUE_KEY, max_length=40)
     label: str = Field(min_length=1, max_length=100)
     active: bool = True
 

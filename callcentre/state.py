@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 from sqlmodel import col, select
@@ -35,14 +36,20 @@ def _opening(span: str) -> Opening:
     return Opening(opens=time(h1, m1), closes=closes)
 
 
+Day = Annotated[str, Field(max_length=10)]
+Spans = Annotated[list[Annotated[str, Field(max_length=20)]], Field(max_length=24)]
+Keys = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=100)]
+
+
 class HoursIn(BaseModel):
     """Opening hours as administrators write them."""
 
     timezone: IanaZone = "UTC"
-    weekly: dict[str, list[str]] = Field(default_factory=dict)  # "mon": ["08:00-12:00", ...]
-    holidays: list[date] = Field(default_factory=list)
+    # "mon": ["08:00-12:00", ...]
+    weekly: dict[Day, Spans] = Field(default_factory=dict, max_length=7)
+    holidays: list[date] = Field(default_factory=list, max_length=1000)
     # Blackout dates: no alerts of the listed alert types on that date (the centre's zone).
-    blackouts: dict[date, list[str]] = Field(default_factory=dict)
+    blackouts: dict[date, Keys] = Field(default_factory=dict, max_length=1000)
 
     @field_validator("weekly")
     @classmethod

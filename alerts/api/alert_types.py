@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field, JsonValue
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,7 +34,15 @@ from alerts.alert_types.store import (
     seed_catalogue,
     versions,
 )
-from alerts.api.deps import ActorDep, DepsDep, require, require_token
+from alerts.api.deps import (
+    HEADER_MAX,
+    MAX_ID,
+    ActorDep,
+    DepsDep,
+    KeyPath,
+    require,
+    require_token,
+)
 from alerts.api.errors import ApiError, error_responses
 from alerts.deps import AlertDeps
 from alerts.models import AlertType, AlertTypeVersion
@@ -84,18 +92,29 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["alert types"],
-    responses=error_responses(401, 403, 404, 422, 500, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 500, 503),
 )
 
 IfMatchHeader = Annotated[
     str | None,
-    Header(alias="If-Match", description='the version you edited, as in the ETag: "3"'),
+    Header(
+        alias="If-Match",
+        max_length=HEADER_MAX,
+        description='the version you edited, as in the ETag: "3"',
+    ),
 ]
 ExpectedVersion = Annotated[
     int | None,
-    Query(ge=1, description="the version you edited; refused with 409 if it is no longer current"),
+    Query(
+        ge=1,
+        le=MAX_ID,
+        description="the version you edited; refused with 409 if it is no longer current",
+    ),
 ]
-Note = Annotated[str, Query(description="why the change was made (kept with the version)")]
+Note = Annotated[
+    str, Query(max_length=500, description="why the change was made (kept with the version)")
+]
+VersionPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a version number")]
 
 _SPEC_BODY: dict[str, JsonValue] = {
     "requestBody": {
@@ -318,7 +337,7 @@ async def list_alert_types(deps: DepsDep) -> list[AlertTypeSummary]:
 
 
 @router.get("/alert-types/{key}")
-async def get_alert_type(key: str, deps: DepsDep, response: Response) -> AlertTypeCurrent:
+async def get_alert_type(key: KeyPath, deps: DepsDep, response: Response) -> AlertTypeCurrent:
     """The current specification; its ETag is the version to send back in ``If-Match``."""
     async with _session(deps) as session:
         return _current(await _existing(session, key), response)
@@ -331,7 +350,7 @@ async def get_alert_type(key: str, deps: DepsDep, response: Response) -> AlertTy
     dependencies=[Depends(require("publish"))],
 )
 async def put_alert_type(
-    key: str,
+    key: KeyPath,
     request: Request,
     response: Response,
     deps: DepsDep,
@@ -355,7 +374,7 @@ async def put_alert_type(
     dependencies=[Depends(require("publish"))],
 )
 async def patch_alert_type(
-    key: str,
+    key: KeyPath,
     request: Request,
     response: Response,
     deps: DepsDep,
@@ -411,7 +430,7 @@ async def create_alert_type(
 
 
 @router.get("/alert-types/{key}/versions")
-async def list_versions(key: str, deps: DepsDep) -> list[VersionSummary]:
+async def list_versions(key: KeyPath, deps: DepsDep) -> list[VersionSummary]:
     """Every saved version, newest first."""
     async with _session(deps) as session:
         await _existing(session, key)
@@ -434,7 +453,7 @@ async def _version(session: AsyncSession, key: str, number: int) -> AlertTypeVer
 
 
 @router.get("/alert-types/{key}/versions/{number}")
-async def get_version(key: str, number: int, deps: DepsDep) -> VersionOut:
+async def get_version(key: KeyPath, number: VersionPath, deps: DepsDep) -> VersionOut:
     """One saved version's specification, as it was."""
     async with _session(deps) as session:
         v = await _version(session, key, number)
@@ -447,8 +466,8 @@ async def get_version(key: str, number: int, deps: DepsDep) -> VersionOut:
     dependencies=[Depends(require("publish"))],
 )
 async def restore_version(
-    key: str,
-    number: int,
+    key: KeyPath,
+    number: VersionPath,
     response: Response,
     deps: DepsDep,
     actor: ActorDep,

@@ -50,10 +50,12 @@ EXPORT_DAYS_DEFAULT = 30
 
 class SubscriptionIn(BaseModel):
     url: str = Field(
+        max_length=2000,
         description="the receiver's full http(s) address",
         examples=["https://crm.example.com/herald"],
     )
-    events: list[str] = Field(
+    events: list[Annotated[str, Field(max_length=64)]] = Field(
+        max_length=50,
         description="'*', an entity such as 'handoff.*', or kinds: " + ", ".join(KINDS),
         examples=[["response.recorded", "handoff.*"]],
     )

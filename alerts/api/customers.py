@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from alerts.api.deps import MAX_ID, DepsDep, IdPath, require, require_token
+from alerts.api.deps import MAX_ID, DepsDep, IdPath, RefPath, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.customers.history import CustomerHistory, HistoryQuery, customer_history, find_alert
 from alerts.customers.records import CustomerIn, save_customer
@@ -19,7 +19,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["api"],
-    responses=error_responses(401, 403, 422, 500, 503),
+    responses=error_responses(400, 401, 403, 422, 500, 503),
 )
 
 
@@ -102,7 +102,7 @@ async def create_customer(data: CustomerIn, deps: DepsDep) -> CustomerSaved:
 
 @router.get("/customers/{ref}/history", responses=error_responses(404))
 async def history(
-    ref: str, deps: DepsDep, page: Annotated[HistoryQuery, Query()]
+    ref: RefPath, deps: DepsDep, page: Annotated[HistoryQuery, Query()]
 ) -> CustomerHistory:
     """The single view, one page: the newest ``limit`` alerts with their events, decisions,
     attempts, answers and hand-offs, the newest events without an alert and the newest
@@ -127,7 +127,9 @@ async def get_alert(alert_id: IdPath, deps: DepsDep) -> AlertOut:
 @router.get("/handoffs")
 async def handoffs(
     deps: DepsDep,
-    state: Annotated[str, Query(description="only hand-offs in this status")] = "open",
+    state: Annotated[
+        str, Query(max_length=20, description="only hand-offs in this status")
+    ] = "open",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[HandOffOut]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 SHARED_TOKEN_USER = "shared-token"
 DEFAULT_ACTOR = SHARED_TOKEN_USER
 ACTOR_MAX = 100  # longer names are cut, as the change logs store at most this much
+HEADER_MAX = 1000  # a free-text header's bound in the schema (cut further where it is stored)
 
 bearer = HTTPBearer(auto_error=False)
 _warned_shared: list[bool] = []  # the deprecation warning, once per process
@@ -128,6 +129,7 @@ def actor_name(
         str | None,
         Header(
             alias="X-Herald-Actor",
+            max_length=HEADER_MAX,
             description="with the shared token only: who makes the change, e.g. "
             "'crm: agent 42' (default: shared-token); a personal token acts as its user",
         ),
@@ -153,5 +155,16 @@ def files_dir(request: Request) -> Path:
 FilesDirDep = Annotated[Path, Depends(files_dir)]
 
 
+# Every value a client sends is bounded in the OpenAPI document, so that what reaches SQL fits
+# its column and schemathesis can hold the server to the document (tests/api/test_openapi_bounds).
 MAX_ID = 2**31 - 1  # id columns are 32-bit integers: a larger value must never reach SQL
+KEY_MAX = 64  # alert type, queue, centre and adapter keys (the columns are 64 or shorter)
+REF_MAX = 100  # the company's customer reference (Customer.external_ref)
 IdPath = Annotated[int, PathParam(ge=1, le=MAX_ID, description="a row id")]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID, description="a row id")]
+KeyPath = Annotated[str, PathParam(min_length=1, max_length=KEY_MAX, description="a key")]
+RefPath = Annotated[
+    str,
+    PathParam(min_length=1, max_length=REF_MAX, description="the customer's external reference"),
+]
+UsernamePath = Annotated[str, PathParam(min_length=1, max_length=100, description="a user name")]

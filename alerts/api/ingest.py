@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as Path_
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from alerts.api.deps import MAX_ID, DepsDep, FilesDirDep, require, require_token
+from alerts.api.deps import KEY_MAX, MAX_ID, DepsDep, FilesDirDep, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
@@ -210,12 +211,29 @@ _INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+AdapterName = "an adapter's key (herald adapters lists them), or auto to recognise the file"
+
+
 @router.post(
     "/ingest",
     response_model=IngestResult,
     responses=_INGEST_RESPONSES,
     dependencies=[Depends(require("ingest"))],
 )
+async def ingest_named_in_query(
+    request: Request,
+    response: Response,
+    deps: DepsDep,
+    store: FilesDirDep,
+    adapter: Annotated[str, Query(min_length=1, max_length=KEY_MAX, description=AdapterName)] = (
+        "auto"
+    ),
+) -> IngestResult | JSONResponse:
+    """Ingest one XML document sent as the body (the adapter in ``?adapter=``, or recognised);
+    as ``POST /ingest/{adapter}``."""
+    return await ingest(request, response, deps, store, adapter)
+
+
 @router.post(
     "/ingest/{adapter}",
     response_model=IngestResult,
@@ -223,7 +241,11 @@ _INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
     dependencies=[Depends(require("ingest"))],
 )
 async def ingest(
-    request: Request, response: Response, deps: DepsDep, store: FilesDirDep, adapter: str = "auto"
+    request: Request,
+    response: Response,
+    deps: DepsDep,
+    store: FilesDirDep,
+    adapter: Annotated[str, Path_(min_length=1, max_length=KEY_MAX, description=AdapterName)],
 ) -> IngestResult | JSONResponse:
     """Ingest one XML document sent as the body. Small bodies answer with the report; large ones
     with 202 and the report's URL (poll it until `status` is no longer `ingesting`)."""
@@ -276,7 +298,10 @@ async def files(
 
 
 @router.get("/ingest/files/{sha256}", responses=error_responses(404))
-async def get_file(sha256: str, deps: DepsDep) -> FileReport:
+async def get_file(
+    sha256: Annotated[str, Path_(min_length=1, max_length=64, description="the file's SHA-256")],
+    deps: DepsDep,
+) -> FileReport:
     async with deps.sessions() as session:
         row = await find_file(session=session, sha256=sha256)
     if row is None:

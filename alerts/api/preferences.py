@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, JsonValue
 
-from alerts.api.deps import ActorDep, DepsDep, IdPath, require, require_token
+from alerts.api.deps import ActorDep, DepsDep, IdPath, KeyPath, RefPath, require, require_token
 from alerts.api.errors import ApiError, error_responses
 from alerts.columns import utcnow
 from alerts.customers.preferences import (
@@ -39,7 +39,7 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["api"],
-    responses=error_responses(401, 403, 404, 422, 500, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 500, 503),
 )
 
 StoredFields = Annotated[
@@ -139,7 +139,7 @@ def _stored(preference: PreferenceIn | None) -> dict[str, JsonValue]:
 
 
 @router.get("/customers/{ref}/preferences")
-async def get_preferences(ref: str, deps: DepsDep) -> PreferencesOut:
+async def get_preferences(ref: RefPath, deps: DepsDep) -> PreferencesOut:
     """The stored preferences (a field left out inherits), the contact points with their
     consent, and the customer's self-service link."""
     with _refusals():
@@ -170,7 +170,7 @@ async def get_preferences(ref: str, deps: DepsDep) -> PreferencesOut:
     "/customers/{ref}/preferences/{alert_type}", dependencies=[Depends(require("edit_customers"))]
 )
 async def put_preference(
-    ref: str, alert_type: str, body: PreferenceIn, deps: DepsDep, actor: ActorDep
+    ref: RefPath, alert_type: KeyPath, body: PreferenceIn, deps: DepsDep, actor: ActorDep
 ) -> PreferenceSavedOut:
     """Replace the customer's default ("*") or one alert type's preference with ``body``."""
     with _refusals():
@@ -205,7 +205,7 @@ async def put_preference(
     "/customers/{ref}/preferences/{alert_type}", dependencies=[Depends(require("edit_customers"))]
 )
 async def delete_preference(
-    ref: str, alert_type: str, deps: DepsDep, actor: ActorDep
+    ref: RefPath, alert_type: KeyPath, deps: DepsDep, actor: ActorDep
 ) -> PreferenceReset:
     """Forget the stored preference: it inherits again (per type -> default -> alert type)."""
     with _refusals():
@@ -221,7 +221,7 @@ async def delete_preference(
     dependencies=[Depends(require("edit_customers"))],
 )
 async def put_consent(
-    ref: str, contact_id: IdPath, body: ConsentIn, deps: DepsDep, actor: ActorDep
+    ref: RefPath, contact_id: IdPath, body: ConsentIn, deps: DepsDep, actor: ActorDep
 ) -> ContactOut:
     """Record where consent to use this contact point came from, or withdraw it."""
     with _refusals():
@@ -243,7 +243,7 @@ async def put_consent(
     dependencies=[Depends(require("edit_customers"))],
 )
 async def request_consent_confirmation(
-    ref: str, contact_id: IdPath, deps: DepsDep
+    ref: RefPath, contact_id: IdPath, deps: DepsDep
 ) -> ConfirmationSent:
     """Send the contact point a link to confirm marketing consent (double opt-in)."""
     with _refusals():
@@ -260,7 +260,7 @@ async def request_consent_confirmation(
 
 @router.get("/customers/{ref}/preference-changes")
 async def preference_changes(
-    ref: str, deps: DepsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    ref: RefPath, deps: DepsDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[PreferenceChangeOut]:
     """Every change to the customer's preferences and consent, newest first."""
     with _refusals():

@@ -45,7 +45,14 @@ from alerts.alert_types.recordings import (
     voice_locales,
 )
 from alerts.alert_types.store import get_spec, seed_catalogue
-from alerts.api.deps import ActorDep, DepsDep, FilesDirDep, require, require_token
+from alerts.api.deps import (
+    ActorDep,
+    DepsDep,
+    FilesDirDep,
+    KeyPath,
+    require,
+    require_token,
+)
 from alerts.api.errors import ApiError, error_responses
 from alerts.deps import AlertDeps
 from alerts.links import MediaLinkError, MediaSigner
@@ -60,12 +67,14 @@ router = APIRouter(
     prefix="/api/v1",
     dependencies=[Depends(require_token)],
     tags=["recordings"],
-    responses=error_responses(401, 403, 404, 422, 500, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 500, 503),
 )
 media_router = APIRouter(tags=["media"])
 
 Locale = Annotated[str, Path(max_length=20, description="a locale of the alert type, e.g. en")]
-SegmentIndex = Annotated[int, Path(ge=0, description="0-based paragraph of the voice message")]
+SegmentIndex = Annotated[
+    int, Path(ge=0, le=1000, description="0-based paragraph of the voice message")
+]
 _AUDIO_BODY: dict[str, JsonValue] = {
     "requestBody": {
         "required": True,
@@ -204,7 +213,7 @@ def _public(
     dependencies=[Depends(require("publish"))],
 )
 async def put_recording(
-    key: str,
+    key: KeyPath,
     locale: Locale,
     segment: SegmentIndex,
     request: Request,
@@ -258,7 +267,7 @@ async def put_recording(
 
 
 @router.get("/alert-types/{key}/recordings")
-async def list_recordings(key: str, deps: DepsDep, signer: SignerDep) -> RecordingsListing:
+async def list_recordings(key: KeyPath, deps: DepsDep, signer: SignerDep) -> RecordingsListing:
     """Each locale's voice segments: text, whether it can take a recording, how it is spoken
     now and why; plus recordings left over from segments that no longer exist."""
     async with _session(deps) as session:
@@ -308,7 +317,7 @@ async def list_recordings(key: str, deps: DepsDep, signer: SignerDep) -> Recordi
     "/alert-types/{key}/recordings/{locale}/{segment}", dependencies=[Depends(require("publish"))]
 )
 async def remove_recording(
-    key: str,
+    key: KeyPath,
     locale: Locale,
     segment: SegmentIndex,
     deps: DepsDep,

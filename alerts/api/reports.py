@@ -91,7 +91,7 @@ for _name, _title in REPORTS.items():
             "required": True,
             "content": {
                 "text/csv": {
-                    "schema": {"type": "string"},
+                    "schema": {"type": "string", "maxLength": MAX_IMPORT_BYTES},
                     "example": "date,reason,calls,alert_type\n"
                     "2026-11-02,card payment query,41,large_debit\n",
                 }
@@ -99,7 +99,11 @@ for _name, _title in REPORTS.items():
         }
     },
 )
-async def inbound_calls(request: Request, deps: DepsDep, filename: str = "api") -> dict[str, Any]:
+async def inbound_calls(
+    request: Request,
+    deps: DepsDep,
+    filename: Annotated[str, Query(max_length=200, description="shown with the import")] = "api",
+) -> dict[str, Any]:
     """Columns ``date, reason, calls`` and optionally ``alert_type`` (docs/reports.md); a day and
     reason imported before get the new count. Bad lines are reported by line number."""
     body = await request.body()

@@ -47,12 +47,12 @@ class _In(BaseModel):
 
 class ChannelChoiceIn(_In):
     channel: Channel
-    contact_point_id: int
+    contact_point_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class QuietHoursIn(_In):
-    window: str  # "21:30-07:30" in the customer's own time zone
-    channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+    window: str = Field(max_length=40)  # "21:30-07:30" in the customer's own time zone
+    channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS), max_length=10)
 
     @field_validator("window")
     @classmethod
@@ -63,18 +63,20 @@ class QuietHoursIn(_In):
 class CapIn(_In):
     max_alerts: int = Field(ge=0, le=1000)
     period_seconds: int = Field(ge=60, le=31 * 86400)
-    alert_type: str | None = None  # None: alerts of every type count
+    alert_type: str | None = Field(default=None, max_length=64)  # None: alerts of every type count
 
 
 class PreferenceIn(_In):
     """One preference; a field left out (or null) inherits."""
 
-    channels: list[ChannelChoiceIn] | None = None
-    quiet_hours: list[QuietHoursIn] | None = None
-    language: str | None = Field(default=None, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    channels: list[ChannelChoiceIn] | None = Field(default=None, max_length=20)
+    quiet_hours: list[QuietHoursIn] | None = Field(default=None, max_length=20)
+    language: str | None = Field(
+        default=None, max_length=20, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+    )
     opted_out: bool | None = None
-    opted_out_channels: list[Channel] | None = None
-    caps: list[CapIn] | None = None  # only on the default preference
+    opted_out_channels: list[Channel] | None = Field(default=None, max_length=10)
+    caps: list[CapIn] | None = Field(default=None, max_length=20)  # only on the default preference
 
     @model_validator(mode="after")
     def _unique_channels(self) -> PreferenceIn:

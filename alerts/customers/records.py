@@ -32,7 +32,7 @@ def iana_zone(value: str) -> str:
     return value
 
 
-IanaZone = Annotated[str, AfterValidator(iana_zone)]
+IanaZone = Annotated[str, Field(max_length=64), AfterValidator(iana_zone)]
 
 
 class CustomerIn(BaseModel):
@@ -40,14 +40,20 @@ class CustomerIn(BaseModel):
 
     external_ref: str = Field(min_length=1, max_length=100)
     name: str = Field(min_length=1, max_length=200)
-    locale: str = "en"
+    locale: str = Field(default="en", min_length=2, max_length=20)
     timezone: IanaZone = "UTC"
-    accounts: list[str] = Field(default_factory=list)
-    phones: list[str] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
-    channel_order: list[str] = Field(default_factory=lambda: list(CHANNELS))
+    accounts: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=100
+    )
+    phones: list[Annotated[str, Field(max_length=40)]] = Field(default_factory=list, max_length=20)
+    emails: list[Annotated[str, Field(max_length=254)]] = Field(default_factory=list, max_length=20)
+    channel_order: list[Annotated[str, Field(max_length=20)]] = Field(
+        default_factory=lambda: list(CHANNELS), max_length=10
+    )
     segment: str = Field(default="", max_length=40)  # e.g. retail, private, business, staff
-    attributes: dict[str, str] = Field(default_factory=dict)
+    attributes: dict[
+        Annotated[str, Field(max_length=100)], Annotated[str, Field(max_length=1000)]
+    ] = Field(default_factory=dict, max_length=100)
     # Where the consent to contact these phones and emails came from (recorded per contact).
     consent_source: str = Field(default="import", min_length=1, max_length=40)
 

@@ -26,6 +26,7 @@ JsonObject = dict[str, JsonValue]
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
+MAX_CURSOR = 2**31 - 1  # the ids are 32-bit columns: a larger cursor must never reach SQL
 
 
 class HistoryQuery(BaseModel):
@@ -35,12 +36,14 @@ class HistoryQuery(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="rows per list")
-    before: int | None = Field(None, ge=1, description="alerts older than this alert id")
+    before: int | None = Field(
+        None, ge=1, le=MAX_CURSOR, description="alerts older than this alert id"
+    )
     skips_before: int | None = Field(
-        None, ge=1, description="events without an alert older than this event id"
+        None, ge=1, le=MAX_CURSOR, description="events without an alert older than this event id"
     )
     changes_before: int | None = Field(
-        None, ge=1, description="preference changes older than this change id"
+        None, ge=1, le=MAX_CURSOR, description="preference changes older than this change id"
     )
 
     def given(self) -> dict[str, int]:
