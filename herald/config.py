@@ -36,6 +36,9 @@ class TwilioSettings(BaseModel):
     api_base: str | None = None
     simulator_port: int = 8765
     simulator_scenario: Path | None = None
+    # How long one REST request may take before it counts as a timeout (an ambiguous error:
+    # the provider may have accepted it, so it is looked up before any retry).
+    timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
     @property
     def simulated(self) -> bool:

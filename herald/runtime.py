@@ -57,7 +57,11 @@ def _twilio_account(settings: Settings, cfg: TwilioSettings) -> TwilioAccount:
         f"http://127.0.0.1:{cfg.simulator_port}" if cfg.simulated else "https://api.twilio.com"
     )
     return TwilioAccount(
-        account_sid=sid, auth_token=token, api_base=base, from_number=cfg.from_number
+        account_sid=sid,
+        auth_token=token,
+        api_base=base,
+        from_number=cfg.from_number,
+        timeout=cfg.timeout_seconds,
     )
 
 

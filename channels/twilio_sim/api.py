@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
@@ -134,6 +135,32 @@ def _raise_scenario_error(sim: Simulator, to: str) -> None:
         raise TwilioApiError(failure.status, failure.code, failure.message)
 
 
+def _refuse_at_random(sim: Simulator) -> str | None:
+    """The injected fault of this create request (scenario.faults); a refusal is raised now."""
+    fault = sim.create_fault()
+    if fault == "refuse":
+        raise TwilioApiError(500, 20500, "Internal Server Error (simulated fault: refused)")
+    return fault
+
+
+async def _created(
+    fault: str | None,
+    resource: CallResource | MessageResource,
+    release: Callable[[], Awaitable[None]],
+    sim: Simulator,
+) -> JSONResponse:
+    """The 201 for a created call or message, or the fault that spoils it: the resource exists
+    and goes out either way, but the client gets a 500 or no answer within its timeout."""
+    if fault == "accept_then_500":
+        await release()
+        raise TwilioApiError(500, 20500, "Internal Server Error (simulated fault: accepted)")
+    if fault == "accept_then_hang":
+        await release()
+        await asyncio.sleep(sim.scenario.faults.hang_seconds)
+        return JSONResponse(resource, status_code=201)
+    return JSONResponse(resource, status_code=201, background=BackgroundTask(release))
+
+
 def _parse_when(name: str, value: str) -> tuple[datetime, bool]:
     """A filter value: `YYYY-MM-DD` (a UTC day) or an ISO 8601 date-time."""
     try:
@@ -246,6 +273,7 @@ async def create_call(request: Request, sim: SimulatorDep) -> JSONResponse:
     if not timeout.isdigit():
         raise TwilioApiError(400, 21217, f"Timeout must be a number of seconds, not {timeout!r}")
     _raise_scenario_error(sim, to)
+    fault = _refuse_at_random(sim)
     call = CallRecord(
         account_sid=sim.config.account_sid,
         to=to,
@@ -260,8 +288,7 @@ async def create_call(request: Request, sim: SimulatorDep) -> JSONResponse:
         timeout=int(timeout),
     )
     sim.state.add_call(call)
-    released = sim.start_call(call)
-    return JSONResponse(call.resource(), status_code=201, background=BackgroundTask(released))
+    return await _created(fault, call.resource(), sim.start_call(call), sim)
 
 
 @router.get("/Calls.json")
@@ -301,6 +328,7 @@ async def create_message(request: Request, sim: SimulatorDep) -> JSONResponse:
     callback = _field(form, "StatusCallback")
     _check_url(callback, "StatusCallback", 21609)
     _raise_scenario_error(sim, to)
+    fault = _refuse_at_random(sim)
     if (to, from_) in sim.state.opted_out:
         raise TwilioApiError(400, 21610, "Attempt to send to unsubscribed recipient")
     message = MessageRecord(
@@ -312,8 +340,7 @@ async def create_message(request: Request, sim: SimulatorDep) -> JSONResponse:
         messaging_service_sid=service,
     )
     sim.state.add_message(message)
-    released = sim.start_message(message)
-    return JSONResponse(message.resource(), status_code=201, background=BackgroundTask(released))
+    return await _created(fault, message.resource(), sim.start_message(message), sim)
 
 
 @router.get("/Messages.json")

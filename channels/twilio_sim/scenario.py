@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _KEYS = re.compile(r"^[0-9*#]*$")
@@ -82,6 +82,29 @@ class ApiError(_Strict):
     message: str = "Internal Server Error"
 
 
+Rate = Field(default=0.0, ge=0.0, le=1.0)
+
+
+class Faults(_Strict):
+    """Provider faults at random, for fault-injection runs: each create request (call or
+    message) may be refused, or accepted and answered badly; each status callback may be posted
+    twice or never. Rates are probabilities per request; ``seed`` makes a run repeatable."""
+
+    seed: int | None = None
+    refuse: float = Rate  # 500, nothing created
+    accept_then_500: float = Rate  # created (it goes out), but the answer is a 500
+    accept_then_hang: float = Rate  # created, the answer held for hang_seconds (a timeout)
+    hang_seconds: float = Field(default=20.0, ge=0.0, le=300.0)
+    duplicate_callbacks: float = Rate  # a status callback posted twice
+    drop_callbacks: float = Rate  # a status callback never posted
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> Faults:
+        if self.refuse + self.accept_then_500 + self.accept_then_hang > 1:
+            raise ValueError("refuse + accept_then_500 + accept_then_hang must be at most 1")
+        return self
+
+
 class Recipient(_Strict):
     """One simulated recipient; omitted parts fall back to the scenario's default."""
 
@@ -104,6 +127,7 @@ class Scenario(_Strict):
 
     default: Recipient = Recipient()
     recipients: dict[str, Recipient] = {}
+    faults: Faults = Faults()
 
     @field_validator("recipients", mode="before")
     @classmethod

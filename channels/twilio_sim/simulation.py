@@ -6,10 +6,18 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from channels.twilio_sim.scenario import Scenario, SimulatorConfig, SmsBehaviour, VoiceBehaviour
+from channels.twilio_sim.scenario import (
+    Faults,
+    Scenario,
+    SimulatorConfig,
+    SmsBehaviour,
+    VoiceBehaviour,
+)
 from channels.twilio_sim.state import (
     API_VERSION,
     CallRecord,
@@ -51,6 +59,62 @@ class Simulator:
         self.sender = WebhookSender(config.auth_token)
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._rngs: dict[str, random.Random] = {}
+        self._rng_for: Faults | None = None
+        self.injected: Counter[str] = Counter()  # faults injected so far, by kind
+
+    # -- injected faults (scenario.faults) ----------------------------------------------------
+
+    def _random(self, stream: str) -> float:
+        """The next number of ``stream`` ("create" or "callback"), each seeded by the current
+        faults: the faults of the first N creates do not depend on how callbacks interleave."""
+        faults = self.scenario.faults
+        if self._rng_for is not faults:  # a new scenario: start its seeded sequences
+            self._rngs, self._rng_for = {}, faults
+        if stream not in self._rngs:
+            seed = None if faults.seed is None else f"{faults.seed}:{stream}"
+            self._rngs[stream] = random.Random(seed)
+        return self._rngs[stream].random()
+
+    def create_fault(self) -> str | None:
+        """What goes wrong with this create request: refuse, accept_then_500, accept_then_hang
+        or nothing (None)."""
+        faults = self.scenario.faults
+        total = faults.refuse + faults.accept_then_500 + faults.accept_then_hang
+        if total <= 0:
+            return None
+        roll = self._random("create")
+        if roll >= total:
+            return None
+        pick = roll
+        if pick < faults.refuse:
+            self.injected["refuse"] += 1
+            return "refuse"
+        late = pick >= faults.refuse + faults.accept_then_500
+        fault = "accept_then_hang" if late else "accept_then_500"
+        self.injected[fault] += 1
+        return fault
+
+    async def post_status(
+        self,
+        record: CallRecord | MessageRecord,
+        kind: str,
+        url: str,
+        params: dict[str, str],
+        method: str = "POST",
+    ) -> None:
+        """Post one status callback, or none or two of it when the faults say so."""
+        faults = self.scenario.faults
+        if faults.drop_callbacks and self._random("callback") < faults.drop_callbacks:
+            record.notes.append(f"{kind} callback dropped (simulated fault)")
+            self.injected["drop_callback"] += 1
+            return
+        twice = faults.duplicate_callbacks and self._random("callback") < faults.duplicate_callbacks
+        times = 2 if twice else 1
+        self.injected["duplicate_callback"] += times - 1
+        for _ in range(times):
+            sent, _body = await self.sender.send(kind, url, params, method)
+            record.requests.append(sent)
 
     # -- task bookkeeping ---------------------------------------------------------------------
 
@@ -148,10 +212,13 @@ class Simulator:
                 **({"AnsweredBy": call.answered_by} if call.answered_by else {}),
                 **extra,
             }
-            sent, _ = await self.sender.send(
-                f"status:{call_status}", call.status_callback, params, call.status_callback_method
+            await self.post_status(
+                call,
+                f"status:{call_status}",
+                call.status_callback,
+                params,
+                call.status_callback_method,
             )
-            call.requests.append(sent)
 
         await asyncio.sleep(self.config.delay)
         call.start_time = utcnow()
@@ -218,10 +285,7 @@ class Simulator:
             params["MessagingServiceSid"] = message.messaging_service_sid
         if message.error_code is not None:
             params["ErrorCode"] = str(message.error_code)
-        sent, _ = await self.sender.send(
-            f"status:{message.status}", message.status_callback, params
-        )
-        message.requests.append(sent)
+        await self.post_status(message, f"status:{message.status}", message.status_callback, params)
 
     async def _run_message(self, message: MessageRecord, sms: SmsBehaviour) -> None:
         await asyncio.sleep(self.config.delay)
