@@ -258,7 +258,7 @@ class _OpenContext:
         if self._values is None:
             values = dict(self._document)
             self.fault = self.context.evaluation.run(self.element, values)
-            self._values = {f.name: values[f.name] for f in self.context.fields}
+            self._values = {f.name: values.get(f.name) for f in self.context.fields}
             self.element = None  # type: ignore[assignment]  # read once; let it go
         return self._values
 
@@ -339,17 +339,7 @@ def _build(
             reason=fault.reason,
         )
     amount, booking_date = values.get("amount"), values.get("booking_date")
-    try:
-        found = record.data_values(values) if record.data_values else None
-    except KeyError:  # not every field was evaluated; read them one by one
-        found = None
-    if found is None:
-        found = tuple(values.get(name) for name in record.data_fields)
-    data = {
-        name: value if value.__class__ is str else _text(value)  # type: ignore[arg-type]
-        for name, value in zip(record.data_fields, found, strict=True)
-        if value is not None
-    }
+    data = record.data_of(values)
     return AccountEvent(
         source=key,
         source_event_id=event_id,
