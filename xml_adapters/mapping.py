@@ -179,9 +179,9 @@ class MappingAdapter:
         )
         for event in events:
             element = event.element
-            record = plan.records.get(element.tag)
+            record = plan.records.get(event.tag)
             if record is None:
-                context = plan.contexts[element.tag]
+                context = plan.contexts[event.tag]
                 if event.kind == "start":
                     open_contexts[context.name] = _OpenContext(context, element, document)
                     seen_contexts.add(context.name)
