@@ -158,17 +158,19 @@ def _plain(source: _Source, i: int, field: FieldCode) -> None:
         text = '"".join(hit.itertext()) if len(hit) else hit.text'
     else:
         text = f"hit.get({source.constant(f'PLAIN_ATTR{i}', attribute)})"
+    # An eager field found nowhere stores nothing: `values.get` reads it as None.
     source.lines += [
         f"    hit = found[{slot}]",
-        "    if hit is None:",
-        f"        values[{name}] = None",
-        "    else:",
+        "    if hit is not None:",
         f"        text = {text}",
-        f'        values[{name}] = (" ".join(text.split()) or None) if text else None',
+        "        if text:",
+        '            text = " ".join(text.split())',
     ]
     if field.pipeline.empty_values:
         empty = source.constant(f"PLAIN_EMPTY{i}", field.pipeline.empty_values)
-        source.lines.append(f"        if values[{name}] in {empty}: values[{name}] = None")
+        source.lines.append(f"            if text and text not in {empty}: values[{name}] = text")
+    else:
+        source.lines.append(f"            if text: values[{name}] = text")
 
 
 def _field(source: _Source, i: str, field: FieldCode) -> None:
@@ -187,14 +189,24 @@ def _field(source: _Source, i: str, field: FieldCode) -> None:
     # Nothing at any of its paths gives None and no fault (most optional fields of most
     # records): one test skips the rest.
     body = _captured(source, lambda: _field_body(source, i, field, name))
-    absent = " and ".join(f"found[{slot}] is None" for _path, slot in field.fast_paths)
-    source.lines += [f"    if {absent}:", f"        values[{name}] = None", "    else:"]
+    if field.infallible:  # a lazy field: stored, None too, so that it is computed once
+        absent = " and ".join(f"found[{slot}] is None" for _path, slot in field.fast_paths)
+        source.lines += [f"    if {absent}:", f"        values[{name}] = None", "    else:"]
+    else:  # an eager one stores nothing: `values.get` reads it as None
+        present = " or ".join(f"found[{slot}] is not None" for _path, slot in field.fast_paths)
+        source.lines.append(f"    if {present}:")
     source.lines += ["    " + line for line in body]
 
 
 def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
-    pipeline, out, quiet = field.pipeline, source.lines, field.infallible
+    pipeline, out = field.pipeline, source.lines
+    # Where a value was found and its label only serve a conversion's fault: a field with no
+    # conversion, code list or negation keeps neither (as a lazy field).
+    quiet = field.infallible or not (
+        pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None
+    )
     label = source.constant(f"LABEL_{i}", field.label)
+    unread = False  # `raw` is None for sure: no source read before the `from` fallbacks
     if field.fast_paths and field.join is None:
         _read_fast_paths(source, i, field.fast_paths, label, quiet)
     elif field.fast_paths:
@@ -209,14 +221,18 @@ def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
             out.append(f"    raw, where, label = {reader}(found, element, values)")
     else:
         out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
+        unread = True
     for j, ref in enumerate(field.from_names):
         if ref in field.lazies:  # a lazy field: computed now if not yet
-            out.append("    if raw is None:")
-            out += _lazy(source, field.lazies[ref], "        ")
+            if unread:
+                out += _lazy(source, field.lazies[ref], "    ")
+            else:
+                out.append("    if raw is None:")
+                out += _lazy(source, field.lazies[ref], "        ")
         else:
-            out.append(
-                f"    if raw is None: raw = values.get({source.constant(f'FROM_{i}_{j}', ref)})"
-            )
+            get = f"raw = values.get({source.constant(f'FROM_{i}_{j}', ref)})"
+            out.append(f"    {get}" if unread else f"    if raw is None: {get}")
+        unread = False
     if pipeline.empty_values:
         empty = source.constant(f"EMPTY_{i}", pipeline.empty_values)
         out.append(f"    if raw is not None and raw in {empty}: raw = None")
@@ -228,11 +244,17 @@ def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
             f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
         )
     if pipeline.code_map is None:
-        # Nothing found: no conversion to run.
-        out += ["    if raw is None:", f"        values[{name}] = None"]
-        if missing is not None:
-            out.append(f"        if fault is None: fault = {missing}")
-        out.append("    else:")
+        # Nothing found: no conversion to run. An eager field then stores nothing (`values.get`
+        # reads it as None); a lazy one stores None, so that it is computed once.
+        if field.infallible or missing is not None:
+            out.append("    if raw is None:")
+            if field.infallible:
+                out.append(f"        values[{name}] = None")
+            if missing is not None:
+                out.append(f"        if fault is None: fault = {missing}")
+            out.append("    else:")
+        else:
+            out.append("    if raw is not None:")
         tail: list[str] = []
         _pipeline(source, i, field, name, missing, tail)
         out += ["    " + line for line in tail]

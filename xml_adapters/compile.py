@@ -8,9 +8,8 @@ themselves are compiled by `xml_adapters.fields`.
 from __future__ import annotations
 
 import contextlib
-import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from xml_adapters.base import MappingError
@@ -24,6 +23,7 @@ from xml_adapters.fields import (
     evaluation,
     references,
 )
+from xml_adapters.finish import DataOf, compile_data
 from xml_adapters.mapping_schema import FIELD_NAME, ROOT_NAMESPACE, MappingSpec
 from xml_adapters.paths import (
     CompiledPath,
@@ -64,11 +64,10 @@ class CompiledRecord:
     event_type: Template
     event_id: Template
     record_id: Template | None
+    # The event's `data` from a record's values: its data fields' texts, in data_fields order.
+    data_of: DataOf
     # The walk's slots of the `parts` paths (each slot: every element the path reaches).
     part_slots: tuple[int, ...] = ()
-    # The data fields' values from a record's values, in data_fields order (all are set once
-    # a record is evaluated: eager fields always store a value, None included).
-    data_values: Callable[[Mapping[str, object]], tuple[object, ...]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +175,7 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
             fields=fields,
             evaluation=evaluation(fields, paths, f"record {rec.kind}"),
             data_fields=data_fields,
-            data_values=_values_getter(data_fields),
+            data_of=compile_data(data_fields),
             uses_position="$position" in references(rec.fields.values(), used_by_events),
             uses_line="$line" in references(rec.fields.values(), used_by_events),
             event_type=checked_template(
@@ -208,16 +207,6 @@ def _tag(qname: str, namespaces: Mapping[str, str], source: str, key: str) -> st
         )
     uri = namespaces[prefix]
     return f"{{{uri}}}{local}" if uri else local
-
-
-def _values_getter(names: tuple[str, ...]) -> Callable[[Mapping[str, object]], tuple[object, ...]]:
-    if len(names) == 1:
-        one = operator.itemgetter(names[0])
-        return lambda values: (one(values),)
-    if not names:
-        return lambda _values: ()
-    getter: Callable[[Mapping[str, object]], tuple[object, ...]] = operator.itemgetter(*names)
-    return getter
 
 
 def _part_path(text: str, namespaces: Mapping[str, str], source: str, key: str) -> CompiledPath:

@@ -29,6 +29,7 @@ from xml_adapters.compile import (
 )
 from xml_adapters.convert import Value
 from xml_adapters.evaluate import Fault, Values
+from xml_adapters.finish import new_event
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
 from xml_adapters.parse import detect_root, iterparse_records, line_of, record_too_large
@@ -178,9 +179,9 @@ class MappingAdapter:
         )
         for event in events:
             element = event.element
-            record = plan.records.get(element.tag)
+            record = plan.records.get(event.tag)
             if record is None:
-                context = plan.contexts[element.tag]
+                context = plan.contexts[event.tag]
                 if event.kind == "start":
                     open_contexts[context.name] = _OpenContext(context, element, document)
                     seen_contexts.add(context.name)
@@ -258,7 +259,7 @@ class _OpenContext:
         if self._values is None:
             values = dict(self._document)
             self.fault = self.context.evaluation.run(self.element, values)
-            self._values = {f.name: values[f.name] for f in self.context.fields}
+            self._values = {f.name: values.get(f.name) for f in self.context.fields}
             self.element = None  # type: ignore[assignment]  # read once; let it go
         return self._values
 
@@ -338,31 +339,25 @@ def _build(
             value=fault.value,
             reason=fault.reason,
         )
-    amount, booking_date = values.get("amount"), values.get("booking_date")
-    try:
-        found = record.data_values(values) if record.data_values else None
-    except KeyError:  # not every field was evaluated; read them one by one
-        found = None
-    if found is None:
-        found = tuple(values.get(name) for name in record.data_fields)
-    data = {
-        name: value if value.__class__ is str else _text(value)  # type: ignore[arg-type]
-        for name, value in zip(record.data_fields, found, strict=True)
-        if value is not None
-    }
-    return AccountEvent(
-        source=key,
-        source_event_id=event_id,
-        event_type=event_type,
-        account_id=str(values["account_id"]),
-        amount=amount if isinstance(amount, Decimal) else None,
-        currency=_optional_text(values.get("currency")),
-        credit_debit=_optional_text(values.get("credit_debit")),
-        status=_optional_text(values.get("status")),
-        booking_date=booking_date if isinstance(booking_date, date) else None,
-        description=_optional_text(values.get("description")),
-        line=line,
-        data=data,
+    get = values.get
+    amount, booking_date = get("amount"), get("booking_date")
+    currency, credit_debit = get("currency"), get("credit_debit")
+    status, description = get("status"), get("description")
+    return new_event(
+        key,
+        event_id,
+        event_type,
+        values["account_id"],
+        amount if isinstance(amount, Decimal) else None,
+        currency if currency is None or currency.__class__ is str else _text(currency),
+        credit_debit
+        if credit_debit is None or credit_debit.__class__ is str
+        else _text(credit_debit),
+        status if status is None or status.__class__ is str else _text(status),
+        booking_date if isinstance(booking_date, date) else None,
+        description if description is None or description.__class__ is str else _text(description),
+        line,
+        record.data_of(values),
     )
 
 
@@ -377,10 +372,6 @@ def _incomplete(field: str, template: str, line: int | None) -> Fault:
 
 def _text(value: Value) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
-
-
-def _optional_text(value: Value | None) -> str | None:
-    return None if value is None else _text(value)
 
 
 def _clark(found: RootMatch) -> str:

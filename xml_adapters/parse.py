@@ -62,6 +62,7 @@ class XmlEvent(NamedTuple):
     kind: Literal["start", "end", "refused"]
     element: etree._Element
     line: int | None
+    tag: str = ""  # the element's Clark tag (lxml builds it anew on each `element.tag`)
 
 
 def _new_parser(
@@ -180,19 +181,20 @@ def iterparse_records(
                 _refuse_xinclude(element, path)
             if event == "start":
                 if tag in contexts:
-                    yield XmlEvent("start", element, line_of(element))
+                    yield XmlEvent("start", element, line_of(element), tag)
                 elif open_record is None:
                     open_record, elements, oversized = element, 0, False
                 continue
             if element is open_record:
                 open_record = None
                 if oversized:
-                    yield XmlEvent("refused", element, line_of(element))
+                    yield XmlEvent("refused", element, line_of(element), tag)
                     _release(element)
                     unreleased = 0
                     continue
-            last_line = line_of(element)
-            yield XmlEvent("end", element, last_line)
+            sourceline: Any = element.sourceline  # as line_of, without its call per record
+            last_line = sourceline
+            yield XmlEvent("end", element, last_line, tag)
             _release(element)
             unreleased = 0
         if open_record is not None and elements > max_record_elements:

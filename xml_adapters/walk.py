@@ -33,6 +33,12 @@ class PathNode:
         self.first: dict[str, PathNode] = {}  # child steps with [1]: the first such child only
 
 
+# Inner steps up to this deep below a function's element are visited inline, deeper ones
+# through a function of their own: each inlined level nests a `for` loop, and Python allows 20
+# nested loops (and other blocks) in a function.
+_INLINE_DEPTH = 6
+
+
 class _Generator:
     def __init__(self, every_slots: set[int]) -> None:
         self.every_slots = every_slots
@@ -80,34 +86,64 @@ class _Generator:
     def _is_leaf(self, node: PathNode) -> bool:
         return not (node.every or node.first)
 
-    def _children(self, node: PathNode, var: str, out: list[str], pad: str) -> None:
+    def _simple(self, node: PathNode) -> int | None:
+        """The slot of a leaf step that only notes itself (one path ends there, no attribute,
+        not `every`): such children are dispatched straight to their slot."""
+        if self._is_leaf(node) and not node.attributes and len(node.ends) == 1:
+            slot = node.ends[0]
+            if slot not in self.every_slots:
+                return slot
+        return None
+
+    def _children(self, node: PathNode, var: str, out: list[str], pad: str, depth: int = 0) -> None:
+        """Code visiting the children of `var` (the element at `node`). The index maps a
+        child's tag to its slot (>= 0) when it is a simple leaf, else to a branch (< 0)."""
         tags = list(dict.fromkeys((*node.every, *node.first)))
-        index = self.constant({tag: i for i, tag in enumerate(tags)})
-        for i, tag in enumerate(tags):
+        index: dict[str, int] = {}
+        branches: list[str] = []
+        for tag in tags:
+            slot = self._simple(node.every[tag]) if tag not in node.first else None
+            if slot is not None:
+                index[tag] = slot
+            else:
+                branches.append(tag)
+                index[tag] = -len(branches)
+        child = f"child{depth}" if depth else "child"
+        for b, tag in enumerate(branches):
             if tag in node.first:
-                out.append(f"{pad}free{i} = True")
-        out.append(f"{pad}for child in {var}:")
-        out.append(f"{pad}    k = {index}.get(child.tag)")
+                out.append(f"{pad}free{depth}_{b} = True")
+        out.append(f"{pad}for {child} in {var}:")
+        out.append(f"{pad}    k = {self.constant(index)}.get({child}.tag)")
         out.append(f"{pad}    if k is None: continue")
-        for i, tag in enumerate(tags):
-            out.append(f"{pad}    {'if' if i == 0 else 'elif'} k == {i}:")
+        if not branches:
+            out.append(f"{pad}    if found[k] is None: found[k] = {child}")
+        elif len(branches) < len(tags):
+            out.append(f"{pad}    if k >= 0:")
+            out.append(f"{pad}        if found[k] is None: found[k] = {child}")
+            out.append(f"{pad}        continue")
+        for b, tag in enumerate(branches):
+            out.append(f"{pad}    {'if' if b == 0 else 'elif'} k == {-(b + 1)}:")
             branch: list[str] = []
             every, first = node.every.get(tag), node.first.get(tag)
             if every is not None:
-                self._step(every, branch, pad + "        ")
+                self._step(every, child, branch, pad + "        ", depth)
             if first is not None:
-                branch.append(f"{pad}        if free{i}:")
-                branch.append(f"{pad}            free{i} = False")
-                self._step(first, branch, pad + "            ")
+                branch.append(f"{pad}        if free{depth}_{b}:")
+                branch.append(f"{pad}            free{depth}_{b} = False")
+                self._step(first, child, branch, pad + "            ", depth)
             out.extend(branch or [f"{pad}        pass"])
 
-    def _step(self, node: PathNode, out: list[str], pad: str) -> None:
-        """Visit `child` at `node`: inline for a leaf, else a call to the node's function."""
+    def _step(self, node: PathNode, var: str, out: list[str], pad: str, depth: int) -> None:
+        """Visit `var` at `node`: inline (a leaf, or an inner step near the top: Python limits
+        how deeply blocks nest), else a call to the node's function."""
         before = len(out)
         if self._is_leaf(node):
-            self._notes(node, "child", out, pad)
+            self._notes(node, var, out, pad)
+        elif depth < _INLINE_DEPTH:
+            self._notes(node, var, out, pad)
+            self._children(node, var, out, pad, depth + 1)
         else:
-            out.append(f"{pad}{self.node(node)}(child, found)")
+            out.append(f"{pad}{self.node(node)}({var}, found)")
         if len(out) == before:
             out.append(f"{pad}pass")
 
