@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 SAID = {
     "en": "Stop these messages?",
     "nl": "Deze berichten stoppen?",
-    "fr": "Ne plus recevoir ces messages ?",
+    "fr": "Ne plus recevoir ces messages\u202f?",
     "de": "Diese Nachrichten abbestellen?",
     "es": "¿Dejar de recibir estos mensajes?",
 }
