@@ -21,6 +21,7 @@ from admin_ui.customer_i18n import (
     sentence,
 )
 from admin_ui.rendering import page
+from alerts.alert_types.store import get_spec
 from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
@@ -30,7 +31,7 @@ from alerts.responses.actions import perform
 from alerts.responses.record import record_response
 from alerts.responses.values import option_for, options_of
 from callcentre.calls import call_customer_now
-from channels.i18n import N_, translations
+from channels.i18n import N_, language_for, translations
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -143,16 +144,21 @@ async def _alert_summary(
             )
         ).first()
         language = await customer_language(session, await session.get(Customer, alert.customer_id))
+        spec = await get_spec(session, alert.alert_type)
     context = alert.context or {}
     summary = {
         key: str(context.get(key, "")) for key in ("amount", "currency", "merchant", "booking_date")
     }
     summary["money"] = money(summary["amount"], summary["currency"], language)
     chosen = option_for(options_of(alert), link.option)
-    words = translations(language).gettext
-    summary["option_words"] = (
-        chosen.label if chosen else words(OPTION_WORDS.get(link.option, link.option))
-    )
+    # The option's label is written in the alert type's own language; in another one the
+    # page says what the answer does in Herald's words.
+    labels_language = language_for(spec.fallback_locale if spec else None)
+    if chosen is not None and chosen.label and language == labels_language:
+        summary["option_words"] = chosen.label
+    else:
+        words = translations(language).gettext
+        summary["option_words"] = words(OPTION_WORDS.get(link.option, link.option))
     return summary, earlier.intent if earlier else None, language
 
 

@@ -273,3 +273,44 @@ async def test_an_expired_link_gets_a_friendly_page(
     assert response.status_code == 410
     assert "This link has expired" in response.text
     assert "latest alert" in response.text
+
+
+async def test_the_customer_changes_their_language_and_the_page_speaks_it_at_once(
+    client: httpx.AsyncClient, runtime: Runtime, link: str
+) -> None:
+    form = form_of((await client.get(link)).text)
+    offered = [v for n, v in form.fields if n == "*.language"]
+    assert offered == [""]  # nothing chosen yet: the account's language
+    sent = with_values(form.fields, **{"*.language": "nl"})
+    response = await client.post(link, data=dict_list(sent))
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="nl">' in html
+    assert "Uw wijzigingen zijn opgeslagen" in html and "Taal: Nederlands." in html
+    assert "Alle meldingen:" in html and "Grote afschrijving" in html
+    [change] = await changes(runtime)
+    assert (change.actor, change.alert_type, change.after["language"]) == (ACTOR, "*", "nl")
+    again = await client.get(link)  # the next visit, and every other page of theirs, in Dutch
+    assert '<html lang="nl">' in again.text and "Uw instellingen voor meldingen" in again.text
+    assert 'value="nl" lang="nl" selected' in again.text
+
+
+async def test_the_language_select_offers_herald_s_five_languages(
+    client: httpx.AsyncClient, link: str
+) -> None:
+    html = (await client.get(link)).text
+    select = html[
+        html.index('name="*.language"') : html.index("</select>", html.index('name="*.language"'))
+    ]
+    for code, name in [
+        ("en", "English"),
+        ("nl", "Nederlands"),
+        ("fr", "Français"),
+        ("de", "Deutsch"),
+        ("es", "Español"),
+    ]:
+        assert f'value="{code}" lang="{code}">{name}</option>' in select
+    assert "Italiano" not in select
+    sent = with_values(form_of(html).fields, **{"*.language": "it"})
+    refused = await client.post(link, data=dict_list(sent))
+    assert refused.status_code == 400 and "Please choose a language from the list." in refused.text
