@@ -239,6 +239,7 @@ class AlertContent:
             preheader=_preheader(text),
             footer=" &middot; ".join(footer),
             brand=brand,
+            title=subject,
             brand_colour=str(context.get("brand_colour") or BRAND_COLOUR),
         )
         return subject, text, html

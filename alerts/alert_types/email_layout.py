@@ -39,6 +39,7 @@ def email_document(
     footer: str = "",
     brand: str = "",
     brand_colour: str = BRAND_COLOUR,
+    title: str = "",
 ) -> str:
     """The full HTML document around ``body`` (already safe HTML); ``preheader`` is the hidden
     line mail clients show beside the subject; ``brand`` the name in the band at the top, on
@@ -62,7 +63,8 @@ def email_document(
     )
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title or brand)}</title></head>"
         f'<body style="margin:0;padding:0;background:{BACKGROUND}">{hidden}'
         '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
         f'style="background:{BACKGROUND}"><tr><td align="center" style="padding:16px 8px">'
