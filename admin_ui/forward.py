@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
+from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -11,6 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from starlette.responses import HTMLResponse
 
+from admin_ui.customer_i18n import (
+    BROKEN,
+    GONE,
+    browser_language,
+    customer_language,
+    message_page,
+    money,
+    sentence,
+)
 from admin_ui.rendering import page
 from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
@@ -19,6 +30,7 @@ from alerts.deps import AlertDeps
 from alerts.links import LinkError
 from alerts.models import Alert, Customer, DeliveryAttempt, Response
 from alerts.plans import StepContent
+from channels.i18n import N_, translations
 from channels.masking import mask
 
 logger = logging.getLogger(__name__)
@@ -28,26 +40,17 @@ MAX_FORWARDS = 3
 MAX_NOTE = 500
 
 
-def _message(
-    request: Request, deps: AlertDeps, heading: str, message: str, status: int, problem: bool = True
-) -> HTMLResponse:
-    return page(
-        request,
-        "response_message.html",
-        {
-            "brand": deps.brand,
-            "callcentre_number": deps.callcentre_number,
-            "title": heading,
-            "heading": heading,
-            "message": message,
-            "problem": problem,
-        },
-        status_code=status,
-    )
+@dataclass(frozen=True, slots=True)
+class Forwarding:
+    attempt: DeliveryAttempt
+    alert: Alert
+    first_name: str
+    done: int  # forwards so far
+    language: str  # the customer's
 
 
-async def _context(deps: AlertDeps, token: str) -> tuple[DeliveryAttempt, Alert, str, int]:
-    """(attempt, alert, customer's first name, forwards so far) or LookupError/LinkError."""
+async def _context(deps: AlertDeps, token: str) -> Forwarding:
+    """What the forward link is about, or LookupError/LinkError."""
     link = deps.links.load(token)
     if link.option != "forward":
         raise LinkError("this link is not valid; it may have been altered or cut short")
@@ -57,6 +60,7 @@ async def _context(deps: AlertDeps, token: str) -> tuple[DeliveryAttempt, Alert,
         if attempt is None or alert is None:
             raise LookupError("we could not find the alert this link belongs to")
         customer = await session.get(Customer, alert.customer_id)
+        language = await customer_language(session, customer)
         done = (
             await session.exec(
                 select(func.count())
@@ -64,46 +68,72 @@ async def _context(deps: AlertDeps, token: str) -> tuple[DeliveryAttempt, Alert,
                 .where(col(Response.dedupe_key).startswith(f"forward:{attempt.id}:"))
             )
         ).one()
-    first_name = customer.name.split()[0] if customer and customer.name else "A customer"
-    return attempt, alert, first_name, int(done)
+    first_name = customer.name.split()[0] if customer and customer.name.split() else ""
+    return Forwarding(attempt, alert, first_name, int(done), language)
 
 
-async def _load(
-    request: Request, deps: AlertDeps, token: str
-) -> tuple[DeliveryAttempt, Alert, str, int] | HTMLResponse:
+async def _load(request: Request, deps: AlertDeps, token: str) -> Forwarding | HTMLResponse:
+    language = browser_language(request)
     try:
         return await _context(deps, token)
     except LinkError as exc:
-        return _message(request, deps, "This link does not work", str(exc).capitalize() + ".", 400)
+        why = sentence(str(exc))
+        return message_page(request, deps, BROKEN, why, language=language, status=400, problem=True)
     except LookupError as exc:
-        return _message(
-            request, deps, "This alert is no longer available", str(exc).capitalize() + ".", 410
-        )
+        why = sentence(str(exc))
+        return message_page(request, deps, GONE, why, language=language, status=410, problem=True)
 
 
 def forwarded_copy(
-    *, alert: Alert, first_name: str, note: str, brand: str, callcentre_number: str
+    *,
+    alert: Alert,
+    first_name: str,
+    note: str,
+    brand: str,
+    callcentre_number: str,
+    language: str = "en",
 ) -> tuple[str, str, str]:
-    """(subject, text, html) of the copy: the payment and the note, no account data, no links."""
+    """(subject, text, html) of the copy in the customer's ``language``: the payment and the
+    note, no account data, no links."""
+    _ = translations(language).gettext
     ctx = alert.context or {}
-    what = (
-        f"a payment of {ctx.get('amount', '')} {ctx.get('currency', '')} to "
-        f"{ctx.get('merchant', 'a payee')}"
-    ).replace("  ", " ")
-    subject = f"{first_name} shared an alert from {brand} with you"
-    text = (
-        f"{first_name} asked {brand} to share this alert with you: {what}"
-        f"{' on ' + ctx['booking_date'] if ctx.get('booking_date') else ''}.\n\n"
-        + (f"Their note: {note}\n\n" if note else "")
-        + "This copy is for your information only: it cannot be used to act on any "
-        f"account. If {first_name} needs help, they can call {brand} on "
-        f"{callcentre_number}.\n"
+    who = first_name or _("A customer")
+    amount = money(str(ctx.get("amount", "")), str(ctx.get("currency", "")), language)
+    values = {"who": who, "brand": brand, "amount": amount, "number": callcentre_number}
+    payee, day = ctx.get("merchant"), ctx.get("booking_date")
+    if payee and day:
+        what = _("a payment of %(amount)s to %(payee)s on %(date)s") % {
+            **values,
+            "payee": payee,
+            "date": day,
+        }
+    elif payee:
+        what = _("a payment of %(amount)s to %(payee)s") % {**values, "payee": payee}
+    else:
+        what = _("a payment of %(amount)s") % values
+    subject = _("%(who)s shared an alert from %(brand)s with you") % values
+    parts = [
+        _("%(who)s asked %(brand)s to share this alert with you: %(what)s.")
+        % {
+            **values,
+            "what": what,
+        }
+    ]
+    if note:
+        parts.append(_("Their note: %(note)s") % {"note": note})
+    parts.append(
+        _(
+            "This copy is for your information only: it cannot be used to act on any account. "
+            "If %(who)s needs help, they can call %(brand)s on %(number)s."
+        )
+        % values
     )
-    from html import escape
-
+    text = "\n\n".join(parts) + "\n"
     html = (
-        '<!doctype html><html><body style="font-family:Arial,sans-serif;color:#222">'
-        + "".join(f"<p>{escape(p)}</p>" for p in text.strip().split("\n\n"))
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        '<body style="font-family:Arial,sans-serif;color:#222">'
+        + "".join(f"<p>{escape(p)}</p>" for p in parts)
         + "</body></html>"
     )
     return subject, text, html
@@ -113,26 +143,35 @@ def _form(
     request: Request,
     deps: AlertDeps,
     token: str,
-    alert: Alert,
-    done: int,
+    loaded: Forwarding,
     *,
     error: str | None = None,
     to: str = "",
     note: str = "",
 ) -> HTMLResponse:
+    context = loaded.alert.context or {}
     values: dict[str, Any] = {
         "brand": deps.brand,
         "callcentre_number": deps.callcentre_number,
-        "title": "Forward this alert",
-        "summary": alert.context or {},
+        "title": translations(loaded.language).gettext("Forward this alert"),
+        "summary": context,
+        "money": money(
+            str(context.get("amount", "")), str(context.get("currency", "")), loaded.language
+        ),
         "action": f"/r/f/{token}",
-        "left": MAX_FORWARDS - done,
+        "left": MAX_FORWARDS - loaded.done,
         "max_note": MAX_NOTE,
         "error": error,
         "to": to,
         "note": note,
     }
-    return page(request, "forward.html", values, status_code=400 if error else 200)
+    return page(
+        request,
+        "forward.html",
+        values,
+        status_code=400 if error else 200,
+        language=loaded.language,
+    )
 
 
 @router.get("/r/f/{token}")
@@ -140,8 +179,7 @@ async def forward_form(token: str, request: Request, deps: DepsDep) -> HTMLRespo
     loaded = await _load(request, deps, token)
     if isinstance(loaded, HTMLResponse):
         return loaded
-    _, alert, _, done = loaded
-    return _form(request, deps, token, alert, done)
+    return _form(request, deps, token, loaded)
 
 
 @router.post("/r/f/{token}")
@@ -156,32 +194,46 @@ async def forward(
     loaded = await _load(request, deps, token)
     if isinstance(loaded, HTMLResponse):
         return loaded
-    attempt, alert, first_name, done = loaded
+    attempt, alert, done, language = loaded.attempt, loaded.alert, loaded.done, loaded.language
+    t = translations(language)
     to, note = to.strip().lower(), note.strip()
     error = None
     if confirm != "yes":
-        error = "Please use the button on the page."
+        error = t.gettext("Please use the button on the page.")
     elif not EMAIL.match(to):
-        error = "Please enter the email address to send it to, like name@example.com."
+        error = t.gettext("Please enter the email address to send it to, like name@example.com.")
     elif len(note) > MAX_NOTE:
-        error = f"Please keep the note under {MAX_NOTE} characters."
+        error = t.ngettext(
+            "Please keep the note under %(count)d character.",
+            "Please keep the note under %(count)d characters.",
+            MAX_NOTE,
+        ) % {"count": MAX_NOTE}
     elif done >= MAX_FORWARDS:
-        return _message(
+        return message_page(
             request,
             deps,
-            "Already forwarded",
-            f"This alert was already forwarded {MAX_FORWARDS} times.",
-            429,
+            t.gettext("Already forwarded"),
+            t.ngettext(
+                "This alert was already forwarded %(count)d time.",
+                "This alert was already forwarded %(count)d times.",
+                MAX_FORWARDS,
+            )
+            % {"count": MAX_FORWARDS},
+            language=language,
+            status=429,
+            problem=True,
+            translate=False,
         )
     if error:
-        return _form(request, deps, token, alert, done, error=error, to=to, note=note)
+        return _form(request, deps, token, loaded, error=error, to=to, note=note)
     assert attempt.id is not None and alert.id is not None
     subject, text, html = forwarded_copy(
         alert=alert,
-        first_name=first_name,
+        first_name=loaded.first_name,
         note=note,
         brand=deps.brand,
         callcentre_number=deps.callcentre_number,
+        language=language,
     )
     number = done + 1
     key = f"forward:{attempt.id}:{number}"
@@ -202,8 +254,12 @@ async def forward(
         try:
             await session.flush()  # claim the slot first: a double submit sends once
         except IntegrityError:
-            return _message(
-                request, deps, "Already sent", "This forward was already sent.", 200, problem=False
+            return message_page(
+                request,
+                deps,
+                N_("Already sent"),
+                N_("This forward was already sent."),
+                language=language,
             )
         # The copy is delivered like any alert: an attempt row, retries, statuses, history.
         step = direct_step(
@@ -227,12 +283,15 @@ async def forward(
     if copy is not None:
         await enqueue_current(deps, copy)
     logger.info("alert forwarded attempt_id=%s to=%s", attempt.id, mask(to))
-    return _message(
+    return message_page(
         request,
         deps,
-        "On its way",
-        f"We are sending the alert and your note to {to}. The copy cannot be used to act on "
-        "your account.",
-        200,
-        problem=False,
+        t.gettext("On its way"),
+        t.gettext(
+            "We are sending the alert and your note to %(address)s. The copy cannot be used to "
+            "act on your account."
+        )
+        % {"address": to},
+        language=language,
+        translate=False,
     )

@@ -8,12 +8,14 @@ inherits keeps inheriting, and a field that cannot be read is an error in the cu
 
 from __future__ import annotations
 
+import gettext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from admin_ui.customer_i18n import alert_type_name
 from alerts.customers.preferences import (
     DEFAULT,
     ChannelChoiceIn,
@@ -22,27 +24,37 @@ from alerts.customers.preferences import (
     contact_for_rules,
 )
 from alerts.models import ContactPoint, Customer
+from channels.i18n import LANGUAGE_NAMES, LANGUAGES, N_, translations
 from rules.alert_types import AlertTypeSpec
 from rules.timewindows import DailyWindow
 from rules.vocabulary import CHANNELS, CONTACT_KIND, Channel
 
-MANDATORY = "Required for your security, cannot be turned off."
-CHANNEL_WORDS: dict[str, str] = {"voice": "Phone call", "sms": "Text message", "email": "Email"}
+MANDATORY = N_(
+    "We always send these alerts because they protect you and your money; they cannot be "
+    "turned off. You can choose how we send them."
+)
+CHANNEL_TO: dict[str, str] = {
+    "voice": N_("Phone call to %(address)s"),
+    "sms": N_("Text message to %(address)s"),
+    "email": N_("Email to %(address)s"),
+}
 CHANNEL_PLURAL: dict[str, str] = {
-    "voice": "phone calls",
-    "sms": "text messages",
-    "email": "emails",
+    "voice": N_("phone calls"),
+    "sms": N_("text messages"),
+    "email": N_("emails"),
 }
-LANGUAGES = {
-    "en": "English",
-    "nl": "Nederlands",
-    "de": "Deutsch",
-    "fr": "Français",
-    "es": "Español",
-    "it": "Italiano",
-    "pt": "Português",
-    "pl": "Polski",
+# "Phone calls" as a checkbox label (a capital letter is not the same in every language).
+CHANNEL_LABEL: dict[str, str] = {
+    "voice": N_("Phone calls"),
+    "sms": N_("Text messages"),
+    "email": N_("Emails"),
 }
+NO_CHANNEL: dict[str, str] = {
+    "voice": N_("No phone calls"),
+    "sms": N_("No text messages"),
+    "email": N_("No emails"),
+}
+ALL_ALERTS = N_("All alerts")
 MAX_SLOTS = 5
 FIELDS = ("opted_out", "channels", "quiet_hours", "language", "opted_out_channels")
 
@@ -50,9 +62,10 @@ FIELDS = ("opted_out", "channels", "quiet_hours", "language", "opted_out_channel
 @dataclass(frozen=True, slots=True)
 class Choice:
     value: str  # "voice:12": a channel bound to a contact point
-    words: str  # "Phone call to ***4567"
+    words: str  # "Phone call to ***4567", in the page's language
     channel: Channel
     contact_point_id: int
+    masked: str  # "***4567"
 
 
 @dataclass
@@ -75,7 +88,8 @@ class View:
 class Section:
     key: str  # "*" or an alert type key
     index: int
-    title: str
+    title: str  # in the page's language
+    group: str  # "default" | "service" | "marketing"
     description: str
     mandatory: bool
     channels: list[Channel]
@@ -101,15 +115,21 @@ class Loaded:
     customer: Customer
     contacts: list[ContactPoint]
     prefs: dict[str, PreferenceIn]
-    specs: list[AlertTypeSpec]
+    specs: list[AlertTypeSpec]  # the enabled ones that apply to this customer
     choices: list[Choice]
+    language: str  # the page's (channels.i18n.LANGUAGES)
+
+    @property
+    def t(self) -> gettext.NullTranslations:
+        return translations(self.language)
 
 
 def _masked(contact: ContactPoint) -> str:
     return contact_for_rules(contact).masked()
 
 
-def choices_of(contacts: list[ContactPoint]) -> list[Choice]:
+def choices_of(contacts: list[ContactPoint], language: str) -> list[Choice]:
+    _ = translations(language).gettext
     out = []
     for contact in contacts:
         if contact.id is None:
@@ -122,25 +142,29 @@ def choices_of(contacts: list[ContactPoint]) -> list[Choice]:
             out.append(
                 Choice(
                     f"{channel}:{contact.id}",
-                    f"{CHANNEL_WORDS[channel]} to {_masked(contact)}",
+                    _(CHANNEL_TO[channel]) % {"address": _masked(contact)},
                     channel,
                     contact.id,
+                    _masked(contact),
                 )
             )
     return out
 
 
-def contact_line(contact: ContactPoint) -> dict[str, Any]:
+def contact_line(contact: ContactPoint, language: str) -> dict[str, Any]:
+    _ = translations(language).gettext
     notes = []
     if contact.invalid_at is not None:
-        notes.append("we could not reach you here; please give us a new one")
+        notes.append(_("we could not reach you here; please give us a new one"))
     if contact.kind == "phone" and not contact.sms_capable:
-        notes.append("cannot receive text messages")
+        notes.append(_("cannot receive text messages"))
     if contact.kind == "phone" and contact.sms_opted_out_at is not None:
-        notes.append("text messages stopped (you replied STOP); reply START to turn them back on")
+        notes.append(
+            _("text messages stopped (you replied STOP); reply START to turn them back on")
+        )
     if contact.consent_withdrawn_at is not None:
-        notes.append("you asked us not to use this")
-    kind = "Email" if contact.kind == "email" else "Phone"
+        notes.append(_("you asked us not to use this"))
+    kind = _("Email") if contact.kind == "email" else _("Phone")
     return {
         "kind": f"{kind} ({contact.label})" if contact.label else kind,
         "masked": _masked(contact),
@@ -221,15 +245,19 @@ def _shown(
 
 
 def sections_of(loaded: Loaded) -> list[Section]:
+    """The default, then the alert types that apply, service before marketing."""
+    _ = loaded.t.gettext
     sections = []
     all_channels = list(CHANNELS)
     sections.append(
         Section(
             key=DEFAULT,
             index=0,
-            title="All alerts",
-            description="Your usual settings. They apply to every alert unless you change an "
-            "alert below.",
+            title=_(ALL_ALERTS),
+            group="default",
+            description=_(
+                "Your usual settings. They apply to every alert unless you change an alert below."
+            ),
             mandatory=False,
             channels=all_channels,
             choices=loaded.choices,
@@ -239,16 +267,16 @@ def sections_of(loaded: Loaded) -> list[Section]:
             can_inherit_order=_legacy(loaded) is None,
         )
     )
-    for i, spec in enumerate(loaded.specs, start=1):
-        if not spec.enabled:
-            continue
+    ordered = sorted(loaded.specs, key=lambda spec: spec.category == "marketing")
+    for i, spec in enumerate(ordered, start=1):
         channels = list(spec.delivery.channel_order)
         choices = [c for c in loaded.choices if c.channel in channels]
         sections.append(
             Section(
                 key=spec.key,
                 index=i,
-                title=spec.name,
+                title=alert_type_name(spec.name, loaded.language),
+                group="marketing" if spec.category == "marketing" else "service",
                 description="",  # spec.description is written for staff, not customers
                 mandatory=spec.mandatory,
                 channels=channels,
@@ -265,11 +293,11 @@ def sections_of(loaded: Loaded) -> list[Section]:
 
 
 def languages_of(loaded: Loaded) -> list[tuple[str, str]]:
-    codes = {loaded.customer.locale.split("-")[0].lower()}
-    for spec in loaded.specs:
-        codes.update(spec.content)
-    codes.update(p.language for p in loaded.prefs.values() if p.language)
-    return sorted(((c, LANGUAGES.get(c, c)) for c in codes), key=lambda pair: pair[1])
+    """Herald's five languages, each in its own name (and a language stored earlier that is
+    not one of them, so the page shows what is stored)."""
+    codes = list(LANGUAGES)
+    codes += sorted({p.language for p in loaded.prefs.values() if p.language} - set(codes))
+    return [(c, LANGUAGE_NAMES.get(c, c)) for c in codes]
 
 
 def _submitted(form: FormData, section: Section) -> View:
@@ -312,9 +340,14 @@ INVALID: Any = object()  # a field that could not be read (differs from any valu
 
 
 def _read(
-    view: View, section: Section, languages: set[str], own_quiet: list[QuietHoursIn] | None
+    view: View,
+    section: Section,
+    languages: set[str],
+    own_quiet: list[QuietHoursIn] | None,
+    t: gettext.NullTranslations,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """A View as PreferenceIn fields, and what is wrong with each (in the customer's words)."""
+    _ = t.gettext
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
 
@@ -324,11 +357,12 @@ def _read(
 
     out["opted_out"] = view.receive == "no"
     if view.receive not in ("yes", "no"):
-        wrong("opted_out", "Please choose whether you want these alerts.")
+        wrong("opted_out", _("Please choose whether you want these alerts."))
     elif section.mandatory and view.receive == "no":
         wrong(
             "opted_out",
-            f"{section.title} alerts are required for your security and cannot be turned off.",
+            _("“%(name)s” alerts are required for your security and cannot be turned off.")
+            % {"name": section.title},
         )
 
     if view.order_mode == "inherit" and section.can_inherit_order:
@@ -344,11 +378,11 @@ def _read(
                 else None
             )
             if entry is None:
-                wrong("channels", "Please choose how to reach you from the lists.")
+                wrong("channels", _("Please choose how to reach you from the lists."))
             elif entry not in picked:
                 picked.append(entry)
         if not picked:
-            wrong("channels", "Please choose at least one way to reach you.")
+            wrong("channels", _("Please choose at least one way to reach you."))
         elif "channels" not in errors:
             out["channels"] = picked
 
@@ -364,7 +398,7 @@ def _read(
         except (ValueError, ValidationError):
             wrong(
                 "quiet_hours",
-                "Please give your quiet hours as two different times, like 22:00 and 07:00.",
+                _("Please give your quiet hours as two different times, like 22:00 and 07:00."),
             )
         else:
             if ticked:
@@ -372,18 +406,18 @@ def _read(
             else:
                 wrong(
                     "quiet_hours",
-                    "Please tick at least one kind of message to hold back in your quiet hours.",
+                    _("Please tick at least one kind of message to hold back in your quiet hours."),
                 )
 
     out["language"] = view.language or None
     if view.language and view.language not in languages:
-        wrong("language", "Please choose a language from the list.")
+        wrong("language", _("Please choose a language from the list."))
 
     out["opted_out_channels"] = [c for c in CHANNELS if c in view.never]
     if any(c not in section.channels for c in view.never):
-        wrong("opted_out_channels", "Please choose from the ways to reach you shown.")
+        wrong("opted_out_channels", _("Please choose from the ways to reach you shown."))
     elif section.is_default and all(c in view.never for c in CHANNELS):
-        wrong("opted_out_channels", "Please leave at least one way for us to reach you.")
+        wrong("opted_out_channels", _("Please leave at least one way for us to reach you."))
     return out, errors
 
 
@@ -399,48 +433,65 @@ def _implied(sent: View, shown: View) -> View:
     return sent
 
 
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+def _join(words: list[str], t: gettext.NullTranslations) -> str:
+    if len(words) == 1:
+        return words[0]
+    return t.gettext("%(some)s and %(last)s") % {"some": ", ".join(words[:-1]), "last": words[-1]}
 
 
-def describe(section: Section, name: str, value: Any, loaded: Loaded) -> str:
-    """One changed field as a sentence for the customer."""
+def describe(
+    section: Section, name: str, value: Any, loaded: Loaded, t: gettext.NullTranslations
+) -> str:
+    """One changed field as a sentence for the customer, in the language of ``t``."""
+    _ = t.gettext
     everything = section.is_default
     if name == "opted_out":
         if everything:
             return (
-                "You will only get the alerts that are required for your security."
+                _("You will only get the alerts that are required for your security.")
                 if value
-                else "You will get your alerts."
+                else _("You will get your alerts.")
             )
-        return "You will no longer get these alerts." if value else "You will get these alerts."
+        return (
+            _("You will no longer get these alerts.") if value else _("You will get these alerts.")
+        )
     if name == "channels":
         if value is None:
-            return "We will reach you as in your usual settings."
-        words = {c.value: c.words for c in loaded.choices}
-        steps = [words.get(f"{c.channel}:{c.contact_point_id}", c.channel) for c in value]
-        return "We will try, in this order: " + "; then ".join(steps) + "."
+            return _("We will reach you as in your usual settings.")
+        words = {c.value: c for c in loaded.choices}
+        steps = [
+            _(CHANNEL_TO[c.channel]) % {"address": words[key].masked}
+            if (key := f"{c.channel}:{c.contact_point_id}") in words
+            else c.channel
+            for c in value
+        ]
+        return _("We will try, in this order: %(steps)s.") % {"steps": _("; then ").join(steps)}
     if name == "quiet_hours":
         if value is None:
-            return "Quiet hours as in your usual settings."
+            return _("Quiet hours as in your usual settings.")
         if not value:
-            return "No quiet hours."
+            return _("No quiet hours.")
         first = DailyWindow.parse(value[0].window)
-        kinds = _join([CHANNEL_PLURAL[c] for c in value[0].channels])
-        return (
-            f"Quiet hours from {first.start:%H:%M} to {first.end:%H:%M} "
-            f"({loaded.customer.timezone} time): no {kinds}."
-        )
+        kinds = _join([_(CHANNEL_PLURAL[c]) for c in value[0].channels], t)
+        return _("Quiet hours from %(start)s to %(end)s (%(zone)s time): no %(kinds)s.") % {
+            "start": f"{first.start:%H:%M}",
+            "end": f"{first.end:%H:%M}",
+            "zone": loaded.customer.timezone,
+            "kinds": kinds,
+        }
     if name == "language":
         if value is None:
-            usual = "the one on your account" if everything else "as in your usual settings"
-            return f"Language: {usual}."
-        return f"Language: {LANGUAGES.get(value, value)}."
+            if everything:
+                return _("Language: the one on your account.")
+            return _("Language: as in your usual settings.")
+        return _("Language: %(language)s.") % {"language": LANGUAGE_NAMES.get(value, value)}
     if name == "opted_out_channels":
         if not value:
-            return "We may use every way to reach you."
-        return f"We will not use {_join([CHANNEL_PLURAL[c] for c in value])}."
-    return f"{name} changed."
+            return _("We may use every way to reach you.")
+        return _("We will not use %(kinds)s.") % {
+            "kinds": _join([_(CHANNEL_PLURAL[c]) for c in value], t)
+        }
+    return f"{name}: {value}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,7 +506,7 @@ class Planned:
 def plan(form: FormData, loaded: Loaded, sections: list[Section]) -> list[Planned]:
     """The sections the customer changed, with their new preference. Each section's ``view``
     becomes what was sent and its ``errors`` what is wrong with the fields that changed."""
-    languages = {code for code, _ in languages_of(loaded)}
+    languages = {code for code, _name in languages_of(loaded)}
     out: list[Planned] = []
     for section in sections:
         shown = section.view
@@ -466,8 +517,8 @@ def plan(form: FormData, loaded: Loaded, sections: list[Section]) -> list[Planne
                 out.append(Planned(section, None, []))
             continue
         own_quiet = own.quiet_hours if own else None
-        before, _ = _read(shown, section, languages, own_quiet)
-        after, errors = _read(sent, section, languages, own_quiet)
+        before, _ignored = _read(shown, section, languages, own_quiet, loaded.t)
+        after, errors = _read(sent, section, languages, own_quiet, loaded.t)
         changed = [name for name in FIELDS if after[name] != before[name]]
         section.errors = [e for name in changed for e in errors.get(name, [])]
         if changed and not section.errors:

@@ -18,11 +18,24 @@ from itsdangerous import SignatureExpired
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import HTMLResponse
 
+from admin_ui.customer_i18n import (
+    BROKEN,
+    EXPIRED,
+    alert_type_name,
+    browser_language,
+    customer_language,
+    message_page,
+    sentence,
+)
+from admin_ui.preferences_applies import applicable
 from admin_ui.preferences_form import (
+    ALL_ALERTS,
+    CHANNEL_LABEL,
     CHANNEL_PLURAL,
-    LANGUAGES,
     MANDATORY,
+    NO_CHANNEL,
     Loaded,
+    Planned,
     Section,
     choices_of,
     contact_line,
@@ -39,20 +52,27 @@ from alerts.customers.preferences import contact_points, reset_preference, save_
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
 from alerts.models import Customer
+from channels.i18n import LANGUAGE_NAMES, N_, language_for, translations
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 ACTOR = "customer (preferences page)"
-USE_LATEST = "To change your alert settings, please use the link in the latest alert we sent you."
+USE_LATEST = N_(
+    "To change your alert settings, please use the link in the latest alert we sent you."
+)
+NOTHING_CHANGED = N_("Nothing was changed")
+DAYS = "Links to your settings work for %(count)d days."  # the ngettext in _problem
 
 
 class Problem(Exception):
-    """Why the page cannot be shown, as a page for the customer."""
+    """Why the page cannot be shown, as a page for the customer (English msgids; ``message``
+    is followed by USE_LATEST)."""
 
-    def __init__(self, status: int, heading: str, message: str) -> None:
+    def __init__(self, status: int, heading: str, message: str, **values: object) -> None:
         super().__init__(message)
         self.status, self.heading, self.message = status, heading, message
+        self.values = values
 
 
 def form_key(request: Request, token: str) -> str:
@@ -70,46 +90,54 @@ def _customer_id(deps: AlertDeps, token: str) -> int:
         logger.info("preferences link refused expired=%s", expired)
         if expired:
             days = deps.links.preferences_max_age_seconds // 86400
-            raise Problem(
-                410,
-                "This link has expired",
-                f"Links to your settings work for {days} days. {USE_LATEST}",
-            ) from exc
-        message = str(exc)
-        raise Problem(
-            400, "This link does not work", f"{message[:1].upper()}{message[1:]}. {USE_LATEST}"
-        ) from exc
+            raise Problem(410, EXPIRED, DAYS, count=days) from exc
+        raise Problem(400, BROKEN, sentence(str(exc))) from exc
 
 
 async def _load(session: AsyncSession, customer_id: int) -> Loaded:
     customer = await session.get(Customer, customer_id)
     if customer is None:
         raise Problem(
-            410, "This link is no longer valid", f"We could not find your details. {USE_LATEST}"
+            410, N_("This link is no longer valid"), N_("We could not find your details.")
         )
     contacts = await contact_points(session, customer_id)
+    prefs = await stored(session, customer_id)
+    language = await customer_language(session, customer)
+    specs = [s for s in await load_specs(session) if s.enabled]
+    applying = await applicable(session, customer_id=customer_id, specs=specs, contacts=contacts)
     return Loaded(
         customer=customer,
         contacts=contacts,
-        prefs=await stored(session, customer_id),
-        specs=await load_specs(session),
-        choices=choices_of(contacts),
+        prefs=prefs,
+        specs=[s for s in specs if s.key in applying or s.key in prefs],
+        choices=choices_of(contacts, language),
+        language=language,
     )
 
 
-def _problem(request: Request, deps: AlertDeps, problem: Problem) -> HTMLResponse:
-    return page(
+def _problem(
+    request: Request, deps: AlertDeps, problem: Problem, language: str | None = None
+) -> HTMLResponse:
+    language = language or browser_language(request)
+    t = translations(language)
+    if problem.message == DAYS:
+        days = int(str(problem.values["count"]))
+        first = t.ngettext(
+            "Links to your settings work for %(count)d day.",
+            "Links to your settings work for %(count)d days.",
+            days,
+        ) % {"count": days}
+    else:
+        first = t.gettext(problem.message)
+    return message_page(
         request,
-        "response_message.html",
-        {
-            "brand": deps.brand,
-            "callcentre_number": deps.callcentre_number,
-            "title": problem.heading,
-            "heading": problem.heading,
-            "message": problem.message,
-            "problem": True,
-        },
-        status_code=problem.status,
+        deps,
+        t.gettext(problem.heading),
+        f"{first} {t.gettext(USE_LATEST)}",
+        language=language,
+        status=problem.status,
+        problem=True,
+        translate=False,
     )
 
 
@@ -125,28 +153,32 @@ def _render(
 ) -> HTMLResponse:
     customer = loaded.customer
     first_name = customer.name.split()[0] if customer.name.strip() else ""
-    account_language = customer.locale.split("-")[0].lower()
+    t = loaded.t
+    account_language = language_for(customer.locale)
     return page(
         request,
         "preferences.html",
         {
             "brand": deps.brand,
             "callcentre_number": deps.callcentre_number,
-            "title": "Your alert settings",
+            "title": t.gettext("Your alert settings"),
             "first_name": first_name,
             "timezone": customer.timezone,
-            "contacts": [contact_line(c) for c in loaded.contacts],
+            "contacts": [contact_line(c, loaded.language) for c in loaded.contacts],
             "sections": sections,
             "languages": languages_of(loaded),
-            "account_language": LANGUAGES.get(account_language, account_language),
-            "channel_plural": CHANNEL_PLURAL,
-            "mandatory_words": MANDATORY,
+            "account_language": LANGUAGE_NAMES[account_language],
+            "channel_plural": {k: t.gettext(v) for k, v in CHANNEL_PLURAL.items()},
+            "channel_label": {k: t.gettext(v) for k, v in CHANNEL_LABEL.items()},
+            "no_channel": {k: t.gettext(v) for k, v in NO_CHANNEL.items()},
+            "mandatory_words": t.gettext(MANDATORY),
             "action": f"/p/{token}",
             "form_key": form_key(request, token),
             "saved": saved,
             "has_errors": any(s.errors for s in sections),
         },
         status_code=status,
+        language=loaded.language,
     )
 
 
@@ -160,6 +192,32 @@ async def preferences_page(token: str, request: Request, deps: DepsDep) -> HTMLR
     except Problem as problem:
         return _problem(request, deps, problem)
     return _render(request, deps, token, loaded, sections_of(loaded))
+
+
+def _saved_words(done: list[Planned], loaded: Loaded) -> list[tuple[str, list[str]]]:
+    """What changed, as the confirmation says it, in the page's (perhaps new) language."""
+    t = loaded.t
+    out = []
+    for step in done:
+        section = step.section
+        title = (
+            t.gettext(ALL_ALERTS)
+            if section.is_default
+            else alert_type_name(
+                next((s.name for s in loaded.specs if s.key == section.key), section.title),
+                loaded.language,
+            )
+        )
+        if step.data is None:
+            out.append((title, [t.gettext("Back to your usual settings.")]))
+            continue
+        out.append(
+            (
+                title,
+                [describe(section, n, getattr(step.data, n), loaded, t) for n in step.changed],
+            )
+        )
+    return out
 
 
 @router.post("/p/{token}")
@@ -180,58 +238,56 @@ async def save_preferences(token: str, request: Request, deps: DepsDep) -> HTMLR
             deps,
             Problem(
                 403,
-                "Nothing was changed",
-                "This form did not come from your settings page, so we did not accept it. "
-                f"{USE_LATEST}",
+                NOTHING_CHANGED,
+                N_("This form did not come from your settings page, so we did not accept it."),
             ),
         )
     now = utcnow()
+    language: str | None = None
     try:
         async with deps.sessions() as session:
             loaded = await _load(session, customer_id)
+            language = loaded.language
             sections = sections_of(loaded)
             todo = plan(form, loaded, sections)
             if any(s.errors for s in sections):
                 return _render(request, deps, token, loaded, sections, status=400)
-            saved: list[tuple[str, list[str]]] = []
+            done: list[Planned] = []
             for step in todo:
-                section, data, changed = step.section, step.data, step.changed
-                if data is None:
+                if step.data is None:
                     await reset_preference(
                         session,
                         customer_id=customer_id,
-                        alert_type=section.key,
+                        alert_type=step.section.key,
                         actor=ACTOR,
                         now=now,
                     )
-                    saved.append((section.title, ["Back to your usual settings."]))
+                    done.append(step)
                     continue
                 try:
                     changed_now = await save_preference(
                         session,
                         customer_id=customer_id,
-                        alert_type=section.key,
-                        data=data,
+                        alert_type=step.section.key,
+                        data=step.data,
                         actor=ACTOR,
                         now=now,
                     )
                 except ValueError as exc:  # a contact point that is not theirs: a forged form
                     logger.warning("preferences refused customer_id=%s: %s", customer_id, exc)
                     raise Problem(
-                        400,
-                        "Nothing was changed",
-                        f"Something in the form was not right. {USE_LATEST}",
+                        400, NOTHING_CHANGED, N_("Something in the form was not right.")
                     ) from exc
                 if changed_now:
-                    words = [describe(section, n, getattr(data, n), loaded) for n in changed]
-                    saved.append((section.title, words))
+                    done.append(step)
             await session.commit()
             logger.info(
                 "preferences saved by the customer customer_id=%s sections=%s",
                 customer_id,
-                len(saved),
+                len(done),
             )
-            loaded = await _load(session, customer_id)
+            loaded = await _load(session, customer_id)  # a new language speaks at once
     except Problem as problem:
-        return _problem(request, deps, problem)
+        return _problem(request, deps, problem, language)
+    saved = _saved_words(done, loaded)
     return _render(request, deps, token, loaded, sections_of(loaded), saved=saved)

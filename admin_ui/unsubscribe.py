@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
+from admin_ui.customer_i18n import BROKEN, browser_language, customer_language, sentence
 from admin_ui.rendering import page
 from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
@@ -22,13 +23,12 @@ from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
 from alerts.links import LinkError
 from alerts.models import Alert, Customer, DeliveryAttempt
-from channels.i18n import N_, language_for, translations
+from channels.i18n import N_, translations
 
 logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 
-BROKEN = N_("This link does not work")
 ASK = N_("Stop these messages?")
 ASK_WHY = N_(
     "Press the button and we will stop sending you these offers. "
@@ -39,7 +39,7 @@ DONE_WHY = N_(
     "We will not send you these offers again. You can change this at any time from the "
     "manage-your-alerts link in any email from us."
 )
-NOT_FOUND = N_("we could not find the message this link belongs to")
+NOT_FOUND = "we could not find the message this link belongs to"  # customer_i18n.REFUSALS
 
 
 def _page(
@@ -71,7 +71,8 @@ def _page(
 
 
 def _broken(request: Request, deps: AlertDeps, why: str) -> HTMLResponse:
-    return _page(request, deps, BROKEN, why[:1].upper() + why[1:] + ".", status=400)
+    language = browser_language(request)
+    return _page(request, deps, BROKEN, sentence(why), language=language, status=400)
 
 
 async def _target(deps: AlertDeps, token: str) -> tuple[int, str, str] | str:
@@ -85,9 +86,9 @@ async def _target(deps: AlertDeps, token: str) -> tuple[int, str, str] | str:
         attempt = await session.get(DeliveryAttempt, attempt_id)
         alert = await session.get(Alert, attempt.alert_id) if attempt else None
         customer = await session.get(Customer, alert.customer_id) if alert else None
-    if alert is None:
-        return NOT_FOUND
-    return alert.customer_id, alert.alert_type, language_for(customer.locale if customer else None)
+        if alert is None:
+            return NOT_FOUND
+        return alert.customer_id, alert.alert_type, await customer_language(session, customer)
 
 
 async def unsubscribe(deps: AlertDeps, customer_id: int, alert_type: str, actor: str) -> bool:
@@ -110,7 +111,7 @@ async def unsubscribe(deps: AlertDeps, customer_id: int, alert_type: str, actor:
 async def unsubscribe_page(token: str, request: Request, deps: DepsDep) -> HTMLResponse:
     target = await _target(deps, token)
     if isinstance(target, str):
-        return _page(request, deps, BROKEN, target.capitalize() + ".", status=400)
+        return _broken(request, deps, target)
     return _page(request, deps, ASK, ASK_WHY, language=target[2], action=f"/u/{token}")
 
 
@@ -122,7 +123,7 @@ async def unsubscribe_post(token: str, request: Request, deps: DepsDep) -> Respo
     if isinstance(target, str):
         if one_click:
             return PlainTextResponse(target, status_code=400)
-        return _page(request, deps, BROKEN, target.capitalize() + ".", status=400)
+        return _broken(request, deps, target)
     customer_id, alert_type, language = target
     actor = "customer (one-click unsubscribe)" if one_click else "customer (unsubscribe page)"
     await unsubscribe(deps, customer_id, alert_type, actor)

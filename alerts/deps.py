@@ -59,6 +59,8 @@ class AlertDeps:
     centre: CallCentre
     # The name customers know the sender by (HERALD_BRAND); always handed in by the runtime.
     brand: str = field(kw_only=True)
+    # The brand's colour in emails (HERALD_BRAND_COLOUR, validated #rrggbb).
+    brand_colour: str = "#16324f"
     reply_window_hours: int = 72
     # Signs the expiring URLs Twilio fetches recorded audio from (None: no recordings played).
     media: MediaSigner | None = None

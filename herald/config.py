@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -112,6 +113,9 @@ class Settings(BaseSettings):
     transaction_secret: SecretStr | None = None
     # The name customers know the sender by: in every message, page and voice prompt.
     brand: str = Field(default="Herald Bank", min_length=1, max_length=60)
+    # The brand's colour (HERALD_BRAND_COLOUR, #rrggbb): the band with the brand's name at the
+    # top of every email; its text is white or dark, whichever reads better on it.
+    brand_colour: str = "#16324f"
     # The studio's four-eyes rule: whoever edited an alert type's draft cannot publish it.
     four_eyes: bool = False
     sweep_interval_seconds: int = 30
@@ -143,6 +147,16 @@ class Settings(BaseSettings):
                 "must start with http:// or https:// (e.g. https://herald.example.com)"
             )
         return value.rstrip("/")
+
+    @field_validator("brand_colour")
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", value.strip()):
+            raise ValueError(
+                f"HERALD_BRAND_COLOUR must be a colour written #rrggbb (six hex digits, like "
+                f"#16324f), not {value!r}"
+            )
+        return value.strip().lower()
 
     @field_validator("redis_url")
     @classmethod

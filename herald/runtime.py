@@ -152,6 +152,7 @@ class Runtime:
             links=LinkSigner(settings.secret_key.get_secret_value()),
             public_url=settings.public_url,
             brand=settings.brand,
+            brand_colour=settings.brand_colour,
             callcentre_number=settings.callcentre.phone_number,
             centre=StoredCentre(),
             pacer=voice_pacer(settings),

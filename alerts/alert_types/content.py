@@ -21,7 +21,8 @@ from jinja2.exceptions import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from alerts.alert_types.email_layout import email_document
+from alerts.alert_types.email_layout import BRAND_COLOUR, email_document
+from channels.i18n import N_, gettext_for
 from channels.sms_segments import sms_length
 from rules.alert_types import AlertTypeSpec
 from rules.vocabulary import Channel
@@ -48,6 +49,9 @@ FORWARD = {
     "intent": "forward",
     "label": "Forward this alert to someone, with a note",
 }
+# The email's own words around the alert type's content (channels/locales).
+MANAGE = N_("Manage your alerts")
+UNSUBSCRIBE = N_("Unsubscribe from these offers")
 _BUTTON = {"agent": "#0b5cad", "confirm": "#2e7d32", "call_me": "#5d4037", "callback": "#0b5cad"}
 
 
@@ -207,10 +211,17 @@ class AlertContent:
         text = self.render("text", text_ctx)
         preferences = str(context.get("link_preferences", ""))
         unsubscribe = str(context.get("link_unsubscribe", ""))
+        brand = str(context.get("brand", ""))
+        # The frame speaks the language of the content used (the fallback's when this locale
+        # has none), so an email never mixes two languages.
+        spoken = self.locale if self.locale in self.spec.content else self.spec.fallback_locale
+        _ = gettext_for(spoken).gettext
+        if brand and brand not in text:
+            text += f"\n\n{brand}"  # the HTML part's band says it too
         if preferences and preferences not in text:
-            text += f"\n\nManage your alerts: {preferences}"
+            text += "\n\n" + _(MANAGE) + f": {preferences}"
         if unsubscribe and unsubscribe not in text:
-            text += f"\nUnsubscribe from these offers: {unsubscribe}"
+            text += "\n" + _(UNSUBSCRIBE) + f": {unsubscribe}"
         html_ctx = {**context, "options_links": options_buttons(options, links)}
         try:
             self.template("html")
@@ -219,11 +230,17 @@ class AlertContent:
             body = _paragraphs(self.render("text", html_ctx, html=True))
         footer = []
         if preferences and escape(preferences) not in body:
-            footer.append(f'<a href="{escape(preferences)}">Manage your alerts</a>')
+            footer.append(f'<a href="{escape(preferences)}">{escape(_(MANAGE))}</a>')
         if unsubscribe and escape(unsubscribe) not in body:
-            footer.append(f'<a href="{escape(unsubscribe)}">Unsubscribe from these offers</a>')
+            footer.append(f'<a href="{escape(unsubscribe)}">{escape(_(UNSUBSCRIBE))}</a>')
         html = email_document(
-            body, locale=self.locale, preheader=_preheader(text), footer=" &middot; ".join(footer)
+            body,
+            locale=spoken,
+            preheader=_preheader(text),
+            footer=" &middot; ".join(footer),
+            brand=brand,
+            title=subject,
+            brand_colour=str(context.get("brand_colour") or BRAND_COLOUR),
         )
         return subject, text, html
 

@@ -38,6 +38,7 @@ def content_context(deps: AlertDeps, alert: Alert, channel: Channel) -> dict[str
     base = {
         **alert.context,
         "brand": deps.brand,
+        "brand_colour": deps.brand_colour,
         "callcentre_number": deps.callcentre_number,
         "link_preferences": webhook_url(
             deps, f"/p/{deps.links.sign_preferences(alert.customer_id)}"

@@ -16,7 +16,7 @@ from alerts.links import LinkSigner
 from alerts.models import Preference, PreferenceChange
 from herald.config import Settings
 from herald.runtime import Runtime
-from tests.factories import api_headers, make_customer
+from tests.factories import api_headers, make_customer, make_event
 
 ACTOR = "customer (preferences page)"
 
@@ -86,8 +86,14 @@ async def link(runtime: Runtime) -> str:
         phone="+447700904567",
         email="ada@example.com",
         order=("voice", "sms", "email"),
+        account="GB29NWBK60161331926819",
     )
     assert customer.id is not None
+    # Events booked on their account: large_debit and low_balance apply to them.
+    for number, kind in enumerate(("debit_posted", "balance_closing_booked")):
+        await make_event(
+            runtime.deps, account="GB29NWBK60161331926819", event_id=f"E-{number}", event_type=kind
+        )
     return f"/p/{runtime.deps.links.sign_preferences(customer.id)}"
 
 
@@ -103,7 +109,7 @@ async def preferences(runtime: Runtime) -> dict[str, dict[str, JsonValue]]:
         return {p.alert_type: p.data for p in (await session.exec(select(Preference))).all()}
 
 
-async def test_the_page_shows_first_name_masked_contacts_and_every_alert_type(
+async def test_the_page_shows_first_name_masked_contacts_and_the_alert_types_that_apply(
     client: httpx.AsyncClient, link: str
 ) -> None:
     page = await client.get(link)
@@ -113,9 +119,10 @@ async def test_the_page_shows_first_name_masked_contacts_and_every_alert_type(
     assert "***4567" in html and "a***@example.com" in html
     assert "+447700904567" not in html and "ada@example.com" not in html
     assert html.index("All alerts") < html.index("Large debit") < html.index("Low balance")
-    assert "Required for your security, cannot be turned off." in html
+    assert "Shipment delayed" not in html and "Savings offer" not in html  # not theirs
+    assert "We always send these alerts because they protect you and your money" in html
     form = form_of(html)
-    assert ("large_debit.receive", "no") in form.disabled  # the opt-out is there, disabled
+    assert not [f for f in form.fields if f[0] == "large_debit.receive"]  # explained, no switch
     assert ("low_balance.receive", "yes") in form.fields
     names = {name for name, _ in form.fields}
     assert {"*.order1", "*.quiet_mode", "*.quiet_from", "*.language", "form_key"} <= names
@@ -198,7 +205,7 @@ async def test_a_mandatory_alert_type_cannot_be_opted_out(
     forged = with_values(form.fields, **{"large_debit.receive": "no", "*.language": "en"})
     response = await client.post(link, data=dict_list(forged))
     assert response.status_code == 400
-    assert "Large debit alerts are required for your security and cannot be turned off." in (
+    assert "“Large debit” alerts are required for your security and cannot be turned off." in (
         response.text
     )
     assert "Nothing was saved yet" in response.text
@@ -266,3 +273,44 @@ async def test_an_expired_link_gets_a_friendly_page(
     assert response.status_code == 410
     assert "This link has expired" in response.text
     assert "latest alert" in response.text
+
+
+async def test_the_customer_changes_their_language_and_the_page_speaks_it_at_once(
+    client: httpx.AsyncClient, runtime: Runtime, link: str
+) -> None:
+    form = form_of((await client.get(link)).text)
+    offered = [v for n, v in form.fields if n == "*.language"]
+    assert offered == [""]  # nothing chosen yet: the account's language
+    sent = with_values(form.fields, **{"*.language": "nl"})
+    response = await client.post(link, data=dict_list(sent))
+    assert response.status_code == 200
+    html = response.text
+    assert '<html lang="nl">' in html
+    assert "Uw wijzigingen zijn opgeslagen" in html and "Taal: Nederlands." in html
+    assert "Alle meldingen:" in html and "Grote afschrijving" in html
+    [change] = await changes(runtime)
+    assert (change.actor, change.alert_type, change.after["language"]) == (ACTOR, "*", "nl")
+    again = await client.get(link)  # the next visit, and every other page of theirs, in Dutch
+    assert '<html lang="nl">' in again.text and "Uw instellingen voor meldingen" in again.text
+    assert 'value="nl" lang="nl" selected' in again.text
+
+
+async def test_the_language_select_offers_herald_s_five_languages(
+    client: httpx.AsyncClient, link: str
+) -> None:
+    html = (await client.get(link)).text
+    select = html[
+        html.index('name="*.language"') : html.index("</select>", html.index('name="*.language"'))
+    ]
+    for code, name in [
+        ("en", "English"),
+        ("nl", "Nederlands"),
+        ("fr", "Français"),
+        ("de", "Deutsch"),
+        ("es", "Español"),
+    ]:
+        assert f'value="{code}" lang="{code}">{name}</option>' in select
+    assert "Italiano" not in select
+    sent = with_values(form_of(html).fields, **{"*.language": "it"})
+    refused = await client.post(link, data=dict_list(sent))
+    assert refused.status_code == 400 and "Please choose a language from the list." in refused.text

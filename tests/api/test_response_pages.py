@@ -116,7 +116,7 @@ async def test_opening_the_link_only_asks_for_confirmation(
         response = await client.get(link)
         assert response.status_code == 200
     html = response.text
-    assert words in html and "980.00 GBP" in html and "ACME Electronics" in html
+    assert words in html and "£980.00" in html and "ACME Electronics" in html
     assert f'<form method="post" action="{link}">' in html
     assert 'name="confirm" value="yes"' in html
     assert "GB29NWBK" not in html and "6819" not in html  # no account numbers

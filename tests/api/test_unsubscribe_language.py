@@ -25,7 +25,13 @@ async def _link_for(runtime: Runtime, locale: str) -> str:
     "locale,lang,asked,button,done",
     [
         ("nl", "nl", "Deze berichten stoppen?", "Afmelden", "U bent afgemeld"),
-        ("fr-BE", "fr", "Ne plus recevoir ces messages ?", "Me désabonner", "Votre désabonnement"),
+        (
+            "fr-BE",
+            "fr",
+            "Ne plus recevoir ces messages\u202f?",
+            "Me désabonner",
+            "Votre désabonnement",
+        ),
         ("de", "de", "Diese Nachrichten abbestellen?", "Abbestellen", "Sie haben sich abgemeldet"),
         ("es", "es", "¿Dejar de recibir estos mensajes?", "Darme de baja", "Se ha dado de baja"),
         ("pt-BR", "en", "Stop these messages?", "Unsubscribe", "You are unsubscribed"),

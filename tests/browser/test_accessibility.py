@@ -3,7 +3,6 @@ serious or critical accessibility violation, at desktop width and at a phone's."
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,18 +11,12 @@ import pytest
 
 from admin_ui.users import create_user
 from alerts.customers.records import CustomerIn, upsert_customer
+from tests.browser.axe import audit, fits, require_axe
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the shared fixture)
-from tests.conftest import Stack, missing_infrastructure
+from tests.conftest import Stack
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"
-# The elements that stick out past the right edge of the screen (to say which one to fix).
-WIDE_JS = """() => [...document.querySelectorAll('body *')]
-  .filter(el => el.getBoundingClientRect().right > window.innerWidth + 1)
-  .slice(0, 8)
-  .map(el => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}` +
-             `${el.className ? '.' + String(el.className).split(' ').join('.') : ''}`)"""
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 STUDIO_PAGES = [
     "/admin/alert-types",
     "/admin/alert-types/new",
@@ -52,31 +45,13 @@ STAFF_PAGES = [
 ]
 
 
-def _serious(result: dict[str, Any]) -> list[str]:
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — "
-        + "; ".join(n["target"][0] if n["target"] else "?" for n in v["nodes"][:5])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-
-
-async def _audit(page: Any, url: str) -> list[str]:
-    response = await page.goto(url)
-    assert response is not None and response.ok, f"{url}: {response and response.status}"
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return [f"{url}: {line}" for line in _serious(json.loads(json.dumps(result)))]
-
-
 @pytest.mark.parametrize("width", [1280, 390])
 async def test_no_staff_page_has_a_serious_accessibility_violation(
     stack: Stack,
     browser: Any,  # noqa: F811
     width: int,
 ) -> None:
-    if not AXE.exists():
-        missing_infrastructure(f"{AXE} is missing: run `npm ci` (make test does)")
+    require_axe()
     deps = stack.runtime.deps
     async with deps.sessions() as session:
         await create_user(session=session, username="a11y", password=PASSWORD)
@@ -101,7 +76,7 @@ async def test_no_staff_page_has_a_serious_accessibility_violation(
     await page.wait_for_url(re.compile(r".*/admin/.*"))
     problems: list[str] = []
     for path in STUDIO_PAGES + STAFF_PAGES:
-        problems += await _audit(page, base + path)
+        problems += await audit(page, base + path)
     await context.close()
     assert not problems, "\n".join(problems)
 
@@ -119,8 +94,7 @@ async def test_no_customer_page_has_a_serious_violation_or_scrolls_sideways(
     from alerts.models import ContactPoint
     from tests.service.alerts.responses.conftest import send_alert
 
-    if not AXE.exists():
-        missing_infrastructure(f"{AXE} is missing: run `npm ci` (make test does)")
+    require_axe()
     deps = stack.runtime.deps
     _, customer_id, attempts = await send_alert(deps, ref="C-A11Y", name="Ada Lovelace")
     async with deps.sessions() as session:
@@ -143,14 +117,11 @@ async def test_no_customer_page_has_a_serious_violation_or_scrolls_sideways(
     page = await context.new_page()
     problems: list[str] = []
     for name, path in pages.items():
-        problems += [f"{name}: {p}" for p in await _audit(page, stack.api.url + path)]
+        problems += [f"{name}: {p}" for p in await audit(page, stack.api.url + path)]
         await page.screenshot(
             path=tmp_path / f"customer-{name.split()[0]}-{width}.png", full_page=True
         )
-        scroll = await page.evaluate("document.documentElement.scrollWidth")
-        if scroll > width:
-            wide = await page.evaluate(WIDE_JS)
-            problems.append(f"{name}: {scroll} px wide on a {width} px screen: {wide}")
+        problems += [f"{name}: {p}" for p in await fits(page, width)]
         if not await page.evaluate("document.documentElement.lang"):
             problems.append(f"{name}: no lang attribute")
     await context.close()

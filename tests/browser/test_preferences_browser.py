@@ -10,7 +10,7 @@ from sqlmodel import select
 from alerts.models import PreferenceChange
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the shared fixture)
 from tests.conftest import Stack
-from tests.factories import make_customer
+from tests.factories import make_customer, make_event
 
 pytestmark = pytest.mark.integration
 
@@ -27,14 +27,15 @@ async def test_customer_sets_quiet_hours_in_the_browser(
         email="grace@example.com",
     )
     assert customer.id is not None
+    await make_event(stack.runtime.deps)  # a debit on their account: large_debit applies
     token = stack.runtime.deps.links.sign_preferences(customer.id)
     page = await browser.new_page()
     await page.goto(f"{stack.api.url}/p/{token}")
     text = await page.inner_text("body")
     assert "Hello Grace." in text and "Hopper" not in text
     assert "***4567" in text and "g***@example.com" in text
-    assert "Required for your security, cannot be turned off." in text
-    assert await page.is_disabled('input[name="large_debit.receive"][value="no"]')
+    assert "Always sent. We always send these alerts because they protect you" in text
+    assert await page.locator('input[name="large_debit.receive"]').count() == 0  # no switch
 
     await page.get_by_label("Quiet hours:").first.check()
     await page.fill("#s0-from", "21:30")

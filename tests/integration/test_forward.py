@@ -49,7 +49,7 @@ async def test_forward_sends_a_safe_copy_with_the_note(stack: Stack) -> None:
     assert len(copies) == 1
     body = mail_text(copies[0])
     assert "Ann shared an alert" in copies[0]["Subject"]
-    assert "Dad, did you buy a car?" in body and "750.00 EUR" in body and "Prime Motors" in body
+    assert "Dad, did you buy a car?" in body and "€750.00" in body and "Prime Motors" in body
     assert "NL91" not in body and "4300" not in body  # no account number, not even its end
     assert "/r/" not in body and "/r/" not in mail_text(
         copies[0], "html"

@@ -210,3 +210,12 @@ def test_brand_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings(_env_file=None).brand == "Acme Savings"
     with pytest.raises(ValidationError, match="brand"):
         Settings(_env_file=None, brand="")
+
+
+def test_the_brand_colour_is_a_hex_colour_or_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HERALD_BRAND_COLOUR", " #0A7C3E ")
+    assert Settings(_env_file=None).brand_colour == "#0a7c3e"
+    for wrong in ("blue", "#0a7c3", "0a7c3e", "#0a7c3g"):
+        monkeypatch.setenv("HERALD_BRAND_COLOUR", wrong)
+        with pytest.raises(ValidationError, match="HERALD_BRAND_COLOUR must be a colour written"):
+            Settings(_env_file=None)

@@ -4,6 +4,7 @@ and a clone where nobody compiled the .mo files still speaking every language.""
 from __future__ import annotations
 
 import gettext
+import re
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,43 @@ def test_without_compiled_files_the_po_is_compiled_in_memory(
         assert not (folder / "messages.mo").exists()
     finally:
         translations.cache_clear()
+
+
+def page_msgids() -> set[str]:
+    """The msgids the customers' pages show (extracted from admin_ui)."""
+    with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
+        method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]
+    return {
+        message if isinstance(message, str) else message[0]
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            ROOT / "admin_ui", method_map, options_map
+        )
+    }
+
+
+def test_french_pages_use_no_break_spaces_before_punctuation_and_inside_guillemets() -> None:
+    """French typography on the pages: a no-break space before ; : ! ? and inside « », so a
+    line never starts with a question mark (SMS texts keep plain spaces: GSM 7-bit has none)."""
+    shown = page_msgids()
+    wrong = []
+    for entry in catalog("fr"):
+        key = entry.id if isinstance(entry.id, str) else entry.id[0] if entry.id else ""
+        if key not in shown:
+            continue
+        texts = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        for text in (str(t or "") for t in texts):
+            if re.search(r" [;:!?]| »|« ", text) or re.search(r"\w[;!?»]", text):
+                wrong.append(text)
+    assert shown and not wrong, f"fr: use U+202F / U+00A0 before ; : ! ? and inside « »: {wrong}"
+
+
+def test_every_link_refusal_reads_as_a_sentence_in_every_language() -> None:
+    """Each reason alerts.links gives for refusing a link is a msgid the pages translate."""
+    from admin_ui.customer_i18n import REFUSALS, refusal
+
+    source = (ROOT / "alerts" / "links.py").read_text(encoding="utf-8")
+    reasons = set(re.findall(r'[^a-z]LinkError\(\s*"([^"]+)"', source))  # not MediaLinkError
+    assert reasons and reasons <= set(REFUSALS), f"add to REFUSALS: {reasons - set(REFUSALS)}"
+    for language in TRANSLATED:
+        for reason in reasons:
+            assert refusal(reason, language) != REFUSALS[reason], (language, reason)

@@ -79,7 +79,9 @@ def test_email_html_is_made_from_the_text_template_escaped_with_buttons() -> Non
 
 def test_email_html_is_a_responsive_single_column_table_shell_in_the_customers_language() -> None:
     ctx = render_context(BASE, OPTIONS, "email")
-    _, _, html = AlertContent(large_debit(), "nl_NL", "email").email(ctx, LINKS)
+    seeded = large_debit()  # with content for the customer's locale (lang is the text's)
+    spec = seeded.model_copy(update={"content": {**seeded.content, "nl_NL": seeded.content["en"]}})
+    _, _, html = AlertContent(spec, "nl_NL", "email").email(ctx, LINKS)
     assert html.startswith('<!doctype html><html lang="nl-NL">')
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
     assert "<style" not in html and "<script" not in html and "<link" not in html
