@@ -27,8 +27,9 @@ from alerts import audit
 from alerts.columns import utcnow
 from alerts.models import Alert, Customer, Decision
 from alerts.reports.base import DateRange, fetch
+from alerts.reports.coverage import coverage, history
 from alerts.reports.funnel import NO_TYPE, alert_flags
-from alerts.reports.models import InboundCallCount
+from alerts.reports.models import InboundCallCount, RollupAlertDay, RollupDecisionDay
 
 COLUMNS = ("date", "reason", "calls")  # required; "alert_type" is optional
 OPTIONAL = ("alert_type",)
@@ -307,18 +308,50 @@ async def _covered_days(session: AsyncSession) -> list[date]:
     return [d for (d,) in await fetch(session, stmt)]
 
 
-async def _go_live(session: AsyncSession, period: DateRange) -> dict[str, date]:
-    """The day of each alert type's first alert (types with an alert up to the range's end)."""
-    stmt = (
-        sa.select(col(Alert.alert_type), sa.func.min(col(Alert.created_at)))
-        .where(col(Alert.created_at) < period.end, sa.not_(col(Alert.trial)))
-        .group_by(col(Alert.alert_type))
-    )
+@dataclass(frozen=True, slots=True)
+class _View:
+    """Where the report reads from: the rollup's whole days before ``today``, unless not."""
+
+    today: date | None = None
+    rollup: bool = True
+
+
+async def _go_live(session: AsyncSession, period: DateRange, view: _View) -> dict[str, date]:
+    """The day of each alert type's first alert (types with an alert up to the range's end):
+    the rolled-up days' first day with an alert, and the raw tables for the rest."""
     out: dict[str, date] = {}
-    for alert_type, first in await fetch(session, stmt):
-        moment = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
-        out[str(alert_type)] = moment.date()
+    past = await history(session, period.last) if view.rollup else None
+    cover = await coverage(session, past, today=view.today) if past else None
+    if cover is not None and cover.rolled:
+        r = RollupAlertDay
+        stmt = (
+            sa.select(col(r.alert_type), sa.func.min(col(r.day)))
+            .where(cover.rolled_days(col(r.day)))
+            .group_by(col(r.alert_type))
+        )
+        out.update({str(t): _as_day(d) for t, d in await fetch(session, stmt)})
+    raw = cover.raw if cover is not None else [None]
+    for run in raw:
+        where = [col(Alert.created_at) < period.end, sa.not_(col(Alert.trial))]
+        if run is not None:
+            where += [col(Alert.created_at) >= run.start, col(Alert.created_at) < run.end]
+        stmt = (
+            sa.select(col(Alert.alert_type), sa.func.min(col(Alert.created_at)))
+            .where(*where)
+            .group_by(col(Alert.alert_type))
+        )
+        for alert_type, first in await fetch(session, stmt):
+            day = _as_day(first)
+            out[str(alert_type)] = min(out.get(str(alert_type), day), day)
     return out
+
+
+def _as_day(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return datetime.fromisoformat(str(value)).date()
 
 
 async def _calls(session: AsyncSession, alert_type: str, days: list[date]) -> int:
@@ -332,46 +365,76 @@ async def _calls(session: AsyncSession, alert_type: str, days: list[date]) -> in
     return int((await fetch(session, stmt))[0][0])
 
 
-async def _events(session: AsyncSession, alert_type: str, days: list[date]) -> int:
+async def _events(session: AsyncSession, alert_type: str, days: list[date], view: _View) -> int:
+    """The alert type's decisions from the first to the last of ``days``."""
     if not days:
         return 0
-    span = DateRange(days[0], days[-1])
-    stmt = sa.select(sa.func.count()).where(
-        col(Decision.alert_type) == alert_type,
-        col(Decision.created_at) >= span.start,
-        col(Decision.created_at) < span.end,
+    cover = await coverage(
+        session, DateRange(days[0], days[-1]), today=view.today, rollup=view.rollup
     )
-    return int((await fetch(session, stmt))[0][0])
+    total = 0
+    if cover.rolled:
+        r = RollupDecisionDay
+        stmt = sa.select(sa.func.coalesce(sa.func.sum(col(r.decisions)), 0)).where(
+            col(r.alert_type) == alert_type, cover.rolled_days(col(r.day))
+        )
+        total += int((await fetch(session, stmt))[0][0])
+    for run in cover.raw:
+        stmt = sa.select(sa.func.count()).where(
+            col(Decision.alert_type) == alert_type,
+            col(Decision.created_at) >= run.start,
+            col(Decision.created_at) < run.end,
+        )
+        total += int((await fetch(session, stmt))[0][0])
+    return total
 
 
 async def _self_served(
-    session: AsyncSession, alert_type: str, period: DateRange, since: date
+    session: AsyncSession, alert_type: str, period: DateRange, since: date, view: _View
 ) -> int:
     """Alerts resolved with no agent involved (a keypress, a confirmation) since go-live."""
-    flags = alert_flags()
-    start = max(period.start, DateRange(since, since).start)
-    stmt = (
-        sa.select(sa.func.count())
-        .select_from(Alert)
-        .join(Customer, col(Customer.id) == col(Alert.customer_id))
-        .where(
-            col(Alert.alert_type) == alert_type,
-            sa.not_(col(Alert.trial)),
-            col(Alert.created_at) >= start,
-            col(Alert.created_at) < period.end,
-            flags["resolved"] == 1,
-            flags["routed"] == 0,
+    span = DateRange(max(period.first, since), period.last)
+    if span.first > span.last:
+        return 0
+    cover = await coverage(session, span, today=view.today, rollup=view.rollup)
+    total = 0
+    if cover.rolled:
+        r = RollupAlertDay
+        stmt = sa.select(sa.func.coalesce(sa.func.sum(col(r.self_served)), 0)).where(
+            col(r.alert_type) == alert_type, cover.rolled_days(col(r.day))
         )
-    )
-    return int((await fetch(session, stmt))[0][0])
+        total += int((await fetch(session, stmt))[0][0])
+    flags = alert_flags()
+    for run in cover.raw:
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(Alert)
+            .join(Customer, col(Customer.id) == col(Alert.customer_id))
+            .where(
+                col(Alert.alert_type) == alert_type,
+                sa.not_(col(Alert.trial)),
+                col(Alert.created_at) >= run.start,
+                col(Alert.created_at) < run.end,
+                flags["resolved"] == 1,
+                flags["routed"] == 0,
+            )
+        )
+        total += int((await fetch(session, stmt))[0][0])
+    return total
 
 
 async def calls_avoided(
-    *, session: AsyncSession, period: DateRange, cost: Decimal = DEFAULT_COST_PER_CALL
+    *,
+    session: AsyncSession,
+    period: DateRange,
+    cost: Decimal = DEFAULT_COST_PER_CALL,
+    today: date | None = None,
+    rollup: bool = True,
 ) -> CallsReport:
     """Calls avoided per alert type that has imported calls or alerts in ``period``."""
     covered = await _covered_days(session)
-    go_live = await _go_live(session, period)
+    view = _View(today, rollup)
+    go_live = await _go_live(session, period, view)
     totals = await fetch(
         session,
         sa.select(
@@ -398,17 +461,17 @@ async def calls_avoided(
             before_days[-1] if before_days else None,
             len(before_days),
             await _calls(session, alert_type, before_days),
-            await _events(session, alert_type, before_days),
+            await _events(session, alert_type, before_days, view),
         )
         after = Period(
             after_days[0] if after_days else None,
             after_days[-1] if after_days else None,
             len(after_days),
             await _calls(session, alert_type, after_days),
-            await _events(session, alert_type, after_days),
+            await _events(session, alert_type, after_days, view),
         )
         per = "1000 events" if before.events and after.events else "day"
-        served = 0 if live is None else await _self_served(session, alert_type, period, live)
+        served = 0 if live is None else await _self_served(session, alert_type, period, live, view)
         rows.append(
             CallsAvoided(alert_type, live, before, after, per, served, by_type.get(alert_type, 0))
         )
