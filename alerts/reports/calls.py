@@ -26,10 +26,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts import audit
 from alerts.columns import utcnow
 from alerts.models import Alert, Customer, Decision
-from alerts.reports.base import DateRange, fetch
+from alerts.reports.base import DateRange, dialect, fetch
 from alerts.reports.coverage import coverage, history
 from alerts.reports.funnel import NO_TYPE, alert_flags
 from alerts.reports.models import InboundCallCount, RollupAlertDay, RollupDecisionDay
+from alerts.reports.timings import day_of
 
 COLUMNS = ("date", "reason", "calls")  # required; "alert_type" is optional
 OPTIONAL = ("alert_type",)
@@ -354,73 +355,87 @@ def _as_day(value: object) -> date:
     return datetime.fromisoformat(str(value)).date()
 
 
-async def _calls(session: AsyncSession, alert_type: str, days: list[date]) -> int:
-    if not days:
-        return 0
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(col(InboundCallCount.calls)), 0)).where(
-        col(InboundCallCount.alert_type) == alert_type,
-        col(InboundCallCount.day) >= days[0],
-        col(InboundCallCount.day) <= days[-1],
-    )
-    return int((await fetch(session, stmt))[0][0])
+Daily = dict[str, dict[date, int]]  # alert type -> day -> count
 
 
-async def _events(session: AsyncSession, alert_type: str, days: list[date], view: _View) -> int:
-    """The alert type's decisions from the first to the last of ``days``."""
+def _add_daily(into: Daily, rows: list[tuple[Any, ...]]) -> None:
+    for alert_type, day, n in rows:
+        per_day = into.setdefault(str(alert_type), {})
+        per_day[_as_day(day)] = per_day.get(_as_day(day), 0) + int(n or 0)
+
+
+def _sum(daily: Daily, alert_type: str, days: list[date]) -> int:
+    """The counts of ``alert_type`` from the first to the last of ``days`` (both included)."""
     if not days:
         return 0
-    cover = await coverage(
-        session, DateRange(days[0], days[-1]), today=view.today, rollup=view.rollup
+    return sum(n for d, n in daily.get(alert_type, {}).items() if days[0] <= d <= days[-1])
+
+
+async def _daily_calls(session: AsyncSession) -> Daily:
+    r = InboundCallCount
+    stmt = sa.select(col(r.alert_type), col(r.day), sa.func.sum(col(r.calls))).group_by(
+        col(r.alert_type), col(r.day)
     )
-    total = 0
+    out: Daily = {}
+    _add_daily(out, await fetch(session, stmt))
+    return out
+
+
+async def _daily_events(session: AsyncSession, span: DateRange | None, view: _View) -> Daily:
+    """Decisions per alert type and day over ``span``: the rollup's, and the raw days'."""
+    out: Daily = {}
+    if span is None:
+        return out
+    cover = await coverage(session, span, today=view.today, rollup=view.rollup)
     if cover.rolled:
         r = RollupDecisionDay
-        stmt = sa.select(sa.func.coalesce(sa.func.sum(col(r.decisions)), 0)).where(
-            col(r.alert_type) == alert_type, cover.rolled_days(col(r.day))
+        stmt = (
+            sa.select(col(r.alert_type), col(r.day), sa.func.sum(col(r.decisions)))
+            .where(cover.rolled_days(col(r.day)))
+            .group_by(col(r.alert_type), col(r.day))
         )
-        total += int((await fetch(session, stmt))[0][0])
-    for run in cover.raw:
-        stmt = sa.select(sa.func.count()).where(
-            col(Decision.alert_type) == alert_type,
-            col(Decision.created_at) >= run.start,
-            col(Decision.created_at) < run.end,
-        )
-        total += int((await fetch(session, stmt))[0][0])
-    return total
-
-
-async def _self_served(
-    session: AsyncSession, alert_type: str, period: DateRange, since: date, view: _View
-) -> int:
-    """Alerts resolved with no agent involved (a keypress, a confirmation) since go-live."""
-    span = DateRange(max(period.first, since), period.last)
-    if span.first > span.last:
-        return 0
-    cover = await coverage(session, span, today=view.today, rollup=view.rollup)
-    total = 0
-    if cover.rolled:
-        r = RollupAlertDay
-        stmt = sa.select(sa.func.coalesce(sa.func.sum(col(r.self_served)), 0)).where(
-            col(r.alert_type) == alert_type, cover.rolled_days(col(r.day))
-        )
-        total += int((await fetch(session, stmt))[0][0])
-    flags = alert_flags()
+        _add_daily(out, await fetch(session, stmt))
+    day = day_of(dialect(session), col(Decision.created_at))
     for run in cover.raw:
         stmt = (
-            sa.select(sa.func.count())
+            sa.select(col(Decision.alert_type), day.label("d"), sa.func.count())
+            .where(col(Decision.created_at) >= run.start, col(Decision.created_at) < run.end)
+            .group_by(col(Decision.alert_type), sa.text("d"))
+        )
+        _add_daily(out, await fetch(session, stmt))
+    return out
+
+
+async def _daily_self_served(session: AsyncSession, period: DateRange, view: _View) -> Daily:
+    """Alerts resolved with no agent involved (a keypress, a confirmation), per type and day."""
+    out: Daily = {}
+    cover = await coverage(session, period, today=view.today, rollup=view.rollup)
+    if cover.rolled:
+        r = RollupAlertDay
+        stmt = (
+            sa.select(col(r.alert_type), col(r.day), sa.func.sum(col(r.self_served)))
+            .where(cover.rolled_days(col(r.day)))
+            .group_by(col(r.alert_type), col(r.day))
+        )
+        _add_daily(out, await fetch(session, stmt))
+    flags = alert_flags()
+    day = day_of(dialect(session), col(Alert.created_at))
+    for run in cover.raw:
+        stmt = (
+            sa.select(col(Alert.alert_type), day.label("d"), sa.func.count())
             .select_from(Alert)
             .join(Customer, col(Customer.id) == col(Alert.customer_id))
             .where(
-                col(Alert.alert_type) == alert_type,
                 sa.not_(col(Alert.trial)),
                 col(Alert.created_at) >= run.start,
                 col(Alert.created_at) < run.end,
                 flags["resolved"] == 1,
                 flags["routed"] == 0,
             )
+            .group_by(col(Alert.alert_type), sa.text("d"))
         )
-        total += int((await fetch(session, stmt))[0][0])
-    return total
+        _add_daily(out, await fetch(session, stmt))
+    return out
 
 
 async def calls_avoided(
@@ -443,6 +458,11 @@ async def calls_avoided(
     )
     by_type = {str(t): int(n or 0) for t, n in totals}
     types = sorted((set(by_type) - {""}) | set(go_live))
+    calls = await _daily_calls(session)
+    # Every period below is a span of imported days: their decisions, day by day, at once.
+    span = DateRange(covered[0], covered[-1]) if covered else None
+    events = await _daily_events(session, span, view)
+    served = await _daily_self_served(session, period, view)
     rows = []
     for alert_type in types:
         if alert_type == NO_TYPE:
@@ -460,20 +480,22 @@ async def calls_avoided(
             before_days[0] if before_days else None,
             before_days[-1] if before_days else None,
             len(before_days),
-            await _calls(session, alert_type, before_days),
-            await _events(session, alert_type, before_days, view),
+            _sum(calls, alert_type, before_days),
+            _sum(events, alert_type, before_days),
         )
         after = Period(
             after_days[0] if after_days else None,
             after_days[-1] if after_days else None,
             len(after_days),
-            await _calls(session, alert_type, after_days),
-            await _events(session, alert_type, after_days, view),
+            _sum(calls, alert_type, after_days),
+            _sum(events, alert_type, after_days),
         )
         per = "1000 events" if before.events and after.events else "day"
-        served = 0 if live is None else await _self_served(session, alert_type, period, live, view)
+        self_served = 0 if live is None else _sum(served, alert_type, [live, period.last])
         rows.append(
-            CallsAvoided(alert_type, live, before, after, per, served, by_type.get(alert_type, 0))
+            CallsAvoided(
+                alert_type, live, before, after, per, self_served, by_type.get(alert_type, 0)
+            )
         )
     return CallsReport(
         range=period,

@@ -39,9 +39,9 @@ from alerts.models import (
     StatusChange,
 )
 from alerts.reports.base import DateRange
-from alerts.reports.models import RollupCustomer, RollupDay, RollupMark
+from alerts.reports.models import RollupCustomer, RollupDay, RollupMark, RollupTiming
 from alerts.reports.rollup_build import ROLLUP_TABLES, statements
-from alerts.reports.timings import day_of
+from alerts.reports.timings import TIMINGS, day_of
 
 logger = logging.getLogger(__name__)
 
@@ -111,21 +111,33 @@ async def _save_mark(session: AsyncSession, source: str, value: int, now: dateti
     )
 
 
-async def _safe_mark(session: AsyncSession, model: Any, last: int, now: datetime) -> int:
-    """The highest id up to which every row is older than ``GRACE``."""
-    recent = await _scalar(
-        session,
-        sa.select(sa.func.min(col(model.id))).where(
-            col(model.id) > last, col(model.created_at) >= now - GRACE
-        ),
-    )
-    if recent is not None:
-        return max(last, int(recent) - 1)
-    top = await _scalar(session, sa.select(sa.func.max(col(model.id))).where(col(model.id) > last))
-    return last if top is None else int(top)
+async def _safe_marks(
+    session: AsyncSession, marks: dict[str, int], now: datetime
+) -> dict[str, int]:
+    """Per source, the highest id up to which every row is older than ``GRACE`` (one
+    statement: a primary-key range of each table past its watermark)."""
+    parts = []
+    for source, model in SOURCES.items():
+        last = marks.get(source, 0)
+        recent = sa.func.min(col(model.id)).filter(col(model.created_at) >= now - GRACE)
+        parts.append(
+            sa.select(sa.literal(source), recent, sa.func.max(col(model.id))).where(
+                col(model.id) > last
+            )
+        )
+    out: dict[str, int] = {}
+    for source, recent, top in (
+        await (await session.connection()).execute(sa.union_all(*parts))
+    ).all():
+        last = marks.get(str(source), 0)
+        if recent is not None:
+            out[str(source)] = max(last, int(recent) - 1)
+        else:
+            out[str(source)] = last if top is None else int(top)
+    return out
 
 
-async def _changed_customers(session: AsyncSession, *, first: bool) -> sa.Select[Any]:
+async def _changed_customers(session: AsyncSession, *, first: bool) -> list[int]:
     """Bring the rollup's copy of customers' language and segment up to date; the ids of those
     that changed (nothing on the first build: there is nothing built to correct)."""
     copy = RollupCustomer.__table__  # type: ignore[attr-defined]
@@ -154,67 +166,97 @@ async def _changed_customers(session: AsyncSession, *, first: bool) -> sa.Select
                 ),
             )
         )
-    return sa.select(sa.literal(0)).where(sa.false()) if first or not ids else _ids_select(ids)
+    return [] if first else ids
 
 
-def _ids_select(ids: list[int]) -> sa.Select[Any]:
-    return sa.select(col(Customer.id)).where(col(Customer.id).in_(ids))
+async def _ids(session: AsyncSession, stmt: sa.Select[Any]) -> set[int]:
+    rows = (await (await session.connection()).execute(stmt)).all()
+    return {int(i) for (i,) in rows if i is not None}
 
 
-def _touched(marks: dict[str, int], customers: sa.Select[Any]) -> tuple[Any, Any]:
-    """Selects of the alert ids and the hand-off ids whose figures may have changed."""
+async def _touched(
+    session: AsyncSession, marks: dict[str, int], customers: list[int]
+) -> tuple[set[int], set[int]]:
+    """The alert ids and the hand-off ids whose figures may have changed: each a range of the
+    source table's primary key past its watermark (or the changed customers' alerts)."""
 
     def new(model: Any, source: str) -> Any:
         return col(model.id) > marks.get(source, 0)
 
     moves = marks.get("status_changes", 0)
-    handoff_moves = sa.select(col(StatusChange.entity_id)).where(
-        col(StatusChange.id) > moves, col(StatusChange.entity) == "handoff"
-    )
-    handoffs: Any = sa.union(
-        sa.select(col(HandOff.id)).where(new(HandOff, "handoffs")), handoff_moves
-    )
-    alerts: Any = sa.union(
-        sa.select(col(Alert.id)).where(new(Alert, "alerts")),
-        sa.select(col(Alert.id)).where(col(Alert.customer_id).in_(customers)),
-        sa.select(col(DeliveryAttempt.alert_id)).where(new(DeliveryAttempt, "delivery_attempts")),
-        sa.select(col(DeliveryAttempt.alert_id))
-        .join(AttemptEvent, col(AttemptEvent.attempt_id) == col(DeliveryAttempt.id))
-        .where(new(AttemptEvent, "attempt_events")),
-        sa.select(col(Response.alert_id)).where(new(Response, "responses")),
-        sa.select(col(HandOff.alert_id)).where(col(HandOff.id).in_(handoffs)),
-        sa.select(col(StatusChange.entity_id)).where(
-            col(StatusChange.id) > moves, col(StatusChange.entity) == "alert"
+    tagged: Any = sa.union_all(
+        sa.select(sa.literal("h"), col(HandOff.id)).where(new(HandOff, "handoffs")),
+        sa.select(col(StatusChange.entity), col(StatusChange.entity_id)).where(
+            col(StatusChange.id) > moves
         ),
+        sa.select(sa.literal("a"), col(Alert.id)).where(new(Alert, "alerts")),
+        sa.select(sa.literal("a"), col(DeliveryAttempt.alert_id)).where(
+            new(DeliveryAttempt, "delivery_attempts")
+        ),
+        sa.select(sa.literal("e"), col(AttemptEvent.attempt_id)).where(
+            new(AttemptEvent, "attempt_events")
+        ),
+        sa.select(sa.literal("a"), col(Response.alert_id)).where(new(Response, "responses")),
     )
+    alerts: set[int] = set()
+    handoffs: set[int] = set()
+    attempts: set[int] = set()
+    for tag, found in (await (await session.connection()).execute(tagged)).all():
+        if found is not None:
+            {"h": handoffs, "handoff": handoffs, "e": attempts}.get(str(tag), alerts).add(
+                int(found)
+            )
+    for chunk in _chunks(sorted(attempts)):
+        alerts |= await _ids(
+            session,
+            sa.select(col(DeliveryAttempt.alert_id)).where(col(DeliveryAttempt.id).in_(chunk)),
+        )
+    for chunk in _chunks(sorted(handoffs)):
+        alerts |= await _ids(
+            session, sa.select(col(HandOff.alert_id)).where(col(HandOff.id).in_(chunk))
+        )
+    for chunk in _chunks(customers):
+        alerts |= await _ids(
+            session, sa.select(col(Alert.id)).where(col(Alert.customer_id).in_(chunk))
+        )
     return alerts, handoffs
 
 
+def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 async def _changed_days(
-    session: AsyncSession, marks: dict[str, int], customers: sa.Select[Any]
+    session: AsyncSession, marks: dict[str, int], customers: list[int]
 ) -> set[date]:
     d = _dialect(session)
-    alerts, handoffs = _touched(marks, customers)
-    queries = [
-        sa.select(day_of(d, col(Alert.created_at))).where(col(Alert.id).in_(alerts)),
-        sa.select(day_of(d, col(DeliveryAttempt.created_at))).where(
-            col(DeliveryAttempt.alert_id).in_(alerts)
-        ),
-        sa.select(day_of(d, col(HandOff.created_at))).where(col(HandOff.id).in_(handoffs)),
+    alerts, handoffs = await _touched(session, marks, customers)
+    queries: list[sa.Select[Any]] = [
         sa.select(day_of(d, col(Decision.created_at))).where(
-            sa.or_(
-                col(Decision.id) > marks.get("decisions", 0),
-                col(Decision.customer_id).in_(customers),
-            )
-        ),
+            col(Decision.id) > marks.get("decisions", 0)
+        )
     ]
+    for chunk in _chunks(sorted(alerts)):
+        queries.append(sa.select(day_of(d, col(Alert.created_at))).where(col(Alert.id).in_(chunk)))
+        queries.append(
+            sa.select(day_of(d, col(DeliveryAttempt.created_at))).where(
+                col(DeliveryAttempt.alert_id).in_(chunk)
+            )
+        )
+    for chunk in _chunks(sorted(handoffs)):
+        queries.append(
+            sa.select(day_of(d, col(HandOff.created_at))).where(col(HandOff.id).in_(chunk))
+        )
+    for chunk in _chunks(customers):  # a customer's language or segment: their decisions
+        queries.append(
+            sa.select(day_of(d, col(Decision.created_at))).where(
+                col(Decision.customer_id).in_(chunk)
+            )
+        )
     days: set[date] = set()
     for q in queries:
-        days.update(
-            _as_date(v)
-            for (v,) in (await (await session.connection()).execute(q.distinct())).all()
-            if v
-        )
+        rows = (await (await session.connection()).execute(q.distinct())).all()
+        days.update(_as_date(v) for (v,) in rows if v)
     return days
 
 
@@ -233,9 +275,10 @@ async def _drop_days(session: AsyncSession, days: list[date]) -> None:
     for chunk in (days[i : i + 500] for i in range(0, len(days), 500)):
         for model in ROLLUP_TABLES:
             table: Any = model.__table__  # type: ignore[union-attr]
-            await (await session.connection()).execute(
-                sa.delete(table).where(table.c.day.in_(chunk))
-            )
+            where = [table.c.day.in_(chunk)]
+            if model is RollupTiming:  # its index leads with the kind
+                where.append(table.c.kind.in_(list(TIMINGS)))
+            await (await session.connection()).execute(sa.delete(table).where(*where))
         await (await session.connection()).execute(
             sa.delete(RollupDay).where(col(RollupDay.day).in_(chunk))
         )
@@ -297,14 +340,15 @@ async def refresh_rollups(
         changed = sorted(d for d in touched if d in built)
         await _drop_days(session, changed)
         report.changed_days = changed
-    for source, model in SOURCES.items():
-        mark = await _safe_mark(session, model, marks.get(source, 0), now)
-        await _save_mark(session, source, mark, now)
+    for source, mark in (await _safe_marks(session, marks, now)).items():
+        if mark != marks.get(source):
+            await _save_mark(session, source, mark, now)
     first = await _first_day(session, marks)
     if earliest is not None:
         first = earliest if first is None else min(first, earliest)
     if first is not None:
-        await _save_mark(session, FIRST_DAY, min(first, today).toordinal(), now)
+        if min(first, today).toordinal() != marks.get(FIRST_DAY):
+            await _save_mark(session, FIRST_DAY, min(first, today).toordinal(), now)
         built = set(await _built_days(session))
         missing = [
             first + timedelta(days=i)
@@ -314,6 +358,10 @@ async def refresh_rollups(
         missing.sort(reverse=True)
         chosen = missing if budget_days is None else missing[:budget_days]
         await _build(session, chosen, now)
+        if len(chosen) > READ_BUDGET_DAYS and _dialect(session) == "postgresql":
+            for model in ROLLUP_TABLES:  # the planner's statistics for the tables just filled
+                table: Any = model.__table__  # type: ignore[union-attr]
+                await (await session.connection()).execute(sa.text(f"ANALYZE {table.name}"))
         report.built_days, report.left_days = sorted(chosen), len(missing) - len(chosen)
     await session.commit()
     report.seconds = (utcnow() - began).total_seconds()
