@@ -15,7 +15,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,12 +25,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts import audit
 from alerts.columns import utcnow
-from alerts.models import Alert, Customer, Decision
-from alerts.reports.base import DateRange, dialect, fetch
-from alerts.reports.coverage import coverage, history
-from alerts.reports.funnel import NO_TYPE, alert_flags
-from alerts.reports.models import InboundCallCount, RollupAlertDay, RollupDecisionDay
-from alerts.reports.timings import day_of
+from alerts.reports.base import DateRange, fetch
+from alerts.reports.calls_counts import (
+    View,
+    daily_calls,
+    daily_events,
+    daily_self_served,
+    go_live_days,
+    sum_days,
+)
+from alerts.reports.funnel import NO_TYPE
+from alerts.reports.models import InboundCallCount
 
 COLUMNS = ("date", "reason", "calls")  # required; "alert_type" is optional
 OPTIONAL = ("alert_type",)
@@ -309,135 +314,6 @@ async def _covered_days(session: AsyncSession) -> list[date]:
     return [d for (d,) in await fetch(session, stmt)]
 
 
-@dataclass(frozen=True, slots=True)
-class _View:
-    """Where the report reads from: the rollup's whole days before ``today``, unless not."""
-
-    today: date | None = None
-    rollup: bool = True
-
-
-async def _go_live(session: AsyncSession, period: DateRange, view: _View) -> dict[str, date]:
-    """The day of each alert type's first alert (types with an alert up to the range's end):
-    the rolled-up days' first day with an alert, and the raw tables for the rest."""
-    out: dict[str, date] = {}
-    past = await history(session, period.last) if view.rollup else None
-    cover = await coverage(session, past, today=view.today) if past else None
-    if cover is not None and cover.rolled:
-        r = RollupAlertDay
-        stmt = (
-            sa.select(col(r.alert_type), sa.func.min(col(r.day)))
-            .where(cover.rolled_days(col(r.day)))
-            .group_by(col(r.alert_type))
-        )
-        out.update({str(t): _as_day(d) for t, d in await fetch(session, stmt)})
-    raw = cover.raw if cover is not None else [None]
-    for run in raw:
-        where = [col(Alert.created_at) < period.end, sa.not_(col(Alert.trial))]
-        if run is not None:
-            where += [col(Alert.created_at) >= run.start, col(Alert.created_at) < run.end]
-        stmt = (
-            sa.select(col(Alert.alert_type), sa.func.min(col(Alert.created_at)))
-            .where(*where)
-            .group_by(col(Alert.alert_type))
-        )
-        for alert_type, first in await fetch(session, stmt):
-            day = _as_day(first)
-            out[str(alert_type)] = min(out.get(str(alert_type), day), day)
-    return out
-
-
-def _as_day(value: object) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return datetime.fromisoformat(str(value)).date()
-
-
-Daily = dict[str, dict[date, int]]  # alert type -> day -> count
-
-
-def _add_daily(into: Daily, rows: list[tuple[Any, ...]]) -> None:
-    for alert_type, day, n in rows:
-        per_day = into.setdefault(str(alert_type), {})
-        per_day[_as_day(day)] = per_day.get(_as_day(day), 0) + int(n or 0)
-
-
-def _sum(daily: Daily, alert_type: str, days: list[date]) -> int:
-    """The counts of ``alert_type`` from the first to the last of ``days`` (both included)."""
-    if not days:
-        return 0
-    return sum(n for d, n in daily.get(alert_type, {}).items() if days[0] <= d <= days[-1])
-
-
-async def _daily_calls(session: AsyncSession) -> Daily:
-    r = InboundCallCount
-    stmt = sa.select(col(r.alert_type), col(r.day), sa.func.sum(col(r.calls))).group_by(
-        col(r.alert_type), col(r.day)
-    )
-    out: Daily = {}
-    _add_daily(out, await fetch(session, stmt))
-    return out
-
-
-async def _daily_events(session: AsyncSession, span: DateRange | None, view: _View) -> Daily:
-    """Decisions per alert type and day over ``span``: the rollup's, and the raw days'."""
-    out: Daily = {}
-    if span is None:
-        return out
-    cover = await coverage(session, span, today=view.today, rollup=view.rollup)
-    if cover.rolled:
-        r = RollupDecisionDay
-        stmt = (
-            sa.select(col(r.alert_type), col(r.day), sa.func.sum(col(r.decisions)))
-            .where(cover.rolled_days(col(r.day)))
-            .group_by(col(r.alert_type), col(r.day))
-        )
-        _add_daily(out, await fetch(session, stmt))
-    day = day_of(dialect(session), col(Decision.created_at))
-    for run in cover.raw:
-        stmt = (
-            sa.select(col(Decision.alert_type), day.label("d"), sa.func.count())
-            .where(col(Decision.created_at) >= run.start, col(Decision.created_at) < run.end)
-            .group_by(col(Decision.alert_type), sa.text("d"))
-        )
-        _add_daily(out, await fetch(session, stmt))
-    return out
-
-
-async def _daily_self_served(session: AsyncSession, period: DateRange, view: _View) -> Daily:
-    """Alerts resolved with no agent involved (a keypress, a confirmation), per type and day."""
-    out: Daily = {}
-    cover = await coverage(session, period, today=view.today, rollup=view.rollup)
-    if cover.rolled:
-        r = RollupAlertDay
-        stmt = (
-            sa.select(col(r.alert_type), col(r.day), sa.func.sum(col(r.self_served)))
-            .where(cover.rolled_days(col(r.day)))
-            .group_by(col(r.alert_type), col(r.day))
-        )
-        _add_daily(out, await fetch(session, stmt))
-    flags = alert_flags()
-    day = day_of(dialect(session), col(Alert.created_at))
-    for run in cover.raw:
-        stmt = (
-            sa.select(col(Alert.alert_type), day.label("d"), sa.func.count())
-            .select_from(Alert)
-            .join(Customer, col(Customer.id) == col(Alert.customer_id))
-            .where(
-                sa.not_(col(Alert.trial)),
-                col(Alert.created_at) >= run.start,
-                col(Alert.created_at) < run.end,
-                flags["resolved"] == 1,
-                flags["routed"] == 0,
-            )
-            .group_by(col(Alert.alert_type), sa.text("d"))
-        )
-        _add_daily(out, await fetch(session, stmt))
-    return out
-
-
 async def calls_avoided(
     *,
     session: AsyncSession,
@@ -448,8 +324,8 @@ async def calls_avoided(
 ) -> CallsReport:
     """Calls avoided per alert type that has imported calls or alerts in ``period``."""
     covered = await _covered_days(session)
-    view = _View(today, rollup)
-    go_live = await _go_live(session, period, view)
+    view = View(today, rollup)
+    go_live = await go_live_days(session, period, view)
     totals = await fetch(
         session,
         sa.select(
@@ -458,11 +334,11 @@ async def calls_avoided(
     )
     by_type = {str(t): int(n or 0) for t, n in totals}
     types = sorted((set(by_type) - {""}) | set(go_live))
-    calls = await _daily_calls(session)
+    calls = await daily_calls(session)
     # Every period below is a span of imported days: their decisions, day by day, at once.
     span = DateRange(covered[0], covered[-1]) if covered else None
-    events = await _daily_events(session, span, view)
-    served = await _daily_self_served(session, period, view)
+    events = await daily_events(session, span, view)
+    served = await daily_self_served(session, period, view)
     rows = []
     for alert_type in types:
         if alert_type == NO_TYPE:
@@ -480,18 +356,18 @@ async def calls_avoided(
             before_days[0] if before_days else None,
             before_days[-1] if before_days else None,
             len(before_days),
-            _sum(calls, alert_type, before_days),
-            _sum(events, alert_type, before_days),
+            sum_days(calls, alert_type, before_days),
+            sum_days(events, alert_type, before_days),
         )
         after = Period(
             after_days[0] if after_days else None,
             after_days[-1] if after_days else None,
             len(after_days),
-            _sum(calls, alert_type, after_days),
-            _sum(events, alert_type, after_days),
+            sum_days(calls, alert_type, after_days),
+            sum_days(events, alert_type, after_days),
         )
         per = "1000 events" if before.events and after.events else "day"
-        self_served = 0 if live is None else _sum(served, alert_type, [live, period.last])
+        self_served = 0 if live is None else sum_days(served, alert_type, [live, period.last])
         rows.append(
             CallsAvoided(
                 alert_type, live, before, after, per, self_served, by_type.get(alert_type, 0)

@@ -1,6 +1,10 @@
 """The funnel per alert type: events decided, alerts raised (and why the rest were skipped),
 sent, delivered, responded, routed to the call centre, resolved; by channel, language or
-customer segment."""
+customer segment.
+
+Over 400 lines: the raw queries and the readers of the rollup for the same figures are kept
+side by side (the rollup's build, alerts.reports.rollup_build, uses the same expressions), so a
+change to one is seen beside the other."""
 
 from __future__ import annotations
 
