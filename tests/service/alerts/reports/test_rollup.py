@@ -18,6 +18,7 @@ from alerts.reports.coverage import coverage
 from alerts.reports.delivery import delivery_health
 from alerts.reports.funnel import FunnelFilters, funnel
 from alerts.reports.handoffs import handoff_report
+from alerts.reports.jobs import refresh_reports_job
 from alerts.reports.models import RollupAlertDay, RollupMark
 from alerts.reports.responses import response_rates
 from alerts.reports.rollup import GRACE, refresh_rollups
@@ -208,3 +209,23 @@ async def test_a_watermark_waits_for_rows_younger_than_the_grace(runtime: Runtim
         await session.refresh(mark)
         assert mark.last_id > before
         assert later.changed_days == [alert.created_at.date()]
+
+
+async def test_the_workers_job_rolls_up_what_changed(runtime: Runtime) -> None:
+    async with runtime.deps.sessions() as session:
+        await seed_november(session)
+        await session.commit()
+    # From the first alert (15 October) to yesterday: a month a run, newest first.
+    days = (datetime.now(UTC).date() - date(2026, 10, 15)).days
+    said = await refresh_reports_job({"deps": runtime.deps})
+    assert said == f"rolled up 31 days (0 changed), {days - 31} left"
+    while days > 31:  # each run another month, until none is left
+        days -= 31
+        said = await refresh_reports_job({"deps": runtime.deps})
+        assert said == f"rolled up {min(days, 31)} days (0 changed), {max(days - 31, 0)} left"
+    async with runtime.deps.sessions() as session:
+        cover = await coverage(session, NOVEMBER)
+    assert [(r.first, r.last) for r in cover.rolled] == [(NOVEMBER.first, NOVEMBER.last)]
+    assert (
+        await refresh_reports_job({"deps": runtime.deps}) == "rolled up 0 days (0 changed), 0 left"
+    )
