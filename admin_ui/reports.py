@@ -285,6 +285,7 @@ async def _report_page(
             target_answer=TARGET_ANSWER_SECONDS,
             service_level=SERVICE_LEVEL_TARGET,
             abandoned_target=ABANDONED_TARGET,
+            as_of=f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
         ),
         status_code=status_code,
     )

@@ -29,9 +29,11 @@ from alerts.reports.base import DateRange
 from alerts.reports.calls import calls_avoided
 from alerts.reports.choices import customer_choices
 from alerts.reports.delivery import delivery_health
+from alerts.reports.export import refresh_on_read
 from alerts.reports.funnel import FunnelFilters, funnel
 from alerts.reports.handoffs import handoff_report
 from alerts.reports.responses import response_rates
+from alerts.reports.rollup import READ_BUDGET_DAYS, refresh_rollups
 from herald.db import make_engine, make_sessionmaker
 from herald.migrate import upgrade
 
@@ -49,6 +51,7 @@ class BenchResult:
     generate_seconds: float = 0.0
     seconds: dict[str, float] = field(default_factory=dict)
     check: dict[str, int] = field(default_factory=dict)
+    rollup: dict[str, Any] = field(default_factory=dict)
 
 
 class _Sql:
@@ -207,40 +210,105 @@ async def generate(engine: AsyncEngine, alerts: int) -> dict[str, int]:
     return rows
 
 
-async def time_reports(engine: AsyncEngine) -> tuple[dict[str, float], dict[str, int]]:
-    last = (START + timedelta(days=DAYS - 1)).date()
+def _reports(period: DateRange, everything: DateRange) -> dict[str, Any]:
+    """Each report by name: a function of (session, today, rollup) returning its JSON."""
+
+    def funnel_of(p: DateRange, group_by: str = "") -> Any:
+        filters = FunnelFilters(group_by=group_by)
+        return lambda s, t, r: funnel(session=s, period=p, filters=filters, today=t, rollup=r)
+
+    return {
+        "funnel": funnel_of(period),
+        "funnel by channel": funnel_of(period, "channel"),
+        "response rates": lambda s, t, r: response_rates(
+            session=s, period=period, today=t, rollup=r
+        ),
+        "delivery health": lambda s, t, r: delivery_health(
+            session=s, period=period, today=t, rollup=r
+        ),
+        "calls avoided": lambda s, t, r: calls_avoided(session=s, period=period, today=t, rollup=r),
+        "customers' choices": lambda s, _t, _r: customer_choices(session=s, period=period),
+        "hand-offs": lambda s, t, r: handoff_report(session=s, period=period, today=t, rollup=r),
+        "funnel, all 60 days": funnel_of(everything),
+    }
+
+
+def _late_answers(q: _Sql, alerts: int, first: int, last: int) -> str:
+    """Answers arriving now to alerts raised yesterday (ids first..last): yesterday's figures
+    change, so the next refresh must rebuild that day."""
+    return (
+        "INSERT INTO responses (id, dedupe_key, alert_id, attempt_id, customer_id, channel, "
+        f"intent, created_at) SELECT {alerts * 3} + n, 'late-' || n, n, n, 1, 'voice', "
+        f"'confirm', {q.at(str(DAYS * 86400 - 600))} FROM bench_numbers "
+        f"WHERE n BETWEEN {first} AND {last} AND n % 3 = 1 AND n % 20 <> 0 AND n % 50 <> 7"
+    )
+
+
+async def _add_late_answers(engine: AsyncEngine, alerts: int) -> int:
+    q = _Sql(engine.dialect.name)
+    events = alerts + alerts // 4
+    per_day = events // DAYS
+    last = min(alerts, events - per_day)  # the alerts of the day before the last
+    first = max(1, last - per_day + 1)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE bench_numbers (n INTEGER PRIMARY KEY)"))
+        await conn.execute(sa.text(q.numbers(last)))
+        added = (await conn.execute(sa.text(_late_answers(q, alerts, first, last)))).rowcount
+        await conn.execute(sa.text("DROP TABLE bench_numbers"))
+    return int(added or 0)
+
+
+async def time_reports(
+    engine: AsyncEngine, *, alerts: int, raw: bool = True
+) -> tuple[dict[str, float], dict[str, int], dict[str, Any]]:
+    """Build the rollups, add late answers to yesterday's alerts, refresh again, then time each
+    report reading the rollups (and today raw), and the same report over the raw tables only
+    (the baseline), checking both give the same figures."""
+    last = (START + timedelta(days=DAYS - 1)).date()  # "today": its figures are read raw
     period = DateRange(last - timedelta(days=29), last)
     everything = DateRange(START.date(), last)
     sessions = make_sessionmaker(engine)
+    info: dict[str, Any] = {"today": last.isoformat()}
+    async with sessions() as session:
+        built = await refresh_rollups(session=session, today=last, now=START + timedelta(DAYS))
+    info["build_seconds"], info["built_days"] = round(built.seconds, 3), len(built.built_days)
+    info["late_answers"] = await _add_late_answers(engine, alerts)
+    async with sessions() as session:
+        again = await refresh_rollups(
+            session=session, today=last, budget_days=READ_BUDGET_DAYS, now=START + timedelta(DAYS)
+        )
+    info["refresh_seconds"], info["refreshed_days"] = round(again.seconds, 3), again.changed_days
+    async with sessions() as session:
+        idle = await refresh_rollups(session=session, today=last, budget_days=READ_BUDGET_DAYS)
+    info["idle_refresh_seconds"] = round(idle.seconds, 3)
     seconds: dict[str, float] = {}
-
-    async def timed(name: str, run: Any) -> Any:
-        async with sessions() as session:
+    raw_seconds: dict[str, float] = {}
+    differ: list[str] = []
+    results: dict[str, Any] = {}
+    for name, run in _reports(period, everything).items():
+        async with sessions() as session:  # as the API serves it: the refresh, then the report
             began = time.perf_counter()
-            result = await run(session)
+            await refresh_on_read(session, last)
+            results[name] = await run(session, last, True)
             seconds[name] = round(time.perf_counter() - began, 3)
-            return result
-
-    await timed("funnel", lambda s: funnel(session=s, period=period, filters=FunnelFilters()))
-    await timed(
-        "funnel by channel",
-        lambda s: funnel(session=s, period=period, filters=FunnelFilters(group_by="channel")),
-    )
-    await timed("response rates", lambda s: response_rates(session=s, period=period))
-    await timed("delivery health", lambda s: delivery_health(session=s, period=period))
-    await timed("calls avoided", lambda s: calls_avoided(session=s, period=period))
-    await timed("customers' choices", lambda s: customer_choices(session=s, period=period))
-    await timed("hand-offs", lambda s: handoff_report(session=s, period=period))
-    whole = await timed(
-        "funnel, all 60 days",
-        lambda s: funnel(session=s, period=everything, filters=FunnelFilters()),
-    )
-    total = whole.total
+        if raw:
+            async with sessions() as session:
+                began = time.perf_counter()
+                baseline = await run(session, last, False)
+                raw_seconds[name] = round(time.perf_counter() - began, 3)
+            if _as_json(baseline) != _as_json(results[name]):
+                differ.append(name)
+    info["raw_seconds"], info["differ_from_raw"] = raw_seconds, differ
+    total = results["funnel, all 60 days"].total
     check = {"alerts": total.alerts, "events": total.events or 0, "resolved": total.resolved}
-    return seconds, check
+    return seconds, check, info
 
 
-async def run(database_url: str, *, alerts: int) -> BenchResult:
+def _as_json(report: Any) -> str:
+    return json.dumps(report.as_json(), sort_keys=True, default=str)
+
+
+async def run(database_url: str, *, alerts: int, raw: bool = True) -> BenchResult:
     """Generate ``alerts`` alerts in the (empty) database and time every report."""
     engine = make_engine(database_url)
     try:
@@ -249,7 +317,9 @@ async def run(database_url: str, *, alerts: int) -> BenchResult:
         rows = await generate(engine, alerts)
         result = BenchResult(database=engine.dialect.name, alerts=alerts, rows=rows)
         result.generate_seconds = round(time.perf_counter() - began, 1)
-        result.seconds, result.check = await time_reports(engine)
+        result.seconds, result.check, result.rollup = await time_reports(
+            engine, alerts=alerts, raw=raw
+        )
         return result
     finally:
         await engine.dispose()
@@ -279,28 +349,54 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alerts", type=int, default=20_000, help="alerts to generate")
     parser.add_argument("--database", default="", help="a PostgreSQL URL (default: SQLite)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "--no-raw", action="store_true", help="skip the baseline (each report over raw tables)"
+    )
     args = parser.parse_args(argv)
+    raw = not args.no_raw
     if args.database.startswith("postgres"):
         url, name = _fresh_postgres(args.database)
         try:
-            result = asyncio.run(run(url, alerts=args.alerts))
+            result = asyncio.run(run(url, alerts=args.alerts, raw=raw))
         finally:
             _drop_postgres(args.database, name)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-            result = asyncio.run(run(url, alerts=args.alerts))
+            result = asyncio.run(run(url, alerts=args.alerts, raw=raw))
     if args.json:
         print(json.dumps(asdict(result), indent=2))
         return 0
+    _print(result)
+    return 0 if not result.rollup["differ_from_raw"] else 1
+
+
+def _print(result: BenchResult) -> None:
+    info = result.rollup
     print(f"reports over {result.alerts:,} alerts on {result.database}")
     print(
         f"  generated in {result.generate_seconds} s: "
         + ", ".join(f"{k} {v:,}" for k, v in result.rows.items())
     )
+    print(
+        f"  rollup: built {info['built_days']} days in {info['build_seconds']} s; "
+        f"{info['late_answers']:,} late answers to yesterday's alerts, refreshed in "
+        f"{info['refresh_seconds']} s (rebuilt {len(info['refreshed_days'])} day); "
+        f"a refresh with nothing new {info['idle_refresh_seconds']} s"
+    )
+    print(
+        f"  each report as served (a refresh, then the report; today, {info['today']}, read "
+        "raw); baseline: the same report over the raw tables only"
+    )
+    print(f"  {'report':<22} {'rollup':>9} {'raw':>9} {'raw/rollup':>11}")
     for name, seconds in result.seconds.items():
-        print(f"  {name:<22} {seconds:8.3f} s")
-    return 0
+        raw = info["raw_seconds"].get(name)
+        ratio = f"{raw / seconds:10.1f}x" if raw is not None and seconds else ""
+        raw_text = f"{raw:8.3f}s" if raw is not None else "        -"
+        print(f"  {name:<22} {seconds:8.3f}s {raw_text} {ratio}")
+    if info["raw_seconds"]:
+        differ = info["differ_from_raw"]
+        print("  same figures as the raw tables: " + ("yes" if not differ else f"NO: {differ}"))
 
 
 if __name__ == "__main__":

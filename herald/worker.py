@@ -16,6 +16,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from alerts.crm.deliver import dispatch_job
 from alerts.delivery.jobs import run_step_job, sweep_job
+from alerts.reports.jobs import EVERY_MINUTES, refresh_reports_job
 from herald.runtime import DEFAULT_QUEUE, QUEUES, Runtime, redis_settings
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def build_workers(
                     unique=True,
                     timeout=SWEEP_TIMEOUT_S,
                 ),
+                cron(refresh_reports_job, minute=set(range(0, 60, EVERY_MINUTES)), unique=True),
                 cron(  # outbound webhooks to the CRM (alerts.crm)
                     dispatch_job,
                     second=set(range(0, 60, CRM_EVERY_S)),

@@ -15,7 +15,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -25,9 +25,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts import audit
 from alerts.columns import utcnow
-from alerts.models import Alert, Customer, Decision
 from alerts.reports.base import DateRange, fetch
-from alerts.reports.funnel import NO_TYPE, alert_flags
+from alerts.reports.calls_counts import (
+    View,
+    daily_calls,
+    daily_events,
+    daily_self_served,
+    go_live_days,
+    sum_days,
+)
+from alerts.reports.funnel import NO_TYPE
 from alerts.reports.models import InboundCallCount
 
 COLUMNS = ("date", "reason", "calls")  # required; "alert_type" is optional
@@ -307,71 +314,18 @@ async def _covered_days(session: AsyncSession) -> list[date]:
     return [d for (d,) in await fetch(session, stmt)]
 
 
-async def _go_live(session: AsyncSession, period: DateRange) -> dict[str, date]:
-    """The day of each alert type's first alert (types with an alert up to the range's end)."""
-    stmt = (
-        sa.select(col(Alert.alert_type), sa.func.min(col(Alert.created_at)))
-        .where(col(Alert.created_at) < period.end, sa.not_(col(Alert.trial)))
-        .group_by(col(Alert.alert_type))
-    )
-    out: dict[str, date] = {}
-    for alert_type, first in await fetch(session, stmt):
-        moment = first if isinstance(first, datetime) else datetime.fromisoformat(str(first))
-        out[str(alert_type)] = moment.date()
-    return out
-
-
-async def _calls(session: AsyncSession, alert_type: str, days: list[date]) -> int:
-    if not days:
-        return 0
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(col(InboundCallCount.calls)), 0)).where(
-        col(InboundCallCount.alert_type) == alert_type,
-        col(InboundCallCount.day) >= days[0],
-        col(InboundCallCount.day) <= days[-1],
-    )
-    return int((await fetch(session, stmt))[0][0])
-
-
-async def _events(session: AsyncSession, alert_type: str, days: list[date]) -> int:
-    if not days:
-        return 0
-    span = DateRange(days[0], days[-1])
-    stmt = sa.select(sa.func.count()).where(
-        col(Decision.alert_type) == alert_type,
-        col(Decision.created_at) >= span.start,
-        col(Decision.created_at) < span.end,
-    )
-    return int((await fetch(session, stmt))[0][0])
-
-
-async def _self_served(
-    session: AsyncSession, alert_type: str, period: DateRange, since: date
-) -> int:
-    """Alerts resolved with no agent involved (a keypress, a confirmation) since go-live."""
-    flags = alert_flags()
-    start = max(period.start, DateRange(since, since).start)
-    stmt = (
-        sa.select(sa.func.count())
-        .select_from(Alert)
-        .join(Customer, col(Customer.id) == col(Alert.customer_id))
-        .where(
-            col(Alert.alert_type) == alert_type,
-            sa.not_(col(Alert.trial)),
-            col(Alert.created_at) >= start,
-            col(Alert.created_at) < period.end,
-            flags["resolved"] == 1,
-            flags["routed"] == 0,
-        )
-    )
-    return int((await fetch(session, stmt))[0][0])
-
-
 async def calls_avoided(
-    *, session: AsyncSession, period: DateRange, cost: Decimal = DEFAULT_COST_PER_CALL
+    *,
+    session: AsyncSession,
+    period: DateRange,
+    cost: Decimal = DEFAULT_COST_PER_CALL,
+    today: date | None = None,
+    rollup: bool = True,
 ) -> CallsReport:
     """Calls avoided per alert type that has imported calls or alerts in ``period``."""
     covered = await _covered_days(session)
-    go_live = await _go_live(session, period)
+    view = View(today, rollup)
+    go_live = await go_live_days(session, period, view)
     totals = await fetch(
         session,
         sa.select(
@@ -380,6 +334,11 @@ async def calls_avoided(
     )
     by_type = {str(t): int(n or 0) for t, n in totals}
     types = sorted((set(by_type) - {""}) | set(go_live))
+    calls = await daily_calls(session)
+    # Every period below is a span of imported days: their decisions, day by day, at once.
+    span = DateRange(covered[0], covered[-1]) if covered else None
+    events = await daily_events(session, span, view)
+    served = await daily_self_served(session, period, view)
     rows = []
     for alert_type in types:
         if alert_type == NO_TYPE:
@@ -397,20 +356,22 @@ async def calls_avoided(
             before_days[0] if before_days else None,
             before_days[-1] if before_days else None,
             len(before_days),
-            await _calls(session, alert_type, before_days),
-            await _events(session, alert_type, before_days),
+            sum_days(calls, alert_type, before_days),
+            sum_days(events, alert_type, before_days),
         )
         after = Period(
             after_days[0] if after_days else None,
             after_days[-1] if after_days else None,
             len(after_days),
-            await _calls(session, alert_type, after_days),
-            await _events(session, alert_type, after_days),
+            sum_days(calls, alert_type, after_days),
+            sum_days(events, alert_type, after_days),
         )
         per = "1000 events" if before.events and after.events else "day"
-        served = 0 if live is None else await _self_served(session, alert_type, period, live)
+        self_served = 0 if live is None else sum_days(served, alert_type, [live, period.last])
         rows.append(
-            CallsAvoided(alert_type, live, before, after, per, served, by_type.get(alert_type, 0))
+            CallsAvoided(
+                alert_type, live, before, after, per, self_served, by_type.get(alert_type, 0)
+            )
         )
     return CallsReport(
         range=period,

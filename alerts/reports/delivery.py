@@ -4,6 +4,7 @@ and fallbacks, time from an event's arrival to the first attempt, expired and fa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,8 +13,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.models import Alert, DeliveryAttempt, Event, Response
-from alerts.reports.base import PERCENTILES, DateRange, fetch, percentiles, seconds_between, share
+from alerts.models import Alert, DeliveryAttempt, Response
+from alerts.reports.base import PERCENTILES, DateRange, fetch, percentiles, share
+from alerts.reports.coverage import Coverage, coverage
+from alerts.reports.models import RollupAlertDay, RollupAttemptDay
+from alerts.reports.timings import timing_parts
 
 FAILED = ("failed", "undelivered")  # the provider (or Herald's send) failed the attempt
 NO_CODE = "no code given"
@@ -113,50 +117,10 @@ class DeliveryHealth:
         }
 
 
-def _attempts_in(period: DateRange, alert_type: str) -> list[ColumnElement[bool]]:
-    where = [
-        col(DeliveryAttempt.created_at) >= period.start,
-        col(DeliveryAttempt.created_at) < period.end,
-        sa.not_(col(Alert.trial)),
-    ]
-    if alert_type:
-        where.append(col(Alert.alert_type) == alert_type)
-    return where
-
-
-def _attempts_joined() -> Any:
-    return sa.join(DeliveryAttempt, Alert, col(Alert.id) == col(DeliveryAttempt.alert_id))
-
-
-async def _outcomes(session: AsyncSession, period: DateRange, alert_type: str) -> list[OutcomeRow]:
-    stmt = (
-        sa.select(col(DeliveryAttempt.channel), col(DeliveryAttempt.status), sa.func.count())
-        .select_from(_attempts_joined())
-        .where(*_attempts_in(period, alert_type))
-        .group_by(col(DeliveryAttempt.channel), col(DeliveryAttempt.status))
-        .order_by(col(DeliveryAttempt.channel), col(DeliveryAttempt.status))
-    )
-    return [OutcomeRow(str(c), str(s), int(n)) for c, s, n in await fetch(session, stmt)]
-
-
-async def _failures(session: AsyncSession, period: DateRange, alert_type: str) -> list[FailureRow]:
-    error = sa.func.coalesce(sa.func.nullif(col(DeliveryAttempt.error), ""), NO_CODE)
-    stmt = (
-        sa.select(col(DeliveryAttempt.channel), error.label("error"), sa.func.count().label("n"))
-        .select_from(_attempts_joined())
-        .where(*_attempts_in(period, alert_type), col(DeliveryAttempt.status).in_(FAILED))
-        .group_by(col(DeliveryAttempt.channel), sa.text("error"))
-        .order_by(sa.text("n DESC"), col(DeliveryAttempt.channel), sa.text("error"))
-        .limit(TOP_ERRORS)
-    )
-    return [FailureRow(str(c), str(e), int(n)) for c, e, n in await fetch(session, stmt)]
-
-
-async def _retries_and_fallbacks(
-    session: AsyncSession, period: DateRange, alert_type: str
-) -> tuple[int, int]:
-    """Attempts after the alert's first: on a channel tried before (a retry) or not (a fallback).
-    Steps after the customer's first answer (the copies they asked for) are neither."""
+def retry_flags() -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """1 or 0 per attempt: a retry (a channel tried before for the alert), a fallback (a channel
+    not yet tried). Steps after the customer's first answer (the copies they asked for) are
+    neither."""
     earlier = aliased(DeliveryAttempt)
     before: list[ColumnElement[bool]] = [
         col(earlier.alert_id) == col(DeliveryAttempt.alert_id),
@@ -168,46 +132,99 @@ async def _retries_and_fallbacks(
         col(Response.alert_id) == col(DeliveryAttempt.alert_id),
         col(Response.created_at) < col(DeliveryAttempt.created_at),
     )
-    stmt = (
-        sa.select(
-            sa.func.sum(sa.case((same_channel, 1), else_=0)),
-            sa.func.sum(sa.case((sa.and_(any_before, sa.not_(same_channel)), 1), else_=0)),
-        )
-        .select_from(_attempts_joined())
-        .where(*_attempts_in(period, alert_type), sa.not_(after_answer))
+    counts = sa.not_(after_answer)
+    return (
+        sa.case((sa.and_(counts, same_channel), 1), else_=0),
+        sa.case((sa.and_(counts, any_before, sa.not_(same_channel)), 1), else_=0),
     )
-    retries, fallbacks = (await fetch(session, stmt))[0]
-    return int(retries or 0), int(fallbacks or 0)
 
 
-async def _latency(session: AsyncSession, period: DateRange, alert_type: str) -> list[LatencyRow]:
-    first = (
-        sa.select(
-            col(DeliveryAttempt.alert_id).label("alert_id"),
-            sa.func.min(
-                sa.func.coalesce(
-                    col(DeliveryAttempt.sending_started_at), col(DeliveryAttempt.created_at)
-                )
-            ).label("at"),
-        )
-        .group_by(col(DeliveryAttempt.alert_id))
-        .subquery()
+def error_of() -> ColumnElement[str]:
+    """The provider's error code of a failed attempt ("" for the others)."""
+    return sa.case(
+        (
+            col(DeliveryAttempt.status).in_(FAILED),
+            sa.func.coalesce(sa.func.nullif(col(DeliveryAttempt.error), ""), NO_CODE),
+        ),
+        else_=sa.literal(""),
     )
-    joined = sa.join(Alert, first, first.c.alert_id == col(Alert.id)).join(
-        Event, col(Event.id) == col(Alert.event_id)
-    )
+
+
+# (channel, status, error) -> [attempts, retries, fallbacks]
+Counts = dict[tuple[str, str, str], list[int]]
+
+
+def _add(into: Counts, rows: list[tuple[Any, ...]]) -> None:
+    for channel, status, error, n, retries, fallbacks in rows:
+        have = into.setdefault((str(channel), str(status), str(error or "")), [0, 0, 0])
+        have[0] += int(n or 0)
+        have[1] += int(retries or 0)
+        have[2] += int(fallbacks or 0)
+
+
+async def _raw_attempts(session: AsyncSession, period: DateRange, alert_type: str) -> Any:
+    retry, fallback = retry_flags()
+    keys = [col(DeliveryAttempt.channel), col(DeliveryAttempt.status), error_of()]
     where = [
-        col(Alert.created_at) >= period.start,
-        col(Alert.created_at) < period.end,
+        col(DeliveryAttempt.created_at) >= period.start,
+        col(DeliveryAttempt.created_at) < period.end,
         sa.not_(col(Alert.trial)),
     ]
     if alert_type:
         where.append(col(Alert.alert_type) == alert_type)
-    seconds = seconds_between(session, first.c.at, col(Event.created_at))
-    by_type = await percentiles(
-        session, seconds, where, select_from=joined, group=col(Alert.alert_type)
+    stmt = (
+        sa.select(*keys, sa.func.count(), sa.func.sum(retry), sa.func.sum(fallback))
+        .select_from(
+            sa.join(DeliveryAttempt, Alert, col(Alert.id) == col(DeliveryAttempt.alert_id))
+        )
+        .where(*where)
+        .group_by(*keys)
     )
-    overall = await percentiles(session, seconds, where, select_from=joined)
+    return await fetch(session, stmt)
+
+
+async def _rolled_attempts(session: AsyncSession, cover: Coverage, alert_type: str) -> Any:
+    r = RollupAttemptDay
+    keys = [col(r.channel), col(r.status), col(r.error)]
+    where = [cover.rolled_days(col(r.day))]
+    if alert_type:
+        where.append(col(r.alert_type) == alert_type)
+    sums = [sa.func.sum(col(r.attempts)), sa.func.sum(col(r.retries)), sa.func.sum(r.fallbacks)]
+    return await fetch(session, sa.select(*keys, *sums).where(*where).group_by(*keys))
+
+
+async def _attempts(session: AsyncSession, cover: Coverage, alert_type: str) -> Counts:
+    counts: Counts = {}
+    if cover.rolled:
+        _add(counts, await _rolled_attempts(session, cover, alert_type))
+    for run in cover.raw:
+        _add(counts, await _raw_attempts(session, run, alert_type))
+    return counts
+
+
+def _outcomes(counts: Counts) -> list[OutcomeRow]:
+    by: dict[tuple[str, str], int] = {}
+    for (channel, status, _), (n, _r, _f) in counts.items():
+        by[(channel, status)] = by.get((channel, status), 0) + n
+    return [OutcomeRow(c, s, n) for (c, s), n in sorted(by.items())]
+
+
+def _failures(counts: Counts) -> list[FailureRow]:
+    by: dict[tuple[str, str], int] = {}
+    for (channel, status, error), (n, _r, _f) in counts.items():
+        if status in FAILED:
+            by[(channel, error)] = by.get((channel, error), 0) + n
+    ranked = sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_ERRORS]
+    return [FailureRow(c, e, n) for (c, e), n in ranked]
+
+
+async def _latency(session: AsyncSession, cover: Coverage, alert_type: str) -> list[LatencyRow]:
+    times = timing_parts(session, cover, "first_attempt", alert_type)
+    where = [times.c.seconds.isnot(None)]
+    by_type = await percentiles(
+        session, times.c.seconds, where, select_from=times, group=times.c.alert_type
+    )
+    overall = await percentiles(session, times.c.seconds, where, select_from=times)
     rows = [
         LatencyRow(key, int(values[-1] or 0), *values[: len(PERCENTILES)])
         for key, values in sorted(by_type.items())
@@ -218,7 +235,7 @@ async def _latency(session: AsyncSession, period: DateRange, alert_type: str) ->
     return rows
 
 
-async def _endings(session: AsyncSession, period: DateRange, alert_type: str) -> list[EndingRow]:
+async def _raw_endings(session: AsyncSession, period: DateRange, alert_type: str) -> Any:
     where = [
         col(Alert.created_at) >= period.start,
         col(Alert.created_at) < period.end,
@@ -236,29 +253,57 @@ async def _endings(session: AsyncSession, period: DateRange, alert_type: str) ->
         )
         .where(*where)
         .group_by(col(Alert.alert_type))
-        .order_by(col(Alert.alert_type))
     )
-    return [
-        EndingRow(str(t), int(n), int(e or 0), int(f or 0), int(r or 0))
-        for t, n, e, f, r in await fetch(session, stmt)
-    ]
+    return await fetch(session, stmt)
+
+
+async def _rolled_endings(session: AsyncSession, cover: Coverage, alert_type: str) -> Any:
+    r = RollupAlertDay
+    where = [cover.rolled_days(col(r.day))]
+    if alert_type:
+        where.append(col(r.alert_type) == alert_type)
+    names = ("alerts", "expired", "failed", "provider_retries")
+    stmt = (
+        sa.select(col(r.alert_type), *(sa.func.sum(getattr(r, n)) for n in names))
+        .where(*where)
+        .group_by(col(r.alert_type))
+    )
+    return await fetch(session, stmt)
+
+
+async def _endings(session: AsyncSession, cover: Coverage, alert_type: str) -> list[EndingRow]:
+    rows = list(await _rolled_endings(session, cover, alert_type)) if cover.rolled else []
+    for run in cover.raw:
+        rows.extend(await _raw_endings(session, run, alert_type))
+    sums: dict[str, list[int]] = {}
+    for t, *values in rows:
+        have = sums.setdefault(str(t), [0, 0, 0, 0])
+        for i, v in enumerate(values):
+            have[i] += int(v or 0)
+    return [EndingRow(t, n, e, f, r) for t, (n, e, f, r) in sorted(sums.items()) if n]
 
 
 async def delivery_health(
-    *, session: AsyncSession, period: DateRange, alert_type: str = ""
+    *,
+    session: AsyncSession,
+    period: DateRange,
+    alert_type: str = "",
+    today: date | None = None,
+    rollup: bool = True,
 ) -> DeliveryHealth:
     """Attempts made in ``period`` (outcomes, failures, retries, fallbacks) and alerts raised in
-    it (time to first attempt, expired and failed)."""
-    outcomes = await _outcomes(session, period, alert_type)
-    retries, fallbacks = await _retries_and_fallbacks(session, period, alert_type)
+    it (time to first attempt, expired and failed); whole days from the rollup, the rest raw."""
+    cover = await coverage(session, period, today=today, rollup=rollup)
+    counts = await _attempts(session, cover, alert_type)
+    outcomes = _outcomes(counts)
     return DeliveryHealth(
         range=period,
         alert_type=alert_type,
         attempts=sum(r.attempts for r in outcomes),
         outcomes=outcomes,
-        failures=await _failures(session, period, alert_type),
-        retries=retries,
-        fallbacks=fallbacks,
-        latency=await _latency(session, period, alert_type),
-        endings=await _endings(session, period, alert_type),
+        failures=_failures(counts),
+        retries=sum(r for _n, r, _f in counts.values()),
+        fallbacks=sum(f for _n, _r, f in counts.values()),
+        latency=await _latency(session, cover, alert_type),
+        endings=await _endings(session, cover, alert_type),
     )

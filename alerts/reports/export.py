@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.reports.base import DateRange, ReportInputError, date_range
@@ -19,7 +21,9 @@ from alerts.reports.delivery import delivery_health
 from alerts.reports.funnel import STEPS, FunnelFilters, funnel
 from alerts.reports.handoffs import SERVICE_LEVEL_TARGET, TARGET_ANSWER_SECONDS, handoff_report
 from alerts.reports.responses import response_rates
+from alerts.reports.rollup import READ_BUDGET_DAYS, refresh_rollups
 
+logger = logging.getLogger(__name__)
 REPORTS = {
     "funnel": "Funnel per alert type",
     "response-rates": "Response rates per channel",
@@ -61,8 +65,10 @@ async def build(
     today: date,
     staffing: Staffing | None = None,
 ) -> dict[str, Any]:
-    """The report ``name`` as JSON; ``ReportInputError`` for a filter it cannot use."""
+    """The report ``name`` as JSON; ``ReportInputError`` for a filter it cannot use. The
+    rollups are brought up to date first (a few days at most: see ``refresh_on_read``)."""
     period = query.period(today)
+    await refresh_on_read(session, today)
     if name == "funnel":
         filters = FunnelFilters(
             alert_type=query.alert_type,
@@ -71,27 +77,45 @@ async def build(
             segment=query.segment,
             group_by=query.group_by,
         )
-        return (await funnel(session=session, period=period, filters=filters)).as_json()
+        return (
+            await funnel(session=session, period=period, filters=filters, today=today)
+        ).as_json()
     if name == "response-rates":
-        rates = await response_rates(session=session, period=period, alert_type=query.alert_type)
+        rates = await response_rates(
+            session=session, period=period, alert_type=query.alert_type, today=today
+        )
         return rates.as_json()
     if name == "delivery":
-        health = await delivery_health(session=session, period=period, alert_type=query.alert_type)
+        health = await delivery_health(
+            session=session, period=period, alert_type=query.alert_type, today=today
+        )
         return health.as_json()
     if name == "calls-avoided":
         try:
             cost = cost_per_call(query.cost_per_call)
         except ValueError as exc:
             raise ReportInputError(str(exc)) from None
-        return (await calls_avoided(session=session, period=period, cost=cost)).as_json()
+        calls = await calls_avoided(session=session, period=period, cost=cost, today=today)
+        return calls.as_json()
     if name == "choices":
         return (await customer_choices(session=session, period=period)).as_json()
     if name == "handoffs":
-        report = (await handoff_report(session=session, period=period)).as_json()
+        report = (await handoff_report(session=session, period=period, today=today)).as_json()
         for queue in report["queues"]:
             queue["agents_needed_in_busiest_hour"] = _agents(queue, staffing)
         return report
     raise KeyError(name)
+
+
+async def refresh_on_read(session: AsyncSession, today: date) -> None:
+    """Roll up what changed since the last refresh (at most ``READ_BUDGET_DAYS`` days rebuilt;
+    the rest are read raw). A refresh that fails leaves the rollup as it was: the report is
+    still exact, from the raw tables for the days not rolled up."""
+    try:
+        await refresh_rollups(session=session, today=today, budget_days=READ_BUDGET_DAYS)
+    except SQLAlchemyError:
+        logger.exception("report rollups: the refresh before a report failed")
+        await session.rollback()
 
 
 def _agents(queue: dict[str, Any], staffing: Staffing | None) -> int | None:

@@ -1,10 +1,15 @@
 """The funnel per alert type: events decided, alerts raised (and why the rest were skipped),
 sent, delivered, responded, routed to the call centre, resolved; by channel, language or
-customer segment."""
+customer segment.
+
+Over 400 lines: the raw queries and the readers of the rollup for the same figures are kept
+side by side (the rollup's build, alerts.reports.rollup_build, uses the same expressions), so a
+change to one is seen beside the other."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -22,6 +27,9 @@ from alerts.models import (
     StatusChange,
 )
 from alerts.reports.base import DateRange, ReportInputError, fetch, share
+from alerts.reports.coverage import Coverage, coverage
+from alerts.reports.models import RollupAlertDay, RollupDecisionDay
+from alerts.reports.timings import NOT_ANSWERS
 
 GroupBy = Literal["", "channel", "language", "segment"]
 GROUPS: dict[str, str] = {
@@ -33,7 +41,6 @@ GROUPS: dict[str, str] = {
 NO_TYPE = "*"  # the decisions.alert_type of an event no alert type applies to
 # Answers that are not an answer to the alert: carrier keywords, and answers after the alert
 # already had one.
-NOT_ANSWERS = ("late", "stop", "start", "help")
 # Answers that meet the customer's need without an agent: "it was me" (confirm), and a keypress
 # that runs an automated transaction (its task completes once the bank's endpoint has done it).
 SELF_SERVED_INTENTS = ("confirm", "transaction")
@@ -237,23 +244,92 @@ def alert_flags() -> dict[str, ColumnElement[int]]:
     }
 
 
-def _customer_filters(filters: FunnelFilters) -> list[ColumnElement[bool]]:
+def _customer_filters(
+    filters: FunnelFilters, locale: Any = None, segment: Any = None
+) -> list[ColumnElement[bool]]:
+    locale = col(Customer.locale) if locale is None else locale
+    segment = col(Customer.segment) if segment is None else segment
     where: list[ColumnElement[bool]] = []
     if filters.language:
-        where.append(col(Customer.locale) == filters.language)
+        where.append(locale == filters.language)
     if filters.segment:
-        where.append(col(Customer.segment) == filters.segment)
+        where.append(segment == filters.segment)
     return where
 
 
-def _group_of(filters: FunnelFilters, channel: Any) -> Any:
+def _group_of(filters: FunnelFilters, channel: Any, locale: Any = None, segment: Any = None) -> Any:
+    locale = col(Customer.locale) if locale is None else locale
+    segment = col(Customer.segment) if segment is None else segment
     if filters.group_by == "channel":
         return sa.func.coalesce(channel, "not sent")
     if filters.group_by == "language":
-        return sa.func.coalesce(col(Customer.locale), "unknown")
+        return sa.func.coalesce(locale, "unknown")
     if filters.group_by == "segment":
-        return sa.func.coalesce(sa.func.nullif(col(Customer.segment), ""), "no segment")
+        return sa.func.coalesce(sa.func.nullif(segment, ""), "no segment")
     return sa.literal("")
+
+
+Steps = dict[tuple[str, str], dict[str, int]]
+Decided = dict[tuple[str, str], tuple[int, dict[str, int]]]
+
+
+async def _rolled_steps(session: AsyncSession, cover: Coverage, filters: FunnelFilters) -> Steps:
+    r = RollupAlertDay
+    where = [
+        cover.rolled_days(col(r.day)),
+        *_customer_filters(filters, col(r.language), col(r.segment)),
+    ]
+    if filters.alert_type:
+        where.append(col(r.alert_type) == filters.alert_type)
+    if filters.channel:
+        where.append(col(r.channel) == filters.channel)
+    group = _group_of(filters, col(r.channel), col(r.language), col(r.segment)).label("grp")
+    names = ["alerts", *alert_flags()]
+    stmt = (
+        sa.select(col(r.alert_type), group, *(sa.func.sum(getattr(r, n)) for n in names))
+        .where(*where)
+        .group_by(col(r.alert_type), sa.text("grp"))
+    )
+    out: Steps = {}
+    for row in await fetch(session, stmt):
+        out[(str(row[0]), str(row[1] or ""))] = {
+            n: int(v or 0) for n, v in zip(names, row[2:], strict=True)
+        }
+    return out
+
+
+async def _rolled_decided(
+    session: AsyncSession, cover: Coverage, filters: FunnelFilters
+) -> Decided:
+    r = RollupDecisionDay
+    where = [
+        cover.rolled_days(col(r.day)),
+        *_customer_filters(filters, col(r.language), col(r.segment)),
+    ]
+    if filters.alert_type:
+        where.append(col(r.alert_type) == filters.alert_type)
+    group = _group_of(filters, None, col(r.language), col(r.segment)).label("grp")
+    stmt = (
+        sa.select(col(r.alert_type), group, col(r.why), sa.func.sum(col(r.decisions)))
+        .where(*where)
+        .group_by(col(r.alert_type), sa.text("grp"), col(r.why))
+    )
+    return _decided_rows(await fetch(session, stmt))
+
+
+def _add_steps(into: Steps, more: Steps) -> None:
+    for key, counts in more.items():
+        have = into.setdefault(key, {})
+        for name, n in counts.items():
+            have[name] = have.get(name, 0) + n
+
+
+def _add_decided(into: Decided, more: Decided) -> None:
+    for key, (events, reasons) in more.items():
+        have_events, have = into.get(key, (0, {}))
+        for reason, n in reasons.items():
+            have[reason] = have.get(reason, 0) + n
+        into[key] = (have_events + events, have)
 
 
 async def _alert_steps(
@@ -320,8 +396,12 @@ async def _decided(
         .where(*where)
         .group_by(col(Decision.alert_type), sa.text("grp"), sa.text("why"))
     )
-    out: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
-    for alert_type, grp, why, n in await fetch(session, stmt):
+    return _decided_rows(await fetch(session, stmt))
+
+
+def _decided_rows(rows: list[tuple[Any, ...]]) -> Decided:
+    out: Decided = {}
+    for alert_type, grp, why, n in rows:
         key = (str(alert_type), str(grp or ""))
         events, reasons = out.get(key, (0, {}))
         if why:
@@ -330,12 +410,26 @@ async def _decided(
     return out
 
 
-async def funnel(*, session: AsyncSession, period: DateRange, filters: FunnelFilters) -> Funnel:
+async def funnel(
+    *,
+    session: AsyncSession,
+    period: DateRange,
+    filters: FunnelFilters,
+    today: date | None = None,
+    rollup: bool = True,
+) -> Funnel:
     """The funnel of every alert type (or the one filtered) over ``period`` (by the time each
-    event was decided and each alert raised)."""
+    event was decided and each alert raised): whole days from the rollup, the rest raw."""
     by_channel = filters.group_by == "channel" or bool(filters.channel)
-    steps = await _alert_steps(session, period, filters)
-    decided = {} if by_channel else await _decided(session, period, filters)
+    cover = await coverage(session, period, today=today, rollup=rollup)
+    steps = await _rolled_steps(session, cover, filters) if cover.rolled else {}
+    decided = (
+        {} if by_channel or not cover.rolled else await _rolled_decided(session, cover, filters)
+    )
+    for part in cover.raw:
+        _add_steps(steps, await _alert_steps(session, part, filters))
+        if not by_channel:
+            _add_decided(decided, await _decided(session, part, filters))
     rows = []
     for key in sorted(set(steps) | set(decided)):
         alert_type, group = key

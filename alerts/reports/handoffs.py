@@ -5,22 +5,25 @@ answered within the target, abandoned against 3 %, handle time and the busiest h
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.models import Alert, HandOff, StatusChange
+from alerts.models import HandOff, StatusChange
 from alerts.reports.base import DateRange, fetch, interpolate, seconds_between, share
+from alerts.reports.coverage import Coverage, coverage
+from alerts.reports.models import RollupHandOffHour
+from alerts.reports.timings import not_trial_handoff, timing_parts
 
 TARGET_ANSWER_SECONDS = 20.0  # the call centre's answer target (the voice pacer's, by default)
 SERVICE_LEVEL_TARGET = 0.8  # 80 % answered within the target
 ABANDONED_TARGET = 0.03  # at most 3 % of live transfers abandoned
-ANSWERED = ("claimed", "connected")  # an agent took it
 QUEUES = {
     "live_transfer": "Live transfers",
     "call_now": "Call me now",
@@ -94,80 +97,114 @@ def _hour(value: object) -> str:
     return f"{moment:%Y-%m-%d %H}:00"
 
 
-async def handoff_report(*, session: AsyncSession, period: DateRange) -> HandOffReport:
-    """Hand-offs created in ``period``, per kind; times from their recorded status moves."""
-    trials = sa.select(col(Alert.id)).where(col(Alert.trial))
+@dataclass(slots=True)
+class _Found:
+    statuses: dict[str, Counter[str]] = field(default_factory=dict)
+    handles: dict[str, list[float]] = field(default_factory=dict)  # kind -> [count, sum]
+    hours: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> hour -> count
+
+    def add_status(self, kind: object, status: object, n: object) -> None:
+        self.statuses.setdefault(str(kind), Counter())[str(status)] += int(str(n or 0))
+
+    def add_handles(self, kind: object, count: object, total: object) -> None:
+        have = self.handles.setdefault(str(kind), [0.0, 0.0])
+        have[0] += float(str(count or 0))
+        have[1] += float(str(total or 0.0))
+
+    def add_hour(self, kind: str, hour: str, n: int) -> None:
+        hours = self.hours.setdefault(kind, {})
+        hours[hour] = hours.get(hour, 0) + n
+
+
+async def _raw(session: AsyncSession, period: DateRange, found: _Found) -> None:
     in_range = [
         col(HandOff.created_at) >= period.start,
         col(HandOff.created_at) < period.end,
-        sa.or_(col(HandOff.alert_id).is_(None), col(HandOff.alert_id).not_in(trials)),
+        not_trial_handoff(),
     ]
     stmt = (
         sa.select(col(HandOff.kind), col(HandOff.status), sa.func.count())
         .where(*in_range)
         .group_by(col(HandOff.kind), col(HandOff.status))
     )
-    statuses: dict[str, Counter[str]] = {}
     for kind, status, n in await fetch(session, stmt):
-        statuses.setdefault(str(kind), Counter())[str(status)] += int(n)
-    # The first move to claimed/connected, and the move to completed, of each hand-off.
-    taken = (
-        sa.select(
-            col(StatusChange.entity_id).label("handoff_id"),
-            sa.func.min(col(StatusChange.created_at)).label("at"),
-        )
-        .where(
-            col(StatusChange.entity) == "handoff",
-            col(StatusChange.applied).is_(True),
-            col(StatusChange.to_status).in_(ANSWERED),
-        )
-        .group_by(col(StatusChange.entity_id))
-        .subquery()
-    )
+        found.add_status(kind, status, n)
     done = aliased(StatusChange)
     connected = aliased(StatusChange)
-    wait = seconds_between(session, taken.c.at, col(HandOff.created_at))
-    waits: dict[str, list[float]] = {}
-    stmt2 = (
-        sa.select(col(HandOff.kind), wait)
-        .select_from(sa.join(HandOff, taken, taken.c.handoff_id == col(HandOff.id)))
-        .where(*in_range)
-        .order_by(col(HandOff.kind), wait)
-    )
-    for kind, seconds in await fetch(session, stmt2):
-        if seconds is not None:
-            waits.setdefault(str(kind), []).append(max(0.0, float(seconds)))
     handle = seconds_between(session, col(done.created_at), col(connected.created_at))
     stmt3 = (
-        sa.select(col(HandOff.kind), sa.func.avg(handle))
+        sa.select(col(HandOff.kind), sa.func.count(handle), sa.func.sum(handle))
         .select_from(HandOff)
-        .join(
-            connected,
-            sa.and_(
-                col(connected.entity) == "handoff",
-                col(connected.entity_id) == col(HandOff.id),
-                col(connected.to_status) == "connected",
-                col(connected.applied).is_(True),
-            ),
-        )
-        .join(
-            done,
-            sa.and_(
-                col(done.entity) == "handoff",
-                col(done.entity_id) == col(HandOff.id),
-                col(done.to_status) == "completed",
-                col(done.applied).is_(True),
-            ),
-        )
+        .join(connected, _moved(connected, "connected"))
+        .join(done, _moved(done, "completed"))
         .where(*in_range)
         .group_by(col(HandOff.kind))
     )
-    handles = {str(k): float(v) for k, v in await fetch(session, stmt3) if v is not None}
-    hours: dict[str, Counter[str]] = {}
+    for kind, count, total in await fetch(session, stmt3):
+        found.add_handles(kind, count, total)
     for kind, at in await fetch(
         session, sa.select(col(HandOff.kind), col(HandOff.created_at)).where(*in_range)
     ):
-        hours.setdefault(str(kind), Counter())[_hour(at)] += 1
+        found.add_hour(str(kind), _hour(at), 1)
+
+
+def _moved(alias: Any, status: str) -> ColumnElement[bool]:
+    return sa.and_(
+        col(alias.entity) == "handoff",
+        col(alias.entity_id) == col(HandOff.id),
+        col(alias.to_status) == status,
+        col(alias.applied).is_(True),
+    )
+
+
+async def _rolled(session: AsyncSession, cover: Coverage, found: _Found) -> None:
+    r = RollupHandOffHour
+    keys = [col(r.day), col(r.hour), col(r.kind), col(r.status)]
+    stmt = (
+        sa.select(
+            *keys,
+            sa.func.sum(col(r.handoffs)),
+            sa.func.sum(col(r.handle_count)),
+            sa.func.sum(col(r.handle_seconds)),
+        )
+        .where(cover.rolled_days(col(r.day)))
+        .group_by(*keys)
+    )
+    for day, hour, kind, status, n, count, total in await fetch(session, stmt):
+        if n:
+            found.add_status(kind, status, n)
+            found.add_hour(str(kind), f"{str(day)[:10]} {int(hour):02d}:00", int(n))
+        if count:
+            found.add_handles(kind, count, total)
+
+
+async def handoff_report(
+    *,
+    session: AsyncSession,
+    period: DateRange,
+    today: date | None = None,
+    rollup: bool = True,
+) -> HandOffReport:
+    """Hand-offs created in ``period``, per kind; times from their recorded status moves (whole
+    days from the rollup, the rest raw)."""
+    cover = await coverage(session, period, today=today, rollup=rollup)
+    found = _Found()
+    if cover.rolled:
+        await _rolled(session, cover, found)
+    for run in cover.raw:
+        await _raw(session, run, found)
+    times = timing_parts(session, cover, "handoff_wait")
+    waits: dict[str, list[float]] = {}
+    for kind, seconds in await fetch(
+        session,
+        sa.select(times.c.key, times.c.seconds)
+        .where(times.c.seconds.isnot(None))
+        .order_by(times.c.key, times.c.seconds),
+    ):
+        waits.setdefault(str(kind), []).append(max(0.0, float(seconds)))
+    statuses = found.statuses
+    handles = {k: total / count for k, (count, total) in found.handles.items() if count}
+    hours = {k: Counter(dict(sorted(h.items()))) for k, h in found.hours.items()}
     queues = []
     for kind in sorted(statuses, key=lambda k: (list(QUEUES).index(k) if k in QUEUES else 99, k)):
         counts = statuses[kind]

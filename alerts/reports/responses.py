@@ -4,6 +4,7 @@ behind each rate (none shown below ``MIN_ALERTS_FOR_RATE``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,18 +12,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.models import Alert, DeliveryAttempt, Response, StatusChange
-from alerts.reports.base import (
-    MIN_ALERTS_FOR_RATE,
-    DateRange,
-    fetch,
-    percentiles,
-    rate_or_none,
-    seconds_between,
-)
-from alerts.reports.funnel import NOT_ANSWERS
+from alerts.models import Alert, Response, StatusChange
+from alerts.reports.base import MIN_ALERTS_FOR_RATE, DateRange, fetch, percentiles, rate_or_none
+from alerts.reports.coverage import Coverage, coverage
+from alerts.reports.models import RollupAlertDay
+from alerts.reports.timings import CHANNELS, NOT_ANSWERS, timing_parts
 
-CHANNELS = ("voice", "sms", "email")
 TIME_QUANTILES = (0.5, 0.9)
 
 
@@ -84,7 +79,7 @@ def _in_range(period: DateRange, alert_type: str) -> list[ColumnElement[bool]]:
     return where
 
 
-def _reached(channel: str) -> ColumnElement[bool]:
+def reached_on(channel: str) -> ColumnElement[bool]:
     # The move that marks an alert reached names the channel and status ("sms delivered").
     return sa.exists().where(
         col(StatusChange.entity) == "alert",
@@ -95,7 +90,7 @@ def _reached(channel: str) -> ColumnElement[bool]:
     )
 
 
-def _answered(channel: str) -> ColumnElement[bool]:
+def answered_on(channel: str) -> ColumnElement[bool]:
     return sa.exists().where(
         col(Response.alert_id) == col(Alert.id),
         col(Response.channel) == channel,
@@ -109,53 +104,74 @@ async def _counts(
     """{(alert type, channel): (reached on channel, answered on channel)}, in one pass."""
     sums = []
     for channel in CHANNELS:
-        reached = _reached(channel)
+        reached = reached_on(channel)
         sums.append(sa.func.sum(sa.case((reached, 1), else_=0)))
-        sums.append(sa.func.sum(sa.case((sa.and_(reached, _answered(channel)), 1), else_=0)))
+        sums.append(sa.func.sum(sa.case((sa.and_(reached, answered_on(channel)), 1), else_=0)))
     stmt = (
         sa.select(col(Alert.alert_type), *sums)
         .where(*_in_range(period, alert_type))
         .group_by(col(Alert.alert_type))
     )
+    return _count_rows(await fetch(session, stmt))
+
+
+async def _times(
+    session: AsyncSession, cover: Coverage, alert_type: str, *, by_type: bool
+) -> dict[str, list[float | None]]:
+    """Seconds from the attempt's start to each answer on it, median and p90, per channel (and
+    alert type: the key is ``"<alert type>|<channel>"``)."""
+    both = timing_parts(session, cover, "respond", alert_type)
+    return await percentiles(
+        session,
+        both.c.seconds,
+        [both.c.seconds.isnot(None)],
+        select_from=both,
+        group=both.c.alert_type + "|" + both.c.key if by_type else both.c.key,
+        qs=TIME_QUANTILES,
+    )
+
+
+async def _rolled_counts(
+    session: AsyncSession, cover: Coverage, alert_type: str
+) -> dict[tuple[str, str], tuple[int, int]]:
+    r = RollupAlertDay
+    where = [cover.rolled_days(col(r.day))]
+    if alert_type:
+        where.append(col(r.alert_type) == alert_type)
+    sums = []
+    for channel in CHANNELS:
+        sums.append(sa.func.sum(getattr(r, f"reached_{channel}")))
+        sums.append(sa.func.sum(getattr(r, f"answered_{channel}")))
+    stmt = sa.select(col(r.alert_type), *sums).where(*where).group_by(col(r.alert_type))
+    return _count_rows(await fetch(session, stmt))
+
+
+def _count_rows(rows: list[tuple[Any, ...]]) -> dict[tuple[str, str], tuple[int, int]]:
     out: dict[tuple[str, str], tuple[int, int]] = {}
-    for row in await fetch(session, stmt):
+    for row in rows:
         for i, channel in enumerate(CHANNELS):
             out[(str(row[0]), channel)] = (int(row[1 + 2 * i] or 0), int(row[2 + 2 * i] or 0))
     return out
 
 
-async def _times(
-    session: AsyncSession, period: DateRange, alert_type: str, *, by_type: bool
-) -> dict[str, list[float | None]]:
-    """Seconds from the attempt's start to each answer on it, median and p90, per channel (and
-    alert type: the key is ``"<alert type>|<channel>"``)."""
-    started = sa.func.coalesce(
-        col(DeliveryAttempt.sending_started_at), col(DeliveryAttempt.created_at)
-    )
-    channel = col(Response.channel)
-    return await percentiles(
-        session,
-        seconds_between(session, col(Response.created_at), started),
-        [
-            *_in_range(period, alert_type),
-            channel.in_(CHANNELS),
-            col(Response.intent).not_in(NOT_ANSWERS),
-        ],
-        select_from=sa.join(
-            Response, DeliveryAttempt, col(Response.attempt_id) == col(DeliveryAttempt.id)
-        ).join(Alert, col(Alert.id) == col(Response.alert_id)),
-        group=col(Alert.alert_type) + "|" + channel if by_type else channel,
-        qs=TIME_QUANTILES,
-    )
-
-
 async def response_rates(
-    *, session: AsyncSession, period: DateRange, alert_type: str = ""
+    *,
+    session: AsyncSession,
+    period: DateRange,
+    alert_type: str = "",
+    today: date | None = None,
+    rollup: bool = True,
 ) -> ResponseRates:
-    """Per channel: alerts reached on it, answered on it, the rate, and how long answers took."""
-    counts = await _counts(session, period, alert_type)
-    per_type = await _times(session, period, alert_type, by_type=True)
-    overall = await _times(session, period, alert_type, by_type=False)
+    """Per channel: alerts reached on it, answered on it, the rate, and how long answers took
+    (whole days from the rollup, the rest raw)."""
+    cover = await coverage(session, period, today=today, rollup=rollup)
+    counts = await _rolled_counts(session, cover, alert_type) if cover.rolled else {}
+    for part in cover.raw:
+        for pair, (reached, answered) in (await _counts(session, part, alert_type)).items():
+            had = counts.get(pair, (0, 0))
+            counts[pair] = (had[0] + reached, had[1] + answered)
+    per_type = await _times(session, cover, alert_type, by_type=True)
+    overall = await _times(session, cover, alert_type, by_type=False)
     rows: list[ChannelRate] = []
     for (key, channel), (reached, responded) in sorted(counts.items()):
         if reached or responded:

@@ -67,6 +67,8 @@ async def test_a_viewer_reads_every_report_and_an_agent_is_refused(log_in: LogIn
     assert "Events decided 10" in text and "Alerts raised 6 · 60%" in text
     assert "Resolved 2 · 100%" in text
     assert "Condition not met 2" in text
+    # November is over: read from the daily summary (the rollup), which the page says.
+    assert re.search(r"Figures as of \d{4}-\d\d-\d\d \d\d:\d\d UTC: past days from the daily", text)
     rates = _text((await viewer.get(f"/admin/reports/response-rates?{NOV}")).text)
     assert "fewer than 20 alerts" in rates and "5 min" in rates  # SMS answered after 300 s
     delivery = _text((await viewer.get(f"/admin/reports/delivery?{NOV}")).text)

@@ -125,6 +125,8 @@ async def test_a_supervisor_reads_each_report(
     assert values[-1] == "2 · 100%"
     table = await page.get_by_role("table").first.inner_text()
     assert "Large debit\t10\t6" in table and "EXPIRED" in table.upper()
+    as_of = await page.locator(".as-of").inner_text()
+    assert as_of.startswith("Figures as of ") and "today from the live records" in as_of
     await _shots(page, tmp_path, "funnel")
     await page.get_by_label("Split by", exact=True).select_option("channel")
     await page.get_by_role("button", name="Show").click()

@@ -23,3 +23,8 @@ async def test_the_short_benchmark_generates_and_times_every_report(database_url
         "funnel, all 60 days",
     }
     assert all(s >= 0 for s in result.seconds.values())
+    # The rollups were built, followed the late answers, and every report read from them gave
+    # the raw tables' figures.
+    assert result.rollup["built_days"] == 59 and result.rollup["late_answers"] > 0
+    assert result.rollup["refreshed_days"] and result.rollup["differ_from_raw"] == []
+    assert set(result.rollup["raw_seconds"]) == set(result.seconds)
