@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -32,9 +34,14 @@ from alerts.api.webhooks import router as webhook_router
 from alerts.audit import audit_scope
 from callcentre.api import router as callcentre_router
 from callcentre.staffing import agents_needed
+from herald.api_docs import add_docs
 from herald.config import Settings
+from herald.health import readiness
+from herald.metrics import WebhookTimer, exposition, may_scrape, refresh_from_stores
 from herald.migrate import SchemaNotCurrentError, ensure_schema
 from herald.runtime import Runtime
+
+logger = logging.getLogger(__name__)
 
 
 class AuditScope:
@@ -79,6 +86,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         title="Herald",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by add_docs, with assets from Herald itself (no CDN)
+        redoc_url=None,
         description="Proactive alerts by voice, SMS and email, with answers routed to "
         "the call centre.",
     )
@@ -101,6 +110,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         https_only=settings.public_url.startswith("https://"),
     )
     app.add_middleware(AuditScope)
+    app.add_middleware(WebhookTimer)
     app.include_router(api_router)
     app.include_router(alert_types_router)
     app.include_router(channels_router)
@@ -120,8 +130,38 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     # Herald's own browser scripts (the studio's), served by Herald: nothing from a CDN.
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
 
+    add_docs(app)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """200 when the database, Redis and the schema are ready; 503 with the reasons."""
+        checks = await readiness(request.app.state.runtime)
+        ready = all(c.ok for c in checks)
+        body = {
+            "status": "ready" if ready else "not ready",
+            "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
+        }
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics (herald.metrics): bearer token, or loopback clients only."""
+        why = may_scrape(
+            settings,
+            client_host=request.client.host if request.client else None,
+            authorization=request.headers.get("Authorization"),
+        )
+        if why:
+            return Response(why + "\n", status_code=403, media_type="text/plain")
+        try:
+            await asyncio.wait_for(refresh_from_stores(request.app.state.runtime), 5)
+        except Exception as exc:  # Redis or the database away: still serve what we counted
+            logger.warning("metrics: queue and quarantine figures not refreshed: %s", exc)
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     return app

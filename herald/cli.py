@@ -270,10 +270,16 @@ def worker(
     settings = load_settings()
 
     async def main() -> None:
+        from herald.metrics import serve_worker_metrics
         from herald.worker import run_workers
 
         async with running(settings) as rt:
-            await run_workers(rt, queues=queue)
+            exposed = await serve_worker_metrics(settings)  # HERALD_METRICS__WORKER_PORT
+            try:
+                await run_workers(rt, queues=queue)
+            finally:
+                if exposed is not None:
+                    await exposed.cleanup()
 
     run(main)
 

@@ -1,0 +1,143 @@
+"""/metrics after real work: a file ingested through the API, the workers delivering through the
+Twilio simulator and the SMTP sink, callbacks through signed webhooks; then the figures moved.
+Also: queue depth and age read from Redis on scrape, who may scrape, each worker's own port."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from alerts.customers.records import import_customers
+from herald.app import create_app
+from herald.config import Settings
+from herald.embedded import free_port
+from herald.metrics import serve_worker_metrics
+from herald.runtime import QUEUES, Runtime
+from herald.worker import drain
+from tests.conftest import REPO, Stack
+from tests.factories import api_headers
+
+pytestmark = pytest.mark.integration
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def parse(text: str) -> Samples:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    """The sum of ``name`` over every sample whose labels include ``labels``."""
+    wanted = set(labels.items())
+    return sum(v for (n, lab), v in samples.items() if n == name and wanted <= lab)
+
+
+async def scrape(client: httpx.AsyncClient) -> Samples:
+    resp = await client.get("/metrics")
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("text/plain")
+    return parse(resp.text)
+
+
+async def test_figures_move_after_real_work(stack: Stack) -> None:
+    async with stack.runtime.deps.sessions() as session:
+        await import_customers(session=session, path=REPO / "examples" / "customers.csv")
+    async with httpx.AsyncClient(base_url=stack.api.url, timeout=30) as client:
+        before = await scrape(client)
+        resp = await client.post(
+            "/api/v1/ingest/camt054",
+            content=(REPO / "examples" / "feeds" / "camt054-demo.xml").read_bytes(),
+            headers={**api_headers(stack.settings), "X-Filename": "camt054-demo.xml"},
+        )
+        assert resp.status_code == 200, resp.text
+        report = resp.json()
+        mid = await scrape(client)  # queued, not yet run: the queue depth shows it
+        await drain(stack.runtime, wait_deferred=True, timeout=60, idle_check=stack.idle)
+        after = await scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert moved("herald_ingested_files_total", status="done") == 1
+    assert moved("herald_ingested_records_total", outcome="read") == report["records"]
+    assert moved("herald_ingested_records_total", outcome="events") == report["events_created"]
+    assert moved("herald_decision_seconds_count") >= 1
+    queued = sum(total(mid, "herald_queue_depth", queue=q) for q in QUEUES.values())
+    assert queued >= 1  # the alerts' first steps were waiting for a worker
+    assert total(after, "herald_queue_depth", due="yes") == 0  # drained
+    assert moved("herald_sends_total", channel="voice", result="accepted") >= 1
+    assert moved("herald_sends_total", provider="twilio_voice") >= 1
+    assert moved("herald_attempt_status_total", channel="voice", status="completed") >= 1
+    # The simulator's signed status callbacks went through the webhooks, and were timed.
+    assert moved("herald_webhook_seconds_count", status="200") >= 1
+    routes = {dict(lab)["route"] for (n, lab) in after if n == "herald_webhook_seconds_count"}
+    assert "/webhooks/twilio/{kind}/{attempt_id}/status" in routes
+    assert moved("herald_ingested_records_total", outcome="quarantined") == report["quarantined"]
+    # The demo feed names an account no customer has: set aside until the customer exists.
+    assert report["unknown_accounts"] >= 1
+    unknown = moved("herald_ingested_records_total", outcome="unknown_accounts")
+    assert unknown == report["unknown_accounts"]
+    assert total(after, "herald_quarantine_open") == report["quarantined"] + unknown
+
+
+async def test_queue_depth_and_age_come_from_redis(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    sms = QUEUES["sms"]
+    await runtime.pool.enqueue_job("run_step", 1, 0, _job_id="m:due", _queue_name=sms)
+    await runtime.pool.enqueue_job(
+        "run_step", 2, 0, _job_id="m:later", _queue_name=sms, _defer_by=3600
+    )
+    await asyncio.sleep(1.1)
+    samples = parse((await client.get("/metrics")).text)
+    assert total(samples, "herald_queue_depth", queue=sms, due="yes") == 1
+    assert total(samples, "herald_queue_depth", queue=sms, due="no") == 1
+    assert total(samples, "herald_queue_depth", queue=QUEUES["voice"]) == 0
+    age = total(samples, "herald_queue_oldest_job_age_seconds", queue=sms)
+    assert 1.0 <= age < 60
+    assert total(samples, "herald_queue_oldest_job_age_seconds", queue=QUEUES["email"]) == 0
+
+
+async def test_metrics_are_not_public(settings: Settings, runtime: Runtime) -> None:
+    app = create_app(settings, runtime)
+    remote = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=remote, base_url=settings.public_url) as outsider:
+        resp = await outsider.get("/metrics")
+        assert resp.status_code == 403 and "HERALD_METRICS__TOKEN" in resp.text
+        assert "herald_" not in resp.text
+    guarded = Settings.model_validate(
+        {**settings.model_dump(), "metrics": {"token": "scrape-s3cret"}}
+    )
+    app = create_app(guarded, runtime)
+    local = httpx.ASGITransport(app=app)  # loopback, but a token is configured: it is needed
+    async with httpx.AsyncClient(transport=local, base_url=settings.public_url) as scraper:
+        assert (await scraper.get("/metrics")).status_code == 403
+        wrong = {"Authorization": "Bearer nope"}
+        assert (await scraper.get("/metrics", headers=wrong)).status_code == 403
+        right = {"Authorization": "Bearer scrape-s3cret"}
+        resp = await scraper.get("/metrics", headers=right)
+        assert resp.status_code == 200 and "herald_sends_total" in resp.text
+
+
+async def test_a_worker_serves_its_own_metrics(settings: Settings) -> None:
+    port = free_port()
+    configured = Settings.model_validate(
+        {**settings.model_dump(), "metrics": {"worker_port": port, "token": "w-secret"}}
+    )
+    runner = await serve_worker_metrics(configured)
+    assert runner is not None
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as c:
+            assert (await c.get("/metrics")).status_code == 403
+            resp = await c.get("/metrics", headers={"Authorization": "Bearer w-secret"})
+            assert resp.status_code == 200
+            assert "herald_attempt_status_total" in resp.text
+    finally:
+        await runner.cleanup()
+    assert await serve_worker_metrics(settings) is None  # no port set: nothing served
