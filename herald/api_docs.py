@@ -2,7 +2,9 @@
 
 FastAPI's defaults load Swagger UI and ReDoc from a CDN, so the pages are blank without internet.
 The same assets come here from an installed Python package (``fastapi-offline`` ships them) and
-are mounted under ``/docs/assets``.
+are mounted under ``/docs/assets``. The pages also carry a Content-Security-Policy allowing
+only Herald's own origin, so nothing a bundle would fetch from elsewhere (ReDoc's footer shows
+Redocly's logo from their CDN) leaves the browser.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ from fastapi.staticfiles import StaticFiles
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 PREFIX = "/docs/assets"
+# Swagger UI starts from an inline script; both style inline; ReDoc runs a worker from a blob.
+CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+
+
+def _own_origin_only(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = CSP
+    return page
 
 
 def add_docs(app: FastAPI) -> None:
@@ -30,13 +42,15 @@ def add_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=title,
-            oauth2_redirect_url="/docs/oauth2-redirect",
-            swagger_js_url=f"{PREFIX}/swagger-ui-bundle.js",
-            swagger_css_url=f"{PREFIX}/swagger-ui.css",
-            swagger_favicon_url=f"{PREFIX}/favicon.png",
+        return _own_origin_only(
+            get_swagger_ui_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=title,
+                oauth2_redirect_url="/docs/oauth2-redirect",
+                swagger_js_url=f"{PREFIX}/swagger-ui-bundle.js",
+                swagger_css_url=f"{PREFIX}/swagger-ui.css",
+                swagger_favicon_url=f"{PREFIX}/favicon.png",
+            )
         )
 
     @app.get("/docs/oauth2-redirect", include_in_schema=False)
@@ -45,10 +59,12 @@ def add_docs(app: FastAPI) -> None:
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=title,
-            redoc_js_url=f"{PREFIX}/redoc.standalone.js",
-            redoc_favicon_url=f"{PREFIX}/favicon.png",
-            with_google_fonts=False,
+        return _own_origin_only(
+            get_redoc_html(
+                openapi_url=app.openapi_url or "/openapi.json",
+                title=title,
+                redoc_js_url=f"{PREFIX}/redoc.standalone.js",
+                redoc_favicon_url=f"{PREFIX}/favicon.png",
+                with_google_fonts=False,
+            )
         )
