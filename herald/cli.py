@@ -64,6 +64,21 @@ def migrate() -> None:
     console.print("database is up to date")
 
 
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check the settings and every dependency (database, Redis, SMTP, Twilio, public URL)."""
+    from herald.doctor import diagnose, failed, print_findings
+
+    settings = load_settings()
+    findings = run(lambda: diagnose(settings))
+    if as_json:
+        print(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        print_findings(console, findings)
+    if failed(findings):
+        raise typer.Exit(1)
+
+
 @customers_app.command("import")
 def customers_import(file: Path, as_json: JsonOpt = False) -> None:
     """Import customers from CSV or JSON; bad rows are reported and skipped."""
