@@ -359,7 +359,12 @@ def serve(
 
     run(check_schema)  # a clear message now rather than a failed start inside uvicorn
     uvicorn.run(
-        create_app(settings), host=bind[0], port=bind[1], log_level=settings.log_level.lower()
+        create_app(settings),
+        host=bind[0],
+        port=bind[1],
+        log_level=settings.log_level.lower(),
+        # JSON logs: uvicorn's own lines go through Herald's formatter (herald.logs) too.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
 
 
@@ -375,6 +380,9 @@ def up() -> None:
 @app.command()
 def simulate(
     port: int | None = None,
+    host: Annotated[str, typer.Option(help="Bind address (0.0.0.0 in a container).")] = (
+        "127.0.0.1"
+    ),
     scenario: Annotated[Path | None, typer.Option(help="Scenario file (YAML/JSON).")] = None,
 ) -> None:
     """Run the Twilio simulator alone (see examples/scenario.yaml)."""
@@ -388,10 +396,10 @@ def simulate(
     async def main() -> None:
         from channels.twilio_sim import serve as serve_sim
 
-        check_ports([PortClaim("the Twilio simulator", "127.0.0.1", bound, change)])
+        check_ports([PortClaim("the Twilio simulator", host, bound, change)])
         cfg = simulator_config(settings, scenario)
-        console.print(f"Twilio simulator on http://127.0.0.1:{bound}")
-        await serve_sim(cfg, port=bound)
+        console.print(f"Twilio simulator on http://{host}:{bound}")
+        await serve_sim(cfg, host=host, port=bound)
 
     run(main)
 
