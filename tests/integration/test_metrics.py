@@ -10,7 +10,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from alerts.columns import utcnow
 from alerts.customers.records import import_customers
+from alerts.decisions.evaluate import evaluate_pending
 from herald.app import create_app
 from herald.config import Settings
 from herald.embedded import free_port
@@ -18,7 +20,7 @@ from herald.metrics import serve_worker_metrics
 from herald.runtime import QUEUES, Runtime
 from herald.worker import drain
 from tests.conftest import REPO, Stack
-from tests.factories import api_headers
+from tests.factories import api_headers, make_customer, make_event
 
 pytestmark = pytest.mark.integration
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -84,6 +86,42 @@ async def test_figures_move_after_real_work(stack: Stack) -> None:
     unknown = moved("herald_ingested_records_total", outcome="unknown_accounts")
     assert unknown == report["unknown_accounts"]
     assert total(after, "herald_quarantine_open") == report["quarantined"] + unknown
+
+
+async def test_retries_and_fallbacks_are_counted(stack: Stack) -> None:
+    """A provider outage for one number: its text is retried later. A call nobody answers: the
+    plan falls back to a text."""
+    outage, silent = "+15550100001", "+15550100002"
+    stack.set_scenario(
+        {
+            "default": {"voice": {"answer": "human", "presses": []}},
+            "recipients": {
+                outage: {"api_error": {"status": 503, "code": 20503, "message": "Unavailable"}},
+                silent: {"voice": {"answer": "no-answer"}},
+            },
+        }
+    )
+    deps = stack.runtime.deps
+    for i, (phone, order) in enumerate([(outage, ("sms",)), (silent, ("voice", "sms"))]):
+        account = f"NL00BANK{i:010d}"
+        await make_customer(deps, ref=f"C-{i}", account=account, phone=phone, order=order)
+        await make_event(deps, account=account, event_id=f"E-{i}")
+    async with httpx.AsyncClient(base_url=stack.api.url, timeout=30) as client:
+        before = await scrape(client)
+        assert len(await evaluate_pending(deps=deps, now=utcnow())) == 2
+        # Due work only: the retry of the refused text waits 20-30 s, deferred in its queue.
+        await drain(stack.runtime, timeout=60, idle_check=stack.idle)
+        after = await scrape(client)
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert moved("herald_sends_total", channel="sms", result="retry_later") >= 1
+    assert moved("herald_retries_total", channel="sms") >= 1
+    assert total(after, "herald_queue_depth", queue=QUEUES["sms"], due="no") >= 1
+    assert moved("herald_attempt_status_total", channel="voice", status="no_answer") == 1
+    assert moved("herald_fallbacks_total", kind="step", channel="sms") == 1
+    assert moved("herald_sends_total", channel="sms", result="accepted") == 1  # the fallback
 
 
 async def test_queue_depth_and_age_come_from_redis(
