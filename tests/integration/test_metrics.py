@@ -5,6 +5,14 @@ Also: queue depth and age read from Redis on scrape, who may scrape, each worker
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,14 +21,20 @@ from prometheus_client.parser import text_string_to_metric_families
 from alerts.columns import utcnow
 from alerts.customers.records import import_customers
 from alerts.decisions.evaluate import evaluate_pending
+from callcentre.live_pacing import VoicePacer
+from callcentre.pacing import PacingPolicy
+from callcentre.queues import set_agent_state
 from herald.app import create_app
 from herald.config import Settings
+from herald.demo import tune_for_demo
 from herald.embedded import free_port
 from herald.metrics import serve_worker_metrics
 from herald.runtime import QUEUES, Runtime
 from herald.worker import drain
 from tests.conftest import REPO, Stack
 from tests.factories import api_headers, make_customer, make_event
+from tests.integration.test_cli import port_env
+from tests.service.callcentre.test_agent_console import _agent
 
 pytestmark = pytest.mark.integration
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -179,3 +193,64 @@ async def test_a_worker_serves_its_own_metrics(settings: Settings) -> None:
     finally:
         await runner.cleanup()
     assert await serve_worker_metrics(settings) is None  # no port set: nothing served
+
+
+def test_herald_worker_serves_metrics_and_logs_json(tmp_path: Path) -> None:
+    """The command as deployed: `herald worker` with a metrics port and JSON logs."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    data_dir = Path(tempfile.mkdtemp(prefix="hwm-", dir="/tmp"))  # short: the Redis socket
+    env.update(
+        HERALD_DATA_DIR=str(data_dir),
+        HERALD_METRICS__WORKER_PORT=str(port),
+        HERALD_METRICS__TOKEN="worker-scrape-token",
+        HERALD_LOG_FORMAT="json",
+        **port_env(),
+    )
+    herald = str(Path(sys.executable).parent / "herald")
+    proc = subprocess.Popen(
+        [herald, "worker"], env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                resp = httpx.get(url, headers={"Authorization": "Bearer worker-scrape-token"})
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, "the worker exited"
+                assert time.monotonic() < deadline, "no metrics within 90 s"
+                time.sleep(0.5)
+        assert resp.status_code == 200 and "herald_sends_total" in resp.text
+        assert httpx.get(url).status_code == 403
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=60)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert any("worker metrics at" in entry["message"] for entry in lines), stderr[-2000:]
+    assert all({"time", "level", "logger", "message"} <= set(entry) for entry in lines)
+
+
+async def test_the_pacing_rate_is_the_pacers_last_decision(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    deps = runtime.deps
+    async with deps.sessions() as session:
+        await tune_for_demo(session, fallback_wait_seconds=0, bank_url="http://127.0.0.1:9/")
+    fiona = await _agent(deps, "fiona", ["fraud"])
+    pacer = VoicePacer(policy=PacingPolicy(), refresh_s=0)
+    async with deps.sessions() as session:
+        await set_agent_state(session=session, user_id=fiona.id, state="away", now=utcnow())
+        held = await pacer.rate(session, "large_debit", utcnow())  # nobody to take the calls
+    scraped = parse((await client.get("/metrics")).text)
+    assert held.rate_per_s == 0
+    assert total(scraped, "herald_pacing_rate_per_second", alert_type="large_debit") == 0
+    async with deps.sessions() as session:
+        await set_agent_state(session=session, user_id=fiona.id, state="available", now=utcnow())
+        freed = await pacer.rate(session, "large_debit", utcnow())
+    scraped = parse((await client.get("/metrics")).text)
+    assert freed.rate_per_s > 0
+    rate = total(scraped, "herald_pacing_rate_per_second", alert_type="large_debit")
+    assert rate == pytest.approx(freed.rate_per_s)
