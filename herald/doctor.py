@@ -26,7 +26,7 @@ from herald.db import make_engine
 from herald.embedded import EmbeddedServiceError, redis_binary
 from herald.migrate import current_revision, head_revision
 
-TIMEOUT_S = 5.0
+TIMEOUT_S = 10.0  # per dependency; a person waits for the answer
 Level = Literal["ok", "warn", "fail"]
 
 
