@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -36,12 +34,10 @@ from callcentre.api import router as callcentre_router
 from callcentre.staffing import agents_needed
 from herald.api_docs import add_docs
 from herald.config import Settings
-from herald.health import readiness
-from herald.metrics import WebhookTimer, exposition, may_scrape, refresh_from_stores
+from herald.metrics import WebhookTimer
 from herald.migrate import SchemaNotCurrentError, ensure_schema
+from herald.operations import add_operations_routes
 from herald.runtime import Runtime
-
-logger = logging.getLogger(__name__)
 
 
 class AuditScope:
@@ -136,32 +132,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz(request: Request) -> JSONResponse:
-        """200 when the database, Redis and the schema are ready; 503 with the reasons."""
-        checks = await readiness(request.app.state.runtime)
-        ready = all(c.ok for c in checks)
-        body = {
-            "status": "ready" if ready else "not ready",
-            "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks},
-        }
-        return JSONResponse(body, status_code=200 if ready else 503)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics(request: Request) -> Response:
-        """Prometheus metrics (herald.metrics): bearer token, or loopback clients only."""
-        why = may_scrape(
-            settings,
-            client_host=request.client.host if request.client else None,
-            authorization=request.headers.get("Authorization"),
-        )
-        if why:
-            return Response(why + "\n", status_code=403, media_type="text/plain")
-        try:
-            await asyncio.wait_for(refresh_from_stores(request.app.state.runtime), 5)
-        except Exception as exc:  # Redis or the database away: still serve what we counted
-            logger.warning("metrics: queue and quarantine figures not refreshed: %s", exc)
-        body, content_type = exposition()
-        return Response(body, media_type=content_type)
+    add_operations_routes(app, settings)  # /readyz and /metrics (docs/operations.md)
 
     return app
