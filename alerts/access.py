@@ -68,6 +68,8 @@ ROLE_WORDS: Final = {
 # the recordings Twilio fetches (signed URLs), the login form, health and the API description.
 PUBLIC_ROUTES: Final = {
     "/healthz": "health check",
+    "/readyz": "readiness check (database, Redis, schema)",
+    "/metrics": "metrics: a bearer token or loopback clients only (herald.metrics)",
     "/openapi.json": "API description",
     "/docs": "API description",
     "/docs/oauth2-redirect": "API description",

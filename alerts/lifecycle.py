@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, StatusChange
 from alerts.outbox import ALERT_KINDS, emit
+from channels import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -406,6 +407,8 @@ async def move_attempt(
             .values(**values)
         )
         applied = bool(result.rowcount)
+        if applied:
+            metrics.attempt_moved(attempt.channel, target)
         await session.flush()
     await session.refresh(attempt)
     session.add(

@@ -28,6 +28,7 @@ from alerts.models import Alert, AlertType, AttemptEvent, DeliveryAttempt, Respo
 from callcentre.outcomes import OutcomeStats
 from callcentre.pacing import CentreState, Pacer, PacingDecision, PacingPolicy, decide_release_rate
 from callcentre.state import current_load, load_hours
+from channels import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class VoicePacer:
             stats = await recent_stats(session, alert_type, now, self.window)
             decision = decide_release_rate(state=state, stats=stats, policy=self.policy, now=now)
         self._rates[alert_type] = (decision, now)
+        metrics.PACING_RATE.labels(alert_type=alert_type).set(decision.rate_per_s)
         return decision
 
     async def release(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from time import monotonic
 
+from channels import metrics
 from channels.base import (
     Channel,
     InboundMessage,
@@ -126,6 +127,7 @@ class FailoverChannel:
                 if exc.ambiguous:
                     raise  # it may have accepted: never send the same message elsewhere
                 last = exc
+                metrics.FALLBACKS.labels(kind="provider", channel=self.kind).inc()
                 continue
             health.record(ok=True, seconds=monotonic() - started, now=now)
             if index != 0:

@@ -32,8 +32,11 @@ from alerts.api.webhooks import router as webhook_router
 from alerts.audit import audit_scope
 from callcentre.api import router as callcentre_router
 from callcentre.staffing import agents_needed
+from herald.api_docs import add_docs
 from herald.config import Settings
+from herald.metrics import WebhookTimer
 from herald.migrate import SchemaNotCurrentError, ensure_schema
+from herald.operations import add_operations_routes
 from herald.runtime import Runtime
 
 
@@ -79,6 +82,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         title="Herald",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # served by add_docs, with assets from Herald itself (no CDN)
+        redoc_url=None,
         description="Proactive alerts by voice, SMS and email, with answers routed to "
         "the call centre.",
     )
@@ -101,6 +106,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         https_only=settings.public_url.startswith("https://"),
     )
     app.add_middleware(AuditScope)
+    app.add_middleware(WebhookTimer)
     app.include_router(api_router)
     app.include_router(alert_types_router)
     app.include_router(channels_router)
@@ -120,8 +126,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     # Herald's own browser scripts (the studio's), served by Herald: nothing from a CDN.
     app.mount("/admin/static", StaticFiles(directory=STATIC_DIR), name="admin-static")
 
+    add_docs(app)
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    add_operations_routes(app, settings)  # /readyz and /metrics (docs/operations.md)
 
     return app

@@ -64,6 +64,21 @@ def migrate() -> None:
     console.print("database is up to date")
 
 
+@app.command()
+def doctor(as_json: JsonOpt = False) -> None:
+    """Check the settings and every dependency (database, Redis, SMTP, Twilio, public URL)."""
+    from herald.doctor import diagnose, failed, print_findings
+
+    settings = load_settings()
+    findings = run(lambda: diagnose(settings))
+    if as_json:
+        print(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        print_findings(console, findings)
+    if failed(findings):
+        raise typer.Exit(1)
+
+
 @customers_app.command("import")
 def customers_import(file: Path, as_json: JsonOpt = False) -> None:
     """Import customers from CSV or JSON; bad rows are reported and skipped."""
@@ -270,10 +285,16 @@ def worker(
     settings = load_settings()
 
     async def main() -> None:
+        from herald.metrics import serve_worker_metrics
         from herald.worker import run_workers
 
         async with running(settings) as rt:
-            await run_workers(rt, queues=queue)
+            exposed = await serve_worker_metrics(settings)  # HERALD_METRICS__WORKER_PORT
+            try:
+                await run_workers(rt, queues=queue)
+            finally:
+                if exposed is not None:
+                    await exposed.cleanup()
 
     run(main)
 
@@ -338,7 +359,12 @@ def serve(
 
     run(check_schema)  # a clear message now rather than a failed start inside uvicorn
     uvicorn.run(
-        create_app(settings), host=bind[0], port=bind[1], log_level=settings.log_level.lower()
+        create_app(settings),
+        host=bind[0],
+        port=bind[1],
+        log_level=settings.log_level.lower(),
+        # JSON logs: uvicorn's own lines go through Herald's formatter (herald.logs) too.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
 
 
@@ -354,6 +380,9 @@ def up() -> None:
 @app.command()
 def simulate(
     port: int | None = None,
+    host: Annotated[str, typer.Option(help="Bind address (0.0.0.0 in a container).")] = (
+        "127.0.0.1"
+    ),
     scenario: Annotated[Path | None, typer.Option(help="Scenario file (YAML/JSON).")] = None,
 ) -> None:
     """Run the Twilio simulator alone (see examples/scenario.yaml)."""
@@ -367,10 +396,10 @@ def simulate(
     async def main() -> None:
         from channels.twilio_sim import serve as serve_sim
 
-        check_ports([PortClaim("the Twilio simulator", "127.0.0.1", bound, change)])
+        check_ports([PortClaim("the Twilio simulator", host, bound, change)])
         cfg = simulator_config(settings, scenario)
-        console.print(f"Twilio simulator on http://127.0.0.1:{bound}")
-        await serve_sim(cfg, port=bound)
+        console.print(f"Twilio simulator on http://{host}:{bound}")
+        await serve_sim(cfg, host=host, port=bound)
 
     run(main)
 

@@ -41,7 +41,7 @@ def load_settings() -> Settings:
             "invalid configuration:\n" + "\n".join(lines) + "\nSee .env.example for every setting."
         )
         raise
-    configure(settings.log_level)
+    configure(settings.log_level, json_format=settings.log_format == "json")
     return settings
 
 

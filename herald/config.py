@@ -85,6 +85,16 @@ class CallCentreSettings(BaseModel):
     calls_per_second: float = Field(default=1.0, gt=0)  # the Twilio account's outbound limit
 
 
+class MetricsSettings(BaseModel):
+    """Who may read /metrics, and where each worker serves its own (docs/operations.md)."""
+
+    # Scrapers send `Authorization: Bearer <token>`; unset: only loopback clients may scrape.
+    token: SecretStr | None = None
+    # Each `herald worker` process serves its own /metrics on this port; unset: none.
+    worker_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_host: str = "127.0.0.1"
+
+
 class Settings(BaseSettings):
     """All of Herald's configuration. `.env.example` lists every setting with its safe default."""
 
@@ -122,6 +132,8 @@ class Settings(BaseSettings):
     # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
     mappings_dir: Path | None = None
     log_level: str = "INFO"
+    # "json": one JSON object per line (for a log collector), ids as fields, contacts masked.
+    log_format: Literal["text", "json"] = "text"
     # At most this many ingests (upload + parse) run at once per API process; beyond, 429.
     max_concurrent_ingests: int = Field(default=2, ge=1, le=64)
     # An admin session ends after this many minutes without a request.
@@ -132,6 +144,7 @@ class Settings(BaseSettings):
     twilio_fallback: TwilioSettings | None = None
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     callcentre: CallCentreSettings = Field(default_factory=CallCentreSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     # An SMS reply counts as an answer to the newest open alert texted to that number within
     # this many hours; later or unmatched replies become a task for an agent.
     sms_reply_window_hours: int = Field(default=72, ge=1, le=24 * 30)

@@ -37,7 +37,16 @@ from herald.report import Summary, print_summary, summary
 from herald.stack import Stack, embedded_stack
 from herald.worker import drain
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+def examples_dir() -> Path:
+    """The demo's data: inside the package when installed from a wheel (pyproject.toml ships
+    examples/ as herald/examples), else the source checkout's examples/."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "examples"
+    return packaged if packaged.is_dir() else here.parent / "examples"
+
+
+EXAMPLES = examples_dir()
 DEMO_USER = "admin"
 DEMO_PASSWORD = "herald-demo-password"
 HANDOFF_WORDS = {

@@ -38,6 +38,7 @@ from alerts.customers.preferences import build_preferences
 from alerts.deps import AlertDeps
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
 from alerts.plans import AlertOption, PlannedStep, StoredWindows
+from channels import metrics
 from rules.alert_types import AlertTypeSpec
 from rules.centre import CentreView
 from rules.engine import Plan, RecentAlert, decide, decision_as_dict
@@ -125,6 +126,7 @@ async def centre_views(
     return views
 
 
+@metrics.timed(metrics.DECISION_SECONDS)
 async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 500) -> list[int]:
     """Decide every unevaluated event; returns the ids of the alerts created (already enqueued)."""
     created: list[int] = []

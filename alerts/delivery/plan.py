@@ -18,6 +18,7 @@ from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert, outcome
 from alerts.models import Alert, ContactPoint, DeliveryAttempt
 from alerts.plans import PlannedStep
+from channels import metrics
 from channels.base import ContactProblem
 from rules import retry
 from rules.alert_types import DeliveryPolicy
@@ -141,6 +142,7 @@ async def advance_plan(
     await session.commit()
     wait = max(0.0, (action.at - now).total_seconds())
     logger.info("alert %s moves to step %s in %.0fs: %s", alert.id, nxt, wait, action.reason)
+    metrics.FALLBACKS.labels(kind="step", channel=alert.plan[nxt].channel).inc()
     await deps.queue.enqueue_step(
         alert_id=alert.id, step_index=nxt, channel=alert.plan[nxt].channel, defer_seconds=wait
     )

@@ -41,6 +41,7 @@ from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert, move_attempt, outcome
 from alerts.models import Alert, AttemptEvent, ContactPoint, DeliveryAttempt
 from alerts.plans import PlannedStep
+from channels import metrics
 from channels.base import (
     Channel,
     ChannelError,
@@ -309,6 +310,7 @@ async def _mark_sending(run: _Run, attempt: DeliveryAttempt) -> None:
 async def _send_failed(run: _Run, attempt: DeliveryAttempt, exc: ChannelError) -> StepResult:
     """The one place a failed send becomes a retry, a hold, a fallback or a failure."""
     failure = failure_of(exc)
+    metrics.sent(attempt.channel, _provider(run, attempt), str(failure))
     if failure is Failure.CONFIGURATION:
         return await _configuration_error(run, attempt, exc)
     if failure is not Failure.RETRY_LATER:
@@ -347,6 +349,7 @@ async def _send_failed(run: _Run, attempt: DeliveryAttempt, exc: ChannelError) -
             now=run.now,
         )
     await run.session.commit()
+    metrics.RETRIES.labels(channel=attempt.channel).inc()
     raise RetryLater(str(exc), backoff_seconds(policy, run.try_no)) from exc
 
 
@@ -387,6 +390,7 @@ async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepRe
         now=run.now,
     )
     await alarms.clear_alarm(run.session, attempt.channel, run.now)
+    metrics.sent(attempt.channel, _provider(run, attempt), "accepted")
     await run.session.commit()
     logger.info(
         "sent attempt_id=%s alert_id=%s channel=%s to=%s provider_sid=%s",
@@ -425,6 +429,10 @@ async def _fail_attempt(
         problem=problem,
         provider_retries=provider_retries,
     )
+
+
+def _provider(run: _Run, attempt: DeliveryAttempt) -> str:
+    return str(getattr(run.deps.channels[attempt.channel], "key", attempt.channel))
 
 
 def _note(session: AsyncSession, attempt: DeliveryAttempt, detail: str, now: datetime) -> None:

@@ -33,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
 from alerts.models import Account, Customer, Event, IngestFile, QuarantinedRecord
+from channels import metrics
 from xml_adapters.base import AccountEvent, IngestError, Notice, Record, RecordProblem
 from xml_adapters.registry import detect_adapter, get_adapter
 
@@ -406,6 +407,7 @@ async def ingest_file(
         report.duplicates,
         report.quarantined,
     )
+    metrics.ingested(report)
     return report
 
 
