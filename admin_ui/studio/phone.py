@@ -207,6 +207,7 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
     if spec is None:
         return _phone(request, user, key, None, problems=problems, locales=[], screen=None)
     deps = get_deps(request)
+    started = utcnow()
     locales = editor_locales(spec.as_json())
     attempt_text = str(form.get("attempt", ""))
     digits = str(form.get("digits", ""))
@@ -256,7 +257,7 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
     if found_alert := await trial_attempt(deps=deps, key=key, attempt_id=attempt_id):
         voice_locale = found_alert[1].locale
         handoffs = await close_trial_handoffs(
-            deps=deps, alert_id=found_alert[1].id or 0, now=utcnow()
+            deps=deps, alert_id=found_alert[1].id or 0, since=started, now=utcnow()
         )
     return _phone(
         request,
@@ -351,6 +352,7 @@ async def sms_reply(key: str, request: Request, user: CanView, session: SessionD
             status_code=422,
         )
     deps = get_deps(request)
+    started = utcnow()
     caller = _Caller(request, "", TRIAL_PHONE)
     params = {
         "MessageSid": "SMtrial" + secrets.token_hex(13),
@@ -379,7 +381,9 @@ async def sms_reply(key: str, request: Request, user: CanView, session: SessionD
         ).all()
     handoffs = []
     for alert_id in alert_ids:
-        handoffs += await close_trial_handoffs(deps=deps, alert_id=alert_id or 0, now=utcnow())
+        handoffs += await close_trial_handoffs(
+            deps=deps, alert_id=alert_id or 0, since=started, now=utcnow()
+        )
     return _phone(
         request,
         user,

@@ -246,17 +246,28 @@ async def trial_attempt(
         return attempt, alert
 
 
-async def close_trial_handoffs(*, deps: AlertDeps, alert_id: int, now: datetime) -> list[HandOff]:
-    """The hand-offs the trial created, taken off the agents' lists at once (a trial customer
-    must never reach a real agent's queue); those just closed are returned for the page."""
+async def close_trial_handoffs(
+    *, deps: AlertDeps, alert_id: int, since: datetime, now: datetime
+) -> list[HandOff]:
+    """The hand-offs the trial alert created since ``since`` (for the page to say so). They
+    were closed as they were created (alerts.responses.handoffs: a trial customer never
+    reaches a real agent's queue); one still open, from before that rule, is closed here."""
     async with deps.sessions() as session:
         rows = list(
-            (await session.exec(select(HandOff).where(col(HandOff.alert_id) == alert_id))).all()
+            (
+                await session.exec(
+                    select(HandOff).where(
+                        col(HandOff.alert_id) == alert_id, col(HandOff.created_at) >= since
+                    )
+                )
+            ).all()
         )
-        closed = [row for row in rows if row.closed_at is None]
-        for row in closed:
-            move_handoff(session, row, "complete", reason="studio trial: not for agents", now=now)
+        for row in rows:
+            if row.closed_at is None:
+                move_handoff(
+                    session, row, "complete", reason="studio trial: not for agents", now=now
+                )
         await session.commit()
-        for row in closed:
+        for row in rows:
             await session.refresh(row)
-        return closed
+        return rows
