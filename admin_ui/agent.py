@@ -80,6 +80,7 @@ async def _console(
     error: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    line_error: tuple[str, str] | None = None,  # (what was typed, what is wrong with it)
 ) -> HTMLResponse:
     state = await agent_state(session, user.id)
     work = await _work(session, user)
@@ -94,6 +95,8 @@ async def _console(
             work=work,
             state=state.state if state else "away",
             line=state.line if state else None,
+            line_typed=line_error[0] if line_error else None,
+            line_error=line_error[1] if line_error else None,
             states=AGENT_STATES,
             skill_names=[names.get(s, s) for s in work.skills],
             any_queue=allowed(user.role, "any_queue"),
@@ -142,7 +145,7 @@ async def change_line(
     try:
         await set_agent_line(session=session, user_id=user.id, raw=line, now=utcnow())
     except LineError as exc:
-        return await _console(request, user, session, error=str(exc), status=422)
+        return await _console(request, user, session, line_error=(line, str(exc)), status=422)
     return RedirectResponse("/agent", status_code=303)
 
 

@@ -157,6 +157,15 @@ async def forward(
     if isinstance(loaded, HTMLResponse):
         return loaded
     attempt, alert, first_name, done = loaded
+    if alert.trial:  # the studio's trial email: a forward would email a real address
+        return _message(
+            request,
+            deps,
+            "Not forwarded: this is a studio trial",
+            "Forwarding sends a real email to the address given, so a trial never forwards. "
+            "The form you filled in is the one customers see.",
+            200,
+        )
     to, note = to.strip().lower(), note.strip()
     error = None
     if confirm != "yes":
