@@ -19,9 +19,10 @@ from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from callcentre.queues import QueueIn, save_queue, set_skills
 from herald.worker import drain
+from tests.browser.test_accessibility import AXE, _serious
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the Chromium fixture)
 from tests.browser.test_agent_browser import PASSWORD, WIDTHS, _shots
-from tests.conftest import Stack
+from tests.conftest import Stack, missing_infrastructure
 from tests.factories import make_customer, make_event
 
 pytestmark = pytest.mark.integration
@@ -53,8 +54,18 @@ async def _centre(stack: Stack) -> None:
             await set_skills(session=session, user=user, queues=["fraud"])
 
 
+async def axe_problems(page: Any) -> list[str]:
+    """Serious or critical axe-core violations of the page as it is now."""
+    if not AXE.exists():
+        missing_infrastructure(f"{AXE} is missing: run `npm ci` (make test does)")
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    return _serious(result)
+
+
 async def _console(browser: Any, url: str, name: str) -> tuple[Any, Any]:  # noqa: F811
-    ctx = await browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
+    # bypass_csp: axe-core is injected by the test (the page's CSP allows only its own scripts)
+    ctx = await browser.new_context(viewport={"width": WIDTHS[0], "height": 900}, bypass_csp=True)
     page = await ctx.new_page()
     await page.goto(f"{url}/agent")
     await page.get_by_label("Username").fill(name)
@@ -87,6 +98,7 @@ async def test_only_the_agent_the_transfer_is_routed_to_gets_the_screen_pop(
         "not a phone number in international form" in await fred.get_by_role("alert").inner_text()
     )
     await _shots(fred, tmp_path, "agent-line-refused")
+    assert await axe_problems(fred) == []
     await fred.goto(f"{url}/agent")  # his saved line is unchanged
     assert await fred.get_by_label("My phone for live transfers").input_value() == LINES["fred"]
     await _shots(fred, tmp_path, "agent-line-set")
@@ -113,6 +125,7 @@ async def test_only_the_agent_the_transfer_is_routed_to_gets_the_screen_pop(
     assert "Pressed 1" in pop and "750.00 EUR" in pop
     assert "Herald put the call through to your phone" in pop and "taken by you" in pop
     await _shots(fred, tmp_path, "agent-routed-pop")
+    assert await axe_problems(fred) == []
 
     await asyncio.sleep(2.5)  # two more stream polls: Fay's console must still not show her
     assert fay.url.endswith("/agent")

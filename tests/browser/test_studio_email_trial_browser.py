@@ -24,6 +24,7 @@ from callcentre.console import work_for
 from callcentre.queues import set_skills
 from herald.runtime import Runtime
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the Chromium fixture)
+from tests.browser.test_agent_routing_browser import axe_problems
 from tests.browser.test_staff_browser import PASSWORD, _shots, server  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -40,7 +41,7 @@ async def test_the_trial_emails_agent_button_records_a_trial_answer_no_agent_see
         await create_user(session=session, username="ann", password=PASSWORD, role="admin")
         fred = await create_user(session=session, username="fred", password=PASSWORD, role="agent")
         await set_skills(session=session, user=fred, queues=["general"])
-    ctx = await browser.new_context()
+    ctx = await browser.new_context(bypass_csp=True)  # for axe-core, injected by the test
     page = await ctx.new_page()
     await page.goto(f"{server}/admin/alert-types/large_debit/phone")
     await page.get_by_label("Username").fill("ann")
@@ -74,6 +75,7 @@ async def test_the_trial_emails_agent_button_records_a_trial_answer_no_agent_see
     assert "The customer answered" in recorded and "by email" in recorded
     assert "closed as it was created: no agent sees it" in recorded
     await _shots(page, tmp_path, "email-trial-answered")
+    assert await axe_problems(page) == []
 
     async with runtime.deps.sessions() as session:
         [response] = (await session.exec(select(Response))).all()
