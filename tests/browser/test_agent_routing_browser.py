@@ -2,8 +2,9 @@
 and goes Available (Fred first, so he has waited longest). A customer's large-debit call is
 placed by the worker on the Twilio simulator and she presses 1 (routed to the fraud queue):
 Herald puts the call through to Fred's phone, and Fred's console opens her screen-pop by
-itself, without a reload; Fay's console shows neither the pop nor the transfer. Screenshots
-at 1280 and 390 pixels."""
+itself, without a reload; Fay's console shows neither the pop nor the transfer. Fred completes
+it with an outcome and the example CRM receiver (examples/crm_receiver.py) gets the signed
+hand-off.completed event. Screenshots at 1280 and 390 pixels."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ import pytest
 from admin_ui.users import create_user
 from alerts.alert_types.store import get_spec, save_spec
 from alerts.columns import utcnow
+from alerts.crm.deliver import dispatch
+from alerts.crm.subscriptions import create_subscription
 from alerts.decisions.evaluate import evaluate_pending
 from callcentre.queues import QueueIn, save_queue, set_skills
 from herald.worker import drain
@@ -24,6 +27,7 @@ from tests.browser.test_admin_browser import browser  # noqa: F401  (the Chromiu
 from tests.browser.test_agent_browser import PASSWORD, WIDTHS, _shots
 from tests.conftest import Stack, missing_infrastructure
 from tests.factories import make_customer, make_event
+from tests.integration.test_crm_webhooks import SECRET, Receiver, receiver  # noqa: F401
 
 pytestmark = pytest.mark.integration
 PHONE = "+15550003333"
@@ -82,12 +86,24 @@ async def _console(browser: Any, url: str, name: str) -> tuple[Any, Any]:  # noq
     return ctx, page
 
 
+@pytest.mark.timeout(300)  # two consoles, a whole call on the simulator, the CRM delivery
 async def test_only_the_agent_the_transfer_is_routed_to_gets_the_screen_pop(
     stack: Stack,
     browser: Any,  # noqa: F811
+    receiver: Receiver,  # noqa: F811
     tmp_path: Any,
 ) -> None:
     await _centre(stack)
+    receiver.start()
+    async with stack.runtime.deps.sessions() as session:
+        await create_subscription(
+            session,
+            url=receiver.url,
+            events=["handoff.*"],
+            actor="test",
+            now=utcnow(),
+            secret=SECRET,
+        )
     url = stack.api.url
     fred_ctx, fred = await _console(browser, url, "fred")
     await asyncio.sleep(0.05)  # Fred went Available first: he has waited longest
@@ -137,5 +153,16 @@ async def test_only_the_agent_the_transfer_is_routed_to_gets_the_screen_pop(
     await asyncio.sleep(2.5)
     assert fred.url.endswith("/agent")
     assert "put through to your phone" in await fred.inner_text("#work")
+
+    await fred.get_by_role("link", name="Open Test Person").first.click()
+    await fred.get_by_label("Outcome", exact=True).select_option("fraud_confirmed")
+    await fred.get_by_role("button", name="Complete").click()
+    await fred.wait_for_url(re.compile(r".*/agent\?done=completed$"))
+    await dispatch(deps=deps, now=utcnow())
+    completed = [e for e in receiver.events() if e["type"] == "handoff.completed"]
+    assert len(completed) == 1 and receiver.state.refused == 0  # signed, verified, once
+    assert completed[0]["data"]["agent"] == "fred"
+    assert completed[0]["data"]["outcome"] == "fraud_confirmed"
+    assert completed[0]["data"]["queue"] == "fraud"
     for ctx in (fred_ctx, fay_ctx):
         await ctx.close()
