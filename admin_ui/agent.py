@@ -37,6 +37,7 @@ from callcentre.queues import (
     set_agent_state,
     skills_of,
 )
+from callcentre.routing import LineError, set_agent_line
 from callcentre.screen_pop import screen_pop
 
 logger = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ async def _console(
     error: str | None = None,
     notice: str | None = None,
     status: int = 200,
+    line_error: tuple[str, str] | None = None,  # (what was typed, what is wrong with it)
 ) -> HTMLResponse:
     state = await agent_state(session, user.id)
     work = await _work(session, user)
@@ -92,6 +94,9 @@ async def _console(
             title="Agent console",
             work=work,
             state=state.state if state else "away",
+            line=state.line if state else None,
+            line_typed=line_error[0] if line_error else None,
+            line_error=line_error[1] if line_error else None,
             states=AGENT_STATES,
             skill_names=[names.get(s, s) for s in work.skills],
             any_queue=allowed(user.role, "any_queue"),
@@ -125,6 +130,22 @@ async def change_state(
     if state not in AGENT_STATES:
         return await _console(request, user, session, error="Choose one of the states.", status=422)
     await set_agent_state(session=session, user_id=user.id, state=state, now=utcnow())
+    return RedirectResponse("/agent", status_code=303)
+
+
+@router.post("/agent/line", response_model=None)
+async def change_line(
+    request: Request,
+    user: CanWork,
+    session: SessionDep,
+    line: Annotated[str, Form()] = "",
+) -> HTMLResponse | RedirectResponse:
+    """The phone the agent takes live transfers on: while they are available, transfers of
+    their queues are put through to it (callcentre.routing); empty: the centre's number."""
+    try:
+        await set_agent_line(session=session, user_id=user.id, raw=line, now=utcnow())
+    except LineError as exc:
+        return await _console(request, user, session, line_error=(line, str(exc)), status=422)
     return RedirectResponse("/agent", status_code=303)
 
 

@@ -196,6 +196,16 @@ async def forward(
         return loaded
     attempt, alert, done, language = loaded.attempt, loaded.alert, loaded.done, loaded.language
     t = translations(language)
+    if alert.trial:  # the studio's trial email: a forward would email a real address
+        return message_page(
+            request,
+            deps,
+            "Not forwarded: this is a studio trial",
+            "Forwarding sends a real email to the address given, so a trial never forwards. "
+            "The form you filled in is the one customers see.",
+            language=language,
+            translate=False,
+        )
     to, note = to.strip().lower(), note.strip()
     error = None
     if confirm != "yes":

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.links import LinkSigner, MediaSigner
-from alerts.ports import CallCentre, Pacer, VoiceSwitch
+from alerts.ports import AgentRouter, CallCentre, Pacer, VoiceSwitch
 from channels.base import Channel
 
 
@@ -75,6 +75,9 @@ class AlertDeps:
     pacer: Pacer | None = None
     # The supervisor's voice kill switch (callcentre.voice_switch.StoredVoiceSwitch); None = none.
     voice_switch: VoiceSwitch | None = None
+    # Puts live transfers through to an available agent's own line (callcentre.routing
+    # .StoredAgentRouter); None = every transfer rings the centre's number or queue.
+    agents: AgentRouter | None = None
 
     def tts(self, locale: str | None = None) -> Tts:
         """The voice for ``locale``: exact, then its base language, then English."""

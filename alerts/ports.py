@@ -46,3 +46,27 @@ class VoiceSwitch(Protocol):
     async def paused(self, session: AsyncSession, alert_type: str) -> str | None:
         """Why voice is paused for ``alert_type`` (for it, or for every alert type), or None."""
         ...
+
+
+class AgentRouter(Protocol):
+    """Puts a live transfer through to one agent (their own line) instead of the centre's
+    number: the available agent of the hand-off's queue who has waited longest."""
+
+    async def route(self, session: AsyncSession, handoff_id: int, now: datetime) -> str | None:
+        """Claim the (queued, unclaimed, not trial) hand-off for an available agent of its
+        queue who has a line, set them on a call, and return the line (an E.164 number);
+        None when nobody is available (the centre's number or queue takes the call). Does
+        not commit."""
+        ...
+
+    async def line_of(self, session: AsyncSession, agent: str) -> str | None:
+        """The line of the agent with this username, if they set one."""
+        ...
+
+    async def line_ended(
+        self, session: AsyncSession, agent: str, *, missed: bool, now: datetime
+    ) -> None:
+        """A transfer put through to the agent ended before they talked: ``missed`` (their
+        line did not answer) sets them away, so the next one is not offered to them; else
+        (the customer hung up first) they are available again. Does not commit."""
+        ...

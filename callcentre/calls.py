@@ -43,6 +43,8 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
         handoff = await session.get(HandOff, handoff_id)
         if handoff is None or handoff.customer_id is None:
             return CallResult(False, "An agent will call you back shortly.")
+        if handoff.closed_at is not None:  # a studio trial's (closed at creation), or done
+            return CallResult(False, "We have your answer: nobody needs to call you now.")
         refused = await _cannot_call(session, handoff)
         if isinstance(refused, CallResult):
             return refused

@@ -72,6 +72,7 @@ class WorkItem:
     due: bool
     task: str | None
     claimed_by: str | None
+    routed_to: str | None = None  # the agent whose line the live transfer was put through to
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ def work_item(handoff: HandOff, queue: QueueInfo, now: datetime) -> WorkItem:
         due=callback_at is None or callback_at <= now,
         task=(context.task or context.why or context.call_error) if context else None,
         claimed_by=handoff.claimed_by,
+        routed_to=context.routed_to if context else None,
     )
 
 

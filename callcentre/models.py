@@ -84,6 +84,8 @@ class AgentState(SQLModel, table=True):
     state: str = Field(default="away", max_length=20)  # available | on_call | wrap_up | away
     changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # The phone (E.164) routed live transfers are put through to (callcentre.routing); 0015.
+    line: str | None = Field(default=None, max_length=40)
 
 
 class HandOffOutcome(SQLModel, table=True):

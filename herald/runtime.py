@@ -17,6 +17,7 @@ from alerts.deps import DEFAULT_VOICES, AlertDeps, Tts
 from alerts.links import LinkSigner, MediaSigner
 from callcentre.live_pacing import VoicePacer
 from callcentre.pacing import PacingPolicy
+from callcentre.routing import StoredAgentRouter
 from callcentre.state import StoredCentre
 from callcentre.voice_switch import StoredVoiceSwitch
 from channels.base import Channel
@@ -157,6 +158,7 @@ class Runtime:
             centre=StoredCentre(),
             pacer=voice_pacer(settings),
             voice_switch=StoredVoiceSwitch(),
+            agents=StoredAgentRouter(),
             media=MediaSigner(settings.secret_key.get_secret_value()),
             voices={
                 **DEFAULT_VOICES,

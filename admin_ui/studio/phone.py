@@ -30,6 +30,7 @@ from alerts.api.deps import get_deps
 from alerts.columns import utcnow
 from alerts.models import Alert
 from alerts.responses.trial import (
+    TRIAL_EMAIL,
     TRIAL_PHONE,
     close_trial_handoffs,
     send_test,
@@ -162,8 +163,10 @@ _DEFAULTS: dict[str, Any] = {
     "locale": "en",
     "sms": None,
     "sms_error": "",
+    "email_trial": None,  # the trial email shown (admin_ui.studio.email_trial)
+    "email_answers": [],
+    "email_error": "",
 }
-TRIAL_EMAIL = "sam.jansen@example.com"
 
 
 def _simulated(request: Request) -> dict[str, bool]:
@@ -171,7 +174,7 @@ def _simulated(request: Request) -> dict[str, bool]:
     return {"sms": bool(settings.twilio.simulated), "email": not settings.smtp.host}
 
 
-def _phone(request: Request, user: Any, key: str, spec: Any, **values: Any) -> HTMLResponse:
+def phone_view(request: Request, user: Any, key: str, spec: Any, **values: Any) -> HTMLResponse:
     return studio_page(
         request,
         "phone.html",
@@ -194,7 +197,7 @@ async def phone_page(
 ) -> HTMLResponse:
     spec, problems = await draft_spec(session, key)
     locales = editor_locales(spec.as_json()) if spec else []
-    return _phone(request, user, key, spec, problems=problems, locales=locales, screen=None)
+    return phone_view(request, user, key, spec, problems=problems, locales=locales, screen=None)
 
 
 @router.post(f"{BASE}/{{key}}/phone", response_model=None)
@@ -205,8 +208,9 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
         return csrf_refused(request, user)
     spec, problems = await draft_spec(session, key)
     if spec is None:
-        return _phone(request, user, key, None, problems=problems, locales=[], screen=None)
+        return phone_view(request, user, key, None, problems=problems, locales=[], screen=None)
     deps = get_deps(request)
+    started = utcnow()
     locales = editor_locales(spec.as_json())
     attempt_text = str(form.get("attempt", ""))
     digits = str(form.get("digits", ""))
@@ -234,7 +238,7 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
         if found is None or not action.startswith(
             f"{deps.public_url}/webhooks/twilio/voice/{attempt_text}/"
         ):
-            return _phone(
+            return phone_view(
                 request,
                 user,
                 key,
@@ -256,9 +260,9 @@ async def phone_step(key: str, request: Request, user: CanView, session: Session
     if found_alert := await trial_attempt(deps=deps, key=key, attempt_id=attempt_id):
         voice_locale = found_alert[1].locale
         handoffs = await close_trial_handoffs(
-            deps=deps, alert_id=found_alert[1].id or 0, now=utcnow()
+            deps=deps, alert_id=found_alert[1].id or 0, since=started, now=utcnow()
         )
-    return _phone(
+    return phone_view(
         request,
         user,
         key,
@@ -282,7 +286,7 @@ async def test_send(key: str, request: Request, user: CanEdit, session: SessionD
         return csrf_refused(request, user)
     spec, problems = await draft_spec(session, key)
     if spec is None:
-        return _phone(request, user, key, None, problems=problems)
+        return phone_view(request, user, key, None, problems=problems)
     locales = editor_locales(spec.as_json())
     raw = str(form.get("channel", ""))
     channel: Literal["sms", "email"] = "email" if raw == "email" else "sms"
@@ -299,7 +303,9 @@ async def test_send(key: str, request: Request, user: CanEdit, session: SessionD
     elif channel == "sms" and not (address.startswith("+") and address[1:].isdigit()):
         error = f"“{address}” is not a phone number in international form, e.g. +31612345678."
     if error:
-        return _phone(request, user, key, spec, locales=locales, send_error=error, status_code=422)
+        return phone_view(
+            request, user, key, spec, locales=locales, send_error=error, status_code=422
+        )
     sent = await send_test(
         deps=get_deps(request),
         spec=spec,
@@ -309,7 +315,7 @@ async def test_send(key: str, request: Request, user: CanEdit, session: SessionD
         actor=user.username,
         now=utcnow(),
     )
-    return _phone(request, user, key, spec, locales=locales, sent=sent)
+    return phone_view(request, user, key, spec, locales=locales, sent=sent)
 
 
 @router.get(f"{BASE}/{{key}}/phone/say.wav", dependencies=[Depends(require_page("view"))])
@@ -337,11 +343,11 @@ async def sms_reply(key: str, request: Request, user: CanView, session: SessionD
         return csrf_refused(request, user)
     spec, problems = await draft_spec(session, key)
     if spec is None:
-        return _phone(request, user, key, None, problems=problems)
+        return phone_view(request, user, key, None, problems=problems)
     locales = editor_locales(spec.as_json())
     body = str(form.get("body", "")).strip()
     if not body or len(body) > 160:
-        return _phone(
+        return phone_view(
             request,
             user,
             key,
@@ -351,6 +357,7 @@ async def sms_reply(key: str, request: Request, user: CanView, session: SessionD
             status_code=422,
         )
     deps = get_deps(request)
+    started = utcnow()
     caller = _Caller(request, "", TRIAL_PHONE)
     params = {
         "MessageSid": "SMtrial" + secrets.token_hex(13),
@@ -379,8 +386,10 @@ async def sms_reply(key: str, request: Request, user: CanView, session: SessionD
         ).all()
     handoffs = []
     for alert_id in alert_ids:
-        handoffs += await close_trial_handoffs(deps=deps, alert_id=alert_id or 0, now=utcnow())
-    return _phone(
+        handoffs += await close_trial_handoffs(
+            deps=deps, alert_id=alert_id or 0, since=started, now=utcnow()
+        )
+    return phone_view(
         request,
         user,
         key,

@@ -12,6 +12,7 @@ from admin_ui.routes import csrf_refused
 from admin_ui.security import SessionDep, csrf_ok
 from admin_ui.studio.access import CanEdit, CanPublish, CanView
 from admin_ui.studio.editor import router as editor_router
+from admin_ui.studio.email_trial import router as email_trial_router
 from admin_ui.studio.phone import router as phone_router
 from admin_ui.studio.recordings_page import router as recordings_page_router
 from admin_ui.studio.views import flash, studio_page
@@ -195,5 +196,6 @@ async def restore(
 
 # Last: its /admin/alert-types/{key} would otherwise take /admin/alert-types/new.
 router.include_router(phone_router)
+router.include_router(email_trial_router)
 router.include_router(editor_router)
 router.include_router(recordings_page_router)

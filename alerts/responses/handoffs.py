@@ -70,9 +70,11 @@ async def build_context(*, session: AsyncSession, response: Response) -> HandOff
     return HandOffContext.model_validate(fields)
 
 
-async def _queue_of(session: AsyncSession, response: Response) -> str | None:
+TRIAL_CLOSED = "studio trial: closed when it was created, never shown to agents"
+
+
+def _queue_of(alert: Alert | None, response: Response) -> str | None:
     """The queue the answered option routes to (None: the centre's default queue)."""
-    alert = await session.get(Alert, response.alert_id) if response.alert_id else None
     option = option_for(options_of(alert), response.intent)
     return option.queue if option else None
 
@@ -80,7 +82,9 @@ async def _queue_of(session: AsyncSession, response: Response) -> str | None:
 async def hand_off(
     *, session: AsyncSession, response: Response, kind: HandOffKind, now: datetime
 ) -> HandOff:
-    """Create (once per response) the hand-off record the agent console shows."""
+    """Create (once per response) the hand-off record the agent console shows. A studio
+    trial's hand-off is closed as it is created (``completed``, with the reason): no agent's
+    list, no routing, no board and no CRM event ever sees it."""
     assert response.id is not None
     existing = (
         await session.exec(select(HandOff).where(HandOff.response_id == response.id))
@@ -88,14 +92,20 @@ async def hand_off(
     if existing:
         return existing
     context = await build_context(session=session, response=response)
+    alert = await session.get(Alert, response.alert_id) if response.alert_id else None
+    trial = bool(alert and alert.trial)
+    if trial:
+        context = context.model_copy(update={"why": TRIAL_CLOSED})
     handoff = HandOff(
-        queue=await _queue_of(session, response),
+        queue=_queue_of(alert, response),
         response_id=response.id,
         alert_id=response.alert_id,
         customer_id=response.customer_id,
         kind=kind,
+        status="completed" if trial else "queued",
         context=context.dump(),
         created_at=now,
+        closed_at=now if trial else None,
     )
     try:
         async with session.begin_nested():
@@ -106,6 +116,9 @@ async def hand_off(
             await session.exec(select(HandOff).where(HandOff.response_id == response.id))
         ).one()
         return found
+    if trial:
+        logger.info("trial hand-off closed at creation handoff_id=%s", handoff.id)
+        return handoff
     emit(
         session,
         kind="handoff.created",

@@ -155,22 +155,8 @@ async def record_response(
             winner = await _earlier_answer(session, dedupe_key)
             assert winner is not None, "a unique dedupe_key lost its race to a stored answer"
             return winner
-        emit(
-            session,
-            kind="response.recorded",
-            entity="response",
-            entity_id=response.id,
-            customer_id=response.customer_id,
-            data={
-                "response_id": response.id,
-                "alert_id": response.alert_id,
-                "alert_type": alert.alert_type if alert else None,
-                "channel": channel,
-                "key": response.key,
-                "intent": intent,
-            },
-            now=now,
-        )
+        if alert is None or not alert.trial:  # a studio trial's answers stay out of the CRM
+            _tell_the_crm(session, response, alert, channel, intent, now)
         acted = await _act(session, alert, response, intent, now) if intent != "late" else _Acted()
         await session.commit()
         await _enqueue_copy(deps, alert, acted.copy)
@@ -182,6 +168,33 @@ async def record_response(
         intent,
     )
     return Outcome(response, intent, duplicate=False, handoff=acted.handoff)
+
+
+def _tell_the_crm(
+    session: AsyncSession,
+    response: Response,
+    alert: Alert | None,
+    channel: str,
+    intent: str,
+    now: datetime,
+) -> None:
+    """The CRM hears of the answer (alerts.outbox), in the answer's transaction."""
+    emit(
+        session,
+        kind="response.recorded",
+        entity="response",
+        entity_id=response.id,
+        customer_id=response.customer_id,
+        data={
+            "response_id": response.id,
+            "alert_id": response.alert_id,
+            "alert_type": alert.alert_type if alert else None,
+            "channel": channel,
+            "key": response.key,
+            "intent": intent,
+        },
+        now=now,
+    )
 
 
 async def _earlier_answer(session: AsyncSession, dedupe_key: str) -> Outcome | None:

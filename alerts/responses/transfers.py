@@ -46,16 +46,44 @@ def _webhook(deps: AlertDeps, path: str) -> str:
     return f"{deps.public_url}/webhooks/twilio/voice/{path}"
 
 
-def transfer_script(deps: AlertDeps, handoff_id: int | None, tts: Tts) -> VoiceScript:
-    """To an agent: hold in the centre's queue, or dial its number with a whisper; either way
-    the end of the transfer is reported for the hand-off."""
+def transfer_script(
+    deps: AlertDeps, handoff_id: int | None, tts: Tts, line: str | None = None
+) -> VoiceScript:
+    """To an agent: dial the agent's own ``line`` when the transfer was routed to them, else
+    hold in the centre's queue or dial its number; the person answering hears the whisper
+    first, and the end of the transfer is reported for the hand-off."""
     return voice_script.transfer(
-        number=deps.callcentre_number,
+        number=line or deps.callcentre_number,
         tts=tts,
         whisper_url=_webhook(deps, f"whisper/{handoff_id}") if handoff_id else None,
-        queue=deps.transfer_queue,
+        queue=None if line else deps.transfer_queue,
         done_url=_webhook(deps, f"transfer/{handoff_id}/done") if handoff_id else None,
     )
+
+
+async def agent_line(deps: AlertDeps, handoff_id: int | None, now: datetime) -> str | None:
+    """The line to put this hand-off's call through to: that of the agent who has it (claimed
+    in the console, or routed to them before), else of the available agent of its queue who
+    has waited longest (deps.agents routes and claims it for them); None: the centre's."""
+    if handoff_id is None or deps.agents is None:
+        return None
+    async with deps.sessions() as session:
+        handoff = await session.get(HandOff, handoff_id)
+        if handoff is None or handoff.closed_at is not None:
+            return None
+        if handoff.claimed_by is not None:
+            return await deps.agents.line_of(session, handoff.claimed_by)
+        line = await deps.agents.route(session, handoff_id, now)
+        await session.commit()
+    return line
+
+
+async def live_transfer(
+    *, deps: AlertDeps, handoff_id: int | None, tts: Tts, now: datetime
+) -> VoiceScript:
+    """The customer asked for an agent in the call: put through to the routed agent's line,
+    or to the centre when nobody is free."""
+    return transfer_script(deps, handoff_id, tts, await agent_line(deps, handoff_id, now))
 
 
 def whisper_text(context: HandOffContext | None) -> str:
@@ -104,13 +132,15 @@ async def customer_answered(
             )
         await session.commit()
     logger.info("call-me-now answered, connecting handoff_id=%s", handoff_id)
-    return transfer_script(deps, handoff_id, tts)
+    return transfer_script(deps, handoff_id, tts, await agent_line(deps, handoff_id, now))
 
 
 def _back_to_agents(session: AsyncSession, handoff: HandOff, why: str, now: datetime) -> None:
-    """Not reached: the hand-off is queued again as a callback, with the reason."""
-    if handoff.status == "offered":
+    """Not reached: the hand-off is queued again as a callback, with the reason (and for
+    every agent of its queue again, when it had been routed to one)."""
+    if handoff.status in ("offered", "claimed"):
         move_handoff(session, handoff, "release", reason=why, now=now)
+        handoff.claimed_by = handoff.claimed_at = None
     handoff.kind = "callback"
     update_context(handoff, why=why)
     session.add(handoff)
@@ -186,7 +216,15 @@ async def transfer_ended(
             now=now,
         )
         context = context_of(handoff)
+        routed = handoff.claimed_by if handoff.status == "claimed" else None
         words = _record_end(session, handoff, inbound.transfer, now)
+        if (
+            routed
+            and deps.agents is not None
+            and inbound.transfer in ("abandoned", "unanswered", "failed")
+        ):
+            missed = inbound.transfer != "abandoned"
+            await deps.agents.line_ended(session, routed, missed=missed, now=now)
         await session.commit()
     logger.info("transfer ended handoff_id=%s how=%s", handoff_id, inbound.transfer)
     if words is None:
@@ -203,6 +241,8 @@ def _record_end(
     (in English, with the centre's number as ``%(number)s``)."""
     if ended == "talked" and handoff.claimed_by:
         pass  # an agent took it in the console: they complete it, with the outcome
+    elif ended is not None and ended != "talked" and handoff.status == "claimed":
+        return _not_put_through(session, handoff, ended, now)
     elif ended == "talked":
         move_handoff(
             session, handoff, "complete", reason="the customer talked to an agent", now=now
@@ -216,3 +256,17 @@ def _record_end(
         move_handoff(session, handoff, "fail", reason=f"no agent answered ({ended})", now=now)
         return NO_AGENT
     return None
+
+
+def _not_put_through(
+    session: AsyncSession, handoff: HandOff, ended: TransferEnd, now: datetime
+) -> str | None:
+    """A transfer routed to an agent's line ended before they answered: the customer hung up
+    (abandoned), or the line did not answer (a callback for every agent of the queue)."""
+    agent = handoff.claimed_by
+    if ended == "abandoned":
+        move_handoff(session, handoff, "release", reason=f"{agent}'s line was ringing", now=now)
+        move_handoff(session, handoff, "abandon", reason=ABANDONED, now=now)
+        return None
+    _back_to_agents(session, handoff, f"{agent}'s line did not answer the transfer ({ended})", now)
+    return NO_AGENT_CALLBACK

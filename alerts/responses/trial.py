@@ -19,7 +19,14 @@ from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.delivery.messages import build_message
 from alerts.deps import AlertDeps
 from alerts.lifecycle import move_handoff
-from alerts.models import TRIAL_CUSTOMER_REF, Alert, Customer, DeliveryAttempt, HandOff
+from alerts.models import (
+    TRIAL_CUSTOMER_REF,
+    Alert,
+    Customer,
+    DeliveryAttempt,
+    HandOff,
+    Response,
+)
 from alerts.plans import AlertOption, PlannedStep
 from alerts.responses.trial_cleanup import purge_old_trials
 from channels.base import ChannelError
@@ -30,6 +37,7 @@ TRIAL_REF = TRIAL_CUSTOMER_REF
 TRIAL_NAME = "Sam Jansen"
 # A number no one has (the range reserved for fiction): nothing can ring anywhere.
 TRIAL_PHONE = "+15555550100"
+TRIAL_EMAIL = "sam.jansen@example.com"
 TRIAL_VALUES = {
     "amount": "750.00",
     "currency": "EUR",
@@ -145,6 +153,7 @@ async def _trial(
     channel: str,
     address: str,
     sid: str | None,
+    action: str | None = None,
 ) -> TrialCall:
     customer = await _trial_customer(deps)
     call_sid = sid or "trial" + secrets.token_hex(13)
@@ -171,7 +180,7 @@ async def _trial(
             session,
             kind="alert_type",
             entity_id=spec.key,
-            action="trial_call" if channel == "voice" and sid else "test_send",
+            action=action or ("trial_call" if channel == "voice" and sid else "test_send"),
             after={"alert_id": alert.id, "by": actor, "channel": channel, "to": mask(address)},
         )
         await session.commit()
@@ -246,17 +255,119 @@ async def trial_attempt(
         return attempt, alert
 
 
-async def close_trial_handoffs(*, deps: AlertDeps, alert_id: int, now: datetime) -> list[HandOff]:
-    """The hand-offs the trial created, taken off the agents' lists at once (a trial customer
-    must never reach a real agent's queue); those just closed are returned for the page."""
+async def close_trial_handoffs(
+    *, deps: AlertDeps, alert_id: int, since: datetime, now: datetime
+) -> list[HandOff]:
+    """The hand-offs the trial alert created since ``since`` (for the page to say so). They
+    were closed as they were created (alerts.responses.handoffs: a trial customer never
+    reaches a real agent's queue); one still open, from before that rule, is closed here."""
     async with deps.sessions() as session:
         rows = list(
-            (await session.exec(select(HandOff).where(col(HandOff.alert_id) == alert_id))).all()
+            (
+                await session.exec(
+                    select(HandOff).where(
+                        col(HandOff.alert_id) == alert_id, col(HandOff.created_at) >= since
+                    )
+                )
+            ).all()
         )
-        closed = [row for row in rows if row.closed_at is None]
-        for row in closed:
-            move_handoff(session, row, "complete", reason="studio trial: not for agents", now=now)
+        for row in rows:
+            if row.closed_at is None:
+                move_handoff(
+                    session, row, "complete", reason="studio trial: not for agents", now=now
+                )
         await session.commit()
-        for row in closed:
+        for row in rows:
             await session.refresh(row)
-        return closed
+        return rows
+
+
+@dataclass(frozen=True, slots=True)
+class TrialEmail:
+    """The draft's email as the pretend customer receives it, with its response buttons (real
+    signed /r/ links of a trial alert: clicking one drives Herald's real response pages)."""
+
+    alert_id: int
+    attempt_id: int
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+async def start_trial_email(
+    *, deps: AlertDeps, spec: AlertTypeSpec, locale: str, actor: str, now: datetime
+) -> TrialEmail:
+    """A trial alert of the draft with one email attempt, built by the code that sends emails
+    (alerts.delivery.messages) and never sent; audited."""
+    trial = await _trial(
+        deps=deps,
+        spec=spec,
+        locale=locale,
+        actor=actor,
+        now=now,
+        channel="email",
+        address=TRIAL_EMAIL,
+        sid=None,
+        action="trial_email",
+    )
+    async with deps.sessions() as session:
+        attempt = await session.get(DeliveryAttempt, trial.attempt_id)
+        assert attempt is not None
+        attempt.status, attempt.updated_at = "sent", now  # shown in the studio, sent to nobody
+        session.add(attempt)
+        await session.commit()
+    email = await trial_email(deps=deps, key=spec.key, attempt_id=trial.attempt_id)
+    assert email is not None
+    return email
+
+
+async def trial_email(*, deps: AlertDeps, key: str, attempt_id: int) -> TrialEmail | None:
+    """The trial email of alert type ``key`` (None: no such trial email)."""
+    found = await trial_attempt(deps=deps, key=key, attempt_id=attempt_id)
+    if found is None or found[0].channel != "email":
+        return None
+    attempt, alert = found
+    async with deps.sessions() as session:
+        message = await build_message(deps=deps, session=session, alert=alert, attempt=attempt)
+    return TrialEmail(
+        alert_id=alert.id or 0,
+        attempt_id=attempt_id,
+        to=attempt.address,
+        subject=message.subject or "",
+        text=message.text,
+        html=message.html or "",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TrialAnswer:
+    """What the pretend customer answered in a trial, and the hand-off it made (closed)."""
+
+    channel: str
+    intent: str
+    at: datetime
+    handoff_kind: str | None
+    handoff_status: str | None
+
+
+async def trial_answers(*, deps: AlertDeps, alert_id: int) -> list[TrialAnswer]:
+    """The answers recorded for the trial alert, oldest first."""
+    async with deps.sessions() as session:
+        alert = await session.get(Alert, alert_id)
+        if alert is None or not alert.trial:
+            return []
+        rows = (
+            await session.exec(
+                select(Response, HandOff)
+                .join(HandOff, col(HandOff.response_id) == col(Response.id), isouter=True)
+                .where(col(Response.alert_id) == alert_id)
+                .order_by(col(Response.id))
+            )
+        ).all()
+    return [
+        TrialAnswer(
+            r.channel, r.intent, r.created_at, h.kind if h else None, h.status if h else None
+        )
+        for r, h in rows
+    ]

@@ -124,6 +124,8 @@ class HandOffContext(_Value):
     call_sid: str | None = None
     callback_at: datetime | None = None
     callback_keyed: str | None = None
+    # The agent a live transfer was put through to, on their own line (callcentre.routing).
+    routed_to: str | None = None
     # The agent's side (the agent console): their notes and the outcome they closed it with.
     notes: list[AgentNote] = []
     outcome: str | None = None

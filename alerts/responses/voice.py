@@ -23,7 +23,7 @@ from alerts.responses import voice_script
 from alerts.responses.actions import perform, schedule_callback
 from alerts.responses.matching import Mismatch, call_of_attempt
 from alerts.responses.record import Outcome, record_response
-from alerts.responses.transfers import transfer_script
+from alerts.responses.transfers import live_transfer
 from channels.base import InboundMessage
 from channels.i18n import N_
 from channels.scripts import VoiceScript
@@ -172,7 +172,8 @@ async def _after_answer(
     what was done, goodbye, the message again, or another chance after an invalid key."""
     intent, fresh = result.intent, not result.duplicate
     if intent == "agent":
-        return transfer_script(deps, result.handoff.id if result.handoff else None, call.tts)
+        handoff_id = result.handoff.id if result.handoff else None
+        return await live_transfer(deps=deps, handoff_id=handoff_id, tts=call.tts, now=now)
     if intent == "callback" and result.handoff is not None and fresh:
         action = f"{call.base}/callback?handoff={result.handoff.id}"
         return voice_script.ask_callback_time(action=action, tts=call.tts)

@@ -35,6 +35,8 @@ DOCS_SHOTS = {
     "phone-agent-1280.png": "studio-phone.png",
     "phone-agent-390.png": "studio-phone-phone.png",
     "phone-test-send-1280.png": "studio-test-send.png",
+    "email-trial-answered-1280.png": "studio-email-trial.png",
+    "agent-routed-pop-1280.png": "agent-routed-pop.png",
 }
 
 
