@@ -22,10 +22,10 @@ from alerts.crm.subscriptions import create_subscription
 from alerts.decisions.evaluate import evaluate_pending
 from callcentre.queues import QueueIn, save_queue, set_skills
 from herald.worker import drain
-from tests.browser.test_accessibility import AXE, _serious
+from tests.browser.axe import require_axe, run_axe
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the Chromium fixture)
 from tests.browser.test_agent_browser import PASSWORD, WIDTHS, _shots
-from tests.conftest import Stack, missing_infrastructure
+from tests.conftest import Stack
 from tests.factories import make_customer, make_event
 from tests.integration.test_crm_webhooks import SECRET, Receiver, receiver  # noqa: F401
 
@@ -60,11 +60,8 @@ async def _centre(stack: Stack) -> None:
 
 async def axe_problems(page: Any) -> list[str]:
     """Serious or critical axe-core violations of the page as it is now."""
-    if not AXE.exists():
-        missing_infrastructure(f"{AXE} is missing: run `npm ci` (make test does)")
-    await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
-    return _serious(result)
+    require_axe()
+    return await run_axe(page)
 
 
 async def _console(browser: Any, url: str, name: str) -> tuple[Any, Any]:  # noqa: F811
