@@ -47,9 +47,9 @@ async def _move_without_follow_up(wired: Wired, alert: Alert, state: str) -> Del
         return attempt
 
 
-def _said(attempt: DeliveryAttempt, state: str, provider: str, **extra: str) -> StatusUpdate:
+def _said(attempt: DeliveryAttempt, state: str, provider: str) -> StatusUpdate:
     return StatusUpdate(
-        provider_sid=attempt.provider_sid or "", status=state, provider_status=provider, **extra
+        provider_sid=attempt.provider_sid or "", status=state, provider_status=provider
     )
 
 
