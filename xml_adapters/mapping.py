@@ -363,6 +363,7 @@ def _build(
         description=_optional_text(values.get("description")),
         line=line,
         data=data,
+        record_id=record.record_id.render(values) if record.record_id else None,
     )
 
 
