@@ -227,6 +227,8 @@ async def _adopt_earlier_send(
     fresh = [r for r in found if r.provider_sid not in taken]
     if not fresh:
         return None
+    # Asked before any row is written: no transaction stays open over the provider's answer.
+    update = await _adopted_update(channel, fresh[0].provider_sid, fresh[0].status)
     await run.session.refresh(run.alert)  # an answer may have closed it meanwhile
     attempt.provider_sid = fresh[0].provider_sid
     await move_attempt(
@@ -247,7 +249,6 @@ async def _adopt_earlier_send(
     )
     # The same follow-up as a fresh send's callback: reached ends the plan, a call or text the
     # provider already failed moves it on (retry, fall back); committed with the move.
-    update = await _adopted_update(channel, attempt.provider_sid, attempt.status)
     await pass_on(run.deps, run.session, attempt, update, run.now)
     return StepResult("adopted", attempt.provider_sid)
 
