@@ -8,7 +8,8 @@ from starlette.responses import HTMLResponse
 
 from admin_ui.rendering import page
 from admin_ui.security import CanView, SessionDep, csrf_token
-from alerts.ingestion.quarantine import list_quarantine
+from alerts.columns import utcnow
+from alerts.ingestion.quarantine import file_state, list_quarantine, resume_command
 from alerts.models import IngestFile
 
 router = APIRouter(include_in_schema=False)
@@ -22,6 +23,7 @@ async def ingestion(
     files = (
         await session.exec(select(IngestFile).order_by(col(IngestFile.id).desc()).limit(FILE_LIMIT))
     ).all()
+    now = utcnow()
     quarantined = await list_quarantine(session=session, file_id=file_id, limit=500)
     return page(
         request,
@@ -31,6 +33,8 @@ async def ingestion(
             "csrf_token": csrf_token(request),
             "title": "Ingestion",
             "files": files,
+            "states": {f.id: file_state(f, now) for f in files},
+            "resume": resume_command,
             "quarantined": quarantined,
             "file_id": file_id,
             "limit": FILE_LIMIT,

@@ -162,6 +162,9 @@ class IngestFile(SQLModel, table=True):
     error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _created()
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set at each committed batch while ingesting: a file still "ingesting" with no progress for
+    # a while was left by a crash (alerts.ingestion.quarantine.file_state says "interrupted").
+    progress_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class QuarantinedRecord(SQLModel, table=True):
@@ -173,7 +176,8 @@ class QuarantinedRecord(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     file_id: int = Field(foreign_key="ingest_files.id", index=True)
     line: int | None = None
-    record_id: str | None = Field(default=None, max_length=300)
+    # Indexed: a record sent again in a later file resolves its earlier open row.
+    record_id: str | None = Field(default=None, max_length=300, index=True)
     field: str | None = Field(default=None, max_length=200)
     value: str | None = Field(default=None, max_length=500)
     reason: str = Field(sa_type=sa.Text)

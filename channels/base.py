@@ -149,10 +149,13 @@ class Channel(Protocol):
     3. `find_sent` lists matching messages at the provider after a crash between acceptance and our
        commit, so a re-run job adopts it instead of sending twice (None when the provider cannot
        be asked, e.g. SMTP: an empty list).
-    4. `verify` checks a webhook's signature; `parse_status` / `parse_inbound` turn webhook
+    4. `status_of` fetches one message's current status by its provider id (None when the
+       provider does not know it, or cannot be asked, e.g. SMTP): the sweep asks it about a send
+       whose status callback never arrived (alerts.delivery.reconcile).
+    5. `verify` checks a webhook's signature; `parse_status` / `parse_inbound` turn webhook
        parameters into StatusUpdate / InboundMessage.
-    5. Add it to the explicit registry in `herald/wiring.py`, chosen by settings.
-    6. A channel customers answer on (voice, SMS) is also an `AnsweringChannel` (below): it
+    6. Add it to the explicit registry in `herald/wiring.py`, chosen by settings.
+    7. A channel customers answer on (voice, SMS) is also an `AnsweringChannel` (below): it
        names its signature header and renders Herald's answers to its webhooks.
     """
 
@@ -162,6 +165,8 @@ class Channel(Protocol):
     async def send(self, message: OutboundMessage) -> Receipt: ...
 
     async def find_sent(self, message: OutboundMessage, since: datetime) -> list[Receipt]: ...
+
+    async def status_of(self, provider_sid: str) -> StatusUpdate | None: ...
 
     def verify(self, url: str, params: Mapping[str, str], signature: str | None) -> bool: ...
 

@@ -146,6 +146,9 @@ class SmtpEmailChannel:
     async def find_sent(self, message: OutboundMessage, since: datetime) -> list[Receipt]:
         return []
 
+    async def status_of(self, provider_sid: str) -> StatusUpdate | None:
+        return None  # an SMTP server cannot be asked about a message it took
+
     def verify(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
         return False  # email answers come through signed links, not provider webhooks
 

@@ -142,6 +142,14 @@ class FailoverChannel:
             found.extend(await provider.find_sent(message, since))
         return found
 
+    async def status_of(self, provider_sid: str) -> StatusUpdate | None:
+        """Asked of each provider in turn: the one that knows the sid answers."""
+        for provider in self.providers:
+            found = await provider.status_of(provider_sid)
+            if found is not None:
+                return found
+        return None
+
     def verify(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
         return any(p.verify(url, params, signature) for p in self.providers)
 

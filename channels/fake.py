@@ -36,6 +36,9 @@ class FakeChannel:
         self.sent: list[OutboundMessage] = []
         self.failures: list[ChannelError] = []
         self.replies: list[VoiceScript | TextReply] = []
+        # What ``status_of`` answers, by provider sid (a sid not here: the provider has no news).
+        self.provider_statuses: dict[str, StatusUpdate] = {}
+        self.lookups: list[str] = []
 
     async def send(self, message: OutboundMessage) -> Receipt:
         if self.failures:
@@ -49,6 +52,10 @@ class FakeChannel:
             for i, m in enumerate(self.sent)
             if m.attempt_id == message.attempt_id
         ]
+
+    async def status_of(self, provider_sid: str) -> StatusUpdate | None:
+        self.lookups.append(provider_sid)
+        return self.provider_statuses.get(provider_sid)
 
     def verify(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
         return signature == f"signed-by-{self.key}"

@@ -131,6 +131,11 @@ def classify(exc: BaseException, *, action: str, kind: str) -> ChannelError:
     return TransientChannelError(f"{action} failed: {exc!r}", ambiguous=True)
 
 
+def unknown_to_twilio(exc: BaseException) -> bool:
+    """True when Twilio answered that it has no such call or message (HTTP 404)."""
+    return isinstance(exc, TwilioRestException) and exc.status == 404
+
+
 def lookup_window(since: datetime) -> datetime:
     """Twilio's list filters work on dates; look from the day before to be safe at midnight."""
     return since - timedelta(days=1)

@@ -8,7 +8,13 @@ from datetime import datetime
 from channels import twiml
 from channels.base import InboundMessage, OutboundMessage, Receipt, StatusUpdate
 from channels.scripts import TextReply, VoiceScript, WebhookReply
-from channels.twilio_common import TwilioAccount, classify, contact_problem, describe_error
+from channels.twilio_common import (
+    TwilioAccount,
+    classify,
+    contact_problem,
+    describe_error,
+    unknown_to_twilio,
+)
 
 MESSAGE_STATUS = {
     "accepted": "sent",
@@ -65,6 +71,23 @@ class TwilioSmsChannel:
             Receipt(provider_sid=str(m.sid), status=MESSAGE_STATUS.get(str(m.status), "sent"))
             for m in same
         ]
+
+    async def status_of(self, provider_sid: str) -> StatusUpdate | None:
+        """The message's status as Twilio has it now (None: Twilio does not know the sid)."""
+        try:
+            sms = await self.account.client().messages(provider_sid).fetch_async()
+        except Exception as exc:
+            if unknown_to_twilio(exc):
+                return None
+            raise classify(exc, action="looking up the message", kind="sms") from exc
+        code = sms.error_code
+        return self.parse_status(
+            {
+                "MessageSid": str(sms.sid),
+                "MessageStatus": str(sms.status),
+                "ErrorCode": str(code) if code else "",
+            }
+        )
 
     def verify(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
         return self.account.verify(url, params, signature)

@@ -9,7 +9,13 @@ from datetime import datetime
 from channels import twiml
 from channels.base import InboundMessage, OutboundMessage, Receipt, StatusUpdate, TransferEnd
 from channels.scripts import TextReply, VoiceScript, WebhookReply
-from channels.twilio_common import TwilioAccount, classify, contact_problem, describe_error
+from channels.twilio_common import (
+    TwilioAccount,
+    classify,
+    contact_problem,
+    describe_error,
+    unknown_to_twilio,
+)
 
 CALL_STATUS = {
     "queued": "sent",
@@ -97,6 +103,22 @@ class TwilioVoiceChannel:
             Receipt(provider_sid=str(c.sid), status=CALL_STATUS.get(str(c.status), "sent"))
             for c in found
         ]
+
+    async def status_of(self, provider_sid: str) -> StatusUpdate | None:
+        """The call's status as Twilio has it now (None: Twilio does not know the sid)."""
+        try:
+            call = await self.account.client().calls(provider_sid).fetch_async()
+        except Exception as exc:
+            if unknown_to_twilio(exc):
+                return None
+            raise classify(exc, action="looking up the call", kind="voice") from exc
+        return self.parse_status(
+            {
+                "CallSid": str(call.sid),
+                "CallStatus": str(call.status),
+                "AnsweredBy": str(call.answered_by or ""),
+            }
+        )
 
     def verify(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
         return self.account.verify(url, params, signature)

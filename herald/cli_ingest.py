@@ -16,7 +16,15 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from herald.cli_common import JsonOpt, console, fail, load_settings, run, running
+from herald.cli_common import (
+    JsonOpt,
+    UserInputError,
+    console,
+    fail,
+    load_settings,
+    run,
+    running,
+)
 
 if TYPE_CHECKING:
     from alerts.ingestion.files import IngestReport, IngestReportDict
@@ -53,31 +61,55 @@ def print_report(r: IngestReportDict) -> None:
         console.print(f"  [red]{r['error']}[/]")
 
 
+ResumeOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--resume",
+        metavar="FILE_ID",
+        help="Read again a file a crash left half-read (shown as interrupted), from its kept "
+        "copy; events already stored are not stored twice.",
+    ),
+]
+
+
 def ingest(
     paths: Annotated[
-        list[str],
+        list[str] | None,
         typer.Argument(
             help="XML files, directories (their *.xml files; sub-directories are not read) or "
             "glob patterns ('DIR/**/*.xml' reads sub-directories)."
         ),
-    ],
+    ] = None,
     adapter: AdapterOpt = None,
+    resume: ResumeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Ingest back-office XML files and decide which events become alerts."""
     settings = load_settings()
+    if resume is not None and paths:
+        fail("give either files to ingest or --resume FILE_ID, not both")
+    if resume is None and not paths:
+        fail("nothing to ingest: name XML files, a directory or a pattern (or --resume FILE_ID)")
 
     async def main() -> list[IngestedFile]:
         from alerts.columns import utcnow
         from alerts.decisions.evaluate import evaluate_pending
         from alerts.ingestion.files import expand_paths, ingest_file
+        from alerts.ingestion.quarantine import ResumeError, resume_file
 
-        files = expand_paths(paths)
+        files = expand_paths(paths) if paths else []
         for path in files:
             if not path.exists():
                 raise FileNotFoundError(f"{path}: no such file")
         reports: list[IngestReport] = []
         async with running(settings) as rt:
+            if resume is not None:
+                async with rt.deps.sessions() as session:
+                    try:
+                        report = await resume_file(session=session, file_id=resume, now=utcnow())
+                    except ResumeError as exc:
+                        raise UserInputError(str(exc)) from None
+                reports.append(report)
             with Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),

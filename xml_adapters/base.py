@@ -28,6 +28,9 @@ class AccountEvent:
     description: str | None  # merchant / remittance / reference text shown to the customer
     line: int | None = None  # line of the record in the source file
     data: dict[str, str] = field(default_factory=dict)  # further fields, as text
+    # How the mapping names the record in problems (its ``record_id`` template), so a record
+    # quarantined earlier and good now is recognised; None when the mapping names none.
+    record_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,5 +55,5 @@ def _event_constructor() -> Callable[..., AccountEvent]:
 
 
 # new_event(source, source_event_id, event_type, account_id, amount, currency, credit_debit,
-# status, booking_date, description, line, data): every field, in AccountEvent's order.
+# status, booking_date, description, line, data, record_id): every field, in AccountEvent's order.
 new_event = _event_constructor()

@@ -358,6 +358,7 @@ def _build(
         description if description is None or description.__class__ is str else _text(description),
         line,
         record.data_of(values),
+        record.record_id.render(values) if record.record_id else None,
     )
 
 

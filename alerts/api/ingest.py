@@ -22,7 +22,14 @@ from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.deps import AlertDeps
 from alerts.ingestion.files import IngestReport, ingest_file
-from alerts.ingestion.quarantine import find_file, list_files, list_quarantine, retry_quarantine
+from alerts.ingestion.quarantine import (
+    file_state,
+    find_file,
+    list_files,
+    list_quarantine,
+    resume_command,
+    retry_quarantine,
+)
 from alerts.models import IngestFile
 
 logger = logging.getLogger(__name__)
@@ -76,7 +83,10 @@ class FileReport(BaseModel):
     sha256: str
     filename: str
     adapter: str
-    status: str = Field(description="ingesting, done or failed")
+    status: str = Field(
+        description="ingesting, done or failed; interrupted for a file a crash left half-read "
+        "(no progress for 2 minutes): `resume` says how to read it again"
+    )
     source: str = Field(description="cli, api or watch")
     records: int
     events_created: int
@@ -90,6 +100,9 @@ class FileReport(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     mb_per_s: float | None
+    resume: str | None = Field(
+        default=None, description="the command that reads an interrupted file again"
+    )
 
 
 class QuarantinedOut(BaseModel):
@@ -276,9 +289,12 @@ async def ingest(
 
 
 def file_view(row: IngestFile) -> FileReport:
+    state = file_state(row, utcnow())
     return FileReport(
-        **row.model_dump(exclude={"stored_path"}),
+        **row.model_dump(exclude={"stored_path", "status", "progress_at"}),
+        status=state,
         mb_per_s=round(row.bytes / 1e6 / row.seconds, 2) if row.seconds else None,
+        resume=resume_command(row) if state == "interrupted" else None,
     )
 
 

@@ -1,5 +1,10 @@
-"""Provider status callbacks (and bounces) applied to an attempt, and what they mean for the
-plan."""
+"""Provider status callbacks (and bounces, and the sweep's provider lookups) applied to an
+attempt, and what they mean for the plan.
+
+An attempt's move and its follow-up (the plan's next step, the alert's status, a "call me now"
+hand-off) commit in one transaction: either both happened or neither did, and a callback that
+fails half-way leaves nothing behind to converge. ``pass_on`` is the one follow-up, used by
+fresh callbacks, by a send adopted after a crash and by the sweep (``follow_up``) alike."""
 
 from __future__ import annotations
 
@@ -38,9 +43,40 @@ async def apply_status(
             await _unknown_status(session, attempt, update, now)
             return "ignored"
         if not await _move(session, attempt, update, now):
+            await session.commit()  # the refusal, in the attempt's history
             return "ignored"
-        await _pass_on(deps, session, attempt, update, now)
+        await pass_on(deps, session, attempt, update, now)  # commits the move with it
         return "applied"
+
+
+async def follow_up(
+    *, deps: AlertDeps, attempt_id: int, update: StatusUpdate, now: datetime
+) -> bool:
+    """Re-apply the follow-up of an attempt that reached an outcome while its alert still waits
+    on it (a follow-up lost before the one-transaction rule, or one that failed in a way the
+    sweep can see). Idempotent: the alert row is locked and re-checked, so only an alert still
+    delivering the attempt's step moves; returns True when it did."""
+    async with deps.sessions() as session:
+        attempt = await session.get(DeliveryAttempt, attempt_id)
+        if attempt is None:
+            return False
+        alert = await session.get(Alert, attempt.alert_id, with_for_update=True)
+        if (
+            alert is None
+            or alert.status != "delivering"
+            or alert.current_step != attempt.step_index
+            or outcome(attempt.channel, attempt.status, update.answered_by) == "pending"
+        ):
+            await session.rollback()
+            return False
+        logger.warning(
+            "re-applying a lost follow-up attempt_id=%s alert_id=%s status=%s",
+            attempt.id,
+            alert.id,
+            attempt.status,
+        )
+        await pass_on(deps, session, attempt, update, now)
+        return True
 
 
 def _same_message(attempt: DeliveryAttempt, update: StatusUpdate) -> bool:
@@ -81,7 +117,8 @@ async def _unknown_status(
 async def _move(
     session: AsyncSession, attempt: DeliveryAttempt, update: StatusUpdate, now: datetime
 ) -> bool:
-    """Move the attempt to the reported status if that is forward (committed either way)."""
+    """Move the attempt to the reported status if that is forward (not committed: the caller
+    commits it with its follow-up)."""
     assert update.status is not None
     detail = update.error_code
     if update.answered_by:
@@ -96,7 +133,6 @@ async def _move(
         detail=detail,
         now=now,
     )
-    await session.commit()
     if not applied:
         logger.info(
             "late or duplicate status ignored attempt_id=%s status=%s", attempt.id, update.status
@@ -104,7 +140,7 @@ async def _move(
     return applied
 
 
-async def _pass_on(
+async def pass_on(
     deps: AlertDeps,
     session: AsyncSession,
     attempt: DeliveryAttempt,
@@ -112,7 +148,8 @@ async def _pass_on(
     now: datetime,
 ) -> None:
     """What the new status means: the step's own follow-up (a "call me now" call ended), then
-    the plan, if the attempt is its current step: reached, or retry / fall back / stop."""
+    the plan, if the attempt is its current step: reached, or retry / fall back / stop.
+    Commits (with whatever the session holds: the attempt's move)."""
     alert = await session.get(Alert, attempt.alert_id)
     assert alert is not None
     result = outcome(attempt.channel, attempt.status, update.answered_by)

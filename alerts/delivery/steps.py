@@ -31,12 +31,11 @@ from alerts.delivery.plan import (
     hold_step,
     pace_voice,
     past_deadline,
-    reached,
     reslot,
-    retry_outcome,
     skip_paused_voice,
     stop,
 )
+from alerts.delivery.statuses import pass_on
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert, move_attempt, outcome
 from alerts.models import Alert, AttemptEvent, ContactPoint, DeliveryAttempt
@@ -48,6 +47,7 @@ from channels.base import (
     Failure,
     OutboundMessage,
     Receipt,
+    StatusUpdate,
     TransientChannelError,
     failure_of,
 )
@@ -228,6 +228,9 @@ async def _adopt_earlier_send(
     fresh = [r for r in found if r.provider_sid not in taken]
     if not fresh:
         return None
+    # Asked before any row is written: no transaction stays open over the provider's answer.
+    update = await _adopted_update(channel, fresh[0].provider_sid, fresh[0].status)
+    await run.session.refresh(run.alert)  # an answer may have closed it meanwhile
     attempt.provider_sid = fresh[0].provider_sid
     await move_attempt(
         run.session,
@@ -240,34 +243,29 @@ async def _adopt_earlier_send(
     move_alert(
         run.session, run.alert, "send", reason="adopted after an interrupted send", now=run.now
     )
-    await run.session.commit()
     logger.info(
         "adopted provider message attempt_id=%s provider_sid=%s",
         attempt.id,
         attempt.provider_sid,
     )
-    await _pass_on(run, attempt)
+    # The same follow-up as a fresh send's callback: reached ends the plan, a call or text the
+    # provider already failed moves it on (retry, fall back); committed with the move.
+    await pass_on(run.deps, run.session, attempt, update, run.now)
     return StepResult("adopted", attempt.provider_sid)
 
 
-async def _pass_on(run: _Run, attempt: DeliveryAttempt) -> None:
-    """What the attempt's status means for the plan, once the provider has it: reached ends
-    the plan; an adopted message that already failed moves the plan on, as its callback would."""
-    result = outcome(attempt.channel, attempt.status)
-    if result == "pending":
-        return
-    await run.session.refresh(run.alert)  # an answer may have closed it meanwhile
-    if result == "reached":
-        await reached(session=run.session, alert=run.alert, attempt=attempt, now=run.now)
-        return
-    await advance_plan(
-        deps=run.deps,
-        session=run.session,
-        alert=run.alert,
-        now=run.now,
-        why=f"{attempt.channel} {attempt.status.replace('_', ' ')}",
-        outcome=retry_outcome(attempt, None),
-    )
+async def _adopted_update(channel: Channel, provider_sid: str, status: str) -> StatusUpdate:
+    """The adopted message's status as a callback would have told it: an ended one is asked
+    again by id for what a list does not say (answered by a machine, the error code)."""
+    update = StatusUpdate(provider_sid=provider_sid, status=status, provider_status="adopted")
+    if outcome(channel.kind, status) == "pending":
+        return update
+    try:
+        found = await channel.status_of(provider_sid)
+    except ChannelError as exc:
+        logger.warning("adopted %s: no detail from the provider (%s)", provider_sid, exc)
+        return update
+    return found if found is not None and found.status == status else update
 
 
 async def _sids_of_other_attempts(
@@ -391,7 +389,9 @@ async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepRe
     )
     await alarms.clear_alarm(run.session, attempt.channel, run.now)
     metrics.sent(attempt.channel, _provider(run, attempt), "accepted")
-    await run.session.commit()
+    reached_now = outcome(attempt.channel, attempt.status) == "reached"
+    if not reached_now:
+        await run.session.commit()
     logger.info(
         "sent attempt_id=%s alert_id=%s channel=%s to=%s provider_sid=%s",
         attempt.id,
@@ -400,8 +400,12 @@ async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepRe
         mask(attempt.address),
         receipt.provider_sid,
     )
-    if outcome(attempt.channel, attempt.status) == "reached":
-        await _pass_on(run, attempt)
+    if reached_now:  # an email is reached once the server took it: one transaction with it
+        await run.session.refresh(run.alert)  # an answer may have closed it meanwhile
+        update = StatusUpdate(
+            provider_sid=attempt.provider_sid or "", status=attempt.status, provider_status="sent"
+        )
+        await pass_on(run.deps, run.session, attempt, update, run.now)
     return StepResult("sent", receipt.provider_sid)
 
 

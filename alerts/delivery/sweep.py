@@ -4,18 +4,23 @@ Bounded: due alerts are read a page at a time in (due time, id) order (keyset ov
 index), their current attempts in one query per page, and one sweep looks at no more than
 ``limit`` alerts. A ``SweepCursor`` (the worker keeps one) makes the next sweep go on after the
 last alert looked at, so a backlog of paced alerts costs each sweep the same, and every due
-alert is looked at within ceil(backlog / limit) sweeps."""
+alert is looked at within ceil(backlog / limit) sweeps.
+
+Then the alerts being delivered converge (alerts.delivery.reconcile): an attempt whose status
+callback never came is looked up at the provider, an ended attempt whose alert did not follow
+is followed up; bounded the same way, with its own cursor."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
 from alerts.decisions.evaluate import evaluate_pending
+from alerts.delivery.reconcile import InFlightCursor, converge
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN
 from alerts.models import Alert, DeliveryAttempt
@@ -32,6 +37,7 @@ class SweepCursor:
     """Where the next sweep goes on: after this (due time, alert id); None: from the start."""
 
     after: tuple[datetime, int] | None = None
+    in_flight: InFlightCursor = field(default_factory=InFlightCursor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +57,8 @@ async def sweep(
     limit: int = LIMIT,
     page: int = PAGE,
 ) -> int:
-    """Evaluate stranded events; re-enqueue due steps whose attempt has not reached the provider."""
+    """Evaluate stranded events; re-enqueue due steps whose attempt has not reached the provider;
+    converge the alerts being delivered (returns how many items it re-enqueued or moved)."""
     created = await evaluate_pending(deps=deps, now=now)
     count = len(created)
     cursor = cursor if cursor is not None else SweepCursor()
@@ -72,8 +79,10 @@ async def sweep(
                     alert_id=item.alert_id, step_index=item.step, channel=item.channel
                 ):
                     count += 1
+    converged = await converge(deps=deps, now=now, cursor=cursor.in_flight, limit=limit)
+    count += converged.moved
     if count:
-        logger.info("sweep re-enqueued %s item(s)", count)
+        logger.info("sweep re-enqueued or moved %s item(s)", count)
     return count
 
 

@@ -15,6 +15,7 @@ import glob
 import hashlib
 import logging
 import queue
+import re
 import shutil
 import threading
 import time
@@ -278,6 +279,41 @@ async def _quarantine(
     await conn.execute(stmt, rows)
 
 
+# The id a mapping gives a record it cannot name ("Ntry 12"): a position, not an identity.
+_POSITIONAL = re.compile(r"^[A-Za-z_][\w.:-]* \d+$")
+
+
+async def _supersede(
+    session: AsyncSession,
+    row: IngestFile,
+    events: Sequence[AccountEvent],
+    problems: Sequence[RecordProblem],
+    now: datetime,
+) -> None:
+    """Records of this batch that an earlier file of the same format had quarantined (a bad
+    record sent again, corrected or not): the earlier open rows are resolved, so a record has
+    one open row at most, this file's if it is still bad. One indexed UPDATE per batch."""
+    named = {e.record_id for e in events if e.record_id} | {
+        p.record_id for p in problems if p.record_id
+    }
+    ids = [i for i in named if not _POSITIONAL.match(i)]
+    if not ids:
+        return
+    same_format = sa.select(col(IngestFile.id)).where(
+        col(IngestFile.adapter) == row.adapter, col(IngestFile.id) != row.id
+    )
+    await session.exec(
+        sa.update(QuarantinedRecord)
+        .where(
+            col(QuarantinedRecord.record_id).in_(ids),
+            col(QuarantinedRecord.status) == "open",
+            col(QuarantinedRecord.field).is_distinct_from("account_id"),
+            col(QuarantinedRecord.file_id).in_(same_format),
+        )
+        .values(status="resolved", resolved_at=now)
+    )
+
+
 def _keep_copy(path: Path, store_dir: Path | None, sha256: str) -> str | None:
     if store_dir is None:
         return None
@@ -349,12 +385,14 @@ async def ingest_file(
             session.add(row)
         row.stored_path = row.stored_path or _keep_copy(path, store_dir, report.sha256)
         row.status = "ingesting"
+        row.progress_at = now
         session.add(row)
         if not await _claimed(session, report):
             report.seconds = time.perf_counter() - started
             return report
         assert row.id is not None
         report.file_id = row.id
+        created_before = row.events_created  # by an earlier, interrupted run of this file
         events: list[AccountEvent] = []
         problems: list[RecordProblem] = []
         try:
@@ -369,8 +407,12 @@ async def ingest_file(
                     else:
                         events.append(item)
                 report.records += len(events) + len(problems)
+                await _supersede(session, row, events, problems, now)
                 await _store_events(session, events, row.id, owners, report, now)
                 await _quarantine(session, row.id, problems, report, now)
+                # Alive (not an interrupted file), and its count kept should it be interrupted.
+                row.progress_at = utcnow()
+                row.events_created = created_before + report.events_created
                 await session.commit()
                 events, problems = [], []
                 if progress is not None:
@@ -379,13 +421,14 @@ async def ingest_file(
             # Keep every complete record read before the error: a fixed file re-sent later
             # dedupes them by event id.
             report.status, report.error = "failed", str(exc)
+        await _supersede(session, row, events, problems, now)
         await _store_events(session, events, row.id, owners, report, now)
         await _quarantine(session, row.id, problems, report, now)
     report.seconds = time.perf_counter() - started
     row.status = "failed" if report.status == "failed" else "done"
     row.adapter = adapter.key
     row.records = report.records
-    row.events_created += report.events_created
+    row.events_created = created_before + report.events_created
     row.duplicates = report.duplicates
     row.quarantined = report.quarantined
     row.unknown_accounts = report.unknown_accounts

@@ -1,11 +1,11 @@
-"""Received files' reports and quarantined records: list them, and re-process the records
-once their cause is fixed."""
+"""Received files' reports and quarantined records: list them, re-process the records once
+their cause is fixed, and tell (and resume) a file a crash left half-read."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
@@ -16,6 +16,10 @@ from alerts.ingestion.files import IngestReport, ingest_file
 from alerts.models import Account, Decision, Event, IngestFile, QuarantinedRecord
 
 logger = logging.getLogger(__name__)
+
+# A file "ingesting" with no batch committed for this long was left by a crash: a batch of
+# 1,000 records takes well under a second.
+INTERRUPTED_AFTER_S = 120
 
 
 class QuarantineRow(TypedDict):
@@ -184,3 +188,53 @@ async def list_files(*, session: AsyncSession, limit: int = 100) -> list[IngestF
 async def find_file(*, session: AsyncSession, sha256: str) -> IngestFile | None:
     """The report of the file with this SHA-256 (None while still receiving, or never sent)."""
     return (await session.exec(select(IngestFile).where(IngestFile.sha256 == sha256))).first()
+
+
+def file_state(row: IngestFile, now: datetime) -> str:
+    """A file's status as shown to people: ``interrupted`` for one a crash left ``ingesting``
+    (no batch committed for INTERRUPTED_AFTER_S), else the stored status."""
+    if row.status != "ingesting":
+        return row.status
+    last = row.progress_at or row.created_at
+    return "interrupted" if last <= now - timedelta(seconds=INTERRUPTED_AFTER_S) else "ingesting"
+
+
+def resume_command(row: IngestFile) -> str:
+    return f"herald ingest --resume {row.id}"
+
+
+class ResumeError(ValueError):
+    """Why a file cannot be resumed, and what to do instead."""
+
+
+async def resume_file(*, session: AsyncSession, file_id: int, now: datetime) -> IngestReport:
+    """Read an interrupted file again from its kept copy: events stored before the crash are
+    recognised (by event id) and not stored twice, bad records keep one quarantine row each."""
+    row = await session.get(IngestFile, file_id)
+    if row is None:
+        raise ResumeError(f"no received file #{file_id} (see `herald ingest` reports or the API)")
+    state = file_state(row, now)
+    if state == "ingesting":
+        seen = (now - (row.progress_at or row.created_at)).total_seconds()
+        raise ResumeError(
+            f"file #{file_id} ({row.filename}) is still being read (last progress {seen:.0f} s "
+            f"ago); it counts as interrupted after {INTERRUPTED_AFTER_S} s without progress"
+        )
+    if state != "interrupted":
+        raise ResumeError(
+            f"file #{file_id} ({row.filename}) is {state}, not interrupted: nothing to resume "
+            f"(`herald quarantine retry --file-id {file_id}` re-reads its quarantined records)"
+        )
+    if not row.stored_path or not Path(row.stored_path).exists():
+        raise ResumeError(
+            f"file #{file_id} ({row.filename}): the original was not kept; run "
+            "`herald ingest PATH` with the same file, it carries on without duplicates"
+        )
+    logger.info("resuming interrupted file file_id=%s file_sha256=%s", row.id, row.sha256[:12])
+    return await ingest_file(
+        session=session,
+        path=Path(row.stored_path),
+        display_name=row.filename,
+        adapter_key=row.adapter,
+        source=row.source,
+    )

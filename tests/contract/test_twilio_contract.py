@@ -79,6 +79,10 @@ async def test_voice_call_matches_twilio_spec(prism: Prism, account: TwilioAccou
     assert found, "Prism's example call list came back empty"
     assert all(r.provider_sid.startswith("CA") for r in found)
 
+    mark = prism.mark()  # the sweep's lookup of a call whose callbacks never came
+    await channel.status_of(receipt.provider_sid)
+    assert_valid(prism, mark)
+
 
 async def test_sms_matches_twilio_spec(prism: Prism, account: TwilioAccount) -> None:
     channel = TwilioSmsChannel(account)
@@ -90,6 +94,10 @@ async def test_sms_matches_twilio_spec(prism: Prism, account: TwilioAccount) -> 
 
     mark = prism.mark()
     await channel.find_sent(SMS, LONG_AGO)  # Prism's example bodies differ: only the request counts
+    assert_valid(prism, mark)
+
+    mark = prism.mark()  # the sweep's lookup of a text whose callbacks never came
+    await channel.status_of(receipt.provider_sid)
     assert_valid(prism, mark)
 
 

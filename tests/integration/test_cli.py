@@ -460,3 +460,65 @@ def test_users_lock_unlock_and_reset(data_dir: Path) -> None:
     missing = herald(data_dir, "users", "lock", "nobody")
     assert missing.returncode == 2 and "there is no user 'nobody'" in missing.stderr
     assert "Traceback" not in only.stderr + missing.stderr
+
+
+@pytest.mark.timeout(300)  # four `herald` processes, each starting the embedded services
+def test_an_ingest_killed_part_way_is_shown_interrupted_and_resumed_with_one_command(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    import signal
+    import time
+
+    from benchmarks.ingest import generate
+
+    feed = tmp_path / "night.xml"
+    entries = generate(feed, megabytes=12)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    base.update(HERALD_DATA_DIR=str(data_dir), HERALD_LOG_LEVEL="WARNING", **port_env())
+    proc = subprocess.Popen(
+        [HERALD, "ingest", str(feed)],
+        env=base,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    stored = 0
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            with (
+                contextlib.suppress(sqlite3.OperationalError),
+                sqlite3.connect(data_dir / "herald.db", timeout=1) as db,
+            ):
+                stored = db.execute("SELECT count(*) FROM events").fetchone()[0]
+            if stored:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the ingest finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)  # kill -9, part-way through the file
+    finally:
+        proc.wait(10)
+    with sqlite3.connect(data_dir / "herald.db") as db:
+        [(file_id, status)] = db.execute("SELECT id, status FROM ingest_files").fetchall()
+        before = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    assert status == "ingesting" and 0 < before < entries
+
+    too_soon = herald(data_dir, "ingest", "--resume", str(file_id))
+    assert too_soon.returncode == 2 and "Traceback" not in too_soon.stderr
+    assert "is still being read" in too_soon.stderr
+
+    # Two minutes on without progress (the clock moved on): it is interrupted.
+    with sqlite3.connect(data_dir / "herald.db") as db:
+        db.execute("UPDATE ingest_files SET progress_at = '2026-01-01 00:00:00.000000'")
+    listed = herald(data_dir, "ingest", "--resume", str(file_id), "--json")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    [report] = json.loads(listed.stdout)
+    assert report["status"] == "done" and report["file_id"] == file_id
+    with sqlite3.connect(data_dir / "herald.db") as db:
+        total, distinct = db.execute(
+            "SELECT count(*), count(DISTINCT source_event_id) FROM events"
+        ).fetchone()
+        [(status, created)] = db.execute("SELECT status, events_created FROM ingest_files")
+    assert status == "done" and total == distinct == created  # every event once
+    neither = herald(data_dir, "ingest")
+    assert neither.returncode == 2 and "nothing to ingest" in neither.stderr

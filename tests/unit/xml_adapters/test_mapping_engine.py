@@ -330,6 +330,7 @@ def test_event_attributes_and_data(tmp_path: Path) -> None:
         description="Coffee",
         line=3,
         data={"ref": "1", "extra": "x"},
+        record_id="1",  # as the mapping names the record in problems
     )
 
 
