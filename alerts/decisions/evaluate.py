@@ -35,9 +35,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.store import load_specs
 from alerts.customers.preferences import build_preferences
-from alerts.deps import AlertDeps
+from alerts.decisions.rows import ALERTS as _ALERTS
+from alerts.decisions.rows import DECISIONS as _DECISIONS
+from alerts.decisions.rows import AlertRow as _AlertRow
+from alerts.decisions.rows import stored_option, stored_step, stored_windows
+from alerts.deps import AlertDeps, BatchStepQueue, StepJob, StepQueue
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
-from alerts.plans import AlertOption, PlannedStep, StoredWindows
 from rules.alert_types import AlertTypeSpec
 from rules.centre import CentreView
 from rules.engine import Plan, RecentAlert, decide, decision_as_dict
@@ -144,15 +147,30 @@ async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 500) 
             if new_alerts is None:
                 break
             await session.commit()
-        for alert_id, channel, next_step_at in new_alerts:
-            created.append(alert_id)
-            delay = max(0.0, ((next_step_at or now) - now).total_seconds())
-            await deps.queue.enqueue_step(
-                alert_id=alert_id, step_index=0, channel=channel, defer_seconds=delay
-            )
+        jobs = [
+            StepJob(alert_id, 0, channel, max(0.0, ((next_step_at or now) - now).total_seconds()))
+            for alert_id, channel, next_step_at in new_alerts
+        ]
+        await enqueue_steps(deps.queue, jobs)
+        created += [job.alert_id for job in jobs]
         if new_alerts:
             logger.info("alerts created: %s (batch of up to %s events)", len(new_alerts), batch)
     return created
+
+
+async def enqueue_steps(queue: StepQueue, jobs: Sequence[StepJob]) -> None:
+    """The first steps of a batch's alerts: in one round trip when the queue can (arq), else
+    one by one. Either way each job keeps its id, so a step already queued is not queued again."""
+    if isinstance(queue, BatchStepQueue):
+        await queue.enqueue_steps(jobs)
+        return
+    for job in jobs:
+        await queue.enqueue_step(
+            alert_id=job.alert_id,
+            step_index=job.step_index,
+            channel=job.channel,
+            defer_seconds=job.defer_seconds,
+        )
 
 
 @dataclass
@@ -264,14 +282,14 @@ async def _evaluate_batch(
     planned, taken = await _drop_raised_meanwhile(session, decisions, planned, by_event_type, now)
     decision_ids = (
         await session.exec(
-            insert(Decision).returning(col(Decision.id), sort_by_parameter_order=True),
+            insert(_DECISIONS).returning(_DECISIONS.c.id, sort_by_parameter_order=True),
             params=decisions,
         )
     ).all()
     if not planned:
         return []
     alerts = [
-        _new_alert(
+        _alert_row(
             p.plan,
             p.event,
             data.customers[p.event.customer_id or 0],
@@ -388,33 +406,35 @@ async def _drop_raised_meanwhile(
 
 
 async def _insert_alerts(
-    session: AsyncSession, alerts: list[Alert]
+    session: AsyncSession, alerts: list[_AlertRow]
 ) -> list[tuple[int, str, datetime | None]]:
     """Insert the alerts in one statement; one raised by another evaluator between our check
     and our insert is left out, and its decision says so."""
-    table = Alert.__table__  # type: ignore[attr-defined]
     stmt = (
-        _insert(session, table)
+        _insert(session, _ALERTS)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table.c.id, table.c.plan, table.c.next_step_at, table.c.dedupe_key)
+        .returning(_ALERTS.c.id, _ALERTS.c.dedupe_key)
     )
-    rows = [alert.model_dump(exclude={"id"}) for alert in alerts]
-    inserted = (await session.exec(stmt, params=rows)).all()
+    inserted = (await session.exec(stmt, params=alerts)).all()
     if len(inserted) < len(alerts):
-        made = {row[3] for row in inserted}
+        made = {row[1] for row in inserted}
         for alert in alerts:
-            if alert.dedupe_key not in made:
+            if alert["dedupe_key"] not in made:
                 await session.exec(
                     update(Decision)
-                    .where(col(Decision.id) == alert.decision_id)
+                    .where(col(Decision.id) == alert["decision_id"])
                     .values(
                         outcome="skip",
-                        reason=f"{alert.alert_type}: duplicate of the alert "
-                        f"{alert.dedupe_key!r} raised at the same moment by another evaluation",
+                        reason=f"{alert['alert_type']}: duplicate of the alert "
+                        f"{alert['dedupe_key']!r} raised at the same moment by another evaluation",
                     )
                 )
         logger.info("%s alert(s) already raised by another evaluator", len(alerts) - len(inserted))
-    return [(row[0], row[1][0].channel, row[2]) for row in inserted]
+    by_key = {alert["dedupe_key"]: alert for alert in alerts}
+    return [
+        (row[0], str(by_key[row[1]]["plan"][0]["channel"]), by_key[row[1]]["next_step_at"])
+        for row in inserted
+    ]
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -441,44 +461,39 @@ def _decision_row(
     }
 
 
-def _new_alert(
+def _alert_row(
     plan: Plan,
     event: Event,
     customer: Customer,
     decision_id: int,
     taken: set[str],
     now: datetime,
-) -> Alert:
+) -> _AlertRow:
+    """The alert's row as plain values, its JSON columns already in their stored shape (what
+    ``PlannedStep``, ``AlertOption`` and ``StoredWindows`` dump to; tests/unit hold them to it)."""
     key = plan.dedupe_key
     if key in taken:  # an alert with this key exists but is older than the window
         key = f"{key}{_RENAMED}{now:%Y-%m-%dT%H:%M:%S}Z"
-    return Alert(
-        dedupe_key=key,
-        alert_type=plan.alert_type,
-        alert_type_version=plan.alert_type_version,
-        customer_id=customer.id or 0,
-        event_id=event.id,
-        decision_id=decision_id,
-        status="pending",
-        plan=[PlannedStep.from_engine(s) for s in plan.steps],
-        options=[
-            AlertOption(
-                key=o.key,
-                intent=o.intent,
-                label=o.label,
-                endpoint=o.endpoint,
-                **({"queue": o.queue} if o.queue else {}),
-            )
-            for o in plan.options
-        ],
-        windows=StoredWindows.from_rules(plan.windows),
-        locale=plan.content_locale,
-        priority=plan.priority,
-        category=plan.category,
-        expires_at=plan.expires_at,
-        current_step=0,
-        next_step_at=plan.steps[0].not_before,
-        context=alert_context(event, customer),
-        created_at=now,
-        updated_at=now,
-    )
+    return {
+        "dedupe_key": key,
+        "alert_type": plan.alert_type,
+        "alert_type_version": plan.alert_type_version,
+        "trial": False,
+        "customer_id": customer.id or 0,
+        "event_id": event.id,
+        "decision_id": decision_id,
+        "status": "pending",
+        "plan": [stored_step(s) for s in plan.steps],
+        "options": [stored_option(o) for o in plan.options],
+        "windows": stored_windows(plan.windows),
+        "locale": plan.content_locale,
+        "priority": plan.priority,
+        "category": plan.category,
+        "expires_at": plan.expires_at,
+        "provider_retries": 0,
+        "current_step": 0,
+        "next_step_at": plan.steps[0].not_before,
+        "context": alert_context(event, customer),
+        "created_at": now,
+        "updated_at": now,
+    }
