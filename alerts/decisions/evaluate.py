@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
+import sqlalchemy as sa
 from pydantic import JsonValue
 from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,7 +39,7 @@ from alerts.customers.preferences import build_preferences
 from alerts.decisions.rows import ALERTS as _ALERTS
 from alerts.decisions.rows import DECISIONS as _DECISIONS
 from alerts.decisions.rows import AlertRow as _AlertRow
-from alerts.decisions.rows import stored_option, stored_step, stored_windows
+from alerts.decisions.rows import recordset_insert, stored_option, stored_step, stored_windows
 from alerts.deps import AlertDeps, BatchStepQueue, StepJob, StepQueue
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
 from rules.alert_types import AlertTypeSpec
@@ -185,35 +186,43 @@ class _Batch:
 
 async def _claim(session: AsyncSession, batch: int) -> list[Event]:
     """Up to ``batch`` unevaluated events, marked evaluated in this transaction (so another
-    evaluator skips them, and a crash before the commit leaves them for the next run)."""
-    while True:
-        ids = list(
-            (
-                await session.exec(
-                    select(Event.id)
-                    .where(col(Event.evaluated).is_(False))
-                    .order_by(col(Event.id))
-                    .limit(batch)
-                )
-            ).all()
+    evaluator skips them, and a crash before the commit leaves them for the next run).
+
+    One statement: on PostgreSQL the rows are locked with SKIP LOCKED, so two evaluators take
+    different events at once instead of queueing on the same rows (SQLite has one writer)."""
+    pending = (
+        select(Event.id)
+        .where(col(Event.evaluated).is_(False))
+        .order_by(col(Event.id))
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = (
+        await session.exec(
+            update(Event)
+            .where(col(Event.id).in_(pending.scalar_subquery()), col(Event.evaluated).is_(False))
+            .values(evaluated=True)
+            .returning(col(Event.id))
+            .execution_options(synchronize_session=False)
         )
-        if not ids:
-            return []
-        claimed = (
-            await session.exec(
-                update(Event)
-                .where(col(Event.id).in_(ids), col(Event.evaluated).is_(False))
-                .values(evaluated=True)
-                .returning(col(Event.id))
-            )
-        ).all()
-        mine = [row[0] for row in claimed]
-        if mine:  # else another evaluator took these first: look again
-            break
+    ).all()
+    mine = [row[0] for row in claimed]
+    if not mine:
+        return []
     events = (
-        await session.exec(select(Event).where(col(Event.id).in_(mine)).order_by(col(Event.id)))
+        await session.exec(
+            select(Event).where(_among(session, col(Event.id), mine)).order_by(col(Event.id))
+        )
     ).all()
     return list(events)
+
+
+def _among(session: AsyncSession, column: Any, values: Collection[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not one per value."""
+    if _dialect(session) != "postgresql":
+        return column.in_(values)
+    item = sa.Integer() if isinstance(column.type, sa.Integer) else sa.String()
+    return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(item)))
 
 
 async def _load(
@@ -224,7 +233,9 @@ async def _load(
         owners = {
             a.account_id: a.customer_id
             for a in (
-                await session.exec(select(Account).where(col(Account.account_id).in_(unowned)))
+                await session.exec(
+                    select(Account).where(_among(session, col(Account.account_id), unowned))
+                )
             ).all()
         }
         for event in events:
@@ -235,18 +246,24 @@ async def _load(
     data = _Batch()
     if not ids:
         return data
-    for customer in (await session.exec(select(Customer).where(col(Customer.id).in_(ids)))).all():
+    for customer in (
+        await session.exec(select(Customer).where(_among(session, col(Customer.id), ids)))
+    ).all():
         assert customer.id is not None
         data.customers[customer.id] = customer
         data.views[customer.id] = customer_view(customer)
     contacts: dict[int, list[ContactPoint]] = defaultdict(list)
     for contact in (
-        await session.exec(select(ContactPoint).where(col(ContactPoint.customer_id).in_(ids)))
+        await session.exec(
+            select(ContactPoint).where(_among(session, col(ContactPoint.customer_id), ids))
+        )
     ).all():
         contacts[contact.customer_id].append(contact)
     rows: dict[int, list[Preference]] = defaultdict(list)
     for row in (
-        await session.exec(select(Preference).where(col(Preference.customer_id).in_(ids)))
+        await session.exec(
+            select(Preference).where(_among(session, col(Preference.customer_id), ids))
+        )
     ).all():
         rows[row.customer_id].append(row)
     for cid, customer in data.customers.items():
@@ -254,7 +271,8 @@ async def _load(
     for key, alert_type, created_at, cid in (
         await session.exec(
             select(Alert.dedupe_key, Alert.alert_type, Alert.created_at, Alert.customer_id).where(
-                col(Alert.customer_id).in_(ids), col(Alert.created_at) > now - lookback
+                _among(session, col(Alert.customer_id), ids),
+                col(Alert.created_at) > now - lookback,
             )
         )
     ).all():
@@ -280,12 +298,7 @@ async def _evaluate_batch(
     data = await _load(session, events, now, max(RECENT, timedelta(seconds=longest)))
     decisions, planned = _decide(events, data, by_event_type, centre, now)
     planned, taken = await _drop_raised_meanwhile(session, decisions, planned, by_event_type, now)
-    decision_ids = (
-        await session.exec(
-            insert(_DECISIONS).returning(_DECISIONS.c.id, sort_by_parameter_order=True),
-            params=decisions,
-        )
-    ).all()
+    decision_ids = await _insert_decisions(session, decisions)
     if not planned:
         return []
     alerts = [
@@ -293,7 +306,7 @@ async def _evaluate_batch(
             p.plan,
             p.event,
             data.customers[p.event.customer_id or 0],
-            decision_ids[p.index][0],
+            decision_ids[p.index],
             taken,
             now,
         )
@@ -384,7 +397,9 @@ async def _drop_raised_meanwhile(
     taken = dict(
         (
             await session.exec(
-                select(Alert.dedupe_key, Alert.created_at).where(col(Alert.dedupe_key).in_(keys))
+                select(Alert.dedupe_key, Alert.created_at).where(
+                    _among(session, col(Alert.dedupe_key), keys)
+                )
             )
         ).all()
     )
@@ -410,12 +425,18 @@ async def _insert_alerts(
 ) -> list[tuple[int, str, datetime | None]]:
     """Insert the alerts in one statement; one raised by another evaluator between our check
     and our insert is left out, and its decision says so."""
-    stmt = (
-        _insert(session, _ALERTS)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(_ALERTS.c.id, _ALERTS.c.dedupe_key)
-    )
-    inserted = (await session.exec(stmt, params=alerts)).all()
+    if _dialect(session) == "postgresql":
+        sql, params = recordset_insert(
+            _ALERTS, alerts, returning="id, dedupe_key", conflict="dedupe_key"
+        )
+        inserted = (await (await session.connection()).execute(sql, params)).all()
+    else:
+        stmt = (
+            sqlite.insert(_ALERTS)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_ALERTS.c.id, _ALERTS.c.dedupe_key)
+        )
+        inserted = (await session.exec(stmt, params=alerts)).all()
     if len(inserted) < len(alerts):
         made = {row[1] for row in inserted}
         for alert in alerts:
@@ -437,9 +458,22 @@ async def _insert_alerts(
     ]
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+async def _insert_decisions(session: AsyncSession, decisions: list[_DecisionRow]) -> list[int]:
+    """Insert the batch's decisions in one statement; their ids, in the order of ``decisions``
+    (matched back by (event, alert type), unique per decision)."""
+    if _dialect(session) == "postgresql":
+        sql, params = recordset_insert(_DECISIONS, decisions, returning="id, event_id, alert_type")
+        rows = (await (await session.connection()).execute(sql, params)).all()
+    else:
+        table = _DECISIONS
+        stmt = insert(table).returning(table.c.id, table.c.event_id, table.c.alert_type)
+        rows = (await session.exec(stmt, params=decisions)).all()
+    ids = {(event_id, alert_type): id_ for id_, event_id, alert_type in rows}
+    return [ids[d["event_id"], d["alert_type"]] for d in decisions]
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 def _decision_row(
