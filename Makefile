@@ -73,7 +73,9 @@ bench: install
 	$(BIN)/python -m benchmarks.ingest --mb $${BENCH_MB:-256}
 	$(BIN)/python -m benchmarks.ingest_memory --mb 16
 	$(BIN)/python -m benchmarks.simulate_centre
-	$(BIN)/python -m benchmarks.evaluate
+	$(BIN)/python -m benchmarks.throughput --customers $${BENCH_CUSTOMERS:-100000} \
+		--events $${BENCH_EVENTS:-100000} --rows $${BENCH_ROWS:-100000} \
+		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.sweep
 	$(BIN)/python -m benchmarks.reports --alerts $${BENCH_ALERTS:-1000000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"

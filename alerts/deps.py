@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,6 +45,25 @@ class StepQueue(Protocol):
     ) -> bool:
         """True when queued now; False when that step's job is already queued or running.
         ``run_key`` names a later run of the same step (moved out of quiet hours, paced)."""
+        ...
+
+
+class StepJob(NamedTuple):
+    """One delivery step to enqueue (the arguments of ``StepQueue.enqueue_step``)."""
+
+    alert_id: int
+    step_index: int
+    channel: str
+    defer_seconds: float = 0
+
+
+@runtime_checkable
+class BatchStepQueue(Protocol):
+    """A step queue that also enqueues many steps in one round trip, each exactly as
+    ``enqueue_step`` would (same job id, so a step already queued is not queued again)."""
+
+    async def enqueue_steps(self, jobs: Sequence[StepJob]) -> int:
+        """Enqueue ``jobs``; returns how many were queued now (the others already were)."""
         ...
 
 

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypedDict
 
+import sqlalchemy as sa
 from pydantic import JsonValue
 from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,9 +36,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.store import load_specs
 from alerts.customers.preferences import build_preferences
-from alerts.deps import AlertDeps
+from alerts.decisions.rows import ALERTS as _ALERTS
+from alerts.decisions.rows import DECISIONS as _DECISIONS
+from alerts.decisions.rows import AlertRow as _AlertRow
+from alerts.decisions.rows import recordset_insert, stored_option, stored_step, stored_windows
+from alerts.deps import AlertDeps, BatchStepQueue, StepJob, StepQueue
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
-from alerts.plans import AlertOption, PlannedStep, StoredWindows
 from channels import metrics
 from rules.alert_types import AlertTypeSpec
 from rules.centre import CentreView
@@ -146,15 +150,30 @@ async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 500) 
             if new_alerts is None:
                 break
             await session.commit()
-        for alert_id, channel, next_step_at in new_alerts:
-            created.append(alert_id)
-            delay = max(0.0, ((next_step_at or now) - now).total_seconds())
-            await deps.queue.enqueue_step(
-                alert_id=alert_id, step_index=0, channel=channel, defer_seconds=delay
-            )
+        jobs = [
+            StepJob(alert_id, 0, channel, max(0.0, ((next_step_at or now) - now).total_seconds()))
+            for alert_id, channel, next_step_at in new_alerts
+        ]
+        await enqueue_steps(deps.queue, jobs)
+        created += [job.alert_id for job in jobs]
         if new_alerts:
             logger.info("alerts created: %s (batch of up to %s events)", len(new_alerts), batch)
     return created
+
+
+async def enqueue_steps(queue: StepQueue, jobs: Sequence[StepJob]) -> None:
+    """The first steps of a batch's alerts: in one round trip when the queue can (arq), else
+    one by one. Either way each job keeps its id, so a step already queued is not queued again."""
+    if isinstance(queue, BatchStepQueue):
+        await queue.enqueue_steps(jobs)
+        return
+    for job in jobs:
+        await queue.enqueue_step(
+            alert_id=job.alert_id,
+            step_index=job.step_index,
+            channel=job.channel,
+            defer_seconds=job.defer_seconds,
+        )
 
 
 @dataclass
@@ -169,35 +188,43 @@ class _Batch:
 
 async def _claim(session: AsyncSession, batch: int) -> list[Event]:
     """Up to ``batch`` unevaluated events, marked evaluated in this transaction (so another
-    evaluator skips them, and a crash before the commit leaves them for the next run)."""
-    while True:
-        ids = list(
-            (
-                await session.exec(
-                    select(Event.id)
-                    .where(col(Event.evaluated).is_(False))
-                    .order_by(col(Event.id))
-                    .limit(batch)
-                )
-            ).all()
+    evaluator skips them, and a crash before the commit leaves them for the next run).
+
+    One statement: on PostgreSQL the rows are locked with SKIP LOCKED, so two evaluators take
+    different events at once instead of queueing on the same rows (SQLite has one writer)."""
+    pending = (
+        select(Event.id)
+        .where(col(Event.evaluated).is_(False))
+        .order_by(col(Event.id))
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = (
+        await session.exec(
+            update(Event)
+            .where(col(Event.id).in_(pending.scalar_subquery()), col(Event.evaluated).is_(False))
+            .values(evaluated=True)
+            .returning(col(Event.id))
+            .execution_options(synchronize_session=False)
         )
-        if not ids:
-            return []
-        claimed = (
-            await session.exec(
-                update(Event)
-                .where(col(Event.id).in_(ids), col(Event.evaluated).is_(False))
-                .values(evaluated=True)
-                .returning(col(Event.id))
-            )
-        ).all()
-        mine = [row[0] for row in claimed]
-        if mine:  # else another evaluator took these first: look again
-            break
+    ).all()
+    mine = [row[0] for row in claimed]
+    if not mine:
+        return []
     events = (
-        await session.exec(select(Event).where(col(Event.id).in_(mine)).order_by(col(Event.id)))
+        await session.exec(
+            select(Event).where(_among(session, col(Event.id), mine)).order_by(col(Event.id))
+        )
     ).all()
     return list(events)
+
+
+def _among(session: AsyncSession, column: Any, values: Collection[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not one per value."""
+    if _dialect(session) != "postgresql":
+        return column.in_(values)
+    item = sa.Integer() if isinstance(column.type, sa.Integer) else sa.String()
+    return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(item)))
 
 
 async def _load(
@@ -208,7 +235,9 @@ async def _load(
         owners = {
             a.account_id: a.customer_id
             for a in (
-                await session.exec(select(Account).where(col(Account.account_id).in_(unowned)))
+                await session.exec(
+                    select(Account).where(_among(session, col(Account.account_id), unowned))
+                )
             ).all()
         }
         for event in events:
@@ -219,18 +248,24 @@ async def _load(
     data = _Batch()
     if not ids:
         return data
-    for customer in (await session.exec(select(Customer).where(col(Customer.id).in_(ids)))).all():
+    for customer in (
+        await session.exec(select(Customer).where(_among(session, col(Customer.id), ids)))
+    ).all():
         assert customer.id is not None
         data.customers[customer.id] = customer
         data.views[customer.id] = customer_view(customer)
     contacts: dict[int, list[ContactPoint]] = defaultdict(list)
     for contact in (
-        await session.exec(select(ContactPoint).where(col(ContactPoint.customer_id).in_(ids)))
+        await session.exec(
+            select(ContactPoint).where(_among(session, col(ContactPoint.customer_id), ids))
+        )
     ).all():
         contacts[contact.customer_id].append(contact)
     rows: dict[int, list[Preference]] = defaultdict(list)
     for row in (
-        await session.exec(select(Preference).where(col(Preference.customer_id).in_(ids)))
+        await session.exec(
+            select(Preference).where(_among(session, col(Preference.customer_id), ids))
+        )
     ).all():
         rows[row.customer_id].append(row)
     for cid, customer in data.customers.items():
@@ -238,7 +273,8 @@ async def _load(
     for key, alert_type, created_at, cid in (
         await session.exec(
             select(Alert.dedupe_key, Alert.alert_type, Alert.created_at, Alert.customer_id).where(
-                col(Alert.customer_id).in_(ids), col(Alert.created_at) > now - lookback
+                _among(session, col(Alert.customer_id), ids),
+                col(Alert.created_at) > now - lookback,
             )
         )
     ).all():
@@ -264,20 +300,15 @@ async def _evaluate_batch(
     data = await _load(session, events, now, max(RECENT, timedelta(seconds=longest)))
     decisions, planned = _decide(events, data, by_event_type, centre, now)
     planned, taken = await _drop_raised_meanwhile(session, decisions, planned, by_event_type, now)
-    decision_ids = (
-        await session.exec(
-            insert(Decision).returning(col(Decision.id), sort_by_parameter_order=True),
-            params=decisions,
-        )
-    ).all()
+    decision_ids = await _insert_decisions(session, decisions)
     if not planned:
         return []
     alerts = [
-        _new_alert(
+        _alert_row(
             p.plan,
             p.event,
             data.customers[p.event.customer_id or 0],
-            decision_ids[p.index][0],
+            decision_ids[p.index],
             taken,
             now,
         )
@@ -368,7 +399,9 @@ async def _drop_raised_meanwhile(
     taken = dict(
         (
             await session.exec(
-                select(Alert.dedupe_key, Alert.created_at).where(col(Alert.dedupe_key).in_(keys))
+                select(Alert.dedupe_key, Alert.created_at).where(
+                    _among(session, col(Alert.dedupe_key), keys)
+                )
             )
         ).all()
     )
@@ -390,38 +423,59 @@ async def _drop_raised_meanwhile(
 
 
 async def _insert_alerts(
-    session: AsyncSession, alerts: list[Alert]
+    session: AsyncSession, alerts: list[_AlertRow]
 ) -> list[tuple[int, str, datetime | None]]:
     """Insert the alerts in one statement; one raised by another evaluator between our check
     and our insert is left out, and its decision says so."""
-    table = Alert.__table__  # type: ignore[attr-defined]
-    stmt = (
-        _insert(session, table)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table.c.id, table.c.plan, table.c.next_step_at, table.c.dedupe_key)
-    )
-    rows = [alert.model_dump(exclude={"id"}) for alert in alerts]
-    inserted = (await session.exec(stmt, params=rows)).all()
+    if _dialect(session) == "postgresql":
+        sql, params = recordset_insert(
+            _ALERTS, alerts, returning="id, dedupe_key", conflict="dedupe_key"
+        )
+        inserted = (await (await session.connection()).execute(sql, params)).all()
+    else:
+        stmt = (
+            sqlite.insert(_ALERTS)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_ALERTS.c.id, _ALERTS.c.dedupe_key)
+        )
+        inserted = (await session.exec(stmt, params=alerts)).all()
     if len(inserted) < len(alerts):
-        made = {row[3] for row in inserted}
+        made = {row[1] for row in inserted}
         for alert in alerts:
-            if alert.dedupe_key not in made:
+            if alert["dedupe_key"] not in made:
                 await session.exec(
                     update(Decision)
-                    .where(col(Decision.id) == alert.decision_id)
+                    .where(col(Decision.id) == alert["decision_id"])
                     .values(
                         outcome="skip",
-                        reason=f"{alert.alert_type}: duplicate of the alert "
-                        f"{alert.dedupe_key!r} raised at the same moment by another evaluation",
+                        reason=f"{alert['alert_type']}: duplicate of the alert "
+                        f"{alert['dedupe_key']!r} raised at the same moment by another evaluation",
                     )
                 )
         logger.info("%s alert(s) already raised by another evaluator", len(alerts) - len(inserted))
-    return [(row[0], row[1][0].channel, row[2]) for row in inserted]
+    by_key = {alert["dedupe_key"]: alert for alert in alerts}
+    return [
+        (row[0], str(by_key[row[1]]["plan"][0]["channel"]), by_key[row[1]]["next_step_at"])
+        for row in inserted
+    ]
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+async def _insert_decisions(session: AsyncSession, decisions: list[_DecisionRow]) -> list[int]:
+    """Insert the batch's decisions in one statement; their ids, in the order of ``decisions``
+    (matched back by (event, alert type), unique per decision)."""
+    if _dialect(session) == "postgresql":
+        sql, params = recordset_insert(_DECISIONS, decisions, returning="id, event_id, alert_type")
+        rows = (await (await session.connection()).execute(sql, params)).all()
+    else:
+        table = _DECISIONS
+        stmt = insert(table).returning(table.c.id, table.c.event_id, table.c.alert_type)
+        rows = (await session.exec(stmt, params=decisions)).all()
+    ids = {(event_id, alert_type): id_ for id_, event_id, alert_type in rows}
+    return [ids[d["event_id"], d["alert_type"]] for d in decisions]
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
 
 
 def _decision_row(
@@ -443,44 +497,39 @@ def _decision_row(
     }
 
 
-def _new_alert(
+def _alert_row(
     plan: Plan,
     event: Event,
     customer: Customer,
     decision_id: int,
     taken: set[str],
     now: datetime,
-) -> Alert:
+) -> _AlertRow:
+    """The alert's row as plain values, its JSON columns already in their stored shape (what
+    ``PlannedStep``, ``AlertOption`` and ``StoredWindows`` dump to; tests/unit hold them to it)."""
     key = plan.dedupe_key
     if key in taken:  # an alert with this key exists but is older than the window
         key = f"{key}{_RENAMED}{now:%Y-%m-%dT%H:%M:%S}Z"
-    return Alert(
-        dedupe_key=key,
-        alert_type=plan.alert_type,
-        alert_type_version=plan.alert_type_version,
-        customer_id=customer.id or 0,
-        event_id=event.id,
-        decision_id=decision_id,
-        status="pending",
-        plan=[PlannedStep.from_engine(s) for s in plan.steps],
-        options=[
-            AlertOption(
-                key=o.key,
-                intent=o.intent,
-                label=o.label,
-                endpoint=o.endpoint,
-                **({"queue": o.queue} if o.queue else {}),
-            )
-            for o in plan.options
-        ],
-        windows=StoredWindows.from_rules(plan.windows),
-        locale=plan.content_locale,
-        priority=plan.priority,
-        category=plan.category,
-        expires_at=plan.expires_at,
-        current_step=0,
-        next_step_at=plan.steps[0].not_before,
-        context=alert_context(event, customer),
-        created_at=now,
-        updated_at=now,
-    )
+    return {
+        "dedupe_key": key,
+        "alert_type": plan.alert_type,
+        "alert_type_version": plan.alert_type_version,
+        "trial": False,
+        "customer_id": customer.id or 0,
+        "event_id": event.id,
+        "decision_id": decision_id,
+        "status": "pending",
+        "plan": [stored_step(s) for s in plan.steps],
+        "options": [stored_option(o) for o in plan.options],
+        "windows": stored_windows(plan.windows),
+        "locale": plan.content_locale,
+        "priority": plan.priority,
+        "category": plan.category,
+        "expires_at": plan.expires_at,
+        "provider_retries": 0,
+        "current_step": 0,
+        "next_step_at": plan.steps[0].not_before,
+        "context": alert_context(event, customer),
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -1,0 +1,168 @@
+"""The rows a batch of decisions writes, as plain values (no validated model built per row).
+
+A decided plan is already typed and checked by the rules engine; building a ``PlannedStep``,
+``AlertOption`` and ``StoredWindows`` (and an ``Alert``) per row only to dump them again cost more
+than the decision itself. These functions write the same stored shapes directly, and the insert
+goes through light table clauses whose JSON columns take those values as they are.
+``tests/unit/alerts/decisions/test_rows.py`` holds each shape equal to its model's dump, so a
+field added to a model and forgotten here fails there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+import sqlalchemy as sa
+from pydantic import JsonValue
+
+from alerts.columns import UTCDateTime
+from rules.alert_types import ResponseOption
+from rules.engine import PlanStep
+from rules.timewindows import SendWindows
+from rules.vocabulary import CHANNELS
+
+# What the bulk inserts write: the columns of ``alerts`` and ``decisions`` a decision sets, with
+# plain JSON columns (the model columns would validate and dump every value once more).
+_WRITES = sa.MetaData()  # apart from the models' metadata: never created, migrated or compared
+ALERTS = sa.Table(
+    "alerts",
+    _WRITES,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *(sa.Column(name, sa.String) for name in ("dedupe_key", "alert_type", "status", "locale")),
+    sa.Column("category", sa.String),
+    *(sa.Column(name, sa.Integer) for name in ("customer_id", "event_id", "decision_id")),
+    *(sa.Column(name, sa.Integer) for name in ("alert_type_version", "priority")),
+    *(sa.Column(name, sa.Integer) for name in ("provider_retries", "current_step")),
+    sa.Column("trial", sa.Boolean),
+    *(sa.Column(name, sa.JSON) for name in ("plan", "options", "windows", "context")),
+    *(sa.Column(name, UTCDateTime) for name in ("expires_at", "next_step_at")),
+    *(sa.Column(name, UTCDateTime) for name in ("created_at", "updated_at")),
+)
+DECISIONS = sa.Table(
+    "decisions",
+    _WRITES,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event_id", sa.Integer),
+    sa.Column("customer_id", sa.Integer),
+    sa.Column("alert_type", sa.String),
+    sa.Column("outcome", sa.String),
+    sa.Column("reason", sa.Text),
+    sa.Column("detail", sa.JSON),
+    sa.Column("created_at", UTCDateTime),
+)
+
+
+class AlertRow(TypedDict):
+    """One row of the bulk insert into ``alerts``."""
+
+    dedupe_key: str
+    alert_type: str
+    alert_type_version: int
+    trial: bool
+    customer_id: int
+    event_id: int | None
+    decision_id: int
+    status: str
+    plan: list[dict[str, JsonValue]]
+    options: list[dict[str, JsonValue]]
+    windows: dict[str, JsonValue]
+    locale: str
+    priority: int
+    category: str
+    expires_at: datetime | None
+    provider_retries: int
+    current_step: int
+    next_step_at: datetime | None
+    context: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+def stored_step(step: PlanStep) -> dict[str, JsonValue]:
+    """``PlannedStep.from_engine(step)`` as stored (``model_dump(mode="json", by_alias=True)``)."""
+    return {
+        "channel": step.channel,
+        "contact_point_id": step.contact_point_id,
+        "address": step.address,
+        "attempt": step.attempt,
+        "not_before": step.not_before.astimezone(UTC).isoformat(),
+        "deadline": step.deadline.astimezone(UTC).isoformat(),
+        "locale": step.locale,
+        "reason": step.reason,
+        "copy": False,
+        "paced": None,
+        "released_at": None,
+        "kind": "alert",
+        "content": None,
+        "handoff_id": None,
+    }
+
+
+def stored_option(option: ResponseOption) -> dict[str, JsonValue]:
+    """The option as ``AlertOption`` stores it in ``alerts.options``."""
+    return {
+        "key": option.key,
+        "intent": option.intent,
+        "label": option.label,
+        "endpoint": option.endpoint,
+        "queue": option.queue or None,
+    }
+
+
+def stored_windows(windows: SendWindows) -> dict[str, JsonValue]:
+    """``StoredWindows.from_rules(windows)`` as stored."""
+    return {
+        "tz": windows.tz,
+        "blocks": [
+            {
+                "window": b.window.describe(),
+                "channels": [c for c in CHANNELS if c in b.channels],
+                "why": b.why,
+            }
+            for b in windows.blocks
+        ],
+    }
+
+
+# PostgreSQL: a batch is inserted as one JSON document (INSERT ... SELECT FROM json_to_recordset),
+# so the statement has one parameter, encoded by the json module's C encoder in one call. A
+# multi-row VALUES statement with ten thousand placeholders cost psycopg more to convert than the
+# server took to run it, and so did one array per column (psycopg quotes each element in Python).
+_PG_TYPES = {
+    **dict.fromkeys(("dedupe_key", "alert_type", "status", "locale", "category"), "text"),
+    **dict.fromkeys(("outcome", "reason"), "text"),
+    **dict.fromkeys(("customer_id", "event_id", "decision_id", "alert_type_version"), "bigint"),
+    **dict.fromkeys(("priority", "provider_retries", "current_step"), "bigint"),
+    "trial": "boolean",
+    **dict.fromkeys(("plan", "options", "windows", "context", "detail"), "json"),
+    **dict.fromkeys(("expires_at", "next_step_at", "created_at", "updated_at"), "timestamptz"),
+}
+
+
+def _instant(value: object) -> str:
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).isoformat()
+    raise TypeError(f"{value!r} is not JSON (a row value must be JSON or an aware datetime)")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_instant).encode
+
+
+def recordset_insert(
+    table: sa.Table, rows: Sequence[Mapping[str, Any]], *, returning: str, conflict: str = ""
+) -> tuple[sa.TextClause, dict[str, str]]:
+    """A PostgreSQL ``INSERT INTO table ... SELECT FROM json_to_recordset(:rows)`` of ``rows``
+    and its one parameter (every row as one JSON array)."""
+    names = list(rows[0])
+    columns = ", ".join(names)
+    record = ", ".join(f"{n} {_PG_TYPES[n]}" for n in names)
+    on_conflict = f" ON CONFLICT ({conflict}) DO NOTHING" if conflict else ""
+    sql = (
+        f"INSERT INTO {table.name} ({columns}) SELECT {columns}"
+        f" FROM json_to_recordset(CAST(:rows AS json)) AS r({record})"
+        f"{on_conflict} RETURNING {returning}"
+    )
+    return sa.text(sql), {"rows": _encode(rows)}
