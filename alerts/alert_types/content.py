@@ -22,12 +22,16 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from alerts.alert_types.email_layout import email_document
+from alerts.alert_types.formatting import FILTERS, LocalValues, localised_values
 from channels.sms_segments import sms_length
 from rules.alert_types import AlertTypeSpec
 from rules.vocabulary import Channel
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _HTML_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+for _env in (_ENV, _HTML_ENV):  # {{ x | money }}, {{ d | date }}, | time, | datetime per locale
+    _env.filters.update(FILTERS)
+TEXT_ENV = _ENV  # the one text environment (the voice segments render with it too)
 
 DEFAULT_VOICEMAIL = (
     "Hello, this is {{ brand }} with a message for you. Please call us on "
@@ -97,7 +101,7 @@ class _OptionValues(TypedDict):
     options_links: str
 
 
-class LongSampleContext(SampleContext, _OptionValues):
+class LongSampleContext(SampleContext, _OptionValues, LocalValues):
     """A template's variables with the long sample values (what content checks render with)."""
 
 
@@ -173,6 +177,14 @@ class AlertContent:
     locale: str
     channel: Channel
 
+    @property
+    def used_locale(self) -> str:
+        """The locale whose words this channel uses: its own, else the alert type's default
+        language (what amounts and dates are written in, so they match the words)."""
+        if self.channel in self.spec.content.get(self.locale, {}):
+            return self.locale
+        return self.spec.fallback_locale
+
     def template(self, name: str) -> str:
         found = self.spec.content.get(self.locale, {}).get(self.channel, {}).get(name)
         if found is None and self.locale != self.spec.fallback_locale:
@@ -244,15 +256,37 @@ def _paragraphs(rendered: str) -> str:
 
 
 def render_context(
-    base: Mapping[str, Any], options: Sequence[Mapping[str, Any]], channel: Channel
+    base: Mapping[str, Any],
+    options: Sequence[Mapping[str, Any]],
+    channel: Channel,
+    locale: str = "en",
+    spec: AlertTypeSpec | None = None,
 ) -> dict[str, Any]:
-    """The variables a ``channel`` template sees: the alert's context plus its options."""
+    """The variables a ``channel`` template in ``locale`` sees: the alert's context, its
+    options (labels in ``locale`` where ``spec`` has them), and the amount and dates written as
+    ``locale`` writes them (alerts.alert_types.formatting)."""
     data = base.get("data") or {}
+    if spec is not None:
+        options = localised_options(spec, options, locale)
     return {
         **base,
         "data": EventData({str(k): str(v) for k, v in dict(data).items()}),
         **_option_values(options, channel),
+        **localised_values(dict(base), locale, channel),
     }
+
+
+def localised_options(
+    spec: AlertTypeSpec, options: Sequence[Mapping[str, Any]], locale: str
+) -> list[dict[str, Any]]:
+    """``options`` with each label in ``locale`` where the alert type has one for it."""
+    by_key = {o.key: o for o in spec.options}
+    out = []
+    for option in options:
+        known = by_key.get(str(option.get("key")))
+        label = known.in_locale(locale).label if known and known.labels else option.get("label")
+        out.append({**option, "label": label})
+    return out
 
 
 def _option_values(options: Sequence[Mapping[str, Any]], channel: Channel) -> _OptionValues:
@@ -274,7 +308,7 @@ def check_spec_content(spec: AlertTypeSpec) -> list[str]:
     for locale, channels in spec.content.items():
         for channel in channels:
             content = AlertContent(spec, locale, channel)
-            ctx = render_context(sample_context(), options, channel)
+            ctx = render_context(sample_context(), options, channel, locale, spec)
             ctx["data"] = _SampleData()
             try:
                 if channel == "email":
@@ -308,4 +342,9 @@ def long_sample_context(
     options: Sequence[Mapping[str, Any]], channel: Channel
 ) -> LongSampleContext:
     """The long sample values ``check_spec_content`` checks a template with."""
-    return {**sample_context(), **_option_values(options, channel)}
+    values = sample_context()
+    return {
+        **values,
+        **_option_values(options, channel),
+        **localised_values(dict(values), "en", channel),
+    }

@@ -223,8 +223,9 @@ def sms_report(
 
 
 def preview_sms(spec: AlertTypeSpec, locale: str, base: Mapping[str, Any]) -> str:
-    ctx = render_context(base, [o.model_dump() for o in spec.options], "sms")
-    return AlertContent(spec, locale, "sms").render("body", ctx)
+    content = AlertContent(spec, locale, "sms")
+    ctx = render_context(base, [o.model_dump() for o in spec.options], "sms", locale, spec)
+    return content.render("body", ctx)
 
 
 def preview_email(
@@ -232,7 +233,7 @@ def preview_email(
 ) -> tuple[str, str, str]:
     """(subject, text, html) exactly as the email is built when sent (sample answer links)."""
     options = [o.model_dump() for o in spec.options]
-    ctx = render_context(base, options, "email")
+    ctx = render_context(base, options, "email", locale, spec)
     links = {o["intent"]: SAMPLE_LINK for o in channel_options(options, "email")}
     return AlertContent(spec, locale, "email").email(ctx, links)
 
@@ -254,7 +255,7 @@ async def preview_voice(
     if found is None:
         return []
     used, template = found
-    ctx = render_context(base, [o.model_dump() for o in spec.options], "voice")
+    ctx = render_context(base, [o.model_dump() for o in spec.options], "voice", used, spec)
     segments = split_segments(template)
     recorded: dict[int, str] = {}
     outdated: set[int] = set()
