@@ -96,6 +96,7 @@ class _OptionValues(TypedDict):
     """What a template sees of the alert's options, on one channel."""
 
     options: list[Mapping[str, Any]]
+    choices: list[dict[str, str]]  # the answers offered on this channel, labels in its language
     options_prompt: str
     options_text: str
     options_links: str
@@ -266,8 +267,7 @@ def render_context(
     options (labels in ``locale`` where ``spec`` has them), and the amount and dates written as
     ``locale`` writes them (alerts.alert_types.formatting)."""
     data = base.get("data") or {}
-    if spec is not None:
-        options = localised_options(spec, options, locale)
+    options = localised_options(spec, options, locale)
     return {
         **base,
         "data": EventData({str(k): str(v) for k, v in dict(data).items()}),
@@ -277,14 +277,23 @@ def render_context(
 
 
 def localised_options(
-    spec: AlertTypeSpec, options: Sequence[Mapping[str, Any]], locale: str
+    spec: AlertTypeSpec | None, options: Sequence[Mapping[str, Any]], locale: str
 ) -> list[dict[str, Any]]:
-    """``options`` with each label in ``locale`` where the alert type has one for it."""
-    by_key = {o.key: o for o in spec.options}
+    """``options`` with each label in ``locale`` where the option (or the alert type's option
+    with its key) has one: the locale's own, then its base language's, then the alert type's
+    own label (an alert stores its labels in the customer's language: a call replayed in
+    English gets the English ones back)."""
+    by_key = {o.key: o for o in spec.options} if spec is not None else {}
     out = []
     for option in options:
         known = by_key.get(str(option.get("key")))
-        label = known.in_locale(locale).label if known and known.labels else option.get("label")
+        labels = option.get("labels") or (known.labels if known else {})
+        label = (
+            labels.get(locale)
+            or labels.get(locale.split("-")[0])
+            or (known.label if known else None)
+            or option.get("label")
+        )
         out.append({**option, "label": label})
     return out
 
@@ -293,6 +302,7 @@ def _option_values(options: Sequence[Mapping[str, Any]], channel: Channel) -> _O
     chosen = channel_options(options, channel)
     return {
         "options": list(options),
+        "choices": chosen,
         "options_prompt": options_prompt(chosen),
         "options_text": options_text(chosen),
         "options_links": "",

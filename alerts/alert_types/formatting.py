@@ -123,11 +123,31 @@ def datetime_filter(context: Context, value: object) -> str:
     return moment(value, *_where(context))
 
 
+def digits(value: object) -> str:
+    """ "4300" as "4 3 0 0": a call reads an account ending digit by digit, not as a number."""
+    return " ".join(str(value).replace(" ", ""))
+
+
+def each(choices: object, pattern: str, joiner: str = " ") -> str:
+    """Each answer in ``pattern`` ("{label}: druk op {key}."), joined: a menu in the template's
+    own words. Only ``{key}`` and ``{label}`` are filled in (no format language, so a template
+    cannot reach into an object)."""
+    if not isinstance(choices, list | tuple):
+        return ""
+    return joiner.join(
+        pattern.replace("{key}", str(c.get("key", ""))).replace("{label}", str(c.get("label", "")))
+        for c in choices
+        if isinstance(c, dict)
+    )
+
+
 FILTERS: dict[str, Any] = {
     "money": money_filter,
     "date": date_filter,
     "time": time_filter,
     "datetime": datetime_filter,
+    "digits": digits,
+    "each": each,
 }
 
 

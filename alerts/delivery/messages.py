@@ -71,10 +71,16 @@ async def alert_words(
 
 
 async def voice_content(
-    deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
+    deps: AlertDeps,
+    session: AsyncSession,
+    alert: Alert,
+    attempt: DeliveryAttempt,
+    locale: str | None = None,
 ) -> tuple[AlertContent, dict[str, Any]]:
+    """The call's content in the step's locale (or ``locale``: "en" when the customer pressed
+    8 for English)."""
     spec = await alert_spec(session, alert)
-    content = AlertContent(spec, step_locale(alert, attempt.step_index), "voice")
+    content = AlertContent(spec, locale or step_locale(alert, attempt.step_index), "voice")
     return content, content_context(deps, alert, "voice", content.used_locale, spec)
 
 
