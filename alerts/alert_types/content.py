@@ -24,7 +24,7 @@ from markupsafe import Markup
 from alerts.alert_types.email_layout import email_document
 from alerts.alert_types.formatting import FILTERS, LocalValues, localised_values
 from channels.sms_segments import sms_length
-from rules.alert_types import AlertTypeSpec
+from rules.alert_types import ENGLISH_OFFER, AlertTypeSpec
 from rules.vocabulary import Channel
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
@@ -324,8 +324,10 @@ def check_spec_content(spec: AlertTypeSpec) -> list[str]:
                 if channel == "email":
                     content.email(ctx, links)
                 elif channel == "voice":
-                    for name in ("message", "prompt", "reprompt", "voicemail"):
-                        content.render(name, ctx)
+                    own = ENGLISH_OFFER if ENGLISH_OFFER in channels["voice"] else None
+                    for name in ("message", "prompt", "reprompt", "voicemail", own):
+                        if name:
+                            content.render(name, ctx)
                 else:
                     body = content.render("body", ctx)
                     length = sms_length(body)
