@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from herald.cli_alert_types import register_alert_types
 from herald.cli_common import (
     JsonOpt,
     UserInputError,
@@ -41,6 +42,7 @@ users_app = typer.Typer(help="Manage admin-UI users.", no_args_is_help=True)
 app.add_typer(customers_app, name="customers")
 app.add_typer(users_app, name="users")
 register_ingestion(app)
+register_alert_types(app)
 register_reports(app)
 
 

@@ -16,6 +16,7 @@ import socket
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -176,9 +177,51 @@ async def customer_story(session: AsyncSession, ref: str, *, notes: Sequence[str
     return f"{ref} {data.customer.name}: " + " | ".join(parts)
 
 
-def demo_options(bank_url: str) -> list[dict[str, str]]:
+# The demo's answers in the other languages (nl, fr, de, es), for its customers who speak them.
+DEMO_LABELS: dict[str, tuple[str, str, str, str]] = {
+    "1": (
+        "Een medewerker spreken",
+        "Parler à un conseiller",
+        "Mit einem Mitarbeiter sprechen",
+        "Hablar con un agente",
+    ),
+    "2": (
+        "Deze betaling was van mij",
+        "Je reconnais ce paiement",
+        "Die Zahlung war von mir",
+        "Reconozco este pago",
+    ),
+    "3": ("Mijn pas blokkeren", "Bloquer ma carte", "Meine Karte sperren", "Bloquear mi tarjeta"),
+    "4": (
+        "Stuur mij dit per sms",
+        "Recevoir ceci par SMS",
+        "Das per SMS erhalten",
+        "Recibir esto por SMS",
+    ),
+    "5": (
+        "Later teruggebeld worden",
+        "Me rappeler plus tard",
+        "Später zurückgerufen werden",
+        "Que me llamen luego",
+    ),
+    "6": (
+        "Stoppen met deze berichten",
+        "Ne plus recevoir ces alertes",
+        "Diese Benachrichtigungen abbestellen",
+        "No recibir estos avisos",
+    ),
+    "9": (
+        "Dit bericht opnieuw horen",
+        "Réécouter ce message",
+        "Diese Nachricht noch einmal hören",
+        "Escuchar este mensaje de nuevo",
+    ),
+}
+
+
+def demo_options(bank_url: str) -> list[dict[str, Any]]:
     """large_debit's routing table in the demo: one key for every kind of answer."""
-    return [
+    options: list[dict[str, Any]] = [
         {"key": "1", "intent": "agent", "label": "Speak to an agent", "queue": "fraud"},
         {"key": "2", "intent": "confirm", "label": "This payment was mine"},
         {"key": "3", "intent": "transaction", "label": "Block my card", "endpoint": bank_url},
@@ -187,6 +230,11 @@ def demo_options(bank_url: str) -> list[dict[str, str]]:
         {"key": "6", "intent": "opt_out", "label": "Stop these alerts"},
         {"key": "9", "intent": "repeat", "label": "Hear this again"},
     ]
+    for option in options:
+        option["labels"] = dict(
+            zip(("nl", "fr", "de", "es"), DEMO_LABELS[option["key"]], strict=True)
+        )
+    return options
 
 
 async def demo_queues(session: AsyncSession) -> None:

@@ -32,6 +32,12 @@ _KEY = r"^[a-z][a-z0-9_]{1,63}$"
 _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _SYNTAX_ONLY = Environment(autoescape=False)  # parses templates; rendering is alerts' business
 
+# A voice content in another language may offer the call in English: it says this template
+# (e.g. "For English, press 8.") after its menu, and ENGLISH_KEY replays the call in English.
+ENGLISH_OFFER: Final = "english_offer"
+ENGLISH_KEY: Final = "8"
+ENGLISH: Final = "en"
+
 # Templates each channel needs (required) and may have (optional), by name.
 REQUIRED_TEMPLATES: dict[Channel, frozenset[str]] = {
     "voice": frozenset({"message"}),
@@ -39,7 +45,7 @@ REQUIRED_TEMPLATES: dict[Channel, frozenset[str]] = {
     "email": frozenset({"subject", "text"}),
 }
 OPTIONAL_TEMPLATES: dict[Channel, frozenset[str]] = {
-    "voice": frozenset({"prompt", "reprompt", "voicemail", "audio_url"}),
+    "voice": frozenset({"prompt", "reprompt", "voicemail", "audio_url", ENGLISH_OFFER}),
     "sms": frozenset(),
     "email": frozenset({"html"}),
 }
@@ -266,6 +272,21 @@ class AlertTypeSpec(_Spec):
                     f"{self.fallback_locale} has no {needs} content"
                 )
         keys = [o.key for o in self.options]
+        offers = sorted(
+            locale
+            for locale, channels in self.content.items()
+            if channels.get("voice", {}).get(ENGLISH_OFFER, "").strip()
+        )
+        if offers and ENGLISH_KEY in keys:
+            raise ValueError(
+                f"content.{offers[0]}.voice offers English on key {ENGLISH_KEY}, but option "
+                f"{ENGLISH_KEY} answers the alert: move that option or drop {ENGLISH_OFFER}"
+            )
+        if offers and "voice" not in self.content.get(ENGLISH, {}):
+            raise ValueError(
+                f"content.{offers[0]}.voice offers the call in English, but content.{ENGLISH} "
+                "has no voice content to play"
+            )
         if len(set(keys)) != len(keys):
             raise ValueError(f"response option keys must be unique, got {keys}")
         intents = [o.intent for o in self.options]

@@ -19,6 +19,7 @@
     var body = new FormData();
     body.append("csrf_token", csrf);
     body.append("text", area.value);
+    body.append("locale", locale);
     fetch("/admin/alert-types/" + encodeURIComponent(key) + "/sms-length", {
       method: "POST", body: body, credentials: "same-origin"
     }).then(function (r) { return r.json(); }).then(function (r) {

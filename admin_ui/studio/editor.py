@@ -27,6 +27,7 @@ from admin_ui.studio.views import (
     latest_event_values,
     spec_from_form,
     studio_page,
+    translation_gaps,
 )
 from alerts.alert_types.content import ContentError
 from alerts.alert_types.drafts import (
@@ -96,7 +97,7 @@ async def editor(key: str, request: Request, user: CanView, session: SessionDep)
     deps = get_deps(request)
     base = example_values(deps)
     sms = {
-        loc: sms_report(body, spec_data=spec, base=base)
+        loc: sms_report(body, spec_data=spec, base=base, locale=loc)
         for loc, channels in json_object(spec.get("content")).items()
         if isinstance(body := json_object(json_object(channels).get("sms")).get("body"), str)
     }
@@ -120,6 +121,7 @@ async def editor(key: str, request: Request, user: CanView, session: SessionDep)
         placeholders=PLACEHOLDERS,
         sms=sms,
         four_eyes=_four_eyes(request),
+        gaps=translation_gaps(spec),
     )
 
 
@@ -202,7 +204,9 @@ async def sms_length_of(key: str, request: Request, session: SessionDep) -> JSON
     row, draft = await _current(session, key)
     spec: dict[str, JsonValue] = dict(draft.spec if draft else row.spec if row else {})
     text = str(form.get("text", "")).replace("\r\n", "\n")
-    report = sms_report(text, spec_data=spec, base=example_values(get_deps(request)))
+    locale = str(form.get("locale", "en"))[:20]
+    base = example_values(get_deps(request))
+    report = sms_report(text, spec_data=spec, base=base, locale=locale)
     return JSONResponse(report.as_json())
 
 

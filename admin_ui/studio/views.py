@@ -18,6 +18,8 @@ from starlette.responses import HTMLResponse
 from admin_ui.rendering import page
 from admin_ui.security import StaffUser, csrf_token
 from alerts.alert_types.drafts import CHANNEL_WORDS, LANGUAGES, language_name
+from alerts.alert_types.store import stored_spec
+from alerts.alert_types.translations import missing_translations
 from alerts.decisions.evaluate import alert_context
 from alerts.deps import AlertDeps
 from alerts.models import Customer, Event
@@ -44,6 +46,11 @@ TEMPLATE_FIELDS: dict[Channel, list[tuple[str, str]]] = {
         ("prompt", "Menu (asked after the message; empty: the answers)"),
         ("reprompt", "Second chance (after silence or a wrong key; empty: the menu again)"),
         ("voicemail", "Voicemail (left when an answering machine picks up)"),
+        (
+            "english_offer",
+            "Offer English (e.g. “For English, press 8.”; 8 replays the call"
+            " in English; empty: not offered)",
+        ),
     ],
     "email": [
         ("subject", "Subject"),
@@ -374,3 +381,26 @@ async def latest_event_values(
     }
     what = f"event #{event.id} ({event.event_type}, received {event.created_at:%Y-%m-%d %H:%M} UTC)"
     return values, what
+
+
+def translation_gaps(spec: Mapping[str, Any]) -> list[str]:
+    """What the editor says is missing, per language and channel ("Español SMS: no text yet,
+    customers get English"); nothing for a draft that is not valid yet (its errors say why)."""
+    try:
+        parsed = stored_spec(dict(spec))
+    except ValueError:
+        return []
+    default = language_name(parsed.fallback_locale)
+    lines = []
+    for gap in missing_translations(parsed):
+        what = "SMS" if gap.channel == "sms" else CHANNEL_WORDS[gap.channel]
+        if gap.whole:
+            lines.append(
+                f"{language_name(gap.language)} {what}: no text yet, customers get {default}"
+            )
+        else:
+            names = ", ".join(gap.templates)
+            lines.append(
+                f"{language_name(gap.language)} {what}: {names} missing, taken from {default}"
+            )
+    return lines

@@ -22,13 +22,17 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from alerts.alert_types.email_layout import BRAND_COLOUR, email_document
+from alerts.alert_types.formatting import FILTERS, LocalValues, localised_values
 from channels.i18n import N_, gettext_for
 from channels.sms_segments import sms_length
-from rules.alert_types import AlertTypeSpec
+from rules.alert_types import ENGLISH_OFFER, AlertTypeSpec
 from rules.vocabulary import Channel
 
 _ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _HTML_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+for _env in (_ENV, _HTML_ENV):  # {{ x | money }}, {{ d | date }}, | time, | datetime per locale
+    _env.filters.update(FILTERS)
+TEXT_ENV = _ENV  # the one text environment (the voice segments render with it too)
 
 DEFAULT_VOICEMAIL = (
     "Hello, this is {{ brand }} with a message for you. Please call us on "
@@ -96,12 +100,13 @@ class _OptionValues(TypedDict):
     """What a template sees of the alert's options, on one channel."""
 
     options: list[Mapping[str, Any]]
+    choices: list[dict[str, str]]  # the answers offered on this channel, labels in its language
     options_prompt: str
     options_text: str
     options_links: str
 
 
-class LongSampleContext(SampleContext, _OptionValues):
+class LongSampleContext(SampleContext, _OptionValues, LocalValues):
     """A template's variables with the long sample values (what content checks render with)."""
 
 
@@ -176,6 +181,14 @@ class AlertContent:
     spec: AlertTypeSpec
     locale: str
     channel: Channel
+
+    @property
+    def used_locale(self) -> str:
+        """The locale whose words this channel uses: its own, else the alert type's default
+        language (what amounts and dates are written in, so they match the words)."""
+        if self.channel in self.spec.content.get(self.locale, {}):
+            return self.locale
+        return self.spec.fallback_locale
 
     def template(self, name: str) -> str:
         found = self.spec.content.get(self.locale, {}).get(self.channel, {}).get(name)
@@ -261,21 +274,52 @@ def _paragraphs(rendered: str) -> str:
 
 
 def render_context(
-    base: Mapping[str, Any], options: Sequence[Mapping[str, Any]], channel: Channel
+    base: Mapping[str, Any],
+    options: Sequence[Mapping[str, Any]],
+    channel: Channel,
+    locale: str = "en",
+    spec: AlertTypeSpec | None = None,
 ) -> dict[str, Any]:
-    """The variables a ``channel`` template sees: the alert's context plus its options."""
+    """The variables a ``channel`` template in ``locale`` sees: the alert's context, its
+    options (labels in ``locale`` where ``spec`` has them), and the amount and dates written as
+    ``locale`` writes them (alerts.alert_types.formatting)."""
     data = base.get("data") or {}
+    options = localised_options(spec, options, locale)
     return {
         **base,
         "data": EventData({str(k): str(v) for k, v in dict(data).items()}),
         **_option_values(options, channel),
+        **localised_values(dict(base), locale, channel),
     }
+
+
+def localised_options(
+    spec: AlertTypeSpec | None, options: Sequence[Mapping[str, Any]], locale: str
+) -> list[dict[str, Any]]:
+    """``options`` with each label in ``locale`` where the option (or the alert type's option
+    with its key) has one: the locale's own, then its base language's, then the alert type's
+    own label (an alert stores its labels in the customer's language: a call replayed in
+    English gets the English ones back)."""
+    by_key = {o.key: o for o in spec.options} if spec is not None else {}
+    out = []
+    for option in options:
+        known = by_key.get(str(option.get("key")))
+        labels = option.get("labels") or (known.labels if known else {})
+        label = (
+            labels.get(locale)
+            or labels.get(locale.split("-")[0])
+            or (known.label if known else None)
+            or option.get("label")
+        )
+        out.append({**option, "label": label})
+    return out
 
 
 def _option_values(options: Sequence[Mapping[str, Any]], channel: Channel) -> _OptionValues:
     chosen = channel_options(options, channel)
     return {
         "options": list(options),
+        "choices": chosen,
         "options_prompt": options_prompt(chosen),
         "options_text": options_text(chosen),
         "options_links": "",
@@ -291,14 +335,16 @@ def check_spec_content(spec: AlertTypeSpec) -> list[str]:
     for locale, channels in spec.content.items():
         for channel in channels:
             content = AlertContent(spec, locale, channel)
-            ctx = render_context(sample_context(), options, channel)
+            ctx = render_context(sample_context(), options, channel, locale, spec)
             ctx["data"] = _SampleData()
             try:
                 if channel == "email":
                     content.email(ctx, links)
                 elif channel == "voice":
-                    for name in ("message", "prompt", "reprompt", "voicemail"):
-                        content.render(name, ctx)
+                    own = ENGLISH_OFFER if ENGLISH_OFFER in channels["voice"] else None
+                    for name in ("message", "prompt", "reprompt", "voicemail", own):
+                        if name:
+                            content.render(name, ctx)
                 else:
                     body = content.render("body", ctx)
                     length = sms_length(body)
@@ -325,4 +371,9 @@ def long_sample_context(
     options: Sequence[Mapping[str, Any]], channel: Channel
 ) -> LongSampleContext:
     """The long sample values ``check_spec_content`` checks a template with."""
-    return {**sample_context(), **_option_values(options, channel)}
+    values = sample_context()
+    return {
+        **values,
+        **_option_values(options, channel),
+        **localised_values(dict(values), "en", channel),
+    }

@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict
 
 import sqlalchemy as sa
-from jinja2 import StrictUndefined, TemplateSyntaxError
+from jinja2 import TemplateSyntaxError
 from jinja2.exceptions import TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts import audit
 from alerts.alert_types.audio_checks import check_audio
+from alerts.alert_types.content import TEXT_ENV as _ENV
 from alerts.alert_types.content import ContentError
 from alerts.alert_types.store import get_spec
 from alerts.columns import UTCDateTime, utcnow
@@ -61,7 +61,6 @@ WHY_OUTDATED = "text-to-speech: the recording is of an earlier wording of this s
 
 # The same sandbox as alerts.alert_types.content renders in (strict: an unknown variable is
 # an error).
-_ENV = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 
 

@@ -50,6 +50,8 @@ SPOKEN = "always spoken by text-to-speech"
 # alerts.decisions.evaluate.alert_context, plus what delivery adds).
 PLACEHOLDERS: dict[str, str] = {
     "customer_name": "customer's name",
+    "money": "amount with its currency, as the language writes it",
+    "booking_day": "booking date, written out in the language",
     "amount": "amount of the event",
     "currency": "currency (EUR, ...)",
     "description": "merchant or reference of the event",
@@ -193,14 +195,15 @@ class SmsReport:
 
 
 def sms_report(
-    template: str, *, spec_data: Mapping[str, Any], base: Mapping[str, Any]
+    template: str, *, spec_data: Mapping[str, Any], base: Mapping[str, Any], locale: str = "en"
 ) -> SmsReport:
-    """``template`` (an SMS body) rendered with ``base`` and with long sample values, counted."""
+    """``template`` (an SMS body in ``locale``) rendered with ``base`` and with long sample
+    values, counted."""
     options = list(spec_data.get("options") or [])
     max_segments = int(spec_data.get("sms_max_segments") or 3)
     error = ""
     try:
-        text = render_template(template, render_context(base, options, "sms"))
+        text = render_template(template, render_context(base, options, "sms", locale))
         long_text = render_template(template, long_sample_context(options, "sms"))
     except ContentError as exc:
         text = long_text = template
@@ -223,8 +226,9 @@ def sms_report(
 
 
 def preview_sms(spec: AlertTypeSpec, locale: str, base: Mapping[str, Any]) -> str:
-    ctx = render_context(base, [o.model_dump() for o in spec.options], "sms")
-    return AlertContent(spec, locale, "sms").render("body", ctx)
+    content = AlertContent(spec, locale, "sms")
+    ctx = render_context(base, [o.model_dump() for o in spec.options], "sms", locale, spec)
+    return content.render("body", ctx)
 
 
 def preview_email(
@@ -232,7 +236,7 @@ def preview_email(
 ) -> tuple[str, str, str]:
     """(subject, text, html) exactly as the email is built when sent (sample answer links)."""
     options = [o.model_dump() for o in spec.options]
-    ctx = render_context(base, options, "email")
+    ctx = render_context(base, options, "email", locale, spec)
     links = {o["intent"]: SAMPLE_LINK for o in channel_options(options, "email")}
     return AlertContent(spec, locale, "email").email(ctx, links)
 
@@ -254,7 +258,7 @@ async def preview_voice(
     if found is None:
         return []
     used, template = found
-    ctx = render_context(base, [o.model_dump() for o in spec.options], "voice")
+    ctx = render_context(base, [o.model_dump() for o in spec.options], "voice", used, spec)
     segments = split_segments(template)
     recorded: dict[int, str] = {}
     outdated: set[int] = set()

@@ -86,9 +86,15 @@ def rendered(channel: AnsweringChannel, script: VoiceScript | TextReply) -> Http
 
 @router.post("/voice/{attempt_id}/twiml")
 async def voice_twiml(
-    attempt_id: int, request: Request, deps: DepsDep, n: int = 0, reprompt: int = 0
+    attempt_id: int,
+    request: Request,
+    deps: DepsDep,
+    n: int = 0,
+    reprompt: int = 0,
+    lang: str = "",
 ) -> HttpResponse:
-    """The alert's call was answered (or re-prompts after silence): what it says."""
+    """The alert's call was answered (or re-prompts after silence): what it says (``lang=en``:
+    the call replayed in English after the customer pressed 8)."""
     channel, inbound = await inbound_of(request, deps, "voice")
     script = voice.call_script(
         deps=deps,
@@ -97,18 +103,30 @@ async def voice_twiml(
         n=n,
         reprompt=bool(reprompt),
         now=utcnow(),
+        lang=lang,
     )
     return await answer(channel, script)
 
 
 @router.post("/voice/{attempt_id}/gather")
 async def voice_gather(
-    attempt_id: int, request: Request, deps: DepsDep, n: int = 1, tries: int = 0
+    attempt_id: int,
+    request: Request,
+    deps: DepsDep,
+    n: int = 1,
+    tries: int = 0,
+    lang: str = "",
 ) -> HttpResponse:
     """The key the customer pressed in the alert's call."""
     channel, inbound = await inbound_of(request, deps, "voice")
     script = voice.keypress(
-        deps=deps, attempt_id=attempt_id, inbound=inbound, n=n, tries=tries, now=utcnow()
+        deps=deps,
+        attempt_id=attempt_id,
+        inbound=inbound,
+        n=n,
+        tries=tries,
+        now=utcnow(),
+        lang=lang,
     )
     return await answer(channel, script)
 

@@ -33,8 +33,14 @@ async def alert_spec(session: AsyncSession, alert: Alert) -> AlertTypeSpec:
     return spec
 
 
-def content_context(deps: AlertDeps, alert: Alert, channel: Channel) -> dict[str, Any]:
-    """What the templates of ``channel`` see for this alert."""
+def content_context(
+    deps: AlertDeps,
+    alert: Alert,
+    channel: Channel,
+    locale: str = "en",
+    spec: AlertTypeSpec | None = None,
+) -> dict[str, Any]:
+    """What the templates of ``channel`` in ``locale`` see for this alert."""
     base = {
         **alert.context,
         "brand": deps.brand,
@@ -44,7 +50,7 @@ def content_context(deps: AlertDeps, alert: Alert, channel: Channel) -> dict[str
             deps, f"/p/{deps.links.sign_preferences(alert.customer_id)}"
         ),
     }
-    return render_context(base, [o.dump() for o in alert.options], channel)
+    return render_context(base, [o.dump() for o in alert.options], channel, locale, spec)
 
 
 def step_locale(alert: Alert, step_index: int) -> str:
@@ -61,15 +67,22 @@ async def alert_words(
     email's text), for the agent's screen; ContentError when it cannot be rendered now."""
     spec = await alert_spec(session, alert)
     content = AlertContent(spec, locale, channel)
-    return content.render(SPOKEN_OR_READ[channel], content_context(deps, alert, channel))
+    ctx = content_context(deps, alert, channel, content.used_locale, spec)
+    return content.render(SPOKEN_OR_READ[channel], ctx)
 
 
 async def voice_content(
-    deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
+    deps: AlertDeps,
+    session: AsyncSession,
+    alert: Alert,
+    attempt: DeliveryAttempt,
+    locale: str | None = None,
 ) -> tuple[AlertContent, dict[str, Any]]:
+    """The call's content in the step's locale (or ``locale``: "en" when the customer pressed
+    8 for English)."""
     spec = await alert_spec(session, alert)
-    content = AlertContent(spec, step_locale(alert, attempt.step_index), "voice")
-    return content, content_context(deps, alert, "voice")
+    content = AlertContent(spec, locale or step_locale(alert, attempt.step_index), "voice")
+    return content, content_context(deps, alert, "voice", content.used_locale, spec)
 
 
 async def build_message(
@@ -91,11 +104,12 @@ async def build_message(
     spec = await alert_spec(session, alert)
     locale = step_locale(alert, attempt.step_index)
     if attempt.channel == "sms":
-        ctx = content_context(deps, alert, "sms")
+        content = AlertContent(spec, locale, "sms")
+        ctx = content_context(deps, alert, "sms", content.used_locale, spec)
         return _message(
             alert,
             attempt,
-            text=AlertContent(spec, locale, "sms").render("body", ctx),
+            text=content.render("body", ctx),
             status_callback=webhook_url(deps, f"/webhooks/twilio/sms/{attempt.id}/status"),
         )
     return _email(deps, spec, locale, alert, attempt)
@@ -145,7 +159,8 @@ def _email(
     """Multipart email: every option a signed link to a confirm page; marketing can unsubscribe
     in one click (RFC 8058)."""
     assert attempt.id is not None
-    ctx = content_context(deps, alert, "email")
+    content = AlertContent(spec, locale, "email")
+    ctx = content_context(deps, alert, "email", content.used_locale, spec)
     links = {}
     for option in channel_options([o.dump() for o in alert.options], "email"):
         intent = option["intent"]
@@ -159,7 +174,7 @@ def _email(
             "List-Unsubscribe": f"<{unsubscribe}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
-    subject, text, html = AlertContent(spec, locale, "email").email(ctx, links)
+    subject, text, html = content.email(ctx, links)
     return _message(
         alert,
         attempt,

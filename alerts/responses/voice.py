@@ -26,7 +26,8 @@ from alerts.responses.record import Outcome, record_response
 from alerts.responses.transfers import live_transfer
 from channels.base import InboundMessage
 from channels.i18n import N_
-from channels.scripts import VoiceScript
+from channels.scripts import Speak, VoiceScript
+from rules.alert_types import ENGLISH, ENGLISH_KEY, ENGLISH_OFFER
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +54,19 @@ class AlertCall:
     context: dict[str, Any]  # template context (a real boundary: the alert's rendered values)
     tts: Tts
     base: str  # where this call's webhooks live
+    lang: str = ""  # "en" once the customer pressed 8 to hear the call in English
+    english: Tts | None = None  # the voice that offers English, when the content offers it
 
     def render(self, name: str) -> str:
         return self.content.render(name, self.context)
+
+    def english_offer(self) -> Speak | None:
+        """ "For English, press 8." in the English voice, when this call's content offers it."""
+        own = self.content.spec.content.get(self.content.used_locale, {}).get("voice", {})
+        if self.lang or self.english is None or not own.get(ENGLISH_OFFER, "").strip():
+            return None
+        text = self.content.render(ENGLISH_OFFER, self.context)
+        return Speak(text, self.english.voice, self.english.language)
 
 
 async def alert_call(
@@ -65,8 +76,11 @@ async def alert_call(
     inbound: InboundMessage,
     what: str,
     now: datetime,
+    lang: str = "",
 ) -> AlertCall:
-    """The voice attempt the request is about, or Mismatch (404 / 409, recorded as ignored)."""
+    """The voice attempt the request is about, or Mismatch (404 / 409, recorded as ignored);
+    ``lang`` "en": the call replayed in English."""
+    lang = ENGLISH if lang == ENGLISH else ""
     async with deps.sessions() as session:
         attempt, alert = await call_of_attempt(
             session,
@@ -75,7 +89,7 @@ async def alert_call(
             what=what,
             now=now,
         )
-        content, context = await voice_content(deps, session, alert, attempt)
+        content, context = await voice_content(deps, session, alert, attempt, lang or None)
     return AlertCall(
         attempt_id=attempt_id,
         alert_id=alert.id or 0,
@@ -83,6 +97,8 @@ async def alert_call(
         context=context,
         tts=deps.tts(content.locale),
         base=f"{deps.public_url}/webhooks/twilio/voice/{attempt_id}",
+        lang=lang,
+        english=None if content.used_locale.split("-")[0] == ENGLISH else deps.tts(ENGLISH),
     )
 
 
@@ -94,20 +110,35 @@ async def call_script(
     n: int,
     reprompt: bool,
     now: datetime,
+    lang: str = "",
 ) -> VoiceScript:
     """What the call says when it is answered: the message and its menu (a voicemail gets the
-    voicemail text only); ``reprompt`` after silence."""
+    voicemail text only); ``reprompt`` after silence; ``lang`` "en" after 8 for English."""
     call = await alert_call(
-        deps, attempt_id=attempt_id, inbound=inbound, what="call script", now=now
+        deps, attempt_id=attempt_id, inbound=inbound, what="call script", now=now, lang=lang
     )
     if (inbound.answered_by or "").startswith("machine"):
         return voice_script.voicemail(text=call.render("voicemail"), tts=call.tts)
     if reprompt:
         again = call.render("reprompt")
-        return voice_script.reprompt(base=call.base, prompt=again, n=n, tts=call.tts)
+        return voice_script.reprompt(
+            base=call.base, prompt=again, n=n, tts=call.tts, lang=call.lang
+        )
+    return await _main_menu(deps, call, n)
+
+
+async def _main_menu(deps: AlertDeps, call: AlertCall, n: int) -> VoiceScript:
     prompt = call.render("prompt")
     message = await _message(deps, call)
-    return voice_script.main_menu(base=call.base, message=message, prompt=prompt, n=n, tts=call.tts)
+    return voice_script.main_menu(
+        base=call.base,
+        message=message,
+        prompt=prompt,
+        n=n,
+        tts=call.tts,
+        offer=call.english_offer(),
+        lang=call.lang,
+    )
 
 
 async def _message(deps: AlertDeps, call: AlertCall) -> str | list[Segment]:
@@ -140,10 +171,20 @@ async def keypress(
     n: int,
     tries: int,
     now: datetime,
+    lang: str = "",
 ) -> VoiceScript:
     """The key pressed at the ``n``-th menu of the call, recorded once; what the caller hears
-    next."""
-    call = await alert_call(deps, attempt_id=attempt_id, inbound=inbound, what="keypress", now=now)
+    next. 8, where the content offers English, is not an answer: the call starts again in
+    English (its later webhooks carry lang=en)."""
+    call = await alert_call(
+        deps, attempt_id=attempt_id, inbound=inbound, what="keypress", now=now, lang=lang
+    )
+    if inbound.digits == ENGLISH_KEY and call.english_offer() is not None:
+        logger.info("voice attempt_id=%s: replayed in English (key 8)", attempt_id)
+        english = await alert_call(
+            deps, attempt_id=attempt_id, inbound=inbound, what="keypress", now=now, lang=ENGLISH
+        )
+        return await _main_menu(deps, english, n)
     result = await record_response(
         deps=deps,
         dedupe_key=f"voice:{inbound.provider_sid}:{n}",
@@ -185,7 +226,7 @@ async def _after_answer(
         text = voice_script.said(VOICE_GOODBYES[intent], call.tts)
         return voice_script.goodbye(text=text, tts=call.tts)
     if intent == "repeat" and n <= voice_script.MAX_REPEATS * 2:
-        return voice_script.repeat(base=call.base, n=n)
+        return voice_script.repeat(base=call.base, n=n, lang=call.lang)
     if tries < voice_script.MAX_INVALID:
         return voice_script.reprompt(
             base=call.base,
@@ -194,6 +235,7 @@ async def _after_answer(
             tts=call.tts,
             lead=voice_script.INVALID if pressed else None,
             tries=tries + 1,
+            lang=call.lang,
         )
     return voice_script.goodbye(
         text=voice_script.said(voice_script.GOODBYE, call.tts), tts=call.tts

@@ -42,8 +42,9 @@ def said(line: str, tts: Tts) -> str:
     return translations(language_for(tts.language)).gettext(line)
 
 
-def _url(base: str, **params: int | str) -> str:
-    return f"{base}?{urlencode(params)}"
+def _url(base: str, lang: str = "", **params: int | str) -> str:
+    """A webhook URL of the call; ``lang`` ("en") keeps a call replayed in English in English."""
+    return f"{base}?{urlencode({**params, **({'lang': lang} if lang else {})})}"
 
 
 def _menu(action: str, prompts: Sequence[Speak | PlayAudio]) -> AskForKeys:
@@ -61,24 +62,42 @@ def _spoken(message: str | Sequence[Segment], tts: Tts) -> list[Speak | PlayAudi
 
 
 def main_menu(
-    *, base: str, message: str | Sequence[Segment], prompt: str, n: int, tts: Tts
+    *,
+    base: str,
+    message: str | Sequence[Segment],
+    prompt: str,
+    n: int,
+    tts: Tts,
+    offer: Speak | None = None,
+    lang: str = "",
 ) -> VoiceScript:
     """Message and menu; silence re-prompts once (continuing at the script), then the call
-    says goodbye. The message is text, or segments: recorded audio and text-to-speech."""
+    says goodbye. The message is text, or segments: recorded audio and text-to-speech.
+    ``offer`` ("For English, press 8.", in its own voice) follows the menu."""
     prompts = [*_spoken(message, tts), Speak(prompt, tts.voice, tts.language)]
+    if offer is not None:
+        prompts.append(offer)
     return VoiceScript.of(
-        _menu(_url(f"{base}/gather", n=n + 1, tries=0), prompts),
-        ContinueAt(_url(f"{base}/twiml", n=n + 1, reprompt=1)),
+        _menu(_url(f"{base}/gather", lang, n=n + 1, tries=0), prompts),
+        ContinueAt(_url(f"{base}/twiml", lang, n=n + 1, reprompt=1)),
     )
 
 
 def reprompt(
-    *, base: str, prompt: str, n: int, tts: Tts, lead: str | None = None, tries: int = 1
+    *,
+    base: str,
+    prompt: str,
+    n: int,
+    tts: Tts,
+    lead: str | None = None,
+    tries: int = 1,
+    lang: str = "",
 ) -> VoiceScript:
     """Another chance after silence or an invalid key (``tries`` counts the invalid keys);
     silence after it says goodbye."""
     ask = _menu(
-        _url(f"{base}/gather", n=n + 1, tries=tries), [Speak(prompt, tts.voice, tts.language)]
+        _url(f"{base}/gather", lang, n=n + 1, tries=tries),
+        [Speak(prompt, tts.voice, tts.language)],
     )
     lead_in = [Speak(said(lead, tts), tts.voice, tts.language)] if lead else []
     bye = Speak(said(GOODBYE, tts), tts.voice, tts.language)
@@ -138,5 +157,5 @@ def ask_callback_time(*, action: str, tts: Tts) -> VoiceScript:
     )
 
 
-def repeat(*, base: str, n: int) -> VoiceScript:
-    return VoiceScript.of(ContinueAt(_url(f"{base}/twiml", n=n)))
+def repeat(*, base: str, n: int, lang: str = "") -> VoiceScript:
+    return VoiceScript.of(ContinueAt(_url(f"{base}/twiml", lang, n=n)))

@@ -185,11 +185,12 @@ async def test_patch_merges_into_the_current_spec(client: httpx.AsyncClient) -> 
     }
     assert raised.json()["spec"]["enabled"] is False  # the earlier change is kept
 
-    dutch = {"sms": {"body": "{{ brand }}: {{ amount }} {{ currency }} ontvangen."}}
-    added = await client.patch(f"{BASE}/payment_received", json={"content": {"nl": dutch}})
-    assert set(added.json()["spec"]["content"]) == {"en", "nl"}
-    removed = await client.patch(f"{BASE}/payment_received", json={"content": {"nl": None}})
-    assert set(removed.json()["spec"]["content"]) == {"en"} and removed.json()["version"] == 5
+    seeded = {"en", "nl", "fr", "de", "es"}
+    italian = {"sms": {"body": "{{ brand }}: {{ money }} ricevuti."}}
+    added = await client.patch(f"{BASE}/payment_received", json={"content": {"it": italian}})
+    assert set(added.json()["spec"]["content"]) == seeded | {"it"}
+    removed = await client.patch(f"{BASE}/payment_received", json={"content": {"it": None}})
+    assert set(removed.json()["spec"]["content"]) == seeded and removed.json()["version"] == 5
 
     invalid = await client.patch(f"{BASE}/payment_received", json={"priority": 500})
     assert invalid.status_code == 422 and lines_of(invalid)[0].startswith("priority:")

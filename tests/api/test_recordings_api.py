@@ -83,7 +83,11 @@ async def client(app: FastAPI, settings: Settings) -> AsyncIterator[httpx.AsyncC
         base_url=settings.public_url,
         headers=api_headers(settings),
     ) as c:
-        content = {"en": {"voice": {"message": MESSAGE}}, "nl": {"voice": {"message": DUTCH}}}
+        content = {  # the seeded fr, de and es content removed (a merge patch's null)
+            "en": {"voice": {"message": MESSAGE}},
+            "nl": {"voice": {"message": DUTCH}},
+            **dict.fromkeys(("fr", "de", "es")),
+        }
         patched = await c.patch(f"{TYPES}/large_debit", json={"content": content})
         assert patched.status_code == 200, patched.text
         yield c

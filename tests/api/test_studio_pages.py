@@ -169,7 +169,12 @@ async def test_response_options_move_translate_and_refuse_a_duplicate_key(
     data["action"], data["add_locale"] = "add_language", "nl"
     await client.post(f"{EDITOR}/draft", data=data)
     data = _options_form((await client.get(EDITOR)).text)
-    assert data["opt_label_nl"] == ["", "", ""]  # until translated, the English label is used
+    # The seeded Dutch labels, in the options' new order.
+    assert data["opt_label_nl"] == [
+        "Deze betaling was van mij",
+        "Een medewerker spreken",
+        "Dit bericht opnieuw horen",
+    ]
     data["opt_label_nl"] = ["Deze betaling was van mij", "Spreek een medewerker", ""]
     data["action"] = "save"
     await client.post(f"{EDITOR}/draft", data=data)

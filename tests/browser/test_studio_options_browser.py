@@ -4,6 +4,7 @@ the draft."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from admin_ui.users import create_user
+from alerts.alert_types.store import get_spec, load_specs, save_spec
 from herald.runtime import Runtime
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the Chromium fixture)
 from tests.browser.test_staff_browser import PASSWORD, _shots, server  # noqa: F401
@@ -31,6 +33,16 @@ async def test_an_editor_reorders_options_by_drag_and_drop_and_by_keyboard(
 ) -> None:
     async with runtime.deps.sessions() as session:
         await create_user(session=session, username="edie", password=PASSWORD, role="editor")
+        # English and Dutch only, so the three option rows (a label per language) fit on the
+        # screen the drag happens on.
+        await load_specs(session)
+        spec = await get_spec(session, "large_debit")
+        assert spec is not None
+        data: dict[str, Any] = json.loads(json.dumps(spec.as_json()))
+        for locale in ("fr", "de", "es"):
+            del data["content"][locale]
+        await save_spec(session, data, actor="test")
+        await session.commit()
     ctx = await browser.new_context()
     page = await ctx.new_page()
     await page.goto(f"{server}{EDITOR}")

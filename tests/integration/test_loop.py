@@ -140,7 +140,7 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
     dials = _calls_to(stack, "+15550000001", "Dial")
     assert dials and dials[0]["number"] == stack.settings.callcentre.phone_number
     says = " ".join(t.get("text", "") for t in _calls_to(stack, "+15550000001", "Say"))
-    assert "1249.99 EUR" in says and "Electro World Online" in says and "press 1" in says
+    assert "1,249.99 euros" in says and "Electro World Online" in says and "press 1" in says
     assert "Block my card: press 3" in says  # the demo's routing table is read out
     [whisper] = _calls_to(stack, "+15550000001", "Whisper")
     assert "Alice Martin" in whisper["text"] and "pressed 1" in whisper["text"]
@@ -159,13 +159,13 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
     assert [(r.channel, r.intent) for r in responses] == [("sms", "confirm")]
     assert alert.status == "closed"
     sms = next(m for m in stack.sim.state.messages.values() if m.to == "+15550000003")
-    assert "Reply 1" in sms.body and "980.40 EUR" in sms.body
+    assert "Répondez 1 (Parler à un conseiller)" in sms.body and "980,40 €" in sms.body
 
     # Farah asked to hear it again (9), heard the message twice, then confirmed (2).
     alert, attempts, responses, handoffs = await _by_customer(stack, "C-1006")
     assert [(r.key, r.intent) for r in responses] == [("9", "repeat"), ("2", "confirm")]
     heard = [t["text"] for t in _calls_to(stack, "+15550000006", "Say")]
-    assert sum("780.00 EUR" in text for text in heard) == 2
+    assert sum("780.00 euros" in text for text in heard) == 2
     assert alert.status == "closed" and handoffs == []
 
     # Gustavo pressed 3: a signed request to the bank, whose answer was spoken on the call.
@@ -188,7 +188,7 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
     ]
     assert alert.plan[-1].reason == "the customer asked for a copy by sms"
     [copy] = [m for m in stack.sim.state.messages.values() if m.to == "+15550000008"]
-    assert "560.00 EUR" in copy.body and "Dental Clinic Centrum" in copy.body
+    assert "€560.00" in copy.body and "Dental Clinic Centrum" in copy.body
 
     # Ivan pressed 5 and keyed in 1430: an agent calls him back at 14:30 his time.
     alert, attempts, responses, handoffs = await _by_customer(stack, "C-1009")

@@ -241,7 +241,7 @@ async def test_copy_by_sms_sends_the_alert_as_a_text(stack: Stack) -> None:
     await _options(stack)
     alert_id = await _call(stack, ["4"])
     texts = [m for m in stack.sim.state.messages.values() if m.to == PHONE]
-    assert len(texts) == 1 and "750.00 EUR" in texts[0].body
+    assert len(texts) == 1 and "€750.00" in texts[0].body
     async with stack.runtime.deps.sessions() as session:
         attempts = (
             await session.exec(select(DeliveryAttempt).where(DeliveryAttempt.alert_id == alert_id))
@@ -256,7 +256,7 @@ async def test_copy_by_email_sends_the_alert_as_an_email(stack: Stack) -> None:
     await _call(stack, ["0"])
     [mail] = [m for m in stack.sink.messages if m["To"] == "test@example.com"]
     body = mail.get_body(preferencelist=("plain",))
-    assert body is not None and "750.00 EUR" in body.get_content()
+    assert body is not None and "€750.00" in body.get_content()
     said = [t["text"] for t in _transcript(stack, "Say")]
     assert said[-1] == "Thank you. We will send you this message by email. Goodbye."
 

@@ -49,7 +49,7 @@ async def test_a_recorded_segment_is_played_and_the_data_segment_spoken(stack: S
     assert len(played) == 1 and played[0]["status"] == 200  # Twilio could fetch the audio
     assert "/media/recordings/" in str(played[0]["url"])
     said = [str(t.get("text", "")) for t in transcript if t["verb"] == "Say"]
-    assert any("750.00 EUR" in s for s in said)
+    assert any("750.00 euros" in s for s in said)
     assert not any("important security message" in s for s in said)  # played, not spoken
     assert verbs.index("Play") < next(i for i, t in enumerate(transcript) if t["verb"] == "Say")
 
@@ -59,4 +59,4 @@ async def test_without_a_recording_every_segment_is_spoken(stack: Stack) -> None
     assert not [t for t in transcript if t["verb"] == "Play"]
     said = [str(t.get("text", "")) for t in transcript if t["verb"] == "Say"]
     assert any("important security message" in s for s in said)
-    assert any("750.00 EUR" in s for s in said)
+    assert any("750.00 euros" in s for s in said)

@@ -44,7 +44,7 @@ async def test_the_call_says_the_message_and_asks_for_a_key(sent: Sent) -> None:
     )
     ask, then = script.steps
     assert isinstance(ask, AskForKeys) and ask.action.endswith(f"/{sent.voice}/gather?n=1&tries=0")
-    assert any("750.00 EUR" in p.text for p in ask.prompts if isinstance(p, Speak))
+    assert any("750.00 euros" in p.text for p in ask.prompts if isinstance(p, Speak))
     assert isinstance(then, ContinueAt) and then.url.endswith("/twiml?n=1&reprompt=1")
 
 
@@ -217,7 +217,7 @@ async def test_the_second_chance_says_the_reprompt_or_else_the_menu_again(sent: 
     ask = first.steps[0]
     assert isinstance(ask, AskForKeys) and isinstance(ask.prompts[-1], Speak)
     menu = ask.prompts[-1].text
-    assert menu in await _second_chance(sent, silence=True)
+    assert any(menu in said for said in await _second_chance(sent, silence=True))
 
     async with sent.deps.sessions() as session:
         spec = await get_spec(session, "large_debit")

@@ -51,7 +51,7 @@ def large_debit(**changes: Any) -> Any:
 def test_sms_mentions_amount_and_the_reply_codes_of_the_alerts_own_options() -> None:
     ctx = render_context(BASE, OPTIONS, "sms")
     text = AlertContent(large_debit(), "en", "sms").render("body", ctx)
-    assert "750.00 EUR" in text and "Shop & Co" in text
+    assert "€750.00" in text and "Shop & Co" in text
     assert "Reply 1 Speak to an agent, 2 This payment was mine." in text
     assert "9" not in text.split("Reply")[1]  # "hear it again" is for calls only
 
@@ -74,7 +74,7 @@ def test_email_html_is_made_from_the_text_template_escaped_with_buttons() -> Non
     assert "Manage your alerts: https://x/p/token" in text
     assert 'href="https://x/p/token"' in html
     assert "http" not in html.replace("https://x/", "")  # no external resources
-    assert "750.00 EUR" in subject
+    assert "€750.00" in subject
 
 
 def test_email_html_is_a_responsive_single_column_table_shell_in_the_customers_language() -> None:
@@ -87,7 +87,7 @@ def test_email_html_is_a_responsive_single_column_table_shell_in_the_customers_l
     assert "<style" not in html and "<script" not in html and "<link" not in html
     assert 'role="presentation"' in html and "max-width:600px" in html
     hidden = html.split('mso-hide:all">')[1].split("</div>")[0]
-    assert hidden.startswith("Dear Ann &lt;b&gt;, A payment of 750.00 EUR")
+    assert hidden.startswith("Dear Ann &lt;b&gt;, A payment of €750.00")
 
 
 def test_locale_falls_back_to_the_alert_types_fallback_locale() -> None:
