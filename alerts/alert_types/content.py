@@ -47,11 +47,11 @@ NOT_ON: dict[Channel, frozenset[str]] = {
     "email": frozenset({"repeat", "email_copy"}),
 }
 # Email-only extras, offered after the alert type's own options.
-CALL_ME = {"key": "call_me", "intent": "call_me", "label": "Call me now"}
+CALL_ME = {"key": "call_me", "intent": "call_me", "label": N_("Call me now")}
 FORWARD = {
     "key": "forward",
     "intent": "forward",
-    "label": "Forward this alert to someone, with a note",
+    "label": N_("Forward this alert to someone, with a note"),
 }
 # The email's own words around the alert type's content (channels/locales).
 MANAGE = N_("Manage your alerts")
@@ -130,17 +130,21 @@ def sample_context() -> SampleContext:
     return {**SAMPLE_CONTEXT, "data": _SampleData()}
 
 
-def channel_options(options: Sequence[Mapping[str, Any]], channel: Channel) -> list[dict[str, str]]:
-    """The alert's options that make sense on ``channel`` (email adds call-me and forward)."""
+def channel_options(
+    options: Sequence[Mapping[str, Any]], channel: Channel, *, language: str = "en"
+) -> list[dict[str, str]]:
+    """The alert's options that make sense on ``channel`` (email adds call-me and forward, their
+    labels in ``language``: they are Herald's own words, not the alert type's)."""
     out = [
         {"key": str(o["key"]), "intent": str(o["intent"]), "label": str(o["label"])}
         for o in options
         if o["intent"] not in NOT_ON[channel]
     ]
     if channel == "email":
+        _ = gettext_for(language).gettext
         if any(o["intent"] == "agent" for o in out):
-            out.append(dict(CALL_ME))
-        out.append(dict(FORWARD))
+            out.append({**CALL_ME, "label": _(CALL_ME["label"])})
+        out.append({**FORWARD, "label": _(FORWARD["label"])})
     return out
 
 
@@ -218,17 +222,17 @@ class AlertContent:
 
     def email(self, context: Mapping[str, Any], links: Mapping[str, str]) -> tuple[str, str, str]:
         """(subject, text, html) of the email; both bodies end with the preferences link."""
-        options = channel_options(context.get("options", ()), "email")
+        # The frame speaks the language of the content used (the fallback's when this locale
+        # has none), so an email never mixes two languages.
+        spoken = self.locale if self.locale in self.spec.content else self.spec.fallback_locale
+        _ = gettext_for(spoken).gettext
+        options = channel_options(context.get("options", ()), "email", language=spoken)
         text_ctx = {**context, "options_links": options_links(options, links)}
         subject = self.render("subject", text_ctx)
         text = self.render("text", text_ctx)
         preferences = str(context.get("link_preferences", ""))
         unsubscribe = str(context.get("link_unsubscribe", ""))
         brand = str(context.get("brand", ""))
-        # The frame speaks the language of the content used (the fallback's when this locale
-        # has none), so an email never mixes two languages.
-        spoken = self.locale if self.locale in self.spec.content else self.spec.fallback_locale
-        _ = gettext_for(spoken).gettext
         if brand and brand not in text:
             text += f"\n\n{brand}"  # the HTML part's band says it too
         if preferences and preferences not in text:

@@ -142,3 +142,19 @@ def test_missing_event_data_renders_empty_at_send_time() -> None:
 def test_masking_hides_contact_details() -> None:
     assert mask("+15550001111") == "+15***11"
     assert mask("daniel@example.com") == "d***@example.com"
+
+
+@pytest.mark.parametrize(
+    "language,call_me,forward",
+    [
+        ("en", "Call me now", "Forward this alert to someone, with a note"),
+        ("nl", "Bel mij nu", "Deze melding met een bericht doorsturen naar iemand anders"),
+        ("de", "Rufen Sie mich jetzt an", "Diese Benachrichtigung mit einer Notiz an"),
+    ],
+)
+def test_the_emails_own_buttons_speak_the_emails_language(
+    language: str, call_me: str, forward: str
+) -> None:
+    labels = [o["label"] for o in channel_options(OPTIONS, "email", language=language)]
+    assert call_me in labels
+    assert any(label.startswith(forward) for label in labels), labels
