@@ -151,10 +151,15 @@ async def _alert_summary(
     }
     summary["money"] = money(summary["amount"], summary["currency"], language)
     chosen = option_for(options_of(alert), link.option)
-    # The option's label is written in the alert type's own language; in another one the
-    # page says what the answer does in Herald's words.
+    # The option's label as the alert type writes it in this language (its ``labels``), or in
+    # its own language when that is the page's; otherwise the page says what the answer does in
+    # Herald's words.
     labels_language = language_for(spec.fallback_locale if spec else None)
-    if chosen is not None and chosen.label and language == labels_language:
+    offered = next((o for o in spec.options if o.intent == link.option), None) if spec else None
+    own = offered.labels.get(language) if offered is not None else None
+    if own:
+        summary["option_words"] = own
+    elif chosen is not None and chosen.label and language == labels_language:
         summary["option_words"] = chosen.label
     else:
         words = translations(language).gettext

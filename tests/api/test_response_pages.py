@@ -232,3 +232,20 @@ async def test_links_to_unknown_attempts_or_options_record_nothing(
     assert (await client.get(odd)).status_code == 400
     assert (await client.post(odd, data={"confirm": "yes"})).status_code == 400
     assert await counts(runtime) == (0, 0)
+
+
+async def test_the_confirm_page_names_the_answer_in_the_customers_language(
+    client: httpx.AsyncClient, runtime: Runtime, sent: Sent
+) -> None:
+    """The seeded large_debit writes its answers in five languages (``labels``): a French
+    customer is asked to confirm "Je reconnais ce paiement", not an English label."""
+    async with runtime.deps.sessions() as s:
+        alert = await s.get(Alert, sent.alert_id)
+        assert alert is not None
+        customer = await s.get(Customer, alert.customer_id)
+        assert customer is not None
+        customer.locale = "fr"
+        s.add(customer)
+        await s.commit()
+    html = (await client.get(f"/r/{token(runtime, sent.attempt_id, 'confirm')}")).text
+    assert "Je reconnais ce paiement" in html and "This payment was mine" not in html
