@@ -180,7 +180,13 @@ async def login(
 ) -> HTMLResponse | RedirectResponse:
     if not csrf_ok(request, csrf_token_field):
         return csrf_refused(request)
-    throttle = LoginThrottle(request.app.state.runtime.pool)
+    settings = request.app.state.settings
+    throttle = LoginThrottle(
+        request.app.state.runtime.pool,
+        user_limit=settings.login_user_limit,
+        address_limit=settings.login_address_limit,
+        window_s=settings.login_window_minutes * 60,
+    )
     address = client_ip(request)
     wait = await throttle.retry_after(username, address)
     if wait:

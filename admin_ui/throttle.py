@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# The defaults; HERALD_LOGIN_USER_LIMIT, HERALD_LOGIN_ADDRESS_LIMIT, HERALD_LOGIN_WINDOW_MINUTES.
 USER_LIMIT = 10  # failed logins per username per window
 ADDRESS_LIMIT = 30  # failed logins per client address per window (offices share addresses)
 WINDOW_SECONDS = 15 * 60

@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     max_concurrent_ingests: int = Field(default=2, ge=1, le=64)
     # An admin session ends after this many minutes without a request.
     admin_session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    # Login throttling (docs/security.md): failed logins allowed per username and per client
+    # address in a window of login_window_minutes, counted in Redis across API processes.
+    login_user_limit: int = Field(default=10, ge=1, le=1000)
+    login_address_limit: int = Field(default=30, ge=1, le=10_000)
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
     twilio: TwilioSettings = Field(default_factory=TwilioSettings)
     # A second Twilio account (or sub-account / region) to fail over to; unset = none.

@@ -5,6 +5,9 @@ from __future__ import annotations
 import httpx
 
 from admin_ui.throttle import USER_LIMIT
+from herald.app import create_app
+from herald.config import Settings
+from herald.runtime import Runtime
 from tests.api.test_admin_ui import PASSWORD, csrf_of, login, staff
 
 __all__ = ["staff"]
@@ -54,3 +57,15 @@ async def test_a_cookie_replayed_after_logout_is_sent_to_the_login_form(
     replay = await client.get("/admin/customers")
     assert replay.status_code == 303
     assert replay.headers["location"].startswith("/admin/login")
+
+
+async def test_the_limits_are_settings(settings: Settings, runtime: Runtime, staff: None) -> None:
+    """HERALD_LOGIN_USER_LIMIT=3, HERALD_LOGIN_WINDOW_MINUTES=2: the fourth wrong password
+    waits, for at most the two-minute window."""
+    tuned = settings.model_copy(update={"login_user_limit": 3, "login_window_minutes": 2})
+    transport = httpx.ASGITransport(app=create_app(tuned, runtime))
+    async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as client:
+        codes = [(await _try(client, "alice", "wrong password!")).status_code for _ in range(5)]
+        assert codes == [401, 401, 401, 429, 429]
+        refused = await _try(client, "alice", PASSWORD)
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 120
