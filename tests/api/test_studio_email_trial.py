@@ -23,7 +23,8 @@ async def _open(client: httpx.AsyncClient, runtime: Runtime) -> tuple[str, dict[
     await _login(client, runtime, "ann", "admin")
     csrf = csrf_of((await client.get(f"{BASE}/phone")).text)
     assert (await client.post(f"{BASE}/email-trial", data={})).status_code == 403  # no CSRF
-    opened = await client.post(f"{BASE}/email-trial", data={"csrf_token": csrf})
+    # In English: the seeded type has five languages, and the labels below are English.
+    opened = await client.post(f"{BASE}/email-trial", data={"csrf_token": csrf, "locale": "en"})
     assert opened.status_code == 303, opened.text
     page = opened.headers["location"]
     assert re.search(r"/email-trial/\d+#trial-email$", page)
