@@ -24,7 +24,9 @@ from herald.runtime import Runtime
 from tests.conftest import REPO
 from tests.service.alerts.customers.test_history import seed
 
-pytestmark = pytest.mark.integration
+# Each test starts real `herald` processes (each importing the app, some the embedded services):
+# a minute or two on a loaded 2-core machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 HERALD = str(Path(sys.executable).parent / "herald")
 # What `herald` listens on or connects to by default (herald/config.py).
 DEFAULT_SIMULATOR_PORT = 8765
