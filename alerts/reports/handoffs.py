@@ -182,7 +182,7 @@ async def _waits(
     session: AsyncSession, cover: Coverage
 ) -> dict[str, tuple[int, int, float | None]]:
     """Per kind: hand-offs an agent took, those taken within the target, the median wait (a
-    wait below zero, a clock skew, counts as none), all in SQL."""
+    wait below zero, a clock skew, counts as zero), all in SQL."""
     times = timing_parts(session, cover, "handoff_wait")
     wait = sa.case((times.c.seconds < 0, 0.0), else_=times.c.seconds)
     where = [times.c.seconds.isnot(None)]
