@@ -116,44 +116,80 @@ def interpolate(values: Sequence[float], q: float) -> float:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
+Levels = Sequence[tuple[str, ...]]
+
+
 async def percentiles(
     session: AsyncSession,
     seconds: ColumnElement[float],
     where: Sequence[ColumnElement[bool]],
     *,
     select_from: Any,
-    group: Any | None = None,
+    keys: dict[str, Any] | None = None,
+    levels: Levels = ((),),
     qs: Sequence[float] = PERCENTILES,
-) -> dict[str, list[float | None]]:
-    """``{group value: [p for p in qs]}`` of ``seconds`` over the rows of ``select_from`` that
-    match ``where`` (one key, ``""``, without ``group``), plus the count as the last item.
+) -> list[dict[tuple[str, ...], list[float | None]]]:
+    """Per level (a tuple of names of ``keys`` to group by; ``()`` for every row), ``{the
+    group's values: [p for p in qs] + [count]}`` of ``seconds`` over the rows of
+    ``select_from`` that match ``where``, every level from one read of the rows.
 
-    PostgreSQL computes them itself (``percentile_cont``); SQLite has no percentile function,
-    so its values are read sorted and interpolated the same way."""
+    PostgreSQL computes them itself (``percentile_cont``, the levels as ``GROUPING SETS``);
+    SQLite has no percentile function, so its values are read once in order and interpolated
+    the same way."""
+    keys = keys or {}
+    names = list(keys)
     if dialect(session) == "postgresql":
-        columns = [sa.func.percentile_cont(q).within_group(seconds) for q in qs]
-        keys = [group] if group is not None else []
-        stmt = (
-            sa.select(*keys, *columns, sa.func.count(seconds))
-            .select_from(select_from)
-            .where(*where)
-            .group_by(*keys)
-        )
-        out: dict[str, list[float | None]] = {}
-        for r in await fetch(session, stmt):
-            key, values = (str(r[0] or ""), r[1:]) if keys else ("", r)
-            if values[-1]:
-                out[key] = [None if v is None else float(v) for v in values[:-1]]
-                out[key].append(float(values[-1]))
-        return out
-    label = (group if group is not None else sa.literal("")).label("g")
-    stmt = sa.select(label, seconds).select_from(select_from).where(*where).order_by(label, seconds)
-    found: dict[str, list[float]] = {}
-    for g, value in await fetch(session, stmt):
-        if value is not None:
-            found.setdefault(str(g or ""), []).append(float(value))
-    result: dict[str, list[float | None]] = {}
-    for g, ordered in found.items():
-        result[g] = [interpolate(ordered, q) for q in qs]
-        result[g].append(float(len(ordered)))
-    return result
+        return await _pg_percentiles(session, seconds, where, select_from, keys, levels, qs)
+    stmt = (
+        sa.select(*(keys[n].label(n) for n in names), seconds)
+        .select_from(select_from)
+        .where(*where)
+        .order_by(seconds)
+    )
+    found: list[dict[tuple[str, ...], list[float]]] = [{} for _ in levels]
+    at = [[names.index(n) for n in level] for level in levels]
+    for *values, value in await fetch(session, stmt):
+        if value is None:
+            continue
+        for i, positions in enumerate(at):
+            group = tuple(str(values[p] or "") for p in positions)
+            found[i].setdefault(group, []).append(float(value))
+    return [
+        {g: [*(interpolate(v, q) for q in qs), float(len(v))] for g, v in level.items()}
+        for level in found
+    ]
+
+
+async def _pg_percentiles(
+    session: AsyncSession,
+    seconds: ColumnElement[float],
+    where: Sequence[ColumnElement[bool]],
+    select_from: Any,
+    keys: dict[str, Any],
+    levels: Levels,
+    qs: Sequence[float],
+) -> list[dict[tuple[str, ...], list[float | None]]]:
+    names = list(keys)
+    columns = [sa.func.percentile_cont(q).within_group(seconds) for q in qs]
+    # grouping(a, b, ...) sets the bit of each key the row's level does not group by
+    masks = {
+        sum(1 << (len(names) - 1 - i) for i, n in enumerate(names) if n not in level): index
+        for index, level in enumerate(levels)
+    }
+    mask: Any = sa.func.grouping(*keys.values()) if names else sa.literal(0)
+    sets = [sa.tuple_(*(keys[n] for n in level)) if level else sa.text("()") for level in levels]
+    stmt = (
+        sa.select(*keys.values(), mask, *columns, sa.func.count(seconds))
+        .select_from(select_from)
+        .where(*where)
+        .group_by(sa.func.grouping_sets(*sets) if names else sa.text("()"))
+    )
+    out: list[dict[tuple[str, ...], list[float | None]]] = [{} for _ in levels]
+    for row in await fetch(session, stmt):
+        values, level, figures = row[: len(names)], int(row[len(names)]), row[len(names) + 1 :]
+        index = masks[level]
+        if figures[-1]:
+            group = tuple(str(values[names.index(n)] or "") for n in levels[index])
+            out[index][group] = [None if v is None else float(v) for v in figures[:-1]]
+            out[index][group].append(float(figures[-1]))
+    return out

@@ -219,18 +219,22 @@ def _failures(counts: Counts) -> list[FailureRow]:
 
 
 async def _latency(session: AsyncSession, cover: Coverage, alert_type: str) -> list[LatencyRow]:
+    """Per alert type and over all of them, from one read of the times."""
     times = timing_parts(session, cover, "first_attempt", alert_type)
-    where = [times.c.seconds.isnot(None)]
-    by_type = await percentiles(
-        session, times.c.seconds, where, select_from=times, group=times.c.alert_type
+    by_type, overall = await percentiles(
+        session,
+        times.c.seconds,
+        [times.c.seconds.isnot(None)],
+        select_from=times,
+        keys={"alert_type": times.c.alert_type},
+        levels=[("alert_type",), ()],
     )
-    overall = await percentiles(session, times.c.seconds, where, select_from=times)
     rows = [
         LatencyRow(key, int(values[-1] or 0), *values[: len(PERCENTILES)])
-        for key, values in sorted(by_type.items())
+        for (key,), values in sorted(by_type.items())
     ]
-    if "" in overall and len(rows) > 1:
-        values = overall[""]
+    if () in overall and len(rows) > 1:
+        values = overall[()]
         rows.append(LatencyRow("all", int(values[-1] or 0), *values[: len(PERCENTILES)]))
     return rows
 

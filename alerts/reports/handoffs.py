@@ -16,7 +16,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.models import HandOff, StatusChange
-from alerts.reports.base import DateRange, fetch, interpolate, seconds_between, share
+from alerts.reports.base import DateRange, fetch, percentiles, seconds_between, share
 from alerts.reports.coverage import Coverage, coverage
 from alerts.reports.models import RollupHandOffHour
 from alerts.reports.timings import not_trial_handoff, timing_parts
@@ -178,6 +178,32 @@ async def _rolled(session: AsyncSession, cover: Coverage, found: _Found) -> None
             found.add_handles(kind, count, total)
 
 
+async def _waits(
+    session: AsyncSession, cover: Coverage
+) -> dict[str, tuple[int, int, float | None]]:
+    """Per kind: hand-offs an agent took, those taken within the target, the median wait (a
+    wait below zero, a clock skew, counts as zero), all in SQL."""
+    times = timing_parts(session, cover, "handoff_wait")
+    wait = sa.case((times.c.seconds < 0, 0.0), else_=times.c.seconds)
+    where = [times.c.seconds.isnot(None)]
+    (medians,) = await percentiles(
+        session,
+        wait,
+        where,
+        select_from=times,
+        keys={"key": times.c.key},
+        levels=[("key",)],
+        qs=(0.5,),
+    )
+    within = sa.func.sum(sa.case((wait <= TARGET_ANSWER_SECONDS, 1), else_=0))
+    stmt = sa.select(times.c.key, within).where(*where).group_by(times.c.key)
+    counts = {str(k): int(n or 0) for k, n in await fetch(session, stmt)}
+    return {
+        key: (int(values[-1] or 0), counts.get(key, 0), values[0])
+        for (key,), values in medians.items()
+    }
+
+
 async def handoff_report(
     *,
     session: AsyncSession,
@@ -193,22 +219,14 @@ async def handoff_report(
         await _rolled(session, cover, found)
     for run in cover.raw:
         await _raw(session, run, found)
-    times = timing_parts(session, cover, "handoff_wait")
-    waits: dict[str, list[float]] = {}
-    for kind, seconds in await fetch(
-        session,
-        sa.select(times.c.key, times.c.seconds)
-        .where(times.c.seconds.isnot(None))
-        .order_by(times.c.key, times.c.seconds),
-    ):
-        waits.setdefault(str(kind), []).append(max(0.0, float(seconds)))
+    waits = await _waits(session, cover)
     statuses = found.statuses
     handles = {k: total / count for k, (count, total) in found.handles.items() if count}
     hours = {k: Counter(dict(sorted(h.items()))) for k, h in found.hours.items()}
     queues = []
     for kind in sorted(statuses, key=lambda k: (list(QUEUES).index(k) if k in QUEUES else 99, k)):
         counts = statuses[kind]
-        kind_waits = waits.get(kind, [])
+        answered, within, median = waits.get(kind, (0, 0, None))
         busiest = hours.get(kind, Counter()).most_common(1)
         queues.append(
             QueueRow(
@@ -223,9 +241,9 @@ async def handoff_report(
                     for s, n in counts.items()
                     if s not in ("completed", "abandoned", "expired", "failed")
                 ),
-                answered=len(kind_waits),
-                within_target=sum(1 for w in kind_waits if w <= TARGET_ANSWER_SECONDS),
-                median_answer_seconds=interpolate(kind_waits, 0.5) if kind_waits else None,
+                answered=answered,
+                within_target=within,
+                median_answer_seconds=median,
                 mean_handle_seconds=handles.get(kind),
                 busiest_hour=busiest[0][0] if busiest else None,
                 busiest_hour_count=busiest[0][1] if busiest else 0,

@@ -229,3 +229,31 @@ async def test_the_workers_job_rolls_up_what_changed(runtime: Runtime) -> None:
     assert (
         await refresh_reports_job({"deps": runtime.deps}) == "rolled up 0 days (0 changed), 0 left"
     )
+
+
+async def test_a_refresh_with_nothing_new_stops_at_one_check_but_misses_nothing(
+    runtime: Runtime,
+) -> None:
+    """The quick check before a refresh (watermarks, customers, built days) lets through a
+    change that adds no row (a customer's segment) and a day that has ended since."""
+    async with runtime.deps.sessions() as session:
+        await seed_november(session)
+        await session.commit()
+    today = date(2026, 12, 7)
+    await refresh(runtime, today)
+    idle = await refresh(runtime, today)
+    assert idle.changed_days == [] and idle.built_days == []
+    async with runtime.deps.sessions() as session:
+        alert = (await session.exec(select(Alert).order_by(col(Alert.id)))).first()
+        assert alert is not None
+        customer = await session.get(Customer, alert.customer_id)
+        assert customer is not None
+        customer.segment = "private banking"
+        session.add(customer)
+        await session.commit()
+    moved = await refresh(runtime, today)
+    assert alert.created_at.date() in moved.changed_days
+    await assert_same(runtime, today)
+    tomorrow = await refresh(runtime, today + timedelta(days=1))
+    assert tomorrow.built_days == [today] and tomorrow.changed_days == []
+    await assert_same(runtime, today + timedelta(days=1))
