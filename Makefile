@@ -31,7 +31,7 @@ dev: $(VENV)/.installed-dev node_modules/.installed messages-compile
 LOCALES := channels/locales
 messages-extract: $(VENV)/.installed
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project Herald \
-		-o $(LOCALES)/messages.pot alerts channels admin_ui
+		-o $(LOCALES)/messages.pot alerts channels admin_ui callcentre
 messages-update: messages-extract
 	$(BIN)/pybabel update -i $(LOCALES)/messages.pot -d $(LOCALES) --no-fuzzy-matching
 messages-compile: $(VENV)/.installed

@@ -7,9 +7,12 @@ so one catalogue per language (channels/locales) holds all of a customer's page 
 from __future__ import annotations
 
 import gettext
+import re
+from datetime import time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.dates import format_time
 from babel.numbers import UnknownCurrencyError, format_currency
 from fastapi import Request
 from sqlmodel import select
@@ -87,6 +90,36 @@ def money(amount: str, currency: str, language: str) -> str:
         return format_currency(Decimal(amount), currency, locale=language)
     except (InvalidOperation, UnknownCurrencyError, ValueError):
         return f"{amount} {currency}".strip()
+
+
+def clock(value: time, language: str) -> str:
+    """A time of day as the customer's language writes it: ``10:00 PM`` in English, ``22:00``
+    in Dutch, French, German and Spanish (Babel's short format, plain spaces so the field's
+    text is what the customer types)."""
+    return format_time(value, "short", locale=language).replace("\u202f", " ").replace("\xa0", " ")
+
+
+_CLOCK = re.compile(
+    r"^\s*(\d{1,2})(?:\s*[:.h]\s*(\d{2}))?(?::\d{2})?\s*(?:h\s*)?([ap])?\.?\s*(?:m\.?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def read_clock(text: str) -> time:
+    """What a customer typed as a time of day: ``22:00``, ``22.00``, ``22h00``, ``22 h``,
+    ``7:30``, ``10:00 PM``, ``10 pm``, ``07:30:00`` (ValueError if it is not one)."""
+    found = _CLOCK.match(text.replace("\u202f", " ").replace("\xa0", " "))
+    if found is None:
+        raise ValueError(f"{text!r} is not a time of day")
+    hours, minutes = int(found.group(1)), int(found.group(2) or 0)
+    half = (found.group(3) or "").lower()
+    if half:
+        if not 1 <= hours <= 12:
+            raise ValueError(f"{text!r} is not a time of day")
+        hours = hours % 12 + (12 if half == "p" else 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"{text!r} is not a time of day")
+    return time(hours, minutes)
 
 
 def alert_type_name(name: str, language: str) -> str:

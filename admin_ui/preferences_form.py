@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from admin_ui.customer_i18n import alert_type_name
+from admin_ui.customer_i18n import alert_type_name, clock, read_clock
 from alerts.customers.preferences import (
     DEFAULT,
     ChannelChoiceIn,
@@ -56,6 +56,7 @@ NO_CHANNEL: dict[str, str] = {
 }
 ALL_ALERTS = N_("All alerts")
 MAX_SLOTS = 5
+SUGGESTED_QUIET = "22:00-07:00"  # offered in the fields when there are no quiet hours yet
 FIELDS = ("opted_out", "channels", "quiet_hours", "language", "opted_out_channels")
 
 
@@ -236,9 +237,12 @@ def _shown(
         )
     if quiet:
         window = DailyWindow.parse(quiet[0].window)
-        view.quiet_from, view.quiet_to = f"{window.start:%H:%M}", f"{window.end:%H:%M}"
+        view.quiet_from = clock(window.start, loaded.language)
+        view.quiet_to = clock(window.end, loaded.language)
         view.quiet_channels = [c for c in quiet[0].channels if c in channels]
     else:
+        view.quiet_from = clock(DailyWindow.parse(SUGGESTED_QUIET).start, loaded.language)
+        view.quiet_to = clock(DailyWindow.parse(SUGGESTED_QUIET).end, loaded.language)
         view.quiet_channels = list(channels)
     view.language = own.language or ""
     return view
@@ -326,14 +330,9 @@ def _submitted(form: FormData, section: Section) -> View:
 
 
 def _clock(text: str) -> str:
-    """``"7:30"`` / ``"07:30:00"`` -> ``"07:30"`` (ValueError if it is not a time of day)."""
-    hours, _, rest = text.partition(":")
-    minutes = rest[:2]
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
-        raise ValueError(f"{text!r} is not a time of day")
-    if int(hours) > 23 or int(minutes) > 59:
-        raise ValueError(f"{text!r} is not a time of day")
-    return f"{int(hours):02d}:{minutes}"
+    """``"22:00"`` / ``"10:00 PM"`` / ``"22h00"`` -> ``"22:00"`` (ValueError if it is not a
+    time of day)."""
+    return f"{read_clock(text):%H:%M}"
 
 
 INVALID: Any = object()  # a field that could not be read (differs from any value shown)
@@ -474,8 +473,8 @@ def describe(
         first = DailyWindow.parse(value[0].window)
         kinds = _join([_(CHANNEL_PLURAL[c]) for c in value[0].channels], t)
         return _("Quiet hours from %(start)s to %(end)s (%(zone)s time): no %(kinds)s.") % {
-            "start": f"{first.start:%H:%M}",
-            "end": f"{first.end:%H:%M}",
+            "start": clock(first.start, loaded.language),
+            "end": clock(first.end, loaded.language),
             "zone": loaded.customer.timezone,
             "kinds": kinds,
         }

@@ -238,7 +238,8 @@ async def respond(
         assert outcome.handoff.id is not None
         placed = await call_customer_now(deps=deps, handoff_id=outcome.handoff.id)
         if not placed.called:  # the call centre's own words (callcentre.calls)
-            return _thanks(request, deps, placed.message, language, translate=False)
+            words = placed.in_language(language)
+            return _thanks(request, deps, words, language, translate=False)
     if outcome.late and not outcome.duplicate:
         return _already(request, deps, _(LATE) % {"number": deps.callcentre_number}, language)
     if outcome.duplicate:

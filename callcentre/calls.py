@@ -11,8 +11,10 @@ the hand-off stays queued as a callback, with the reason, so nobody is forgotten
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from babel.dates import format_datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,15 +25,46 @@ from alerts.lifecycle import move_handoff
 from alerts.models import Alert, ContactPoint, HandOff
 from alerts.responses.values import update_context
 from callcentre.state import load_hours
+from channels.i18n import N_, translations
 from channels.masking import mask
 
 logger = logging.getLogger(__name__)
 
 
+NO_CUSTOMER = N_("An agent will call you back shortly.")
+ANSWERED = N_("We have your answer: nobody needs to call you now.")
+CALLING_ALREADY = N_("We are already calling you on %(phone)s.")
+CALLING = N_("We are calling you now on %(phone)s.")
+NO_PHONE = N_("We have no phone number for you; an agent will contact you shortly.")
+CLOSED = N_("Our call centre is closed right now; an agent will call you back.")
+CLOSED_UNTIL = N_(
+    "Our call centre is closed right now; an agent will call you back when it opens"
+    " (%(opens)s %(zone)s)."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CallResult:
+    """Whether Herald is calling, and what the customer is told: ``words`` (a catalogue msgid)
+    with its ``values``; ``message`` in English (the agent console), ``in_language`` for the
+    customer's page."""
+
     called: bool
-    message: str  # what the customer is told
+    words: str
+    values: dict[str, str] = field(default_factory=dict)
+    opens: datetime | None = None  # the centre's next opening, in its own time zone
+
+    def in_language(self, language: str) -> str:
+        values = dict(self.values)
+        if self.opens is not None:
+            values["opens"] = format_datetime(
+                self.opens, "EEEE HH:mm", tzinfo=self.opens.tzinfo, locale=language
+            )
+        return translations(language).gettext(self.words) % values
+
+    @property
+    def message(self) -> str:
+        return self.in_language("en")
 
 
 async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
@@ -42,9 +75,9 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
     async with deps.sessions() as session:
         handoff = await session.get(HandOff, handoff_id)
         if handoff is None or handoff.customer_id is None:
-            return CallResult(False, "An agent will call you back shortly.")
+            return CallResult(False, NO_CUSTOMER)
         if handoff.closed_at is not None:  # a studio trial's (closed at creation), or done
-            return CallResult(False, "We have your answer: nobody needs to call you now.")
+            return CallResult(False, ANSWERED)
         refused = await _cannot_call(session, handoff)
         if isinstance(refused, CallResult):
             return refused
@@ -69,13 +102,13 @@ async def call_customer_now(*, deps: AlertDeps, handoff_id: int) -> CallResult:
             context={"handoff_id": handoff_id, "asked_from_alert": handoff.alert_id},
         )
         if call is None:
-            return CallResult(True, f"We are already calling you on {mask(phone.address)}.")
+            return CallResult(True, CALLING_ALREADY, {"phone": mask(phone.address)})
         if handoff.status == "queued":
             move_handoff(session, handoff, "offer", reason="calling the customer now", now=now)
         await session.commit()
         await enqueue_current(deps, call)
     logger.info("calling customer now handoff_id=%s to=%s", handoff_id, mask(phone.address))
-    return CallResult(True, f"We are calling you now on {mask(phone.address)}.")
+    return CallResult(True, CALLING, {"phone": mask(phone.address)})
 
 
 async def _cannot_call(session: AsyncSession, handoff: HandOff) -> ContactPoint | CallResult:
@@ -91,9 +124,7 @@ async def _cannot_call(session: AsyncSession, handoff: HandOff) -> ContactPoint 
         handoff.kind = "callback"
         session.add(handoff)
         await session.commit()
-        return CallResult(
-            False, "We have no phone number for you; an agent will contact you shortly."
-        )
+        return CallResult(False, NO_PHONE)
     now = utcnow()
     hours = (await load_hours(session)).to_hours()
     if hours.is_open(now):
@@ -107,7 +138,6 @@ async def _cannot_call(session: AsyncSession, handoff: HandOff) -> ContactPoint 
     )
     session.add(handoff)
     await session.commit()
-    when = f" when it opens ({opens:%A %H:%M} {hours.tz})" if opens else ""
-    return CallResult(
-        False, f"Our call centre is closed right now; an agent will call you back{when}."
-    )
+    if opens is None:
+        return CallResult(False, CLOSED)
+    return CallResult(False, CLOSED_UNTIL, {"zone": str(hours.tz)}, opens=opens)

@@ -144,7 +144,7 @@ async def test_changing_quiet_hours_is_saved_recorded_and_confirmed(
     response = await client.post(link, data=dict_list(sent))
     assert response.status_code == 200, response.text
     assert "Your changes are saved" in response.text
-    assert "Quiet hours from 22:00 to 06:30 (UTC time): no phone calls and text messages." in (
+    assert "Quiet hours from 10:00 PM to 6:30 AM (UTC time): no phone calls and text messages." in (
         response.text
     )
     [change] = await changes(runtime)
@@ -170,7 +170,7 @@ async def test_changing_quiet_hours_is_saved_recorded_and_confirmed(
 
     # The page now shows the saved quiet hours; sending it back unchanged changes nothing.
     again = form_of(response.text)
-    assert ("*.quiet_from", "22:00") in again.fields
+    assert ("*.quiet_from", "10:00 PM") in again.fields
     unchanged = await client.post(link, data=dict_list(again.fields))
     assert "Nothing was changed" in unchanged.text
     assert len(await changes(runtime)) == 1

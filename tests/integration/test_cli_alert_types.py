@@ -61,3 +61,68 @@ async def test_check_reports_each_missing_translation_per_channel(
     assert "large_debit: voice, sms, email; languages de, en, es, fr, nl (default en)" in (
         listed.stdout
     )
+
+
+async def _english_only(runtime: Runtime, key: str, **changes: Any) -> int:
+    """Store ``key`` as an installation seeded when the catalogue was English only."""
+    async with runtime.deps.sessions() as session:
+        spec = await get_spec(session, key)
+        assert spec is not None
+        data: dict[str, Any] = json.loads(json.dumps(spec.as_json()))
+        data["content"] = {"en": data["content"]["en"], **changes.get("content", {})}
+        for option in data["options"]:
+            option["labels"] = {}
+            option.pop("english_offer", None)
+        for by_channel in data["content"].values():
+            by_channel.get("voice", {}).pop("english_offer", None)
+        for position, label in changes.get("labels", {}).items():
+            data["options"][position]["label"] = label
+        saved = await save_spec(session, data, actor="test")
+        await session.commit()
+        return saved.version
+
+
+async def test_add_languages_fills_what_the_seed_has_and_keeps_the_administrators_words(
+    runtime: Runtime, settings: Settings, short_dir: Path
+) -> None:
+    from alerts.alert_types.store import versions
+
+    env = {
+        "HERALD_DATABASE_URL": str(settings.database_url),
+        "HERALD_REDIS_URL": str(settings.redis_url),
+    }
+    async with runtime.deps.sessions() as session:
+        await load_specs(session)  # seeded: all five languages
+    own_fr = {"sms": {"body": "Alerte {{ brand }} : paiement de {{ money }}."}}
+    debit = await _english_only(runtime, "large_debit", content={"fr": own_fr})
+    low = await _english_only(runtime, "low_balance", labels={0: "Our own first answer"})
+
+    dry = herald(short_dir, "alert-types", "add-languages", "--dry-run", env=env)
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "large_debit: would add languages de, es, nl; labels of answer 1 in " in dry.stdout
+    async with runtime.deps.sessions() as session:
+        spec = await get_spec(session, "large_debit")
+        assert spec is not None and spec.version == debit and set(spec.content) == {"en", "fr"}
+
+    done = herald(short_dir, "alert-types", "add-languages", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "large_debit: added languages de, es, nl" in done.stdout
+    async with runtime.deps.sessions() as session:
+        spec = await get_spec(session, "large_debit")
+        assert spec is not None and spec.version == debit + 1
+        assert set(spec.content) == {"en", "fr", "de", "es", "nl"}
+        assert spec.content["fr"] == own_fr  # the administrator's French, untouched
+        assert set(spec.options[0].labels) == {"nl", "fr", "de", "es"}
+        [last, *_older] = sorted(await versions(session, "large_debit"), key=lambda v: -v.version)
+        assert last.version == debit + 1
+        assert last.note.startswith("herald alert-types add-languages: added languages de, es, nl")
+        assert last.changed_by == "herald alert-types add-languages"
+        low_spec = await get_spec(session, "low_balance")
+        assert low_spec is not None and low_spec.version == low + 1
+        assert low_spec.options[0].label == "Our own first answer"
+        assert low_spec.options[0].labels == {}  # not the seed's answer any more: no labels
+    assert "low_balance: skipped: answer" in done.stdout
+
+    again = herald(short_dir, "alert-types", "add-languages", env=env)
+    assert again.returncode == 0
+    assert "large_debit: nothing to add" in again.stdout

@@ -30,7 +30,7 @@ def source_msgids() -> set[str]:
     with (ROOT / "babel.cfg").open(encoding="utf-8") as handle:
         method_map, options_map = parse_mapping_cfg(handle)  # type: ignore[no-untyped-call]
     found: set[str] = set()
-    for package in ("alerts", "channels", "admin_ui"):
+    for package in ("alerts", "channels", "admin_ui", "callcentre"):
         for _file, _line, message, _comments, _context in extract_from_dir(
             ROOT / package, method_map, options_map
         ):
