@@ -46,6 +46,7 @@ def test_new_event_equals_the_dataclass_constructor_and_stays_frozen() -> None:
         "description": "Book Corner",
         "line": 12,
         "data": {"reference": "REF"},
+        "record_id": "Ntry REF",
     }
     assert [f.name for f in dataclasses.fields(AccountEvent)] == list(fields)
     fast = new_event(*fields.values())
