@@ -263,7 +263,7 @@ async def test_whole_loop(stack: Stack, bank: DemoBank) -> None:
     await drain(stack.runtime, wait_deferred=True, timeout=30, idle_check=stack.idle)
     [copy_mail] = [m for m in stack.sink.messages if m["To"] == "yui@example.com"]
     text = mail_text(copy_mail)
-    assert "Did you pay this?" in text and "1350.00 EUR" in text and "/r/" not in text
+    assert "Did you pay this?" in text and "€1,350.00" in text and "/r/" not in text
     alert, attempts, responses, handoffs = await _by_customer(stack, "C-1011")
     assert [(r.channel, r.intent) for r in responses] == [("email", "forward")]
     assert alert.status == "delivered" and handoffs == []
