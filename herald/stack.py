@@ -13,11 +13,24 @@ from rich.console import Console
 
 from alerts.delivery.bounces import apply_bounce, parse_dsn
 from alerts.deps import AlertDeps
-from channels.twilio_sim import LoopbackServer, SimulatorConfig, SimulatorServer, load_scenario
+from channels.twilio_sim import (
+    LoopbackServer,
+    ServerStartError,
+    SimulatorConfig,
+    SimulatorServer,
+    load_scenario,
+)
 from channels.twilio_sim.scenario import Scenario
 from herald.app import create_app
 from herald.config import Settings
-from herald.embedded import BounceReceiver, PortClaim, PrivateRedis, SmtpSink, check_ports
+from herald.embedded import (
+    BounceReceiver,
+    EmbeddedServiceError,
+    PortClaim,
+    PrivateRedis,
+    SmtpSink,
+    check_ports,
+)
 from herald.migrate import upgrade
 from herald.runtime import Runtime
 from herald.worker import run_workers
@@ -98,6 +111,18 @@ def stack_ports(settings: Settings) -> list[PortClaim]:
     return claims
 
 
+async def _start(
+    stack: contextlib.AsyncExitStack[bool | None], server: LoopbackServer, claims: list[PortClaim]
+) -> None:
+    """Start one server; a port taken since check_ports (another program was quicker) is the
+    same one-line error, with the setting that moves it."""
+    try:
+        await stack.enter_async_context(server)
+    except ServerStartError as exc:
+        change = next((c.change for c in claims if c.port == server.port), "")
+        raise EmbeddedServiceError(f"{exc}: {change}" if change else str(exc)) from None
+
+
 @contextlib.asynccontextmanager
 async def embedded_stack(
     settings: Settings, *, scenario: Path | None = None, workers: bool = True
@@ -105,7 +130,8 @@ async def embedded_stack(
     """Start what the settings leave unconfigured (Redis, simulator, SMTP sink), then the API and
     (optionally) the workers; stop them all on exit. A port already taken is refused first,
     with the setting that moves it (EmbeddedServiceError)."""
-    check_ports(stack_ports(settings))
+    claims = stack_ports(settings)
+    check_ports(claims)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     redis = PrivateRedis.ensure(settings)
     sink = None
@@ -121,11 +147,11 @@ async def embedded_stack(
                 sim = SimulatorServer(
                     simulator_config(settings, scenario), port=settings.twilio.simulator_port
                 )
-                await stack.enter_async_context(sim)
+                await _start(stack, sim, claims)
             api = LoopbackServer(
                 create_app(settings, runtime), host=settings.api_host, port=settings.api_port
             )
-            await stack.enter_async_context(api)
+            await _start(stack, api, claims)
             bounces = BounceReceiver(
                 port=settings.smtp.bounce_port, on_dsn=dsn_handler(runtime.deps)
             ).start()

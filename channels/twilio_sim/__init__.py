@@ -12,7 +12,13 @@ from channels.twilio_sim.scenario import (
     load_scenario,
     parse_scenario,
 )
-from channels.twilio_sim.server import LoopbackServer, SimulatorServer, create_app, serve
+from channels.twilio_sim.server import (
+    LoopbackServer,
+    ServerStartError,
+    SimulatorServer,
+    create_app,
+    serve,
+)
 from channels.twilio_sim.simulation import Simulator
 from channels.twilio_sim.state import CallRecord, MessageRecord, SentRequest, SimState
 
@@ -26,6 +32,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SentRequest",
+    "ServerStartError",
     "SimState",
     "Simulator",
     "SimulatorConfig",

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterator
 from types import TracebackType
 from typing import Self
@@ -25,6 +26,21 @@ from channels.twilio_sim.state import API_VERSION, SimState
 logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 10.0
+
+
+class ServerStartError(RuntimeError):
+    """A loopback server could not start; the message says which address and why."""
+
+
+def _port_taken(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def create_app(config: SimulatorConfig) -> FastAPI:
@@ -77,6 +93,14 @@ class _EmbeddedServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         yield
 
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn ends a failed start-up (a port taken, a lifespan error) with sys.exit(), which
+        # would escape the host's event loop as a traceback; here it ends only this task.
+        try:
+            await super().serve(sockets)
+        except SystemExit as exc:
+            raise ServerStartError(f"uvicorn exited with status {exc.code}") from None
+
 
 class LoopbackServer:
     """Runs any ASGI app with uvicorn as a task in the current event loop, on loopback.
@@ -113,10 +137,20 @@ class LoopbackServer:
         async with asyncio.timeout(STARTUP_TIMEOUT):
             while not server.started:
                 if self._task.done():
-                    await self._task  # raises the startup error
-                    raise RuntimeError(f"uvicorn exited during startup on {self.host}:{self.port}")
+                    cause = None if self._task.cancelled() else self._task.exception()
+                    self._server = self._task = None
+                    raise self._start_error(cause)
                 await asyncio.sleep(0.005)
         self.port = server.servers[0].sockets[0].getsockname()[1]
+
+    def _start_error(self, cause: BaseException | None) -> ServerStartError:
+        """uvicorn ends start-up with SystemExit (its reason only in its log): name the usual
+        reason, a port another program holds, when that is what happened."""
+        where = f"{self.host}:{self.port}"
+        if self.port and _port_taken(self.host, self.port):
+            return ServerStartError(f"port {self.port} on {self.host} is already in use")
+        detail = f" ({cause})" if cause is not None and str(cause) else ""
+        return ServerStartError(f"the server on {where} could not start{detail}; see the log above")
 
     async def stop(self) -> None:
         server, task = self._server, self._task
@@ -126,8 +160,8 @@ class LoopbackServer:
         server.should_exit = True
         try:
             await task
-        except SystemExit:  # uvicorn exits this way when the lifespan startup fails
-            logger.warning("uvicorn stopped with SystemExit")
+        except ServerStartError as exc:  # e.g. a lifespan that failed after start-up began
+            logger.warning("the server on %s:%s stopped: %s", self.host, self.port, exc)
 
     async def __aenter__(self) -> Self:
         await self.start()

@@ -3,8 +3,10 @@ operation declares the envelope for its errors and a real schema for its success
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -173,6 +175,7 @@ async def test_503_when_the_database_cannot_be_opened(
     app: FastAPI, client: httpx.AsyncClient, runtime: Runtime, tmp_path: Path
 ) -> None:
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'no.db'}")
+    before = set(threading.enumerate())
     try:
         app.state.deps = dataclasses.replace(
             runtime.deps, sessions=async_sessionmaker(engine, class_=AsyncSession)
@@ -180,6 +183,12 @@ async def test_503_when_the_database_cannot_be_opened(
         down = await client.get("/api/v1/handoffs")
     finally:
         await engine.dispose()
+        # aiosqlite stops a connection that failed to open without waiting for its thread; on
+        # a busy machine the thread could outlive this test's event loop and fail in a later
+        # test. Wait for it here, while the loop is open.
+        for thread in set(threading.enumerate()) - before:
+            if "_connection_worker_thread" in thread.name:
+                await asyncio.to_thread(thread.join, 10)
     assert down.status_code == 503, down.text
     assert error_of(down)["code"] == "database_unavailable"
 

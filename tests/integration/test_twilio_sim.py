@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from channels.twilio_http import RebasedTwilioHttpClient
 from channels.twilio_sim import (
     LoopbackServer,
     ScenarioError,
+    ServerStartError,
     SimulatorConfig,
     SimulatorServer,
     load_scenario,
@@ -686,3 +688,37 @@ async def test_put_bad_scenario_is_refused(control: httpx.AsyncClient) -> None:
     response = await control.put("/_sim/scenario", json={"default": {"voice": {"answer": "x"}}})
     assert response.status_code == 422
     assert "default.voice.answer" in response.json()["detail"]
+
+
+async def test_a_port_taken_at_start_up_is_an_error_not_an_exit() -> None:
+    """uvicorn ends a failed bind with sys.exit(); the embedded server turns that into one
+    clear error for its own start(), and the host's event loop goes on."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        port = held.getsockname()[1]
+        server = LoopbackServer(Starlette(), port=port)
+        with pytest.raises(ServerStartError, match=f"port {port} on 127.0.0.1 is already in use"):
+            await server.start()
+        await server.stop()  # nothing left running
+    await asyncio.sleep(0)  # the loop is still alive
+    async with LoopbackServer(Starlette(), port=port) as server:  # the port, once free, works
+        assert server.port == port
+
+
+async def test_the_stack_names_the_setting_when_a_port_is_taken_after_the_check() -> None:
+    """Another program can take a port between check_ports and the bind: the same one line."""
+    from contextlib import AsyncExitStack
+
+    from herald.embedded import EmbeddedServiceError, PortClaim
+    from herald.stack import _start
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen(1)
+        port = held.getsockname()[1]
+        claims = [PortClaim("the API", "127.0.0.1", port, "set HERALD_API_PORT")]
+        async with AsyncExitStack() as stack:
+            with pytest.raises(EmbeddedServiceError) as raised:
+                await _start(stack, LoopbackServer(Starlette(), port=port), claims)
+    assert str(raised.value) == (f"port {port} on 127.0.0.1 is already in use: set HERALD_API_PORT")
