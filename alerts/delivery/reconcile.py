@@ -36,14 +36,44 @@ FOLLOW_UP_AFTER_S = 30  # an ended attempt whose alert still waits this long is 
 PAGE = 500
 LIMIT = 5_000  # delivering alerts looked at per sweep
 LOOKUPS = 200  # provider requests per sweep
+MAX_LOOKUP_INTERVAL_S = 3600  # an attempt with no news is asked at least this often
 WITH_PROVIDER = frozenset({"sent", "ringing", "in_progress"})
+
+
+@dataclass(slots=True)
+class _Backoff:
+    asked: int  # lookups that found no news
+    next_at: datetime
 
 
 @dataclass
 class InFlightCursor:
-    """Where the next pass goes on: after this alert id (None: from the first)."""
+    """What one pass leaves to the next: where to go on (after this alert id; None: from the
+    first), and when each attempt the provider had no news of may be asked again.
+
+    An attempt the provider keeps reporting as ``sent`` (an SMS whose carrier never confirms)
+    is asked again after 2, 4, 8... times ``STUCK_AFTER_S``, at least every
+    ``MAX_LOOKUP_INTERVAL_S``, not at every sweep: it stops using the per-sweep lookup budget
+    of attempts that may have news. The schedule lives with the sweep (in the worker); a
+    restart forgets it, which costs one early lookup per such attempt, nothing else."""
 
     after: int | None = None
+    backoff: dict[int, _Backoff] = field(default_factory=dict)  # by attempt id
+
+    def may_ask(self, attempt_id: int, now: datetime) -> bool:
+        entry = self.backoff.get(attempt_id)
+        return entry is None or now >= entry.next_at
+
+    def no_news(self, attempt_id: int, now: datetime, stuck_after_s: float) -> None:
+        asked = self.backoff[attempt_id].asked + 1 if attempt_id in self.backoff else 1
+        wait = min(stuck_after_s * 2**asked, MAX_LOOKUP_INTERVAL_S)
+        self.backoff[attempt_id] = _Backoff(asked, now + timedelta(seconds=wait))
+
+    def forget_old(self, now: datetime) -> None:
+        """Drop what no pass has needed for long (the attempt moved on or its alert ended)."""
+        stale = now - timedelta(seconds=2 * MAX_LOOKUP_INTERVAL_S)
+        for attempt_id in [a for a, e in self.backoff.items() if e.next_at < stale]:
+            del self.backoff[attempt_id]
 
 
 @dataclass
@@ -90,6 +120,7 @@ async def converge(
         rows = await _page(deps, cursor.after, min(PAGE, limit - done.looked_at))
         if not rows:
             cursor.after = None
+            cursor.forget_old(now)
             break
         done.looked_at += len(rows)
         cursor.after = rows[-1].alert_id
@@ -102,8 +133,12 @@ async def converge(
                 and row.provider_sid
                 and row.updated_at <= stuck_before
                 and len(done.looked_up) < lookups
+                and cursor.may_ask(row.attempt_id, now)
             ):
-                await _look_up(deps, row, now, done)
+                if await _look_up(deps, row, now, done):
+                    cursor.backoff.pop(row.attempt_id, None)
+                else:
+                    cursor.no_news(row.attempt_id, now, stuck_after_s)
     if done.moved:
         logger.info(
             "converged: %s follow-up(s) re-applied, %s of %s looked-up attempt(s) moved",
@@ -173,12 +208,13 @@ async def _follow_up(deps: AlertDeps, row: _InFlight, now: datetime, done: Conve
         done.followed_up.append(row.attempt_id)
 
 
-async def _look_up(deps: AlertDeps, row: _InFlight, now: datetime, done: Converged) -> None:
-    """Ask the provider about an attempt whose callback never came; apply what it says."""
+async def _look_up(deps: AlertDeps, row: _InFlight, now: datetime, done: Converged) -> bool:
+    """Ask the provider about an attempt whose callback never came; apply what it says.
+    False when the provider had no news (or could not be asked)."""
     done.looked_up.append(row.attempt_id)
     update = await _provider_says(deps, row)
     if update is None or update.status is None or update.status == row.status:
-        return
+        return False
     result = await apply_status(deps=deps, attempt_id=row.attempt_id, update=update, now=now)
     logger.info(
         "looked up attempt_id=%s provider_sid=%s: %s -> %s (%s)",
@@ -190,3 +226,4 @@ async def _look_up(deps: AlertDeps, row: _InFlight, now: datetime, done: Converg
     )
     if result == "applied":
         done.applied.append(row.attempt_id)
+    return True

@@ -4,12 +4,19 @@ follow-up lost anyway is re-applied once; on both databases, with fake channels.
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
 
 from alerts.delivery import statuses
-from alerts.delivery.reconcile import FOLLOW_UP_AFTER_S, STUCK_AFTER_S, InFlightCursor, converge
+from alerts.delivery.reconcile import (
+    FOLLOW_UP_AFTER_S,
+    MAX_LOOKUP_INTERVAL_S,
+    STUCK_AFTER_S,
+    InFlightCursor,
+    converge,
+)
 from alerts.delivery.statuses import apply_status
 from alerts.delivery.sweep import SweepCursor, sweep
 from alerts.lifecycle import move_attempt
@@ -173,3 +180,32 @@ async def test_the_pass_is_bounded_and_goes_on_where_it_stopped(wired: Wired) ->
         assert done.looked_at == 1 and len(done.applied) == 1
     assert {(await load_alert(wired.deps, a.id)).status for a in alerts} == {"delivered"}
     assert (await converge(deps=wired.deps, now=LATER, cursor=cursor)).looked_at == 0
+
+
+async def test_an_sms_the_carrier_never_confirms_is_asked_less_and_less_often(
+    wired: Wired,
+) -> None:
+    """Looked up after 3 min, then after 2, 4, 8... times that wait (at least hourly), not at
+    every sweep: it leaves the per-sweep lookup budget to attempts that may have news."""
+    await make_person(wired.deps, order=("sms", "email"))
+    alert = await _sent_alert(wired)
+    attempt = await _attempt(wired, alert)
+    cursor = InFlightCursor()
+    asked_at = []
+    now = LATER
+    while now < LATER + timedelta(hours=6):
+        done = await converge(deps=wired.deps, now=now, cursor=cursor)
+        if done.looked_up:
+            assert done.looked_up == [attempt.id] and done.applied == []
+            asked_at.append((now - LATER).total_seconds())
+        now += timedelta(seconds=30)  # the sweep's period
+    gaps = [b - a for a, b in itertools.pairwise(asked_at)]
+    assert gaps[:4] == [2 * STUCK_AFTER_S, 4 * STUCK_AFTER_S, 8 * STUCK_AFTER_S, 16 * STUCK_AFTER_S]
+    assert gaps[4:] == [MAX_LOOKUP_INTERVAL_S] * 4  # 6 hours: 9 lookups, not 720
+    # News at last: the next lookup it is due for applies it.
+    wired.sms.provider_statuses[attempt.provider_sid or ""] = _said(
+        attempt, "delivered", "delivered"
+    )
+    done = await converge(deps=wired.deps, now=now + timedelta(hours=1), cursor=cursor)
+    assert done.applied == [attempt.id] and attempt.id not in cursor.backoff
+    assert (await load_alert(wired.deps, alert.id)).status == "delivered"
