@@ -45,9 +45,12 @@ quarantine_app = typer.Typer(help="Records set aside during ingestion.", no_args
 
 def print_report(r: IngestReportDict) -> None:
     colour = "red" if r["status"] == "failed" else "green"
+    resumed = (
+        f"{r['already_stored']} stored before the interruption, " if r["already_stored"] else ""
+    )
     console.print(
         f"[{colour}]{r['status']}[/] {r['filename']} ({r['adapter']}): {r['records']} records, "
-        f"{r['events_created']} new events, {r['duplicates']} duplicates, "
+        f"{r['events_created']} new events, {r['duplicates']} duplicates, {resumed}"
         f"{r['quarantined']} quarantined, {r['unknown_accounts']} unknown accounts "
         f"({r['seconds']:.2f}s, {r['mb_per_s']} MB/s, {r['records_per_s']:.0f} records/s)"
     )

@@ -54,6 +54,11 @@ class IngestResult(BaseModel):
     records: int
     events_created: int
     duplicates: int
+    already_stored: int = Field(
+        default=0,
+        description="resuming an interrupted file: events its interrupted run had stored "
+        "(recognised, not stored twice)",
+    )
     quarantined: int
     unknown_accounts: int
     problems: list[str]

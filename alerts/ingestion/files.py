@@ -55,6 +55,7 @@ class IngestReportDict(TypedDict):
     records: int
     events_created: int
     duplicates: int
+    already_stored: int
     quarantined: int
     unknown_accounts: int
     problems: list[str]
@@ -97,6 +98,9 @@ class IngestReport:
     records: int = 0
     events_created: int = 0
     duplicates: int = 0
+    # Resuming an interrupted file: events its interrupted run had stored (read again, not
+    # stored twice, and not duplicates of anything else).
+    already_stored: int = 0
     quarantined: int = 0
     unknown_accounts: int = 0
     problems: list[str] = field(default_factory=list)
@@ -123,6 +127,7 @@ class IngestReport:
             "records": self.records,
             "events_created": self.events_created,
             "duplicates": self.duplicates,
+            "already_stored": self.already_stored,
             "quarantined": self.quarantined,
             "unknown_accounts": self.unknown_accounts,
             "problems": list(self.problems),
@@ -425,6 +430,9 @@ async def ingest_file(
         await _store_events(session, events, row.id, owners, report, now)
         await _quarantine(session, row.id, problems, report, now)
     report.seconds = time.perf_counter() - started
+    if created_before:  # each event the interrupted run stored was read again: not a duplicate
+        report.already_stored = min(created_before, report.duplicates)
+        report.duplicates -= report.already_stored
     row.status = "failed" if report.status == "failed" else "done"
     row.adapter = adapter.key
     row.records = report.records

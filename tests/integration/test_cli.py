@@ -516,6 +516,9 @@ def test_an_ingest_killed_part_way_is_shown_interrupted_and_resumed_with_one_com
     assert listed.returncode == 0, listed.stdout + listed.stderr
     [report] = json.loads(listed.stdout)
     assert report["status"] == "done" and report["file_id"] == file_id
+    # The events stored before the kill are read again: recognised, not called duplicates.
+    assert report["duplicates"] == 0 and report["events_created"] == entries - before
+    assert report["already_stored"] == before
     with sqlite3.connect(data_dir / "herald.db") as db:
         total, distinct = db.execute(
             "SELECT count(*), count(DISTINCT source_event_id) FROM events"
