@@ -16,6 +16,7 @@ late into quiet hours.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,6 +85,7 @@ class Plan:
 Decision = Skip | Plan
 
 
+@functools.lru_cache(maxsize=8192)  # a batch shares ``now``, so its steps share instants
 def _local(instant: datetime, tz: str) -> str:
     return f"{instant.astimezone(zone_of(tz)):%Y-%m-%d %H:%M} {tz}"
 
