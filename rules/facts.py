@@ -69,6 +69,8 @@ def as_utc(instant: datetime) -> datetime:
     Arithmetic on an aware datetime in a zone like Europe/Amsterdam is wall-clock arithmetic,
     so every rule converts ``now`` to UTC before adding durations to it.
     """
+    if instant.tzinfo is UTC:
+        return instant
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"{instant!r} has no time zone; pass timezone-aware datetimes")
     return instant.astimezone(UTC)
