@@ -30,16 +30,17 @@ from typing import Any, Protocol, TypedDict
 import sqlalchemy as sa
 from pydantic import JsonValue
 from sqlalchemy import insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.store import load_specs
+from alerts.columns import among, recordset_insert
 from alerts.customers.preferences import preferences_from_rows
 from alerts.decisions.rows import ALERTS as _ALERTS
 from alerts.decisions.rows import DECISIONS as _DECISIONS
 from alerts.decisions.rows import AlertRow as _AlertRow
-from alerts.decisions.rows import recordset_insert, stored_option, stored_step, stored_windows
+from alerts.decisions.rows import stored_option, stored_step, stored_windows
 from alerts.deps import AlertDeps, BatchStepQueue, StepJob, StepQueue
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
 from channels import metrics
@@ -290,11 +291,7 @@ def _by_id(row: Any) -> int:
 
 
 def _among(session: AsyncSession, column: Any, values: Collection[Any]) -> Any:
-    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not one per value."""
-    if _dialect(session) != "postgresql":
-        return column.in_(values)
-    item = sa.Integer() if isinstance(column.type, sa.Integer) else sa.String()
-    return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(item)))
+    return among(_dialect(session), column, set(values))
 
 
 async def _load(
@@ -491,7 +488,7 @@ async def _insert_alerts(
     and our insert is left out, and its decision says so."""
     if _dialect(session) == "postgresql":
         sql, params = recordset_insert(
-            _ALERTS, alerts, returning="id, dedupe_key", conflict="dedupe_key"
+            _ALERTS, alerts, returning="id, dedupe_key", on_conflict="(dedupe_key) DO NOTHING"
         )
         inserted = (await (await session.connection()).execute(sql, params)).all()
     else:
