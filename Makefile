@@ -76,6 +76,8 @@ bench: install
 	$(BIN)/python -m benchmarks.throughput --customers $${BENCH_CUSTOMERS:-100000} \
 		--events $${BENCH_EVENTS:-100000} --rows $${BENCH_ROWS:-100000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
+	$(BIN)/python -m benchmarks.nightly --sizes $${BENCH_NIGHTLY:-10000,100000} \
+		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.sweep
 	$(BIN)/python -m benchmarks.reports --alerts $${BENCH_ALERTS:-1000000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"

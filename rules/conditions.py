@@ -32,6 +32,7 @@ from rule_engine import DataType
 from rule_engine import builtins as rule_builtins
 from rule_engine import errors as rule_errors
 
+from rules.condition_fast import Fallback, Matcher, fast_matcher
 from rules.condition_types import UNSAFE_BUILTINS, ConditionProblem, LocatedRule, explain
 from rules.facts import ROOTS, CustomerView, EventView, FactField
 
@@ -158,6 +159,27 @@ def compile_condition(text: str, *, typed: bool = True) -> Any:
     return rule
 
 
+@dataclass(frozen=True, slots=True)
+class _Runnable:
+    """A stored condition ready to run: rule-engine's rule, its fast closure (None when
+    rule-engine must evaluate it) and the fields its reason shows."""
+
+    rule: Any
+    fast: Matcher | None
+    shown: tuple[tuple[str, str, FactField], ...]
+
+
+@functools.lru_cache(maxsize=512)
+def _runnable(condition: str) -> _Runnable:
+    rule = compile_condition(condition, typed=False)
+    shown = []
+    for root, name in dict.fromkeys(_REFERENCE.findall(condition)):
+        field = ROOTS[root].get(name)
+        if field is not None and field.kind != "mapping":
+            shown.append((root, name, field))
+    return _Runnable(rule, fast_matcher(rule), tuple(shown))
+
+
 def evaluate(
     condition: str, *, event: EventView, customer: CustomerView, now: dt.datetime
 ) -> ConditionResult:
@@ -165,21 +187,27 @@ def evaluate(
     if not condition.strip():
         return ConditionResult(True, "no condition: every event of the trigger's types matches")
     try:
-        rule = compile_condition(condition, typed=False)
+        runnable = _runnable(condition)
     except ConditionError as exc:
         return ConditionResult(False, f"condition {condition!r} is invalid: {exc}")
+    facts = {"event": event, "customer": customer, "now": now}
     try:
-        matched = bool(rule.matches({"event": event, "customer": customer, "now": now}))
-    except rule_errors.EngineError as exc:
-        detail = exc.message
-        if isinstance(exc, rule_errors.LookupError):
-            detail = f"the event has no {exc.item!r}"
-        return ConditionResult(
-            False,
-            f"condition {condition!r} cannot be evaluated for this event ({detail}): "
-            "treated as not matching",
-        )
-    values = _values(condition, event, customer)
+        if runnable.fast is None:
+            raise Fallback
+        matched = bool(runnable.fast(facts))
+    except Exception:  # rule-engine decides, and words its error, exactly as before
+        try:
+            matched = bool(runnable.rule.matches(facts))
+        except rule_errors.EngineError as exc:
+            detail = exc.message
+            if isinstance(exc, rule_errors.LookupError):
+                detail = f"the event has no {exc.item!r}"
+            return ConditionResult(
+                False,
+                f"condition {condition!r} cannot be evaluated for this event ({detail}): "
+                "treated as not matching",
+            )
+    values = _values(runnable.shown, event, customer)
     if matched:
         return ConditionResult(True, f"condition {condition!r} holds{values}")
     return ConditionResult(False, f"condition {condition!r} does not hold{values}")
@@ -188,15 +216,15 @@ def evaluate(
 _REFERENCE = re.compile(r"\b(event|customer)\.([a-z_]+)\b")
 
 
-def _values(condition: str, event: EventView, customer: CustomerView) -> str:
+def _values(
+    shown: tuple[tuple[str, str, FactField], ...], event: EventView, customer: CustomerView
+) -> str:
     """ " (event.amount = 750.00, customer.segment = 'retail')": what the condition read."""
-    objects: dict[str, EventView | CustomerView] = {"event": event, "customer": customer}
-    shown: list[str] = []
-    for root, name in dict.fromkeys(_REFERENCE.findall(condition)):
-        field = ROOTS[root].get(name)
-        if field is None or field.kind == "mapping":
-            continue
-        value = field.read(objects[root])
+    if not shown:
+        return ""
+    parts = []
+    for root, name, field in shown:
+        value = field.read(event if root == "event" else customer)
         text = repr(value) if isinstance(value, str) else str(value)
-        shown.append(f"{root}.{name} = {text}")
-    return f" ({', '.join(shown)})" if shown else ""
+        parts.append(f"{root}.{name} = {text}")
+    return f" ({', '.join(parts)})"

@@ -16,6 +16,7 @@ late into quiet hours.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -84,6 +85,7 @@ class Plan:
 Decision = Skip | Plan
 
 
+@functools.lru_cache(maxsize=8192)  # a batch shares ``now``, so its steps share instants
 def _local(instant: datetime, tz: str) -> str:
     return f"{instant.astimezone(zone_of(tz)):%Y-%m-%d %H:%M} {tz}"
 
@@ -128,6 +130,7 @@ def schedule(
     for target in targets:
         policy = spec.delivery.policy(target.channel)
         channel, contact = target.channel, target.contact
+        described, locale = contact.describe(), spec.content_locale(language, channel)
         planned = at
         for attempt in range(1, policy.attempts + 1):
             if attempt == 1 and steps:
@@ -139,7 +142,7 @@ def schedule(
             else:
                 after = first
             shift = windows.earliest(channel, planned)
-            label = f"{channel} to {contact.describe()}, attempt {attempt}/{policy.attempts}"
+            label = f"{channel} to {described}, attempt {attempt}/{policy.attempts}"
             if shift.at is None:
                 notes.append(f"{label} dropped: {', '.join(shift.moved_by)} leave no time")
                 break
@@ -158,7 +161,7 @@ def schedule(
                     attempt=attempt,
                     not_before=shift.at,
                     deadline=deadline,
-                    locale=spec.content_locale(language, channel),
+                    locale=locale,
                     reason=f"{label}: {after}, at {when}{moved}; {target.reason}",
                 )
             )

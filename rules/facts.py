@@ -8,6 +8,7 @@ both in trigger conditions (``event.amount >= 500``) and in dedupe key templates
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -68,6 +69,8 @@ def as_utc(instant: datetime) -> datetime:
     Arithmetic on an aware datetime in a zone like Europe/Amsterdam is wall-clock arithmetic,
     so every rule converts ``now`` to UTC before adding durations to it.
     """
+    if instant.tzinfo is UTC:
+        return instant
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError(f"{instant!r} has no time zone; pass timezone-aware datetimes")
     return instant.astimezone(UTC)
@@ -187,28 +190,55 @@ def _text(value: FieldValue) -> str:
     raise TypeError("a mapping cannot be put into a key; name one of its entries")
 
 
+KeyPart = Callable[[str, EventView, CustomerView, datetime], str]
+
+
+def _key_part(name: str, template: str) -> KeyPart:
+    root, field_name, key = _parse_placeholder(name, template)
+    if root == "alert_type":
+        return lambda alert_type, _e, _c, _n: alert_type
+    if root == "local_date":
+        return lambda _a, _e, customer, now: now.astimezone(zone_of(customer.tz)).date().isoformat()
+    if root == "utc_date":
+        return lambda _a, _e, _c, now: now.astimezone(UTC).date().isoformat()
+    assert field_name is not None
+    read = ROOTS[root][field_name].read
+    on_event = root == "event"
+    if key is not None:
+        entry = key
+
+        def mapped(_a: str, event: EventView, customer: CustomerView, _n: datetime) -> str:
+            value = read(event if on_event else customer)
+            assert isinstance(value, Mapping)
+            return str(value.get(entry, ""))
+
+        return mapped
+    return lambda _a, event, customer, _n: _text(read(event if on_event else customer))
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_key(template: str) -> tuple[str | KeyPart, ...]:
+    """A key template as its literal pieces and one reader per placeholder (once per template)."""
+    parts: list[str | KeyPart] = []
+    at = 0
+    for match in _PLACEHOLDER.finditer(template):
+        if match.start() > at:
+            parts.append(template[at : match.start()])
+        parts.append(_key_part(match.group(1), template))
+        at = match.end()
+    if at < len(template):
+        parts.append(template[at:])
+    return tuple(parts)
+
+
 def render_key(
     template: str, *, alert_type: str, event: EventView, customer: CustomerView, now: datetime
 ) -> str:
     """The dedupe key of ``template`` for this event, customer and decision time."""
-    views: dict[str, object] = {"event": event, "customer": customer}
-
-    def substitute(match: re.Match[str]) -> str:
-        root, name, key = _parse_placeholder(match.group(1), template)
-        if root == "alert_type":
-            return alert_type
-        if root == "local_date":
-            return now.astimezone(zone_of(customer.tz)).date().isoformat()
-        if root == "utc_date":
-            return now.astimezone(UTC).date().isoformat()
-        assert name is not None
-        value = ROOTS[root][name].read(views[root])
-        if key is not None:
-            assert isinstance(value, Mapping)
-            return str(value.get(key, ""))
-        return _text(value)
-
-    return _PLACEHOLDER.sub(substitute, template)
+    return "".join(
+        part if isinstance(part, str) else part(alert_type, event, customer, now)
+        for part in _compiled_key(template)
+    )
 
 
 def bounded_key(key: str, limit: int = 260) -> str:

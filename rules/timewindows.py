@@ -10,6 +10,7 @@ can change: the window's edges on the surrounding days (both folds) and the zone
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -156,25 +157,15 @@ class SendWindows:
 
     def earliest(self, channel: Channel, instant: datetime) -> Shift:
         """The first instant at or after ``instant`` at which ``channel`` is not blocked."""
-        zone, start = self.zone, as_utc(instant)
-        at, moved = start, list[str]()
-        # each round leaves at least one block; within _GIVE_UP a block recurs at most 3 times
-        for _ in range(3 * len(self.blocks) + 2):
-            blocking = self.blocking(channel, at)
-            if not blocking:
-                return Shift(at, tuple(dict.fromkeys(moved)))
-            for block in blocking:
-                at = max(at, leave(block.window, zone, at))
-                moved.append(block.why)
-            if at - start > _GIVE_UP:
-                break
-        return Shift(None, tuple(dict.fromkeys(moved)))
+        if not self.blocks:
+            return Shift(as_utc(instant))
+        return _earliest(self.tz, self.blocks, channel, as_utc(instant))
 
     def until(self, channel: Channel, instant: datetime) -> datetime | None:
         """When the next block for ``channel`` begins after ``instant`` (None if none applies)."""
-        zone, start = self.zone, as_utc(instant)
-        ends = [enter(b.window, zone, start) for b in self.blocks if channel in b.channels]
-        return min(ends, default=None)
+        if not self.blocks:
+            return None
+        return _until(self.tz, self.blocks, channel, as_utc(instant))
 
     def as_dict(self) -> dict[str, JsonValue]:
         return {
@@ -204,3 +195,31 @@ class SendWindows:
                 for b in blocks
             ),
         )
+
+
+# A batch decides many customers at the same ``now``, and most share a zone and their blocks:
+# the answers are pure functions of (zone, blocks, channel, UTC instant), so they are kept.
+@functools.lru_cache(maxsize=8192)
+def _earliest(tz: str, blocks: tuple[Block, ...], channel: Channel, start: datetime) -> Shift:
+    zone = zone_of(tz)
+    at, moved = start, list[str]()
+    # each round leaves at least one block; within _GIVE_UP a block recurs at most 3 times
+    for _ in range(3 * len(blocks) + 2):
+        blocking = [b for b in blocks if channel in b.channels and b.window.contains(at, zone)]
+        if not blocking:
+            return Shift(at, tuple(dict.fromkeys(moved)))
+        for block in blocking:
+            at = max(at, leave(block.window, zone, at))
+            moved.append(block.why)
+        if at - start > _GIVE_UP:
+            break
+    return Shift(None, tuple(dict.fromkeys(moved)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _until(
+    tz: str, blocks: tuple[Block, ...], channel: Channel, start: datetime
+) -> datetime | None:
+    zone = zone_of(tz)
+    ends = [enter(b.window, zone, start) for b in blocks if channel in b.channels]
+    return min(ends, default=None)

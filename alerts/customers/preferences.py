@@ -12,9 +12,12 @@ change, reset, the change log) live beside the rules they apply, which they shar
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import (
     AwareDatetime,
@@ -107,7 +110,23 @@ def to_rules(data: PreferenceIn) -> rp.AlertPreference:
     )
 
 
-def contact_for_rules(contact: ContactPoint) -> rp.ContactPoint:
+class ContactFields(Protocol):
+    """A contact point's columns: the ORM object or a row of a core select."""
+
+    id: int | None
+    kind: str
+    address: str
+    consent_source: str | None
+    consent_at: datetime | None
+    consent_confirmed: bool
+    consent_marketing: bool
+    consent_withdrawn_at: datetime | None
+    sms_opted_out_at: datetime | None
+    sms_capable: bool
+    invalid_at: datetime | None
+
+
+def contact_for_rules(contact: ContactFields) -> rp.ContactPoint:
     consent = None
     if contact.consent_source and contact.consent_at:
         consent = rp.Consent(
@@ -148,18 +167,35 @@ async def stored(session: AsyncSession, customer_id: int) -> dict[str, Preferenc
     return {r.alert_type: PreferenceIn.model_validate(r.data) for r in rows}
 
 
-def _legacy_default(customer: Customer, contacts: Sequence[ContactPoint]) -> PreferenceIn | None:
+def _legacy_default(
+    channel_order: Sequence[str] | None, contacts: Sequence[ContactFields]
+) -> rp.AlertPreference | None:
     """A customer imported with a channel order and no stored default: that order, each
     channel bound to the first contact point of its kind."""
-    if not customer.channel_order:
+    if not channel_order:
         return None
     choices = []
-    for channel in customer.channel_order:
+    for channel in channel_order:
         kind = "email" if channel == "email" else "phone"
         first = next((c for c in contacts if c.kind == kind), None)
         if channel in CHANNELS and first is not None and first.id is not None:
-            choices.append(ChannelChoiceIn(channel=channel, contact_point_id=first.id))
-    return PreferenceIn(channels=choices)
+            choices.append(rp.ChannelChoice(channel, str(first.id)))
+    return rp.AlertPreference(channels=tuple(choices))
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_rules(document: str) -> tuple[rp.AlertPreference, tuple[rp.FrequencyCap, ...]]:
+    """A stored preference's JSON (validated when it was saved) as the rules read it, and its
+    caps: validated once per distinct document, not once per customer and batch."""
+    data = PreferenceIn.model_validate_json(document)
+    caps = tuple(
+        rp.FrequencyCap(c.max_alerts, c.period_seconds, c.alert_type) for c in data.caps or []
+    )
+    return to_rules(data), caps
+
+
+def _document(data: object) -> str:
+    return data if isinstance(data, str) else json.dumps(data, sort_keys=True)
 
 
 async def load_preferences(session: AsyncSession, customer: Customer) -> rp.CustomerPreferences:
@@ -172,20 +208,31 @@ async def load_preferences(session: AsyncSession, customer: Customer) -> rp.Cust
 
 
 def build_preferences(
-    customer: Customer, contacts: Sequence[ContactPoint], rows: Iterable[Preference]
+    customer: Customer, contacts: Sequence[ContactFields], rows: Iterable[Preference]
 ) -> rp.CustomerPreferences:
     """The rules' view of one customer's stored preferences and contact points (pure)."""
-    prefs = {r.alert_type: PreferenceIn.model_validate(r.data) for r in rows}
+    return preferences_from_rows(
+        customer.channel_order, contacts, [(r.alert_type, r.data) for r in rows]
+    )
+
+
+def preferences_from_rows(
+    channel_order: Sequence[str] | None,
+    contacts: Sequence[ContactFields],
+    stored: Iterable[tuple[str, object]],
+) -> rp.CustomerPreferences:
+    """The rules' view of one customer from plain values: their channel order, contact points
+    (ORM objects or rows) and stored preferences as (alert type, JSON document or its text)."""
+    prefs = {alert_type: _stored_rules(_document(data)) for alert_type, data in stored}
     contacts = sorted(contacts, key=lambda c: c.id or 0)
-    default = prefs.pop(DEFAULT, None) or _legacy_default(customer, contacts) or PreferenceIn()
+    default, caps = prefs.pop(DEFAULT, None) or (None, ())
+    if default is None:
+        default = _legacy_default(channel_order, contacts) or rp.AlertPreference()
     return rp.CustomerPreferences(
         contact_points=tuple(contact_for_rules(c) for c in contacts),
-        default=to_rules(default),
-        per_alert_type={key: to_rules(p) for key, p in prefs.items()},
-        caps=tuple(
-            rp.FrequencyCap(c.max_alerts, c.period_seconds, c.alert_type)
-            for c in (default.caps or [])
-        ),
+        default=default,
+        per_alert_type={key: pref for key, (pref, _caps) in prefs.items()},
+        caps=caps,
     )
 
 

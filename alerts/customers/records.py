@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypedDict
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from pydantic import AfterValidator, BaseModel, Field, JsonValue, ValidationError, field_validator
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.columns import utcnow
+from alerts.columns import among, recordset_insert, utcnow
 from alerts.models import Account, ContactPoint, Customer
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -237,12 +238,13 @@ async def _upsert_batch(
     """Upsert one batch of validated rows (distinct references) into ``report``."""
     if not rows:
         return
+    dialect = _dialect(session)
     refs = [data.external_ref for _, data in rows]
     known = dict(
         (
             await session.exec(
                 select(Customer.external_ref, Customer.id).where(
-                    col(Customer.external_ref).in_(refs)
+                    among(dialect, col(Customer.external_ref), refs)
                 )
             )
         ).all()
@@ -253,7 +255,7 @@ async def _upsert_batch(
             await session.exec(
                 select(Account.account_id, Customer.external_ref)
                 .join(Customer, col(Customer.id) == col(Account.customer_id))
-                .where(col(Account.account_id).in_(accounts))
+                .where(among(dialect, col(Account.account_id), accounts))
             )
         ).all()
     )
@@ -274,19 +276,18 @@ async def _upsert_batch(
         await _write_batch(session, good)
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+_CUSTOMERS: sa.Table = Customer.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
+_CONTACTS: sa.Table = ContactPoint.__table__  # type: ignore[attr-defined]
+_UPDATED = ("name", "locale", "timezone", "channel_order", "segment", "attributes")
+
+
 async def _write_batch(session: AsyncSession, rows: list[CustomerIn]) -> None:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = Customer.__table__  # type: ignore[attr-defined]
     now = utcnow()
-    stmt = insert(table)
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["external_ref"],
-        set_={
-            name: stmt.excluded[name]
-            for name in ("name", "locale", "timezone", "channel_order", "segment", "attributes")
-        },
-    ).returning(table.c.external_ref, table.c.id)
     values = [
         {
             "external_ref": d.external_ref,
@@ -300,16 +301,18 @@ async def _write_batch(session: AsyncSession, rows: list[CustomerIn]) -> None:
         }
         for d in rows
     ]
-    ids = dict((await session.exec(upsert, params=values)).all())
+    ids = await _insert(
+        session,
+        _CUSTOMERS,
+        values,
+        conflict=["external_ref"],
+        update=_UPDATED,
+        returning=("external_ref", "id"),
+    )
     accounts = [
         {"customer_id": ids[d.external_ref], "account_id": a} for d in rows for a in d.accounts
     ]
-    if accounts:
-        account_table = Account.__table__  # type: ignore[attr-defined]
-        await session.exec(
-            insert(account_table).on_conflict_do_nothing(index_elements=["account_id"]),
-            params=accounts,
-        )
+    await _insert(session, _ACCOUNTS, accounts, conflict=["account_id"])
     contacts = [
         {
             "customer_id": ids[d.external_ref],
@@ -323,14 +326,50 @@ async def _write_batch(session: AsyncSession, rows: list[CustomerIn]) -> None:
         for kind, addresses in (("phone", d.phones), ("email", d.emails))
         for address in dict.fromkeys(addresses)
     ]
-    if contacts:
-        contact_table = ContactPoint.__table__  # type: ignore[attr-defined]
-        await session.exec(
-            insert(contact_table).on_conflict_do_nothing(
-                index_elements=["customer_id", "kind", "address"]
-            ),
-            params=contacts,
+    await _insert(session, _CONTACTS, contacts, conflict=["customer_id", "kind", "address"])
+
+
+async def _insert(
+    session: AsyncSession,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    conflict: list[str],
+    update: tuple[str, ...] = (),
+    returning: tuple[str, str] | None = None,
+) -> dict[Any, Any]:
+    """``rows`` inserted in one statement, ``ON CONFLICT (conflict)`` updating ``update`` (or
+    doing nothing); the (first, second) pairs of the ``returning`` columns, as a dict. On
+    PostgreSQL the rows go as one JSON document (alerts.columns.recordset_insert), elsewhere as
+    an executemany."""
+    if not rows:
+        return {}
+    if _dialect(session) == "postgresql":
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{n} = EXCLUDED.{n}" for n in update)
+            if update
+            else "DO NOTHING"
         )
+        sql, params = recordset_insert(
+            table,
+            rows,
+            returning=", ".join(returning or ("1", "1")),
+            on_conflict=f"({', '.join(conflict)}) {action}",
+        )
+        result = await (await session.connection()).execute(sql, params)
+        return dict(result.all()) if returning else {}
+    stmt = sqlite.insert(table)
+    if update:
+        upsert = stmt.on_conflict_do_update(
+            index_elements=conflict, set_={n: stmt.excluded[n] for n in update}
+        )
+    else:
+        upsert = stmt.on_conflict_do_nothing(index_elements=conflict)
+    if returning is None:
+        await session.exec(upsert, params=rows)
+        return {}
+    done = await session.exec(upsert.returning(*(table.c[n] for n in returning)), params=rows)
+    return dict(done.all())
 
 
 async def find_customer(*, session: AsyncSession, external_ref: str) -> Customer | None:

@@ -23,23 +23,24 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 import sqlalchemy as sa
 from pydantic import JsonValue
 from sqlalchemy import insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.store import load_specs
-from alerts.customers.preferences import build_preferences
+from alerts.columns import among, recordset_insert
+from alerts.customers.preferences import preferences_from_rows
 from alerts.decisions.rows import ALERTS as _ALERTS
 from alerts.decisions.rows import DECISIONS as _DECISIONS
 from alerts.decisions.rows import AlertRow as _AlertRow
-from alerts.decisions.rows import recordset_insert, stored_option, stored_step, stored_windows
+from alerts.decisions.rows import stored_option, stored_step, stored_windows
 from alerts.deps import AlertDeps, BatchStepQueue, StepJob, StepQueue
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
 from channels import metrics
@@ -58,7 +59,36 @@ RECENT = timedelta(days=32)
 _RENAMED = " @ "  # a dedupe key reused after its window: "key @ 2026-11-23T10:00:00Z"
 
 
-def event_view(event: Event) -> EventView:
+class EventFields(Protocol):
+    """An event's columns: the ORM object or a row of a core select."""
+
+    id: int | None
+    event_type: str
+    account_id: str
+    source: str
+    source_event_id: str
+    amount: Decimal | None
+    currency: str | None
+    credit_debit: str | None
+    status: str | None
+    booking_date: date | None
+    description: str | None
+    data: dict[str, str]
+
+
+class CustomerFields(Protocol):
+    """A customer's columns: the ORM object or a row of a core select."""
+
+    id: int | None
+    external_ref: str
+    name: str
+    segment: str
+    locale: str
+    timezone: str
+    attributes: dict[str, str]
+
+
+def event_view(event: EventFields) -> EventView:
     return EventView(
         event_type=event.event_type,
         account=event.account_id,
@@ -75,7 +105,7 @@ def event_view(event: Event) -> EventView:
     )
 
 
-def customer_view(customer: Customer) -> CustomerView:
+def customer_view(customer: CustomerFields) -> CustomerView:
     return CustomerView(
         ref=customer.external_ref,
         name=customer.name,
@@ -91,17 +121,22 @@ def _amount(value: Decimal | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def alert_context(event: Event, customer: Customer) -> dict[str, Any]:
+def alert_context(event: EventFields, customer: CustomerFields) -> dict[str, Any]:
     """The values an alert's templates may use (see rules/default_alert_types.toml)."""
+    return view_context(event_view(event), customer.name)
+
+
+def view_context(event: EventView, customer_name: str) -> dict[str, Any]:
+    """``alert_context`` from the rules' view of the event (what a batch already holds)."""
     return {
-        "customer_name": customer.name,
+        "customer_name": customer_name,
         "amount": _amount(event.amount),
         "currency": event.currency or "",
         "description": event.description or "",
         "merchant": event.description or "",
-        "account_ending": event.account_id[-4:],
+        "account_ending": event.account[-4:],
         "booking_date": event.booking_date.isoformat() if event.booking_date else "",
-        "data": dict(event.data or {}),
+        "data": dict(event.data),
     }
 
 
@@ -180,99 +215,128 @@ async def enqueue_steps(queue: StepQueue, jobs: Sequence[StepJob]) -> None:
 class _Batch:
     """What the rules need for the customers of one batch, read in bulk."""
 
-    customers: dict[int, Customer] = field(default_factory=dict)
     views: dict[int, CustomerView] = field(default_factory=dict)
     preferences: dict[int, CustomerPreferences] = field(default_factory=dict)
     recent: dict[int, list[RecentAlert]] = field(default_factory=lambda: defaultdict(list))
 
 
-async def _claim(session: AsyncSession, batch: int) -> list[Event]:
-    """Up to ``batch`` unevaluated events, marked evaluated in this transaction (so another
-    evaluator skips them, and a crash before the commit leaves them for the next run).
+_EVENTS: sa.Table = Event.__table__  # type: ignore[attr-defined]
+_ACCOUNTS: sa.Table = Account.__table__  # type: ignore[attr-defined]
+_CUSTOMERS: sa.Table = Customer.__table__  # type: ignore[attr-defined]
+_CONTACTS: sa.Table = ContactPoint.__table__  # type: ignore[attr-defined]
+_PREFERENCES: sa.Table = Preference.__table__  # type: ignore[attr-defined]
 
-    One statement: on PostgreSQL the rows are locked with SKIP LOCKED, so two evaluators take
-    different events at once instead of queueing on the same rows (SQLite has one writer)."""
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """An event of the batch: the rules' view of it and the customer who owns its account."""
+
+    view: EventView
+    customer_id: int | None
+
+    @property
+    def event_id(self) -> int:
+        return self.view.event_id or 0
+
+
+async def _claim(session: AsyncSession, batch: int) -> list[_Claimed]:
+    """Up to ``batch`` unevaluated events, marked evaluated in this transaction (so another
+    evaluator skips them, and a crash before the commit leaves them for the next run), each
+    given the customer who owns its account if it had none.
+
+    One statement, read as rows (no ORM objects): on PostgreSQL the rows are locked with SKIP
+    LOCKED, so two evaluators take different events at once instead of queueing on the same
+    rows (SQLite has one writer)."""
+    events = _EVENTS
     pending = (
-        select(Event.id)
-        .where(col(Event.evaluated).is_(False))
-        .order_by(col(Event.id))
+        sa.select(events.c.id)
+        .where(events.c.evaluated.is_(False))
+        .order_by(events.c.id)
         .limit(batch)
         .with_for_update(skip_locked=True)
     )
+    owner = (
+        sa.select(_ACCOUNTS.c.customer_id)
+        .where(_ACCOUNTS.c.account_id == events.c.account_id)
+        .scalar_subquery()
+    )
     claimed = (
-        await session.exec(
-            update(Event)
-            .where(col(Event.id).in_(pending.scalar_subquery()), col(Event.evaluated).is_(False))
-            .values(evaluated=True)
-            .returning(col(Event.id))
-            .execution_options(synchronize_session=False)
+        await (await session.connection()).execute(
+            sa.update(events)
+            .where(events.c.id.in_(pending.scalar_subquery()), events.c.evaluated.is_(False))
+            .values(evaluated=True, customer_id=sa.func.coalesce(events.c.customer_id, owner))
+            .returning(*events.c)
         )
     ).all()
-    mine = [row[0] for row in claimed]
-    if not mine:
-        return []
-    events = (
-        await session.exec(
-            select(Event).where(_among(session, col(Event.id), mine)).order_by(col(Event.id))
+    return [_Claimed(event_view(row), row.customer_id) for row in sorted(claimed, key=_by_id)]
+
+
+async def as_claimed(session: AsyncSession, events: Sequence[Event]) -> list[_Claimed]:
+    """Events read elsewhere (the studio's trial) as a batch's events: each with the customer
+    who owns its account (nothing is written)."""
+    unowned = {e.account_id for e in events if e.customer_id is None}
+    owners: dict[str, int] = {}
+    if unowned:
+        rows = await (await session.connection()).execute(
+            sa.select(_ACCOUNTS.c.account_id, _ACCOUNTS.c.customer_id).where(
+                _among(session, _ACCOUNTS.c.account_id, unowned)
+            )
         )
-    ).all()
-    return list(events)
+        owners = {str(row[0]): int(row[1]) for row in rows.all()}
+    return [_Claimed(event_view(e), e.customer_id or owners.get(e.account_id)) for e in events]
+
+
+def _by_id(row: Any) -> int:
+    return int(row.id)
 
 
 def _among(session: AsyncSession, column: Any, values: Collection[Any]) -> Any:
-    """``column IN values``; on PostgreSQL ``= ANY(array)``: one parameter, not one per value."""
-    if _dialect(session) != "postgresql":
-        return column.in_(values)
-    item = sa.Integer() if isinstance(column.type, sa.Integer) else sa.String()
-    return column == sa.any_(sa.bindparam(None, list(values), type_=postgresql.ARRAY(item)))
+    return among(_dialect(session), column, set(values))
 
 
 async def _load(
-    session: AsyncSession, events: list[Event], now: datetime, lookback: timedelta
+    session: AsyncSession, events: list[_Claimed], now: datetime, lookback: timedelta
 ) -> _Batch:
-    unowned = {e.account_id for e in events if e.customer_id is None}
-    if unowned:
-        owners = {
-            a.account_id: a.customer_id
-            for a in (
-                await session.exec(
-                    select(Account).where(_among(session, col(Account.account_id), unowned))
-                )
-            ).all()
-        }
-        for event in events:
-            if event.customer_id is None and event.account_id in owners:
-                event.customer_id = owners[event.account_id]
-                session.add(event)
+    """The batch's customers, contact points, preferences and recent alerts, as rows."""
     ids = {e.customer_id for e in events if e.customer_id is not None}
     data = _Batch()
     if not ids:
         return data
-    for customer in (
-        await session.exec(select(Customer).where(_among(session, col(Customer.id), ids)))
-    ).all():
-        assert customer.id is not None
-        data.customers[customer.id] = customer
-        data.views[customer.id] = customer_view(customer)
-    contacts: dict[int, list[ContactPoint]] = defaultdict(list)
+    conn = await session.connection()
+    customers = (
+        await conn.execute(sa.select(_CUSTOMERS).where(_among(session, _CUSTOMERS.c.id, ids)))
+    ).all()
+    contacts: dict[int, list[Any]] = defaultdict(list)
     for contact in (
-        await session.exec(
-            select(ContactPoint).where(_among(session, col(ContactPoint.customer_id), ids))
+        await conn.execute(
+            sa.select(_CONTACTS).where(_among(session, _CONTACTS.c.customer_id, ids))
         )
     ).all():
         contacts[contact.customer_id].append(contact)
-    rows: dict[int, list[Preference]] = defaultdict(list)
-    for row in (
-        await session.exec(
-            select(Preference).where(_among(session, col(Preference.customer_id), ids))
+    stored: dict[int, list[tuple[str, object]]] = defaultdict(list)
+    document = sa.cast(_PREFERENCES.c.data, sa.Text)  # the JSON as text: validated once per text
+    for cid, alert_type, text in (
+        await conn.execute(
+            sa.select(_PREFERENCES.c.customer_id, _PREFERENCES.c.alert_type, document).where(
+                _among(session, _PREFERENCES.c.customer_id, ids)
+            )
         )
     ).all():
-        rows[row.customer_id].append(row)
-    for cid, customer in data.customers.items():
-        data.preferences[cid] = build_preferences(customer, contacts[cid], rows[cid])
+        stored[cid].append((alert_type, text))
+    for customer in customers:
+        cid = customer.id
+        data.views[cid] = customer_view(customer)
+        data.preferences[cid] = preferences_from_rows(
+            customer.channel_order, contacts[cid], stored[cid]
+        )
     for key, alert_type, created_at, cid in (
-        await session.exec(
-            select(Alert.dedupe_key, Alert.alert_type, Alert.created_at, Alert.customer_id).where(
+        await conn.execute(
+            sa.select(
+                col(Alert.dedupe_key),
+                col(Alert.alert_type),
+                col(Alert.created_at),
+                col(Alert.customer_id),
+            ).where(
                 _among(session, col(Alert.customer_id), ids),
                 col(Alert.created_at) > now - lookback,
             )
@@ -305,12 +369,7 @@ async def _evaluate_batch(
         return []
     alerts = [
         _alert_row(
-            p.plan,
-            p.event,
-            data.customers[p.event.customer_id or 0],
-            decision_ids[p.index],
-            taken,
-            now,
+            p.plan, p.event, data.views[p.event.customer_id or 0], decision_ids[p.index], taken, now
         )
         for p in planned
     ]
@@ -323,7 +382,7 @@ class _Planned:
 
     index: int
     plan: Plan
-    event: Event
+    event: _Claimed
     detail: dict[str, JsonValue]
 
 
@@ -340,7 +399,7 @@ class _DecisionRow(TypedDict):
 
 
 def _decide(
-    events: Sequence[Event],
+    events: Sequence[_Claimed],
     data: _Batch,
     by_event_type: dict[str, list[AlertTypeSpec]],
     centre: CentreViews,
@@ -350,18 +409,18 @@ def _decide(
     decisions: list[_DecisionRow] = []
     planned: list[_Planned] = []
     for event in events:
-        specs = by_event_type.get(event.event_type, [])
+        facts = event.view
+        specs = by_event_type.get(facts.event_type, [])
         customer_id = event.customer_id
-        if customer_id is None or customer_id not in data.customers or not specs:
+        if customer_id is None or customer_id not in data.views or not specs:
             reason = (
-                f"no alert type is triggered by {event.event_type}"
+                f"no alert type is triggered by {facts.event_type}"
                 if not specs
-                else f"no customer owns account {event.account_id}"
+                else f"no customer owns account {facts.account}"
             )
             skipped: dict[str, JsonValue] = {"kind": "skip", "reason": reason}
             decisions.append(_decision_row(event, NO_TYPE, "skip", reason, skipped, now))
             continue
-        facts = event_view(event)
         for spec in specs:
             decision = decide(
                 event=facts,
@@ -429,7 +488,7 @@ async def _insert_alerts(
     and our insert is left out, and its decision says so."""
     if _dialect(session) == "postgresql":
         sql, params = recordset_insert(
-            _ALERTS, alerts, returning="id, dedupe_key", conflict="dedupe_key"
+            _ALERTS, alerts, returning="id, dedupe_key", on_conflict="(dedupe_key) DO NOTHING"
         )
         inserted = (await (await session.connection()).execute(sql, params)).all()
     else:
@@ -479,7 +538,7 @@ def _dialect(session: AsyncSession) -> str:
 
 
 def _decision_row(
-    event: Event,
+    event: _Claimed,
     alert_type: str,
     outcome: str,
     reason: str,
@@ -487,7 +546,7 @@ def _decision_row(
     now: datetime,
 ) -> _DecisionRow:
     return {
-        "event_id": event.id,
+        "event_id": event.view.event_id,
         "alert_type": alert_type,
         "customer_id": event.customer_id,
         "outcome": outcome,
@@ -499,8 +558,8 @@ def _decision_row(
 
 def _alert_row(
     plan: Plan,
-    event: Event,
-    customer: Customer,
+    event: _Claimed,
+    customer: CustomerView,
     decision_id: int,
     taken: set[str],
     now: datetime,
@@ -515,8 +574,8 @@ def _alert_row(
         "alert_type": plan.alert_type,
         "alert_type_version": plan.alert_type_version,
         "trial": False,
-        "customer_id": customer.id or 0,
-        "event_id": event.id,
+        "customer_id": customer.customer_id or 0,
+        "event_id": event.view.event_id,
         "decision_id": decision_id,
         "status": "pending",
         "plan": [stored_step(s) for s in plan.steps],
@@ -529,7 +588,7 @@ def _alert_row(
         "provider_retries": 0,
         "current_step": 0,
         "next_step_at": plan.steps[0].not_before,
-        "context": alert_context(event, customer),
+        "context": view_context(event.view, customer.name),
         "created_at": now,
         "updated_at": now,
     }

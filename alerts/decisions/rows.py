@@ -10,8 +10,6 @@ field added to a model and forgotten here fails there.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
@@ -125,44 +123,3 @@ def stored_windows(windows: SendWindows) -> dict[str, JsonValue]:
             for b in windows.blocks
         ],
     }
-
-
-# PostgreSQL: a batch is inserted as one JSON document (INSERT ... SELECT FROM json_to_recordset),
-# so the statement has one parameter, encoded by the json module's C encoder in one call. A
-# multi-row VALUES statement with ten thousand placeholders cost psycopg more to convert than the
-# server took to run it, and so did one array per column (psycopg quotes each element in Python).
-_PG_TYPES = {
-    **dict.fromkeys(("dedupe_key", "alert_type", "status", "locale", "category"), "text"),
-    **dict.fromkeys(("outcome", "reason"), "text"),
-    **dict.fromkeys(("customer_id", "event_id", "decision_id", "alert_type_version"), "bigint"),
-    **dict.fromkeys(("priority", "provider_retries", "current_step"), "bigint"),
-    "trial": "boolean",
-    **dict.fromkeys(("plan", "options", "windows", "context", "detail"), "json"),
-    **dict.fromkeys(("expires_at", "next_step_at", "created_at", "updated_at"), "timestamptz"),
-}
-
-
-def _instant(value: object) -> str:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).isoformat()
-    raise TypeError(f"{value!r} is not JSON (a row value must be JSON or an aware datetime)")
-
-
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_instant).encode
-
-
-def recordset_insert(
-    table: sa.Table, rows: Sequence[Mapping[str, Any]], *, returning: str, conflict: str = ""
-) -> tuple[sa.TextClause, dict[str, str]]:
-    """A PostgreSQL ``INSERT INTO table ... SELECT FROM json_to_recordset(:rows)`` of ``rows``
-    and its one parameter (every row as one JSON array)."""
-    names = list(rows[0])
-    columns = ", ".join(names)
-    record = ", ".join(f"{n} {_PG_TYPES[n]}" for n in names)
-    on_conflict = f" ON CONFLICT ({conflict}) DO NOTHING" if conflict else ""
-    sql = (
-        f"INSERT INTO {table.name} ({columns}) SELECT {columns}"
-        f" FROM json_to_recordset(CAST(:rows AS json)) AS r({record})"
-        f"{on_conflict} RETURNING {returning}"
-    )
-    return sa.text(sql), {"rows": _encode(rows)}

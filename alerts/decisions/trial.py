@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.decisions.evaluate import _decide, _DecisionRow, _load, centre_views
+from alerts.decisions.evaluate import _decide, _DecisionRow, _load, as_claimed, centre_views
 from alerts.deps import AlertDeps
-from alerts.models import Customer, Event
+from alerts.models import Event
 from rules.alert_types import AlertTypeSpec
+from rules.facts import CustomerView
 
 TRIAL_EVENTS = 50
 
@@ -50,20 +51,21 @@ async def trial_run(
     async with deps.sessions() as session:
         events = await _latest(session, spec.trigger.event_types, limit)
         centre = await centre_views(deps, session, [trial], now)
-        data = await _load(session, events, now, timedelta(0))
+        claimed = await as_claimed(session, events)
+        data = await _load(session, claimed, now, timedelta(0))
         data.recent = defaultdict(list)
         by_type = {t: [trial] for t in spec.trigger.event_types}
-        decisions, _ = _decide(events, data, by_type, centre, now)
+        decisions, _ = _decide(claimed, data, by_type, centre, now)
         lines = [
-            _line(spec, event, decision, data.customers)
+            _line(spec, event, decision, data.views)
             for event, decision in zip(events, decisions, strict=True)
         ]
-        await session.rollback()  # _load may have linked events to customers: keep nothing
+        await session.rollback()  # read only: keep nothing
     return lines
 
 
 def _line(
-    spec: AlertTypeSpec, event: Event, decision: _DecisionRow, customers: dict[int, Customer]
+    spec: AlertTypeSpec, event: Event, decision: _DecisionRow, customers: dict[int, CustomerView]
 ) -> TrialLine:
     customer = customers.get(decision["customer_id"] or 0)
     return TrialLine(
@@ -71,7 +73,7 @@ def _line(
         event_type=event.event_type,
         received=event.created_at,
         summary=_summary(event),
-        customer=f"{customer.name} ({customer.external_ref})" if customer else "",
+        customer=f"{customer.name} ({customer.ref})" if customer else "",
         fired=decision["outcome"] == "alert",
         reason=str(decision["reason"]).removeprefix(f"{spec.key}: "),
     )
