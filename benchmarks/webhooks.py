@@ -235,8 +235,10 @@ async def _sent_attempts(engine: Any, now: datetime) -> dict[str, list[dict[str,
 
 
 @contextmanager
-def server(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[str]:
-    """A server subprocess, waited for until it answers /healthz (or any HTTP), then stopped."""
+def server(
+    command: list[str], port: int, env: dict[str, str], log: Path
+) -> Iterator[tuple[str, int]]:
+    """A server subprocess (its URL and pid), waited for until it listens, then stopped."""
     with log.open("w") as out:
         proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -252,7 +254,7 @@ def server(command: list[str], port: int, env: dict[str, str], log: Path) -> Ite
                 if time.monotonic() > deadline:
                     raise SystemExit(f"{command[:3]} did not listen on {port}") from None
                 time.sleep(0.2)
-        yield base
+        yield base, proc.pid
     finally:
         proc.send_signal(signal.SIGINT)  # as Ctrl-C: uvicorn shuts down, cProfile writes
         try:
@@ -314,6 +316,25 @@ async def drive(base: str, phase: Phase, rate: float, warmup: int) -> None:
     for _, _, status in counted:
         phase.statuses[status] = phase.statuses.get(status, 0) + 1
     phase.seconds = finished - (start + warmup / rate)
+
+
+@contextmanager
+def cpu_of(pid: int) -> Iterator[list[float]]:
+    """The CPU seconds (user + system) process ``pid`` used inside the block."""
+    used: list[float] = []
+
+    def ticks() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    before = ticks()
+    yield used
+    used.append(ticks() - before)
+
+
+def cpu_per_request(used: list[float], phase: Phase) -> dict[str, float]:
+    total = len(phase.requests)  # the warm-up's requests cost CPU too
+    return {"cpu_ms_per_request": used[0] * 1000 / total if total else 0.0}
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -468,19 +489,21 @@ def run_one(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             logs = args.logs or tmp
             logs.mkdir(parents=True, exist_ok=True)
             with (
-                server(herald, port, env, logs / f"herald-{kind}.log") as herald_base,
-                server(baseline, base_port, env, logs / f"baseline-{kind}.log") as base,
+                server(herald, port, env, logs / f"herald-{kind}.log") as (herald_base, pid),
+                server(baseline, base_port, env, logs / f"baseline-{kind}.log") as (base, bpid),
             ):
                 hook = Phase(
                     "baseline",
                     [("/hook", {"MessageSid": f"SM{i:032d}", "Body": "2"}) for i in range(count)],
                 )
-                asyncio.run(drive(base, hook, args.rate, warmup=0))
-                results["baseline"] = figures(hook)
+                with cpu_of(bpid) as used:
+                    asyncio.run(drive(base, hook, args.rate, warmup=0))
+                results["baseline"] = figures(hook) | cpu_per_request(used, hook)
                 for name, phase in phases(sets, per_endpoint).items():
                     if name in args.only:
-                        asyncio.run(drive(herald_base, phase, args.rate, warmup))
-                        results[name] = figures(phase)
+                        with cpu_of(pid) as used:
+                            asyncio.run(drive(herald_base, phase, args.rate, warmup))
+                        results[name] = figures(phase) | cpu_per_request(used, phase)
             results["database"] = asyncio.run(check(url, per_endpoint, args.only))
             return results
     finally:
@@ -492,7 +515,7 @@ def table(kind: str, results: dict[str, Any], rate: float) -> str:
     lines = [
         f"\n{kind}: offered {rate:.0f} requests/s (open loop, latency from the scheduled instant)",
         f"{'endpoint':<10} {'achieved/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'p99 / baseline':>15}  statuses",
+        f"{'p99 / baseline':>15} {'CPU ms/req':>10}  statuses",
     ]
     for name in ("baseline", "status", "inbound", "gather"):
         if name not in results:
@@ -500,7 +523,8 @@ def table(kind: str, results: dict[str, Any], rate: float) -> str:
         f = results[name]
         lines.append(
             f"{name:<10} {f['achieved_per_s']:>10.0f} {f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f} "
-            f"{f['p99_ms']:>8.1f} {f['p99_ms'] / base:>14.1f}x  {f['statuses']}"
+            f"{f['p99_ms']:>8.1f} {f['p99_ms'] / base:>14.1f}x {f['cpu_ms_per_request']:>10.1f}  "
+            f"{f['statuses']}"
         )
     db = results["database"]
     lines.append(
