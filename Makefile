@@ -79,6 +79,9 @@ bench: install
 	$(BIN)/python -m benchmarks.nightly --sizes $${BENCH_NIGHTLY:-10000,100000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.sweep
+	$(BIN)/python -m benchmarks.webhooks --rate $${BENCH_WEBHOOK_RATE:-300} \
+		--seconds $${BENCH_WEBHOOK_SECONDS:-10} \
+		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.reports --alerts $${BENCH_ALERTS:-1000000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 

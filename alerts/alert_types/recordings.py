@@ -36,7 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts import audit
 from alerts.alert_types.audio_checks import check_audio
 from alerts.alert_types.content import TEXT_ENV as _ENV
-from alerts.alert_types.content import ContentError
+from alerts.alert_types.content import ContentError, compiled
 from alerts.alert_types.store import get_spec
 from alerts.columns import UTCDateTime, utcnow
 from alerts.links import MediaSigner
@@ -182,7 +182,7 @@ def segment_renderer(context: Mapping[str, Any], *, where: str) -> Callable[[str
 
     def render(source: str) -> str:
         try:
-            return _ENV.from_string(source).render(**context).strip()
+            return compiled(source).render(**context).strip()
         except TemplateError as exc:
             raise ContentError(f"{where} cannot be rendered: {exc}") from exc
 

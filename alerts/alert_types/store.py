@@ -10,7 +10,9 @@ limit is refused at edit time, not discovered at send time.
 
 from __future__ import annotations
 
+import json
 import logging
+from functools import lru_cache
 
 from pydantic import JsonValue, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -95,8 +97,21 @@ async def get_row(session: AsyncSession, key: str) -> AlertType | None:
 
 def stored_spec(data: object) -> AlertTypeSpec:
     """A spec as stored: saved before conditions were type-checked, it keeps running as it
-    did (rule-engine's own checks); a new save is checked in full (validate_spec)."""
-    return AlertTypeSpec.model_validate(data, context={"stored": True})
+    did (rule-engine's own checks); a new save is checked in full (validate_spec).
+
+    Validating a spec parses every template of every language (tens of milliseconds), and
+    each webhook of a call needs its alert's spec: a spec is validated once per distinct
+    stored document (the specs are frozen, so one object serves every caller)."""
+    try:
+        document = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # not a stored JSON document: validate it as it is
+        return AlertTypeSpec.model_validate(data, context={"stored": True})
+    return _validated(document)
+
+
+@lru_cache(maxsize=256)
+def _validated(document: str) -> AlertTypeSpec:
+    return AlertTypeSpec.model_validate(json.loads(document), context={"stored": True})
 
 
 async def get_spec(session: AsyncSession, key: str) -> AlertTypeSpec | None:

@@ -37,16 +37,28 @@ async def apply_status(
         attempt = await session.get(DeliveryAttempt, attempt_id)
         if attempt is None:
             return "unknown attempt"
-        if not _same_message(attempt, update):
-            return "sid mismatch"
-        if update.status is None:
-            await _unknown_status(session, attempt, update, now)
-            return "ignored"
-        if not await _move(session, attempt, update, now):
-            await session.commit()  # the refusal, in the attempt's history
-            return "ignored"
-        await pass_on(deps, session, attempt, update, now)  # commits the move with it
-        return "applied"
+        return await apply_status_to(deps, session, attempt, update, now)
+
+
+async def apply_status_to(
+    deps: AlertDeps,
+    session: AsyncSession,
+    attempt: DeliveryAttempt,
+    update: StatusUpdate,
+    now: datetime,
+) -> str:
+    """``apply_status`` on an attempt the caller has loaded in ``session`` (a webhook that
+    matched the callback to it first: one session and one read per callback). Commits."""
+    if not _same_message(attempt, update):
+        return "sid mismatch"
+    if update.status is None:
+        await _unknown_status(session, attempt, update, now)
+        return "ignored"
+    if not await _move(session, attempt, update, now):
+        await session.commit()  # the refusal, in the attempt's history
+        return "ignored"
+    await pass_on(deps, session, attempt, update, now)  # commits the move with it
+    return "applied"
 
 
 async def follow_up(

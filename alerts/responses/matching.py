@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.delivery.statuses import apply_status
+from alerts.delivery.statuses import apply_status_to
 from alerts.deps import AlertDeps
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, Response, StatusChange
 from alerts.responses.values import context_of, update_context
@@ -110,7 +110,7 @@ async def apply_provider_status(
                 session, attempt, what=f"status:{update.provider_status}", reason=problem, now=now
             )
             raise Mismatch(409, problem)
-    return await apply_status(deps=deps, attempt_id=attempt_id, update=update, now=now)
+        return await apply_status_to(deps, session, attempt, update, now)
 
 
 async def answer_attempt(session: AsyncSession, handoff: HandOff) -> DeliveryAttempt | None:
