@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock
 
-.PHONY: demo test lint fmt bench fuzz up clean install dev sizes screenshots messages-extract messages-update messages-compile
+.PHONY: demo test lint fmt bench fuzz chaos up clean install dev sizes screenshots messages-extract messages-update messages-compile
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Herald needs Python 3.11 (set PYTHON=python3.11)")'
@@ -67,6 +67,13 @@ screenshots: dev
 FUZZ_EXAMPLES ?= 100
 fuzz: dev
 	HERALD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q -n 0 tests/contract/test_api_fuzz.py
+
+## Fault injection, longer than the suite's run (docs/chaos.md): its own PostgreSQL and Redis,
+## two APIs and two workers; kills, restarts, a 30 s Redis outage, provider and callback faults.
+CHAOS_ALERTS ?= 300
+chaos: install
+	$(BIN)/python -m benchmarks.chaos --alerts $(CHAOS_ALERTS) --kills $${CHAOS_KILLS:-5} \
+		--redis-outage $${CHAOS_REDIS_OUTAGE:-30}
 
 ## Throughput and memory figures, with ratios to baselines measured in the same run.
 bench: install

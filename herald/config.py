@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # The studio's four-eyes rule: whoever edited an alert type's draft cannot publish it.
     four_eyes: bool = False
     sweep_interval_seconds: int = 30
+    # An attempt with the provider (sent, ringing) this long without news is looked up there
+    # (docs/convergence.md); fault-injection runs shorten it to settle sooner.
+    sweep_stuck_after_seconds: int = Field(default=180, ge=5, le=24 * 3600)
     # A folder of extra mapping files (declarative adapters for bespoke feeds), loaded at start.
     mappings_dir: Path | None = None
     log_level: str = "INFO"

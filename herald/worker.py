@@ -17,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from alerts.crm.deliver import dispatch_job
 from alerts.delivery.jobs import run_step_job, sweep_job
 from alerts.reports.jobs import EVERY_MINUTES, refresh_reports_job
+from herald.leases import LeasedWorker
 from herald.runtime import DEFAULT_QUEUE, QUEUES, Runtime, redis_settings
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,8 @@ logger = logging.getLogger(__name__)
 # An alert type retries a transient provider error at most 10 times (max_provider_retries).
 MAX_JOB_TRIES = 12
 # The longest a step can take: two providers (failover) at their 15 s HTTP timeout, the database.
-# arq keeps a job's in-progress lock for its timeout + 10 s, so a step of a worker killed mid-way
-# runs again after at most STEP_TIMEOUT_S + 10 s (looked up at the provider first, never resent).
+# A job's in-progress lock is a lease renewed while it runs (herald.leases), so a step of a worker
+# killed mid-way runs again within LEASE_S (looked up at the provider first, never resent).
 STEP_TIMEOUT_S = 40
 SWEEP_TIMEOUT_S = 120  # the sweep runs on the default queue only
 CRM_EVERY_S = 5  # how often the outbox is fanned out and due webhooks posted
@@ -44,7 +45,7 @@ def build_workers(
     settings = runtime.settings
     names = queues or [*QUEUES.values(), DEFAULT_QUEUE]
     tries = MAX_JOB_TRIES
-    workers = []
+    workers: list[Worker] = []
     for name in names:
         crons = []
         if name == DEFAULT_QUEUE and sweep_cron and not burst:
@@ -69,14 +70,14 @@ def build_workers(
         if name == DEFAULT_QUEUE:
             functions.append(func(sweep_job, name="sweep", timeout=SWEEP_TIMEOUT_S))
         workers.append(
-            Worker(
+            LeasedWorker(
                 functions=functions,
                 queue_name=name,
                 cron_jobs=crons,
                 redis_settings=redis_settings(settings),
                 burst=burst,
                 handle_signals=handle_signals,
-                ctx={"deps": runtime.deps},
+                ctx={"deps": runtime.deps, "stuck_after_s": settings.sweep_stuck_after_seconds},
                 keep_result=0,
                 max_jobs=10,
                 poll_delay=0.2,

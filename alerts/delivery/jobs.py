@@ -8,6 +8,7 @@ from typing import Any
 from arq import Retry
 
 from alerts.columns import utcnow
+from alerts.delivery.reconcile import STUCK_AFTER_S
 from alerts.delivery.steps import RetryLater, run_step
 from alerts.delivery.sweep import SweepCursor, sweep
 from alerts.deps import AlertDeps
@@ -17,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 async def run_step_job(ctx: dict[str, Any], alert_id: int, step_index: int) -> str:
     deps: AlertDeps = ctx["deps"]
+    # Which run of which job (the fault-injection runs time a killed worker's job's re-run).
+    logger.debug("running job_id=%s try=%s", ctx.get("job_id"), ctx.get("job_try", 1))
     try:
         result = await run_step(
             deps=deps,
@@ -41,5 +44,6 @@ async def sweep_job(ctx: dict[str, Any]) -> str:
     deps: AlertDeps = ctx["deps"]
     # The worker's context lives as long as the worker: each sweep goes on where the last stopped.
     cursor = ctx.setdefault("sweep_cursor", SweepCursor())
-    found = await sweep(deps=deps, now=utcnow(), cursor=cursor)
+    stuck_after_s = float(ctx.get("stuck_after_s", STUCK_AFTER_S))
+    found = await sweep(deps=deps, now=utcnow(), cursor=cursor, stuck_after_s=stuck_after_s)
     return f"re-enqueued {found}"

@@ -12,11 +12,13 @@ retried, held, failed), and keeping those stages together is what lets it be rea
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -210,7 +212,7 @@ async def _deliver(run: _Run, attempt: DeliveryAttempt) -> StepResult:
         receipt = await channel.send(message)
     except ChannelError as exc:
         return await _send_failed(run, attempt, exc)
-    return await _sent(run, attempt, receipt)
+    return await _record_sent(run, attempt, receipt)
 
 
 async def _adopt_earlier_send(
@@ -372,6 +374,34 @@ async def _configuration_error(
     why = f"{attempt.channel} is held: {exc}"
     await hold_step(run.deps, run.session, run.alert, alarm.retry_at, run.now, why)
     return StepResult("deferred", why)
+
+
+# The provider took the message; if the database blinks now (a restart, a failover), the step
+# must not end and run again: where the provider cannot be asked (email) that sends twice. The
+# answer is kept and written once the database answers again (found by the fault-injection run).
+RECORD_WAITS_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+async def _record_sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepResult:
+    attempt_id = attempt.id
+    for tried, wait in enumerate((*RECORD_WAITS_S, None)):
+        try:
+            if tried:
+                await run.session.refresh(run.alert)  # expired by the rollback; _sent re-reads
+            return await _sent(run, attempt, receipt)  # the attempt itself
+        except OperationalError as exc:
+            if wait is None:
+                raise
+            logger.warning(
+                "sent attempt_id=%s but cannot record it yet (%s); again in %.1fs",
+                attempt_id,
+                type(exc.orig).__name__,
+                wait,
+            )
+            with contextlib.suppress(SQLAlchemyError):
+                await run.session.rollback()
+            await asyncio.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepResult:

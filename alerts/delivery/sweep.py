@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from alerts.decisions.evaluate import evaluate_pending
-from alerts.delivery.reconcile import InFlightCursor, converge
+from alerts.delivery.reconcile import STUCK_AFTER_S, InFlightCursor, converge
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN
 from alerts.models import Alert, DeliveryAttempt
@@ -56,6 +56,7 @@ async def sweep(
     cursor: SweepCursor | None = None,
     limit: int = LIMIT,
     page: int = PAGE,
+    stuck_after_s: float = STUCK_AFTER_S,
 ) -> int:
     """Evaluate stranded events; re-enqueue due steps whose attempt has not reached the provider;
     converge the alerts being delivered (returns how many items it re-enqueued or moved)."""
@@ -79,7 +80,9 @@ async def sweep(
                     alert_id=item.alert_id, step_index=item.step, channel=item.channel
                 ):
                     count += 1
-    converged = await converge(deps=deps, now=now, cursor=cursor.in_flight, limit=limit)
+    converged = await converge(
+        deps=deps, now=now, cursor=cursor.in_flight, limit=limit, stuck_after_s=stuck_after_s
+    )
     count += converged.moved
     if count:
         logger.info("sweep re-enqueued or moved %s item(s)", count)

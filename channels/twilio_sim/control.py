@@ -63,6 +63,12 @@ async def reset(sim: SimulatorDep) -> dict[str, bool]:
     return {"reset": True}
 
 
+@router.get("/faults")
+async def faults(sim: SimulatorDep) -> dict[str, dict[str, int]]:
+    """The faults injected so far (scenario.faults), by kind."""
+    return {"injected": {kind: n for kind, n in sim.injected.items() if n}}
+
+
 @router.get("/idle")
 async def idle(sim: SimulatorDep) -> dict[str, bool]:
     """{"idle": true} when no call or message simulation is running."""

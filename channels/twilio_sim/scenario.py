@@ -88,7 +88,8 @@ Rate = Field(default=0.0, ge=0.0, le=1.0)
 class Faults(_Strict):
     """Provider faults at random, for fault-injection runs: each create request (call or
     message) may be refused, or accepted and answered badly; each status callback may be posted
-    twice or never. Rates are probabilities per request; ``seed`` makes a run repeatable."""
+    twice, never, or after a later one. Rates are probabilities per request; ``seed`` makes a
+    run repeatable."""
 
     seed: int | None = None
     refuse: float = Rate  # 500, nothing created
@@ -97,6 +98,8 @@ class Faults(_Strict):
     hang_seconds: float = Field(default=20.0, ge=0.0, le=300.0)
     duplicate_callbacks: float = Rate  # a status callback posted twice
     drop_callbacks: float = Rate  # a status callback never posted
+    # a status callback held back and posted after the next one (e.g. delivered before sent)
+    reorder_callbacks: float = Rate
 
     @model_validator(mode="after")
     def _at_most_one(self) -> Faults:

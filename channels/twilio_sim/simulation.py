@@ -62,6 +62,8 @@ class Simulator:
         self._rngs: dict[str, random.Random] = {}
         self._rng_for: Faults | None = None
         self.injected: Counter[str] = Counter()  # faults injected so far, by kind
+        # Status callbacks held back by reorder_callbacks, per sid: (kind, url, params, method).
+        self._held: dict[str, list[tuple[str, str, dict[str, str], str]]] = {}
 
     # -- injected faults (scenario.faults) ----------------------------------------------------
 
@@ -102,18 +104,31 @@ class Simulator:
         url: str,
         params: dict[str, str],
         method: str = "POST",
+        *,
+        final: bool = False,
     ) -> None:
-        """Post one status callback, or none or two of it when the faults say so."""
+        """Post one status callback, or none or two of it when the faults say so; a callback
+        held back (``reorder_callbacks``, never the final one) is posted after the next."""
         faults = self.scenario.faults
         if faults.drop_callbacks and self._random("callback") < faults.drop_callbacks:
             record.notes.append(f"{kind} callback dropped (simulated fault)")
             self.injected["drop_callback"] += 1
             return
+        if (
+            not final
+            and faults.reorder_callbacks
+            and self._random("callback") < faults.reorder_callbacks
+        ):
+            record.notes.append(f"{kind} callback held back, posted after a later one")
+            self._held.setdefault(record.sid, []).append((kind, url, params, method))
+            self.injected["reorder_callback"] += 1
+            return
         twice = faults.duplicate_callbacks and self._random("callback") < faults.duplicate_callbacks
         times = 2 if twice else 1
         self.injected["duplicate_callback"] += times - 1
-        for _ in range(times):
-            sent, _body = await self.sender.send(kind, url, params, method)
+        late = self._held.pop(record.sid, [])
+        for kind_, url_, params_, method_ in [(kind, url, params, method)] * times + late:
+            sent, _body = await self.sender.send(kind_, url_, params_, method_)
             record.requests.append(sent)
 
     # -- task bookkeeping ---------------------------------------------------------------------
@@ -181,6 +196,7 @@ class Simulator:
         """Stop running simulations and forget every call, message and opt-out."""
         await self._cancel_all()
         self.state.clear()
+        self._held.clear()
 
     async def aclose(self) -> None:
         self._closed = True
@@ -218,6 +234,7 @@ class Simulator:
                 call.status_callback,
                 params,
                 call.status_callback_method,
+                final=final,
             )
 
         await asyncio.sleep(self.config.delay)
@@ -285,7 +302,10 @@ class Simulator:
             params["MessagingServiceSid"] = message.messaging_service_sid
         if message.error_code is not None:
             params["ErrorCode"] = str(message.error_code)
-        await self.post_status(message, f"status:{message.status}", message.status_callback, params)
+        final = message.status in ("delivered", "undelivered", "failed")
+        await self.post_status(
+            message, f"status:{message.status}", message.status_callback, params, final=final
+        )
 
     async def _run_message(self, message: MessageRecord, sms: SmsBehaviour) -> None:
         await asyncio.sleep(self.config.delay)

@@ -457,6 +457,23 @@ async def test_sms_delivered_then_reply_posted_to_the_number_webhook(
     assert [(m.direction, m.body, m.from_) for m in inbound] == [("inbound", "2", ALICE)]
 
 
+async def test_reordered_callbacks_post_a_held_status_after_the_final_one(
+    sim: SimulatorServer, herald: HeraldFake, twilio: Client, control: httpx.AsyncClient
+) -> None:
+    """faults.reorder_callbacks holds a status back and posts it after the next one (never the
+    final status itself); the faults endpoint counts it."""
+    await use_scenario(control, {"faults": {"seed": 1, "reorder_callbacks": 1.0}})
+    sent = await twilio.messages.create_async(
+        to=ALICE, from_=HERALD, body="Hello", status_callback=herald.url("/sms/status")
+    )
+    await sim.wait_idle(WAIT)
+    statuses = [r.params["MessageStatus"] for r in herald.to("/sms/status")]
+    assert statuses == ["delivered", "sent"], statuses
+    assert all(r.params["MessageSid"] == sent.sid for r in herald.to("/sms/status"))
+    injected = (await control.get("/_sim/faults")).json()["injected"]
+    assert injected == {"reorder_callback": 1}
+
+
 @pytest.mark.parametrize(
     ("delivery", "code", "expected"),
     [

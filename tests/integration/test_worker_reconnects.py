@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from arq.worker import func
 from sqlmodel import select
 
 from alerts.columns import utcnow
@@ -19,10 +20,9 @@ from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Alert
 from herald.config import Settings
 from herald.embedded import PrivateRedis
-from herald.runtime import DEFAULT_QUEUE, QUEUES
+from herald.leases import LEASE_S, LeasedWorker
+from herald.runtime import QUEUES, redis_settings
 from herald.worker import (
-    STEP_TIMEOUT_S,
-    SWEEP_TIMEOUT_S,
     build_workers,
     run_workers,
     supervise,
@@ -233,18 +233,53 @@ async def test_a_plain_bug_still_ends_the_supervisor() -> None:
         await supervise(Broken, name="test", first_wait=0, reachable=answers)  # type: ignore[arg-type]
 
 
-async def test_a_killed_workers_steps_are_free_again_within_a_minute(stack: Stack) -> None:
-    """arq holds a job's in-progress lock for the longest timeout of the worker's functions
-    plus 10 s: the delivery queues must not inherit the sweep's two minutes."""
+async def test_a_killed_workers_steps_are_free_again_within_a_lease(stack: Stack) -> None:
+    """Every queue's in-progress lock is a short lease (herald.leases), not arq's longest
+    timeout + 10 s: a killed worker's steps run again within ~15 s, the sweep's too."""
     workers = build_workers(stack.runtime, sweep_cron=False)
     try:
-        locks = {w.queue_name: w.in_progress_timeout_s for w in workers}
-        for queue in QUEUES.values():
-            assert locks[queue] <= STEP_TIMEOUT_S + 10 <= 60
-        assert locks[DEFAULT_QUEUE] >= SWEEP_TIMEOUT_S  # the sweep may take its time
+        for w in workers:
+            assert w.in_progress_timeout_s == LEASE_S <= 30, w.queue_name
     finally:
         for w in workers:
             await w.close()
+
+
+async def test_a_lease_is_renewed_while_the_job_runs(stack: Stack) -> None:
+    """A job longer than its lease keeps it: nobody else may start it while it runs."""
+    seen: list[int] = []
+    release = asyncio.Event()
+
+    async def slow(ctx: dict[str, object]) -> str:
+        await release.wait()
+        return "done"
+
+    worker = LeasedWorker(
+        functions=[func(slow, name="slow", timeout=30)],
+        queue_name="herald:lease-test",
+        redis_settings=redis_settings(stack.settings),
+        lease_s=1.5,
+        poll_delay=0.1,
+        handle_signals=False,
+    )
+    pool = stack.runtime.pool
+    await pool.enqueue_job("slow", _job_id="lease-1", _queue_name="herald:lease-test")
+    task = asyncio.create_task(worker.async_run())
+    try:
+        for _ in range(40):  # 4 s: more than twice the lease
+            await asyncio.sleep(0.1)
+            seen.append(int(await pool.pttl("arq:in-progress:lease-1")))
+        assert min(seen[10:]) > 0, f"the lease lapsed while the job ran: {seen}"
+        release.set()
+        for _ in range(50):
+            if not await pool.exists("arq:in-progress:lease-1"):
+                break
+            await asyncio.sleep(0.1)
+        assert not await pool.exists("arq:in-progress:lease-1")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await worker.close()
 
 
 async def test_the_embedded_redis_keeps_queued_jobs_across_a_restart(

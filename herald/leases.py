@@ -1,0 +1,81 @@
+"""Short in-progress locks for arq jobs, renewed while a job runs: a lease.
+
+arq marks a job in progress with a key that expires after the longest job timeout plus 10 s,
+and nobody else runs the job before it expires. When the worker holding it is killed, its job
+therefore waited that long (50 s for a step) before another worker ran it. Here the key lasts
+``lease_s`` and the worker renews it every third of that for every job it still runs, so a job
+of a killed worker runs again within ``lease_s`` (plus a poll), while a live worker's job is
+never taken from it however long it may take (up to its timeout). The re-run of a step looks the
+message up at the provider first (alerts.delivery.steps), so it is never sent twice.
+
+A worker that cannot reach Redis cannot renew: arq's poll loop fails the same way and the
+worker is closed and rebuilt by herald.worker.supervise. Closing first lets the jobs it runs
+finish (up to ``finish_within_s``) instead of cancelling them at once: a step cut off in the
+middle of an SMTP transaction would be sent again by its re-run, as an SMTP server cannot be
+asked what it took (found by the fault-injection run: emails sent twice after a Redis restart).
+Jobs that do not finish in time are cancelled and run again once their leases lapse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from arq.constants import in_progress_key_prefix
+from arq.worker import Worker
+
+logger = logging.getLogger(__name__)
+
+LEASE_S = 15.0  # a killed worker's steps run again within this (plus a poll)
+FINISH_WITHIN_S = 45.0  # a closing worker's running jobs may finish (a step's timeout is 40 s)
+
+
+class LeasedWorker(Worker):
+    """An arq Worker whose in-progress locks are leases of ``lease_s``, renewed while the job
+    runs (see the module's docstring)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        lease_s: float = LEASE_S,
+        finish_within_s: float = FINISH_WITHIN_S,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.lease_s = lease_s
+        self.finish_within_s = finish_within_s
+        self.in_progress_timeout_s = lease_s  # arq: the longest timeout + 10 s
+
+    async def main(self) -> None:
+        renewing = asyncio.create_task(self._renew_leases())
+        try:
+            await super().main()
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+
+    async def close(self) -> None:
+        """Let the running jobs finish (bounded), then close as arq does (cancelling the rest)."""
+        running = [task for task in self.job_tasks.values() if not task.done()]
+        if running:
+            logger.info("worker %s: letting %s job(s) finish", self.queue_name, len(running))
+            await asyncio.wait(running, timeout=self.finish_within_s)
+        await super().close()
+
+    async def _renew_leases(self) -> None:
+        every = self.lease_s / 3
+        while True:
+            await asyncio.sleep(every)
+            jobs = list(self.job_tasks)
+            if not jobs or self._pool is None:
+                continue
+            try:
+                async with self._pool.pipeline(transaction=False) as pipe:
+                    for job_id in jobs:  # a key already gone (the job ended) stays gone
+                        pipe.pexpire(in_progress_key_prefix + job_id, int(self.lease_s * 1000))
+                    await pipe.execute()
+            except Exception as exc:  # Redis away: the poll loop notices it as well
+                logger.debug("cannot renew %s lease(s): %s: %s", len(jobs), type(exc).__name__, exc)
