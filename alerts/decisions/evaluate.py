@@ -166,7 +166,7 @@ async def centre_views(
 
 
 @metrics.timed(metrics.DECISION_SECONDS)
-async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 500) -> list[int]:
+async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 2000) -> list[int]:
     """Decide every unevaluated event; returns the ids of the alerts created (already enqueued)."""
     created: list[int] = []
     async with deps.sessions() as session:
