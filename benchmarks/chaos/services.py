@@ -244,3 +244,8 @@ class RoundRobinProxy:
                 loop.call_soon_threadsafe(task.cancel)
             if self._thread is not None:
                 self._thread.join(5)
+            if not loop.is_running():
+                # Closed here: a loop left to the garbage collector warns (ResourceWarning for
+                # it and its self-pipe), which would fail whichever test is running then.
+                loop.close()
+            self._loop = None
