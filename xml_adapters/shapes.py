@@ -11,14 +11,16 @@ A record of another shape, or whose attributes differ where a path reads one, ta
 code. Both give the same values: the specialised code is the general code with the answers to
 its tests filled in.
 
-Bounded: at most `MAX_SHAPES` shapes per record kind are counted or compiled; a file whose
-records rarely repeat a shape stops computing shapes (see `ShapeRun`).
+Bounded: at most `MAX_SHAPES` shapes per record kind are counted or compiled, records of more
+than `MAX_SHAPE_ELEMENTS` elements take the general code, and a file whose records rarely
+repeat a shape stops computing shapes (see `ShapeRun`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,9 @@ if TYPE_CHECKING:
 
 LEARN_AFTER = 8  # records of one shape through the general code before it is specialised
 MAX_SHAPES = 32  # shapes counted or compiled per record kind (the rest: general code)
+# A record of more elements takes the general code: its shape would be a long key, and its
+# element list would hold a proxy for each of them at once (the walk holds only what it maps).
+MAX_SHAPE_ELEMENTS = 1000
 _TAG = attrgetter("tag")
 Key = tuple[tuple[Any, ...], tuple[int, ...]]
 
@@ -66,7 +71,9 @@ class ShapeCache:
     def match(self, element: etree._Element, run: ShapeRun) -> tuple[Shaped, list[Any]] | None:
         """The specialised code for the element's shape and its elements, else None (general
         code)."""
-        elements = list(element.iter())
+        elements = list(islice(element.iter(), MAX_SHAPE_ELEMENTS + 1))
+        if len(elements) > MAX_SHAPE_ELEMENTS:
+            return None
         key: Key = (tuple(map(_TAG, elements)), tuple(map(len, elements)))
         shaped = self._shaped.get(key, _UNKNOWN)
         if shaped is _UNKNOWN:

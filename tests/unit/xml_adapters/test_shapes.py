@@ -158,3 +158,15 @@ def test_shapes_per_record_kind_are_bounded(
     cache = next(iter(adapters["camt054"].plan().records.values())).shapes
     assert cache is not None
     assert len(cache._shaped) <= 3 and len(cache._seen) <= 3
+
+
+def test_a_record_of_many_elements_takes_the_general_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shapes, "MAX_SHAPE_ELEMENTS", 20)
+    small = [entry(f"R{i}") for i in range(10)]
+    big = [entry(f"B{i}", extra="<AddtlNtryInf>x</AddtlNtryInf>" * 20) for i in range(10)]
+    xml = document([notification([*small, *big], iban="NL91ABNA0417164300")])
+    general, shaped, hits = both_ways(xml, tmp_path, monkeypatch)
+    assert shaped == general and len(shaped) == 20
+    assert hits == len(small)
