@@ -50,6 +50,16 @@ class FieldCode:
     infallible: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What a record's shape tells about the walk's result (see `xml_adapters.shapes`): the
+    slots it fills, and those whose element has no children. Code compiled with it tests
+    nothing it knows."""
+
+    present: frozenset[int]
+    leaves: frozenset[int]
+
+
 # A lazy helper whose code (its own lazy helpers included) is longer than this is called as a
 # function of its own where it is used, instead of being pasted there.
 MAX_INLINE_LINES = 300
@@ -59,7 +69,8 @@ _UNSET: Any = object()
 class _Source:
     """Lines of generated code and the constants they refer to."""
 
-    def __init__(self, *, fresh: bool) -> None:
+    def __init__(self, *, fresh: bool, known: Known | None = None) -> None:
+        self.known = known
         self.lines: list[str] = []
         self.constants: dict[str, Any] = {
             "ConversionError": ConversionError,
@@ -82,15 +93,28 @@ class _Source:
         self._keys += 1
         return f"L{self._keys}"
 
+    def present(self, slot: int) -> bool | None:
+        """Whether the walk found something for `slot` (None: not known)."""
+        return None if self.known is None else slot in self.known.present
+
+    def text_of(self, slot: int) -> str:
+        """An expression: the text of element `hit` (found for `slot`)."""
+        if self.known is not None and slot in self.known.leaves:
+            return "hit.text"
+        return '"".join(hit.itertext()) if len(hit) else hit.text'
+
     def compile(self, function: str, filename: str) -> Any:
         exec(compile("\n".join(self.lines), filename, "exec"), self.constants)
         return self.constants[function]
 
 
-def compile_run(paths: PathSet, fields: Sequence[FieldCode], title: str) -> Run:
+def compile_run(
+    paths: PathSet, fields: Sequence[FieldCode], title: str, known: Known | None = None
+) -> Run:
     """One function evaluating all non-lazy `fields` of a record kind (or context); a lazy
-    field's code is inlined where a later field first asks for it."""
-    source = _Source(fresh=True)
+    field's code is inlined where a later field first asks for it. With `known`, the code is
+    for records of one shape only, and its caller passes the walk's result."""
+    source = _Source(fresh=True, known=known)
     walk = source.constant("WALK", paths.walk)
     source.lines += [
         "def run(element, values, part=None, found=None):",
@@ -153,24 +177,29 @@ def _captured(source: _Source, emit: Callable[[], None]) -> list[str]:
 def _plain(source: _Source, i: int, field: FieldCode) -> None:
     assert field.plain is not None
     slot, attribute = field.plain
+    present = source.present(slot)
+    if present is False:
+        return  # an eager field found nowhere stores nothing: `values.get` reads it as None
     name = source.constant(f"PLAIN{i}", field.name)
     if attribute is None:
-        text = '"".join(hit.itertext()) if len(hit) else hit.text'
+        text = source.text_of(slot)
     else:
         text = f"hit.get({source.constant(f'PLAIN_ATTR{i}', attribute)})"
-    # An eager field found nowhere stores nothing: `values.get` reads it as None.
-    source.lines += [
-        f"    hit = found[{slot}]",
-        "    if hit is not None:",
-        f"        text = {text}",
-        "        if text:",
-        '            text = " ".join(text.split())',
+    lines = [
+        f"    text = {text}",
+        "    if text:",
+        '        text = " ".join(text.split())',
     ]
     if field.pipeline.empty_values:
         empty = source.constant(f"PLAIN_EMPTY{i}", field.pipeline.empty_values)
-        source.lines.append(f"            if text and text not in {empty}: values[{name}] = text")
+        lines.append(f"        if text and text not in {empty}: values[{name}] = text")
     else:
-        source.lines.append(f"            if text: values[{name}] = text")
+        lines.append(f"        if text: values[{name}] = text")
+    source.lines.append(f"    hit = found[{slot}]")
+    if present is None:
+        source.lines.append("    if hit is not None:")
+        lines = ["    " + line for line in lines]
+    source.lines += lines
 
 
 def _field(source: _Source, i: str, field: FieldCode) -> None:
@@ -188,6 +217,12 @@ def _field(source: _Source, i: str, field: FieldCode) -> None:
         return
     # Nothing at any of its paths gives None and no fault (most optional fields of most
     # records): one test skips the rest.
+    if source.known is not None:
+        if any(source.present(slot) for _path, slot in field.fast_paths):
+            _field_body(source, i, field, name)
+        elif field.infallible:  # a lazy field: stored, None too, so that it is computed once
+            source.lines.append(f"    values[{name}] = None")
+        return  # an eager one found nowhere stores nothing: `values.get` reads it as None
     body = _captured(source, lambda: _field_body(source, i, field, name))
     if field.infallible:  # a lazy field: stored, None too, so that it is computed once
         absent = " and ".join(f"found[{slot}] is None" for _path, slot in field.fast_paths)
@@ -365,17 +400,26 @@ def _read_fast_paths(
     else:
         out += ["    raw = where = blank = None", f"    label = {label}"]
     body: list[str] = []
+    read = 0  # paths read so far (a shape's code skips those it knows found nothing)
     for j, (path, slot) in enumerate(paths):
+        present = source.present(slot)
+        if present is False:
+            continue
         path_label = "" if quiet else source.constant(f"LABEL_{i}_{j}", path.label)
-        pad = "    " if j == 0 else "        "
-        if j:
+        pad = "    " if read == 0 else "        "
+        if read:
             body.append("    if raw is None:")
-        body += [f"{pad}hit = found[{slot}]", f"{pad}if hit is not None:"]
+        read += 1
+        body.append(f"{pad}hit = found[{slot}]")
+        if present is None:
+            body.append(f"{pad}if hit is not None:")
+        else:  # the same code, one level less indented
+            pad = pad[:-4]
         if path.attribute is not None:
             attribute = source.constant(f"ATTR_{i}_{j}", path.attribute)
             body.append(f"{pad}    text = hit.get({attribute})")
         else:
-            body.append(f'{pad}    text = "".join(hit.itertext()) if len(hit) else hit.text')
+            body.append(f"{pad}    text = {source.text_of(slot)}")
         body.append(f"{pad}    if text and not text.isspace():")
         if quiet:
             body += [
@@ -393,7 +437,7 @@ def _read_fast_paths(
         body.append('    if raw is None and blank is not None: raw = ""')
     else:
         body.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
-    if len(paths) == 1:
+    if len(paths) == 1 or source.known is not None:
         out += body
         return
     # Most alternatives of most fields find nothing: one test skips them all.
@@ -413,10 +457,14 @@ def _read_joined(
     out = source.lines
     separator = source.constant(f"JOIN_{i}", join)
     out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
+    read = 0  # paths read so far (a shape's code skips those it knows found nothing)
     for j, (path, slot) in enumerate(paths):
-        pad = "    " if j == 0 else "        "
-        if j:
+        if source.present(slot) is False:
+            continue
+        pad = "    " if read == 0 else "        "
+        if read:
             out.append("    if raw is None:")
+        read += 1
         if path.attribute is None:
             text = '("".join(hit.itertext()) if len(hit) else (hit.text or ""))'
         else:

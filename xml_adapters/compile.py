@@ -33,6 +33,7 @@ from xml_adapters.paths import (
     compile_path,
     compile_template,
 )
+from xml_adapters.shapes import ShapeCache
 
 _QNAME = re.compile(r"(?:(?P<prefix>[A-Za-z_][\w.\-]*):)?(?P<local>[A-Za-z_][\w.\-]*)")
 
@@ -68,6 +69,8 @@ class CompiledRecord:
     data_of: DataOf
     # The walk's slots of the `parts` paths (each slot: every element the path reaches).
     part_slots: tuple[int, ...] = ()
+    # Code specialised to the shapes of the records seen (see `xml_adapters.shapes`).
+    shapes: ShapeCache | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +169,7 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
                 source=source,
                 key=f"{where}.fields",
             )
+        record_evaluation = evaluation(fields, paths, f"record {rec.kind}")
         all_fields = (*inherited.values(), *fields)
         data_fields = tuple(f.name for f in all_fields if f.in_data)
         records[tag] = CompiledRecord(
@@ -173,7 +177,7 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
             tag=tag,
             contexts=tuple(rec.contexts),
             fields=fields,
-            evaluation=evaluation(fields, paths, f"record {rec.kind}"),
+            evaluation=record_evaluation,
             data_fields=data_fields,
             data_of=compile_data(data_fields),
             uses_position="$position" in references(rec.fields.values(), used_by_events),
@@ -188,6 +192,7 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
                 else None
             ),
             part_slots=part_slots,
+            shapes=ShapeCache(paths, record_evaluation.fields, record_evaluation.title, part_slots),
         )
     return Plan(records, contexts)
 

@@ -222,3 +222,5 @@ class Evaluation:
 
     paths: PathSet
     run: Run
+    fields: tuple[Any, ...] = ()  # the eager fields' FieldCode, to compile a shape's code
+    title: str = ""

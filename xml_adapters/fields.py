@@ -304,7 +304,9 @@ def _compile_field(
 
 def evaluation(fields: tuple[CompiledField, ...], paths: PathSet, title: str) -> Evaluation:
     eager = [f.code for f in fields if not f.lazy]
-    return Evaluation(paths=paths, run=compile_run(paths, eager, title))
+    return Evaluation(
+        paths=paths, run=compile_run(paths, eager, title), fields=tuple(eager), title=title
+    )
 
 
 def _check_event_attribute(name: str, spec: FieldSpec, source: str, key: str) -> None:

@@ -28,11 +28,12 @@ from xml_adapters.compile import (
     compile_plan,
 )
 from xml_adapters.convert import Value
-from xml_adapters.evaluate import Fault, Values
+from xml_adapters.evaluate import Fault, Run, Values
 from xml_adapters.finish import new_event
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
 from xml_adapters.parse import detect_root, iterparse_records, line_of, record_too_large
+from xml_adapters.shapes import Shaped, ShapeRun
 from xml_adapters.validation import RecordValidator, SchemaSetupError, validator_for
 
 logger = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class MappingAdapter:
         # fault), merged once and reused until a context starts or ends.
         inherited: dict[str, tuple[Values, Fault | None]] = {}
         validators = self._validators(plan, found)
+        shape_run = ShapeRun()
         events = iterparse_records(
             stream, path, record_tags=set(plan.records), context_tags=set(plan.contexts)
         )
@@ -228,7 +230,14 @@ class MappingAdapter:
                         merged.update(state.values())
                         fault = fault or state.fault
                 base = inherited[record.kind] = (merged, fault)
-            if record.part_slots:
+            shaped = (
+                record.shapes.match(element, shape_run)
+                if record.shapes is not None and shape_run.worth_it
+                else None
+            )
+            if shaped is not None:
+                yield _shaped(self.key, record, element, event.line, position, base, shaped)
+            elif record.part_slots:
                 yield from _split(self.key, record, element, event.line, position, base)
             else:
                 yield _build(
@@ -302,6 +311,28 @@ def _split(
     return tuple(events)
 
 
+def _shaped(
+    key: str,
+    record: CompiledRecord,
+    element: etree._Element,
+    line: int | None,
+    position: int,
+    base: tuple[Values, Fault | None],
+    shaped: tuple[Shaped, list[Any]],
+) -> AccountEvent | RecordProblem:
+    """A record of a learnt shape (see `xml_adapters.shapes`): what `_split` or `_build` give,
+    through the shape's code (such a record has at most one part)."""
+    code, elements = shaped
+    inherited, fault = base
+    if record.part_slots:
+        values = {**inherited, "$role": "single", "$parts": str(code.parts), "$part": None}
+    else:
+        values = inherited.copy()
+    part = elements[code.part] if code.part is not None else None
+    found = code.build(elements)
+    return _build(key, record, element, line, position, values, fault, part, found, code.run)
+
+
 def _build(
     key: str,
     record: CompiledRecord,
@@ -312,12 +343,13 @@ def _build(
     fault: Fault | None,
     part: etree._Element | None = None,
     walked: list[Any] | None = None,
+    run: Run | None = None,
 ) -> AccountEvent | RecordProblem:
     if record.uses_position:
         values["$position"] = str(position)
     if record.uses_line:
         values["$line"] = str(line) if line is not None else None
-    own = record.evaluation.run(element, values, part, walked)
+    own = (run or record.evaluation.run)(element, values, part, walked)
     fault = fault or own
     event_type = event_id = None
     if fault is None:

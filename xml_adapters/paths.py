@@ -163,6 +163,10 @@ class PathSet:
         walk_part = self._walk_part or self._generate()[1]
         walk_part(part, found)
 
+    def trie(self) -> tuple[PathNode, PathNode, set[int], int]:
+        """The record's trie, the part's, the `every` slots and the number of slots."""
+        return self._root, self._part_root, self._every_slots, len(self._slots)
+
     def _generate(self) -> tuple[Walk, PartWalk]:
         self._walk, self._walk_part = generate(
             self._root, self._every_slots, len(self._slots), self._part_root

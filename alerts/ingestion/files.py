@@ -21,8 +21,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
@@ -33,7 +32,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
-from alerts.models import Account, Customer, Event, IngestFile, QuarantinedRecord
+from alerts.ingestion.event_rows import event_row, insert_events
+from alerts.models import Account, Customer, IngestFile, QuarantinedRecord
 from channels import metrics
 from xml_adapters.base import AccountEvent, IngestError, Notice, Record, RecordProblem
 from xml_adapters.registry import detect_adapter, get_adapter
@@ -66,27 +66,6 @@ class IngestReportDict(TypedDict):
     seconds: float
     mb_per_s: float
     records_per_s: float
-
-
-class _EventRow(TypedDict):
-    """The columns of one `Event` row as inserted."""
-
-    source: str
-    source_event_id: str
-    file_id: int
-    event_type: str
-    account_id: str
-    customer_id: int | None
-    amount: Decimal | None
-    currency: str | None
-    credit_debit: str | None
-    status: str | None
-    booking_date: date | None
-    description: str | None
-    line: int | None
-    data: dict[str, str]
-    evaluated: bool
-    created_at: datetime
 
 
 @dataclass
@@ -185,40 +164,15 @@ async def _store_events(
     if not batch:
         return
     await _owners(session, {e.account_id for e in batch}, owners)
-    rows: dict[tuple[str, str], _EventRow] = {}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
     for e in batch:
         key = (e.source, e.source_event_id)
         if key in rows:
             report.duplicates += 1
             continue
-        rows[key] = {
-            "source": e.source,
-            "source_event_id": e.source_event_id,
-            "file_id": file_id,
-            "event_type": e.event_type,
-            "account_id": e.account_id,
-            "customer_id": owners.get(e.account_id),
-            "amount": e.amount,
-            "currency": e.currency,
-            "credit_debit": e.credit_debit,
-            "status": e.status,
-            "booking_date": e.booking_date,
-            "description": (e.description or "")[:500] or None,
-            "line": e.line,
-            "data": dict(e.data),
-            "evaluated": False,
-            "created_at": now,
-        }
-    table = Event.__table__  # type: ignore[attr-defined]
-    # One compiled statement executed for many rows (SQLAlchemy's "insertmanyvalues" batching):
-    # compiling a fresh multi-VALUES statement per batch costs more than the inserts.
-    stmt = (
-        _insert(session, table)
-        .on_conflict_do_nothing(index_elements=["source", "source_event_id"])
-        .returning(table.c.source_event_id, table.c.customer_id, table.c.account_id)
-    )
+        rows[key] = event_row(e, owners.get(e.account_id))
     conn = await session.connection()
-    inserted = (await conn.execute(stmt, list(rows.values()))).all()
+    inserted = await insert_events(conn, list(rows.values()), file_id=file_id, now=now)
     report.events_created += len(inserted)
     report.duplicates += len(rows) - len(inserted)
     unknown = [r for r in inserted if r.customer_id is None]
