@@ -59,7 +59,7 @@ class LeasedWorker(Worker):
 
     async def close(self) -> None:
         """Let the running jobs finish (bounded), then close as arq does (cancelling the rest)."""
-        running = [task for task in self.job_tasks.values() if not task.done()]
+        running = [task for task in self.tasks.values() if not task.done()]  # job + bookkeeping
         if running:
             logger.info("worker %s: letting %s job(s) finish", self.queue_name, len(running))
             await asyncio.wait(running, timeout=self.finish_within_s)

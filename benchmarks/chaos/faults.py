@@ -16,6 +16,7 @@ from typing import Any
 from benchmarks.chaos.stack import CALM, DELIVERED, Batch, ChaosStack, wait_until
 
 TERMINAL = ("failed", "expired")
+KILL = "kill -9 worker"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,10 @@ class Row:
 
     @property
     def ok(self) -> bool:
-        return self.lost == 0 and self.duplicates == 0 and self.restarts_needed == 0
+        """Nothing lost, nothing sent twice, no process died by itself; the same email again
+        only where a kill -9 may cut an SMTP transaction (docs/chaos.md)."""
+        copies_ok = self.email_copies == 0 or self.fault == KILL
+        return copies_ok and self.lost == 0 and self.duplicates == 0 and self.restarts_needed == 0
 
 
 Inject = Callable[[ChaosStack, Knobs, random.Random, Row], None]
@@ -142,7 +146,7 @@ class Fault:
 
 
 FAULTS = [
-    Fault("kill -9 worker", kill_workers),
+    Fault(KILL, kill_workers),
     Fault("redis restart", restart_redis),
     Fault("redis outage", redis_outage),
     Fault("postgres restart", restart_postgres),

@@ -282,6 +282,39 @@ async def test_a_lease_is_renewed_while_the_job_runs(stack: Stack) -> None:
         await worker.close()
 
 
+async def test_a_closing_worker_lets_its_running_job_finish(stack: Stack) -> None:
+    """Closing (as after a lost Redis) waits for a running job instead of cancelling it: a step
+    cut off mid-way through an SMTP transaction would be sent again by its re-run."""
+    started, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def slow(ctx: dict[str, object]) -> str:
+        started.set()
+        await release.wait()
+        finished.set()
+        return "done"
+
+    worker = LeasedWorker(
+        functions=[func(slow, name="slow", timeout=30)],
+        queue_name="herald:close-test",
+        redis_settings=redis_settings(stack.settings),
+        poll_delay=0.1,
+        handle_signals=False,
+    )
+    await stack.runtime.pool.enqueue_job("slow", _job_id="close-1", _queue_name="herald:close-test")
+    task = asyncio.create_task(worker.async_run())
+    try:
+        await asyncio.wait_for(started.wait(), 10)
+        closing = asyncio.create_task(worker.close())
+        await asyncio.sleep(0.5)
+        assert not closing.done() and not finished.is_set()
+        release.set()
+        await asyncio.wait_for(closing, 10)
+        assert finished.is_set(), "the job was cancelled instead of finishing"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
 async def test_the_embedded_redis_keeps_queued_jobs_across_a_restart(
     stack: Stack, own_redis: OwnRedis
 ) -> None:
