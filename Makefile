@@ -76,6 +76,9 @@ bench: install
 	$(BIN)/python -m benchmarks.throughput --customers $${BENCH_CUSTOMERS:-100000} \
 		--events $${BENCH_EVENTS:-100000} --rows $${BENCH_ROWS:-100000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
+	$(BIN)/python -m benchmarks.delivery --alerts $${BENCH_DELIVERY_ALERTS:-5000} \
+		--seconds $${BENCH_DELIVERY_SECONDS:-30} \
+		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.sweep
 	$(BIN)/python -m benchmarks.reports --alerts $${BENCH_ALERTS:-1000000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"

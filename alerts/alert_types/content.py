@@ -11,12 +11,13 @@ customer's manage-preferences link.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any, TypedDict
 
-from jinja2 import StrictUndefined
+from jinja2 import StrictUndefined, Template
 from jinja2.exceptions import TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
@@ -212,9 +213,8 @@ class AlertContent:
         )
 
     def render(self, name: str, context: Mapping[str, Any], *, html: bool = False) -> str:
-        env = _HTML_ENV if html else _ENV
         try:
-            return env.from_string(self.template(name)).render(**context).strip()
+            return _compiled(self.template(name), html).render(**context).strip()
         except TemplateError as exc:
             raise ContentError(
                 f"content.{self.locale}.{self.channel}.{name} cannot be rendered: {exc}"
@@ -363,10 +363,16 @@ def check_spec_content(spec: AlertTypeSpec) -> list[str]:
     return problems
 
 
+@functools.lru_cache(maxsize=1024)
+def _compiled(source: str, html: bool = False) -> Template:
+    """A template text compiled once (by its text: an edited template is compiled anew)."""
+    return (_HTML_ENV if html else _ENV).from_string(source)
+
+
 def render_template(source: str, context: Mapping[str, Any]) -> str:
     """One template text rendered as a message is (ContentError saying why it cannot be)."""
     try:
-        return _ENV.from_string(source).render(**context).strip()
+        return _compiled(source).render(**context).strip()
     except TemplateError as exc:
         raise ContentError(str(exc)) from exc
 

@@ -10,6 +10,7 @@ limit is refused at edit time, not discovered at send time.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from pydantic import JsonValue, ValidationError
@@ -93,10 +94,27 @@ async def get_row(session: AsyncSession, key: str) -> AlertType | None:
     return (await session.exec(select(AlertType).where(AlertType.key == key))).first()
 
 
+# Specs read from rows, by their canonical JSON: validating one compiles its conditions and
+# parses every template (~10 ms), which a worker would otherwise do for every step it sends.
+# A spec is immutable (frozen) and keyed by its whole content, so an edit is a new entry.
+_STORED: dict[str, AlertTypeSpec] = {}
+_STORED_MAX = 256
+
+
 def stored_spec(data: object) -> AlertTypeSpec:
     """A spec as stored: saved before conditions were type-checked, it keeps running as it
     did (rule-engine's own checks); a new save is checked in full (validate_spec)."""
-    return AlertTypeSpec.model_validate(data, context={"stored": True})
+    try:
+        key = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):  # not plain JSON: validate without caching
+        return AlertTypeSpec.model_validate(data, context={"stored": True})
+    spec = _STORED.get(key)
+    if spec is None:
+        spec = AlertTypeSpec.model_validate(data, context={"stored": True})
+        if len(_STORED) >= _STORED_MAX:
+            _STORED.pop(next(iter(_STORED)))
+        _STORED[key] = spec
+    return spec
 
 
 async def get_spec(session: AsyncSession, key: str) -> AlertTypeSpec | None:
