@@ -455,9 +455,9 @@ async def run(
                     cpu = cpu_seconds(running)
                     if spy_dir is not None:
                         profile(running, spy_seconds, spy_dir)
-                    got = await wait_count(handoffs.count, before + decided, 60 + alerts / 10)
+                    got = await wait_count(handoffs.count, before + decided, 60 + alerts / 2)
                     cpu = cpu_seconds(running) - cpu
-                    await wait_idle(pool)
+                    await wait_idle(pool, 120 + alerts / 2)  # the phases never mix
                     stamps = [t for _a, t in sorted(handoffs.times(), key=lambda x: x[1])]
                     figure = rate(stamps[before:])
                     figure["decided"] = decided
