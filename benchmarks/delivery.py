@@ -207,12 +207,13 @@ def start_workers(n: int, env: dict[str, str], log: Path) -> list[subprocess.Pop
 
 
 async def wait_idle(pool: ArqRedis, timeout: float = 60) -> None:
-    """Until no step job is queued or running: a worker stopped after a hand-off but before
-    its commit would leave an email to send again (SMTP cannot be asked what it took)."""
+    """Until no step job is queued or running (the crons' jobs do not count): a worker stopped
+    after a hand-off but before its commit would leave an email to send again (SMTP cannot be
+    asked what it took)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         queued = sum([int(await pool.zcard(q)) for q in QUEUES.values()])
-        if not queued and not await pool.keys("arq:in-progress:*"):
+        if not queued and not await pool.keys("arq:in-progress:step:*"):
             return
         await asyncio.sleep(0.1)
 
