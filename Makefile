@@ -85,6 +85,9 @@ bench: install
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.nightly --sizes $${BENCH_NIGHTLY:-10000,100000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
+	$(BIN)/python -m benchmarks.delivery --alerts $${BENCH_DELIVERY_ALERTS:-5000} \
+		--seconds $${BENCH_DELIVERY_SECONDS:-30} \
+		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.sweep
 	$(BIN)/python -m benchmarks.webhooks --rate $${BENCH_WEBHOOK_RATE:-300} \
 		--seconds $${BENCH_WEBHOOK_SECONDS:-10} \

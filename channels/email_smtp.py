@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from email.message import EmailMessage
@@ -36,6 +37,8 @@ def bounce_address(attempt_id: int, domain: str) -> str:
     """The envelope sender (VERP): a bounce names the attempt it is about."""
     return f"bounce+a{attempt_id}@{domain}"
 
+
+REUSE_IDLE_S = 30.0  # an open connection idle longer is closed, not used (servers drop them)
 
 # Enhanced status codes (RFC 3463) that say the mailbox or its domain does not exist.
 _NO_SUCH_ADDRESS = re.compile(r"\b5\.1\.[12]\b")
@@ -77,6 +80,9 @@ def classify_smtp(exc: aiosmtplib.SMTPException, *, to: str) -> ChannelError:
 class SmtpEmailChannel:
     """Sends through an SMTP relay (or Herald's local sink).
 
+    A connection stays open after a send and carries the next one (no connect, greeting,
+    EHLO and login per message); any error closes it.
+
     SMTP cannot be asked what it already accepted, so a job re-run after a crash between the
     relay's 250 reply and our commit sends again with the same Message-ID; mail clients and most
     mailbox providers collapse messages with equal Message-IDs.
@@ -105,6 +111,8 @@ class SmtpEmailChannel:
         self.starttls = starttls
         self.timeout = timeout
         self.bounce_domain = bounce_domain
+        # Connections left open by finished sends (one per send running at once).
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
 
     def build(self, message: OutboundMessage) -> EmailMessage:
         mail = EmailMessage()
@@ -122,26 +130,43 @@ class SmtpEmailChannel:
 
     async def send(self, message: OutboundMessage) -> Receipt:
         mail = self.build(message)
+        sender = (
+            bounce_address(message.attempt_id, self.bounce_domain) if self.bounce_domain else None
+        )
         try:
-            await aiosmtplib.send(
-                mail,
-                sender=bounce_address(message.attempt_id, self.bounce_domain)
-                if self.bounce_domain
-                else None,
-                hostname=self.host,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                start_tls=self.starttls,
-                timeout=self.timeout,
-            )
+            client = await self._client()
+            try:
+                await client.send_message(mail, sender=sender)
+            except BaseException:
+                client.close()  # a connection in an unknown state is never used again
+                raise
         except aiosmtplib.SMTPException as exc:
             raise classify_smtp(exc, to=message.to) from exc
         except (OSError, TimeoutError) as exc:
             raise TransientChannelError(
                 f"cannot reach the mail server {self.host}:{self.port} ({_masked(str(exc))})"
             ) from exc
+        self._idle.append((client, time.monotonic()))
         return Receipt(provider_sid=str(mail["Message-ID"]), status="sent")
+
+    async def _client(self) -> aiosmtplib.SMTP:
+        """A connection to the relay, logged in: one left open by an earlier send (used again
+        only within REUSE_IDLE_S, well inside any server's idle timeout), else a new one."""
+        while self._idle:
+            client, since = self._idle.pop()
+            if client.is_connected and time.monotonic() - since < REUSE_IDLE_S:
+                return client
+            client.close()
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            start_tls=self.starttls,
+            timeout=self.timeout,
+        )
+        await client.connect()
+        return client
 
     async def find_sent(self, message: OutboundMessage, since: datetime) -> list[Receipt]:
         return []
@@ -159,4 +184,10 @@ class SmtpEmailChannel:
         raise NotImplementedError("email replies are not read")
 
     async def close(self) -> None:
-        """Connections are per message."""
+        """Say goodbye on the connections left open."""
+        idle, self._idle = self._idle, []
+        for client, _since in idle:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                client.close()

@@ -20,6 +20,10 @@ METADATA = SQLModel.metadata
 _ = alerts.models
 
 
+POOL_SIZE = 20  # connections kept open per process (PostgreSQL)
+POOL_OVERFLOW = 20  # more while busy, closed when returned
+
+
 def normalise_url(url: str) -> str:
     """Accept plain driver-less URLs and pick Herald's async drivers."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -44,6 +48,11 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cur.close()
 
         return engine
+    # A worker runs up to 10 jobs per queue at once, each in its own session: keep that many
+    # connections open (SQLAlchemy's default keeps 5 and closes every overflow connection on
+    # return, so a busy worker opened a PostgreSQL connection, a server process, per step).
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.delivery.reconcile import STUCK_AFTER_S, InFlightCursor, converge
-from alerts.deps import AlertDeps
+from alerts.deps import AlertDeps, BatchStepQueue, StepJob
 from alerts.lifecycle import ALERT_OPEN
 from alerts.models import Alert, DeliveryAttempt
 
@@ -75,17 +75,30 @@ async def sweep(
                 break
             looked += len(due)
             after = cursor.after = (due[-1].due_at, due[-1].alert_id)
-            for item in await _stranded(deps, due, now):
-                if await deps.queue.enqueue_step(
-                    alert_id=item.alert_id, step_index=item.step, channel=item.channel
-                ):
-                    count += 1
+            count += await _enqueue(deps, await _stranded(deps, due, now))
     converged = await converge(
         deps=deps, now=now, cursor=cursor.in_flight, limit=limit, stuck_after_s=stuck_after_s
     )
     count += converged.moved
     if count:
         logger.info("sweep re-enqueued or moved %s item(s)", count)
+    return count
+
+
+async def _enqueue(deps: AlertDeps, stranded: list[_Due]) -> int:
+    """Offer the stranded steps to the queue: one round trip per page when it can batch (a
+    backlog of queued steps is offered every sweep; each already queued is skipped by job id,
+    as ``enqueue_step`` skips it), else one ``enqueue_step`` each."""
+    if isinstance(deps.queue, BatchStepQueue):
+        return await deps.queue.enqueue_steps(
+            [StepJob(item.alert_id, item.step, item.channel) for item in stranded]
+        )
+    count = 0
+    for item in stranded:
+        if await deps.queue.enqueue_step(
+            alert_id=item.alert_id, step_index=item.step, channel=item.channel
+        ):
+            count += 1
     return count
 
 
