@@ -15,6 +15,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -129,10 +131,13 @@ async def record_response(
     alert_id: int | None = None,
     customer_id: int | None = None,
     intent: str | None = None,
+    session: AsyncSession | None = None,
 ) -> Outcome:
     """Record an answer exactly once (by provider identity) and act on it. `intent` overrides
-    the alert's options (carrier keywords such as STOP are not an answer to the alert)."""
-    async with deps.sessions() as session:
+    the alert's options (carrier keywords such as STOP are not an answer to the alert).
+    ``session``: the caller's, which already holds the attempt and alert (a key press matched
+    to its call first); it is committed here and stays open."""
+    async with _session_of(deps, session) as session:
         earlier = await _earlier_answer(session, dedupe_key)
         if earlier is not None:
             return earlier
@@ -168,6 +173,15 @@ async def record_response(
         intent,
     )
     return Outcome(response, intent, duplicate=False, handoff=acted.handoff)
+
+
+@asynccontextmanager
+async def _session_of(deps: AlertDeps, given: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+    if given is not None:
+        yield given
+        return
+    async with deps.sessions() as session:
+        yield session
 
 
 def _tell_the_crm(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.deps import AlertDeps
 from alerts.models import ContactPoint, Customer, Response
@@ -50,6 +51,7 @@ async def text_received(*, deps: AlertDeps, inbound: InboundMessage, now: dateti
             now=now,
             window_hours=deps.reply_window_hours,
         )
+        language = await _language_in(session, customer_id)  # no session of its own
     result = await record_response(
         deps=deps,
         dedupe_key=dedupe_key(inbound.provider_sid),
@@ -63,7 +65,6 @@ async def text_received(*, deps: AlertDeps, inbound: InboundMessage, now: dateti
     )
     if result.duplicate:
         return TextReply()
-    language = await _language(deps, customer_id)
     text = translations(language).gettext(SMS_REPLIES.get(result.intent, SMS_TASK_REPLY))
     if result.intent in PERFORMED:
         done = await perform(deps=deps, response_id=result.response.id or 0, now=now)
@@ -76,7 +77,11 @@ async def _language(deps: AlertDeps, customer_id: int | None) -> str:
     if customer_id is None:
         return language_for(None)
     async with deps.sessions() as session:
-        customer = await session.get(Customer, customer_id)
+        return await _language_in(session, customer_id)
+
+
+async def _language_in(session: AsyncSession, customer_id: int | None) -> str:
+    customer = await session.get(Customer, customer_id) if customer_id is not None else None
     return language_for(customer.locale if customer else None)
 
 

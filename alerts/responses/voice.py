@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from alerts.alert_types.content import AlertContent
 from alerts.alert_types.recordings import Segment, message_segments, segment_renderer
 from alerts.delivery.messages import voice_content
@@ -80,16 +82,35 @@ async def alert_call(
 ) -> AlertCall:
     """The voice attempt the request is about, or Mismatch (404 / 409, recorded as ignored);
     ``lang`` "en": the call replayed in English."""
-    lang = ENGLISH if lang == ENGLISH else ""
     async with deps.sessions() as session:
-        attempt, alert = await call_of_attempt(
-            session,
-            attempt_id=attempt_id,
-            call_sid=inbound.provider_sid,
-            what=what,
-            now=now,
+        return await call_in(
+            deps, session, attempt_id=attempt_id, inbound=inbound, what=what, now=now, lang=lang
         )
-        content, context = await voice_content(deps, session, alert, attempt, lang or None)
+
+
+async def call_in(
+    deps: AlertDeps,
+    session: AsyncSession,
+    *,
+    attempt_id: int,
+    inbound: InboundMessage,
+    what: str,
+    now: datetime,
+    lang: str = "",
+) -> AlertCall:
+    """``alert_call`` in the caller's session (which then holds the attempt and its alert)."""
+    lang = ENGLISH if lang == ENGLISH else ""
+    attempt, alert = await call_of_attempt(
+        session,
+        attempt_id=attempt_id,
+        call_sid=inbound.provider_sid,
+        what=what,
+        now=now,
+    )
+    content, context = await voice_content(deps, session, alert, attempt, lang or None)
+    # The session's identity map holds rows weakly: keep these two for the answer recorded in
+    # the same session (record_response then reads them from the map, not the database).
+    session.info["call_rows"] = (attempt, alert)
     return AlertCall(
         attempt_id=attempt_id,
         alert_id=alert.id or 0,
@@ -176,24 +197,43 @@ async def keypress(
     """The key pressed at the ``n``-th menu of the call, recorded once; what the caller hears
     next. 8, where the content offers English, is not an answer: the call starts again in
     English (its later webhooks carry lang=en)."""
-    call = await alert_call(
-        deps, attempt_id=attempt_id, inbound=inbound, what="keypress", now=now, lang=lang
-    )
-    if inbound.digits == ENGLISH_KEY and call.english_offer() is not None:
-        logger.info("voice attempt_id=%s: replayed in English (key 8)", attempt_id)
-        english = await alert_call(
-            deps, attempt_id=attempt_id, inbound=inbound, what="keypress", now=now, lang=ENGLISH
+    # One session for the call's match and the answer (no second checkout and read); what the
+    # caller hears next is built after it is closed (it may open sessions of its own).
+    async with deps.sessions() as session:
+        call = await call_in(
+            deps,
+            session,
+            attempt_id=attempt_id,
+            inbound=inbound,
+            what="keypress",
+            now=now,
+            lang=lang,
         )
+        if inbound.digits == ENGLISH_KEY and call.english_offer() is not None:
+            logger.info("voice attempt_id=%s: replayed in English (key 8)", attempt_id)
+            english: AlertCall | None = await call_in(
+                deps,
+                session,
+                attempt_id=attempt_id,
+                inbound=inbound,
+                what="keypress",
+                now=now,
+                lang=ENGLISH,
+            )
+        else:
+            english = None
+            result = await record_response(
+                deps=deps,
+                dedupe_key=f"voice:{inbound.provider_sid}:{n}",
+                attempt_id=attempt_id,
+                channel="voice",
+                key=inbound.digits,
+                text=None,
+                now=now,
+                session=session,
+            )
+    if english is not None:
         return await _main_menu(deps, english, n)
-    result = await record_response(
-        deps=deps,
-        dedupe_key=f"voice:{inbound.provider_sid}:{n}",
-        attempt_id=attempt_id,
-        channel="voice",
-        key=inbound.digits,
-        text=None,
-        now=now,
-    )
     return await _after_answer(
         deps, call, result, n=n, tries=tries, pressed=bool(inbound.digits), now=now
     )
