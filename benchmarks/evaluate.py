@@ -88,6 +88,37 @@ async def _bulk(engine: Any, table: Any, rows: list[dict[str, Any]]) -> None:
             await conn.execute(sa.insert(table), rows[start : start + CHUNK])
 
 
+async def add_accounts_and_contacts(
+    engine: Any, customers: int, *, account: str, phone: str, email: str, consent: datetime
+) -> None:
+    """For customers 1..n: account ``{account}{i:010d}``, phone ``{phone}{i:07d}`` and email
+    ``{email}{i}@example.com``, both consented at ``consent`` (bulk inserts)."""
+    await _bulk(
+        engine,
+        Account.__table__,  # type: ignore[attr-defined]
+        [{"customer_id": i + 1, "account_id": f"{account}{i:010d}"} for i in range(customers)],
+    )
+    await _bulk(
+        engine,
+        ContactPoint.__table__,  # type: ignore[attr-defined]
+        [
+            {
+                "customer_id": i + 1,
+                "kind": kind,
+                "address": address,
+                "consent_source": "import",
+                "consent_at": consent,
+                "created_at": consent,
+            }
+            for i in range(customers)
+            for kind, address in (
+                ("phone", f"{phone}{i:07d}"),
+                ("email", f"{email}{i}@example.com"),
+            )
+        ],
+    )
+
+
 async def populate(engine: Any, customers: int, events: int, seed: int) -> None:
     """The customers, their accounts and contact points, and the events (bulk inserts)."""
     rng = random.Random(seed)
@@ -110,26 +141,8 @@ async def populate(engine: Any, customers: int, events: int, seed: int) -> None:
             for i in range(customers)
         ],
     )
-    await _bulk(
-        engine,
-        Account.__table__,  # type: ignore[attr-defined]
-        [{"customer_id": i + 1, "account_id": f"NL00BENCH{i:010d}"} for i in range(customers)],
-    )
-    await _bulk(
-        engine,
-        ContactPoint.__table__,  # type: ignore[attr-defined]
-        [
-            {
-                "customer_id": i + 1,
-                "kind": kind,
-                "address": address,
-                "consent_source": "import",
-                "consent_at": consent,
-                "created_at": consent,
-            }
-            for i in range(customers)
-            for kind, address in (("phone", f"+3161{i:07d}"), ("email", f"c{i}@example.com"))
-        ],
+    await add_accounts_and_contacts(
+        engine, customers, account="NL00BENCH", phone="+3161", email="c", consent=consent
     )
     rows: list[dict[str, Any]] = []
     for n in range(events):

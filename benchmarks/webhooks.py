@@ -52,7 +52,8 @@ from twilio.request_validator import RequestValidator
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.deps import AlertDeps
 from alerts.links import LinkSigner
-from alerts.models import Account, Alert, ContactPoint, Customer, DeliveryAttempt, Event, Response
+from alerts.models import Alert, Customer, DeliveryAttempt, Event, Response
+from benchmarks.evaluate import _bulk, add_accounts_and_contacts
 from callcentre.state import StoredCentre
 from herald.config import Settings
 from herald.db import make_engine, make_sessionmaker
@@ -62,7 +63,6 @@ from herald.migrate import upgrade
 
 AUTH_TOKEN = "bench-auth-token"
 FROM = "+15005550006"
-CHUNK = 2_000
 BASELINE = """
 import sys, uvicorn
 from fastapi import FastAPI, Request
@@ -92,12 +92,6 @@ def free_port() -> int:
 
 
 # --- seeding --------------------------------------------------------------------------------
-
-
-async def _bulk(engine: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    async with engine.begin() as conn:
-        for start in range(0, len(rows), CHUNK):
-            await conn.execute(sa.insert(table), rows[start : start + CHUNK])
 
 
 async def seed(url: str, per_endpoint: int) -> dict[str, list[dict[str, str]]]:
@@ -140,26 +134,8 @@ async def seed(url: str, per_endpoint: int) -> dict[str, list[dict[str, str]]]:
             for i in range(n)
         ],
     )
-    await _bulk(
-        engine,
-        Account.__table__,  # type: ignore[attr-defined]
-        [{"customer_id": i + 1, "account_id": f"NL00HOOK{i:010d}"} for i in range(n)],
-    )
-    await _bulk(
-        engine,
-        ContactPoint.__table__,  # type: ignore[attr-defined]
-        [
-            {
-                "customer_id": i + 1,
-                "kind": kind,
-                "address": address,
-                "consent_source": "import",
-                "consent_at": consent,
-                "created_at": consent,
-            }
-            for i in range(n)
-            for kind, address in (("phone", f"+3162{i:07d}"), ("email", f"w{i}@example.com"))
-        ],
+    await add_accounts_and_contacts(
+        engine, n, account="NL00HOOK", phone="+3162", email="w", consent=consent
     )
     rng = random.Random(16)
     await _bulk(
