@@ -4,11 +4,13 @@ rows that depend on each other across or within a batch keep their file order.""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, func, select
 
-from alerts.customers.records import import_customers
+from alerts.customers.records import import_customers, iter_rows
 from alerts.models import Account, ContactPoint, Customer
 from herald.runtime import Runtime
 
@@ -99,3 +101,54 @@ async def test_bad_rows_are_reported_by_line_and_the_others_load(
         ("A-5", "Eve", ["sms"]),
     ]
     assert await _counts(runtime) == (2, 2, 2)
+
+
+def _rows(n: int, start: int = 0) -> list[str]:
+    return [
+        f"S-{i},Person {i},UTC,NL00BANK{i:010d},+3161{i:07d},s{i}@example.com,sms"
+        for i in range(start, start + n)
+    ]
+
+
+def test_a_csv_file_is_read_as_it_goes(tmp_path: Path) -> None:
+    """The first rows come before the reader has seen the end of the file: a bank's customer
+    file of any size takes the memory of one batch, not of the whole file."""
+    path = _csv(tmp_path, _rows(3000))
+    with path.open("ab") as out:
+        out.write(b"S-x,\xff\xfe not UTF-8,UTC,,,,sms\n")
+    rows = iter_rows(path)
+    first = next(rows)
+    assert first[0] == 2 and first[1]["external_ref"] == "S-0"
+    with pytest.raises(UnicodeDecodeError):
+        list(rows)
+
+
+async def test_a_file_that_breaks_halfway_imports_nothing(runtime: Runtime, tmp_path: Path) -> None:
+    """Batches written before a later line turns out unreadable are rolled back with the rest:
+    the import is one transaction, whatever the size of the file; the collector's threshold is
+    put back."""
+    path = _csv(tmp_path, _rows(2500))
+    with path.open("ab") as out:
+        out.write(b"S-x,\xff\xfe not UTF-8,UTC,,,,sms\n")
+    threshold = gc.get_threshold()
+    async with runtime.deps.sessions() as session:
+        with pytest.raises(UnicodeDecodeError):
+            await import_customers(session=session, path=path, batch=500)
+    assert gc.get_threshold() == threshold
+    assert await _counts(runtime) == (0, 0, 0)
+    # The same session factory goes on working, and the good part of the file loads.
+    good = _csv(tmp_path, _rows(2500))
+    async with runtime.deps.sessions() as session:
+        report = await import_customers(session=session, path=good, batch=500)
+    assert (report.imported, report.updated, report.errors) == (2500, 0, [])
+    assert await _counts(runtime) == (2500, 2500, 5000)
+
+
+async def test_a_cell_too_large_for_csv_is_a_clear_error(runtime: Runtime, tmp_path: Path) -> None:
+    path = _csv(tmp_path, _rows(3))
+    with path.open("a") as out:
+        out.write('S-9,"' + "x" * 200_000 + '",UTC,,,,sms\n')
+    async with runtime.deps.sessions() as session:
+        with pytest.raises(ValueError, match=r"row 5: field larger than field limit"):
+            await import_customers(session=session, path=path)
+    assert await _counts(runtime) == (0, 0, 0)
