@@ -393,6 +393,10 @@ async def _record_sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) ->
     raise AssertionError("unreachable")
 
 
+# The alert's columns that a moment can change under a step (an answer, a copy asked for).
+_ALERT_STATE = ("status", "current_step", "next_step_at", "closed_reason", "updated_at")
+
+
 async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepResult:
     # The provider's status callbacks can land before this point (a call can ring out while
     # we wait for the API's answer): the move is a compare-and-set, so "sent" never overwrites
@@ -422,7 +426,9 @@ async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepRe
         receipt.provider_sid,
     )
     if reached_now:  # an email is reached once the server took it: one transaction with it
-        await run.session.refresh(run.alert)  # an answer may have closed it meanwhile
+        # An answer may have closed it, or asked for a copy, meanwhile: what the follow-up
+        # reads (not the plan's and context's JSON documents: a copy moves the current step).
+        await run.session.refresh(run.alert, attribute_names=_ALERT_STATE)
         update = StatusUpdate(
             provider_sid=attempt.provider_sid or "", status=attempt.status, provider_status="sent"
         )
