@@ -32,6 +32,11 @@ MAX_JOB_TRIES = 12
 STEP_TIMEOUT_S = 40
 SWEEP_TIMEOUT_S = 120  # the sweep runs on the default queue only
 CRM_EVERY_S = 5  # how often the outbox is fanned out and due webhooks posted
+# A cron tick's job id is the same in every worker process (unique=True), but arq only refuses
+# a second enqueue while the job or its result exists: with no result kept, a worker that
+# reaches the tick after another finished it ran the sweep (or the CRM dispatch) again. Kept
+# this long, each tick runs once per deployment, however many workers there are.
+CRON_RESULT_KEEP_S = 120
 
 
 def build_workers(
@@ -58,13 +63,20 @@ def build_workers(
                     run_at_startup=True,
                     unique=True,
                     timeout=SWEEP_TIMEOUT_S,
+                    keep_result=CRON_RESULT_KEEP_S,
                 ),
-                cron(refresh_reports_job, minute=set(range(0, 60, EVERY_MINUTES)), unique=True),
+                cron(
+                    refresh_reports_job,
+                    minute=set(range(0, 60, EVERY_MINUTES)),
+                    unique=True,
+                    keep_result=CRON_RESULT_KEEP_S,
+                ),
                 cron(  # outbound webhooks to the CRM (alerts.crm)
                     dispatch_job,
                     second=set(range(0, 60, CRM_EVERY_S)),
                     unique=True,
                     timeout=SWEEP_TIMEOUT_S,
+                    keep_result=CRON_RESULT_KEEP_S,
                 ),
             ]
         functions = [func(run_step_job, name="run_step", max_tries=tries, timeout=STEP_TIMEOUT_S)]
