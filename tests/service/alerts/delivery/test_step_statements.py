@@ -46,9 +46,7 @@ def statements_of(runtime: Runtime) -> Iterator[list[str]]:
         event.remove(runtime.engine.sync_engine, "before_cursor_execute", count)
 
 
-async def _first_step(
-    wired: Wired, runtime: Runtime, channel: str
-) -> tuple[list[str], str]:
+async def _first_step(wired: Wired, runtime: Runtime, channel: str) -> tuple[list[str], str]:
     """The first step of a second alert: the first one's step read the alert type's document
     (once per version and process); the counted one reads only its version."""
     await make_person(wired.deps, order=(channel,))
