@@ -404,16 +404,17 @@ async def move_attempt(
             values["error"] = attempt.error
         if event == "requeue":
             values["sending_started_at"] = None
-        table = DeliveryAttempt.__table__  # type: ignore[attr-defined]
-        with session.no_autoflush:
+        columns = DeliveryAttempt.__table__.c  # type: ignore[attr-defined]
+        with session.no_autoflush:  # what the caller set is in ``values`` (or flushed below)
             result = await session.exec(
-                update(table)
+                update(DeliveryAttempt)
                 .where(
-                    table.c.id == attempt.id,
-                    table.c.status.in_(ATTEMPT.sources(event)),
+                    col(DeliveryAttempt.id) == attempt.id,
+                    col(DeliveryAttempt.status).in_(ATTEMPT.sources(event)),
                 )
                 .values(**values)
-                .returning(*table.c)
+                .returning(*columns)
+                .execution_options(synchronize_session=False)  # the returned row is applied
             )
             row = result.mappings().first()
         applied = row is not None

@@ -374,9 +374,9 @@ async def _record_sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) ->
     attempt_id = attempt.id
     for tried, wait in enumerate((*RECORD_WAITS_S, None)):
         try:
-            if tried:  # expired by the rollback
-                await run.session.refresh(run.alert)
-                await run.session.refresh(attempt)
+            if tried:  # expired by the rollback (the alarm read with the step too)
+                for row in (run.alert, attempt, *run.rows.alarms.values()):
+                    await run.session.refresh(row)
             return await _sent(run, attempt, receipt)
         except OperationalError as exc:
             if wait is None:
