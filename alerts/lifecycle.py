@@ -14,10 +14,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import JsonValue
-from sqlalchemy import update
+from sqlalchemy import inspect, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -382,35 +383,47 @@ async def move_attempt(
     provider_status: str | None,
     detail: str | None,
     now: datetime,
+    also: Mapping[str, object] | None = None,
 ) -> bool:
     """Move ``attempt`` by ``event`` (a status, or ``requeue``) if the table allows it from the
     status the database holds now: a compare-and-set in one UPDATE, because a provider callback
     and the worker's own "sent" race, and whichever lands second may only move the row forward.
-    The move, or its refusal, is recorded in the attempt's history."""
+    The move, or its refusal, is recorded in the attempt's history (added, not flushed).
+
+    ``also`` are more columns written by the same UPDATE when it applies (the sending time).
+    The UPDATE returns the row: a move that applies costs one statement; a refused one flushes
+    what the caller set on the row and reads the row again (the status another writer left)."""
     assert attempt.id is not None
     target = ATTEMPT.target(event)
     applied = False
     if target is not None:
-        values: dict[str, object] = {"status": target, "updated_at": now}
+        values: dict[str, object] = {"status": target, "updated_at": now, **(also or {})}
         if attempt.provider_sid:
             values["provider_sid"] = attempt.provider_sid
         if attempt.error:
             values["error"] = attempt.error
         if event == "requeue":
             values["sending_started_at"] = None
-        result = await session.exec(
-            update(DeliveryAttempt)
-            .where(
-                col(DeliveryAttempt.id) == attempt.id,
-                col(DeliveryAttempt.status).in_(ATTEMPT.sources(event)),
+        columns = DeliveryAttempt.__table__.c  # type: ignore[attr-defined]
+        with session.no_autoflush:  # what the caller set is in ``values`` (or flushed below)
+            result = await session.exec(
+                update(DeliveryAttempt)
+                .where(
+                    col(DeliveryAttempt.id) == attempt.id,
+                    col(DeliveryAttempt.status).in_(ATTEMPT.sources(event)),
+                )
+                .values(**values)
+                .returning(*columns)
+                .execution_options(synchronize_session=False)  # the returned row is applied
             )
-            .values(**values)
-        )
-        applied = bool(result.rowcount)
-        if applied:
+            row = result.mappings().first()
+        applied = row is not None
+        if row is not None:
             metrics.attempt_moved(attempt.channel, target)
+            _loaded(attempt, row, written=values)
+    if not applied:
         await session.flush()
-    await session.refresh(attempt)
+        await session.refresh(attempt)
     session.add(
         AttemptEvent(
             attempt_id=attempt.id,
@@ -422,3 +435,14 @@ async def move_attempt(
         )
     )
     return applied
+
+
+def _loaded(
+    attempt: DeliveryAttempt, row: Mapping[Any, Any], *, written: Mapping[str, object]
+) -> None:
+    """Take the row the UPDATE returned as the attempt's stored state (no re-read): every
+    column the caller has not changed since, and every column the UPDATE wrote."""
+    changed = inspect(attempt).committed_state
+    for key, value in row.items():
+        if key in written or key not in changed:
+            set_committed_value(attempt, key, value)

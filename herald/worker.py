@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 import time
@@ -31,6 +32,11 @@ MAX_JOB_TRIES = 12
 STEP_TIMEOUT_S = 40
 SWEEP_TIMEOUT_S = 120  # the sweep runs on the default queue only
 CRM_EVERY_S = 5  # how often the outbox is fanned out and due webhooks posted
+# A cron tick's job id is the same in every worker process (unique=True), but arq only refuses
+# a second enqueue while the job or its result exists: with no result kept, a worker that
+# reaches the tick after another finished it ran the sweep (or the CRM dispatch) again. Kept
+# this long, each tick runs once per deployment, however many workers there are.
+CRON_RESULT_KEEP_S = 120
 
 
 def build_workers(
@@ -57,13 +63,20 @@ def build_workers(
                     run_at_startup=True,
                     unique=True,
                     timeout=SWEEP_TIMEOUT_S,
+                    keep_result=CRON_RESULT_KEEP_S,
                 ),
-                cron(refresh_reports_job, minute=set(range(0, 60, EVERY_MINUTES)), unique=True),
+                cron(
+                    refresh_reports_job,
+                    minute=set(range(0, 60, EVERY_MINUTES)),
+                    unique=True,
+                    keep_result=CRON_RESULT_KEEP_S,
+                ),
                 cron(  # outbound webhooks to the CRM (alerts.crm)
                     dispatch_job,
                     second=set(range(0, 60, CRM_EVERY_S)),
                     unique=True,
                     timeout=SWEEP_TIMEOUT_S,
+                    keep_result=CRON_RESULT_KEEP_S,
                 ),
             ]
         functions = [func(run_step_job, name="run_step", max_tries=tries, timeout=STEP_TIMEOUT_S)]
@@ -181,6 +194,9 @@ async def _disconnect(pool: object) -> None:
 async def run_workers(runtime: Runtime, *, queues: list[str] | None = None) -> None:
     """One supervised worker per queue until cancelled; a Redis blink never ends the process."""
     names = queues or [*QUEUES.values(), DEFAULT_QUEUE]
+    # Everything start-up made (modules, mappers, the compiled alert types) lives as long as the
+    # process: the cyclic collector need not walk it again on every full collection.
+    gc.freeze()
 
     def maker(queue: str) -> Callable[[], Worker]:
         return lambda: build_workers(runtime, queues=[queue])[0]

@@ -58,7 +58,13 @@ async def raise_alarm(
 async def hold_until(session: AsyncSession, channel: str, now: datetime) -> ChannelAlarm | None:
     """The active alarm a send on ``channel`` must wait for, or None (no alarm, or it is time
     for a send to try the provider again)."""
-    alarm = await active_alarm(session, channel)
+    return hold_for(session, await active_alarm(session, channel), now)
+
+
+def hold_for(
+    session: AsyncSession, alarm: ChannelAlarm | None, now: datetime
+) -> ChannelAlarm | None:
+    """``hold_until`` for an active alarm the caller has read already (or None: no alarm)."""
     if alarm is None or alarm.retry_at <= now:
         return None
     alarm.held_steps += 1
@@ -66,9 +72,12 @@ async def hold_until(session: AsyncSession, channel: str, now: datetime) -> Chan
     return alarm
 
 
-async def clear_alarm(session: AsyncSession, channel: str, now: datetime) -> None:
-    alarm = await active_alarm(session, channel)
-    if alarm is None:
+async def clear_alarm(
+    session: AsyncSession, channel: str, now: datetime, alarm: ChannelAlarm | None = None
+) -> None:
+    """The provider accepted a send: the channel's alarm (``alarm`` when read already) ends."""
+    alarm = alarm or await active_alarm(session, channel)
+    if alarm is None or alarm.cleared_at is not None:
         return
     alarm.cleared_at = now
     session.add(alarm)

@@ -86,9 +86,15 @@ async def voice_content(
 
 
 async def build_message(
-    *, deps: AlertDeps, session: AsyncSession, alert: Alert, attempt: DeliveryAttempt
+    *,
+    deps: AlertDeps,
+    session: AsyncSession,
+    alert: Alert,
+    attempt: DeliveryAttempt,
+    spec: AlertTypeSpec | None = None,
 ) -> OutboundMessage:
-    """The message for ``attempt`` (ContentError when its content is gone)."""
+    """The message for ``attempt`` (ContentError when its content is gone); ``spec``: the
+    published alert type when the caller has read it already."""
     assert attempt.id is not None and alert.id is not None
     step = alert.plan[attempt.step_index]
     if step.kind != "alert":
@@ -101,7 +107,8 @@ async def build_message(
             twiml_url=webhook_url(deps, f"/webhooks/twilio/voice/{attempt.id}/twiml"),
             status_callback=webhook_url(deps, f"/webhooks/twilio/voice/{attempt.id}/status"),
         )
-    spec = await alert_spec(session, alert)
+    if spec is None or alert.trial:
+        spec = await alert_spec(session, alert)
     locale = step_locale(alert, attempt.step_index)
     if attempt.channel == "sms":
         content = AlertContent(spec, locale, "sms")

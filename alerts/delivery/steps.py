@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -38,6 +38,7 @@ from alerts.delivery.plan import (
     stop,
 )
 from alerts.delivery.statuses import pass_on
+from alerts.delivery.step_rows import StepRows, insert_attempt, read_step
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert, move_attempt, outcome
 from alerts.models import Alert, AttemptEvent, ContactPoint, DeliveryAttempt
@@ -83,6 +84,7 @@ class _Run:
     step: PlannedStep
     now: datetime
     try_no: int
+    rows: StepRows
 
 
 async def run_step(
@@ -90,20 +92,21 @@ async def run_step(
 ) -> StepResult:
     """Deliver one plan step. Safe to run any number of times, and after a crash at any point."""
     async with deps.sessions() as session:
-        alert = await session.get(Alert, alert_id)
-        if alert is None:
+        rows = await read_step(session, alert_id, step_index)
+        if rows is None:
             return StepResult("skipped", f"alert {alert_id} does not exist")
+        alert = rows.alert
         if alert.trial:
             return StepResult("skipped", f"alert {alert_id} is a studio trial: never delivered")
         if (not_due := _not_due(alert, step_index, now)) is not None:
             return StepResult("skipped", not_due)
-        run = _Run(deps, session, alert, alert.plan[step_index], now, try_no)
+        run = _Run(deps, session, alert, alert.plan[step_index], now, try_no, rows)
         if alert.expires_at is not None and now >= alert.expires_at:
             reason = f"expired at {alert.expires_at:%Y-%m-%d %H:%M} UTC before step {step_index}"
             stop(session, alert, "expire", reason, now)
             await session.commit()
             return StepResult("skipped", reason)
-        attempt = await _attempt_of(session, alert_id, step_index)
+        attempt = rows.attempt
         if attempt is None and (waiting := await _wait_before_first_try(run)) is not None:
             return waiting
         if (held := await _held_by_alarm(run)) is not None:
@@ -129,18 +132,6 @@ def _not_due(alert: Alert, step_index: int, now: datetime) -> str | None:
     return None
 
 
-async def _attempt_of(
-    session: AsyncSession, alert_id: int, step_index: int
-) -> DeliveryAttempt | None:
-    return (
-        await session.exec(
-            select(DeliveryAttempt).where(
-                DeliveryAttempt.alert_id == alert_id, DeliveryAttempt.step_index == step_index
-            )
-        )
-    ).first()
-
-
 async def _wait_before_first_try(run: _Run) -> StepResult | None:
     """A step not yet tried may have to move: past its deadline (re-slotted into the customer's
     windows), or held by the voice pacer until the call centre can take the transfers."""
@@ -159,7 +150,7 @@ async def _wait_before_first_try(run: _Run) -> StepResult | None:
 async def _held_by_alarm(run: _Run) -> StepResult | None:
     """While the step's channel has an alarm (the provider refuses Herald's credentials), the
     step waits for the alarm's next check instead of being sent, failed or counted as a retry."""
-    alarm = await alarms.hold_until(run.session, run.step.channel, run.now)
+    alarm = alarms.hold_for(run.session, run.rows.alarms.get(run.step.channel), run.now)
     if alarm is None:
         return None
     why = f"{run.step.channel} is held: {alarm.message}"
@@ -178,14 +169,10 @@ async def _create_attempt(run: _Run, step_index: int) -> DeliveryAttempt | None:
         created_at=run.now,
         updated_at=run.now,
     )
-    try:
-        async with run.session.begin_nested():
-            run.session.add(attempt)
-            await run.session.flush()
-    except IntegrityError:
-        return None
-    _note(run.session, attempt, run.step.reason, run.now)
-    return attempt
+    created = await insert_attempt(run.session, attempt)
+    if created is not None:
+        _note(run.session, created, run.step.reason, run.now)
+    return created
 
 
 async def _deliver(run: _Run, attempt: DeliveryAttempt) -> StepResult:
@@ -193,7 +180,7 @@ async def _deliver(run: _Run, attempt: DeliveryAttempt) -> StepResult:
     channel = run.deps.channels[attempt.channel]
     try:
         message = await build_message(
-            deps=run.deps, session=run.session, alert=run.alert, attempt=attempt
+            deps=run.deps, session=run.session, alert=run.alert, attempt=attempt, spec=run.rows.spec
         )
     except ContentError as exc:  # e.g. the alert type lost its content for this channel
         reason = f"not sent: {exc}"
@@ -296,11 +283,12 @@ async def _mark_sending(run: _Run, attempt: DeliveryAttempt) -> None:
             provider_status=None,
             detail=f"try {run.try_no}",
             now=run.now,
+            also={"sending_started_at": run.now},  # the same UPDATE
         )
     else:
         _note(run.session, attempt, f"try {run.try_no}", run.now)
-    attempt.sending_started_at = run.now
-    run.session.add(attempt)
+        attempt.sending_started_at = run.now
+        run.session.add(attempt)
     move_alert(
         run.session, run.alert, "send", reason=f"{attempt.channel} try {run.try_no}", now=run.now
     )
@@ -386,9 +374,10 @@ async def _record_sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) ->
     attempt_id = attempt.id
     for tried, wait in enumerate((*RECORD_WAITS_S, None)):
         try:
-            if tried:
-                await run.session.refresh(run.alert)  # expired by the rollback; _sent re-reads
-            return await _sent(run, attempt, receipt)  # the attempt itself
+            if tried:  # expired by the rollback (the alarm read with the step too)
+                for row in (run.alert, attempt, *run.rows.alarms.values()):
+                    await run.session.refresh(row)
+            return await _sent(run, attempt, receipt)
         except OperationalError as exc:
             if wait is None:
                 raise
@@ -404,10 +393,14 @@ async def _record_sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) ->
     raise AssertionError("unreachable")
 
 
+# The alert's columns that a moment can change under a step (an answer, a copy asked for).
+_ALERT_STATE = ("status", "current_step", "next_step_at", "closed_reason", "updated_at")
+
+
 async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepResult:
     # The provider's status callbacks can land before this point (a call can ring out while
-    # we wait for the API's answer): re-read the row so "sent" never overwrites them.
-    await run.session.refresh(attempt)
+    # we wait for the API's answer): the move is a compare-and-set, so "sent" never overwrites
+    # them (a refused move re-reads the row).
     attempt.provider_sid = attempt.provider_sid or receipt.provider_sid
     await move_attempt(
         run.session,
@@ -417,7 +410,9 @@ async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepRe
         detail="accepted by the provider",
         now=run.now,
     )
-    await alarms.clear_alarm(run.session, attempt.channel, run.now)
+    alarm = run.rows.alarms.get(attempt.channel)  # read with the step: no second read
+    if alarm is not None:
+        await alarms.clear_alarm(run.session, attempt.channel, run.now, alarm)
     metrics.sent(attempt.channel, _provider(run, attempt), "accepted")
     reached_now = outcome(attempt.channel, attempt.status) == "reached"
     if not reached_now:
@@ -431,7 +426,9 @@ async def _sent(run: _Run, attempt: DeliveryAttempt, receipt: Receipt) -> StepRe
         receipt.provider_sid,
     )
     if reached_now:  # an email is reached once the server took it: one transaction with it
-        await run.session.refresh(run.alert)  # an answer may have closed it meanwhile
+        # An answer may have closed it, or asked for a copy, meanwhile: what the follow-up
+        # reads (not the plan's and context's JSON documents: a copy moves the current step).
+        await run.session.refresh(run.alert, attribute_names=_ALERT_STATE)
         update = StatusUpdate(
             provider_sid=attempt.provider_sid or "", status=attempt.status, provider_status="sent"
         )

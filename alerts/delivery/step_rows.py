@@ -1,0 +1,126 @@
+"""The rows one plan step works on, read in one query, and its attempt row created once.
+
+A step needs its alert, the step's attempt (if an earlier run made it), the alert type it is
+rendered with, the customer's contact points (is the step's one still usable?) and the active
+channel alarms (is its channel held?). They are read together: one round trip instead of five.
+Of the alert type only its version is read (its document once per version and process); the
+alarms are few rows; a customer has a handful of contact points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
+
+from alerts.alert_types.store import get_spec
+from alerts.models import Alert, AlertType, ChannelAlarm, ContactPoint, DeliveryAttempt
+from rules.alert_types import AlertTypeSpec
+
+
+@dataclass
+class StepRows:
+    """What ``read_step`` found (the contact points are kept here: the session's identity map
+    holds them weakly, and ``session.get`` then answers from it without a query)."""
+
+    alert: Alert
+    attempt: DeliveryAttempt | None
+    spec: AlertTypeSpec | None
+    contacts: list[ContactPoint] = field(default_factory=list)
+    alarms: dict[str, ChannelAlarm] = field(default_factory=dict)
+
+
+# The alert types steps were rendered with, by (key, version, saved at): a step reads only
+# those two columns of its type, not its whole document (decoded, then hashed to find the
+# validated spec); every save is a new version (alerts.alert_types.store._store).
+_SPECS: dict[tuple[str, int, datetime], AlertTypeSpec] = {}
+_SPECS_KEPT = 256
+
+
+# Built once (its parameters bound per step): building a five-table SELECT per step costs more
+# CPU than running it.
+_STEP_ROWS = (
+    Select[
+        Alert,
+        DeliveryAttempt | None,
+        int | None,
+        datetime | None,
+        ContactPoint | None,
+        ChannelAlarm | None,
+    ](
+        Alert,
+        DeliveryAttempt,
+        col(AlertType.version),
+        col(AlertType.updated_at),
+        ContactPoint,
+        ChannelAlarm,
+    )
+    .outerjoin(
+        DeliveryAttempt,
+        and_(
+            col(DeliveryAttempt.alert_id) == col(Alert.id),
+            col(DeliveryAttempt.step_index) == bindparam("step_index"),
+        ),
+    )
+    .outerjoin(AlertType, col(AlertType.key) == col(Alert.alert_type))
+    .outerjoin(ContactPoint, col(ContactPoint.customer_id) == col(Alert.customer_id))
+    .outerjoin(ChannelAlarm, col(ChannelAlarm.cleared_at).is_(None))
+    .where(col(Alert.id) == bindparam("alert_id"))
+)
+
+
+async def read_step(session: AsyncSession, alert_id: int, step_index: int) -> StepRows | None:
+    """The alert, the step's attempt, the alert type, the customer's contact points and the
+    active channel alarms, in one SELECT (None: no such alert)."""
+    rows = (
+        await session.exec(_STEP_ROWS, params={"alert_id": alert_id, "step_index": step_index})
+    ).all()
+    if not rows:
+        return None
+    alert, attempt, version, saved_at, _, _ = rows[0]
+    spec = None
+    if version is not None and saved_at is not None:
+        spec = await _spec(session, alert.alert_type, version, saved_at)
+    found = StepRows(alert, attempt, spec)
+    for *_, contact, alarm in rows:
+        if contact is not None and contact not in found.contacts:
+            found.contacts.append(contact)
+        if alarm is not None:
+            found.alarms[alarm.channel] = alarm
+    return found
+
+
+async def _spec(
+    session: AsyncSession, key: str, version: int, saved_at: datetime
+) -> AlertTypeSpec | None:
+    """The alert type ``key`` as saved at ``version`` (read once per process and version)."""
+    kept = _SPECS.get((key, version, saved_at))
+    if kept is not None:
+        return kept
+    spec = await get_spec(session, key)
+    if spec is not None and spec.version == version:  # not saved again in between
+        if len(_SPECS) >= _SPECS_KEPT:
+            _SPECS.clear()
+        _SPECS[key, version, saved_at] = spec
+    return spec
+
+
+async def insert_attempt(session: AsyncSession, attempt: DeliveryAttempt) -> DeliveryAttempt | None:
+    """Store ``attempt`` unless the step has one already (``INSERT ... ON CONFLICT DO NOTHING
+    RETURNING``: None when another worker created it first; no savepoint needed)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    values = attempt.model_dump(exclude={"id"})
+    statement = (
+        insert(DeliveryAttempt)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["alert_id", "step_index"])
+        .returning(DeliveryAttempt)
+    )
+    return (await session.exec(statement)).scalars().first()
