@@ -24,7 +24,8 @@ from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from xml_adapters.codegen import FieldCode, Known, compile_run
+from xml_adapters.codegen import FieldCode, Known, compile_shaped_run
+from xml_adapters.finish import DataOf, compile_data
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -51,6 +52,7 @@ class Shaped:
     part: int | None  # the position of the record's only part, if it has one
     parts: int  # how many parts (0 or 1)
     run: Run
+    data_of: DataOf  # the event's `data`, without the fields the shape leaves None
 
 
 class ShapeCache:
@@ -62,9 +64,10 @@ class ShapeCache:
         fields: Sequence[FieldCode],
         title: str,
         part_slots: tuple[int, ...],
+        data_fields: tuple[str, ...] = (),
     ) -> None:
         self._paths, self._fields, self._title = paths, tuple(fields), title
-        self._part_slots = part_slots
+        self._part_slots, self._data_fields = part_slots, data_fields
         self._seen: dict[Key, int] = {}
         self._shaped: dict[Key, Shaped | None] = {}  # None: a shape not specialised (batches)
 
@@ -122,9 +125,14 @@ class ShapeCache:
             leaves=frozenset(
                 s for s, hit in enumerate(found) if isinstance(hit, int) and counts[hit] == 0
             ),
+            # What `xml_adapters.mapping` sets for a record of at most one part.
+            constants=(("$role", "single"), ("$parts", str(len(parts))), ("$part", None))
+            if self._part_slots
+            else (),
         )
-        run = compile_run(self._paths, self._fields, self._title, known)
-        return Shaped(build, tuple(resolver.checks), part, len(parts), run)
+        run, never = compile_shaped_run(self._paths, self._fields, self._title, known)
+        data_of = compile_data(tuple(n for n in self._data_fields if n not in never))
+        return Shaped(build, tuple(resolver.checks), part, len(parts), run, data_of)
 
 
 _UNKNOWN: Any = object()
