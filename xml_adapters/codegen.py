@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from xml_adapters.codecache import compiled
 from xml_adapters.convert import MEMO_LIMIT, ConversionError, memo_for
 from xml_adapters.evaluate import (
     Evaluator,
@@ -127,7 +128,7 @@ class _Source:
         return '"".join(hit.itertext()) if len(hit) else hit.text'
 
     def compile(self, function: str, filename: str) -> Any:
-        exec(compile("\n".join(self.lines), filename, "exec"), self.constants)
+        exec(compiled("\n".join(self.lines), filename), self.constants)
         return self.constants[function]
 
 
