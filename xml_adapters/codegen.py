@@ -395,7 +395,7 @@ def _pipeline(
             out.append("    if value is not None:")
             _steps(source, i, pipeline, out, "        ")
         if pipeline.code_map is not None:
-            out.append(f"    value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)")
+            out += _code_map(source, i, pipeline, "    ")
     elif pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
         out.append("    try:")
         if pipeline.steps and certain:
@@ -404,9 +404,7 @@ def _pipeline(
             out.append("        if value is not None:")
             _steps(source, i, pipeline, out, "            ")
         if pipeline.code_map is not None:
-            out.append(
-                f"        value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)"
-            )
+            out += _code_map(source, i, pipeline, "        ")
         if pipeline.negate is not None:
             other = source.constant(f"NEGATE_FIELD_{i}", pipeline.negate[0])
             code = source.constant(f"NEGATE_CODE_{i}", pipeline.negate[1])
@@ -432,6 +430,19 @@ def _pipeline(
         out.append(f"    if value is None and fault is None: fault = {missing}")
 
 
+def _code_map(source: _Source, i: str, pipeline: Pipeline, pad: str) -> list[str]:
+    """Code: `value` through the code list; a code in its table is looked up inline."""
+    assert pipeline.code_map is not None
+    table = source.constant(f"CODE_TABLE_{i}", pipeline.code_map.table)
+    call = source.constant(f"CODE_MAP_{i}", pipeline.code_map)
+    return [
+        f"{pad}if value.__class__ is str and (mapped := {table}.get(value)) is not None:",
+        f"{pad}    value = mapped",
+        f"{pad}else:",
+        f"{pad}    value = {call}(value)",
+    ]
+
+
 def _steps(source: _Source, i: str, pipeline: Pipeline, out: list[str], pad: str) -> None:
     """Code: the conversions of `value` (not None), each looked up first if it keeps results."""
     for j, step in enumerate(pipeline.steps):
@@ -441,14 +452,18 @@ def _steps(source: _Source, i: str, pipeline: Pipeline, out: list[str], pad: str
             out.append(f"{pad}value = {call}")
             continue
         table = source.constant(f"MEMO_{i}_{j}", memo)
+        # Only texts are looked up (and kept): a value converted already (a Decimal from an
+        # earlier field) would miss, after hashing it.
         out += [
-            f"{pad}converted = {table}.get(value)",
-            f"{pad}if converted is None:",
-            f"{pad}    converted = {call}",
-            f"{pad}    if value.__class__ is str:",
+            f"{pad}if value.__class__ is str:",
+            f"{pad}    converted = {table}.get(value)",
+            f"{pad}    if converted is None:",
+            f"{pad}        converted = {call}",
             f"{pad}        if len({table}) >= MEMO_LIMIT: {table}.clear()",
             f"{pad}        {table}[value] = converted",
-            f"{pad}value = converted",
+            f"{pad}    value = converted",
+            f"{pad}else:",
+            f"{pad}    value = {call}",
         ]
 
 
@@ -518,9 +533,9 @@ def _read_fast_paths(
     shape's code reads none that found nothing)."""
     out = source.lines
     if source.known is not None:
-        read = [(j, path, slot) for j, (path, slot) in enumerate(paths) if source.present(slot)]
-        if len(read) == 1:  # a shape's element: its text, "" if blank (`raw` is never None)
-            j, path, slot = read[0]
+        found = [(j, path, slot) for j, (path, slot) in enumerate(paths) if source.present(slot)]
+        if len(found) == 1:  # a shape's element: its text, "" if blank (`raw` is never None)
+            j, path, slot = found[0]
             out.append(f"    hit = found[{slot}]")
             if path.attribute is not None:
                 attribute = source.constant(f"ATTR_{i}_{j}", path.attribute)

@@ -39,6 +39,7 @@ MAX_SHAPES = 32  # shapes counted or compiled per record kind (the rest: general
 # A record of more elements takes the general code: its shape would be a long key, and its
 # element list would hold a proxy for each of them at once (the walk holds only what it maps).
 MAX_SHAPE_ELEMENTS = 1000
+_RECENT = 4  # learnt shapes compared before the dictionary is asked
 _TAG = attrgetter("tag")
 Key = tuple[tuple[Any, ...], tuple[int, ...]]
 
@@ -70,6 +71,9 @@ class ShapeCache:
         self._part_slots, self._data_fields = part_slots, data_fields
         self._seen: dict[Key, int] = {}
         self._shaped: dict[Key, Shaped | None] = {}  # None: a shape not specialised (batches)
+        # The learnt shapes used last, most recent first: comparing a key with them costs less
+        # than hashing it (its tags are new strings each time).
+        self._recent: list[tuple[Key, Shaped]] = []
 
     def match(self, element: etree._Element, run: ShapeRun) -> tuple[Shaped, list[Any]] | None:
         """The specialised code for the element's shape and its elements, else None (general
@@ -78,7 +82,19 @@ class ShapeCache:
         if len(elements) > MAX_SHAPE_ELEMENTS:
             return None
         key: Key = (tuple(map(_TAG, elements)), tuple(map(len, elements)))
-        shaped = self._shaped.get(key, _UNKNOWN)
+        recent = self._recent
+        shaped: Shaped | None = _UNKNOWN
+        for index, entry in enumerate(recent):
+            if entry[0] == key:
+                shaped = entry[1]
+                if index:
+                    recent.insert(0, recent.pop(index))
+                break
+        else:
+            shaped = self._shaped.get(key, _UNKNOWN)
+            if shaped is not None and shaped is not _UNKNOWN:
+                recent.insert(0, (key, shaped))
+                del recent[_RECENT:]
         if shaped is _UNKNOWN:
             run.misses += 1
             seen = self._seen.get(key, 0) + 1
@@ -90,6 +106,9 @@ class ShapeCache:
                 return None
             shaped = self._shaped[key] = self._learn(key, elements)
             self._seen.pop(key, None)
+            if shaped is not None:
+                self._recent.insert(0, (key, shaped))
+                del self._recent[_RECENT:]
         if shaped is None:
             return None
         for position, attribute, present in shaped.checks:
