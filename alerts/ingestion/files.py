@@ -261,14 +261,19 @@ async def _supersede(
     same_format = sa.select(col(IngestFile.id)).where(
         col(IngestFile.adapter) == row.adapter, col(IngestFile.id) != row.id
     )
+    open_rows = (
+        col(QuarantinedRecord.status) == "open",
+        col(QuarantinedRecord.field).is_distinct_from("account_id"),
+        col(QuarantinedRecord.file_id).in_(same_format),
+    )
+    # Most batches find no open row of the format at all: one small query (on the status
+    # index) instead of the UPDATE naming every record id of the batch.
+    anything = sa.select(sa.literal(1)).select_from(QuarantinedRecord).where(*open_rows).limit(1)
+    if (await (await session.connection()).execute(anything)).first() is None:
+        return
     await session.exec(
         sa.update(QuarantinedRecord)
-        .where(
-            col(QuarantinedRecord.record_id).in_(ids),
-            col(QuarantinedRecord.status) == "open",
-            col(QuarantinedRecord.field).is_distinct_from("account_id"),
-            col(QuarantinedRecord.file_id).in_(same_format),
-        )
+        .where(col(QuarantinedRecord.record_id).in_(ids), *open_rows)
         .values(status="resolved", resolved_at=now)
     )
 
