@@ -4,7 +4,9 @@ Run with `make bench` (or `python -m benchmarks.ingest --mb 256`). Each phase ru
 process so its peak RSS is its own; throughput is reported in MB/s and records/s with the ratio
 to the baseline measured in the same run (machines are noisy; ratios are what to compare). Each
 phase also reports the CPU time its process spent (all threads): on a machine shared with other
-work, wall-clock ratios move with the load, CPU-time ratios much less.
+work, wall-clock ratios move with the load, CPU-time ratios much less. With `--repeat N` the
+phases run N times, interleaved (baseline, tag-only, map, end-to-end, then again), each time in
+a fresh process, and each phase's fastest run is reported (the least disturbed by other work).
 """
 
 from __future__ import annotations
@@ -231,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--file", type=Path)
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the phases N times, report each one's fastest"
+    )
     args = parser.parse_args(argv)
     if args.phase:
         fn: Callable[[], dict[str, Any]] = {
@@ -254,17 +259,24 @@ def main(argv: list[str] | None = None) -> None:
             f"({time.perf_counter() - started:.0f}s)",
             file=sys.stderr,
         )
-        results = {
-            name: run_phase(name, path, workdir)
-            for name in ("baseline", "baseline_tag", "map", "end_to_end")
-        }
+        results: dict[str, dict[str, Any]] = {}
+        for _ in range(max(1, args.repeat)):
+            for name in ("baseline", "baseline_tag", "map", "end_to_end"):
+                if name == "end_to_end":  # a fresh database each time
+                    for leftover in workdir.glob("bench.db*"):
+                        leftover.unlink()
+                result = run_phase(name, path, workdir)
+                best = results.get(name)
+                if best is None or result["cpu_seconds"] < best["cpu_seconds"]:
+                    results[name] = result
         assert results["map"]["records"] == entries == results["end_to_end"]["records"], results
         if args.json:
             print(json.dumps({"size_mb": size_mb, "entries": entries, **results}, indent=2))
         else:
+            runs = f", fastest of {args.repeat} runs per phase" if args.repeat > 1 else ""
             print(
                 f"\nIngestion benchmark — camt.054, {size_mb:.0f} MB, {entries:,} entries, "
-                f"{os.cpu_count()} cores"
+                f"{os.cpu_count()} cores{runs}"
             )
             print(report(results, size_mb))
             print(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from xml_adapters.codecache import compiled
 from xml_adapters.convert import MEMO_LIMIT, ConversionError, memo_for
 from xml_adapters.evaluate import (
     Evaluator,
@@ -26,7 +27,7 @@ from xml_adapters.evaluate import (
     invalid,
     lazy_getter,
 )
-from xml_adapters.paths import CompiledPath, PathSet
+from xml_adapters.paths import CompiledPath, PathSet, Template
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class FieldCode:
     # A lazy helper: cannot fail (not required; no conversion, code list or negation that
     # can refuse a value), so its code keeps no `where` or `label` for a fault.
     infallible: bool = False
+    template: Template | None = None  # a `template` field's (read by `reader`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +60,15 @@ class Known:
 
     present: frozenset[int]
     leaves: frozenset[int]
+    # Built-ins whose value is the same for every record of the shape (`$role` "single"...).
+    constants: tuple[tuple[str, str | None], ...] = ()
 
 
 # A lazy helper whose code (its own lazy helpers included) is longer than this is called as a
 # function of its own where it is used, instead of being pasted there.
 MAX_INLINE_LINES = 300
 _UNSET: Any = object()
+_VARIES: Any = object()  # `_Source.fixed`: not known when the code is generated
 
 
 class _Source:
@@ -82,7 +87,26 @@ class _Source:
         # first place that asks for one computes it without looking: the code runs top down.
         self.fresh = fresh
         self.computed: set[str] = set()
+        # With `known`: names whose value is the same for every record of the shape (the
+        # built-ins it fixes, and fields it leaves None: nothing found, nothing to fall back on).
+        self.static: dict[str, Any] = dict(known.constants) if known is not None else {}
         self._keys = 0
+
+    def fixed(self, name: str) -> Any:
+        """The value `name` has in every record of the shape, else `_VARIES`."""
+        return self.static.get(name, _VARIES)
+
+    def never(self, name: str) -> None:
+        """Note that field `name` is None in every record of the shape (with `known` only)."""
+        if self.known is not None:
+            self.static[name] = None
+
+    def renders_none(self, template: Template) -> bool:
+        """Whether `template` renders None in every record of the shape (a group has no value)."""
+        return self.known is not None and any(
+            isinstance(part, tuple) and all(self.fixed(n) is None for n in part)
+            for part in template.parts
+        )
 
     def constant(self, name: str, value: Any) -> str:
         self.constants[name] = value
@@ -104,16 +128,28 @@ class _Source:
         return '"".join(hit.itertext()) if len(hit) else hit.text'
 
     def compile(self, function: str, filename: str) -> Any:
-        exec(compile("\n".join(self.lines), filename, "exec"), self.constants)
+        exec(compiled("\n".join(self.lines), filename), self.constants)
         return self.constants[function]
 
 
-def compile_run(
-    paths: PathSet, fields: Sequence[FieldCode], title: str, known: Known | None = None
-) -> Run:
+def compile_run(paths: PathSet, fields: Sequence[FieldCode], title: str) -> Run:
     """One function evaluating all non-lazy `fields` of a record kind (or context); a lazy
-    field's code is inlined where a later field first asks for it. With `known`, the code is
-    for records of one shape only, and its caller passes the walk's result."""
+    field's code is inlined where a later field first asks for it."""
+    return _compile_run(paths, fields, title, None)[0]
+
+
+def compile_shaped_run(
+    paths: PathSet, fields: Sequence[FieldCode], title: str, known: Known
+) -> tuple[Run, frozenset[str]]:
+    """`compile_run` for the records of one shape only (its caller passes the walk's result),
+    and the fields it leaves None in every such record (the event's `data` skips them)."""
+    run, source = _compile_run(paths, fields, title, known)
+    return run, frozenset(name for name, value in source.static.items() if value is None)
+
+
+def _compile_run(
+    paths: PathSet, fields: Sequence[FieldCode], title: str, known: Known | None
+) -> tuple[Run, _Source]:
     source = _Source(fresh=True, known=known)
     walk = source.constant("WALK", paths.walk)
     source.lines += [
@@ -127,7 +163,7 @@ def compile_run(
         _field(source, str(i), field)
     source.lines.append("    return fault")
     run: Run = source.compile("run", f"<mapping {title}>")
-    return run
+    return run, source
 
 
 def compile_field(field: FieldCode) -> Evaluator:
@@ -179,6 +215,7 @@ def _plain(source: _Source, i: int, field: FieldCode) -> None:
     slot, attribute = field.plain
     present = source.present(slot)
     if present is False:
+        source.never(field.name)
         return  # an eager field found nowhere stores nothing: `values.get` reads it as None
     name = source.constant(f"PLAIN{i}", field.name)
     if attribute is None:
@@ -220,8 +257,10 @@ def _field(source: _Source, i: str, field: FieldCode) -> None:
     if source.known is not None:
         if any(source.present(slot) for _path, slot in field.fast_paths):
             _field_body(source, i, field, name)
-        elif field.infallible:  # a lazy field: stored, None too, so that it is computed once
-            source.lines.append(f"    values[{name}] = None")
+        else:
+            source.never(field.name)
+            if field.infallible:  # a lazy field: stored, None too, so that it is computed once
+                source.lines.append(f"    values[{name}] = None")
         return  # an eager one found nowhere stores nothing: `values.get` reads it as None
     body = _captured(source, lambda: _field_body(source, i, field, name))
     if field.infallible:  # a lazy field: stored, None too, so that it is computed once
@@ -241,13 +280,21 @@ def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
         pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None
     )
     label = source.constant(f"LABEL_{i}", field.label)
-    unread = False  # `raw` is None for sure: no source read before the `from` fallbacks
+    start = len(out)
+    # `raw` is None for sure: no source read before the `from` fallbacks, or (in a shape's
+    # code) none that can find anything in its records; `certain`: it is not None for sure
+    # (a shape's element was read: its text, or "").
+    unread = certain = False
     if field.fast_paths and field.join is None:
-        _read_fast_paths(source, i, field.fast_paths, label, quiet)
+        read = _read_fast_paths(source, i, field.fast_paths, label, quiet)
+        unread, certain = read == 0, read > 0 and source.known is not None
     elif field.fast_paths:
-        _read_joined(source, i, field.fast_paths, field.join or "", label, quiet)
+        unread = _read_joined(source, i, field.fast_paths, field.join or "", label, quiet) == 0
     elif field.switch is not None:
-        _read_switch(source, i, field.switch, label, quiet)
+        unread = _read_switch(source, i, field.switch, label, quiet)
+    elif field.template is not None and source.renders_none(field.template):
+        out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
+        unread = True
     elif field.reader is not None:
         reader = source.constant(f"READER_{i}", field.reader)
         if quiet:
@@ -258,9 +305,20 @@ def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
         out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
         unread = True
     for j, ref in enumerate(field.from_names):
-        if ref in field.lazies:  # a lazy field: computed now if not yet
+        if certain:
+            break  # the fallbacks are never needed
+        fixed = source.fixed(ref)
+        if fixed is not _VARIES:  # the same in every record of the shape
+            if fixed is None:
+                continue  # adds nothing
+            get = f"raw = {source.constant(f'FIXED_{i}_{j}', fixed)}"
+            out.append(f"    {get}" if unread else f"    if raw is None: {get}")
+            certain = unread
+        elif ref in field.lazies:  # a lazy field: computed now if not yet
             if unread:
                 out += _lazy(source, field.lazies[ref], "    ")
+                if source.fixed(ref) is None:
+                    continue  # None in every record of the shape: `raw` still is
             else:
                 out.append("    if raw is None:")
                 out += _lazy(source, field.lazies[ref], "        ")
@@ -268,17 +326,35 @@ def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
             get = f"raw = values.get({source.constant(f'FROM_{i}_{j}', ref)})"
             out.append(f"    {get}" if unread else f"    if raw is None: {get}")
         unread = False
-    if pipeline.empty_values:
+    if pipeline.empty_values and not unread:
         empty = source.constant(f"EMPTY_{i}", pipeline.empty_values)
-        out.append(f"    if raw is not None and raw in {empty}: raw = None")
-    if pipeline.default is not None:
-        out.append(f"    if raw is None: raw = {source.constant(f'DEFAULT_{i}', pipeline.default)}")
+        if certain:
+            out.append(f"    if raw in {empty}: raw = None")
+        else:
+            out.append(f"    if raw is not None and raw in {empty}: raw = None")
+        certain = False
+    if pipeline.default is not None and not certain:
+        default = source.constant(f"DEFAULT_{i}", pipeline.default)
+        out.append(f"    raw = {default}" if unread else f"    if raw is None: raw = {default}")
+        unread, certain = False, True
     missing = None
     if pipeline.required:
         missing = source.constant(
             f"MISSING_{i}", Fault(None, pipeline.label, None, pipeline.missing)
         )
-    if pipeline.code_map is None:
+    if unread and pipeline.code_map is None:
+        # None in every record of the shape: no conversion to run (as below, `raw` None), and
+        # no code above is needed (any lazy field it computed is None as well).
+        del out[start:]
+        if field.infallible:
+            out.append(f"    values[{name}] = None")
+        if missing is not None:
+            out.append(f"    if fault is None: fault = {missing}")
+        source.never(field.name)
+        return
+    if certain:
+        _pipeline(source, i, field, name, missing, out, certain=True)
+    elif pipeline.code_map is None:
         # Nothing found: no conversion to run. An eager field then stores nothing (`values.get`
         # reads it as None); a lazy one stores None, so that it is computed once.
         if field.infallible or missing is not None:
@@ -298,27 +374,37 @@ def _field_body(source: _Source, i: str, field: FieldCode, name: str) -> None:
 
 
 def _pipeline(
-    source: _Source, i: str, field: FieldCode, name: str, missing: str | None, out: list[str]
+    source: _Source,
+    i: str,
+    field: FieldCode,
+    name: str,
+    missing: str | None,
+    out: list[str],
+    *,
+    certain: bool = False,
 ) -> None:
-    """Code: convert and check `raw` into `value` and store it (one level of indentation)."""
+    """Code: convert and check `raw` into `value` and store it (one level of indentation).
+    `certain`: `raw` is not None for sure."""
     pipeline = field.pipeline
     out.append("    value = raw")
     if field.infallible:  # nothing to catch
         assert pipeline.negate is None and not pipeline.required
-        if pipeline.steps:
+        if pipeline.steps and certain:
+            _steps(source, i, pipeline, out, "    ")
+        elif pipeline.steps:
             out.append("    if value is not None:")
             _steps(source, i, pipeline, out, "        ")
         if pipeline.code_map is not None:
-            out.append(f"    value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)")
+            out += _code_map(source, i, pipeline, "    ")
     elif pipeline.steps or pipeline.code_map is not None or pipeline.negate is not None:
         out.append("    try:")
-        if pipeline.steps:
+        if pipeline.steps and certain:
+            _steps(source, i, pipeline, out, "        ")
+        elif pipeline.steps:
             out.append("        if value is not None:")
             _steps(source, i, pipeline, out, "            ")
         if pipeline.code_map is not None:
-            out.append(
-                f"        value = {source.constant(f'CODE_MAP_{i}', pipeline.code_map)}(value)"
-            )
+            out += _code_map(source, i, pipeline, "        ")
         if pipeline.negate is not None:
             other = source.constant(f"NEGATE_FIELD_{i}", pipeline.negate[0])
             code = source.constant(f"NEGATE_CODE_{i}", pipeline.negate[1])
@@ -344,6 +430,19 @@ def _pipeline(
         out.append(f"    if value is None and fault is None: fault = {missing}")
 
 
+def _code_map(source: _Source, i: str, pipeline: Pipeline, pad: str) -> list[str]:
+    """Code: `value` through the code list; a code in its table is looked up inline."""
+    assert pipeline.code_map is not None
+    table = source.constant(f"CODE_TABLE_{i}", pipeline.code_map.table)
+    call = source.constant(f"CODE_MAP_{i}", pipeline.code_map)
+    return [
+        f"{pad}if value.__class__ is str and (mapped := {table}.get(value)) is not None:",
+        f"{pad}    value = mapped",
+        f"{pad}else:",
+        f"{pad}    value = {call}(value)",
+    ]
+
+
 def _steps(source: _Source, i: str, pipeline: Pipeline, out: list[str], pad: str) -> None:
     """Code: the conversions of `value` (not None), each looked up first if it keeps results."""
     for j, step in enumerate(pipeline.steps):
@@ -353,14 +452,18 @@ def _steps(source: _Source, i: str, pipeline: Pipeline, out: list[str], pad: str
             out.append(f"{pad}value = {call}")
             continue
         table = source.constant(f"MEMO_{i}_{j}", memo)
+        # Only texts are looked up (and kept): a value converted already (a Decimal from an
+        # earlier field) would miss, after hashing it.
         out += [
-            f"{pad}converted = {table}.get(value)",
-            f"{pad}if converted is None:",
-            f"{pad}    converted = {call}",
-            f"{pad}    if value.__class__ is str:",
+            f"{pad}if value.__class__ is str:",
+            f"{pad}    converted = {table}.get(value)",
+            f"{pad}    if converted is None:",
+            f"{pad}        converted = {call}",
             f"{pad}        if len({table}) >= MEMO_LIMIT: {table}.clear()",
             f"{pad}        {table}[value] = converted",
-            f"{pad}value = converted",
+            f"{pad}    value = converted",
+            f"{pad}else:",
+            f"{pad}    value = {call}",
         ]
 
 
@@ -370,19 +473,52 @@ def _read_switch(
     switch: tuple[str, Mapping[str, str], Mapping[str, FieldCode]],
     label: str,
     quiet: bool,
-) -> None:
-    """Code: the value of the field the switch field's value names (a lazy one computed now)."""
+) -> bool:
+    """Code: the value of the field the switch field's value names (a lazy one computed now).
+    True when that is None in every record of the shape (no case can give a value)."""
     name, cases, lazies = switch
     out = source.lines
     out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
-    out.append(f"    chosen = values.get({source.constant(f'SWITCH_{i}', name)})")
+    fixed = source.fixed(name)
+    if fixed is not _VARIES:  # the same case for every record of the shape
+        target = cases.get(fixed) if isinstance(fixed, str) else None
+        if target is None:
+            return True
+        lines, none = _switch_target(source, f"{i}_0", target, lazies, "    ")
+        out += lines
+        return none
+    branches: list[str] = []
     for j, (case, target) in enumerate(cases.items()):
-        keyword = "if" if j == 0 else "elif"
-        out.append(f"    {keyword} chosen == {source.constant(f'CASE_{i}_{j}', case)}:")
-        if target in lazies:
-            out += _lazy(source, lazies[target], "        ")
-        else:
-            out.append(f"        raw = values.get({source.constant(f'TARGET_{i}_{j}', target)})")
+        lines, none = _switch_target(source, f"{i}_{j}", target, lazies, "        ")
+        if none:
+            continue  # `raw` stays None
+        keyword = "elif" if branches else "if"
+        branches.append(f"    {keyword} chosen == {source.constant(f'CASE_{i}_{j}', case)}:")
+        branches += lines
+    if not branches:
+        return True
+    out.append(f"    chosen = values.get({source.constant(f'SWITCH_{i}', name)})")
+    out += branches
+    return False
+
+
+def _switch_target(
+    source: _Source, key: str, target: str, lazies: Mapping[str, FieldCode], pad: str
+) -> tuple[list[str], bool]:
+    """Code: `raw` = a switch case's target field; and whether that is None in every record
+    of the shape (then the code is not needed: nothing reads a lazy field's stored None but
+    code that knows it is None)."""
+    fixed = source.fixed(target)
+    if fixed is not _VARIES:
+        if fixed is None:
+            return [], True
+        return [f"{pad}raw = {source.constant(f'TARGET_{key}', fixed)}"], False
+    if target in lazies:
+        lines = _lazy(source, lazies[target], pad)
+        if source.fixed(target) is None:
+            return [], True
+        return lines, False
+    return [f"{pad}raw = values.get({source.constant(f'TARGET_{key}', target)})"], False
 
 
 def _read_fast_paths(
@@ -391,10 +527,26 @@ def _read_fast_paths(
     paths: tuple[tuple[CompiledPath, int], ...],
     label: str,
     quiet: bool,
-) -> None:
+) -> int:
     """Code: the first non-blank of the paths (else "" if one matched blank, else None); and,
-    unless `quiet`, where it was found and the path's label."""
+    unless `quiet`, where it was found and the path's label. The number of paths read (a
+    shape's code reads none that found nothing)."""
     out = source.lines
+    if source.known is not None:
+        found = [(j, path, slot) for j, (path, slot) in enumerate(paths) if source.present(slot)]
+        if len(found) == 1:  # a shape's element: its text, "" if blank (`raw` is never None)
+            j, path, slot = found[0]
+            out.append(f"    hit = found[{slot}]")
+            if path.attribute is not None:
+                attribute = source.constant(f"ATTR_{i}_{j}", path.attribute)
+                out.append(f"    text = hit.get({attribute})")
+            else:
+                out.append(f"    text = {source.text_of(slot)}")
+            out.append('    raw = " ".join(text.split()) if text else ""')
+            if not quiet:
+                path_label = source.constant(f"LABEL_{i}_{j}", path.label)
+                out.append(f"    where, label = hit, {path_label}")
+            return 1
     if quiet:
         out.append("    raw = blank = None")
     else:
@@ -433,16 +585,19 @@ def _read_fast_paths(
                 f"{pad}    elif blank is None:",
                 f"{pad}        blank = (hit, {path_label})",
             ]
+    if read == 0:
+        return 0
     if quiet:
         body.append('    if raw is None and blank is not None: raw = ""')
     else:
         body.append('    if raw is None and blank is not None: raw, (where, label) = "", blank')
     if len(paths) == 1 or source.known is not None:
         out += body
-        return
+        return read
     # Most alternatives of most fields find nothing: one test skips them all.
     out.append(f"    if {' or '.join(f'found[{slot}] is not None' for _path, slot in paths)}:")
     out += ["    " + line for line in body]
+    return read
 
 
 def _read_joined(
@@ -452,8 +607,9 @@ def _read_joined(
     join: str,
     label: str,
     quiet: bool,
-) -> None:
-    """Code: every match of the first path with any non-blank text, joined."""
+) -> int:
+    """Code: every match of the first path with any non-blank text, joined. The number of
+    paths read (a shape's code reads none that found nothing)."""
     out = source.lines
     separator = source.constant(f"JOIN_{i}", join)
     out += ["    raw = None"] if quiet else ["    raw = where = None", f"    label = {label}"]
@@ -484,3 +640,4 @@ def _read_joined(
         else:
             path_label = source.constant(f"LABEL_{i}_{j}", path.label)
             out.append(f"{pad}    if joined: raw, label = joined, {path_label}")
+    return read

@@ -192,7 +192,9 @@ def compile_plan(spec: MappingSpec, *, source: str, root_namespace: str) -> Plan
                 else None
             ),
             part_slots=part_slots,
-            shapes=ShapeCache(paths, record_evaluation.fields, record_evaluation.title, part_slots),
+            shapes=ShapeCache(
+                paths, record_evaluation.fields, record_evaluation.title, part_slots, data_fields
+            ),
         )
     return Plan(records, contexts)
 

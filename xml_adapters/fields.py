@@ -227,6 +227,7 @@ def _compile_field(
     label = spec.label or (paths[0][0].label if paths else name)
     all_fast = bool(paths) and all(slot >= 0 for _path, slot in paths)
     reader: Reader | None = None  # for sources not read inline by the generated code
+    template: Template | None = None
     switch = None
     if paths and not all_fast:
         reader = path_reader(paths, spec.join, from_)
@@ -293,6 +294,7 @@ def _compile_field(
         plain=plain,
         switch=switch,
         infallible=lazy,
+        template=template,
     )
     return CompiledField(
         name=name,

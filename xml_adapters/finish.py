@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from xml_adapters.base import AccountEvent
+from xml_adapters.codecache import compiled
 from xml_adapters.convert import Value, format_value
 
 DataOf = Callable[[Mapping[str, Value | None]], dict[str, str]]
@@ -36,7 +37,7 @@ def compile_data(names: tuple[str, ...]) -> DataOf:
             f"        out[N{i}] = v if v.__class__ is str else FORMAT(v)",
         ]
     lines.append("    return out")
-    exec(compile("\n".join(lines), "<mapping data>", "exec"), constants)
+    exec(compiled("\n".join(lines), "<mapping data>"), constants)
     data: DataOf = constants["data"]
     return data
 

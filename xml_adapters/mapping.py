@@ -29,7 +29,7 @@ from xml_adapters.compile import (
 )
 from xml_adapters.convert import Value
 from xml_adapters.evaluate import Fault, Run, Values
-from xml_adapters.finish import new_event
+from xml_adapters.finish import DataOf, new_event
 from xml_adapters.iso20022 import message_type
 from xml_adapters.mapping_schema import MappingSpec, read_mapping_file
 from xml_adapters.parse import detect_root, iterparse_records, line_of, record_too_large
@@ -330,7 +330,9 @@ def _shaped(
         values = inherited.copy()
     part = elements[code.part] if code.part is not None else None
     found = code.build(elements)
-    return _build(key, record, element, line, position, values, fault, part, found, code.run)
+    return _build(
+        key, record, element, line, position, values, fault, part, found, code.run, code.data_of
+    )
 
 
 def _build(
@@ -344,6 +346,7 @@ def _build(
     part: etree._Element | None = None,
     walked: list[Any] | None = None,
     run: Run | None = None,
+    data_of: DataOf | None = None,
 ) -> AccountEvent | RecordProblem:
     if record.uses_position:
         values["$position"] = str(position)
@@ -389,7 +392,7 @@ def _build(
         booking_date if isinstance(booking_date, date) else None,
         description if description is None or description.__class__ is str else _text(description),
         line,
-        record.data_of(values),
+        (data_of or record.data_of)(values),
         record.record_id.render(values) if record.record_id else None,
     )
 

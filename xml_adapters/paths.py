@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from lxml import etree
 
+from xml_adapters.codecache import compiled
 from xml_adapters.convert import Value, format_value
 from xml_adapters.walk import PartWalk, PathNode, Walk, generate
 
@@ -252,7 +253,7 @@ def _render_code(parts: tuple[str | tuple[str, ...], ...]) -> Callable[..., str 
         code.append(f"    if v{i}.__class__ is not str: v{i} = format_value(v{i})")
         pieces.append(f"v{i}")
     code.append(f'    return "".join(({", ".join(pieces)},))' if pieces else '    return ""')
-    exec(compile("\n".join(code), "<mapping template>", "exec"), constants)
+    exec(compiled("\n".join(code), "<mapping template>"), constants)
     render: Callable[..., str | None] = constants["render"]
     return render
 

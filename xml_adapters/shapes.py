@@ -24,7 +24,8 @@ from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from xml_adapters.codegen import FieldCode, Known, compile_run
+from xml_adapters.codegen import FieldCode, Known, compile_shaped_run
+from xml_adapters.finish import DataOf, compile_data
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -38,6 +39,7 @@ MAX_SHAPES = 32  # shapes counted or compiled per record kind (the rest: general
 # A record of more elements takes the general code: its shape would be a long key, and its
 # element list would hold a proxy for each of them at once (the walk holds only what it maps).
 MAX_SHAPE_ELEMENTS = 1000
+_RECENT = 4  # learnt shapes compared before the dictionary is asked
 _TAG = attrgetter("tag")
 Key = tuple[tuple[Any, ...], tuple[int, ...]]
 
@@ -51,6 +53,7 @@ class Shaped:
     part: int | None  # the position of the record's only part, if it has one
     parts: int  # how many parts (0 or 1)
     run: Run
+    data_of: DataOf  # the event's `data`, without the fields the shape leaves None
 
 
 class ShapeCache:
@@ -62,11 +65,15 @@ class ShapeCache:
         fields: Sequence[FieldCode],
         title: str,
         part_slots: tuple[int, ...],
+        data_fields: tuple[str, ...] = (),
     ) -> None:
         self._paths, self._fields, self._title = paths, tuple(fields), title
-        self._part_slots = part_slots
+        self._part_slots, self._data_fields = part_slots, data_fields
         self._seen: dict[Key, int] = {}
         self._shaped: dict[Key, Shaped | None] = {}  # None: a shape not specialised (batches)
+        # The learnt shapes used last, most recent first: comparing a key with them costs less
+        # than hashing it (its tags are new strings each time).
+        self._recent: list[tuple[Key, Shaped]] = []
 
     def match(self, element: etree._Element, run: ShapeRun) -> tuple[Shaped, list[Any]] | None:
         """The specialised code for the element's shape and its elements, else None (general
@@ -75,7 +82,19 @@ class ShapeCache:
         if len(elements) > MAX_SHAPE_ELEMENTS:
             return None
         key: Key = (tuple(map(_TAG, elements)), tuple(map(len, elements)))
-        shaped = self._shaped.get(key, _UNKNOWN)
+        recent = self._recent
+        shaped: Shaped | None = _UNKNOWN
+        for index, entry in enumerate(recent):
+            if entry[0] == key:
+                shaped = entry[1]
+                if index:
+                    recent.insert(0, recent.pop(index))
+                break
+        else:
+            shaped = self._shaped.get(key, _UNKNOWN)
+            if shaped is not None and shaped is not _UNKNOWN:
+                recent.insert(0, (key, shaped))
+                del recent[_RECENT:]
         if shaped is _UNKNOWN:
             run.misses += 1
             seen = self._seen.get(key, 0) + 1
@@ -87,6 +106,9 @@ class ShapeCache:
                 return None
             shaped = self._shaped[key] = self._learn(key, elements)
             self._seen.pop(key, None)
+            if shaped is not None:
+                self._recent.insert(0, (key, shaped))
+                del self._recent[_RECENT:]
         if shaped is None:
             return None
         for position, attribute, present in shaped.checks:
@@ -122,9 +144,14 @@ class ShapeCache:
             leaves=frozenset(
                 s for s, hit in enumerate(found) if isinstance(hit, int) and counts[hit] == 0
             ),
+            # What `xml_adapters.mapping` sets for a record of at most one part.
+            constants=(("$role", "single"), ("$parts", str(len(parts))), ("$part", None))
+            if self._part_slots
+            else (),
         )
-        run = compile_run(self._paths, self._fields, self._title, known)
-        return Shaped(build, tuple(resolver.checks), part, len(parts), run)
+        run, never = compile_shaped_run(self._paths, self._fields, self._title, known)
+        data_of = compile_data(tuple(n for n in self._data_fields if n not in never))
+        return Shaped(build, tuple(resolver.checks), part, len(parts), run, data_of)
 
 
 _UNKNOWN: Any = object()

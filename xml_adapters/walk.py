@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from xml_adapters.codecache import compiled
+
 if TYPE_CHECKING:
     from lxml import etree
 
@@ -174,5 +176,5 @@ def generate(
         f"\n\ndef walk_part(part, found):\n    {part_walk}\n"
     )
     namespace: dict[str, Any] = dict(generator.constants)
-    exec(compile(source, "<mapping path walk>", "exec"), namespace)
+    exec(compiled(source, "<mapping path walk>"), namespace)
     return namespace["walk"], namespace["walk_part"]

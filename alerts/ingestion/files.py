@@ -32,7 +32,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.columns import utcnow
-from alerts.ingestion.event_rows import event_row, insert_events
+from alerts.ingestion.event_rows import LINE, Row, event_row, insert_events
 from alerts.models import Account, Customer, IngestFile, QuarantinedRecord
 from channels import metrics
 from xml_adapters.base import AccountEvent, IngestError, Notice, Record, RecordProblem
@@ -164,7 +164,7 @@ async def _store_events(
     if not batch:
         return
     await _owners(session, {e.account_id for e in batch}, owners)
-    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    rows: dict[tuple[str, str], Row] = {}
     for e in batch:
         key = (e.source, e.source_event_id)
         if key in rows:
@@ -182,7 +182,7 @@ async def _store_events(
         file_id,
         [
             RecordProblem(
-                line=rows[(batch[0].source, r.source_event_id)]["line"],
+                line=rows[(batch[0].source, r.source_event_id)][LINE],
                 record_id=r.source_event_id,
                 field="account_id",
                 value=r.account_id,
@@ -261,14 +261,19 @@ async def _supersede(
     same_format = sa.select(col(IngestFile.id)).where(
         col(IngestFile.adapter) == row.adapter, col(IngestFile.id) != row.id
     )
+    open_rows = (
+        col(QuarantinedRecord.status) == "open",
+        col(QuarantinedRecord.field).is_distinct_from("account_id"),
+        col(QuarantinedRecord.file_id).in_(same_format),
+    )
+    # Most batches find no open row of the format at all: one small query (on the status
+    # index) instead of the UPDATE naming every record id of the batch.
+    anything = sa.select(sa.literal(1)).select_from(QuarantinedRecord).where(*open_rows).limit(1)
+    if (await (await session.connection()).execute(anything)).first() is None:
+        return
     await session.exec(
         sa.update(QuarantinedRecord)
-        .where(
-            col(QuarantinedRecord.record_id).in_(ids),
-            col(QuarantinedRecord.status) == "open",
-            col(QuarantinedRecord.field).is_distinct_from("account_id"),
-            col(QuarantinedRecord.file_id).in_(same_format),
-        )
+        .where(col(QuarantinedRecord.record_id).in_(ids), *open_rows)
         .values(status="resolved", resolved_at=now)
     )
 
