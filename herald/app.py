@@ -107,6 +107,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.add_middleware(AuditScope)
     app.add_middleware(WebhookTimer)
+    # The provider webhooks first: the router tries routes in order, and they are the hot path.
+    app.include_router(webhook_router)
     app.include_router(api_router)
     app.include_router(alert_types_router)
     app.include_router(channels_router)
@@ -119,7 +121,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(crm_router)
     app.webhooks.include_router(crm_webhooks)  # documented in the OpenAPI, sent by Herald
     app.include_router(reports_api_router)
-    app.include_router(webhook_router)
     app.include_router(admin_router)
     app.include_router(studio_router)
     app.add_exception_handler(StudioForbidden, forbidden_page)
