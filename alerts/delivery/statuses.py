@@ -105,7 +105,7 @@ async def moved_forward(
         .values(**values)
         .returning(DeliveryAttempt)
     )
-    attempt = moved.scalars().one_or_none()
+    attempt: DeliveryAttempt | None = moved.scalars().one_or_none()
     if attempt is None:
         return None
     metrics.attempt_moved(channel, target)
