@@ -65,6 +65,7 @@ from herald.embedded import PrivateRedis
 from herald.migrate import upgrade
 
 AUTH_TOKEN = "bench-auth-token"
+PHASES = ("status", "inbound", "gather")
 RETRIES_AFTER_503 = 5  # a shed webhook is sent again after its Retry-After, like a provider
 FROM = "+15005550006"
 BASELINE = """
@@ -255,6 +256,7 @@ class Phase:
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
     shed: int = 0  # counted requests answered 503 at least once (then retried)
+    answered: int = 0  # requests finally answered 200, warm-up included
 
 
 def signed(base: str, path: str, params: dict[str, str]) -> tuple[str, bytes, dict[str, str]]:
@@ -300,6 +302,7 @@ async def drive(base: str, phase: Phase, rate: float, warmup: int) -> None:
         await asyncio.gather(*(one(i, *p) for i, p in enumerate(prepared)))
         finished = loop.time()
     counted = [d for d in done if d[0] >= warmup]
+    phase.answered = sum(1 for d in done if d[2] == 200)  # warm-up included: what was applied
     phase.latencies = sorted(d[1] for d in counted)
     for _, _, status in counted:
         phase.statuses[status] = phase.statuses.get(status, 0) + 1
@@ -340,6 +343,7 @@ def figures(phase: Phase) -> dict[str, Any]:
         "max_ms": (phase.latencies[-1] if n else float("nan")) * 1000,
         "statuses": {str(k): v for k, v in sorted(phase.statuses.items())},
         "shed_then_retried": phase.shed,
+        "answered_200": phase.answered,
     }
 
 
@@ -506,7 +510,7 @@ def table(kind: str, results: dict[str, Any], rate: float) -> str:
         f"{'endpoint':<10} {'achieved/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
         f"{'p99 / baseline':>15} {'CPU ms/req':>10} {'shed':>5}  final statuses",
     ]
-    for name in ("baseline", "status", "inbound", "gather"):
+    for name in ("baseline", *PHASES):
         if name not in results:
             continue
         f = results[name]
@@ -519,7 +523,9 @@ def table(kind: str, results: dict[str, Any], rate: float) -> str:
     lines.append(
         f"database after the run: {db['sms_delivered']} SMS delivered, {db['sms_answers']} SMS "
         f"answers, {db['voice_answers']} key presses recorded (each expected "
-        f"{db['expected_each']}); seeded in {results['seed_seconds']:.0f} s"
+        f"{db['expected_each']}); answered 200: "
+        + ", ".join(f"{n} {results[n]['answered_200']}" for n in PHASES if n in results)
+        + f"; seeded in {results['seed_seconds']:.0f} s"
     )
     return "\n".join(lines)
 
