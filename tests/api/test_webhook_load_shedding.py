@@ -24,9 +24,9 @@ LIMIT = 2
 
 
 @pytest.fixture
-async def client(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    bounded = settings.model_copy(update={"webhook_max_in_flight": LIMIT})
-    transport = httpx.ASGITransport(app=create_app(bounded, runtime))
+async def bounded(settings: Settings, runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    limited = settings.model_copy(update={"webhook_max_in_flight": LIMIT})
+    transport = httpx.ASGITransport(app=create_app(limited, runtime))
     async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as client:
         yield client
 
@@ -41,7 +41,7 @@ def signed(settings: Settings, path: str, params: dict[str, str]) -> dict[str, s
 
 
 async def test_a_flood_is_shed_with_503s_and_the_retries_record_each_reply_once(
-    client: httpx.AsyncClient, settings: Settings, runtime: Runtime
+    bounded: httpx.AsyncClient, settings: Settings, runtime: Runtime
 ) -> None:
     replies = []
     for i in range(FLOOD):
@@ -58,7 +58,7 @@ async def test_a_flood_is_shed_with_503s_and_the_retries_record_each_reply_once(
     path = "/webhooks/twilio/sms/inbound"
 
     async def post(params: dict[str, str]) -> httpx.Response:
-        return await client.post(path, data=params, headers=signed(settings, path, params))
+        return await bounded.post(path, data=params, headers=signed(settings, path, params))
 
     first = await asyncio.gather(*(post(p) for p in replies))
     statuses = [r.status_code for r in first]
@@ -83,10 +83,10 @@ async def test_a_flood_is_shed_with_503s_and_the_retries_record_each_reply_once(
 
 
 async def test_an_admitted_forged_webhook_is_still_refused(
-    client: httpx.AsyncClient, settings: Settings
+    bounded: httpx.AsyncClient, settings: Settings
 ) -> None:
     params = {"MessageSid": "SM" + "9" * 32, "From": "+15557770000", "Body": "2"}
-    forged = await client.post(
+    forged = await bounded.post(
         "/webhooks/twilio/sms/inbound", data=params, headers={"X-Twilio-Signature": "forged"}
     )
     assert forged.status_code == 403
