@@ -15,8 +15,11 @@ library's RequestValidator) at fixed instants:
 
 The load is open loop: request i is sent at t0 + i/rate whatever happened to the earlier ones,
 and its latency is measured from that scheduled instant, so a server that falls behind shows
-its queue in the figures instead of slowing the sender (no coordinated omission). Afterwards
-the database is checked: every callback applied once, every answer recorded once.
+its queue in the figures instead of slowing the sender (no coordinated omission). A webhook
+the server sheds (503, herald.webhook_gate) is sent again after its Retry-After, up to five
+times, as a provider retries; its latency still counts from its first scheduled instant, and
+the table says how many were shed. Afterwards the database is checked: every callback applied
+once, every answer recorded once.
 
 .venv/bin/python -m benchmarks.webhooks [--rate 300] [--seconds 10] [--database postgresql://...]
     [--no-sqlite] [--only status,inbound,gather] [--json]
@@ -62,6 +65,8 @@ from herald.embedded import PrivateRedis
 from herald.migrate import upgrade
 
 AUTH_TOKEN = "bench-auth-token"
+PHASES = ("status", "inbound", "gather")
+RETRIES_AFTER_503 = 5  # a shed webhook is sent again after its Retry-After, like a provider
 FROM = "+15005550006"
 BASELINE = """
 import sys, uvicorn
@@ -250,6 +255,8 @@ class Phase:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
+    shed: int = 0  # counted requests answered 503 at least once (then retried)
+    answered: int = 0  # requests finally answered 200, warm-up included
 
 
 def signed(base: str, path: str, params: dict[str, str]) -> tuple[str, bytes, dict[str, str]]:
@@ -277,17 +284,25 @@ async def drive(base: str, phase: Phase, rate: float, warmup: int) -> None:
         async def one(i: int, url: str, body: bytes, headers: dict[str, str]) -> None:
             at = start + i / rate
             await asyncio.sleep(max(0.0, at - loop.time()))
-            try:
-                async with client.post(url, data=body, headers=headers) as resp:
-                    await resp.read()
-                    status = resp.status
-            except aiohttp.ClientError:
-                status = 0
+            for tries in range(RETRIES_AFTER_503 + 1):
+                try:
+                    async with client.post(url, data=body, headers=headers) as resp:
+                        await resp.read()
+                        status = resp.status
+                        retry_after = float(resp.headers.get("Retry-After", "1"))
+                except aiohttp.ClientError:
+                    status = 0
+                if status != 503 or tries == RETRIES_AFTER_503:
+                    break
+                if tries == 0:
+                    phase.shed += 1 if i >= warmup else 0
+                await asyncio.sleep(retry_after)  # as the provider retries a shed webhook
             done.append((i, loop.time() - at, status))
 
         await asyncio.gather(*(one(i, *p) for i, p in enumerate(prepared)))
         finished = loop.time()
     counted = [d for d in done if d[0] >= warmup]
+    phase.answered = sum(1 for d in done if d[2] == 200)  # warm-up included: what was applied
     phase.latencies = sorted(d[1] for d in counted)
     for _, _, status in counted:
         phase.statuses[status] = phase.statuses.get(status, 0) + 1
@@ -327,6 +342,8 @@ def figures(phase: Phase) -> dict[str, Any]:
         "p99_ms": quantile(phase.latencies, 0.99) * 1000,
         "max_ms": (phase.latencies[-1] if n else float("nan")) * 1000,
         "statuses": {str(k): v for k, v in sorted(phase.statuses.items())},
+        "shed_then_retried": phase.shed,
+        "answered_200": phase.answered,
     }
 
 
@@ -491,22 +508,24 @@ def table(kind: str, results: dict[str, Any], rate: float) -> str:
     lines = [
         f"\n{kind}: offered {rate:.0f} requests/s (open loop, latency from the scheduled instant)",
         f"{'endpoint':<10} {'achieved/s':>10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'p99 / baseline':>15} {'CPU ms/req':>10}  statuses",
+        f"{'p99 / baseline':>15} {'CPU ms/req':>10} {'shed':>5}  final statuses",
     ]
-    for name in ("baseline", "status", "inbound", "gather"):
+    for name in ("baseline", *PHASES):
         if name not in results:
             continue
         f = results[name]
         lines.append(
             f"{name:<10} {f['achieved_per_s']:>10.0f} {f['p50_ms']:>8.1f} {f['p95_ms']:>8.1f} "
-            f"{f['p99_ms']:>8.1f} {f['p99_ms'] / base:>14.1f}x {f['cpu_ms_per_request']:>10.1f}  "
-            f"{f['statuses']}"
+            f"{f['p99_ms']:>8.1f} {f['p99_ms'] / base:>14.1f}x {f['cpu_ms_per_request']:>10.1f} "
+            f"{f['shed_then_retried']:>5}  {f['statuses']}"
         )
     db = results["database"]
     lines.append(
         f"database after the run: {db['sms_delivered']} SMS delivered, {db['sms_answers']} SMS "
         f"answers, {db['voice_answers']} key presses recorded (each expected "
-        f"{db['expected_each']}); seeded in {results['seed_seconds']:.0f} s"
+        f"{db['expected_each']}); answered 200: "
+        + ", ".join(f"{n} {results[n]['answered_200']}" for n in PHASES if n in results)
+        + f"; seeded in {results['seed_seconds']:.0f} s"
     )
     return "\n".join(lines)
 

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin_ui.preferences_page import router as preferences_page_router
@@ -38,6 +37,7 @@ from herald.metrics import WebhookTimer
 from herald.migrate import SchemaNotCurrentError, ensure_schema
 from herald.operations import add_operations_routes
 from herald.runtime import Runtime
+from herald.webhook_gate import SessionsOutsideWebhooks, WebhookGate
 
 
 class AuditScope:
@@ -99,14 +99,18 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.state.deps = runtime.deps
         app.state.runtime = runtime
     app.add_middleware(
-        SessionMiddleware,
+        SessionsOutsideWebhooks,
         secret_key=settings.secret_key.get_secret_value(),
         session_cookie="herald_session",
         same_site="lax",
         https_only=settings.public_url.startswith("https://"),
     )
     app.add_middleware(AuditScope)
+    # At most this many provider webhooks at once; beyond, a fast 503 (herald.webhook_gate).
+    app.add_middleware(WebhookGate, limit=settings.webhook_max_in_flight)
     app.add_middleware(WebhookTimer)
+    # The provider webhooks first: the router tries routes in order, and they are the hot path.
+    app.include_router(webhook_router)
     app.include_router(api_router)
     app.include_router(alert_types_router)
     app.include_router(channels_router)
@@ -119,7 +123,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(crm_router)
     app.webhooks.include_router(crm_webhooks)  # documented in the OpenAPI, sent by Herald
     app.include_router(reports_api_router)
-    app.include_router(webhook_router)
     app.include_router(admin_router)
     app.include_router(studio_router)
     app.add_exception_handler(StudioForbidden, forbidden_page)

@@ -156,6 +156,9 @@ class Settings(BaseSettings):
     # An SMS reply counts as an answer to the newest open alert texted to that number within
     # this many hours; later or unmatched replies become a task for an agent.
     sms_reply_window_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # Provider webhooks one API process handles at once; the next is answered 503 with
+    # Retry-After at once (load shedding, docs/throughput.md "Webhooks"). 0: no limit.
+    webhook_max_in_flight: int = Field(default=32, ge=0, le=10_000)
     # Text-to-speech voices by locale, over the built-in ones (en, nl, fr, de, es), e.g.
     # HERALD_VOICES='{"nl": {"voice": "Polly.Ruben", "language": "nl-NL"}}'
     voices: dict[str, TtsVoice] = Field(default_factory=dict)

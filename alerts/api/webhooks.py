@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response as HttpResponse
 from pydantic import BaseModel
 
-from alerts.api.deps import DepsDep
 from alerts.columns import utcnow
 from alerts.deps import AlertDeps
 from alerts.responses import sms, transfers, voice
@@ -31,6 +30,16 @@ class WebhookRefusal(BaseModel):
     """Why a provider callback was refused (these routes are outside /api/ and its envelope)."""
 
     detail: str
+
+
+async def webhook_deps(request: Request) -> AlertDeps:
+    """The alert services' deps. A coroutine on purpose: FastAPI runs a plain function
+    dependency in its thread pool, a thread hop per webhook (``alerts.api.deps.get_deps``)."""
+    deps: AlertDeps = request.app.state.deps
+    return deps
+
+
+DepsDep = Annotated[AlertDeps, Depends(webhook_deps)]
 
 
 router = APIRouter(

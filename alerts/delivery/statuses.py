@@ -11,13 +11,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import or_
+from sqlalchemy import update as update_rows
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.delivery.direct import call_ended
 from alerts.delivery.plan import advance_plan, as_rules_problem, reached, retry_outcome
 from alerts.deps import AlertDeps
-from alerts.lifecycle import move_attempt, outcome
+from alerts.lifecycle import ATTEMPT, move_attempt, outcome
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt
+from channels import metrics
 from channels.base import StatusUpdate
 from rules import retry
 
@@ -59,6 +63,63 @@ async def apply_status_to(
         return "ignored"
     await pass_on(deps, session, attempt, update, now)  # commits the move with it
     return "applied"
+
+
+async def moved_forward(
+    session: AsyncSession, *, channel: str, attempt_id: int, update: StatusUpdate, now: datetime
+) -> DeliveryAttempt | None:
+    """A status callback's common case in one statement: the attempt ``attempt_id`` of
+    ``channel``, whose message is the callback's (or not yet known), moved to the reported
+    status if the attempt table (``alerts.lifecycle.ATTEMPT``) allows it from the status the
+    database holds: a compare-and-set UPDATE ... RETURNING, the row read back by the same
+    statement. The move is recorded in the attempt's history (not committed: the caller
+    commits it with its follow-up, ``pass_on``).
+
+    None when the statement moved nothing: the attempt is missing, another channel's or another
+    message's, the status unknown, or the move backwards (a late or duplicate callback). The
+    caller then takes the full path (``apply_status_to``), which tells those apart and records
+    the refusal, exactly as before."""
+    if update.status is None or not update.provider_sid:
+        return None
+    target = ATTEMPT.target(update.status)
+    if target is None:
+        return None
+    values: dict[str, object] = {
+        "status": target,
+        "updated_at": now,
+        "provider_sid": update.provider_sid,
+    }
+    if update.error_code:
+        values["error"] = update.error_code
+    moved = await session.exec(
+        update_rows(DeliveryAttempt)
+        .where(
+            col(DeliveryAttempt.id) == attempt_id,
+            col(DeliveryAttempt.channel) == channel,
+            col(DeliveryAttempt.status).in_(ATTEMPT.sources(update.status)),
+            or_(
+                col(DeliveryAttempt.provider_sid) == update.provider_sid,
+                col(DeliveryAttempt.provider_sid).is_(None),
+            ),
+        )
+        .values(**values)
+        .returning(DeliveryAttempt)
+    )
+    attempt: DeliveryAttempt | None = moved.scalars().one_or_none()
+    if attempt is None:
+        return None
+    metrics.attempt_moved(channel, target)
+    session.add(
+        AttemptEvent(
+            attempt_id=attempt_id,
+            status=target,
+            provider_status=update.provider_status,
+            detail=_detail(update),
+            applied=True,
+            created_at=now,
+        )
+    )
+    return attempt
 
 
 async def follow_up(
@@ -126,15 +187,20 @@ async def _unknown_status(
     )
 
 
+def _detail(update: StatusUpdate) -> str | None:
+    """What the attempt's history says beside the status (who answered, the error code)."""
+    detail = update.error_code
+    if update.answered_by:
+        detail = f"answered by {update.answered_by}" + (f"; {detail}" if detail else "")
+    return detail
+
+
 async def _move(
     session: AsyncSession, attempt: DeliveryAttempt, update: StatusUpdate, now: datetime
 ) -> bool:
     """Move the attempt to the reported status if that is forward (not committed: the caller
     commits it with its follow-up)."""
     assert update.status is not None
-    detail = update.error_code
-    if update.answered_by:
-        detail = f"answered by {update.answered_by}" + (f"; {detail}" if detail else "")
     if update.error_code:
         attempt.error = update.error_code
     applied = await move_attempt(
@@ -142,7 +208,7 @@ async def _move(
         attempt,
         update.status,
         provider_status=update.provider_status,
-        detail=detail,
+        detail=_detail(update),
         now=now,
     )
     if not applied:

@@ -2,14 +2,15 @@
 
 ``record_response`` reads top-down as the steps of one answer:
 
-1. an answer already recorded under the same provider identity is returned as it was
-   (a provider retrying its webhook, a customer clicking twice);
-2. find the alert the answer is about (through the attempt it answered, or as matched);
-3. interpret it among the alert's options, unless the caller knows the intent (STOP...);
-4. an answer to an alert that no longer takes answers is *late*: stored, and nothing else;
-5. store it once (a concurrent copy of the same answer loses the race and reads the winner);
-6. act: hand off to the call centre, plan a copy, opt out, close the alert;
-7. commit, then enqueue the copy it planned (the sweep finds it if that enqueue is lost).
+1. find the alert the answer is about (through the attempt it answered, or as matched);
+2. interpret it among the alert's options, unless the caller knows the intent (STOP...);
+3. an answer to an alert that no longer takes answers is *late*: stored, and nothing else;
+4. store it once, by its provider identity: one INSERT ... ON CONFLICT DO NOTHING RETURNING;
+   an answer already recorded under the same identity (a provider retrying its webhook, a
+   customer clicking twice, a concurrent copy that won the race) is returned as it was, and
+   nothing else is done;
+5. act: hand off to the call centre, plan a copy, opt out, close the alert;
+6. commit, then enqueue the copy it planned (the sweep finds it if that enqueue is lost).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,7 +30,7 @@ from alerts.alert_types.content import channel_options
 from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert
-from alerts.models import Alert, ContactPoint, DeliveryAttempt, HandOff, Response
+from alerts.models import Alert, ContactPoint, Customer, DeliveryAttempt, HandOff, Response
 from alerts.outbox import emit
 from alerts.plans import AlertOption
 from alerts.responses.actions import plan_copy
@@ -138,14 +139,12 @@ async def record_response(
     ``session``: the caller's, which already holds the attempt and alert (a key press matched
     to its call first); it is committed here and stays open."""
     async with _session_of(deps, session) as session:
-        earlier = await _earlier_answer(session, dedupe_key)
-        if earlier is not None:
-            return earlier
         alert = await _alert_answered(session, attempt_id, alert_id)
         intent = intent or interpret(channel, key, options_of(alert))
         if alert is not None and not takes_answer(alert, intent):
             intent = "late"
-        response = Response(
+        response = await _store_once(
+            session,
             dedupe_key=dedupe_key,
             alert_id=alert.id if alert else None,
             attempt_id=attempt_id,
@@ -156,7 +155,7 @@ async def record_response(
             text=text,
             created_at=now,
         )
-        if not await _store_once(session, response):
+        if response is None:  # nothing was inserted, nothing else is done
             winner = await _earlier_answer(session, dedupe_key)
             assert winner is not None, "a unique dedupe_key lost its race to a stored answer"
             return winner
@@ -229,15 +228,21 @@ async def _alert_answered(
     return await session.get(Alert, wanted) if wanted else None
 
 
-async def _store_once(session: AsyncSession, response: Response) -> bool:
-    """Insert the answer; False when the same answer was stored meanwhile (unique key)."""
-    try:
-        async with session.begin_nested():
-            session.add(response)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+async def _store_once(session: AsyncSession, **values: object) -> Response | None:
+    """Insert the answer and return it (in the session, as stored); None when an answer with
+    the same provider identity is stored already (its unique ``dedupe_key``): one statement,
+    where a read first and a savepoint round the insert took four. A concurrent copy of the
+    same answer waits for the first to commit, then inserts nothing."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stored = await session.exec(
+        insert(Response)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Response)
+    )
+    response: Response | None = stored.scalars().one_or_none()
+    return response
 
 
 async def _act(
@@ -326,12 +331,16 @@ def _close(session: AsyncSession, alert: Alert, reason: str, now: datetime) -> N
 async def match_sms_reply(
     *, session: AsyncSession, from_number: str, now: datetime, window_hours: int
 ) -> tuple[int | None, int | None, int | None]:
-    """(attempt id, alert id, customer id) of the newest open SMS alert sent to this number."""
+    """(attempt id, alert id, customer id) of the newest open SMS alert sent to this number.
+
+    One statement reads the attempt, its alert and their customer into ``session``: recording
+    the answer and choosing the reply's language in the same session read none of them again."""
     since = now - timedelta(hours=window_hours)
-    attempt = (
+    found = (
         await session.exec(
-            select(DeliveryAttempt)
+            select(DeliveryAttempt, Alert, Customer)
             .join(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
+            .join(Customer, col(Customer.id) == Alert.customer_id)
             .where(
                 DeliveryAttempt.channel == "sms",
                 DeliveryAttempt.address == from_number,
@@ -339,11 +348,12 @@ async def match_sms_reply(
                 col(Alert.status).in_(ALERT_OPEN),
             )
             .order_by(col(DeliveryAttempt.created_at).desc())
+            .limit(1)
         )
     ).first()
-    if attempt:
-        alert = await session.get(Alert, attempt.alert_id)
-        return attempt.id, attempt.alert_id, alert.customer_id if alert else None
+    if found:
+        attempt, alert, _ = found
+        return attempt.id, alert.id, alert.customer_id
     contact = (
         await session.exec(
             select(ContactPoint).where(

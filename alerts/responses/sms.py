@@ -44,6 +44,8 @@ async def text_received(*, deps: AlertDeps, inbound: InboundMessage, now: dateti
     keyword = keyword_of(inbound.text)
     if keyword is not None:
         return await _keyword(deps, inbound, keyword, now)
+    # One session for the match, the language and the answer: the match reads the attempt,
+    # the alert and the customer once, and the answer finds them in the session.
     async with deps.sessions() as session:
         attempt_id, alert_id, customer_id = await match_sms_reply(
             session=session,
@@ -51,18 +53,19 @@ async def text_received(*, deps: AlertDeps, inbound: InboundMessage, now: dateti
             now=now,
             window_hours=deps.reply_window_hours,
         )
-        language = await _language_in(session, customer_id)  # no session of its own
-    result = await record_response(
-        deps=deps,
-        dedupe_key=dedupe_key(inbound.provider_sid),
-        attempt_id=attempt_id,
-        channel="sms",
-        key=inbound.text[:20],
-        text=inbound.text,
-        now=now,
-        alert_id=alert_id,
-        customer_id=customer_id,
-    )
+        language = await _language_in(session, customer_id)
+        result = await record_response(
+            deps=deps,
+            dedupe_key=dedupe_key(inbound.provider_sid),
+            attempt_id=attempt_id,
+            channel="sms",
+            key=inbound.text[:20],
+            text=inbound.text,
+            now=now,
+            alert_id=alert_id,
+            customer_id=customer_id,
+            session=session,
+        )
     if result.duplicate:
         return TextReply()
     text = translations(language).gettext(SMS_REPLIES.get(result.intent, SMS_TASK_REPLY))
