@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import random
 import sys
 import tempfile
@@ -186,6 +187,7 @@ async def baseline(deps: AlertDeps) -> dict[str, Any]:
     views = {cid: customer_view(c) for cid, c in customers.items()}
     centre = CentreView(open=True, agents_available=10, queue_length=0)
     started = time.perf_counter()
+    cpu = time.process_time()
     decisions = plans = 0
     for event in events:
         cid = owners[event.account_id]
@@ -206,6 +208,7 @@ async def baseline(deps: AlertDeps) -> dict[str, Any]:
             plans += result.kind == "plan"
     seconds = time.perf_counter() - started
     return {
+        "cpu_seconds": time.process_time() - cpu,
         "decisions": decisions,
         "plans": plans,
         "seconds": seconds,
@@ -249,14 +252,45 @@ def fresh_database(url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _ticks(pid: int) -> float:
+    """CPU seconds (user + system) of a local process so far; 0 when it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _server_cpu(engine: Any) -> float:
+    """CPU seconds of the PostgreSQL backends serving this database (local server only)."""
+    if engine.dialect.name != "postgresql":
+        return 0.0
+    async with engine.connect() as conn:
+        pids = (
+            await conn.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        ).all()
+    return sum(_ticks(int(pid)) for (pid,) in pids)
+
+
+CPU: dict[str, float] = {}  # of the last _decide_all: client and server CPU seconds
+
+
 async def _decide_all(db_url: str, redis_url: str | None) -> tuple[int, float, int]:
     """evaluate_pending in this process: (alerts created, seconds, steps enqueued)."""
     engine = make_engine(db_url)
     pool = await create_pool(RedisSettings.from_dsn(redis_url)) if redis_url else None
     queue: StepQueue = ArqStepQueue(pool) if pool is not None else CountingQueue()
     started = time.perf_counter()
+    cpu = time.process_time()
     created = await evaluate_pending(deps=_deps(engine, queue), now=NOW)
     seconds = time.perf_counter() - started
+    CPU["client"] = time.process_time() - cpu
+    CPU["server"] = await _server_cpu(engine)
     enqueued = 0
     if pool is not None:
         for name in QUEUES.values():
@@ -324,6 +358,8 @@ async def run(
             "seconds": seconds,
             "events_per_s": events / seconds,
             "decisions_per_s": base["decisions"] / seconds,
+            "client_cpu_seconds": CPU["client"],
+            "server_cpu_seconds": CPU["server"],
         }
         result["ratio_to_baseline"] = base["seconds"] / seconds
         if processes > 1 and result["database"] == "postgresql":
@@ -363,6 +399,13 @@ def report(result: dict[str, Any]) -> None:
         f" {herald['enqueued']:,} steps enqueued"
     )
     print(f"  ratio to the baseline   {result['ratio_to_baseline']:.2f}x")
+    per = 1e6 / result["events"]
+    client, server = herald["client_cpu_seconds"], herald["server_cpu_seconds"]
+    print(
+        f"  CPU per event           engine {base['cpu_seconds'] * per:.0f} us; herald"
+        f" {client * per:.0f} us here + {server * per:.0f} us in PostgreSQL"
+        f" (engine / herald CPU {base['cpu_seconds'] / (client + server):.2f}x)"
+    )
     if "processes" in result:
         many = result["processes"]
         print(

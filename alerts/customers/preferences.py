@@ -126,15 +126,23 @@ class ContactFields(Protocol):
     invalid_at: datetime | None
 
 
+@functools.lru_cache(maxsize=1024)
+def _consent(
+    source: str, given_at: datetime, confirmed: bool, marketing: bool, withdrawn: datetime | None
+) -> rp.Consent:
+    """One value per distinct consent (an import gives thousands of contacts the same one)."""
+    return rp.Consent(source, given_at, confirmed, marketing, withdrawn)
+
+
 def contact_for_rules(contact: ContactFields) -> rp.ContactPoint:
     consent = None
     if contact.consent_source and contact.consent_at:
-        consent = rp.Consent(
-            source=contact.consent_source,
-            given_at=contact.consent_at,
-            confirmed=contact.consent_confirmed,
-            marketing=contact.consent_marketing,
-            withdrawn_at=contact.consent_withdrawn_at,
+        consent = _consent(
+            contact.consent_source,
+            contact.consent_at,
+            contact.consent_confirmed,
+            contact.consent_marketing,
+            contact.consent_withdrawn_at,
         )
     return rp.ContactPoint(
         id=str(contact.id),
@@ -174,12 +182,14 @@ def _legacy_default(
     channel bound to the first contact point of its kind."""
     if not channel_order:
         return None
+    first: dict[str, int | None] = {}  # kind -> the id of its first contact point
+    for contact in contacts:
+        first.setdefault(contact.kind, contact.id)
     choices = []
     for channel in channel_order:
-        kind = "email" if channel == "email" else "phone"
-        first = next((c for c in contacts if c.kind == kind), None)
-        if channel in CHANNELS and first is not None and first.id is not None:
-            choices.append(rp.ChannelChoice(channel, str(first.id)))
+        bound = first.get("email" if channel == "email" else "phone")
+        if channel in CHANNELS and bound is not None:
+            choices.append(rp.ChannelChoice(channel, str(bound)))
     return rp.AlertPreference(channels=tuple(choices))
 
 
