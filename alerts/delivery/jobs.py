@@ -6,8 +6,10 @@ import logging
 from typing import Any
 
 from arq import Retry
+from arq.constants import retry_key_prefix
 
 from alerts.columns import utcnow
+from alerts.delivery.rate_limits import SlotHeldElsewhere, WaitForSlot, job_scope
 from alerts.delivery.reconcile import STUCK_AFTER_S
 from alerts.delivery.steps import RetryLater, run_step
 from alerts.delivery.sweep import SweepCursor, sweep
@@ -21,13 +23,22 @@ async def run_step_job(ctx: dict[str, Any], alert_id: int, step_index: int) -> s
     # Which run of which job (the fault-injection runs time a killed worker's job's re-run).
     logger.debug("running job_id=%s try=%s", ctx.get("job_id"), ctx.get("job_try", 1))
     try:
-        result = await run_step(
-            deps=deps,
-            alert_id=alert_id,
-            step_index=step_index,
-            now=utcnow(),
-            try_no=int(ctx.get("job_try", 1)),
-        )
+        with job_scope(str(ctx.get("job_id", ""))):
+            result = await run_step(
+                deps=deps,
+                alert_id=alert_id,
+                step_index=step_index,
+                now=utcnow(),
+                try_no=int(ctx.get("job_try", 1)),
+            )
+    except WaitForSlot as exc:
+        # Back on this job's own id (the sweep's enqueue of it is refused while it waits); a
+        # wait for the provider's rate is not a try: arq's count of tries is given back.
+        if not exc.counts_as_try:
+            await _give_back_try(ctx)
+        raise Retry(defer=exc.defer_seconds) from exc
+    except SlotHeldElsewhere as exc:
+        return f"skipped: {exc}"
     except RetryLater as exc:
         logger.warning(
             "transient failure alert_id=%s step=%s, retry in %.0fs: %s",
@@ -38,6 +49,17 @@ async def run_step_job(ctx: dict[str, Any], alert_id: int, step_index: int) -> s
         )
         raise Retry(defer=exc.defer_seconds) from exc
     return f"{result.action}: {result.detail}"
+
+
+async def _give_back_try(ctx: dict[str, Any]) -> None:
+    """Undo arq's count of this run (it counts every run towards max_tries and job_try)."""
+    redis, job_id = ctx.get("redis"), ctx.get("job_id")
+    if redis is None or not job_id:
+        return
+    try:
+        await redis.decr(retry_key_prefix + str(job_id))
+    except Exception as exc:  # the wait still holds; only the count of tries is off by one
+        logger.warning("job_id=%s: could not give back its try (%s)", job_id, exc)
 
 
 async def sweep_job(ctx: dict[str, Any]) -> str:

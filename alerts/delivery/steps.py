@@ -37,6 +37,7 @@ from alerts.delivery.plan import (
     skip_paused_voice,
     stop,
 )
+from alerts.delivery.rate_limits import wait_for_slot
 from alerts.delivery.statuses import pass_on
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert, move_attempt, outcome
@@ -207,6 +208,14 @@ async def _deliver(run: _Run, attempt: DeliveryAttempt) -> StepResult:
     if problem is not None:
         await _fail_attempt(run, attempt, f"not sent: {problem}")
         return StepResult("failed", problem)
+    # The provider's rate limit: raises (nothing committed) when the slot is not now.
+    await wait_for_slot(
+        run.deps.send_gate,
+        kind=attempt.channel,
+        alert_id=attempt.alert_id,
+        step_index=attempt.step_index,
+        message=message,
+    )
     await _mark_sending(run, attempt)
     try:
         receipt = await channel.send(message)
