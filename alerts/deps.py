@@ -79,6 +79,10 @@ class SendGate(Protocol):
         """The slot of one send (a ``rate_limits.Slot``): go now, wait, or held elsewhere."""
         ...
 
+    async def space(self, *, kind: str, cost: int = 1) -> float:
+        """Seconds a granted send must still wait at the wire (0: go now, counted)."""
+        ...
+
 
 @dataclass
 class AlertDeps:

@@ -37,6 +37,7 @@ SLEEP_IN_JOB_S = 0.5
 # Redis did not answer: nothing is sent, the step is asked again after this long.
 UNREACHABLE_RETRY_S = 5.0
 ASK_TIMEOUT_S = 5.0
+MAX_DISTANCE_WAIT_S = 10.0  # the most a granted send waits for its distance at the wire
 # How long a step's slot stays its own job's after the grant: longer than a send and its record
 # take (herald.worker.STEP_TIMEOUT_S), so a second job of the same step cannot get a slot while
 # the first may still be talking to the provider.
@@ -188,6 +189,36 @@ return {0, at - now}
 """
 
 
+# The same buckets at the wire (field w): right before the request goes out, the send is spaced
+# from the last ones actually sent. The slot was granted before the attempt was marked
+# "sending"; that commit takes a varying time, so two granted sends could otherwise reach the
+# provider closer together than the rate. ARGV: cost, slack ms, then per bucket interval ms and
+# tolerance ms. Returns 0 (go, counted) or the ms to wait.
+_SPACE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cost, slack_ms = tonumber(ARGV[1]), tonumber(ARGV[2])
+local wait = 0
+for i = 1, #KEYS do
+  local w = tonumber(redis.call('HGET', KEYS[i], 'w') or '0')
+  wait = math.max(wait, w - tonumber(ARGV[2 + 2 * i]) - now)
+end
+if wait > 0 then
+  return wait
+end
+for i = 1, #KEYS do
+  local w = tonumber(redis.call('HGET', KEYS[i], 'w') or '0')
+  local next_w = math.max(w, now) + cost * tonumber(ARGV[1 + 2 * i])
+  redis.call('HSET', KEYS[i], 'w', next_w)
+  local ttl = math.ceil(next_w - now) + slack_ms
+  if redis.call('PTTL', KEYS[i]) < ttl then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+  end
+end
+return 0
+"""
+
+
 class RedisSendGate:
     """The shared buckets in Redis: per channel kind, the limits its sends must all fit."""
 
@@ -195,6 +226,7 @@ class RedisSendGate:
         self.redis = redis
         self.limits = {kind: tuple(b) for kind, b in limits.items() if b}
         self._ask = redis.register_script(_ASK)
+        self._space = redis.register_script(_SPACE)
 
     def limited(self, kind: str) -> bool:
         return kind in self.limits
@@ -210,6 +242,17 @@ class RedisSendGate:
         keys = [f"herald:rate:slot:{step}", *(b.key for b in buckets)]
         answer = await self._ask(keys=keys, args=args)
         return read_answer(answer, buckets)
+
+    async def space(self, *, kind: str, cost: int = 1) -> float:
+        """Seconds this granted send must still wait to keep its distance at the wire (0: go)."""
+        buckets = self.limits.get(kind, ())
+        if not buckets:
+            return 0.0
+        args = [str(cost), str(RESERVATION_SLACK_MS)]
+        for b in buckets:
+            args += [repr(b.interval_ms), repr(b.tolerance_ms)]
+        wait_ms = await self._space(keys=[b.key for b in buckets], args=args)
+        return max(float(wait_ms), 0.0) / 1000
 
 
 @contextlib.contextmanager
@@ -260,3 +303,27 @@ async def wait_for_slot(
             raise WaitForSlot(slot.reason, slot.wait_s)
         await asyncio.sleep(slot.wait_s)
     raise WaitForSlot(slot.reason, max(slot.wait_s, 0.05))
+
+
+async def keep_distance(gate: SendGate | None, *, kind: str, message: OutboundMessage) -> None:
+    """Right before a granted send goes out: wait (a fraction of a second, in the job) until it
+    is the rate's distance from the sends actually made. Never refuses: the slot was granted;
+    if Redis cannot be asked now, the send goes (the grant already held the rate)."""
+    if gate is None or not gate.limited(kind):
+        return
+    cost = cost_of(kind, message)
+    deadline = asyncio.get_running_loop().time() + MAX_DISTANCE_WAIT_S
+    try:
+        while (wait := await asyncio.wait_for(gate.space(kind=kind, cost=cost), ASK_TIMEOUT_S)) > 0:
+            if asyncio.get_running_loop().time() + wait > deadline:
+                logger.warning(
+                    "attempt_id=%s: sent %.2fs early at the wire", message.attempt_id, wait
+                )
+                return
+            await asyncio.sleep(wait)
+    except (RedisError, OSError, TimeoutError) as exc:
+        logger.warning(
+            "attempt_id=%s: slot granted, Redis gone before the wire check (%s); sending",
+            message.attempt_id,
+            type(exc).__name__,
+        )

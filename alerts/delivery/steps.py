@@ -37,7 +37,7 @@ from alerts.delivery.plan import (
     skip_paused_voice,
     stop,
 )
-from alerts.delivery.rate_limits import wait_for_slot
+from alerts.delivery.rate_limits import keep_distance, wait_for_slot
 from alerts.delivery.statuses import pass_on
 from alerts.deps import AlertDeps
 from alerts.lifecycle import ALERT_OPEN, move_alert, move_attempt, outcome
@@ -217,6 +217,7 @@ async def _deliver(run: _Run, attempt: DeliveryAttempt) -> StepResult:
         message=message,
     )
     await _mark_sending(run, attempt)
+    await keep_distance(run.deps.send_gate, kind=attempt.channel, message=message)
     try:
         receipt = await channel.send(message)
     except ChannelError as exc:
