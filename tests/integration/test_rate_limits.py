@@ -25,7 +25,7 @@ from sqlmodel import col, func, select
 
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
-from alerts.models import Alert, DeliveryAttempt
+from alerts.models import Alert, Decision, DeliveryAttempt
 from channels.twilio_sim import LoopbackServer
 from channels.twilio_sim.recorder import received
 from channels.twilio_sim.scenario import parse_scenario
@@ -204,7 +204,11 @@ async def _raise_alerts(stack: Setup, count: int) -> None:
         if alerts >= count or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
-    assert alerts == count
+    async with deps.sessions() as session:
+        skipped = (
+            await session.exec(select(Decision.reason).where(Decision.outcome != "alert"))
+        ).all()
+    assert alerts == count, skipped[:5]
 
 
 async def _texts(
@@ -224,7 +228,7 @@ def _most_in_window(times: list[float], window: float) -> int:
 async def test_four_workers_together_hold_the_rate_and_drain_at_it(
     stack: Setup, tmp_path: Path
 ) -> None:
-    rate, count = 2.0, 40
+    rate, count = 5.0, 60
     with herald_workers(
         stack.settings, 4, tmp_path / "logs", HERALD_TWILIO__SENDER_MESSAGES_PER_SECOND=str(rate)
     ) as procs:
@@ -235,13 +239,14 @@ async def test_four_workers_together_hold_the_rate_and_drain_at_it(
     per_number = Counter(m["to"] for m in messages)
     assert len(per_number) == count and set(per_number.values()) == {1}, per_number
     times = sorted(float(m["at"]) for m in messages)
-    # The limit at the provider: in any second at most the rate (+1 for a send on the edge of
-    # the window: the bucket's burst is 1, and a request's own latency varies a little).
-    assert _most_in_window(times, 1.0) <= rate + 1, times
-    assert _most_in_window(times, 3.0) <= 3 * rate + 1, times
-    # And the limit is the bottleneck: the queue drains at it.
+    seen = {w: _most_in_window(times, w) for w in (1.0, 2.0, 3.0)}
     drained = (count - 1) / (times[-1] - times[0])
     gaps = [round(b - a, 3) for a, b in itertools.pairwise(times)]
+    # The limit at the provider: in any window of w seconds at most rate * w sends, plus the
+    # bucket's burst (1 here: strictly spaced), plus one for the request's own latency, which
+    # varies on a loaded machine (the wire check spaces them; their arrival jitters a little).
+    assert all(n <= rate * w + 1 + 1 for w, n in seen.items()), (seen, gaps)
+    # And the limit is the bottleneck: the queue drains at it.
     assert 0.85 * rate <= drained <= 1.15 * rate, (drained, gaps)
 
 
