@@ -37,7 +37,11 @@ SLEEP_IN_JOB_S = 0.5
 # Redis did not answer: nothing is sent, the step is asked again after this long.
 UNREACHABLE_RETRY_S = 5.0
 ASK_TIMEOUT_S = 5.0
-MAX_DISTANCE_WAIT_S = 10.0  # the most a granted send waits for its distance at the wire
+# The wire check runs after the attempt is marked "sending": it must stay short (a re-run of
+# the step after its lease lapsed would look the message up at the provider, and not find a
+# send that is still waiting here).
+WIRE_TIMEOUT_S = 2.0
+MAX_DISTANCE_WAIT_S = 2.0  # the most a granted send waits at the wire (far below the job lease)
 # How long a step's slot stays its own job's after the grant: longer than a send and its record
 # take (herald.worker.STEP_TIMEOUT_S), so a second job of the same step cannot get a slot while
 # the first may still be talking to the provider.
@@ -314,7 +318,9 @@ async def keep_distance(gate: SendGate | None, *, kind: str, message: OutboundMe
     cost = cost_of(kind, message)
     deadline = asyncio.get_running_loop().time() + MAX_DISTANCE_WAIT_S
     try:
-        while (wait := await asyncio.wait_for(gate.space(kind=kind, cost=cost), ASK_TIMEOUT_S)) > 0:
+        while (
+            wait := await asyncio.wait_for(gate.space(kind=kind, cost=cost), WIRE_TIMEOUT_S)
+        ) > 0:
             if asyncio.get_running_loop().time() + wait > deadline:
                 logger.warning(
                     "attempt_id=%s: sent %.2fs early at the wire", message.attempt_id, wait

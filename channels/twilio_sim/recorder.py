@@ -48,7 +48,7 @@ async def main(config_path: str, port: int, out_path: str) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
-    with Path(out_path).open("a") as out:
+    with Path(out_path).open("w") as out:
         async with SimulatorServer(config, port=port) as server:
             _recording(server, out)
             print(f"recording simulator on {server.url}", flush=True)  # noqa: T201
