@@ -114,7 +114,7 @@ class RecordingSimulator:
 
 
 @pytest.fixture
-async def stack(settings: Settings, runtime: Runtime, tmp_path: Path) -> AsyncIterator[Setup]:
+async def recorded(settings: Settings, runtime: Runtime, tmp_path: Path) -> AsyncIterator[Setup]:
     """Herald's API in this loop (the status callbacks), the simulator in its own thread."""
     api = LoopbackServer(create_app(settings, runtime), port=settings.api_port)
     with RecordingSimulator(settings, _evidence(tmp_path)) as sim:
@@ -195,12 +195,12 @@ def _wait_until_up(procs: list[subprocess.Popen[bytes]], ports: list[int]) -> No
     time.sleep(2)  # their arq workers connect and poll
 
 
-async def _add_customers(stack: Setup, count: int) -> None:
+async def _add_customers(recorded: Setup, count: int) -> None:
     """``count`` customers who take SMS (before the workers start: their sweeps would otherwise
     evaluate a debit a moment before its customer's consent takes effect)."""
     for n in range(count):
         await make_customer(
-            stack.runtime.deps,
+            recorded.runtime.deps,
             ref=f"R-{n}",
             account=f"NL00RATE{n:010d}",
             phone=f"+1555{n:07d}",
@@ -208,9 +208,9 @@ async def _add_customers(stack: Setup, count: int) -> None:
         )
 
 
-async def _raise_alerts(stack: Setup, count: int) -> None:
+async def _raise_alerts(recorded: Setup, count: int) -> None:
     """One debit per customer, each raising one SMS alert."""
-    deps = stack.runtime.deps
+    deps = recorded.runtime.deps
     for n in range(count):
         await make_event(deps, account=f"NL00RATE{n:010d}", event_id=f"RATE-{n}")
     await evaluate_pending(deps=deps, now=utcnow())
@@ -229,10 +229,10 @@ async def _raise_alerts(stack: Setup, count: int) -> None:
 
 
 async def _texts(
-    stack: Setup, count: int, timeout: float, procs: list[subprocess.Popen[bytes]]
+    recorded: Setup, count: int, timeout: float, procs: list[subprocess.Popen[bytes]]
 ) -> None:
     deadline = time.monotonic() + timeout
-    while len(stack.sim.messages()) < count and time.monotonic() < deadline:
+    while len(recorded.sim.messages()) < count and time.monotonic() < deadline:
         assert all(p.poll() is None for p in procs), "a worker exited"
         await asyncio.sleep(0.25)
 
@@ -255,20 +255,20 @@ def _within(seen: dict[float, int], rate: float, burst: int = 1) -> bool:
 
 
 async def test_four_workers_together_hold_the_rate_and_drain_at_it(
-    stack: Setup, tmp_path: Path
+    recorded: Setup, tmp_path: Path
 ) -> None:
     rate, count = 5.0, 60
-    await _add_customers(stack, count)
+    await _add_customers(recorded, count)
     with herald_workers(
-        stack.settings,
+        recorded.settings,
         4,
         _evidence(tmp_path) / "logs",
         HERALD_TWILIO__SENDER_MESSAGES_PER_SECOND=str(rate),
     ) as procs:
-        await _raise_alerts(stack, count)
-        await _texts(stack, count, 240, procs)
+        await _raise_alerts(recorded, count)
+        await _texts(recorded, count, 240, procs)
         await asyncio.sleep(3)  # anything sent twice would show now
-    messages = list(stack.sim.messages())
+    messages = list(recorded.sim.messages())
     per_number = Counter(m["to"] for m in messages)
     assert len(per_number) == count and set(per_number.values()) == {1}, per_number
     times = sorted(float(m["at"]) for m in messages)
@@ -282,30 +282,30 @@ async def test_four_workers_together_hold_the_rate_and_drain_at_it(
 
 
 async def test_a_redis_outage_while_steps_wait_sends_each_once(
-    stack: Setup, own_redis: OwnRedis, tmp_path: Path
+    recorded: Setup, own_redis: OwnRedis, tmp_path: Path
 ) -> None:
     rate, count = 3.0, 30
-    await _add_customers(stack, count)
+    await _add_customers(recorded, count)
     with herald_workers(
-        stack.settings,
+        recorded.settings,
         4,
         _evidence(tmp_path) / "logs",
         HERALD_TWILIO__SENDER_MESSAGES_PER_SECOND=str(rate),
     ) as procs:
-        await _raise_alerts(stack, count)
-        await _texts(stack, 4, 180, procs)  # sending at the rate, the others waiting for slots
+        await _raise_alerts(recorded, count)
+        await _texts(recorded, 4, 180, procs)  # sending at the rate, the others waiting for slots
         own_redis.stop()
         await asyncio.sleep(6)
-        during = len(stack.sim.messages())
+        during = len(recorded.sim.messages())
         own_redis.start()
-        await _texts(stack, count, 300, procs)
+        await _texts(recorded, count, 300, procs)
         await asyncio.sleep(8)  # a second send of anything would show now
-    messages = list(stack.sim.messages())
+    messages = list(recorded.sim.messages())
     per_number = Counter(m["to"] for m in messages)
     assert during < count  # the outage did hit steps still waiting
     assert len(per_number) == count, f"lost: {count - len(per_number)}"
     assert set(per_number.values()) == {1}, {n: c for n, c in per_number.items() if c > 1}
-    async with stack.runtime.deps.sessions() as session:
+    async with recorded.runtime.deps.sessions() as session:
         attempts = (
             await session.exec(
                 select(func.count()).where(col(DeliveryAttempt.provider_sid).is_not(None))
