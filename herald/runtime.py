@@ -11,6 +11,7 @@ from arq.connections import RedisSettings
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_ms
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -177,7 +178,7 @@ class ArqStepQueue:
         return job is not None
 
 
-def send_gate(settings: Settings, pool: ArqRedis) -> RedisSendGate | None:
+def send_gate(settings: Settings, pool: Redis) -> RedisSendGate | None:
     """The providers' rate limits (docs/pacing.md): keyed by the primary Twilio account and its
     sender number, and by the SMTP relay; None when nothing is limited."""
     twilio, smtp = settings.twilio, settings.smtp

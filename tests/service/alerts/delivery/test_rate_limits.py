@@ -165,3 +165,35 @@ async def test_no_send_while_redis_cannot_be_asked(caplog: pytest.LogCaptureFixt
     assert waited.value.counts_as_try and waited.value.defer_seconds > 0
     assert "not sending alert_id=7" in caplog.text and "cannot ask Redis" in caplog.text
     await dead.aclose()
+
+
+def test_the_runtime_wires_twilio_defaults_only_for_real_credentials(redis: Redis) -> None:
+    from herald.config import Settings
+    from herald.runtime import send_gate
+
+    simulated = Settings(_env_file=None)
+    assert send_gate(simulated, redis) is None  # the simulator has no limit of its own
+    real = Settings(
+        _env_file=None,
+        twilio={"account_sid": "AC123", "auth_token": "t" * 32, "from_number": "+15550001"},
+        smtp={"messages_per_second": 10},
+    )
+    gate = send_gate(real, redis)
+    assert gate is not None
+    assert [(b.key, b.per_second) for b in gate.limits["sms"]] == [
+        ("herald:rate:AC123:+15550001:sms", 1.0)
+    ]
+    assert [(b.key, b.per_second) for b in gate.limits["voice"]] == [
+        ("herald:rate:AC123:voice", 1.0)
+    ]
+    assert gate.limits["email"][0].per_second == 10
+    off = Settings(
+        _env_file=None,
+        twilio={
+            "account_sid": "AC123",
+            "auth_token": "t" * 32,
+            "sender_messages_per_second": 0,
+            "calls_per_second": 0,
+        },
+    )
+    assert send_gate(off, redis) is None  # 0 switches a limit off
