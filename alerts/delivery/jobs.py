@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -18,7 +19,26 @@ from alerts.deps import AlertDeps
 logger = logging.getLogger(__name__)
 
 
+# The runs of a job in this process, one at a time: when Redis comes back from an outage, a job
+# whose lease lapsed meanwhile can be handed to the same worker again while its first run still
+# goes on (found by the rate-limit outage test: one SMS sent twice from one worker).
+_RUNNING: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+
 async def run_step_job(ctx: dict[str, Any], alert_id: int, step_index: int) -> str:
+    job_id = str(ctx.get("job_id", ""))
+    lock, users = _RUNNING.setdefault(job_id, (asyncio.Lock(), [0]))
+    users[0] += 1
+    try:
+        async with lock:
+            return await _run_step_job(ctx, alert_id, step_index)
+    finally:
+        users[0] -= 1
+        if not users[0]:
+            _RUNNING.pop(job_id, None)
+
+
+async def _run_step_job(ctx: dict[str, Any], alert_id: int, step_index: int) -> str:
     deps: AlertDeps = ctx["deps"]
     # Which run of which job (the fault-injection runs time a killed worker's job's re-run).
     logger.debug("running job_id=%s try=%s", ctx.get("job_id"), ctx.get("job_try", 1))
