@@ -71,13 +71,19 @@ async def _run_step_job(ctx: dict[str, Any], alert_id: int, step_index: int) -> 
     return f"{result.action}: {result.detail}"
 
 
+# Only a count arq keeps (a key lost with a Redis restart is not made negative).
+_GIVE_BACK = (
+    "if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then redis.call('DECR', KEYS[1]) end"
+)
+
+
 async def _give_back_try(ctx: dict[str, Any]) -> None:
     """Undo arq's count of this run (it counts every run towards max_tries and job_try)."""
     redis, job_id = ctx.get("redis"), ctx.get("job_id")
     if redis is None or not job_id:
         return
     try:
-        await redis.decr(retry_key_prefix + str(job_id))
+        await redis.eval(_GIVE_BACK, 1, retry_key_prefix + str(job_id))
     except Exception as exc:  # the wait still holds; only the count of tries is off by one
         logger.warning("job_id=%s: could not give back its try (%s)", job_id, exc)
 

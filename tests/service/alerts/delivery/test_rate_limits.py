@@ -197,3 +197,13 @@ def test_the_runtime_wires_twilio_defaults_only_for_real_credentials(redis: Redi
         },
     )
     assert send_gate(off, redis) is None  # 0 switches a limit off
+
+
+async def test_a_wait_for_a_slot_gives_arq_its_try_back(redis: Redis) -> None:
+    from alerts.delivery.jobs import _give_back_try
+
+    await redis.set("arq:retry:step:1:0", 3)
+    await _give_back_try({"redis": redis, "job_id": "step:1:0"})
+    assert int(await redis.get("arq:retry:step:1:0")) == 2  # the next run is try 3 again
+    await _give_back_try({"redis": redis, "job_id": "step:2:0"})  # no count (a lost key)
+    assert await redis.get("arq:retry:step:2:0") is None  # not made negative
