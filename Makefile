@@ -89,6 +89,7 @@ bench: install
 		--seconds $${BENCH_DELIVERY_SECONDS:-30} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.sweep
+	$(BIN)/python -m benchmarks.pacing --alerts $${BENCH_PACING_ALERTS:-100} --rate 5 --workers 2
 	$(BIN)/python -m benchmarks.webhooks --rate $${BENCH_WEBHOOK_RATE:-300} \
 		--seconds $${BENCH_WEBHOOK_SECONDS:-10} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"

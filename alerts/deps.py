@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -67,6 +67,23 @@ class BatchStepQueue(Protocol):
         ...
 
 
+class SendGate(Protocol):
+    """The providers' rate limits shared by every worker (alerts.delivery.rate_limits
+    .RedisSendGate): asked for each send's slot right before the send."""
+
+    def limited(self, kind: str) -> bool:
+        """Whether sends of ``kind`` ("voice", "sms", "email") have a limit at all."""
+        ...
+
+    async def ask(self, *, kind: str, step: str, owner: str, cost: int = 1) -> Any:
+        """The slot of one send (a ``rate_limits.Slot``): go now, wait, or held elsewhere."""
+        ...
+
+    async def space(self, *, kind: str, cost: int = 1) -> float:
+        """Seconds a granted send must still wait at the wire (0: go now, counted)."""
+        ...
+
+
 @dataclass
 class AlertDeps:
     sessions: async_sessionmaker[AsyncSession]
@@ -98,6 +115,9 @@ class AlertDeps:
     # Puts live transfers through to an available agent's own line (callcentre.routing
     # .StoredAgentRouter); None = every transfer rings the centre's number or queue.
     agents: AgentRouter | None = None
+    # The providers' own rate limits (messages/s, calls/s), shared in Redis across workers
+    # (alerts.delivery.rate_limits, docs/pacing.md); None = no limit.
+    send_gate: SendGate | None = None
 
     def tts(self, locale: str | None = None) -> Tts:
         """The voice for ``locale``: exact, then its base language, then English."""

@@ -40,10 +40,27 @@ class TwilioSettings(BaseModel):
     # How long one REST request may take before it counts as a timeout (an ambiguous error:
     # the provider may have accepted it, so it is looked up before any retry).
     timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    # Provider rate limits, shared by every worker in Redis (docs/pacing.md); 0 = no limit.
+    # Unset: Twilio's own defaults with real credentials (1 segment/s per sender number, 1 call
+    # per second per account, no account-wide message limit), none against the simulator.
+    messages_per_second: float | None = Field(default=None, ge=0)  # per account, in segments
+    sender_messages_per_second: float | None = Field(default=None, ge=0)  # per from-number
+    calls_per_second: float | None = Field(default=None, ge=0)  # per account (CPS)
+    # How many sends may go at once above the steady rate (1: strictly spaced).
+    rate_burst: int = Field(default=1, ge=1, le=1000)
 
     @property
     def simulated(self) -> bool:
         return not (self.account_sid and self.auth_token)
+
+    def rate(self, name: str) -> float:
+        """A rate limit as configured, or the provider's default when unset (0: none)."""
+        value: float | None = getattr(self, name)
+        if value is not None:
+            return value
+        if self.simulated:
+            return 0.0
+        return {"sender_messages_per_second": 1.0, "calls_per_second": 1.0}.get(name, 0.0)
 
 
 class SmtpSettings(BaseModel):
@@ -61,6 +78,8 @@ class SmtpSettings(BaseModel):
     # Herald's bounce receiver (`herald up` runs it on bounce_port).
     bounce_domain: str = "bounces.herald.invalid"
     bounce_port: int = 8026
+    # The relay's rate limit, shared by every worker (docs/pacing.md); 0 = no limit.
+    messages_per_second: float = Field(default=0.0, ge=0)
 
 
 class TtsVoice(BaseModel):

@@ -29,6 +29,7 @@ from arq.worker import Worker
 logger = logging.getLogger(__name__)
 
 LEASE_S = 15.0  # a killed worker's steps run again within this (plus a poll)
+RENEW_RETRY_S = 0.5  # a renewal Redis refused is tried again this soon
 FINISH_WITHIN_S = 45.0  # a closing worker's running jobs may finish (a step's timeout is 40 s)
 
 
@@ -49,10 +50,18 @@ class LeasedWorker(Worker):
         self.in_progress_timeout_s = lease_s  # arq: the longest timeout + 10 s
 
     async def main(self) -> None:
-        renewing = asyncio.create_task(self._renew_leases())
+        self._renewing = asyncio.create_task(self._renew_leases())
         try:
             await super().main()
         finally:
+            # Jobs still running (the poll loop lost Redis; close() lets them finish) keep their
+            # leases renewed: else, Redis back, another worker would run them a second time.
+            if not [task for task in self.tasks.values() if not task.done()]:
+                await self._stop_renewing()
+
+    async def _stop_renewing(self) -> None:
+        renewing: asyncio.Task[None] | None = getattr(self, "_renewing", None)
+        if renewing is not None:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
@@ -63,12 +72,14 @@ class LeasedWorker(Worker):
         if running:
             logger.info("worker %s: letting %s job(s) finish", self.queue_name, len(running))
             await asyncio.wait(running, timeout=self.finish_within_s)
+        await self._stop_renewing()
         await super().close()
 
     async def _renew_leases(self) -> None:
-        every = self.lease_s / 3
+        every = wait = self.lease_s / 3
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(wait)
+            wait = every
             jobs = list(self.job_tasks)
             if not jobs or self._pool is None:
                 continue
@@ -78,4 +89,7 @@ class LeasedWorker(Worker):
                         pipe.pexpire(in_progress_key_prefix + job_id, int(self.lease_s * 1000))
                     await pipe.execute()
             except Exception as exc:  # Redis away: the poll loop notices it as well
+                # Tried again soon: the moment Redis answers again (a restart), the leases are
+                # renewed, before their time (counted while Redis was down) runs out.
+                wait = RENEW_RETRY_S
                 logger.debug("cannot renew %s lease(s): %s: %s", len(jobs), type(exc).__name__, exc)

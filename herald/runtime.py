@@ -11,12 +11,14 @@ from arq.connections import RedisSettings
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_ms
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alerts.delivery.rate_limits import RedisSendGate, limits_for
 from alerts.deps import DEFAULT_VOICES, AlertDeps, StepJob, Tts
 from alerts.links import LinkSigner, MediaSigner
 from callcentre.live_pacing import VoicePacer
@@ -176,6 +178,51 @@ class ArqStepQueue:
         return job is not None
 
 
+def send_gate(settings: Settings, pool: Redis) -> RedisSendGate | None:
+    """The providers' rate limits (docs/pacing.md): keyed by the primary Twilio account and its
+    sender number, and by the SMTP relay; None when nothing is limited."""
+    twilio, smtp = settings.twilio, settings.smtp
+    account, sender = settings.twilio_account_sid, twilio.from_number
+    burst = twilio.rate_burst
+    limits = {
+        "sms": limits_for(
+            account=account,
+            sender=sender,
+            kind="sms",
+            account_per_second=twilio.rate("messages_per_second"),
+            sender_per_second=twilio.rate("sender_messages_per_second"),
+            burst=burst,
+        ),
+        "voice": limits_for(
+            account=account,
+            sender=sender,
+            kind="voice",
+            account_per_second=twilio.rate("calls_per_second"),
+            sender_per_second=0,
+            burst=burst,
+        ),
+        "email": limits_for(
+            account=f"{smtp.host or '127.0.0.1'}:{smtp.port if smtp.host else smtp.sink_port}",
+            sender="",
+            kind="email",
+            account_per_second=smtp.messages_per_second,
+            sender_per_second=0,
+        ),
+    }
+    if not any(limits.values()):
+        return None
+    for kind, buckets in limits.items():
+        for bucket in buckets:
+            logger.info(
+                "%s rate limit %s: %g/s, burst %s",
+                kind,
+                bucket.key,
+                bucket.per_second,
+                bucket.burst,
+            )
+    return RedisSendGate(pool, limits)
+
+
 def transfer_queue(settings: Settings) -> str | None:
     centre = settings.callcentre
     return centre.queue_name if centre.transfer == "enqueue" else None
@@ -224,6 +271,7 @@ class Runtime:
                 **{k: Tts(v.voice, v.language) for k, v in settings.voices.items()},
             },
             transfer_queue=transfer_queue(settings),
+            send_gate=send_gate(settings, pool),
             reply_window_hours=settings.sms_reply_window_hours,
             transaction_secret=settings.transaction_signing_key,
         )

@@ -37,6 +37,7 @@ from alerts.delivery.plan import (
     skip_paused_voice,
     stop,
 )
+from alerts.delivery.rate_limits import keep_distance, wait_for_slot
 from alerts.delivery.statuses import pass_on
 from alerts.delivery.step_rows import StepRows, insert_attempt, read_step
 from alerts.deps import AlertDeps
@@ -194,7 +195,16 @@ async def _deliver(run: _Run, attempt: DeliveryAttempt) -> StepResult:
     if problem is not None:
         await _fail_attempt(run, attempt, f"not sent: {problem}")
         return StepResult("failed", problem)
+    # The provider's rate limit: raises (nothing committed) when the slot is not now.
+    await wait_for_slot(
+        run.deps.send_gate,
+        kind=attempt.channel,
+        alert_id=attempt.alert_id,
+        step_index=attempt.step_index,
+        message=message,
+    )
     await _mark_sending(run, attempt)
+    await keep_distance(run.deps.send_gate, kind=attempt.channel, message=message)
     try:
         receipt = await channel.send(message)
     except ChannelError as exc:
