@@ -40,6 +40,7 @@
       timers[locale] = setTimeout(function () { count(area); }, 200);
     });
   });
+  form.setAttribute("data-live", "on");  // the counts now follow typing (a test waits for this)
 
   document.querySelectorAll("[data-placeholder]").forEach(function (button) {
     button.addEventListener("click", function () {

@@ -76,12 +76,15 @@ async def test_administrator_rewords_the_dutch_sms_and_a_colleague_publishes_it(
     await page.get_by_role("link", name="Large debit", exact=True).click()  # nl is seeded
     sms = page.get_by_label("Dutch SMS: Text message")
     counter = page.locator('[data-sms-count="nl"]')
+    # The click returns once the page is committed; the deferred script may not have run yet
+    # (a loaded machine missed the typing that way). Type once the live count is wired up.
+    await page.locator("#editor[data-live=on]").wait_for()
     before = await counter.inner_text()
     assert "1 SMS segment " in before and "GSM-7" in before
     await sms.fill(WORDING)
     from playwright.async_api import expect  # installed: the browser fixture checked
 
-    await expect(counter).to_contain_text("2 SMS segments")
+    await expect(counter).to_contain_text("2 SMS segments", timeout=15_000)
     assert "2 SMS segments" in await counter.inner_text()  # the live count changed
     await _shot(page, tmp_path / "editor-1280.png", 1280)
 
