@@ -76,7 +76,9 @@ chaos: install
 		--redis-outage $${CHAOS_REDIS_OUTAGE:-30}
 
 ## Throughput and memory figures, with ratios to baselines measured in the same run.
+bench: export HERALD_BENCH_SUMMARY := $(CURDIR)/.bench-summary.jsonl
 bench: install
+	rm -f "$$HERALD_BENCH_SUMMARY"
 	$(BIN)/python -m benchmarks.ingest --mb $${BENCH_MB:-256}
 	$(BIN)/python -m benchmarks.ingest_memory --mb 16
 	$(BIN)/python -m benchmarks.simulate_centre
@@ -95,6 +97,7 @@ bench: install
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
 	$(BIN)/python -m benchmarks.reports --alerts $${BENCH_ALERTS:-1000000} \
 		--database "$${BENCH_POSTGRES_URL:-$${HERALD_TEST_POSTGRES_URL:-}}"
+	$(BIN)/python -m benchmarks.summary "$$HERALD_BENCH_SUMMARY"
 
 ## Module and function sizes, complexity, untyped dicts (see docs/architecture.md).
 sizes: install

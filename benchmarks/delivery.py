@@ -49,6 +49,7 @@ from sqlalchemy import event as sa_event
 from alerts.columns import utcnow
 from alerts.decisions.evaluate import evaluate_pending
 from alerts.models import Account, ContactPoint, Customer, Event
+from benchmarks import summary
 from benchmarks.evaluate import _bulk, _deps, fresh_database, private_redis
 from channels.twilio_sim import SimulatorConfig, SimulatorServer
 from channels.twilio_sim.scenario import parse_scenario
@@ -620,6 +621,7 @@ def main(argv: list[str] | None = None) -> int:
     result = asyncio.run(
         run(args.alerts, args.database, processes, args.rate, args.seconds, args.py_spy)
     )
+    summary.record("delivery", summary.with_targets(rows_of(result)))
     if args.json:
         json.dump(result, sys.stdout, indent=2, default=str)
         print()

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import summary
+
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
 NTRY = f"{{{NS}}}Ntry"
 ACCOUNTS = 2000
@@ -270,6 +272,7 @@ def main(argv: list[str] | None = None) -> None:
                 if best is None or result["cpu_seconds"] < best["cpu_seconds"]:
                     results[name] = result
         assert results["map"]["records"] == entries == results["end_to_end"]["records"], results
+        summary.record("ingest", summary.ingest_rows(results, size_mb))
         if args.json:
             print(json.dumps({"size_mb": size_mb, "entries": entries, **results}, indent=2))
         else:

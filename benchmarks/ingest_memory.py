@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import summary
+
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
 ENTRY = (
     '<Ntry><Amt Ccy="EUR">10.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
@@ -82,6 +84,7 @@ def main() -> None:
         f"{result['refused']} refused, {result['seconds']:.1f} s, "
         f"peak RSS {result['peak_rss_mb']:.0f} MB (target < 200 MB)"
     )
+    summary.record("ingest_memory", summary.memory_rows(result["peak_rss_mb"], args.mb))
 
 
 if __name__ == "__main__":

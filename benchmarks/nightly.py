@@ -35,6 +35,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from benchmarks import summary
 from benchmarks.evaluate import _decide_all, fresh_database, populate, private_redis
 
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
@@ -234,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
         full = run(sizes, args.customers, args.database)
+        summary.record("nightly", summary.nightly_rows(full, TARGET_SECONDS_1M, TARGET_RSS_MB))
         if args.json:
             json.dump(full, sys.stdout, indent=2)
             print()

@@ -32,6 +32,7 @@ import httpx
 from arq import create_pool
 from arq.connections import RedisSettings
 
+from benchmarks import summary
 from benchmarks.delivery import add_customers, add_events, decide, say, stop, worker_env
 from benchmarks.evaluate import fresh_database, private_redis
 from channels.twilio_sim import SimulatorConfig
@@ -160,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     result = asyncio.run(run(args.alerts, args.rate, args.workers, args.database))
+    summary.record("pacing", summary.pacing_rows(result))
     if args.json:
         print(json.dumps(result))
         return 0

@@ -34,6 +34,7 @@ from alerts.reports.funnel import FunnelFilters, funnel
 from alerts.reports.handoffs import handoff_report
 from alerts.reports.responses import response_rates
 from alerts.reports.rollup import READ_BUDGET_DAYS, refresh_rollups
+from benchmarks import summary
 from herald.db import make_engine, make_sessionmaker
 from herald.migrate import upgrade
 
@@ -364,6 +365,12 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
             result = asyncio.run(run(url, alerts=args.alerts, raw=raw))
+    summary.record(
+        "reports",
+        summary.reports_rows(
+            result.database, result.alerts, result.seconds, result.rollup["raw_seconds"]
+        ),
+    )
     if args.json:
         print(json.dumps(asdict(result), indent=2))
         return 0

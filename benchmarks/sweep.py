@@ -32,6 +32,7 @@ from alerts.deps import AlertDeps
 from alerts.links import LinkSigner
 from alerts.models import Alert, Customer, DeliveryAttempt
 from alerts.plans import PlannedStep
+from benchmarks import summary
 from callcentre.state import StoredCentre
 from herald.db import make_engine, make_sessionmaker
 from herald.migrate import upgrade
@@ -197,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     results = [asyncio.run(one_size(n)) for n in sizes]
+    summary.record("sweep", summary.sweep_rows(results))
     if args.json:
         print(json.dumps(results, indent=2))
         return 0

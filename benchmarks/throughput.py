@@ -16,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-from benchmarks import customer_import, evaluate
+from benchmarks import customer_import, evaluate, summary
 
 
 def rows_of(db: str, decisions: dict[str, Any], imported: dict[str, Any]) -> list[list[str]]:
@@ -65,11 +65,7 @@ def rows_of(db: str, decisions: dict[str, Any], imported: dict[str, Any]) -> lis
 
 
 def table(rows: list[list[str]]) -> str:
-    head = ["database", "figure", "herald", "baseline (same run)", "ratio"]
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
-    lines.insert(1, "-|-".join("-" * w for w in widths))
-    return "\n".join(f"| {line} |" for line in lines)
+    return summary.table(rows, ["database", "figure", "herald", "baseline (same run)", "ratio"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         imported = asyncio.run(customer_import.run(args.rows, db, 1000))
         results[name] = {"decisions": decisions, "customer_import": imported}
         rows += rows_of(name, decisions, imported)
+    summary.record("throughput", summary.with_targets(rows))
     if args.json:
         json.dump(results, sys.stdout, indent=2)
         print()

@@ -56,6 +56,7 @@ from alerts.decisions.evaluate import evaluate_pending
 from alerts.deps import AlertDeps
 from alerts.links import LinkSigner
 from alerts.models import Alert, Customer, DeliveryAttempt, Event, Response
+from benchmarks import summary
 from benchmarks.evaluate import _bulk, add_accounts_and_contacts
 from callcentre.state import StoredCentre
 from herald.config import Settings
@@ -548,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in kinds:
         with tempfile.TemporaryDirectory(prefix="hb-", dir="/tmp") as tmp:
             report[kind] = run_one(kind, args, Path(tmp))
+        summary.record("webhooks", summary.webhook_rows(kind, report[kind], args.rate, PHASES))
         if not args.json:
             print(table(kind, report[kind], args.rate), flush=True)
     if args.json:
