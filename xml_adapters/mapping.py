@@ -237,6 +237,9 @@ class MappingAdapter:
             )
             if shaped is not None:
                 yield _shaped(self.key, record, element, event.line, position, base, shaped)
+                # Let the proxies of its elements go before the parser clears the record: lxml
+                # then frees the subtree at once instead of node by node as each proxy dies.
+                shaped = None
             elif record.part_slots:
                 yield from _split(self.key, record, element, event.line, position, base)
             else:
