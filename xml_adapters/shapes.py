@@ -24,6 +24,7 @@ from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from xml_adapters.codecache import compiled
 from xml_adapters.codegen import FieldCode, Known, compile_shaped_run
 from xml_adapters.finish import DataOf, compile_data
 
@@ -129,16 +130,18 @@ class ShapeCache:
         if part is not None:
             resolver.visit(part_root, part)
         found = resolver.found
-        items = []
-        for hit in found:
-            if hit is None:
-                items.append("None")
-            elif isinstance(hit, list):
-                items.append("[" + ", ".join(f"e[{i}]" for i in hit) + "]")
-            else:
-                items.append(f"e[{hit}]")
-        # Only integers and `e` appear in this source.
-        build = eval(f"lambda e: [{', '.join(items)}]")
+        # A copy of a list of Nones, then the slots the shape fills: cheaper than a display
+        # of every slot when most are empty. Only integers and `e` appear in this source.
+        lines = ["def build(e):", "    found = EMPTY.copy()"]
+        for slot, hit in enumerate(found):
+            if isinstance(hit, list):
+                lines.append(f"    found[{slot}] = [{', '.join(f'e[{i}]' for i in hit)}]")
+            elif hit is not None:
+                lines.append(f"    found[{slot}] = e[{hit}]")
+        lines.append("    return found")
+        namespace: dict[str, Any] = {"EMPTY": [None] * len(found)}
+        exec(compiled("\n".join(lines), "<shape build>"), namespace)
+        build = namespace["build"]
         known = Known(
             present=frozenset(s for s, hit in enumerate(found) if hit is not None),
             leaves=frozenset(
