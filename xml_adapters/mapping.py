@@ -327,10 +327,7 @@ def _shaped(
     through the shape's code (such a record has at most one part)."""
     code, elements = shaped
     inherited, fault = base
-    if record.part_slots:
-        values = {**inherited, "$role": "single", "$parts": str(code.parts), "$part": None}
-    else:
-        values = inherited.copy()
+    values = {**inherited, **code.builtins}  # ($role "single", $parts, $part with parts)
     part = elements[code.part] if code.part is not None else None
     found = code.build(elements)
     return _build(

@@ -55,6 +55,7 @@ class Shaped:
     parts: int  # how many parts (0 or 1)
     run: Run
     data_of: DataOf  # the event's `data`, without the fields the shape leaves None
+    builtins: dict[str, str | None]  # what `xml_adapters.mapping` sets for such a record
 
 
 class ShapeCache:
@@ -154,7 +155,8 @@ class ShapeCache:
         )
         run, never = compile_shaped_run(self._paths, self._fields, self._title, known)
         data_of = compile_data(tuple(n for n in self._data_fields if n not in never))
-        return Shaped(build, tuple(resolver.checks), part, len(parts), run, data_of)
+        builtins = dict(known.constants)
+        return Shaped(build, tuple(resolver.checks), part, len(parts), run, data_of, builtins)
 
 
 _UNKNOWN: Any = object()
