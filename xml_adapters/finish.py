@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from xml_adapters.base import AccountEvent
@@ -27,14 +29,19 @@ DataOf = Callable[[Mapping[str, Value | None]], dict[str, str]]
 def compile_data(names: tuple[str, ...]) -> DataOf:
     """`data(values)`: {name: text} for each of `names` whose value is not None, in order
     (a typed value as `format_value` writes it)."""
-    constants: dict[str, Any] = {"FORMAT": format_value}
+    # An amount's and a date's text written here as `format_value` writes it, without its call.
+    constants: dict[str, Any] = {"FORMAT": format_value, "DECIMAL": Decimal, "DATE": date}
     lines = ["def data(values):", "    out = {}", "    get = values.get"]
     for i, name in enumerate(names):
         constants[f"N{i}"] = name
         lines += [
             f"    v = get(N{i})",
             "    if v is not None:",
-            f"        out[N{i}] = v if v.__class__ is str else FORMAT(v)",
+            "        c = v.__class__",
+            f"        out[N{i}] = (",
+            "            v if c is str else str(v) if c is DECIMAL else v.isoformat() if c is DATE",
+            "            else FORMAT(v)",
+            "        )",
         ]
     lines.append("    return out")
     exec(compiled("\n".join(lines), "<mapping data>"), constants)

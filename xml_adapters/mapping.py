@@ -237,6 +237,9 @@ class MappingAdapter:
             )
             if shaped is not None:
                 yield _shaped(self.key, record, element, event.line, position, base, shaped)
+                # Let the proxies of its elements go before the parser clears the record: lxml
+                # then frees the subtree at once instead of node by node as each proxy dies.
+                shaped = None
             elif record.part_slots:
                 yield from _split(self.key, record, element, event.line, position, base)
             else:
@@ -324,10 +327,7 @@ def _shaped(
     through the shape's code (such a record has at most one part)."""
     code, elements = shaped
     inherited, fault = base
-    if record.part_slots:
-        values = {**inherited, "$role": "single", "$parts": str(code.parts), "$part": None}
-    else:
-        values = inherited.copy()
+    values = {**inherited, **code.builtins}  # ($role "single", $parts, $part with parts)
     part = elements[code.part] if code.part is not None else None
     found = code.build(elements)
     return _build(

@@ -29,6 +29,8 @@ MAX_RECORD_BYTES = 16 * 1024 * 1024
 MAX_RECORD_ELEMENTS = 200_000
 READ_CHUNK_BYTES = 64 * 1024  # bytes fed to the parser at a time (bounds parse-ahead)
 _DETECT_CHUNK_BYTES = 4 * 1024
+# At most this many cleared (empty) records are left in place before they are deleted.
+_KEEP_CLEARED = 16
 
 # Byte-order marks and BOM-less first bytes of `<?` / `<` (XML 1.0, appendix F), longest first.
 _BOMS = (
@@ -150,6 +152,7 @@ def iterparse_records(
     elements, oversized = 0, False  # elements (start tags, roughly) its input holds so far
     unreleased, last_line = 0, None  # input bytes since the last release, and its line
     since_markup, in_tag = 0, False  # bytes since the last < or >, and whether < came last
+    kept = _KEEP_CLEARED  # records cleared but left in place since the last release
     while True:
         chunk = stream.read(READ_CHUNK_BYTES)
         unreleased += len(chunk)
@@ -181,6 +184,7 @@ def iterparse_records(
                 _refuse_xinclude(element, path)
             if event == "start":
                 if tag in contexts:
+                    kept = _KEEP_CLEARED  # its header goes at its first record's end
                     yield XmlEvent("start", element, line_of(element), tag)
                 elif open_record is None:
                     open_record, elements, oversized = element, 0, False
@@ -195,7 +199,14 @@ def iterparse_records(
             sourceline: Any = element.sourceline  # as line_of, without its call per record
             last_line = sourceline
             yield XmlEvent("end", element, last_line, tag)
-            _release(element)
+            if kept < _KEEP_CLEARED and tag not in contexts:
+                # Cleared records stay among their siblings for a while: deleting them a few
+                # at a time costs less than one by one (each delete asks lxml for proxies).
+                element.clear()
+                kept += 1
+            else:
+                _release(element)
+                kept = 0
             unreleased = 0
         if open_record is not None and elements > max_record_elements:
             oversized = True

@@ -24,6 +24,7 @@ from itertools import islice
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
+from xml_adapters.codecache import compiled
 from xml_adapters.codegen import FieldCode, Known, compile_shaped_run
 from xml_adapters.finish import DataOf, compile_data
 
@@ -54,6 +55,7 @@ class Shaped:
     parts: int  # how many parts (0 or 1)
     run: Run
     data_of: DataOf  # the event's `data`, without the fields the shape leaves None
+    builtins: dict[str, str | None]  # what `xml_adapters.mapping` sets for such a record
 
 
 class ShapeCache:
@@ -129,16 +131,18 @@ class ShapeCache:
         if part is not None:
             resolver.visit(part_root, part)
         found = resolver.found
-        items = []
-        for hit in found:
-            if hit is None:
-                items.append("None")
-            elif isinstance(hit, list):
-                items.append("[" + ", ".join(f"e[{i}]" for i in hit) + "]")
-            else:
-                items.append(f"e[{hit}]")
-        # Only integers and `e` appear in this source.
-        build = eval(f"lambda e: [{', '.join(items)}]")
+        # A copy of a list of Nones, then the slots the shape fills: cheaper than a display
+        # of every slot when most are empty. Only integers and `e` appear in this source.
+        lines = ["def build(e):", "    found = EMPTY.copy()"]
+        for slot, hit in enumerate(found):
+            if isinstance(hit, list):
+                lines.append(f"    found[{slot}] = [{', '.join(f'e[{i}]' for i in hit)}]")
+            elif hit is not None:
+                lines.append(f"    found[{slot}] = e[{hit}]")
+        lines.append("    return found")
+        namespace: dict[str, Any] = {"EMPTY": [None] * len(found)}
+        exec(compiled("\n".join(lines), "<shape build>"), namespace)
+        build = namespace["build"]
         known = Known(
             present=frozenset(s for s, hit in enumerate(found) if hit is not None),
             leaves=frozenset(
@@ -151,7 +155,8 @@ class ShapeCache:
         )
         run, never = compile_shaped_run(self._paths, self._fields, self._title, known)
         data_of = compile_data(tuple(n for n in self._data_fields if n not in never))
-        return Shaped(build, tuple(resolver.checks), part, len(parts), run, data_of)
+        builtins = dict(known.constants)
+        return Shaped(build, tuple(resolver.checks), part, len(parts), run, data_of, builtins)
 
 
 _UNKNOWN: Any = object()
