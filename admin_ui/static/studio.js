@@ -47,7 +47,8 @@
       var field = lastField || form.querySelector("textarea[data-template]");
       if (!field) { return; }
       var name = button.getAttribute("data-placeholder");
-      var insert = field.id === "f-condition" ? name : "{{ " + name + " }}";
+      var insert = field.id === "f-condition"
+        ? (button.getAttribute("data-condition") || name) : "{{ " + name + " }}";
       var start = field.selectionStart || 0, end = field.selectionEnd || 0;
       field.value = field.value.slice(0, start) + insert + field.value.slice(end);
       field.focus();

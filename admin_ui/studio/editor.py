@@ -42,6 +42,7 @@ from alerts.alert_types.drafts import (
 )
 from alerts.alert_types.recordings import Recording, media_url
 from alerts.alert_types.review import (
+    FILE_FIELDS,
     PLACEHOLDERS,
     SmsReport,
     VoicePart,
@@ -119,6 +120,7 @@ async def editor(key: str, request: Request, user: CanView, session: SessionDep)
         batch_choices=BATCH_CHOICES,
         intent_words=INTENT_WORDS,
         placeholders=PLACEHOLDERS,
+        file_fields=FILE_FIELDS,
         sms=sms,
         four_eyes=_four_eyes(request),
         gaps=translation_gaps(spec),

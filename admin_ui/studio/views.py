@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse
 from admin_ui.rendering import page
 from admin_ui.security import StaffUser, csrf_token
 from alerts.alert_types.drafts import CHANNEL_WORDS, LANGUAGES, language_name
+from alerts.alert_types.review import FILE_EXAMPLES
 from alerts.alert_types.store import stored_spec
 from alerts.alert_types.translations import missing_translations
 from alerts.decisions.evaluate import alert_context
@@ -333,7 +334,7 @@ def example_values(deps: AlertDeps) -> PreviewValues:
         "merchant": "Electro World",
         "account_ending": "4300",
         "booking_date": datetime.now(UTC).date().isoformat(),
-        "data": {},
+        "data": dict(FILE_EXAMPLES),
         **_delivery_values(deps),
     }
 

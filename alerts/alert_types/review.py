@@ -65,6 +65,66 @@ PLACEHOLDERS: dict[str, str] = {
     "link_preferences": "customer's preferences link",
 }
 
+# The fields the bank-file adapters put in an event's ``data`` (xml_adapters' mappings; see
+# docs/mappings.md), in the administrator's words. A template reads one as ``{{ data.NAME }}``
+# (empty when the event has none), a condition as ``event.data&["NAME"]`` (null when absent).
+FILE_FIELDS: dict[str, str] = {
+    "counterparty": "who paid or was paid",
+    "counterparty_bic": "the other bank's BIC",
+    "counterparty_address": "the other party's address",
+    "counterparty_town": "the other party's town",
+    "counterparty_country": "the other party's country",
+    "remittance_reference": "payment reference (structured, e.g. RF…)",
+    "remittance_reference_type": "kind of payment reference (SCOR, …)",
+    "return_reason": "reason code of a returned payment (MD06, AC04, …)",
+    "return_info": "bank's words on a returned payment",
+    "charges_amount": "charges taken",
+    "charges_currency": "currency of the charges",
+    "instructed_amount": "amount as instructed (before conversion)",
+    "instructed_currency": "currency as instructed",
+    "exchange_rate": "exchange rate applied",
+    "mandate_id": "direct debit mandate",
+    "creditor_identifier": "direct debit creditor id",
+    "end_to_end_id": "payer's end-to-end reference",
+    "transaction_id": "transaction id",
+    "instruction_id": "instruction id",
+    "payment_information_id": "payment information id",
+    "uetr": "SWIFT UETR (payment tracking id)",
+    "transaction_bank_transaction_code": "bank's transaction code (PMNT/…)",
+    "batch_role": "entry or one transaction of a batch",
+    "batch_count": "transactions in the batch",
+    "batch_total": "total of the batch",
+}
+
+# What the studio's preview shows for each (an event's own values replace them in a trial).
+FILE_EXAMPLES: dict[str, str] = {
+    "counterparty": "Power Co",
+    "counterparty_bic": "MARKDEFFXXX",
+    "counterparty_address": "Hauptstr. 1, 10115 Berlin",
+    "counterparty_town": "Berlin",
+    "counterparty_country": "DE",
+    "remittance_reference": "RF18539007547034",
+    "remittance_reference_type": "SCOR",
+    "return_reason": "MD06",
+    "return_info": "Refund requested by the payer",
+    "charges_amount": "2.50",
+    "charges_currency": "EUR",
+    "instructed_amount": "120.00",
+    "instructed_currency": "USD",
+    "exchange_rate": "0.9",
+    "mandate_id": "MANDATE-9",
+    "creditor_identifier": "DE98ZZZ09999999999",
+    "end_to_end_id": "E2E-1",
+    "transaction_id": "TX-1",
+    "instruction_id": "INS-1",
+    "payment_information_id": "PMT-1",
+    "uetr": "7b4a5e4e-5d2f-4c1e-9a3b-2f1d3c4b5a69",
+    "transaction_bank_transaction_code": "PMNT/RDDT/ESDD",
+    "batch_role": "transaction",
+    "batch_count": "3",
+    "batch_total": "360.00",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class TypeRow:
