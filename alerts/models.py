@@ -267,7 +267,11 @@ class Alert(SQLModel, table=True):
 
 class DeliveryAttempt(SQLModel, table=True):
     __tablename__ = "delivery_attempts"
-    __table_args__ = (sa.UniqueConstraint("alert_id", "step_index"),)
+    __table_args__ = (
+        sa.UniqueConstraint("alert_id", "step_index"),
+        # An SMS reply is matched by the number it came from, newest attempt first.
+        sa.Index("ix_delivery_attempts_address_created_at", "address", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alerts.id", index=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.delivery.statuses import apply_status_to, moved_forward, pass_on
@@ -65,10 +65,19 @@ async def call_of_attempt(
 
     A call's first requests can come before the worker stored the provider's call sid (it
     commits after the provider answered the create): while the attempt has none, a call no
-    other attempt has is taken to be its own (the worker, or a status callback, stores it)."""
-    attempt = await session.get(DeliveryAttempt, attempt_id)
-    if attempt is None:
+    other attempt has is taken to be its own (the worker, or a status callback, stores it).
+
+    One statement reads the attempt and its alert (every call webhook needs both)."""
+    found = (
+        await session.exec(
+            select(DeliveryAttempt, Alert)
+            .outerjoin(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
+            .where(col(DeliveryAttempt.id) == attempt_id)
+        )
+    ).first()
+    if found is None:
         raise Mismatch(404, f"no attempt {attempt_id}")
+    attempt, alert = found
     problem = None
     if attempt.channel != "voice":
         problem = f"attempt {attempt_id} is an {attempt.channel} attempt, not a call"
@@ -82,7 +91,6 @@ async def call_of_attempt(
     if problem is not None:
         await ignore(session, attempt, what=what, reason=problem, now=now)
         raise Mismatch(409, problem)
-    alert = await session.get(Alert, attempt.alert_id)
     if alert is None:
         raise Mismatch(404, f"no alert for attempt {attempt_id}")
     return attempt, alert

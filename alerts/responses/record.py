@@ -328,6 +328,13 @@ def _close(session: AsyncSession, alert: Alert, reason: str, now: datetime) -> N
     alert.next_step_at = None
 
 
+def hold(session: AsyncSession, *rows: object) -> None:
+    """Keep ``rows`` alive as long as ``session``: its identity map holds unchanged rows only
+    weakly, so a row read ahead for later ``session.get`` calls is otherwise dropped as soon as
+    the reader returns, and every one of those calls reads it again."""
+    session.info.setdefault("held", []).extend(rows)
+
+
 async def match_sms_reply(
     *, session: AsyncSession, from_number: str, now: datetime, window_hours: int
 ) -> tuple[int | None, int | None, int | None]:
@@ -352,7 +359,8 @@ async def match_sms_reply(
         )
     ).first()
     if found:
-        attempt, alert, _ = found
+        attempt, alert, customer = found
+        hold(session, attempt, alert, customer)
         return attempt.id, alert.id, alert.customer_id
     contact = (
         await session.exec(
