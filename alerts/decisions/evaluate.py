@@ -41,13 +41,13 @@ from alerts.customers.preferences import preferences_from_rows
 from alerts.decisions.rows import ALERTS as _ALERTS
 from alerts.decisions.rows import DECISIONS as _DECISIONS
 from alerts.decisions.rows import AlertRow as _AlertRow
-from alerts.decisions.rows import stored_option, stored_step, stored_windows
+from alerts.decisions.rows import stored_detail, stored_option, stored_step, stored_windows
 from alerts.deps import AlertDeps, BatchStepQueue, StepJob, StepQueue
 from alerts.models import Account, Alert, ContactPoint, Customer, Decision, Event, Preference
 from channels import metrics
 from rules.alert_types import AlertTypeSpec
 from rules.centre import CentreView
-from rules.engine import Plan, RecentAlert, decide, decision_as_dict
+from rules.engine import Plan, RecentAlert, decide
 from rules.facts import CustomerView, EventView
 from rules.preferences import CustomerPreferences
 
@@ -481,7 +481,7 @@ def _decide(
                 recent_alerts=data.recent[customer_id],
                 now=now,
             )
-            detail = decision_as_dict(decision)
+            detail = stored_detail(decision)
             outcome = "alert" if isinstance(decision, Plan) else "skip"
             decisions.append(_decision_row(event, spec.key, outcome, decision.reason, detail, now))
             if isinstance(decision, Plan):
