@@ -10,13 +10,13 @@ field added to a model and forgotten here fails there.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from pydantic import JsonValue
 
-from alerts.columns import UTCDateTime
+from alerts.columns import UTCDateTime, utc_iso
 from rules.alert_types import ResponseOption
 from rules.engine import Decision, Plan, PlanStep, decision_as_dict
 from rules.timewindows import SendWindows
@@ -86,8 +86,8 @@ def stored_step(step: PlanStep) -> dict[str, JsonValue]:
         "contact_point_id": step.contact_point_id,
         "address": step.address,
         "attempt": step.attempt,
-        "not_before": step.not_before.astimezone(UTC).isoformat(),
-        "deadline": step.deadline.astimezone(UTC).isoformat(),
+        "not_before": utc_iso(step.not_before),
+        "deadline": utc_iso(step.deadline),
         "locale": step.locale,
         "reason": step.reason,
         "copy": False,
@@ -149,8 +149,8 @@ def stored_detail(decision: Decision) -> dict[str, JsonValue]:
             {
                 "channel": s.channel,
                 "address": s.address,
-                "not_before": s.not_before.isoformat(),
-                "deadline": s.deadline.isoformat(),
+                "not_before": utc_iso(s.not_before),  # the engine's times are UTC
+                "deadline": utc_iso(s.deadline),
                 "reason": s.reason,
             }
             for s in decision.steps

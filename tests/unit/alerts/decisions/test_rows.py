@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from pydantic import TypeAdapter
 
+from alerts.columns import utc_iso
 from alerts.customers.history.words import decision_notes, decision_steps
 from alerts.decisions.rows import stored_detail, stored_option, stored_step, stored_windows
 from alerts.plans import AlertOption, PlannedStep, StoredWindows
@@ -101,3 +102,10 @@ def test_a_stored_skip_is_the_whole_decision() -> None:
     skip = _decided("1")
     assert isinstance(skip, Skip)
     assert stored_detail(skip) == decision_as_dict(skip)
+
+
+def test_utc_iso_depends_on_the_instant_only() -> None:
+    amsterdam = datetime(2026, 6, 10, 21, 0, tzinfo=timezone(timedelta(hours=2)))
+    utc = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)
+    assert utc_iso(amsterdam) == utc_iso(utc) == "2026-06-10T19:00:00+00:00"
+    assert utc_iso(utc + timedelta(microseconds=5)) == "2026-06-10T19:00:00.000005+00:00"
