@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 from pydantic import TypeAdapter
 
@@ -93,7 +94,8 @@ def test_a_stored_plan_keeps_what_the_history_shows_and_not_what_its_alert_holds
         k: v for k, v in stored.items() if k != "steps"
     }
     shown = ("channel", "address", "not_before", "deadline", "reason")
-    assert stored["steps"] == [{k: s[k] for k in shown} for s in full["steps"]]  # type: ignore[union-attr,index]
+    steps: Any = full["steps"]
+    assert stored["steps"] == [{k: s[k] for k in shown} for s in steps]
     assert decision_steps(stored) == decision_steps(full) and decision_notes(stored)
     assert len(json.dumps(stored)) < 0.75 * len(json.dumps(full))
 
