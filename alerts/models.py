@@ -223,7 +223,8 @@ class Decision(SQLModel, table=True):
     customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
     outcome: str = Field(max_length=10)  # "alert" | "skip"
     reason: str = Field(sa_type=sa.Text)
-    # rules.engine.decision_as_dict: every step with its reason, and the notes of each check.
+    # alerts.decisions.rows.stored_detail: every step with its reason, and the notes of each
+    # check (what the plan's alert row holds in full is not repeated).
     detail: dict[str, JsonValue] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = _created()
 

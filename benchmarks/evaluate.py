@@ -261,8 +261,10 @@ def _ticks(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def _server_cpu(engine: Any) -> float:
-    """CPU seconds of the PostgreSQL backends serving this database (local server only)."""
+async def _server_cpu(engine: Any, since: datetime) -> float:
+    """CPU seconds of the PostgreSQL backends this engine opened (those started ``since``; the
+    pool keeps them open), local server only. The backend of the populating engine, open since
+    before, is not one of them (it used to be counted instead of the deciding ones)."""
     if engine.dialect.name != "postgresql":
         return 0.0
     async with engine.connect() as conn:
@@ -270,8 +272,9 @@ async def _server_cpu(engine: Any) -> float:
             await conn.execute(
                 sa.text(
                     "SELECT pid FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+                    " WHERE datname = current_database() AND backend_start >= :since"
+                ),
+                {"since": since},
             )
         ).all()
     return sum(_ticks(int(pid)) for (pid,) in pids)
@@ -282,6 +285,7 @@ CPU: dict[str, float] = {}  # of the last _decide_all: client and server CPU sec
 
 async def _decide_all(db_url: str, redis_url: str | None) -> tuple[int, float, int]:
     """evaluate_pending in this process: (alerts created, seconds, steps enqueued)."""
+    since = datetime.now(UTC)
     engine = make_engine(db_url)
     pool = await create_pool(RedisSettings.from_dsn(redis_url)) if redis_url else None
     queue: StepQueue = ArqStepQueue(pool) if pool is not None else CountingQueue()
@@ -290,7 +294,7 @@ async def _decide_all(db_url: str, redis_url: str | None) -> tuple[int, float, i
     created = await evaluate_pending(deps=_deps(engine, queue), now=NOW)
     seconds = time.perf_counter() - started
     CPU["client"] = time.process_time() - cpu
-    CPU["server"] = await _server_cpu(engine)
+    CPU["server"] = await _server_cpu(engine, since)
     enqueued = 0
     if pool is not None:
         for name in QUEUES.values():

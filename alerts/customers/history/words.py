@@ -109,7 +109,7 @@ def _text(value: object) -> str | None:
 
 
 def decision_steps(detail: Mapping[str, object]) -> list[DecisionStep]:
-    """The plan steps of ``rules.engine.decision_as_dict``, the address always masked."""
+    """The plan steps of ``alerts.decisions.rows.stored_detail``, the address always masked."""
     steps = detail.get("steps")
     return [
         DecisionStep(

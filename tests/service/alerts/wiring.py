@@ -192,7 +192,7 @@ async def load_alert(deps: AlertDeps, alert_id: int | None) -> Alert:
 
 
 def notes_of(decision: Decision) -> list[str]:
-    """The notes of each check, as the decision stored them (rules.engine.decision_as_dict)."""
+    """The notes of each check, as the decision stored them (rows.stored_detail)."""
     notes = decision.detail["notes"]
     assert isinstance(notes, list)
     return [str(n) for n in notes]
