@@ -14,6 +14,7 @@ from admin_ui.users import create_user
 from alerts.columns import utcnow
 from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.decisions.evaluate import evaluate_pending
+from alerts.deps import AlertDeps
 from herald.worker import drain
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the shared fixture)
 from tests.conftest import Stack
@@ -44,28 +45,47 @@ async def _shot(page: Any, path: Path, width: int) -> None:
     assert await page.evaluate("document.documentElement.scrollWidth") <= width, path.name
 
 
+async def seed_sms_customer(
+    deps: AlertDeps,
+    *,
+    admins: list[str],
+    customer: tuple[str, str, str, str],
+    account: str,
+    phone: str,
+) -> None:
+    """Studio users (PASSWORD) and one customer (ref, name, locale, zone) reached by SMS."""
+    ref, name, locale, zone = customer
+    async with deps.sessions() as session:
+        for username in admins:
+            await create_user(session=session, username=username, password=PASSWORD)
+        await upsert_customer(
+            session=session,
+            data=CustomerIn(
+                external_ref=ref,
+                name=name,
+                locale=locale,
+                timezone=zone,
+                accounts=[account],
+                phones=[phone],
+                channel_order=["sms"],
+            ),
+        )
+        await session.commit()
+
+
 async def test_administrator_rewords_the_dutch_sms_and_a_colleague_publishes_it(
     stack: Stack,
     browser: Any,  # noqa: F811
     tmp_path: Path,
 ) -> None:
     deps = stack.runtime.deps
-    async with deps.sessions() as session:
-        await create_user(session=session, username="newadmin", password=PASSWORD)
-        await create_user(session=session, username="colleague", password=PASSWORD)
-        await upsert_customer(
-            session=session,
-            data=CustomerIn(
-                external_ref="C-NL",
-                name="Joost Bakker",
-                locale="nl",
-                timezone="Europe/Amsterdam",
-                accounts=[ACCOUNT],
-                phones=[PHONE],
-                channel_order=["sms"],
-            ),
-        )
-        await session.commit()
+    await seed_sms_customer(
+        deps,
+        admins=["newadmin", "colleague"],
+        customer=("C-NL", "Joost Bakker", "nl", "Europe/Amsterdam"),
+        account=ACCOUNT,
+        phone=PHONE,
+    )
     await make_event(deps, account=ACCOUNT, amount="612.00", event_id="E-old", description="Cafe")
     base = stack.api.url
     context = await browser.new_context(viewport={"width": 1280, "height": 900})

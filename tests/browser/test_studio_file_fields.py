@@ -11,18 +11,15 @@ from typing import Any
 
 import pytest
 
-from admin_ui.users import create_user
 from alerts.columns import utcnow
-from alerts.customers.records import CustomerIn, upsert_customer
 from alerts.decisions.evaluate import evaluate_pending
 from herald.worker import drain
 from tests.browser.test_admin_browser import browser  # noqa: F401  (the shared fixture)
-from tests.browser.test_studio_browser import _log_in, _shot
+from tests.browser.test_studio_browser import _log_in, _shot, seed_sms_customer
 from tests.conftest import Stack
 from tests.factories import make_event
 
 pytestmark = pytest.mark.integration
-PASSWORD = "correct horse battery"
 ACCOUNT = "DE02120300000000202051"
 PHONE = "+15550008888"
 
@@ -33,21 +30,13 @@ async def test_a_returned_debit_alert_is_built_from_the_bank_file_fields(
     tmp_path: Path,
 ) -> None:
     deps = stack.runtime.deps
-    async with deps.sessions() as session:
-        await create_user(session=session, username="fieldadmin", password=PASSWORD)
-        await upsert_customer(
-            session=session,
-            data=CustomerIn(
-                external_ref="C-DE",
-                name="Jonas Weber",
-                locale="en",
-                timezone="Europe/Berlin",
-                accounts=[ACCOUNT],
-                phones=[PHONE],
-                channel_order=["sms"],
-            ),
-        )
-        await session.commit()
+    await seed_sms_customer(
+        deps,
+        admins=["fieldadmin"],
+        customer=("C-DE", "Jonas Weber", "en", "Europe/Berlin"),
+        account=ACCOUNT,
+        phone=PHONE,
+    )
     base = stack.api.url
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
