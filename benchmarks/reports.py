@@ -65,12 +65,13 @@ class _Sql:
         if self.pg:
             return f"(TIMESTAMPTZ '2026-09-01 00:00:00+00' + ({seconds}) * INTERVAL '1 second')"
         # as SQLAlchemy writes them (microseconds included), so comparisons order them alike
-        return f"(datetime('2026-09-01 00:00:00', '+' || ({seconds}) || ' seconds') || '.000000')"
+        # a modifier "N seconds" takes a sign of its own: no '+' in front (that refused "+-4")
+        return f"(datetime('2026-09-01 00:00:00', ({seconds}) || ' seconds') || '.000000')"
 
     def day(self, seconds: str) -> str:
         if self.pg:
             return f"CAST({self.at(seconds)} AS DATE)"
-        return f"date('2026-09-01', '+' || ({seconds}) || ' seconds')"
+        return f"date('2026-09-01', ({seconds}) || ' seconds')"
 
     def json(self, literal: str) -> str:
         return f"CAST('{literal}' AS JSON)" if self.pg else f"'{literal}'"
