@@ -40,6 +40,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.alert_types.store import load_specs
 from alerts.columns import among, recordset_insert
 from alerts.customers.preferences import preferences_from_rows
+from alerts.decisions.copy_rows import copy_alerts, copy_rows, take_ids
 from alerts.decisions.rows import ALERTS as _ALERTS
 from alerts.decisions.rows import DECISIONS as _DECISIONS
 from alerts.decisions.rows import AlertRow as _AlertRow
@@ -566,13 +567,21 @@ async def _drop_raised_meanwhile(
 async def _insert_alerts(
     session: AsyncSession, alerts: list[_AlertRow]
 ) -> list[tuple[int, str, datetime | None]]:
-    """Insert the alerts in one statement; one raised by another evaluator between our check
-    and our insert is left out, and its decision says so."""
+    """Insert the alerts (PostgreSQL: copied, ``copy_alerts``; when a key was raised meanwhile,
+    one statement that skips it); one raised by another evaluator between our check and our
+    insert is left out, and its decision says so."""
     if _dialect(session) == "postgresql":
-        sql, params = recordset_insert(
-            _ALERTS, alerts, returning="id, dedupe_key", on_conflict="(dedupe_key) DO NOTHING"
-        )
-        inserted = (await (await session.connection()).execute(sql, params)).all()
+        conn = await session.connection()
+        ids = await take_ids(conn, "alerts", len(alerts))
+        if await copy_alerts(conn, ids, alerts):  # none of the keys raised meanwhile
+            inserted: Sequence[Any] = [
+                (i, a["dedupe_key"]) for i, a in zip(ids, alerts, strict=True)
+            ]
+        else:
+            sql, params = recordset_insert(
+                _ALERTS, alerts, returning="id, dedupe_key", on_conflict="(dedupe_key) DO NOTHING"
+            )
+            inserted = (await conn.execute(sql, params)).all()
     else:
         stmt = (
             sqlite.insert(_ALERTS)
@@ -602,17 +611,19 @@ async def _insert_alerts(
 
 
 async def _insert_decisions(session: AsyncSession, decisions: list[_DecisionRow]) -> list[int]:
-    """Insert the batch's decisions in one statement; their ids, in the order of ``decisions``
-    (matched back by (event, alert type), unique per decision)."""
+    """Insert the batch's decisions; their ids, in the order of ``decisions``. PostgreSQL: ids
+    drawn first, rows copied (``copy_rows``); SQLite: one statement, ids matched back by
+    (event, alert type), unique per decision."""
     if _dialect(session) == "postgresql":
-        sql, params = recordset_insert(_DECISIONS, decisions, returning="id, event_id, alert_type")
-        rows = (await (await session.connection()).execute(sql, params)).all()
-    else:
-        table = _DECISIONS
-        stmt = insert(table).returning(table.c.id, table.c.event_id, table.c.alert_type)
-        rows = (await session.exec(stmt, params=decisions)).all()
-    ids = {(event_id, alert_type): id_ for id_, event_id, alert_type in rows}
-    return [ids[d["event_id"], d["alert_type"]] for d in decisions]
+        conn = await session.connection()
+        ids = await take_ids(conn, "decisions", len(decisions))
+        await copy_rows(conn, "decisions", ids, decisions)
+        return ids
+    table = _DECISIONS
+    stmt = insert(table).returning(table.c.id, table.c.event_id, table.c.alert_type)
+    rows = (await session.exec(stmt, params=decisions)).all()
+    by_key = {(event_id, alert_type): id_ for id_, event_id, alert_type in rows}
+    return [by_key[d["event_id"], d["alert_type"]] for d in decisions]
 
 
 def _dialect(session: AsyncSession) -> str:
