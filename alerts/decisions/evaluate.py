@@ -300,10 +300,14 @@ async def _claim(session: AsyncSession, batch: int, cursor: _Cursor) -> list[_Cl
     events = _EVENTS
     pending = (
         sa.select(events.c.id)
-        .where(events.c.evaluated.is_(False), events.c.id > cursor.after)
+        # ``= false``, as the partial index ix_events_pending says: the next pending ids in
+        # order, read from that index alone
+        .where(events.c.evaluated == sa.false(), events.c.id > cursor.after)
         .order_by(events.c.id)
         .limit(batch)
-        .with_for_update(skip_locked=True)
+        # FOR NO KEY UPDATE: the claim changes no key, so rows that other transactions' new
+        # decisions and alerts reference (a key-share lock each) are not skipped for it
+        .with_for_update(skip_locked=True, key_share=True)
         # Materialised: picked (and locked) once. As a plain IN (subquery) PostgreSQL could
         # rescan the locking subquery for every event (a nested loop, when the statistics say
         # few events are pending: just after a mass UPDATE), minutes per claim with two
@@ -319,7 +323,8 @@ async def _claim(session: AsyncSession, batch: int, cursor: _Cursor) -> list[_Cl
     claimed = (
         await (await session.connection()).execute(
             sa.update(events)
-            .where(events.c.id.in_(sa.select(pending.c.id)), events.c.evaluated.is_(False))
+            # joined on the picked ids (each found by its key), not a scan of the pending
+            .where(events.c.id == pending.c.id, events.c.evaluated == sa.false())
             .values(evaluated=True, customer_id=sa.func.coalesce(events.c.customer_id, owner))
             .returning(*(_as_text(events.c[name]) for name in _EVENT_READ))
         )

@@ -38,7 +38,9 @@ async def test_a_key_raised_meanwhile_by_another_evaluation_is_a_skip(runtime: R
             )
         )
         await holder.flush()
-        evaluation = asyncio.create_task(evaluate_pending(deps=deps, now=mine.created_at))
+        evaluation: asyncio.Future[list[int]] = asyncio.ensure_future(
+            evaluate_pending(deps=deps, now=mine.created_at)
+        )
         async with runtime.engine.connect() as probe:
             for _ in range(200):  # until the evaluation's copy waits for the holder's key
                 waiting = await probe.execute(
