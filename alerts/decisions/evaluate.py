@@ -33,7 +33,7 @@ from typing import Any, Protocol, TypedDict
 import sqlalchemy as sa
 from pydantic import JsonValue
 from sqlalchemy import insert, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -345,11 +345,18 @@ async def _claim(session: AsyncSession, batch: int, cursor: _Cursor) -> list[_Cl
         .where(_ACCOUNTS.c.account_id == events.c.account_id)
         .scalar_subquery()
     )
+    if _dialect(session) == "postgresql":
+        # the picked ids as one array, each event found by its key whatever the statistics
+        # say (as a join, stale statistics after a big ingest chose a scan of every pending
+        # event per claim)
+        ids = sa.select(sa.func.array_agg(pending.c.id)).scalar_subquery()
+        picked: Any = events.c.id == sa.any_(sa.cast(ids, postgresql.ARRAY(sa.Integer)))
+    else:
+        picked = events.c.id.in_(sa.select(pending.c.id))
     claimed = (
         await (await session.connection()).execute(
             sa.update(events)
-            # joined on the picked ids (each found by its key), not a scan of the pending
-            .where(events.c.id == pending.c.id, events.c.evaluated == sa.false())
+            .where(picked, events.c.evaluated == sa.false())
             .values(evaluated=True, customer_id=sa.func.coalesce(events.c.customer_id, owner))
             .returning(*(_as_text(events.c[name]) for name in _EVENT_READ))
         )
