@@ -20,7 +20,9 @@ _PENDING = sa.text('evaluated = false')
 
 
 def upgrade() -> None:
-    op.create_index(
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_evaluated')
+    op.create_index(  # after the batch: a table SQLite rebuilt keeps its partial index
         'ix_events_pending',
         'events',
         ['id'],
@@ -28,8 +30,6 @@ def upgrade() -> None:
         postgresql_where=_PENDING,
         sqlite_where=_PENDING,
     )
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_index('ix_events_evaluated')
 
 
 def downgrade() -> None:
