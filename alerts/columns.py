@@ -137,6 +137,12 @@ def _encode(rows: object) -> str:
     return orjson.dumps(rows, default=_instant, option=_OPTIONS).decode()
 
 
+def json_text(value: object) -> str:
+    """``value`` as the JSON text the bulk writes store (orjson; aware datetimes as
+    ``utc_iso``): what a JSON column of a COPY row takes."""
+    return orjson.dumps(value, default=_instant, option=_OPTIONS).decode()
+
+
 def recordset_insert(
     table: sa.Table, rows: Sequence[Mapping[str, Any]], *, returning: str, on_conflict: str = ""
 ) -> tuple[sa.TextClause, dict[str, str]]:

@@ -190,7 +190,17 @@ class Event(SQLModel, table=True):
     """An AccountEvent as stored; (source, source_event_id) makes ingestion idempotent."""
 
     __tablename__ = "events"
-    __table_args__ = (sa.UniqueConstraint("source", "source_event_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("source", "source_event_id"),
+        # The pending events alone, in id order: what a claim walks (alerts.decisions). Marking
+        # an event evaluated adds no entry here (an index on the flag took one per event).
+        sa.Index(
+            "ix_events_pending",
+            "id",
+            postgresql_where=sa.text("evaluated = false"),
+            sqlite_where=sa.text("evaluated = false"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     source: str = Field(max_length=64)
@@ -207,7 +217,7 @@ class Event(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=500)
     line: int | None = None
     data: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
-    evaluated: bool = Field(default=False, index=True)
+    evaluated: bool = False
     created_at: datetime = _created()
 
 

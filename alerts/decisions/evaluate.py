@@ -33,13 +33,14 @@ from typing import Any, Protocol, TypedDict
 import sqlalchemy as sa
 from pydantic import JsonValue
 from sqlalchemy import insert, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.store import load_specs
 from alerts.columns import among, recordset_insert
 from alerts.customers.preferences import preferences_from_rows
+from alerts.decisions.copy_rows import copy_alerts, copy_rows, take_ids
 from alerts.decisions.rows import ALERTS as _ALERTS
 from alerts.decisions.rows import DECISIONS as _DECISIONS
 from alerts.decisions.rows import AlertRow as _AlertRow
@@ -190,6 +191,23 @@ def _freeze_once() -> None:
 async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 2000) -> list[int]:
     """Decide every unevaluated event; returns the ids of the alerts created (already enqueued)."""
     _freeze_once()
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], _YOUNG), *old[1:])
+    try:
+        return await _evaluate_all(deps=deps, now=now, batch=batch)
+    finally:
+        gc.set_threshold(*old)
+
+
+# The collector's young-generation threshold while events are decided (Python's default: 700
+# allocations). A batch allocates hundreds of thousands of objects (rows, views, decisions,
+# documents) and frees nearly all of them by reference counting; at 700 the collector walked
+# the young objects hundreds of times per batch. Cycles are still collected, later; the
+# threshold is put back after (as alerts.customers.records does for an import).
+_YOUNG = 50_000
+
+
+async def _evaluate_all(*, deps: AlertDeps, now: datetime, batch: int) -> list[int]:
     created: list[int] = []
     async with deps.sessions() as session:
         by_event_type: dict[str, list[AlertTypeSpec]] = defaultdict(list)
@@ -278,6 +296,14 @@ class _Claimed:
         return self.view.event_id or 0
 
 
+# The columns of a contact point the rules read (alerts.customers.preferences.ContactFields).
+_CONTACT_READ = (
+    *("id", "customer_id", "kind", "address", "consent_source", "consent_at"),
+    *("consent_confirmed", "consent_marketing", "consent_withdrawn_at", "sms_opted_out_at"),
+    *("sms_capable", "invalid_at"),
+)
+
+
 @dataclass
 class _Cursor:
     """The highest event id this run has claimed: the next claim starts after it."""
@@ -299,10 +325,14 @@ async def _claim(session: AsyncSession, batch: int, cursor: _Cursor) -> list[_Cl
     events = _EVENTS
     pending = (
         sa.select(events.c.id)
-        .where(events.c.evaluated.is_(False), events.c.id > cursor.after)
+        # ``= false``, as the partial index ix_events_pending says: the next pending ids in
+        # order, read from that index alone
+        .where(events.c.evaluated == sa.false(), events.c.id > cursor.after)
         .order_by(events.c.id)
         .limit(batch)
-        .with_for_update(skip_locked=True)
+        # FOR NO KEY UPDATE: the claim changes no key, so rows that other transactions' new
+        # decisions and alerts reference (a key-share lock each) are not skipped for it
+        .with_for_update(skip_locked=True, key_share=True)
         # Materialised: picked (and locked) once. As a plain IN (subquery) PostgreSQL could
         # rescan the locking subquery for every event (a nested loop, when the statistics say
         # few events are pending: just after a mass UPDATE), minutes per claim with two
@@ -315,10 +345,18 @@ async def _claim(session: AsyncSession, batch: int, cursor: _Cursor) -> list[_Cl
         .where(_ACCOUNTS.c.account_id == events.c.account_id)
         .scalar_subquery()
     )
+    if _dialect(session) == "postgresql":
+        # the picked ids as one array, each event found by its key whatever the statistics
+        # say (as a join, stale statistics after a big ingest chose a scan of every pending
+        # event per claim)
+        ids = sa.select(sa.func.array_agg(pending.c.id)).scalar_subquery()
+        picked: Any = events.c.id == sa.any_(sa.cast(ids, postgresql.ARRAY(sa.Integer)))
+    else:
+        picked = events.c.id.in_(sa.select(pending.c.id))
     claimed = (
         await (await session.connection()).execute(
             sa.update(events)
-            .where(events.c.id.in_(sa.select(pending.c.id)), events.c.evaluated.is_(False))
+            .where(picked, events.c.evaluated == sa.false())
             .values(evaluated=True, customer_id=sa.func.coalesce(events.c.customer_id, owner))
             .returning(*(_as_text(events.c[name]) for name in _EVENT_READ))
         )
@@ -390,7 +428,9 @@ async def _load(
     contacts: dict[int, list[Any]] = defaultdict(list)
     for contact in (
         await conn.execute(
-            sa.select(_CONTACTS).where(_among(session, _CONTACTS.c.customer_id, ids))
+            sa.select(*(_CONTACTS.c[name] for name in _CONTACT_READ)).where(
+                _among(session, _CONTACTS.c.customer_id, ids)
+            )
         )
     ).all():
         contacts[contact.customer_id].append(contact)
@@ -566,13 +606,21 @@ async def _drop_raised_meanwhile(
 async def _insert_alerts(
     session: AsyncSession, alerts: list[_AlertRow]
 ) -> list[tuple[int, str, datetime | None]]:
-    """Insert the alerts in one statement; one raised by another evaluator between our check
-    and our insert is left out, and its decision says so."""
+    """Insert the alerts (PostgreSQL: copied, ``copy_alerts``; when a key was raised meanwhile,
+    one statement that skips it); one raised by another evaluator between our check and our
+    insert is left out, and its decision says so."""
     if _dialect(session) == "postgresql":
-        sql, params = recordset_insert(
-            _ALERTS, alerts, returning="id, dedupe_key", on_conflict="(dedupe_key) DO NOTHING"
-        )
-        inserted = (await (await session.connection()).execute(sql, params)).all()
+        conn = await session.connection()
+        ids = await take_ids(conn, "alerts", len(alerts))
+        if await copy_alerts(conn, ids, alerts):  # none of the keys raised meanwhile
+            inserted: Sequence[Any] = [
+                (i, a["dedupe_key"]) for i, a in zip(ids, alerts, strict=True)
+            ]
+        else:
+            sql, params = recordset_insert(
+                _ALERTS, alerts, returning="id, dedupe_key", on_conflict="(dedupe_key) DO NOTHING"
+            )
+            inserted = (await conn.execute(sql, params)).all()
     else:
         stmt = (
             sqlite.insert(_ALERTS)
@@ -602,17 +650,19 @@ async def _insert_alerts(
 
 
 async def _insert_decisions(session: AsyncSession, decisions: list[_DecisionRow]) -> list[int]:
-    """Insert the batch's decisions in one statement; their ids, in the order of ``decisions``
-    (matched back by (event, alert type), unique per decision)."""
+    """Insert the batch's decisions; their ids, in the order of ``decisions``. PostgreSQL: ids
+    drawn first, rows copied (``copy_rows``); SQLite: one statement, ids matched back by
+    (event, alert type), unique per decision."""
     if _dialect(session) == "postgresql":
-        sql, params = recordset_insert(_DECISIONS, decisions, returning="id, event_id, alert_type")
-        rows = (await (await session.connection()).execute(sql, params)).all()
-    else:
-        table = _DECISIONS
-        stmt = insert(table).returning(table.c.id, table.c.event_id, table.c.alert_type)
-        rows = (await session.exec(stmt, params=decisions)).all()
-    ids = {(event_id, alert_type): id_ for id_, event_id, alert_type in rows}
-    return [ids[d["event_id"], d["alert_type"]] for d in decisions]
+        conn = await session.connection()
+        ids = await take_ids(conn, "decisions", len(decisions))
+        await copy_rows(conn, "decisions", ids, decisions)
+        return ids
+    table = _DECISIONS
+    stmt = insert(table).returning(table.c.id, table.c.event_id, table.c.alert_type)
+    rows = (await session.exec(stmt, params=decisions)).all()
+    by_key = {(event_id, alert_type): id_ for id_, event_id, alert_type in rows}
+    return [by_key[d["event_id"], d["alert_type"]] for d in decisions]
 
 
 def _dialect(session: AsyncSession) -> str:
