@@ -24,7 +24,7 @@ import gc
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -55,6 +55,8 @@ from rules.facts import CustomerView, EventView
 from rules.preferences import CustomerPreferences
 
 logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (events decided by this run, alerts it created)
 
 NO_TYPE = "*"  # the alert_type of a decision that no alert type applies
 # How far back recent alerts are read: frequency caps (at most 31 days) and, when longer, the
@@ -188,13 +190,17 @@ def _freeze_once() -> None:
 
 
 @metrics.timed(metrics.DECISION_SECONDS)
-async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 2000) -> list[int]:
-    """Decide every unevaluated event; returns the ids of the alerts created (already enqueued)."""
+async def evaluate_pending(
+    *, deps: AlertDeps, now: datetime, batch: int = 2000, progress: Progress | None = None
+) -> list[int]:
+    """Decide every unevaluated event; returns the ids of the alerts created (already enqueued).
+    ``progress`` is told, after each batch is committed and queued, how many events this run
+    has decided and how many alerts it has created."""
     _freeze_once()
     old = gc.get_threshold()
     gc.set_threshold(max(old[0], _YOUNG), *old[1:])
     try:
-        return await _evaluate_all(deps=deps, now=now, batch=batch)
+        return await _evaluate_all(deps=deps, now=now, batch=batch, progress=progress)
     finally:
         gc.set_threshold(*old)
 
@@ -207,7 +213,17 @@ async def evaluate_pending(*, deps: AlertDeps, now: datetime, batch: int = 2000)
 _YOUNG = 50_000
 
 
-async def _evaluate_all(*, deps: AlertDeps, now: datetime, batch: int) -> list[int]:
+async def count_pending(deps: AlertDeps) -> int:
+    """How many events wait to be decided (the partial index of pending events answers it)."""
+    async with deps.sessions() as session:
+        pending = _EVENTS.c.evaluated == sa.false()  # as the partial index says
+        query = sa.select(sa.func.count()).select_from(_EVENTS).where(pending)
+        return int(await (await session.connection()).scalar(query) or 0)
+
+
+async def _evaluate_all(
+    *, deps: AlertDeps, now: datetime, batch: int, progress: Progress | None
+) -> list[int]:
     created: list[int] = []
     async with deps.sessions() as session:
         by_event_type: dict[str, list[AlertTypeSpec]] = defaultdict(list)
@@ -239,6 +255,8 @@ async def _evaluate_all(*, deps: AlertDeps, now: datetime, batch: int) -> list[i
         created += [job.alert_id for job in jobs]
         if new_alerts:
             logger.info("alerts created: %s (batch of up to %s events)", len(new_alerts), batch)
+        if progress is not None:
+            progress(cursor.claimed, len(created))
     return created
 
 
@@ -306,9 +324,11 @@ _CONTACT_READ = (
 
 @dataclass
 class _Cursor:
-    """The highest event id this run has claimed: the next claim starts after it."""
+    """The highest event id this run has claimed (the next claim starts after it), and how
+    many events it has claimed."""
 
     after: int = 0
+    claimed: int = 0
 
 
 async def _claim(session: AsyncSession, batch: int, cursor: _Cursor) -> list[_Claimed]:
@@ -480,6 +500,7 @@ async def _evaluate_batch(
     events = await _claim(session, batch, cursor)
     if not events:
         return None
+    cursor.claimed += len(events)
     longest = max(
         (s.dedupe.window_seconds for specs in by_event_type.values() for s in specs), default=0
     )

@@ -12,7 +12,7 @@ from alerts.customers.preferences import (
     ConsentIn,
     set_consent,
 )
-from alerts.decisions.evaluate import evaluate_pending
+from alerts.decisions.evaluate import count_pending, evaluate_pending
 from alerts.deps import AlertDeps
 from alerts.models import Alert, ContactPoint
 from rules.centre import spread_offset
@@ -336,3 +336,26 @@ async def test_an_alert_type_can_alert_on_each_transaction_of_a_batch(wired: Wir
     alerts = [await load_alert(wired.deps, a) for a in created]
     assert sorted(str(a.alert_type) for a in alerts) == ["large_debit", "large_debit"]
     assert (await decision_of(wired.deps, "large_debit", "B-1")).outcome == "skip"
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+async def test_progress_counts_each_batch_of_events_decided_and_the_alerts_created(
+    wired: Wired,
+) -> None:
+    await make_person(wired.deps)
+    for n, amount in enumerate(("1500.00", "20.00", "900.00", "30.00", "2500.00")):
+        await make_event(wired.deps, amount=amount, event_id=f"P-{n}")
+    assert await count_pending(wired.deps) == 5
+    told: list[tuple[int, int]] = []
+
+    created = await evaluate_pending(
+        deps=wired.deps, now=T0, batch=2, progress=lambda e, a: told.append((e, a))
+    )
+
+    assert [events for events, _ in told] == [2, 4, 5]  # after each batch of two, then the last
+    assert told[-1] == (5, len(created))
+    assert 0 < len(created) < 5  # the small debits do not alert
+    assert [alerts for _, alerts in told] == sorted(alerts for _, alerts in told)
+    assert await count_pending(wired.deps) == 0
