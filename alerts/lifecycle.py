@@ -446,3 +446,96 @@ def _loaded(
     for key, value in row.items():
         if key in written or key not in changed:
             set_committed_value(attempt, key, value)
+
+
+# --- a status callback's common case in one statement (PostgreSQL) ---------------------------
+
+_ALERT_REACHABLE = sorted(s for s in ALERT.sources("reach") if s != "delivered")
+_FORWARD_AND_REACH = f"""
+WITH moved AS (
+    UPDATE delivery_attempts
+    SET status = %(target)s, updated_at = %(now)s, provider_sid = %(sid)s,
+        error = coalesce(%(error)s, error)
+    WHERE id = %(attempt_id)s AND channel = %(channel)s AND status = ANY(%(sources)s)
+      AND (provider_sid = %(sid)s OR provider_sid IS NULL)
+    RETURNING id, alert_id, step_index
+), history AS (
+    INSERT INTO attempt_events (attempt_id, status, provider_status, detail, applied, created_at)
+    SELECT id, %(target)s, %(provider_status)s, %(detail)s, true, %(now)s FROM moved
+), was AS (
+    SELECT a.id, a.status, a.alert_type, a.customer_id
+    FROM alerts a JOIN moved m ON a.id = m.alert_id
+    WHERE %(reach)s AND a.current_step = m.step_index
+      AND a.status IN ({", ".join(f"'{s}'" for s in _ALERT_REACHABLE)})
+      AND coalesce(a.plan -> m.step_index ->> 'kind', 'alert') <> 'call_now'
+    FOR UPDATE OF a
+), reached AS (
+    UPDATE alerts SET status = 'delivered', updated_at = %(now)s, next_step_at = NULL
+    FROM was WHERE alerts.id = was.id
+    RETURNING alerts.id
+), change AS (
+    INSERT INTO status_changes
+        (entity, entity_id, from_status, event, to_status, applied, reason, actor, created_at)
+    SELECT 'alert', id, status, 'reach', 'delivered', true, %(reason)s, 'herald', %(now)s
+    FROM was
+), told AS (
+    INSERT INTO outbox_events (kind, customer_id, entity, entity_id, data, created_at)
+    SELECT '{ALERT_KINDS["delivered"]}', customer_id, 'alert', id,
+        json_build_object('alert_id', id, 'alert_type', alert_type, 'from', status,
+                          'status', 'delivered'),
+        %(now)s
+    FROM was
+)
+SELECT m.alert_id, (SELECT count(*) FROM reached) FROM moved m
+"""
+
+
+async def move_attempt_and_reach(
+    session: AsyncSession,
+    *,
+    attempt_id: int,
+    channel: str,
+    status: str,
+    provider_sid: str,
+    provider_status: str | None,
+    error: str | None,
+    detail: str | None,
+    reach: bool,
+    now: datetime,
+) -> tuple[int, bool] | None:
+    """A provider status in one PostgreSQL statement (the status webhook's hot path): the
+    attempt's compare-and-set by the ATTEMPT table (its own message, or one not stored yet),
+    its history row and, with ``reach`` (the status reaches the customer), the alert's "reach"
+    move when the attempt is the alert's current step (not a "call me now" call's, which has
+    its own follow-up), with its status change and its outbox event, as ``move_alert`` records
+    them. Not committed.
+
+    None when the attempt did not move (the caller takes the full path, which tells a late
+    callback from a mismatch); else (alert id, whether the alert moved): an alert that did not
+    move is left to the caller's follow-up exactly as if only the attempt had been moved."""
+    target = ATTEMPT.target(status)
+    if target is None:
+        return None
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(
+        _FORWARD_AND_REACH,
+        {
+            "target": target,
+            "now": now,
+            "sid": provider_sid,
+            "error": error or None,
+            "attempt_id": attempt_id,
+            "channel": channel,
+            "sources": sorted(ATTEMPT.sources(status)),
+            "provider_status": provider_status,
+            "detail": detail,
+            "reach": reach,
+            "reason": f"{channel} {target}"[:500],
+        },
+    )
+    row: Any = result.first()
+    if row is None:
+        return None
+    metrics.attempt_moved(channel, target)
+    alert_id, alerts_moved = row
+    return int(alert_id), bool(alerts_moved)

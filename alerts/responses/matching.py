@@ -16,7 +16,13 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.delivery.statuses import apply_status_to, moved_forward, pass_on
+from alerts.delivery.statuses import (
+    applied_in_one,
+    apply_status_to,
+    in_one_statement,
+    moved_forward,
+    pass_on,
+)
 from alerts.deps import AlertDeps
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, Response, StatusChange
 from alerts.responses.values import context_of, update_context
@@ -103,15 +109,22 @@ async def apply_provider_status(
     channel, and the attempt's own call or message (one not yet stored is adopted there).
 
     The common case, a fresh status of the attempt's own message, is one compare-and-set
-    statement (``moved_forward``); anything else (a mismatch, an unknown status, a late or
+    statement (``moved_forward``; on PostgreSQL with the alert's move in the same statement,
+    ``applied_in_one``); anything else (a mismatch, an unknown status, a late or
     duplicate callback) is told apart and recorded below."""
     async with deps.sessions() as session:
-        moved = await moved_forward(
-            session, channel=kind, attempt_id=attempt_id, update=update, now=now
-        )
-        if moved is not None:
-            await pass_on(deps, session, moved, update, now)  # commits the move with it
-            return "applied"
+        if in_one_statement(session):
+            if await applied_in_one(
+                deps, session, channel=kind, attempt_id=attempt_id, update=update, now=now
+            ):
+                return "applied"
+        else:
+            moved = await moved_forward(
+                session, channel=kind, attempt_id=attempt_id, update=update, now=now
+            )
+            if moved is not None:
+                await pass_on(deps, session, moved, update, now)  # commits the move with it
+                return "applied"
         attempt = await session.get(DeliveryAttempt, attempt_id)
         if attempt is None:
             raise Mismatch(404, f"no attempt {attempt_id}")
