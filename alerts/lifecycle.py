@@ -539,3 +539,92 @@ async def move_attempt_and_reach(
     metrics.attempt_moved(channel, target)
     alert_id, alerts_moved = row
     return int(alert_id), bool(alerts_moved)
+
+
+_ANSWER_SOURCES = ", ".join(f"'{s}'" for s in sorted(ALERT.sources("answer")))
+_STORE_ANSWER_AND_CLOSE = f"""
+WITH answer AS (
+    INSERT INTO responses
+        (dedupe_key, alert_id, attempt_id, customer_id, channel, key, intent, text, created_at)
+    VALUES (%(dedupe_key)s, %(alert_id)s, %(attempt_id)s, %(customer_id)s, %(channel)s,
+            %(key)s, %(intent)s, %(text)s, %(now)s)
+    ON CONFLICT (dedupe_key) DO NOTHING
+    RETURNING id
+), was AS (
+    SELECT a.id, a.status FROM alerts a, answer
+    WHERE %(close)s AND a.id = %(alert_id)s AND a.status IN ({_ANSWER_SOURCES})
+    FOR UPDATE OF a
+), closed AS (
+    UPDATE alerts SET status = 'closed', closed_reason = %(short_reason)s, updated_at = %(now)s,
+        next_step_at = NULL
+    FROM was WHERE alerts.id = was.id
+    RETURNING alerts.id
+), change AS (
+    INSERT INTO status_changes
+        (entity, entity_id, from_status, event, to_status, applied, reason, actor, created_at)
+    SELECT 'alert', id, status, 'answer', 'closed', true, %(reason)s, 'customer', %(now)s
+    FROM was
+), told AS (
+    INSERT INTO outbox_events (kind, customer_id, entity, entity_id, data, created_at)
+    SELECT kind, %(customer_id)s, entity, entity_id, data, %(now)s FROM (
+        SELECT 1 AS n, 'response.recorded' AS kind, 'response' AS entity, id AS entity_id,
+            json_build_object('response_id', id, 'alert_id', %(alert_id)s::integer,
+                'alert_type', %(alert_type)s::text, 'channel', %(channel)s::text,
+                'key', %(key)s::text, 'intent', %(intent)s::text) AS data
+        FROM answer WHERE %(tell)s
+        UNION ALL
+        SELECT 2, '{ALERT_KINDS["closed"]}', 'alert', id,
+            json_build_object('alert_id', id, 'alert_type', %(alert_type)s::text,
+                'from', status, 'status', 'closed')
+        FROM was
+    ) AS events ORDER BY n
+)
+SELECT id, (SELECT count(*) FROM closed) FROM answer
+"""
+
+
+async def store_answer_and_close(
+    session: AsyncSession,
+    *,
+    values: Mapping[str, object],
+    alert: Alert,
+    close_reason: str | None,
+    tell: bool,
+    now: datetime,
+) -> int | None:
+    """An answer whose only act is to close its alert (or none), in one PostgreSQL statement:
+    the answer stored once by its ``dedupe_key`` (``INSERT ... ON CONFLICT DO NOTHING``), the
+    CRM's ``response.recorded`` (with ``tell``), and with ``close_reason`` the alert's
+    "answer" move if its status allows it, with its status change and outbox event, as
+    ``move_alert`` records them (the actor: the customer). Not committed.
+
+    ``values``: the Response's columns but ``created_at``. Returns the answer's id, or None
+    when an answer with the same identity is stored already (nothing was written)."""
+    connection = await session.connection()
+    reason = close_reason or ""
+    result = await connection.exec_driver_sql(
+        _STORE_ANSWER_AND_CLOSE,
+        {
+            **values,
+            "now": now,
+            "close": close_reason is not None,
+            "reason": reason[:500],
+            "short_reason": reason[:200],
+            "tell": tell,
+            "alert_type": alert.alert_type,
+        },
+    )
+    row: Any = result.first()
+    if row is None:
+        return None
+    response_id, closed = row
+    if closed:
+        # The session's row as the statement left it (committed values: nothing to flush).
+        for key, value in (
+            ("status", "closed"),
+            ("closed_reason", reason[:200]),
+            ("next_step_at", None),
+            ("updated_at", now),
+        ):
+            set_committed_value(alert, key, value)
+    return int(response_id)

@@ -29,7 +29,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.alert_types.content import channel_options
 from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
-from alerts.lifecycle import ALERT_OPEN, move_alert
+from alerts.lifecycle import ALERT_OPEN, move_alert, store_answer_and_close
 from alerts.models import Alert, ContactPoint, Customer, DeliveryAttempt, HandOff, Response
 from alerts.outbox import emit
 from alerts.plans import AlertOption
@@ -143,6 +143,18 @@ async def record_response(
         intent = intent or interpret(channel, key, options_of(alert))
         if alert is not None and not takes_answer(alert, intent):
             intent = "late"
+        if alert is not None and _in_one_statement(session, intent, channel):
+            return await _recorded_in_one(
+                session,
+                alert,
+                dedupe_key=dedupe_key,
+                attempt_id=attempt_id,
+                channel=channel,
+                key=key[:20],
+                intent=intent,
+                text=text,
+                now=now,
+            )
         response = await _store_once(
             session,
             dedupe_key=dedupe_key,
@@ -172,6 +184,65 @@ async def record_response(
         intent,
     )
     return Outcome(response, intent, duplicate=False, handoff=acted.handoff)
+
+
+def _in_one_statement(session: AsyncSession, intent: str, channel: str) -> bool:
+    """On PostgreSQL, an answer whose only act is closing its alert (a confirmation), or none
+    (a late answer, "repeat", a key no option offered), is one statement."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    if intent in AGENT_TASKS or intent in COPIES or intent == "opt_out":
+        return False
+    return not (intent == "unknown" and channel == "sms")  # an agent reads that one
+
+
+async def _recorded_in_one(
+    session: AsyncSession,
+    alert: Alert,
+    *,
+    dedupe_key: str,
+    attempt_id: int | None,
+    channel: str,
+    key: str,
+    intent: str,
+    text: str | None,
+    now: datetime,
+) -> Outcome:
+    """``record_response``'s steps 4 to 6 for such an answer: stored once, told to the CRM,
+    the alert closed (``alerts.lifecycle.store_answer_and_close``), committed."""
+    values: dict[str, object] = {
+        "dedupe_key": dedupe_key,
+        "alert_id": alert.id,
+        "attempt_id": attempt_id,
+        "customer_id": alert.customer_id,
+        "channel": channel,
+        "key": key,
+        "intent": intent,
+        "text": text,
+    }
+    closes = intent in CLOSING and intent != "late"
+    response_id = await store_answer_and_close(
+        session,
+        values=values,
+        alert=alert,
+        close_reason=_closing_reason(alert, intent, channel) if closes else None,
+        tell=not alert.trial,  # a studio trial's answers stay out of the CRM
+        now=now,
+    )
+    if response_id is None:  # nothing was inserted, nothing else is done
+        winner = await _earlier_answer(session, dedupe_key)
+        assert winner is not None, "a unique dedupe_key lost its race to a stored answer"
+        return winner
+    await session.commit()
+    logger.info(
+        "response recorded response_id=%s alert_id=%s channel=%s intent=%s",
+        response_id,
+        alert.id,
+        channel,
+        intent,
+    )
+    response = Response(id=response_id, created_at=now, **values)  # type: ignore[arg-type]
+    return Outcome(response, intent, duplicate=False)
 
 
 @asynccontextmanager

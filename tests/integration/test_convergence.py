@@ -118,7 +118,15 @@ async def test_a_callback_answered_with_a_500_is_made_up_for_by_the_sweep(
     async def database_down(**_: object) -> None:
         raise ConnectionError("the database went away")
 
-    monkeypatch.setattr(statuses, "reached", database_down)
+    real_statement = statuses.move_attempt_and_reach
+
+    async def written_then_down(*args: Any, **kwargs: Any) -> object:
+        await real_statement(*args, **kwargs)  # the move is written, not committed
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(statuses, "reached", database_down)  # the ORM follow-up (SQLite)
+    # PostgreSQL moves attempt and alert in one statement: the database goes away after it.
+    monkeypatch.setattr(statuses, "move_attempt_and_reach", written_then_down)
     await drain(stack.runtime, timeout=30, idle_check=stack.idle)
     await stack.sim.wait_idle(20)
     [message] = stack.sim.state.messages.values()
