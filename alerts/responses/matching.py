@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from alerts.delivery.messages import ALERT_TYPE_SAVED
 from alerts.delivery.statuses import (
     applied_in_one,
     apply_status_to,
@@ -24,7 +25,15 @@ from alerts.delivery.statuses import (
     pass_on,
 )
 from alerts.deps import AlertDeps
-from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, Response, StatusChange
+from alerts.models import (
+    Alert,
+    AlertType,
+    AttemptEvent,
+    DeliveryAttempt,
+    HandOff,
+    Response,
+    StatusChange,
+)
 from alerts.responses.values import context_of, update_context
 from channels.base import StatusUpdate
 
@@ -73,17 +82,23 @@ async def call_of_attempt(
     commits after the provider answered the create): while the attempt has none, a call no
     other attempt has is taken to be its own (the worker, or a status callback, stores it).
 
-    One statement reads the attempt and its alert (every call webhook needs both)."""
+    One statement reads the attempt, its alert and when its alert type was saved (every call
+    webhook needs the first two, most the type's spec: ``alerts.delivery.messages.alert_spec``
+    takes it from the process's cache by that save, without reading it)."""
     found = (
         await session.exec(
-            select(DeliveryAttempt, Alert)
+            select(DeliveryAttempt, Alert, col(AlertType.version), col(AlertType.updated_at))
             .outerjoin(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
+            .outerjoin(AlertType, col(AlertType.key) == col(Alert.alert_type))
             .where(col(DeliveryAttempt.id) == attempt_id)
         )
     ).first()
     if found is None:
         raise Mismatch(404, f"no attempt {attempt_id}")
-    attempt, alert = found
+    attempt, alert, version, saved_at = found
+    if alert is not None and version is not None and saved_at is not None:
+        saved = session.info.setdefault(ALERT_TYPE_SAVED, {})
+        saved[alert.alert_type] = (version, saved_at)
     problem = None
     if attempt.channel != "voice":
         problem = f"attempt {attempt_id} is an {attempt.channel} attempt, not a call"
