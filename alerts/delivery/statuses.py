@@ -129,6 +129,32 @@ def in_one_statement(session: AsyncSession) -> bool:
     return bind is not None and bind.dialect.name == "postgresql"
 
 
+def whole_in_one(channel: str, update: StatusUpdate) -> bool:
+    """The statement is this callback's whole work, follow-up included, whatever it finds: an
+    SMS status that reaches the customer or changes nothing for the plan (an SMS step is never
+    a "call me now" call, and an alert that is not waiting on the attempt has nothing to do).
+    It then needs no transaction of its own (``applied_alone``)."""
+    if channel != "sms" or update.status is None:
+        return False
+    return outcome(channel, update.status, update.answered_by) in ("reached", "pending")
+
+
+async def applied_alone(
+    deps: AlertDeps, *, channel: str, attempt_id: int, update: StatusUpdate, now: datetime
+) -> bool:
+    """``applied_in_one`` for a callback ``whole_in_one`` says is one statement: run alone, in
+    autocommit (PostgreSQL applies a single statement atomically), so neither BEGIN nor COMMIT
+    costs a round trip. False when nothing moved (nothing written) or on SQLite: the caller
+    takes its path in a transaction."""
+    async with deps.sessions() as session:
+        if not in_one_statement(session):
+            return False
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return await applied_in_one(
+            deps, session, channel=channel, attempt_id=attempt_id, update=update, now=now
+        )
+
+
 async def applied_in_one(
     deps: AlertDeps,
     session: AsyncSession,

@@ -18,11 +18,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.delivery.messages import ALERT_TYPE_SAVED
 from alerts.delivery.statuses import (
+    applied_alone,
     applied_in_one,
     apply_status_to,
     in_one_statement,
     moved_forward,
     pass_on,
+    whole_in_one,
 )
 from alerts.deps import AlertDeps
 from alerts.models import (
@@ -127,6 +129,10 @@ async def apply_provider_status(
     statement (``moved_forward``; on PostgreSQL with the alert's move in the same statement,
     ``applied_in_one``); anything else (a mismatch, an unknown status, a late or
     duplicate callback) is told apart and recorded below."""
+    if whole_in_one(kind, update) and await applied_alone(
+        deps, channel=kind, attempt_id=attempt_id, update=update, now=now
+    ):
+        return "applied"
     async with deps.sessions() as session:
         if in_one_statement(session):
             if await applied_in_one(
