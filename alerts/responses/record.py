@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -406,6 +407,22 @@ def hold(session: AsyncSession, *rows: object) -> None:
     session.info.setdefault("held", []).extend(rows)
 
 
+# Built once, its parameters bound per reply (as alerts.responses.matching's call rows).
+_SMS_REPLY_ROWS = (
+    select(DeliveryAttempt, Alert, Customer)
+    .join(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
+    .join(Customer, col(Customer.id) == Alert.customer_id)
+    .where(
+        DeliveryAttempt.channel == "sms",
+        col(DeliveryAttempt.address) == bindparam("number"),
+        col(DeliveryAttempt.created_at) >= bindparam("since"),
+        col(Alert.status).in_(sorted(ALERT_OPEN)),
+    )
+    .order_by(col(DeliveryAttempt.created_at).desc())
+    .limit(1)
+)
+
+
 async def match_sms_reply(
     *, session: AsyncSession, from_number: str, now: datetime, window_hours: int
 ) -> tuple[int | None, int | None, int | None]:
@@ -415,19 +432,7 @@ async def match_sms_reply(
     the answer and choosing the reply's language in the same session read none of them again."""
     since = now - timedelta(hours=window_hours)
     found = (
-        await session.exec(
-            select(DeliveryAttempt, Alert, Customer)
-            .join(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
-            .join(Customer, col(Customer.id) == Alert.customer_id)
-            .where(
-                DeliveryAttempt.channel == "sms",
-                DeliveryAttempt.address == from_number,
-                col(DeliveryAttempt.created_at) >= since,
-                col(Alert.status).in_(ALERT_OPEN),
-            )
-            .order_by(col(DeliveryAttempt.created_at).desc())
-            .limit(1)
-        )
+        await session.exec(_SMS_REPLY_ROWS, params={"number": from_number, "since": since})
     ).first()
     if found:
         attempt, alert, customer = found
