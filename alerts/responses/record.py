@@ -156,6 +156,10 @@ async def record_response(
                 text=text,
                 now=now,
             )
+        if session.info.pop(AUTOCOMMIT_READS, False):
+            # The reads ran without a transaction; these writes need one: ending this one
+            # returns the connection, and the next statement begins a real transaction.
+            await session.commit()
         response = await _store_once(
             session,
             dedupe_key=dedupe_key,
@@ -185,6 +189,22 @@ async def record_response(
         intent,
     )
     return Outcome(response, intent, duplicate=False, handoff=acted.handoff)
+
+
+# ``session.info`` key: the session reads in autocommit (``read_without_transaction``).
+AUTOCOMMIT_READS = "autocommit_reads"
+
+
+async def read_without_transaction(session: AsyncSession) -> None:
+    """On PostgreSQL, run ``session``'s reads before an answer in autocommit: a webhook whose
+    answer is one statement (``_in_one_statement``: atomic on its own) then sends neither BEGIN
+    nor COMMIT; any other answer ends this state and writes in a transaction of its own
+    (``record_response``). Call before the session's first statement. The reads see what a
+    READ COMMITTED transaction would: each statement the latest committed rows."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[AUTOCOMMIT_READS] = True
 
 
 def _in_one_statement(session: AsyncSession, intent: str, channel: str) -> bool:
@@ -230,6 +250,7 @@ async def _recorded_in_one(
         tell=not alert.trial,  # a studio trial's answers stay out of the CRM
         now=now,
     )
+    session.info.pop(AUTOCOMMIT_READS, None)  # done: the session's next work is the caller's
     if response_id is None:  # nothing was inserted, nothing else is done
         winner = await _earlier_answer(session, dedupe_key)
         assert winner is not None, "a unique dedupe_key lost its race to a stored answer"
