@@ -31,7 +31,7 @@ from benchmarks.webhooks import AUTH_TOKEN, phases, seed, signed
 from herald.config import Settings
 from herald.embedded import PrivateRedis
 
-WARMUP = int(os.environ.get("HOOKS3_WARMUP", "50"))
+WARMUP = 50
 BASE = "http://127.0.0.1:8999"
 
 
@@ -52,7 +52,7 @@ async def measure(
                 if name not in only:
                     continue
                 prepared = [signed(BASE, path, form) for path, form in phase.requests]
-                profiler = cProfile.Profile(time.process_time) if profile else None
+                profiler = cProfile.Profile() if profile else None
                 for i, (url, body, headers) in enumerate(prepared):
                     if i == WARMUP:
                         before, started = os.times(), time.perf_counter()
