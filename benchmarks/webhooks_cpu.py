@@ -9,12 +9,14 @@ commits, ``git archive <commit> | tar -x -C DIR`` and run this with ``PYTHONPATH
 alternating runs.
 
 .venv/bin/python -m benchmarks.webhooks_cpu [--requests 400] [--only status,inbound,gather]
+    [--profile FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import sys
 import tempfile
@@ -33,8 +35,11 @@ WARMUP = 50
 BASE = "http://127.0.0.1:8999"
 
 
-async def measure(sets: dict[str, list[dict[str, str]]], count: int, only: list[str]) -> list[str]:
-    """One line per kind of webhook (Herald logs as a server would meanwhile)."""
+async def measure(
+    sets: dict[str, list[dict[str, str]]], count: int, only: list[str], profile: str = ""
+) -> list[str]:
+    """One line per kind of webhook (Herald logs as a server would meanwhile); with
+    ``profile``, a cProfile of the measured requests of each kind in ``profile.<kind>``."""
     from herald.app import create_app
     from herald.cli_common import load_settings
 
@@ -47,13 +52,19 @@ async def measure(sets: dict[str, list[dict[str, str]]], count: int, only: list[
                 if name not in only:
                     continue
                 prepared = [signed(BASE, path, form) for path, form in phase.requests]
+                profiler = cProfile.Profile() if profile else None
                 for i, (url, body, headers) in enumerate(prepared):
                     if i == WARMUP:
                         before, started = os.times(), time.perf_counter()
+                        if profiler is not None:
+                            profiler.enable()
                     reply = await client.post(url, content=body, headers=headers)
                     if reply.status_code != 200:
                         raise SystemExit(f"{name}: {reply.status_code} {reply.text[:200]}")
                 after, wall = os.times(), time.perf_counter() - started
+                if profiler is not None:
+                    profiler.disable()
+                    profiler.dump_stats(f"{profile}.{name}")
                 user = (after.user - before.user) * 1000 / count
                 system = (after.system - before.system) * 1000 / count
                 lines.append(
@@ -67,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--only", default="status,inbound,gather")
+    parser.add_argument("--profile", default="", help="cProfile output prefix (FILE.<kind>)")
     parser.add_argument("--database", default=os.environ.get("HERALD_TEST_POSTGRES_URL", ""))
     args = parser.parse_args(argv)
     if not args.database:
@@ -95,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         try:
             sets = asyncio.run(seed(url, args.requests + WARMUP))
-            lines = asyncio.run(measure(sets, args.requests, only))
+            lines = asyncio.run(measure(sets, args.requests, only, args.profile))
         finally:
             redis.stop()
             with psycopg.connect(args.database, autocommit=True) as conn:

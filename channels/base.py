@@ -195,10 +195,21 @@ class AnsweringChannel(Channel, Protocol):
     def reply(self, what: VoiceScript | TextReply) -> WebhookReply: ...
 
 
+# Found once per channel object (the channel is kept, so its id is not reused): checking a
+# runtime protocol inspects every one of its members, twice per webhook otherwise.
+_ANSWERING: dict[int, tuple[Channel, AnsweringChannel]] = {}
+
+
 def answering(channel: Channel) -> AnsweringChannel:
     """``channel`` as one customers answer on; a failover group answers as its first provider
     (its providers share one wire format, as they share ``parse_inbound``)."""
+    known = _ANSWERING.get(id(channel))
+    if known is not None and known[0] is channel:
+        return known[1]
     for candidate in (channel, *getattr(channel, "providers", ())):
         if isinstance(candidate, AnsweringChannel):
+            if len(_ANSWERING) >= 64:
+                _ANSWERING.clear()
+            _ANSWERING[id(channel)] = (channel, candidate)
             return candidate
     raise TypeError(f"channel {channel.key!r} cannot take answers: no reply or signature_header")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from functools import lru_cache
 
 from pydantic import JsonValue, ValidationError
@@ -117,6 +118,31 @@ def _validated(document: str) -> AlertTypeSpec:
 async def get_spec(session: AsyncSession, key: str) -> AlertTypeSpec | None:
     row = await get_row(session, key)
     return stored_spec(row.spec) if row and row.spec else None
+
+
+# Validated specs by (key, version, saved at): a reader that has those two columns of the type's
+# row (joined to what it read anyway) needs neither the document nor its hash; every save is a
+# new version and a new time (``_store``), so a changed type is never served from here.
+_AS_SAVED: dict[tuple[str, int, datetime], AlertTypeSpec] = {}
+_AS_SAVED_KEPT = 256
+
+
+async def spec_as_saved(
+    session: AsyncSession, key: str, version: int, saved_at: datetime
+) -> AlertTypeSpec | None:
+    """The alert type ``key`` as saved at ``version`` and ``saved_at`` (read once per process
+    and save)."""
+    kept = _AS_SAVED.get((key, version, saved_at))
+    if kept is not None:
+        return kept
+    row = await get_row(session, key)
+    spec = stored_spec(row.spec) if row and row.spec else None
+    same = row is not None and (row.version, row.updated_at) == (version, saved_at)
+    if spec is not None and same:  # not saved again in between
+        if len(_AS_SAVED) >= _AS_SAVED_KEPT:
+            _AS_SAVED.clear()
+        _AS_SAVED[key, version, saved_at] = spec
+    return spec
 
 
 async def load_specs(session: AsyncSession) -> list[AlertTypeSpec]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from typing import Annotated, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response as HttpResponse
@@ -49,10 +50,21 @@ router = APIRouter(
 )
 
 
+async def form_params(request: Request) -> dict[str, str]:
+    """The request's form fields (a repeated field: its last value, as Starlette's form).
+    Providers post URL-encoded forms: those are decoded here, which costs a tenth of
+    Starlette's form parser; anything else goes through it."""
+    kind = request.headers.get("content-type", "")
+    if kind.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        form = await request.form()
+        return {k: str(v) for k, v in form.items()}
+    body = (await request.body()).decode("latin-1")  # %-escapes are UTF-8, as Starlette's
+    return dict(parse_qsl(body, keep_blank_values=True))
+
+
 async def verified_form(request: Request, deps: AlertDeps, channel: Channel) -> dict[str, str]:
     """The callback's form parameters, or 403 when the provider's signature does not match."""
-    form = await request.form()
-    params = {k: str(v) for k, v in form.items()}
+    params = await form_params(request)
     url = deps.public_url + request.url.path
     if request.url.query:
         url += "?" + request.url.query

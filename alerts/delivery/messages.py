@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from alerts.alert_types.content import AlertContent, ContentError, channel_options, render_context
 from alerts.alert_types.drafts import get_draft
-from alerts.alert_types.store import get_spec, stored_spec
+from alerts.alert_types.store import get_spec, spec_as_saved, stored_spec
 from alerts.deps import AlertDeps
 from alerts.links import ResponseLink
 from alerts.models import Alert, DeliveryAttempt
@@ -16,6 +16,10 @@ from alerts.plans import PlannedStep
 from channels.base import OutboundMessage
 from rules.alert_types import AlertTypeSpec
 from rules.vocabulary import Channel
+
+# ``session.info`` key: {alert type key: (version, saved at)} as a reader of the session read
+# them beside the alert (alerts.responses.matching.call_of_attempt), for ``alert_spec``.
+ALERT_TYPE_SAVED = "alert_type_saved"
 
 
 def webhook_url(deps: AlertDeps, path: str) -> str:
@@ -27,7 +31,11 @@ async def alert_spec(session: AsyncSession, alert: Alert) -> AlertTypeSpec:
     draft being tried (the published version when there is no draft)."""
     if alert.trial and (draft := await get_draft(session, alert.alert_type)) is not None:
         return stored_spec({**draft.spec, "version": alert.alert_type_version})
-    spec = await get_spec(session, alert.alert_type)
+    saved = session.info.get(ALERT_TYPE_SAVED, {}).get(alert.alert_type)
+    if saved is not None:  # the reader had the type's save: the cached spec, if it is that one
+        spec = await spec_as_saved(session, alert.alert_type, *saved)
+    else:
+        spec = await get_spec(session, alert.alert_type)
     if spec is None:
         raise ContentError(f"alert type {alert.alert_type!r} no longer exists")
     return spec

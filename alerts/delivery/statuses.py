@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.delivery.direct import call_ended
 from alerts.delivery.plan import advance_plan, as_rules_problem, reached, retry_outcome
 from alerts.deps import AlertDeps
-from alerts.lifecycle import ATTEMPT, move_attempt, outcome
+from alerts.lifecycle import ATTEMPT, move_attempt, move_attempt_and_reach, outcome
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt
 from channels import metrics
 from channels.base import StatusUpdate
@@ -120,6 +120,82 @@ async def moved_forward(
         )
     )
     return attempt
+
+
+def in_one_statement(session: AsyncSession) -> bool:
+    """The session's database takes ``move_attempt_and_reach`` (PostgreSQL's writable CTEs;
+    SQLite keeps the ORM path)."""
+    bind = session.bind
+    return bind is not None and bind.dialect.name == "postgresql"
+
+
+def whole_in_one(channel: str, update: StatusUpdate) -> bool:
+    """The statement is this callback's whole work, follow-up included, whatever it finds: an
+    SMS status that reaches the customer or changes nothing for the plan (an SMS step is never
+    a "call me now" call, and an alert that is not waiting on the attempt has nothing to do).
+    It then needs no transaction of its own (``applied_alone``)."""
+    if channel != "sms" or update.status is None:
+        return False
+    return outcome(channel, update.status, update.answered_by) in ("reached", "pending")
+
+
+async def applied_alone(
+    deps: AlertDeps, *, channel: str, attempt_id: int, update: StatusUpdate, now: datetime
+) -> bool:
+    """``applied_in_one`` for a callback ``whole_in_one`` says is one statement: run alone, in
+    autocommit (PostgreSQL applies a single statement atomically), so neither BEGIN nor COMMIT
+    costs a round trip. False when nothing moved (nothing written) or on SQLite: the caller
+    takes its path in a transaction."""
+    async with deps.sessions() as session:
+        if not in_one_statement(session):
+            return False
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return await applied_in_one(
+            deps, session, channel=channel, attempt_id=attempt_id, update=update, now=now
+        )
+
+
+async def applied_in_one(
+    deps: AlertDeps,
+    session: AsyncSession,
+    *,
+    channel: str,
+    attempt_id: int,
+    update: StatusUpdate,
+    now: datetime,
+) -> bool:
+    """``moved_forward`` and ``pass_on`` for PostgreSQL, committed: one statement moves the
+    attempt and, when the status reaches the customer on the alert's current step, the alert
+    (``alerts.lifecycle.move_attempt_and_reach``); an outcome that needs the plan (not
+    reached: retry or fall back; a "call me now" call) loads the attempt and runs ``pass_on``.
+    False when nothing moved (nothing written): the caller takes the full path."""
+    if update.status is None or not update.provider_sid:
+        return False
+    result = outcome(channel, update.status, update.answered_by)
+    moved = await move_attempt_and_reach(
+        session,
+        attempt_id=attempt_id,
+        channel=channel,
+        status=update.status,
+        provider_sid=update.provider_sid,
+        provider_status=update.provider_status,
+        error=update.error_code,
+        detail=_detail(update),
+        reach=result == "reached",
+        now=now,
+    )
+    if moved is None:
+        return False
+    alert_id, alert_moved = moved
+    if result == "pending" or alert_moved:
+        await session.commit()
+        if alert_moved:
+            logger.info("alert delivered alert_id=%s attempt_id=%s", alert_id, attempt_id)
+        return True
+    attempt = await session.get(DeliveryAttempt, attempt_id)
+    assert attempt is not None  # moved by this transaction
+    await pass_on(deps, session, attempt, update, now)
+    return True
 
 
 async def follow_up(

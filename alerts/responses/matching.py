@@ -13,12 +13,30 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from alerts.delivery.statuses import apply_status_to, moved_forward, pass_on
+from alerts.delivery.messages import ALERT_TYPE_SAVED
+from alerts.delivery.statuses import (
+    applied_alone,
+    applied_in_one,
+    apply_status_to,
+    in_one_statement,
+    moved_forward,
+    pass_on,
+    whole_in_one,
+)
 from alerts.deps import AlertDeps
-from alerts.models import Alert, AttemptEvent, DeliveryAttempt, HandOff, Response, StatusChange
+from alerts.models import (
+    Alert,
+    AlertType,
+    AttemptEvent,
+    DeliveryAttempt,
+    HandOff,
+    Response,
+    StatusChange,
+)
 from alerts.responses.values import context_of, update_context
 from channels.base import StatusUpdate
 
@@ -58,6 +76,16 @@ async def _sid_taken(session: AsyncSession, sid: str) -> bool:
     return taken.first() is not None
 
 
+# Built once, its parameter bound per request (building and hashing the SELECT per webhook
+# cost about what running it does).
+_CALL_ROWS = (
+    select(DeliveryAttempt, Alert, col(AlertType.version), col(AlertType.updated_at))
+    .outerjoin(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
+    .outerjoin(AlertType, col(AlertType.key) == col(Alert.alert_type))
+    .where(col(DeliveryAttempt.id) == bindparam("attempt_id"))
+)
+
+
 async def call_of_attempt(
     session: AsyncSession, *, attempt_id: int, call_sid: str, what: str, now: datetime
 ) -> tuple[DeliveryAttempt, Alert]:
@@ -67,17 +95,16 @@ async def call_of_attempt(
     commits after the provider answered the create): while the attempt has none, a call no
     other attempt has is taken to be its own (the worker, or a status callback, stores it).
 
-    One statement reads the attempt and its alert (every call webhook needs both)."""
-    found = (
-        await session.exec(
-            select(DeliveryAttempt, Alert)
-            .outerjoin(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
-            .where(col(DeliveryAttempt.id) == attempt_id)
-        )
-    ).first()
+    One statement reads the attempt, its alert and when its alert type was saved (every call
+    webhook needs the first two, most the type's spec: ``alerts.delivery.messages.alert_spec``
+    takes it from the process's cache by that save, without reading it)."""
+    found = (await session.exec(_CALL_ROWS, params={"attempt_id": attempt_id})).first()
     if found is None:
         raise Mismatch(404, f"no attempt {attempt_id}")
-    attempt, alert = found
+    attempt, alert, version, saved_at = found
+    if alert is not None and version is not None and saved_at is not None:
+        saved = session.info.setdefault(ALERT_TYPE_SAVED, {})
+        saved[alert.alert_type] = (version, saved_at)
     problem = None
     if attempt.channel != "voice":
         problem = f"attempt {attempt_id} is an {attempt.channel} attempt, not a call"
@@ -103,15 +130,26 @@ async def apply_provider_status(
     channel, and the attempt's own call or message (one not yet stored is adopted there).
 
     The common case, a fresh status of the attempt's own message, is one compare-and-set
-    statement (``moved_forward``); anything else (a mismatch, an unknown status, a late or
+    statement (``moved_forward``; on PostgreSQL with the alert's move in the same statement,
+    ``applied_in_one``); anything else (a mismatch, an unknown status, a late or
     duplicate callback) is told apart and recorded below."""
+    if whole_in_one(kind, update) and await applied_alone(
+        deps, channel=kind, attempt_id=attempt_id, update=update, now=now
+    ):
+        return "applied"
     async with deps.sessions() as session:
-        moved = await moved_forward(
-            session, channel=kind, attempt_id=attempt_id, update=update, now=now
-        )
-        if moved is not None:
-            await pass_on(deps, session, moved, update, now)  # commits the move with it
-            return "applied"
+        if in_one_statement(session):
+            if await applied_in_one(
+                deps, session, channel=kind, attempt_id=attempt_id, update=update, now=now
+            ):
+                return "applied"
+        else:
+            moved = await moved_forward(
+                session, channel=kind, attempt_id=attempt_id, update=update, now=now
+            )
+            if moved is not None:
+                await pass_on(deps, session, moved, update, now)  # commits the move with it
+                return "applied"
         attempt = await session.get(DeliveryAttempt, attempt_id)
         if attempt is None:
             raise Mismatch(404, f"no attempt {attempt_id}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.alert_types.content import channel_options
 from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
-from alerts.lifecycle import ALERT_OPEN, move_alert
+from alerts.lifecycle import ALERT_OPEN, move_alert, store_answer_and_close
 from alerts.models import Alert, ContactPoint, Customer, DeliveryAttempt, HandOff, Response
 from alerts.outbox import emit
 from alerts.plans import AlertOption
@@ -143,6 +144,22 @@ async def record_response(
         intent = intent or interpret(channel, key, options_of(alert))
         if alert is not None and not takes_answer(alert, intent):
             intent = "late"
+        if alert is not None and _in_one_statement(session, intent, channel):
+            return await _recorded_in_one(
+                session,
+                alert,
+                dedupe_key=dedupe_key,
+                attempt_id=attempt_id,
+                channel=channel,
+                key=key[:20],
+                intent=intent,
+                text=text,
+                now=now,
+            )
+        if session.info.pop(AUTOCOMMIT_READS, False):
+            # The reads ran without a transaction; these writes need one: ending this one
+            # returns the connection, and the next statement begins a real transaction.
+            await session.commit()
         response = await _store_once(
             session,
             dedupe_key=dedupe_key,
@@ -172,6 +189,82 @@ async def record_response(
         intent,
     )
     return Outcome(response, intent, duplicate=False, handoff=acted.handoff)
+
+
+# ``session.info`` key: the session reads in autocommit (``read_without_transaction``).
+AUTOCOMMIT_READS = "autocommit_reads"
+
+
+async def read_without_transaction(session: AsyncSession) -> None:
+    """On PostgreSQL, run ``session``'s reads before an answer in autocommit: a webhook whose
+    answer is one statement (``_in_one_statement``: atomic on its own) then sends neither BEGIN
+    nor COMMIT; any other answer ends this state and writes in a transaction of its own
+    (``record_response``). Call before the session's first statement. The reads see what a
+    READ COMMITTED transaction would: each statement the latest committed rows."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[AUTOCOMMIT_READS] = True
+
+
+def _in_one_statement(session: AsyncSession, intent: str, channel: str) -> bool:
+    """On PostgreSQL, an answer whose only act is closing its alert (a confirmation), or none
+    (a late answer, "repeat", a key no option offered), is one statement."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    if intent in AGENT_TASKS or intent in COPIES or intent == "opt_out":
+        return False
+    return not (intent == "unknown" and channel == "sms")  # an agent reads that one
+
+
+async def _recorded_in_one(
+    session: AsyncSession,
+    alert: Alert,
+    *,
+    dedupe_key: str,
+    attempt_id: int | None,
+    channel: str,
+    key: str,
+    intent: str,
+    text: str | None,
+    now: datetime,
+) -> Outcome:
+    """``record_response``'s steps 4 to 6 for such an answer: stored once, told to the CRM,
+    the alert closed (``alerts.lifecycle.store_answer_and_close``), committed."""
+    values: dict[str, object] = {
+        "dedupe_key": dedupe_key,
+        "alert_id": alert.id,
+        "attempt_id": attempt_id,
+        "customer_id": alert.customer_id,
+        "channel": channel,
+        "key": key,
+        "intent": intent,
+        "text": text,
+    }
+    closes = intent in CLOSING and intent != "late"
+    response_id = await store_answer_and_close(
+        session,
+        values=values,
+        alert=alert,
+        close_reason=_closing_reason(alert, intent, channel) if closes else None,
+        tell=not alert.trial,  # a studio trial's answers stay out of the CRM
+        now=now,
+    )
+    session.info.pop(AUTOCOMMIT_READS, None)  # done: the session's next work is the caller's
+    if response_id is None:  # nothing was inserted, nothing else is done
+        winner = await _earlier_answer(session, dedupe_key)
+        assert winner is not None, "a unique dedupe_key lost its race to a stored answer"
+        return winner
+    await session.commit()
+    logger.info(
+        "response recorded response_id=%s alert_id=%s channel=%s intent=%s",
+        response_id,
+        alert.id,
+        channel,
+        intent,
+    )
+    response = Response(id=response_id, created_at=now, **values)  # type: ignore[arg-type]
+    return Outcome(response, intent, duplicate=False)
 
 
 @asynccontextmanager
@@ -335,6 +428,22 @@ def hold(session: AsyncSession, *rows: object) -> None:
     session.info.setdefault("held", []).extend(rows)
 
 
+# Built once, its parameters bound per reply (as alerts.responses.matching's call rows).
+_SMS_REPLY_ROWS = (
+    select(DeliveryAttempt, Alert, Customer)
+    .join(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
+    .join(Customer, col(Customer.id) == Alert.customer_id)
+    .where(
+        DeliveryAttempt.channel == "sms",
+        col(DeliveryAttempt.address) == bindparam("number"),
+        col(DeliveryAttempt.created_at) >= bindparam("since"),
+        col(Alert.status).in_(sorted(ALERT_OPEN)),
+    )
+    .order_by(col(DeliveryAttempt.created_at).desc())
+    .limit(1)
+)
+
+
 async def match_sms_reply(
     *, session: AsyncSession, from_number: str, now: datetime, window_hours: int
 ) -> tuple[int | None, int | None, int | None]:
@@ -344,19 +453,7 @@ async def match_sms_reply(
     the answer and choosing the reply's language in the same session read none of them again."""
     since = now - timedelta(hours=window_hours)
     found = (
-        await session.exec(
-            select(DeliveryAttempt, Alert, Customer)
-            .join(Alert, col(Alert.id) == DeliveryAttempt.alert_id)
-            .join(Customer, col(Customer.id) == Alert.customer_id)
-            .where(
-                DeliveryAttempt.channel == "sms",
-                DeliveryAttempt.address == from_number,
-                col(DeliveryAttempt.created_at) >= since,
-                col(Alert.status).in_(ALERT_OPEN),
-            )
-            .order_by(col(DeliveryAttempt.created_at).desc())
-            .limit(1)
-        )
+        await session.exec(_SMS_REPLY_ROWS, params={"number": from_number, "since": since})
     ).first()
     if found:
         attempt, alert, customer = found

@@ -13,7 +13,7 @@ from alerts.deps import AlertDeps
 from alerts.models import ContactPoint, Customer, Response
 from alerts.responses.actions import perform
 from alerts.responses.keywords import apply_keyword, keyword_of, reply_for
-from alerts.responses.record import match_sms_reply, record_response
+from alerts.responses.record import match_sms_reply, read_without_transaction, record_response
 from channels.base import InboundMessage
 from channels.i18n import N_, language_for, translations
 from channels.scripts import TextReply
@@ -47,6 +47,7 @@ async def text_received(*, deps: AlertDeps, inbound: InboundMessage, now: dateti
     # One session for the match, the language and the answer: the match reads the attempt,
     # the alert and the customer once, and the answer finds them in the session.
     async with deps.sessions() as session:
+        await read_without_transaction(session)  # a confirmation is then one statement
         attempt_id, alert_id, customer_id = await match_sms_reply(
             session=session,
             from_number=inbound.from_address,

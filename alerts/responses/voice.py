@@ -24,7 +24,7 @@ from alerts.models import HandOff
 from alerts.responses import voice_script
 from alerts.responses.actions import perform, schedule_callback
 from alerts.responses.matching import Mismatch, call_of_attempt
-from alerts.responses.record import Outcome, record_response
+from alerts.responses.record import Outcome, read_without_transaction, record_response
 from alerts.responses.transfers import live_transfer
 from channels.base import InboundMessage
 from channels.i18n import N_
@@ -200,6 +200,7 @@ async def keypress(
     # One session for the call's match and the answer (no second checkout and read); what the
     # caller hears next is built after it is closed (it may open sessions of its own).
     async with deps.sessions() as session:
+        await read_without_transaction(session)  # a confirmation is then one statement
         call = await call_in(
             deps,
             session,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import pytest
 from sqlmodel import select
 
+from alerts.alert_types.store import get_row, save_spec
 from alerts.columns import utcnow
 from alerts.models import AttemptEvent, DeliveryAttempt, Response
 from alerts.responses import voice
@@ -234,3 +238,35 @@ async def test_the_second_chance_says_the_reprompt_or_else_the_menu_again(sent: 
     wrong = await _second_chance(sent, silence=False)
     assert wrong[0] == "Sorry, that is not a valid choice."
     assert any(t.startswith("Sorry, we did not hear a key.") for t in wrong[1:])
+
+
+async def test_an_alert_type_saved_during_the_call_is_heard_at_its_next_webhook(
+    sent: Sent,
+) -> None:
+    """The call's spec comes from a per-process cache by the type's version and save time
+    (alerts.alert_types.store.spec_as_saved): a save between two webhooks of one call is what
+    the second one says, not the spec cached by the first."""
+    sid = await call_sid(sent)
+
+    async def reprompt() -> str:
+        script = await voice.call_script(
+            deps=sent.deps,
+            attempt_id=sent.voice,
+            inbound=keys(sid),
+            n=1,
+            reprompt=True,
+            now=utcnow(),
+        )
+        ask = script.steps[0]
+        assert isinstance(ask, AskForKeys)
+        return " ".join(p.text for p in ask.prompts if isinstance(p, Speak))
+
+    before = await reprompt()
+    assert await reprompt() == before  # the cached spec, the same words
+    async with sent.deps.sessions() as session:
+        row = await get_row(session, "large_debit")
+        assert row is not None
+        data: dict[str, Any] = copy.deepcopy(row.spec)
+        data["content"]["en"]["voice"]["reprompt"] = "Edited while you listened. Press a key."
+        await save_spec(session, data, actor="test")
+    assert "Edited while you listened" in await reprompt()
