@@ -19,7 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.delivery.direct import call_ended
 from alerts.delivery.plan import advance_plan, as_rules_problem, reached, retry_outcome
 from alerts.deps import AlertDeps
-from alerts.lifecycle import ATTEMPT, move_attempt, move_attempt_and_reach, outcome
+from alerts.lifecycle import ATTEMPT, move_attempt, outcome
+from alerts.lifecycle.statements import move_attempt_and_reach
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt
 from channels import metrics
 from channels.base import StatusUpdate
@@ -166,7 +167,7 @@ async def applied_in_one(
 ) -> bool:
     """``moved_forward`` and ``pass_on`` for PostgreSQL, committed: one statement moves the
     attempt and, when the status reaches the customer on the alert's current step, the alert
-    (``alerts.lifecycle.move_attempt_and_reach``); an outcome that needs the plan (not
+    (``alerts.lifecycle.statements.move_attempt_and_reach``); an outcome that needs the plan (not
     reached: retry or fall back; a "call me now" call) loads the attempt and runs ``pass_on``.
     False when nothing moved (nothing written): the caller takes the full path."""
     if update.status is None or not update.provider_sid:

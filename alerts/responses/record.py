@@ -30,7 +30,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from alerts.alert_types.content import channel_options
 from alerts.customers.preferences import PreferenceIn, save_preference, stored
 from alerts.deps import AlertDeps
-from alerts.lifecycle import ALERT_OPEN, move_alert, store_answer_and_close
+from alerts.lifecycle import ALERT_OPEN, move_alert
+from alerts.lifecycle.statements import store_answer_and_close
 from alerts.models import Alert, ContactPoint, Customer, DeliveryAttempt, HandOff, Response
 from alerts.outbox import emit
 from alerts.plans import AlertOption
@@ -230,7 +231,7 @@ async def _recorded_in_one(
     now: datetime,
 ) -> Outcome:
     """``record_response``'s steps 4 to 6 for such an answer: stored once, told to the CRM,
-    the alert closed (``alerts.lifecycle.store_answer_and_close``), committed."""
+    the alert closed (``alerts.lifecycle.statements.store_answer_and_close``), committed."""
     values: dict[str, object] = {
         "dedupe_key": dedupe_key,
         "alert_id": alert.id,
