@@ -18,6 +18,7 @@ from alerts.delivery import statuses
 from alerts.delivery.reconcile import STUCK_AFTER_S, converge
 from alerts.delivery.steps import run_step
 from alerts.models import Alert, DeliveryAttempt
+from alerts.responses import matching
 from channels.base import Channel, OutboundMessage, Receipt
 from herald.worker import drain
 from tests.conftest import Stack
@@ -138,6 +139,42 @@ async def test_a_callback_answered_with_a_500_is_made_up_for_by_the_sweep(
     assert len(done.applied) == 1
     assert await _state(stack, alert_id) == ("delivered", [("sms", "delivered")])
     assert not stack.sink.messages  # reached by text: the email step is not sent
+
+
+async def test_a_failed_follow_up_rolls_back_the_attempts_move_and_the_sweep_makes_it_up(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text not delivered needs the plan (fall back to email): on PostgreSQL the attempt is
+    moved by one statement, then ``pass_on`` runs in the same transaction. The database failing
+    in ``pass_on`` must undo the statement's move too, or the sweep would find the attempt
+    final and never fall back."""
+    stack.set_scenario({"default": {"sms": {"delivery": "undelivered", "error_code": 30003}}})
+    alert_id = await _one_alert(stack, ("sms", "email"))
+    deps = stack.runtime.deps
+
+    async def down_in_the_follow_up(*_: Any, **__: Any) -> None:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(statuses, "pass_on", down_in_the_follow_up)  # the callback's own path
+    monkeypatch.setattr(matching, "pass_on", down_in_the_follow_up)  # as the webhook calls it
+    await drain(stack.runtime, timeout=30, idle_check=stack.idle)
+    await stack.sim.wait_idle(20)
+    [message] = stack.sim.state.messages.values()
+    answers = [r.status for r in message.requests if "/status" in r.url]
+    assert 500 in answers, answers
+    assert await _state(stack, alert_id) == ("delivering", [("sms", "sent")])
+    assert not stack.sink.messages
+
+    monkeypatch.undo()
+    later = await _later()
+    done = await converge(deps=deps, now=later)
+    assert len(done.applied) == 1  # found undelivered at Twilio: the plan falls back
+    assert await _state(stack, alert_id) == ("pending", [("sms", "undelivered")])  # email next
+    await run_step(deps=deps, alert_id=alert_id, step_index=1, now=later)  # the email's time
+    status, attempts = await _state(stack, alert_id)
+    assert attempts == [("sms", "undelivered"), ("email", "sent")]
+    assert status == "delivered"
+    assert len(stack.sink.messages) == 1
 
 
 async def test_an_adopted_send_that_already_failed_falls_back_to_the_next_channel(
