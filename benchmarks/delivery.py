@@ -58,7 +58,7 @@ from herald.db import make_engine
 from herald.embedded import free_port, start_smtp_server
 from herald.migrate import upgrade
 from herald.runtime import QUEUES, ArqStepQueue
-from herald.worker import MAX_JOB_TRIES, STEP_TIMEOUT_S
+from herald.worker import BATCHED_MAX_JOBS, MAX_JOB_TRIES, STEP_TIMEOUT_S
 
 BASELINE_QUEUES = ("bench:sms", "bench:email")
 DONE_KEY = "bench:done"
@@ -295,7 +295,7 @@ def arq_worker_main(redis_url: str) -> None:
                 redis_settings=RedisSettings.from_dsn(redis_url),
                 handle_signals=False,
                 keep_result=0,
-                max_jobs=10,
+                max_jobs=BATCHED_MAX_JOBS,  # as Herald's SMS and email workers
                 poll_delay=0.2,
                 job_timeout=STEP_TIMEOUT_S,
             )
