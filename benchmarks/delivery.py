@@ -454,19 +454,25 @@ async def run(
                     before = handoffs.count()
                     running = start_workers(n, env, log)
                     await wait_count(handoffs.count, before + 1, 60)
-                    cpu = cpu_seconds(running)
+                    cpu, own = cpu_seconds(running), time.process_time()
                     if spy_dir is not None:
                         profile(running, spy_seconds, spy_dir)
                     got = await wait_count(handoffs.count, before + decided, 60 + alerts / 2)
-                    cpu = cpu_seconds(running) - cpu
+                    cpu, own = cpu_seconds(running) - cpu, time.process_time() - own
                     await wait_idle(pool, 120 + alerts / 2)  # the phases never mix
                     stamps = [t for _a, t in sorted(handoffs.times(), key=lambda x: x[1])]
                     figure = rate(stamps[before:])
                     figure["decided"] = decided
                     figure["handed_off"] = got - before
                     figure["cpu_ms_per_step"] = 1000 * cpu / max(got - before - 1, 1)
+                    # This process (the simulator, the sink, the counting): the other side.
+                    figure["provider_cpu_ms_per_step"] = 1000 * own / max(got - before - 1, 1)
                     result["herald"][n] = figure
-                    say(f"herald, {n} worker(s): {figure['per_s']:.0f} steps/s")
+                    say(
+                        f"herald, {n} worker(s): {figure['per_s']:.0f} steps/s, workers "
+                        f"{figure['cpu_ms_per_step']:.1f} ms CPU/step, simulator and sink "
+                        f"{figure['provider_cpu_ms_per_step']:.1f} ms CPU/step"
+                    )
                     first += alerts
                     if n != processes[-1]:
                         stop(running)

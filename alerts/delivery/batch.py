@@ -67,6 +67,7 @@ logger = logging.getLogger(__name__)
 
 WINDOW_S = 0.05  # how long a batch waits for more steps after its first (at most)
 MAX_STEPS = 64  # and how many it takes at most
+FORGET_S = 1.0  # jobs announced this long ago and not arrived are not waited for
 
 
 class _Alone:
@@ -118,6 +119,7 @@ class _Gather(Generic[T]):
     # Items announced (jobs just started) that have not arrived yet; None: never announced,
     # the window decides.
     expected: int | None = None
+    announced_at: float = 0.0
     _items: list[tuple[T, asyncio.Future[Any]]] = field(default_factory=list)
     _timer: asyncio.TimerHandle | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -135,10 +137,12 @@ class _Gather(Generic[T]):
         return future
 
     def _late(self) -> None:
-        """The window ended before every announced item arrived: the late ones (a job that
-        ended before it asked, one still starting) are not waited for again."""
+        """The window ended before every announced item arrived: run those that did (the
+        others still start, on a busy loop one job's start takes a while). An announcement
+        older than FORGET_S is forgotten: a job that ended before it asked is not waited for."""
         self._timer = None
-        if self.expected is not None:
+        loop = asyncio.get_running_loop()
+        if self.expected and loop.time() - self.announced_at > FORGET_S:
             self.expected = 0
         self._flush()
 
@@ -189,6 +193,7 @@ class StepBatcher:
         """``jobs`` step jobs have just been started together (herald.leases): their batch is
         run as soon as all have arrived (or the window ends), not at their first's window."""
         self._claims.expected = (self._claims.expected or 0) + jobs
+        self._claims.announced_at = asyncio.get_running_loop().time()
 
     async def run(
         self, *, alert_id: int, step_index: int, now: datetime, try_no: int = 1

@@ -19,12 +19,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import JsonValue
-from sqlalchemy import case, delete, insert, update
+from sqlalchemy import bindparam, case, delete, insert, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
+from alerts.columns import UTCDateTime
 from alerts.lifecycle import ALERT
 from alerts.models import Alert, AttemptEvent, DeliveryAttempt, OutboxEvent, StatusChange
 from alerts.outbox import ALERT_KINDS
@@ -80,7 +81,6 @@ async def insert_attempts(
 ) -> dict[tuple[int, int], int]:
     """Insert the steps' attempts as "sending" (since the step's time); the ids by (alert,
     step) of those inserted (not those another worker created first)."""
-    insert_ = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
     rows = [
         {
             "alert_id": s.alert_id,
@@ -96,16 +96,103 @@ async def insert_attempts(
         }
         for s in steps
     ]
-    statement = (
-        insert_(DeliveryAttempt)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["alert_id", "step_index"])
-        .returning(
-            col(DeliveryAttempt.id), col(DeliveryAttempt.alert_id), col(DeliveryAttempt.step_index)
-        )
-    )
-    found: Sequence[Any] = (await conn.execute(statement)).all()
+    statement = _INSERT_ATTEMPTS[conn.dialect.name == "postgresql"]
+    found: Sequence[Any] = (await conn.execute(statement, rows)).all()
     return {(alert_id, step_index): attempt_id for attempt_id, alert_id, step_index in found}
+
+
+# Built once, run with many rows (SQLAlchemy's "insertmanyvalues": one INSERT ... VALUES
+# (...), (...) RETURNING, compiled once and cached, not a new statement per batch size).
+_INSERT_ATTEMPTS = {
+    postgres: (postgresql_insert if postgres else sqlite_insert)(DeliveryAttempt)
+    .on_conflict_do_nothing(index_elements=["alert_id", "step_index"])
+    .returning(
+        col(DeliveryAttempt.id), col(DeliveryAttempt.alert_id), col(DeliveryAttempt.step_index)
+    )
+    for postgres in (False, True)
+}
+_INSERT_EVENTS = insert(AttemptEvent)
+_INSERT_CHANGES = insert(StatusChange)
+_INSERT_OUTBOX = insert(OutboxEvent)
+
+# PostgreSQL: each compare-and-set UPDATE joins the batch's rows as arrays (unnest), one
+# statement text whatever the batch's size; SQLite (in process, no round trips): CASE.
+_NOW = bindparam("now", type_=UTCDateTime())
+_PG_TO_DELIVERING = text(
+    "UPDATE alerts SET status = 'delivering', updated_at = :now"
+    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:steps AS INTEGER[])) AS v(id, step)"
+    " WHERE alerts.id = v.id AND alerts.current_step = v.step"
+    " AND alerts.status IN ('pending', 'delivering') RETURNING alerts.id"
+).bindparams(_NOW)
+_PG_TO_DELIVERED = text(
+    "UPDATE alerts SET status = 'delivered', next_step_at = NULL, updated_at = :now"
+    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:steps AS INTEGER[])) AS v(id, step)"
+    " WHERE alerts.id = v.id AND alerts.current_step = v.step"
+    " AND alerts.status = 'delivering' RETURNING alerts.id"
+).bindparams(_NOW)
+_PG_TO_SENT = text(
+    "UPDATE delivery_attempts SET status = v.status, provider_sid = v.sid, updated_at = :now"
+    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:statuses AS VARCHAR[]),"
+    " CAST(:sids AS VARCHAR[])) AS v(id, status, sid)"
+    " WHERE delivery_attempts.id = v.id AND delivery_attempts.status = 'sending'"
+    " AND delivery_attempts.provider_sid IS NULL RETURNING delivery_attempts.id"
+).bindparams(_NOW)
+
+
+async def _move_alerts(
+    conn: AsyncConnection, steps: dict[int, int], sources: tuple[str, ...], now: datetime
+) -> int:
+    """Alerts (id -> the step they must still be at) moved from ``sources``: to delivering
+    (from pending or delivering), or to delivered (from delivering); how many moved."""
+    delivered = sources == ("delivering",)
+    if conn.dialect.name == "postgresql":
+        statement = _PG_TO_DELIVERED if delivered else _PG_TO_DELIVERING
+        params = {"ids": list(steps), "steps": list(steps.values()), "now": now}
+        return len((await conn.execute(statement, params)).all())
+    values: dict[str, object] = {"status": "delivered" if delivered else "delivering"}
+    if delivered:
+        values["next_step_at"] = None
+    moved = await conn.execute(
+        update(Alert)
+        .where(
+            col(Alert.id).in_(list(steps)),
+            col(Alert.status).in_(sources),
+            col(Alert.current_step) == case(steps, value=col(Alert.id)),
+        )
+        .values(**values, updated_at=now)
+        .returning(col(Alert.id))
+    )
+    return len(moved.all())
+
+
+async def _move_sent(conn: AsyncConnection, sent: Sequence[Sent], now: datetime) -> int:
+    """The attempts still "sending" with no provider id moved to their provider's status
+    with its id; how many moved."""
+    if conn.dialect.name == "postgresql":
+        params = {
+            "ids": [s.attempt_id for s in sent],
+            "statuses": [s.status for s in sent],
+            "sids": [s.provider_sid for s in sent],
+            "now": now,
+        }
+        return len((await conn.execute(_PG_TO_SENT, params)).all())
+    moved = await conn.execute(
+        update(DeliveryAttempt)
+        .where(
+            col(DeliveryAttempt.id).in_([s.attempt_id for s in sent]),
+            col(DeliveryAttempt.status) == "sending",
+            col(DeliveryAttempt.provider_sid).is_(None),
+        )
+        .values(
+            status=case({s.attempt_id: s.status for s in sent}, value=col(DeliveryAttempt.id)),
+            provider_sid=case(
+                {s.attempt_id: s.provider_sid for s in sent}, value=col(DeliveryAttempt.id)
+            ),
+            updated_at=now,
+        )
+        .returning(col(DeliveryAttempt.id))
+    )
+    return len(moved.all())
 
 
 async def drop_attempts(conn: AsyncConnection, attempt_ids: Sequence[int]) -> None:
@@ -123,30 +210,20 @@ async def claim_sending(conn: AsyncConnection, claims: Sequence[Claim], now: dat
     if not claims:
         return
     steps = {c.alert_id: c.step_index for c in claims}
-    moved = await conn.execute(
-        update(Alert)
-        .where(
-            col(Alert.id).in_(list(steps)),
-            col(Alert.status).in_(ALERT.sources("send")),
-            col(Alert.current_step) == case(steps, value=col(Alert.id)),
-        )
-        .values(status="delivering", updated_at=now)
-        .returning(col(Alert.id))
-    )
-    if len(moved.all()) != len(steps):
+    if await _move_alerts(conn, steps, tuple(ALERT.sources("send")), now) != len(steps):
         raise BatchConflict("an alert of the batch moved before its step was claimed")
     events = []
     for c in claims:
         events.append(_event(c.attempt_id, "queued", None, c.created_reason, c.now))
         events.append(_event(c.attempt_id, "sending", None, f"try {c.try_no}", c.now))
-    await conn.execute(insert(AttemptEvent).values(events))
+    await conn.execute(_INSERT_EVENTS, events)
     changes = [
         _change(
             c.alert_id, c.alert_status, "send", "delivering", f"{c.channel} try {c.try_no}", c.now
         )
         for c in claims
     ]
-    await conn.execute(insert(StatusChange).values(changes))
+    await conn.execute(_INSERT_CHANGES, changes)
 
 
 async def record_sent(conn: AsyncConnection, sent: Sequence[Sent], now: datetime) -> None:
@@ -155,50 +232,23 @@ async def record_sent(conn: AsyncConnection, sent: Sequence[Sent], now: datetime
     to delivered (only those still delivering that step), with their history and outbox."""
     if not sent:
         return
-    ids = [s.attempt_id for s in sent]
-    moved = await conn.execute(
-        update(DeliveryAttempt)
-        .where(
-            col(DeliveryAttempt.id).in_(ids),
-            col(DeliveryAttempt.status) == "sending",
-            col(DeliveryAttempt.provider_sid).is_(None),
-        )
-        .values(
-            status=case({s.attempt_id: s.status for s in sent}, value=col(DeliveryAttempt.id)),
-            provider_sid=case(
-                {s.attempt_id: s.provider_sid for s in sent}, value=col(DeliveryAttempt.id)
-            ),
-            updated_at=now,
-        )
-        .returning(col(DeliveryAttempt.id))
-    )
-    if len(moved.all()) != len(ids):
+    if await _move_sent(conn, sent, now) != len(sent):
         raise BatchConflict("an attempt of the batch moved while it was sent")
     events = [
         _event(s.attempt_id, s.status, s.status, "accepted by the provider", s.now) for s in sent
     ]
-    await conn.execute(insert(AttemptEvent).values(events))
+    await conn.execute(_INSERT_EVENTS, events)
     reached = [s for s in sent if s.reached]
     if not reached:
         return
     steps = {s.alert_id: s.step_index for s in reached}
-    moved = await conn.execute(
-        update(Alert)
-        .where(
-            col(Alert.id).in_(list(steps)),
-            col(Alert.status) == "delivering",
-            col(Alert.current_step) == case(steps, value=col(Alert.id)),
-        )
-        .values(status="delivered", next_step_at=None, updated_at=now)
-        .returning(col(Alert.id))
-    )
-    if len(moved.all()) != len(steps):
+    if await _move_alerts(conn, steps, ("delivering",), now) != len(steps):
         raise BatchConflict("an alert of the batch moved while its email was sent")
     changes = [
         _change(s.alert_id, "delivering", "reach", "delivered", f"{s.channel} {s.status}", s.now)
         for s in reached
     ]
-    await conn.execute(insert(StatusChange).values(changes))
+    await conn.execute(_INSERT_CHANGES, changes)
     outbox = [
         {
             "kind": ALERT_KINDS["delivered"],
@@ -211,7 +261,7 @@ async def record_sent(conn: AsyncConnection, sent: Sequence[Sent], now: datetime
         }
         for s in reached
     ]
-    await conn.execute(insert(OutboxEvent).values(outbox))
+    await conn.execute(_INSERT_OUTBOX, outbox)
 
 
 def _delivered(s: Sent) -> dict[str, JsonValue]:

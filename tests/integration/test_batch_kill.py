@@ -32,7 +32,7 @@ pytestmark = [
 ]
 __all__ = ["recorded"]  # the fixture, shared with the rate-limit tests
 
-COUNT = 40
+COUNT = 120  # more than one batch (alerts.delivery.batch.MAX_STEPS): the kill leaves some unsent
 
 
 async def _attempts(recorded: Setup, *where: object) -> int:
