@@ -58,7 +58,7 @@ from herald.db import make_engine
 from herald.embedded import free_port, start_smtp_server
 from herald.migrate import upgrade
 from herald.runtime import QUEUES, ArqStepQueue
-from herald.worker import BATCHED_MAX_JOBS, MAX_JOB_TRIES, STEP_TIMEOUT_S
+from herald.worker import BATCHED_MAX_JOBS, BATCHED_POLL_DELAY_S, MAX_JOB_TRIES, STEP_TIMEOUT_S
 
 BASELINE_QUEUES = ("bench:sms", "bench:email")
 DONE_KEY = "bench:done"
@@ -296,7 +296,7 @@ def arq_worker_main(redis_url: str) -> None:
                 handle_signals=False,
                 keep_result=0,
                 max_jobs=BATCHED_MAX_JOBS,  # as Herald's SMS and email workers
-                poll_delay=0.2,
+                poll_delay=BATCHED_POLL_DELAY_S,
                 job_timeout=STEP_TIMEOUT_S,
             )
             for queue in BASELINE_QUEUES

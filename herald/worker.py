@@ -43,6 +43,10 @@ CRON_RESULT_KEEP_S = 120
 # MAX_JOBS (its steps are paced by the call centre and Twilio's calls per second).
 BATCHED_QUEUES = frozenset({QUEUES["sms"], QUEUES["email"]})
 BATCHED_MAX_JOBS = 64
+# They poll more often too: a batch's jobs end together, and the next batch starts at the next
+# poll (an idle poll is one ZRANGEBYSCORE).
+BATCHED_POLL_DELAY_S = 0.05
+POLL_DELAY_S = 0.2
 MAX_JOBS = 10
 
 
@@ -107,7 +111,7 @@ def build_workers(
                 ctx=ctx,
                 keep_result=0,
                 max_jobs=BATCHED_MAX_JOBS if batched else MAX_JOBS,
-                poll_delay=0.2,
+                poll_delay=BATCHED_POLL_DELAY_S if batched else POLL_DELAY_S,
                 job_timeout=STEP_TIMEOUT_S,
                 max_burst_jobs=-1,
             )

@@ -28,10 +28,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Generic, TypeVar
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,6 +45,7 @@ from alerts.delivery.batch_rows import (
     insert_attempts,
     record_sent,
 )
+from alerts.delivery.gather import ALONE, Alone, Gather, answer
 from alerts.delivery.messages import build_message
 from alerts.delivery.plan import past_deadline
 from alerts.delivery.rate_limits import (
@@ -67,15 +67,6 @@ logger = logging.getLogger(__name__)
 
 WINDOW_S = 0.05  # how long a batch waits for more steps after its first (at most)
 MAX_STEPS = 64  # and how many it takes at most
-FORGET_S = 1.0  # jobs announced this long ago and not arrived are not waited for
-
-
-class _Alone:
-    """The step runs on the single-step path."""
-
-
-ALONE: Final = _Alone()
-T = TypeVar("T")
 
 
 @dataclass
@@ -106,76 +97,6 @@ class _Outcome:
     receipt: Receipt
 
 
-@dataclass
-class _Gather(Generic[T]):
-    """Items submitted within ``window_s`` of the first (at most ``max_items``) are run
-    together by ``run``, which answers each item's future; an item it leaves unanswered, or
-    a ``run`` that fails, answers ALONE."""
-
-    run: Callable[[list[tuple[T, asyncio.Future[Any]]]], Awaitable[None]]
-    window_s: float
-    max_items: int
-    ready: Callable[[int], bool] = lambda _n: False  # flush at once when this holds
-    # Items announced (jobs just started) that have not arrived yet; None: never announced,
-    # the window decides.
-    expected: int | None = None
-    announced_at: float = 0.0
-    _items: list[tuple[T, asyncio.Future[Any]]] = field(default_factory=list)
-    _timer: asyncio.TimerHandle | None = None
-    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def submit(self, item: T) -> asyncio.Future[Any]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._items.append((item, future))
-        if self.expected is not None:
-            self.expected = max(self.expected - 1, 0)
-        if len(self._items) >= self.max_items or self.expected == 0 or self.ready(len(self._items)):
-            self._flush()
-        elif self._timer is None:
-            self._timer = loop.call_later(self.window_s, self._late)
-        return future
-
-    def _late(self) -> None:
-        """The window ended before every announced item arrived: run those that did (the
-        others still start, on a busy loop one job's start takes a while). An announcement
-        older than FORGET_S is forgotten: a job that ended before it asked is not waited for."""
-        self._timer = None
-        loop = asyncio.get_running_loop()
-        if self.expected and loop.time() - self.announced_at > FORGET_S:
-            self.expected = 0
-        self._flush()
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        items, self._items = self._items, []
-        if items:
-            task = asyncio.create_task(self._guarded(items))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _guarded(self, items: list[tuple[T, asyncio.Future[Any]]]) -> None:
-        try:
-            await self.run(items)
-        except Exception:
-            logger.exception("a batch of %d steps failed: each runs alone", len(items))
-        finally:
-            for _, future in items:
-                _answer(future, ALONE)
-
-
-def _answer(future: asyncio.Future[Any], value: object) -> None:
-    """Answer a job that still waits (one cancelled meanwhile, e.g. by its timeout, does not)."""
-    if future.done():
-        return
-    if isinstance(value, BaseException):
-        future.set_exception(value)
-    else:
-        future.set_result(value)
-
-
 class StepBatcher:
     """The steps of one worker process's jobs, batched (see the module's docstring)."""
 
@@ -184,8 +105,8 @@ class StepBatcher:
     ) -> None:
         self.deps = deps
         self._sending = 0  # steps claimed whose send has not ended yet
-        self._claims: _Gather[_Wanted] = _Gather(self._claim, window_s, max_steps, expected=0)
-        self._outcomes: _Gather[_Outcome] = _Gather(
+        self._claims: Gather[_Wanted] = Gather(self._claim, window_s, max_steps, expected=0)
+        self._outcomes: Gather[_Outcome] = Gather(
             self._record, window_s, max_steps, ready=lambda _n: self._sending == 0
         )  # flush at once when no other send is on its way
 
@@ -245,11 +166,11 @@ class StepBatcher:
                 first = None if wanted.alert_id in seen else self._first_look(wanted, found)
                 seen.add(wanted.alert_id)
                 if first is None:  # a second job for one alert in one batch: alone
-                    _answer(future, ALONE)
+                    answer(future, ALONE)
                 elif isinstance(first, StepRows):
                     fresh.append((wanted, future, first))
                 else:
-                    _answer(future, first)
+                    answer(future, first)
             if not fresh:
                 return
             conn = await session.connection()
@@ -273,7 +194,7 @@ class StepBatcher:
             ]
             for w, f, _ in fresh:
                 if (w.alert_id, w.step_index) not in ids:
-                    _answer(f, StepResult("skipped", "another worker created this attempt"))
+                    answer(f, StepResult("skipped", "another worker created this attempt"))
             tasks = [
                 asyncio.create_task(self._prepare(session, w, r, attempt_id), context=w.context)
                 for w, _, r, attempt_id in made
@@ -286,16 +207,16 @@ class StepBatcher:
                 if not isinstance(message, OutboundMessage):
                     dropped.append(attempt_id)
                     if isinstance(message, WaitForSlot | SlotHeldElsewhere):
-                        _answer(f, message)  # as the single path raises it
+                        answer(f, message)  # as the single path raises it
                     elif isinstance(message, Exception):
                         logger.warning(
                             "alert_id=%s step=%s runs alone: %r", w.alert_id, w.step_index, message
                         )
-                        _answer(f, ALONE)
+                        answer(f, ALONE)
                     elif isinstance(message, BaseException):
                         raise message
                     else:
-                        _answer(f, ALONE)
+                        answer(f, ALONE)
                     continue
                 step = r.alert.plan[w.step_index]
                 claims.append(
@@ -336,7 +257,7 @@ class StepBatcher:
 
     def _first_look(
         self, wanted: _Wanted, found: dict[int, StepRows]
-    ) -> StepRows | StepResult | _Alone:
+    ) -> StepRows | StepResult | Alone:
         """The step's rows when it is the plain case a batch sends; a result when it has
         nothing to do (the single path's words); ALONE for anything else."""
         rows = found.get(wanted.alert_id)
@@ -403,7 +324,7 @@ class StepBatcher:
         for item, future in items:
             status, ready = item.receipt.status, item.ready
             if status == "sending" or ATTEMPT.next_state("sending", status) != status:
-                _answer(future, ALONE)
+                answer(future, ALONE)
                 continue
             row = Sent(
                 ready.attempt_id,
@@ -439,4 +360,4 @@ class StepBatcher:
                 logger.info(
                     "alert delivered alert_id=%s attempt_id=%s", row.alert_id, row.attempt_id
                 )
-            _answer(future, StepResult("sent", row.provider_sid))
+            answer(future, StepResult("sent", row.provider_sid))

@@ -19,15 +19,14 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import JsonValue
-from sqlalchemy import bindparam, case, delete, insert, text, update
+from sqlalchemy import delete, insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
-from alerts.columns import UTCDateTime
-from alerts.lifecycle import ALERT
-from alerts.models import Alert, AttemptEvent, DeliveryAttempt, OutboxEvent, StatusChange
+from alerts.lifecycle import ALERT, move_alerts_at_steps, move_attempts_sent
+from alerts.models import AttemptEvent, DeliveryAttempt, OutboxEvent, StatusChange
 from alerts.outbox import ALERT_KINDS
 
 
@@ -115,85 +114,6 @@ _INSERT_EVENTS = insert(AttemptEvent)
 _INSERT_CHANGES = insert(StatusChange)
 _INSERT_OUTBOX = insert(OutboxEvent)
 
-# PostgreSQL: each compare-and-set UPDATE joins the batch's rows as arrays (unnest), one
-# statement text whatever the batch's size; SQLite (in process, no round trips): CASE.
-_NOW = bindparam("now", type_=UTCDateTime())
-_PG_TO_DELIVERING = text(
-    "UPDATE alerts SET status = 'delivering', updated_at = :now"
-    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:steps AS INTEGER[])) AS v(id, step)"
-    " WHERE alerts.id = v.id AND alerts.current_step = v.step"
-    " AND alerts.status IN ('pending', 'delivering') RETURNING alerts.id"
-).bindparams(_NOW)
-_PG_TO_DELIVERED = text(
-    "UPDATE alerts SET status = 'delivered', next_step_at = NULL, updated_at = :now"
-    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:steps AS INTEGER[])) AS v(id, step)"
-    " WHERE alerts.id = v.id AND alerts.current_step = v.step"
-    " AND alerts.status = 'delivering' RETURNING alerts.id"
-).bindparams(_NOW)
-_PG_TO_SENT = text(
-    "UPDATE delivery_attempts SET status = v.status, provider_sid = v.sid, updated_at = :now"
-    " FROM unnest(CAST(:ids AS INTEGER[]), CAST(:statuses AS VARCHAR[]),"
-    " CAST(:sids AS VARCHAR[])) AS v(id, status, sid)"
-    " WHERE delivery_attempts.id = v.id AND delivery_attempts.status = 'sending'"
-    " AND delivery_attempts.provider_sid IS NULL RETURNING delivery_attempts.id"
-).bindparams(_NOW)
-
-
-async def _move_alerts(
-    conn: AsyncConnection, steps: dict[int, int], sources: tuple[str, ...], now: datetime
-) -> int:
-    """Alerts (id -> the step they must still be at) moved from ``sources``: to delivering
-    (from pending or delivering), or to delivered (from delivering); how many moved."""
-    delivered = sources == ("delivering",)
-    if conn.dialect.name == "postgresql":
-        statement = _PG_TO_DELIVERED if delivered else _PG_TO_DELIVERING
-        params = {"ids": list(steps), "steps": list(steps.values()), "now": now}
-        return len((await conn.execute(statement, params)).all())
-    values: dict[str, object] = {"status": "delivered" if delivered else "delivering"}
-    if delivered:
-        values["next_step_at"] = None
-    moved = await conn.execute(
-        update(Alert)
-        .where(
-            col(Alert.id).in_(list(steps)),
-            col(Alert.status).in_(sources),
-            col(Alert.current_step) == case(steps, value=col(Alert.id)),
-        )
-        .values(**values, updated_at=now)
-        .returning(col(Alert.id))
-    )
-    return len(moved.all())
-
-
-async def _move_sent(conn: AsyncConnection, sent: Sequence[Sent], now: datetime) -> int:
-    """The attempts still "sending" with no provider id moved to their provider's status
-    with its id; how many moved."""
-    if conn.dialect.name == "postgresql":
-        params = {
-            "ids": [s.attempt_id for s in sent],
-            "statuses": [s.status for s in sent],
-            "sids": [s.provider_sid for s in sent],
-            "now": now,
-        }
-        return len((await conn.execute(_PG_TO_SENT, params)).all())
-    moved = await conn.execute(
-        update(DeliveryAttempt)
-        .where(
-            col(DeliveryAttempt.id).in_([s.attempt_id for s in sent]),
-            col(DeliveryAttempt.status) == "sending",
-            col(DeliveryAttempt.provider_sid).is_(None),
-        )
-        .values(
-            status=case({s.attempt_id: s.status for s in sent}, value=col(DeliveryAttempt.id)),
-            provider_sid=case(
-                {s.attempt_id: s.provider_sid for s in sent}, value=col(DeliveryAttempt.id)
-            ),
-            updated_at=now,
-        )
-        .returning(col(DeliveryAttempt.id))
-    )
-    return len(moved.all())
-
 
 async def drop_attempts(conn: AsyncConnection, attempt_ids: Sequence[int]) -> None:
     """Take back attempts inserted by this (uncommitted) batch for steps that are not sent in
@@ -210,7 +130,7 @@ async def claim_sending(conn: AsyncConnection, claims: Sequence[Claim], now: dat
     if not claims:
         return
     steps = {c.alert_id: c.step_index for c in claims}
-    if await _move_alerts(conn, steps, tuple(ALERT.sources("send")), now) != len(steps):
+    if await move_alerts_at_steps(conn, steps, "send", now) != len(steps):
         raise BatchConflict("an alert of the batch moved before its step was claimed")
     events = []
     for c in claims:
@@ -232,7 +152,9 @@ async def record_sent(conn: AsyncConnection, sent: Sequence[Sent], now: datetime
     to delivered (only those still delivering that step), with their history and outbox."""
     if not sent:
         return
-    if await _move_sent(conn, sent, now) != len(sent):
+    if await move_attempts_sent(
+        conn, {s.attempt_id: (s.status, s.provider_sid) for s in sent}, now
+    ) != len(sent):
         raise BatchConflict("an attempt of the batch moved while it was sent")
     events = [
         _event(s.attempt_id, s.status, s.status, "accepted by the provider", s.now) for s in sent
@@ -242,7 +164,9 @@ async def record_sent(conn: AsyncConnection, sent: Sequence[Sent], now: datetime
     if not reached:
         return
     steps = {s.alert_id: s.step_index for s in reached}
-    if await _move_alerts(conn, steps, ("delivering",), now) != len(steps):
+    if await move_alerts_at_steps(
+        conn, steps, "reach", now, only_from=frozenset({"delivering"})
+    ) != len(steps):
         raise BatchConflict("an alert of the batch moved while its email was sent")
     changes = [
         _change(s.alert_id, "delivering", "reach", "delivered", f"{s.channel} {s.status}", s.now)
