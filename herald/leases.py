@@ -24,6 +24,7 @@ import logging
 from typing import Any
 
 from arq.constants import in_progress_key_prefix
+from arq.utils import timestamp_ms
 from arq.worker import Worker
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,32 @@ logger = logging.getLogger(__name__)
 LEASE_S = 15.0  # a killed worker's steps run again within this (plus a poll)
 RENEW_RETRY_S = 0.5  # a renewal Redis refused is tried again this soon
 FINISH_WITHIN_S = 45.0  # a closing worker's running jobs may finish (a step's timeout is 40 s)
+
+
+# arq's start of a job, for all the jobs of one poll in one round trip (arq asks Redis four
+# times per job, one job after the other): a job not in progress elsewhere and due now is
+# marked in progress for the lease, up to ``limit`` jobs (the worker's free slots; the ids
+# polled begin with the jobs running now, which stay queued until they end); returns the ids
+# and scores of those marked.
+# KEYS: the jobs' in-progress keys; ARGV: queue, now (ms), lease (ms), limit, then the job ids.
+_START = """
+local started, count = {}, 0
+local limit = tonumber(ARGV[4])
+for i, key in ipairs(KEYS) do
+  if count >= limit then break end
+  local id = ARGV[i + 4]
+  if redis.call('EXISTS', key) == 0 then
+    local score = redis.call('ZSCORE', ARGV[1], id)
+    if score and tonumber(score) <= tonumber(ARGV[2]) then
+      redis.call('PSETEX', key, ARGV[3], '1')
+      table.insert(started, id)
+      table.insert(started, score)
+      count = count + 1
+    end
+  end
+end
+return started
+"""
 
 
 class LeasedWorker(Worker):
@@ -75,6 +102,47 @@ class LeasedWorker(Worker):
         await self._stop_renewing()
         await super().close()
 
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's ``start_jobs`` (the same checks, the same in-progress key) for every job of the
+        poll at once, in one script: the jobs start together (a worker batching its steps,
+        alerts.delivery.batch, gets them in one batch) and the start costs one round trip."""
+        free = min(self.max_jobs - self.job_counter, len(job_ids))
+        if free <= 0:
+            return
+        polled = [job_id.decode() for job_id in job_ids]
+        for _ in range(free):
+            await self.sem.acquire()
+        self.job_counter += free
+        try:
+            found = await self.pool.eval(  # type: ignore[misc]
+                _START,
+                len(polled),
+                *(in_progress_key_prefix + job_id for job_id in polled),
+                self.queue_name,
+                str(timestamp_ms()),
+                str(int(self.in_progress_timeout_s * 1000)),
+                str(free),
+                *polled,
+            )
+        except BaseException:
+            self.job_counter -= free
+            for _ in range(free):
+                self.sem.release()
+            raise
+        started = {
+            _text(found[i]): int(float(_text(found[i + 1]))) for i in range(0, len(found), 2)
+        }
+        for _ in range(free - len(started)):  # slots not used: running elsewhere, or none due
+            self.job_counter -= 1
+            self.sem.release()
+        batcher = self.ctx.get("step_batcher") if self.ctx else None
+        if batcher is not None and started:
+            batcher.expect(len(started))
+        for job_id, score in started.items():
+            task = self.loop.create_task(self.run_job(job_id, score))
+            task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+            self.tasks[job_id] = task
+
     async def _renew_leases(self) -> None:
         every = wait = self.lease_s / 3
         while True:
@@ -93,3 +161,7 @@ class LeasedWorker(Worker):
                 # renewed, before their time (counted while Redis was down) runs out.
                 wait = RENEW_RETRY_S
                 logger.debug("cannot renew %s lease(s): %s: %s", len(jobs), type(exc).__name__, exc)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

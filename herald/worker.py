@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from arq import cron
 from arq.worker import Worker, func
@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from alerts.crm.deliver import dispatch_job
+from alerts.delivery.batch import StepBatcher
 from alerts.delivery.jobs import run_step_job, sweep_job
 from alerts.reports.jobs import EVERY_MINUTES, refresh_reports_job
 from herald.leases import LeasedWorker
@@ -37,6 +38,16 @@ CRM_EVERY_S = 5  # how often the outbox is fanned out and due webhooks posted
 # reaches the tick after another finished it ran the sweep (or the CRM dispatch) again. Kept
 # this long, each tick runs once per deployment, however many workers there are.
 CRON_RESULT_KEEP_S = 120
+# The queues whose steps a worker batches (alerts.delivery.batch): their jobs run this many at
+# once, so that the steps running together share their statements and commits. Voice stays at
+# MAX_JOBS (its steps are paced by the call centre and Twilio's calls per second).
+BATCHED_QUEUES = frozenset({QUEUES["sms"], QUEUES["email"]})
+BATCHED_MAX_JOBS = 64
+# They poll more often too: a batch's jobs end together, and the next batch starts at the next
+# poll (an idle poll is one ZRANGEBYSCORE).
+BATCHED_POLL_DELAY_S = 0.05
+POLL_DELAY_S = 0.2
+MAX_JOBS = 10
 
 
 def build_workers(
@@ -82,6 +93,13 @@ def build_workers(
         functions = [func(run_step_job, name="run_step", max_tries=tries, timeout=STEP_TIMEOUT_S)]
         if name == DEFAULT_QUEUE:
             functions.append(func(sweep_job, name="sweep", timeout=SWEEP_TIMEOUT_S))
+        ctx: dict[str, Any] = {
+            "deps": runtime.deps,
+            "stuck_after_s": settings.sweep_stuck_after_seconds,
+        }
+        batched = name in BATCHED_QUEUES
+        if batched:
+            ctx["step_batcher"] = StepBatcher(runtime.deps)
         workers.append(
             LeasedWorker(
                 functions=functions,
@@ -90,10 +108,10 @@ def build_workers(
                 redis_settings=redis_settings(settings),
                 burst=burst,
                 handle_signals=handle_signals,
-                ctx={"deps": runtime.deps, "stuck_after_s": settings.sweep_stuck_after_seconds},
+                ctx=ctx,
                 keep_result=0,
-                max_jobs=10,
-                poll_delay=0.2,
+                max_jobs=BATCHED_MAX_JOBS if batched else MAX_JOBS,
+                poll_delay=BATCHED_POLL_DELAY_S if batched else POLL_DELAY_S,
                 job_timeout=STEP_TIMEOUT_S,
                 max_burst_jobs=-1,
             )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from typing import Any
 
 from arq import Retry
 from arq.constants import retry_key_prefix
 
 from alerts.columns import utcnow
+from alerts.delivery.batch import StepBatcher
 from alerts.delivery.rate_limits import SlotHeldElsewhere, WaitForSlot, job_scope
 from alerts.delivery.reconcile import STUCK_AFTER_S
 from alerts.delivery.steps import RetryLater, run_step
@@ -44,8 +46,11 @@ async def _run_step_job(ctx: dict[str, Any], alert_id: int, step_index: int) -> 
     logger.debug("running job_id=%s try=%s", ctx.get("job_id"), ctx.get("job_try", 1))
     try:
         with job_scope(str(ctx.get("job_id", ""))):
-            result = await run_step(
-                deps=deps,
+            # A worker of a queue whose steps are batched (SMS, email) shares its database
+            # work with the other steps running now (alerts.delivery.batch).
+            batcher: StepBatcher | None = ctx.get("step_batcher")
+            run = batcher.run if batcher is not None else partial(run_step, deps=deps)
+            result = await run(
                 alert_id=alert_id,
                 step_index=step_index,
                 now=utcnow(),

@@ -9,8 +9,10 @@ alarms are few rows; a customer has a handful of contact points.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, bindparam
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -75,24 +77,69 @@ _STEP_ROWS = (
 )
 
 
+# The same for many alerts at once (a worker's batch of steps, alerts.delivery.batch): each
+# alert with the attempt of its current step (a step that is not current has nothing to do).
+_MANY_STEP_ROWS = (
+    Select[
+        Alert,
+        DeliveryAttempt | None,
+        int | None,
+        datetime | None,
+        ContactPoint | None,
+        ChannelAlarm | None,
+    ](
+        Alert,
+        DeliveryAttempt,
+        col(AlertType.version),
+        col(AlertType.updated_at),
+        ContactPoint,
+        ChannelAlarm,
+    )
+    .outerjoin(
+        DeliveryAttempt,
+        and_(
+            col(DeliveryAttempt.alert_id) == col(Alert.id),
+            col(DeliveryAttempt.step_index) == col(Alert.current_step),
+        ),
+    )
+    .outerjoin(AlertType, col(AlertType.key) == col(Alert.alert_type))
+    .outerjoin(ContactPoint, col(ContactPoint.customer_id) == col(Alert.customer_id))
+    .outerjoin(ChannelAlarm, col(ChannelAlarm.cleared_at).is_(None))
+    .where(col(Alert.id).in_(bindparam("alert_ids", expanding=True)))
+)
+
+
 async def read_step(session: AsyncSession, alert_id: int, step_index: int) -> StepRows | None:
     """The alert, the step's attempt, the alert type, the customer's contact points and the
     active channel alarms, in one SELECT (None: no such alert)."""
     rows = (
         await session.exec(_STEP_ROWS, params={"alert_id": alert_id, "step_index": step_index})
     ).all()
-    if not rows:
-        return None
-    alert, attempt, version, saved_at, _, _ = rows[0]
-    spec = None
-    if version is not None and saved_at is not None:
-        spec = await _spec(session, alert.alert_type, version, saved_at)
-    found = StepRows(alert, attempt, spec)
-    for *_, contact, alarm in rows:
-        if contact is not None and contact not in found.contacts:
-            found.contacts.append(contact)
+    found = await _grouped(session, rows)
+    return found.get(alert_id)
+
+
+async def read_steps(session: AsyncSession, alert_ids: list[int]) -> dict[int, StepRows]:
+    """``read_step`` for many alerts in one SELECT, each with its current step's attempt (an
+    alert missing from the answer does not exist)."""
+    rows = (await session.exec(_MANY_STEP_ROWS, params={"alert_ids": alert_ids})).all()
+    return await _grouped(session, rows)
+
+
+async def _grouped(session: AsyncSession, rows: Sequence[Any]) -> dict[int, StepRows]:
+    found: dict[int, StepRows] = {}
+    for alert, attempt, version, saved_at, contact, alarm in rows:
+        assert alert.id is not None
+        one = found.get(alert.id)
+        if one is None:
+            spec = None
+            if version is not None and saved_at is not None:
+                spec = await _spec(session, alert.alert_type, version, saved_at)
+            one = found[alert.id] = StepRows(alert, attempt, spec)
+        if contact is not None and contact not in one.contacts:
+            one.contacts.append(contact)
         if alarm is not None:
-            found.alarms[alarm.channel] = alarm
+            one.alarms[alarm.channel] = alarm
     return found
 
 

@@ -121,6 +121,42 @@ async def run_step(
         return await _deliver(run, attempt)
 
 
+async def after_send(
+    *,
+    deps: AlertDeps,
+    alert_id: int,
+    step_index: int,
+    now: datetime,
+    try_no: int,
+    sent: Receipt | ChannelError,
+) -> StepResult:
+    """The single-step path's end of a send a batch made (alerts.delivery.batch) but could not
+    record with the others: the provider's receipt recorded, or its error mapped, on the rows
+    read again (the attempt was committed as "sending" before the send)."""
+    async with deps.sessions() as session:
+        rows = await read_step(session, alert_id, step_index)
+        assert rows is not None and rows.attempt is not None, "a batch sends committed attempts"
+        alert, attempt = rows.alert, rows.attempt
+        run = _Run(deps, session, alert, alert.plan[step_index], now, try_no, rows)
+        if isinstance(sent, ChannelError):
+            return await _send_failed(run, attempt, sent)
+        return await _record_sent(run, attempt, sent)
+
+
+def not_due(alert: Alert, step_index: int, now: datetime) -> str | None:
+    """Why a woken job for ``step_index`` has nothing to do (None: it is due)."""
+    return _not_due(alert, step_index, now)
+
+
+def contact_problem(rows: StepRows, step: PlannedStep) -> str | None:
+    """``_contact_problem`` on the contact points read with the step (no session)."""
+    contact_id = step.contact_point_id
+    if not contact_id:
+        return None
+    contact = next((c for c in rows.contacts if c.id == int(contact_id)), None)
+    return None if contact is None else _problem_of(contact, step)
+
+
 def _not_due(alert: Alert, step_index: int, now: datetime) -> str | None:
     """Why a woken job for ``step_index`` has nothing to do (None: it is due)."""
     if alert.status not in ALERT_OPEN or alert.current_step != step_index:
@@ -494,8 +530,10 @@ async def _contact_problem(session: AsyncSession, step: PlannedStep) -> str | No
     """Why the step's contact point may not be used now (flagged since the plan was made)."""
     contact_id = step.contact_point_id
     contact = await session.get(ContactPoint, int(contact_id)) if contact_id else None
-    if contact is None:
-        return None
+    return None if contact is None else _problem_of(contact, step)
+
+
+def _problem_of(contact: ContactPoint, step: PlannedStep) -> str | None:
     if contact.invalid_at is not None:
         return f"the {contact.kind} was reported invalid ({contact.invalid_reason or 'provider'})"
     if contact.consent_withdrawn_at is not None:

@@ -1,7 +1,8 @@
 """Every status write of an alert, a delivery attempt or a hand-off goes through the one move
-function of its lifecycle (alerts/lifecycle/__init__.py, or its single-statement forms in
-alerts/lifecycle/statements.py): no ``x.status = ...`` on them, no UPDATE of their tables, neither
-built with SQLAlchemy nor written as SQL text, anywhere else in Herald's code. Read from the
+function of its lifecycle (alerts/lifecycle/__init__.py; its single-statement forms in
+alerts/lifecycle/statements.py; the moves of many rows in alerts/lifecycle/batches.py): no
+``x.status = ...`` on them, no UPDATE of their tables, neither built with SQLAlchemy nor written
+as SQL text, anywhere else in Herald's code. Read from the
 source (ast), so a new direct write fails here with the file and line.
 
 A ``.status`` assignment can belong to another table (an ingested file, a CRM delivery): those
@@ -17,7 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("alerts", "callcentre", "admin_ui", "herald", "channels", "benchmarks")
 LIFECYCLE_TABLES = {"Alert", "DeliveryAttempt", "HandOff"}
-MOVE_FUNCTIONS = (Path("alerts/lifecycle/__init__.py"), Path("alerts/lifecycle/statements.py"))
+MOVE_FUNCTIONS = tuple(
+    Path(f"alerts/lifecycle/{name}.py") for name in ("__init__", "statements", "batches")
+)
 # An UPDATE of a lifecycle table written as SQL text (a string or an f-string's text)
 SQL_UPDATE = re.compile(r"\bUPDATE\s+(alerts|delivery_attempts|handoffs)\b", re.IGNORECASE)
 
