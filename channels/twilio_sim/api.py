@@ -158,6 +158,8 @@ async def _created(
         await release()
         await asyncio.sleep(sim.scenario.faults.hang_seconds)
         return JSONResponse(resource, status_code=201)
+    if sim.scenario.answer_seconds:
+        await asyncio.sleep(sim.scenario.answer_seconds)
     return JSONResponse(resource, status_code=201, background=BackgroundTask(release))
 
 

@@ -131,6 +131,10 @@ class Scenario(_Strict):
     default: Recipient = Recipient()
     recipients: dict[str, Recipient] = {}
     faults: Faults = Faults()
+    # How long a created call or message waits for its 201 (a real provider answers in about
+    # 0.1-0.5 s): the request is in flight that long after the resource exists, as when the
+    # network is slow; its status callbacks start after the answer.
+    answer_seconds: float = Field(default=0.0, ge=0.0, le=30.0)
 
     @field_validator("recipients", mode="before")
     @classmethod

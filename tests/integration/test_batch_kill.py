@@ -9,20 +9,25 @@ import os
 import signal
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlmodel import col, func, select
 
 from alerts.models import DeliveryAttempt
+from channels.twilio_sim import LoopbackServer
+from herald.app import create_app
+from herald.config import Settings
+from herald.runtime import Runtime
 from tests.integration.test_rate_limits import (
+    RecordingSimulator,
     Setup,
     _add_customers,
     _evidence,
     _raise_alerts,
     _texts,
     herald_workers,
-    recorded,
 )
 
 pytestmark = [
@@ -30,9 +35,23 @@ pytestmark = [
     pytest.mark.timeout(600),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
-__all__ = ["recorded"]  # the fixture, shared with the rate-limit tests
+# The simulator holds each 201 this long after the message exists: a batch's sends stay in
+# flight (sent, not yet answered, so not yet recorded) long enough for the kill to land
+# between the batch's two commits however loaded the machine is.
+ANSWER_SECONDS = 3.0
 
 COUNT = 120  # more than one batch (alerts.delivery.batch.MAX_STEPS): the kill leaves some unsent
+
+
+@pytest.fixture
+async def recorded(settings: Settings, runtime: Runtime, tmp_path: Path) -> AsyncIterator[Setup]:
+    """Herald's API in this loop (the status callbacks), the simulator in its own process,
+    answering each send ``ANSWER_SECONDS`` after it arrived."""
+    api = LoopbackServer(create_app(settings, runtime), port=settings.api_port)
+    workdir = _evidence(tmp_path)
+    with RecordingSimulator(settings, workdir, answer_seconds=ANSWER_SECONDS) as sim:
+        async with api:
+            yield Setup(settings, runtime, sim)
 
 
 async def _attempts(recorded: Setup, *where: object) -> int:

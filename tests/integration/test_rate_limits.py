@@ -82,9 +82,11 @@ class RecordingSimulator:
     """The Twilio simulator in a process of its own (channels.twilio_sim.recorder): its arrival
     times are when the workers' requests came in, not when this test's busy loop got to them."""
 
-    def __init__(self, settings: Settings, workdir: Path) -> None:
+    def __init__(self, settings: Settings, workdir: Path, **scenario_extra: Any) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
-        scenario = parse_scenario({"default": {"voice": {"answer": "human", "presses": []}}})
+        scenario = parse_scenario(
+            {"default": {"voice": {"answer": "human", "presses": []}}, **scenario_extra}
+        )
         self.config = workdir / "sim.json"
         self.config.write_text(sim_config(settings, scenario).model_dump_json())
         self.out = workdir / "received.jsonl"
