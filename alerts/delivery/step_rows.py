@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import ColumnElement, and_, bindparam
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -45,67 +46,49 @@ _SPECS: dict[tuple[str, int, datetime], AlertTypeSpec] = {}
 _SPECS_KEPT = 256
 
 
+_Rows = Select[
+    Alert,
+    DeliveryAttempt | None,
+    int | None,
+    datetime | None,
+    ContactPoint | None,
+    ChannelAlarm | None,
+]
+
+
+def _step_rows(step: ColumnElement[int] | Mapped[int], alerts: ColumnElement[bool]) -> _Rows:
+    """The alert(s) ``alerts`` picks with the attempt of ``step``, the alert type's version and
+    save time, the customer's contact points and the active channel alarms."""
+    return (
+        _Rows(
+            Alert,
+            DeliveryAttempt,
+            col(AlertType.version),
+            col(AlertType.updated_at),
+            ContactPoint,
+            ChannelAlarm,
+        )
+        .outerjoin(
+            DeliveryAttempt,
+            and_(
+                col(DeliveryAttempt.alert_id) == col(Alert.id),
+                col(DeliveryAttempt.step_index) == step,
+            ),
+        )
+        .outerjoin(AlertType, col(AlertType.key) == col(Alert.alert_type))
+        .outerjoin(ContactPoint, col(ContactPoint.customer_id) == col(Alert.customer_id))
+        .outerjoin(ChannelAlarm, col(ChannelAlarm.cleared_at).is_(None))
+        .where(alerts)
+    )
+
+
 # Built once (its parameters bound per step): building a five-table SELECT per step costs more
 # CPU than running it.
-_STEP_ROWS = (
-    Select[
-        Alert,
-        DeliveryAttempt | None,
-        int | None,
-        datetime | None,
-        ContactPoint | None,
-        ChannelAlarm | None,
-    ](
-        Alert,
-        DeliveryAttempt,
-        col(AlertType.version),
-        col(AlertType.updated_at),
-        ContactPoint,
-        ChannelAlarm,
-    )
-    .outerjoin(
-        DeliveryAttempt,
-        and_(
-            col(DeliveryAttempt.alert_id) == col(Alert.id),
-            col(DeliveryAttempt.step_index) == bindparam("step_index"),
-        ),
-    )
-    .outerjoin(AlertType, col(AlertType.key) == col(Alert.alert_type))
-    .outerjoin(ContactPoint, col(ContactPoint.customer_id) == col(Alert.customer_id))
-    .outerjoin(ChannelAlarm, col(ChannelAlarm.cleared_at).is_(None))
-    .where(col(Alert.id) == bindparam("alert_id"))
-)
-
-
+_STEP_ROWS = _step_rows(bindparam("step_index"), col(Alert.id) == bindparam("alert_id"))
 # The same for many alerts at once (a worker's batch of steps, alerts.delivery.batch): each
 # alert with the attempt of its current step (a step that is not current has nothing to do).
-_MANY_STEP_ROWS = (
-    Select[
-        Alert,
-        DeliveryAttempt | None,
-        int | None,
-        datetime | None,
-        ContactPoint | None,
-        ChannelAlarm | None,
-    ](
-        Alert,
-        DeliveryAttempt,
-        col(AlertType.version),
-        col(AlertType.updated_at),
-        ContactPoint,
-        ChannelAlarm,
-    )
-    .outerjoin(
-        DeliveryAttempt,
-        and_(
-            col(DeliveryAttempt.alert_id) == col(Alert.id),
-            col(DeliveryAttempt.step_index) == col(Alert.current_step),
-        ),
-    )
-    .outerjoin(AlertType, col(AlertType.key) == col(Alert.alert_type))
-    .outerjoin(ContactPoint, col(ContactPoint.customer_id) == col(Alert.customer_id))
-    .outerjoin(ChannelAlarm, col(ChannelAlarm.cleared_at).is_(None))
-    .where(col(Alert.id).in_(bindparam("alert_ids", expanding=True)))
+_MANY_STEP_ROWS = _step_rows(
+    col(Alert.current_step), col(Alert.id).in_(bindparam("alert_ids", expanding=True))
 )
 
 
